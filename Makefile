@@ -1,0 +1,51 @@
+# Thin wrapper over CMake presets. `make run` and `make test` work on a fresh Debian 12
+# machine as root: they install what is missing first.
+
+PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
+            nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs
+CONFIG ?= configs/cluster.yaml
+
+.PHONY: all deps build build-asan run test test-fast test-asan bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make deps: these Debian packages are missing:$$missing"; \
+	    echo "install them as root:  apt-get install -y$$missing   (or run make as root)"; \
+	    exit 1; \
+	  fi; \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake --preset default
+	cmake --build --preset default
+
+build-asan: deps
+	cmake --preset asan
+	cmake --build --preset asan
+
+run: build
+	build/bin/supervisor --config $(CONFIG)
+
+# The whole suite, then the whole suite again under AddressSanitizer + UBSan.
+test: test-fast test-asan
+
+test-fast: build
+	ctest --preset default
+
+test-asan: build-asan
+	ctest --preset asan
+
+bench: deps
+	bench/dispatch.sh
+
+clean:
+	rm -rf build build-asan build-release

@@ -1,0 +1,107 @@
+// The IPC message catalogue: every message that crosses the channel between the
+// supervisor and a worker, in one place. protocols/README.md documents each one; a unit
+// test checks that every entry of kCatalogue appears there.
+//
+// Framing is Node's `json` serialization (see line_framer.h). Two families share it:
+//  - Node's own handle-passing commands ({"cmd":"NODE_HANDLE", ...}, ACK, NACK), spoken
+//    exactly as Node's child_process does, so a plain Node program can receive sockets;
+//  - our messages, tagged {"handoff":"<type>","v":<version>, ...}.
+// Anything else is "unknown" and ignored by both sides (forward compatibility).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace handoff::ipc {
+
+inline constexpr int kVersion = 1;
+
+// Default cap on one message line; the supervisor takes its own from the config.
+inline constexpr std::size_t kDefaultMaxMessageBytes = 1 << 20;
+
+namespace names {
+// Node's handle-passing commands (lib/internal/child_process.js).
+inline constexpr std::string_view kHandle = "NODE_HANDLE";
+inline constexpr std::string_view kHandleAck = "NODE_HANDLE_ACK";
+inline constexpr std::string_view kHandleNack = "NODE_HANDLE_NACK";
+inline constexpr std::string_view kSocketType = "net.Socket";
+// Our message tags: the value of the "handoff" key.
+inline constexpr std::string_view kHello = "hello";
+inline constexpr std::string_view kWelcome = "welcome";
+inline constexpr std::string_view kReady = "ready";
+inline constexpr std::string_view kConn = "conn";
+}  // namespace names
+
+enum class Direction { to_worker, to_master, both };
+
+struct CatalogueEntry {
+  std::string_view name;
+  Direction direction;
+  std::string_view summary;
+};
+
+inline constexpr CatalogueEntry kCatalogue[] = {
+    {names::kHandle, Direction::to_worker, "carries one socket (SCM_RIGHTS / WSADuplicateSocket) and a `conn` message"},
+    {names::kHandleAck, Direction::to_master, "the socket arrived; the master closes its copy"},
+    {names::kHandleNack, Direction::to_master, "the line arrived without its socket; the master resends (3 times at most)"},
+    {names::kHello, Direction::to_master, "an SDK worker introduces itself (sdk name, protocol version, pid)"},
+    {names::kWelcome, Direction::to_worker, "the answer to hello: app, slot, workers, generation"},
+    {names::kReady, Direction::to_master, "the worker takes connections from now on"},
+    {names::kConn, Direction::to_worker, "inside NODE_HANDLE: connection id, client address and port, listener"},
+};
+
+// ---- Messages ---------------------------------------------------------------------
+
+// Inside a NODE_HANDLE: what the master knows about the connection it hands over.
+struct Conn {
+  std::uint64_t id = 0;
+  std::string remote_address;  // textual, "127.0.0.1" or "::1"
+  int remote_port = 0;
+  std::string listener;        // listener name from the config
+};
+
+struct Handle {  // {"cmd":"NODE_HANDLE","type":"net.Socket","msg":{...conn...}}
+  Conn conn;
+};
+struct HandleAck {};
+struct HandleNack {};
+
+struct Hello {
+  std::string sdk;  // "cpp", "node"
+  int version = kVersion;
+  std::int64_t pid = 0;
+};
+
+struct Welcome {
+  std::string app;
+  int slot = 0;  // 1-based, as users see it
+  int workers = 0;
+  int generation = 0;
+};
+
+struct Ready {};
+
+// A well-formed JSON object we do not know: ignored, but visible to logs and tests.
+struct Unknown {
+  std::string what;  // the cmd or handoff tag, if any
+};
+
+using Message = std::variant<Handle, HandleAck, HandleNack, Hello, Welcome, Ready, Unknown>;
+
+// Encodes one message as a complete line, '\n' included.
+std::string encode(const Message& message);
+
+struct DecodeError {
+  std::string reason;
+};
+
+// Decodes one line (without its '\n'). Never throws: malformed JSON, a non-object, or a
+// known message with missing or mistyped fields is a DecodeError.
+std::variant<Message, DecodeError> decode(std::string_view line);
+
+std::string_view name_of(const Message& message);
+
+}  // namespace handoff::ipc

@@ -1,0 +1,69 @@
+#include "supervisor/config_loader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "supervisor/config_schema.h"
+#include "supervisor/platform/platform.h"
+
+namespace handoff {
+
+std::variant<Config, ConfigErrors> parse_config(const std::string& text, const std::string& file,
+                                                const std::string& base_dir) {
+  ConfigErrors errors;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    errors.push_back({file, {e.mark.line + 1, e.mark.column + 1}, "", "invalid YAML: " + e.msg});
+    return errors;
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    errors.push_back({file, {}, "", "the file is empty"});
+    return errors;
+  }
+  Config config;
+  try {
+    read_config(root, file, base_dir, config, errors);
+  } catch (const YAML::Exception& e) {  // e.g. a key that is itself a mapping
+    errors.push_back({file, {e.mark.line + 1, e.mark.column + 1}, "", e.msg});
+  }
+  if (!errors.empty()) return errors;
+  return config;
+}
+
+std::variant<Config, ConfigErrors> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ConfigErrors{{path, {}, "", "cannot read the file"}};
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
+  return parse_config(text.str(), path, dir);
+}
+
+ConfigErrors check_environment(Config& config) {
+  ConfigErrors errors;
+  for (std::size_t i = 0; i < config.apps.size(); ++i) {
+    auto& app = config.apps[i];
+    const std::string field = "apps[" + std::to_string(i) + "]";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(app.cwd, ec)) {
+      errors.push_back({config.file, app.where, field + ".cwd", "no such directory: " + app.cwd});
+      continue;
+    }
+    auto program = platform::find_executable(app.command.front(), app.cwd);
+    if (!program) {
+      errors.push_back({config.file, app.command_where, field + ".command",
+                        "command not found: \"" + app.command.front() + "\" (looked in " +
+                            (app.command.front().find('/') != std::string::npos ? "cwd " + app.cwd : "PATH") + ")"});
+      continue;
+    }
+    app.command.front() = *program;
+  }
+  return errors;
+}
+
+}  // namespace handoff

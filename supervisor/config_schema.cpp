@@ -1,0 +1,370 @@
+#include "supervisor/config_schema.h"
+
+#include <charconv>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/address.h"
+#include "supervisor/command_line.h"
+#include "supervisor/did_you_mean.h"
+#include "supervisor/routing/dispatch_policy.h"
+
+namespace handoff {
+namespace {
+
+Location location_of(const YAML::Node& node) {
+  const auto mark = node.Mark();
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+struct Context {
+  const std::string& file;
+  const std::string& base_dir;
+  ConfigErrors& errors;
+
+  void error(const YAML::Node& node, const std::string& field, std::string message) const {
+    errors.push_back({file, location_of(node), field, std::move(message)});
+  }
+};
+
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsSequence()) return "a list";
+  return "a mapping";
+}
+
+// ---- Scalar readers: each returns nullopt after reporting what was wrong. ----------
+
+std::optional<std::string> read_string(const YAML::Node& node, Context& ctx, const std::string& field) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    ctx.error(node, field, "expected a non-empty string, got " + describe(node));
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<long long> read_integer(const YAML::Node& node, Context& ctx, const std::string& field, long long min,
+                                      long long max) {
+  const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!node.IsScalar()) {
+    ctx.error(node, field, "expected " + range + ", got " + describe(node));
+    return std::nullopt;
+  }
+  const std::string& text = node.Scalar();
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+    ctx.error(node, field, "expected " + range + ", got " + describe(node));
+    return std::nullopt;
+  }
+  return value;
+}
+
+template <class Enum>
+struct Choice {
+  std::string_view name;
+  Enum value;
+};
+
+template <class Enum, std::size_t N>
+std::optional<Enum> read_choice(const YAML::Node& node, Context& ctx, const std::string& field,
+                                const Choice<Enum> (&choices)[N]) {
+  auto text = read_string(node, ctx, field);
+  if (!text) return std::nullopt;
+  std::vector<std::string_view> names;
+  for (const auto& c : choices) {
+    if (c.name == *text) return c.value;
+    names.push_back(c.name);
+  }
+  std::string all;
+  for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
+  std::string message = "unknown value \"" + *text + "\" (one of: " + all + ")";
+  if (auto close = did_you_mean(*text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
+  ctx.error(node, field, message);
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node, Context& ctx,
+                                                         const std::string& field) {
+  if (!node.IsSequence()) {
+    ctx.error(node, field, "expected a list of strings, got " + describe(node));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    auto item = read_string(node[i], ctx, field + "[" + std::to_string(i) + "]");
+    if (!item) return std::nullopt;
+    out.push_back(*item);
+  }
+  return out;
+}
+
+// ---- Sections ---------------------------------------------------------------------
+
+template <class T>
+struct Field {
+  std::string_view key;
+  std::string_view type;
+  std::string_view fallback;  // the default, as documentation; "" when required
+  std::string_view help;
+  bool required;
+  void (*read)(const YAML::Node& value, T& out, Context& ctx, const std::string& field);
+};
+
+template <class T>
+void read_section(const YAML::Node& node, std::span<const Field<T>> fields, T& out, Context& ctx,
+                  const std::string& path) {
+  if (!node.IsMap()) {
+    ctx.error(node, path, "expected a mapping of keys, got " + describe(node));
+    return;
+  }
+  std::vector<std::string_view> keys;
+  for (const auto& f : fields) keys.push_back(f.key);
+  std::set<std::string_view> seen;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>("");
+    const std::string field = path.empty() ? key : path + "." + key;
+    const Field<T>* spec = nullptr;
+    for (const auto& f : fields)
+      if (f.key == key) spec = &f;
+    if (!spec) {
+      std::string message = "unknown key";
+      if (auto close = did_you_mean(key, keys); !close.empty()) message += " (did you mean '" + close + "'?)";
+      ctx.error(entry.first, field, message);
+      continue;
+    }
+    seen.insert(spec->key);
+    spec->read(entry.second, out, ctx, field);
+  }
+  for (const auto& f : fields)
+    if (f.required && !seen.contains(f.key))
+      ctx.error(node, path, "missing required key '" + std::string(f.key) + "'");
+}
+
+template <class T>
+void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::vector<T>& out, Context& ctx,
+               const std::string& field, void (*defaults)(T&, const YAML::Node&, Context&)) {
+  if (!node.IsSequence() || node.size() == 0) {
+    ctx.error(node, field, "expected a non-empty list, got " + describe(node));
+    return;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    T item;
+    defaults(item, node[i], ctx);
+    read_section<T>(node[i], fields, item, ctx, field + "[" + std::to_string(i) + "]");
+    out.push_back(std::move(item));
+  }
+}
+
+const Field<ListenerConfig> kListenerFields[] = {
+    {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`.", true,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       auto text = read_string(v, ctx, field);
+       if (!text) return;
+       auto parsed = parse_host_port(*text);
+       if (!parsed) {
+         ctx.error(v, field, "expected an IP address and port, as 127.0.0.1:8080 or [::1]:8080, got \"" + *text + "\"");
+         return;
+       }
+       l.host = parsed->host;
+       l.port = parsed->port;
+       l.where = location_of(v);
+       if (l.name.empty()) l.name = *text;
+     }},
+    {"name", "string", "the address", "How apps refer to this listener.", false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       if (auto s = read_string(v, ctx, field)) l.name = *s;
+     }},
+    {"backlog", "integer", "511", "Length of the kernel's accept queue.", false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 65535)) l.backlog = static_cast<int>(*n);
+     }},
+};
+
+constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn", ReadyMode::on_spawn}};
+
+const Field<AppConfig> kAppFields[] = {
+    {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto s = read_string(v, ctx, field)) a.name = *s;
+     }},
+    {"command", "string or list", "",
+     "The worker's command: an argv list, or a string split on spaces (quotes group words). "
+     "No shell is involved. A relative program path is resolved against `cwd`, a bare name against `PATH`.",
+     true,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       a.command_where = location_of(v);
+       if (v.IsSequence()) {
+         if (auto list = read_string_list(v, ctx, field)) a.command = *list;
+       } else if (auto text = read_string(v, ctx, field)) {
+         auto argv = split_command_line(*text);
+         if (!argv) ctx.error(v, field, "unbalanced quote in command");
+         else a.command = *argv;
+       }
+       if (a.command.empty() && (v.IsSequence() || v.IsScalar())) ctx.error(v, field, "the command is empty");
+     }},
+    {"workers", "integer", "1", "Number of worker processes (slots 1..N).", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 4096)) a.workers = static_cast<int>(*n);
+     }},
+    {"policy", "string", "round_robin", "", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       auto text = read_string(v, ctx, field);
+       if (!text) return;
+       if (find_policy(*text)) {
+         a.policy = *text;
+         return;
+       }
+       std::vector<std::string_view> names;
+       std::string all;
+       for (const auto& p : policy_registry()) {
+         names.push_back(p.name);
+         all += (all.empty() ? "" : ", ") + std::string(p.name);
+       }
+       std::string message = "unknown policy \"" + *text + "\" (one of: " + all + ")";
+       if (auto close = did_you_mean(*text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
+       ctx.error(v, field, message);
+     }},
+    {"ready", "sdk | on_spawn", "sdk",
+     "When a worker starts receiving connections: `sdk` after it sends `ready` (both SDKs do), `on_spawn` "
+     "at once, for plain programs without the SDK.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto mode = read_choice(v, ctx, field, kReadyModes)) a.ready = *mode;
+     }},
+    {"env", "mapping", "{}", "Extra environment variables for the workers, on top of the supervisor's own.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (!v.IsMap()) {
+         ctx.error(v, field, "expected a mapping of NAME: value, got " + describe(v));
+         return;
+       }
+       for (const auto& entry : v) {
+         const std::string name = entry.first.as<std::string>("");
+         if (!entry.second.IsScalar()) {
+           ctx.error(entry.second, field + "." + name, "expected a string value, got " + describe(entry.second));
+           continue;
+         }
+         a.env[name] = entry.second.Scalar();
+       }
+     }},
+    {"cwd", "string", "the config file's directory",
+     "Working directory of the workers; relative to the config file's directory.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto s = read_string(v, ctx, field))
+         a.cwd = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
+     }},
+    {"listeners", "list of strings", "every listener", "Names of the listeners whose connections this app serves.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto list = read_string_list(v, ctx, field)) a.listeners = *list;
+     }},
+};
+
+const Field<Config> kTopFields[] = {
+    {"listeners", "list", "", "The sockets the supervisor listens on (see below).", true,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       read_list<ListenerConfig>(v, kListenerFields, c.listeners, ctx, field,
+                                 [](ListenerConfig&, const YAML::Node&, Context&) {});
+     }},
+    {"apps", "list", "", "The groups of identical workers (see below).", true,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       read_list<AppConfig>(v, kAppFields, c.apps, ctx, field, [](AppConfig& a, const YAML::Node& n, Context& cx) {
+         a.cwd = cx.base_dir;
+         a.where = location_of(n);
+       });
+     }},
+    {"ipc_max_message", "integer (bytes)", "1048576",
+     "Longest IPC message line accepted from a worker; a longer one is dropped and logged.", false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1024, 1LL << 30)) c.ipc_max_message = static_cast<std::size_t>(*n);
+     }},
+};
+
+// Cross-field rules that no single key can check.
+void check_references(const YAML::Node& root, Config& config, Context& ctx) {
+  std::set<std::string> listener_names, addresses, app_names;
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const auto& l = config.listeners[i];
+    const auto node = root["listeners"][i];
+    const std::string field = "listeners[" + std::to_string(i) + "]";
+    if (!listener_names.insert(l.name).second) ctx.error(node, field + ".name", "duplicate listener name \"" + l.name + "\"");
+    if (!addresses.insert(l.host + "|" + std::to_string(l.port)).second)
+      ctx.error(node, field + ".address", "another listener already uses this address");
+  }
+  std::map<std::string, int> served_by;
+  for (std::size_t i = 0; i < config.apps.size(); ++i) {
+    auto& app = config.apps[i];
+    const auto node = root["apps"][i];
+    const std::string field = "apps[" + std::to_string(i) + "]";
+    if (!app.name.empty() && !app_names.insert(app.name).second)
+      ctx.error(node, field + ".name", "duplicate app name \"" + app.name + "\"");
+    if (app.listeners.empty()) {
+      for (const auto& l : config.listeners) app.listeners.push_back(l.name);
+    } else {
+      for (std::size_t j = 0; j < app.listeners.size(); ++j)
+        if (!listener_names.contains(app.listeners[j]))
+          ctx.error(node["listeners"][j], field + ".listeners[" + std::to_string(j) + "]",
+                    "no listener is named \"" + app.listeners[j] + "\"");
+    }
+    for (const auto& name : app.listeners) ++served_by[name];
+  }
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const auto& l = config.listeners[i];
+    const int apps = served_by[l.name];
+    if (apps == 0)
+      ctx.error(root["listeners"][i], "listeners[" + std::to_string(i) + "]", "no app serves listener \"" + l.name + "\"");
+    if (apps > 1)
+      ctx.error(root["listeners"][i], "listeners[" + std::to_string(i) + "]",
+                "listener \"" + l.name + "\" is served by " + std::to_string(apps) +
+                    " apps; give each app its own listener (sharing one port by URL prefix is not supported yet)");
+  }
+}
+
+template <class T>
+std::string table(std::span<const Field<T>> fields, std::string_view policy_help = {}) {
+  std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& f : fields) {
+    std::string help(f.help);
+    if (f.key == "policy") help = std::string(policy_help);
+    out += "| `" + std::string(f.key) + "` | " + std::string(f.type) + " | " +
+           (f.required ? std::string("required") : std::string(f.fallback)) + " | " + help + " |\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+void read_config(const YAML::Node& root, const std::string& file, const std::string& base_dir, Config& out,
+                 ConfigErrors& errors) {
+  Context ctx{file, base_dir, errors};
+  out.file = file;
+  const std::size_t before = errors.size();
+  read_section<Config>(root, kTopFields, out, ctx, "");
+  if (errors.size() == before) check_references(root, out, ctx);
+}
+
+std::string config_reference_markdown() {
+  std::string policies = "How a connection picks its worker: ";
+  bool first = true;
+  for (const auto& p : policy_registry()) {
+    policies += (first ? "" : "; ") + std::string("`") + std::string(p.name) + "`: " + std::string(p.help);
+    first = false;
+  }
+  policies += ".";
+  return "# Configuration reference\n\n"
+         "Generated by `supervisor config-reference` from the schema in supervisor/config_schema.cpp;\n"
+         "a unit test keeps this file in step with it. Unknown keys are errors.\n\n"
+         "## Top level\n\n" +
+         table<Config>(kTopFields) + "\n## `listeners[]`\n\n" + table<ListenerConfig>(kListenerFields) +
+         "\n## `apps[]`\n\n" + table<AppConfig>(kAppFields, policies) +
+         "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
+         "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment.\n";
+}
+
+}  // namespace handoff

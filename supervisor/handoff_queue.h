@@ -1,0 +1,72 @@
+// The per-slot queue of connections waiting to be handed to a worker, with Node's
+// discipline: one handle in flight until the worker ACKs it (two fds in one read break
+// Node's receiver, NODE-IPC.md), a NACKed handle resent up to kMaxNacks times, and the
+// master's copy released only after the ACK.
+//
+// Pure: T is whatever the caller uses for a connection (a socket owner in the
+// supervisor, an int in tests). Nothing here does I/O.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace handoff {
+
+template <class T>
+class HandoffQueue {
+ public:
+  static constexpr int kMaxNacks = 3;
+
+  void push(T item) { waiting_.push_back(std::move(item)); }
+
+  // Starts sending the next waiting item if none is in flight; returns it for sending.
+  T* begin_send() {
+    if (in_flight_ || waiting_.empty()) return nullptr;
+    in_flight_.emplace(std::move(waiting_.front()));
+    waiting_.pop_front();
+    nacks_ = 0;
+    return &*in_flight_;
+  }
+
+  // The worker has it: returns the item so the caller can close its copy.
+  std::optional<T> ack() { return take_in_flight(); }
+
+  // The worker got the line but not the handle. Returns the item to send again, or
+  // nullptr when it was NACKed too often; then give_up() hands it back to the caller.
+  T* nack() {
+    if (!in_flight_) return nullptr;
+    if (++nacks_ > kMaxNacks) return nullptr;
+    return &*in_flight_;
+  }
+  std::optional<T> give_up() { return take_in_flight(); }
+
+  // The worker is gone: everything it had not acknowledged, the in-flight item first,
+  // in arrival order, so it can be dispatched again.
+  std::vector<T> take_all() {
+    std::vector<T> out;
+    if (auto item = take_in_flight()) out.push_back(std::move(*item));
+    for (auto& item : waiting_) out.push_back(std::move(item));
+    waiting_.clear();
+    return out;
+  }
+
+  T* in_flight() { return in_flight_ ? &*in_flight_ : nullptr; }
+  std::size_t waiting() const { return waiting_.size(); }
+  std::size_t size() const { return waiting_.size() + (in_flight_ ? 1 : 0); }
+
+ private:
+  std::optional<T> take_in_flight() {
+    std::optional<T> out = std::move(in_flight_);
+    in_flight_.reset();
+    return out;
+  }
+
+  std::deque<T> waiting_;
+  std::optional<T> in_flight_;
+  int nacks_ = 0;
+};
+
+}  // namespace handoff

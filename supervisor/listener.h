@@ -1,0 +1,36 @@
+// A listening TCP socket: accepts, reads the peer's address, and passes each connection
+// on. libuv edge.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <handoff/uv_handle.h>
+
+#include "supervisor/config.h"
+#include "supervisor/connection.h"
+
+namespace handoff {
+
+class Listener {
+ public:
+  using OnConnection = std::function<void(ConnectionPtr)>;
+
+  // Binds and listens. Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
+  int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection);
+  void close() { socket_.reset(); }
+  const ListenerConfig& config() const { return *config_; }
+
+ private:
+  void accept_one();
+
+  const ListenerConfig* config_ = nullptr;
+  OnConnection on_connection_;
+  UvHandle<uv_tcp_t> socket_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace handoff

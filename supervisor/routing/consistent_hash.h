@@ -1,0 +1,18 @@
+// Key → slot mapping that survives scaling: jump consistent hash (Lamping & Veach,
+// "A Fast, Minimal Memory, Consistent Hash Algorithm", 2014). Growing from N to N+1
+// buckets moves about 1/(N+1) of the keys, and no key moves between old buckets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace handoff {
+
+// Bucket in [0, buckets) for a 64-bit key; buckets must be at least 1.
+std::uint32_t jump_hash(std::uint64_t key, std::uint32_t buckets);
+
+// xxHash3 of the bytes: the key hash used by every string/address rule.
+std::uint64_t key_hash(std::span<const std::byte> bytes);
+
+}  // namespace handoff

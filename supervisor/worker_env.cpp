@@ -1,0 +1,34 @@
+#include "supervisor/worker_env.h"
+
+#include <map>
+#include <string_view>
+
+namespace handoff {
+namespace {
+
+bool is_ours(std::string_view name) {
+  return name == "NODE_CHANNEL_FD" || name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "NODE_UNIQUE_ID" ||
+         name.starts_with("HANDOFF_");
+}
+
+}  // namespace
+
+std::vector<std::string> worker_environment(const std::vector<std::pair<std::string, std::string>>& inherited,
+                                            const SlotIdentity& id) {
+  std::map<std::string, std::string> env;
+  for (const auto& [name, value] : inherited)
+    if (!is_ours(name)) env[name] = value;
+  for (const auto& [name, value] : id.app.env) env[name] = value;
+  env["NODE_CHANNEL_FD"] = "3";
+  env["NODE_CHANNEL_SERIALIZATION_MODE"] = "json";
+  env["HANDOFF_APP"] = id.app.name;
+  env["HANDOFF_SLOT"] = std::to_string(id.slot);
+  env["HANDOFF_WORKERS"] = std::to_string(id.app.workers);
+  env["HANDOFF_GENERATION"] = std::to_string(id.generation);
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+}  // namespace handoff

@@ -1,0 +1,168 @@
+#include "supervisor/worker_process.h"
+
+#include <cstdio>
+#include <variant>
+
+#include "supervisor/log.h"
+
+namespace handoff {
+namespace {
+
+struct WriteRequest {
+  uv_write_t req;
+  std::string line;  // must live until the write completes
+};
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(Observer& observer, std::size_t max_message)
+    : observer_(observer), framer_(max_message) {}
+
+WorkerProcess::~WorkerProcess() = default;  // UvHandle members close their handles
+
+std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const SpawnSpec& spec, Observer& observer,
+                                                    std::string& error) {
+  std::unique_ptr<WorkerProcess> self(new WorkerProcess(observer, spec.max_message));
+  auto init_pipe = [&](UvHandle<uv_pipe_t>& pipe, int ipc) {
+    pipe = UvHandle<uv_pipe_t>::make();
+    uv_pipe_init(loop, pipe.get(), ipc);
+    pipe.mark_initialized();
+    pipe->data = self.get();
+  };
+  init_pipe(self->channel_, 1);
+  init_pipe(self->out_.pipe, 0);
+  init_pipe(self->err_.pipe, 0);
+  self->out_.lines = std::make_unique<LinePrefixer>(spec.log_prefix, stdout);
+  self->err_.lines = std::make_unique<LinePrefixer>(spec.log_prefix, stderr);
+
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> env;
+  for (const auto& e : spec.env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+
+  // fd 0 is /dev/null; 1 and 2 come back to us; 3 is the IPC channel, as Node's fork()
+  // sets it up. libuv creates every pipe close-on-exec on our side, so no worker
+  // inherits another's channel or our listening sockets.
+  uv_stdio_container_t stdio[4];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[1].data.stream = self->out_.pipe.stream();
+  stdio[2].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[2].data.stream = self->err_.pipe.stream();
+  stdio[3].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE);
+  stdio[3].data.stream = self->channel_.stream();
+
+  uv_process_options_t options{};
+  options.file = argv[0];
+  options.args = argv.data();
+  options.env = env.data();
+  options.cwd = spec.cwd.c_str();
+  options.stdio = stdio;
+  options.stdio_count = 4;
+  options.flags = UV_PROCESS_WINDOWS_HIDE;
+  options.exit_cb = [](uv_process_t* p, int64_t status, int term_signal) {
+    auto* me = static_cast<WorkerProcess*>(p->data);
+    if (!me) return;
+    me->exited_ = true;
+    me->observer_.on_exit(status, term_signal);  // may destroy `me`: touch nothing after
+  };
+
+  self->process_ = UvHandle<uv_process_t>::make();
+  const int rc = uv_spawn(loop, self->process_.get(), &options);
+  // uv_spawn initializes the handle even when it fails; it must be closed either way.
+  self->process_.mark_initialized();
+  if (rc != 0) {
+    error = uv_strerror(rc);
+    return nullptr;
+  }
+  self->process_->data = self.get();
+  self->pid_ = self->process_->pid;
+  self->channel_open_ = true;
+
+  uv_read_start(self->channel_.stream(), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* me = static_cast<WorkerProcess*>(s->data);
+    if (!me) return;
+    if (n > 0) me->on_channel_bytes({buf->base, static_cast<size_t>(n)});
+    else if (n < 0) me->close_channel();
+  });
+  auto relay = [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* me = static_cast<WorkerProcess*>(s->data);
+    if (!me) return;
+    auto& output = s == me->out_.pipe.stream() ? me->out_ : me->err_;
+    if (n > 0) output.lines->feed({buf->base, static_cast<size_t>(n)});
+    else if (n < 0) {
+      output.lines->flush();
+      uv_read_stop(s);
+    }
+  };
+  uv_read_start(self->out_.pipe.stream(), alloc, relay);
+  uv_read_start(self->err_.pipe.stream(), alloc, relay);
+  return self;
+}
+
+void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  // One buffer per process is enough: libuv reads one stream at a time and each read
+  // callback consumes the bytes before returning.
+  auto* me = static_cast<WorkerProcess*>(handle->data);
+  static char discard[256];
+  if (!me) {
+    *buf = uv_buf_init(discard, sizeof discard);
+    return;
+  }
+  *buf = uv_buf_init(me->read_buffer_, sizeof me->read_buffer_);
+}
+
+void WorkerProcess::on_channel_bytes(std::string_view bytes) {
+  // A handle the worker sent us unasked (nothing in this protocol version does) would
+  // otherwise stay open in our process: accept and drop it.
+  while (uv_pipe_pending_count(channel_.get()) > 0) {
+    const uv_handle_type type = uv_pipe_pending_type(channel_.get());
+    log_line("a worker sent an unexpected handle (type " + std::to_string(type) + "); closed it");
+    auto stray = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(channel_->loop, stray.get());
+    stray.mark_initialized();
+    uv_accept(channel_.stream(), stray.stream());
+  }
+  ipc::feed_lines(
+      framer_, bytes,
+      [this](std::string_view line) {
+        auto decoded = ipc::decode(line);
+        if (auto* error = std::get_if<ipc::DecodeError>(&decoded)) {
+          log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
+          return;
+        }
+        observer_.on_message(std::get<ipc::Message>(decoded));
+      },
+      [this](std::size_t length) {
+        log_line("pid " + std::to_string(pid_) + " sent a message of " + std::to_string(length) +
+                 " bytes, over the limit of " + std::to_string(framer_.max_line()) + "; dropped");
+      });
+}
+
+void WorkerProcess::close_channel() {
+  if (!channel_open_) return;
+  channel_open_ = false;
+  uv_read_stop(channel_.stream());
+  observer_.on_channel_lost();
+}
+
+int WorkerProcess::send(const ipc::Message& message, uv_stream_t* handle) {
+  if (!channel_open_) return UV_EPIPE;
+  auto* request = new WriteRequest{};
+  request->line = ipc::encode(message);
+  uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
+  auto done = [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); };
+  // A failed write means the channel is broken; the read side reports it as EOF.
+  const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, handle, done)
+                        : uv_write(&request->req, channel_.stream(), &buf, 1, done);
+  if (rc != 0) delete request;
+  return rc;
+}
+
+void WorkerProcess::signal(int signum) {
+  if (!exited_ && process_) uv_process_kill(process_.get(), signum);
+}
+
+}  // namespace handoff

@@ -1,0 +1,81 @@
+// One worker process and its pipes: the IPC channel on fd 3 (Node's json framing,
+// handle passing), and stdout/stderr relayed line by line. libuv edge: everything that
+// decides what to do with a message lives in Slot.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <handoff/uv_handle.h>
+
+#include "protocols/ipc_messages.h"
+#include "protocols/line_framer.h"
+#include "supervisor/output_relay.h"
+
+namespace handoff {
+
+struct SpawnSpec {
+  std::vector<std::string> argv;  // argv[0] is an absolute path
+  std::string cwd;
+  std::vector<std::string> env;   // "NAME=value", complete
+  std::string log_prefix;         // "[app/slot] "
+  std::size_t max_message = ipc::kDefaultMaxMessageBytes;
+};
+
+class WorkerProcess {
+ public:
+  class Observer {
+   public:
+    virtual void on_message(const ipc::Message& message) = 0;
+    virtual void on_channel_lost() = 0;  // EOF or error: no more handles can go
+    virtual void on_exit(std::int64_t exit_status, int term_signal) = 0;
+
+   protected:
+    ~Observer() = default;
+  };
+
+  // Returns nullptr and a reason when the process cannot be created.
+  static std::unique_ptr<WorkerProcess> spawn(uv_loop_t* loop, const SpawnSpec& spec, Observer& observer,
+                                               std::string& error);
+  ~WorkerProcess();
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  int pid() const { return pid_; }
+  bool exited() const { return exited_; }
+  bool channel_open() const { return channel_open_; }
+
+  // Queues one message; with `handle`, libuv sends the socket with it (SCM_RIGHTS on
+  // POSIX, WSADuplicateSocket on Windows). Returns a libuv error code, 0 on success.
+  int send(const ipc::Message& message, uv_stream_t* handle = nullptr);
+
+  // Delivers a signal; harmless after the process exited.
+  void signal(int signum);
+
+ private:
+  struct Output {
+    UvHandle<uv_pipe_t> pipe;
+    std::unique_ptr<LinePrefixer> lines;
+  };
+
+  explicit WorkerProcess(Observer& observer, std::size_t max_message);
+  static void alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  void on_channel_bytes(std::string_view bytes);
+  void close_channel();
+
+  Observer& observer_;
+  UvHandle<uv_process_t> process_;
+  UvHandle<uv_pipe_t> channel_;
+  Output out_, err_;
+  ipc::LineFramer framer_;
+  int pid_ = 0;
+  bool exited_ = false;
+  bool channel_open_ = false;
+  char read_buffer_[64 * 1024];
+};
+
+}  // namespace handoff

@@ -1,0 +1,72 @@
+'use strict';
+// A bad config exits non-zero before anything starts, naming the file, line, column and field.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const h = require('./helpers');
+
+function write(yaml) {
+  const file = path.join(h.tempDir(), 'bad.yaml');
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+const good = (port, command = JSON.stringify([h.HELLO_CPP])) => `listeners:
+  - address: 127.0.0.1:${port}
+apps:
+  - name: hello
+    command: ${command}
+`;
+
+for (const mode of ['--config', 'check']) {
+  const run = (file) => h.runSupervisor(mode === 'check' ? ['check', file] : ['--config', file]);
+
+  test(`${mode}: unknown key, with a suggestion`, async () => {
+    const file = write(good(8) + '    wrokers: 2\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:6:5: apps\\[0\\]\\.wrokers: unknown key \\(did you mean 'workers'\\?\\)`));
+    assert.doesNotMatch(r.stderr, /started pid/);
+  });
+
+  test(`${mode}: wrong type`, async () => {
+    const file = write(good(8) + '    workers: [1]\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:6:14: apps\\[0\\]\\.workers: expected an integer from 1 to 4096, got a list`));
+  });
+
+  test(`${mode}: command not found`, async () => {
+    const file = write(good(8, 'no-such-worker --flag'));
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:5:14: apps\\[0\\]\\.command: command not found: "no-such-worker"`));
+  });
+}
+
+test('check: a good config is ok and starts nothing', async () => {
+  const file = write(good(8));
+  const r = await h.runSupervisor(['check', file]);
+  assert.strictEqual(r.code, 0);
+  assert.match(r.stdout, /: ok/);
+});
+
+test('port in use: exit 2 naming the listener, and no worker started', async (t) => {
+  const blocker = net.createServer();
+  await new Promise((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => blocker.close());
+  const port = blocker.address().port;
+  const file = write(good(port));
+  const r = await h.runSupervisor(['--config', file]);
+  assert.strictEqual(r.code, 2);
+  assert.match(r.stderr, new RegExp(`${file}:2:14: listeners\\[0\\]\\.address: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+  assert.doesNotMatch(r.stderr, /started pid/);
+});
+
+test('a missing config file is reported', async () => {
+  const r = await h.runSupervisor(['--config', '/nonexistent/cluster.yaml']);
+  assert.notStrictEqual(r.code, 0);
+  assert.match(r.stderr, /nonexistent\/cluster\.yaml/);
+});

@@ -1,0 +1,226 @@
+'use strict';
+// Drives the real supervisor binary: writes a config, starts it, waits for its log lines,
+// makes real HTTP requests (from chosen loopback source addresses), and stops it.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
+const BIN = path.resolve(process.env.HANDOFF_BIN || path.join(ROOT, 'build/bin'));
+const SUPERVISOR = path.join(BIN, 'supervisor');
+const TIMEOUT = 20000; // generous: the sanitizer build is slow
+
+const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
+const running = new Set();
+process.on('exit', () => {
+  for (const s of running) s.child.kill('SIGKILL');
+});
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function tempDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-test-'));
+}
+
+// Collects the lines a process writes and lets a test wait for one that matches.
+class LineWatcher {
+  constructor() {
+    this.lines = [];
+    this.waiters = [];
+  }
+  attach(stream) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      partial += chunk;
+      let nl;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        this.push(partial.slice(0, nl));
+        partial = partial.slice(nl + 1);
+      }
+    });
+  }
+  push(line) {
+    if (process.env.HANDOFF_TEST_VERBOSE) console.error(line);
+    this.lines.push(line);
+    for (const w of [...this.waiters]) {
+      const m = line.match(w.re);
+      if (m) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  }
+  // Resolves with the first match at or after line index `from` (default: any line).
+  waitFor(re, { from = 0, timeout = TIMEOUT } = {}) {
+    for (let i = from; i < this.lines.length; i++) {
+      const m = this.lines[i].match(re);
+      if (m) return Promise.resolve(m);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { re, resolve };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`timed out waiting for ${re}; log so far:\n${this.lines.join('\n')}`));
+      }, timeout);
+      w.resolve = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      this.waiters.push(w);
+    });
+  }
+  mark() {
+    return this.lines.length;
+  }
+}
+
+// Starts `supervisor --config <file>` with the given YAML text (cwd defaults to the repo
+// root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
+async function startSupervisor(yaml, { ready = 0 } = {}) {
+  const dir = tempDir();
+  const file = path.join(dir, 'cluster.yaml');
+  fs.writeFileSync(file, yaml);
+  const child = spawn(SUPERVISOR, ['--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = new LineWatcher();
+  log.attach(child.stdout);
+  log.attach(child.stderr);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const sup = { child, log, file, dir, exited, pid: child.pid };
+  running.add(sup);
+  // Stopping is part of every test: the master must exit 0 after SIGTERM, and neither it
+  // nor a worker may have printed a sanitizer report (the suite also runs under ASan/UBSan).
+  let stopping = null;
+  sup.stop = () => {
+    stopping ??= (async () => {
+      child.kill('SIGTERM');
+      const result = await exited;
+      running.delete(sup);
+      const reports = log.lines.filter((l) => SANITIZER_REPORT.test(l));
+      if (reports.length) throw new Error(`sanitizer report:\n${log.lines.join('\n')}`);
+      if (result.code !== 0) throw new Error(`supervisor exited with ${JSON.stringify(result)}:\n${log.lines.join('\n')}`);
+      return result;
+    })();
+    return stopping;
+  };
+  const died = exited.then((r) => {
+    throw new Error(`supervisor exited early (${JSON.stringify(r)}):\n${log.lines.join('\n')}`);
+  });
+  died.catch(() => {}); // only awaited while starting
+  for (let slot = 1; slot <= ready; slot++) {
+    await Promise.race([log.waitFor(new RegExp(`/${slot}: ready \\(pid \\d+`)), died]);
+  }
+  return sup;
+}
+
+// Runs the supervisor to completion (for config errors): { code, stdout, stderr }.
+function runSupervisor(args, { timeout = TIMEOUT } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SUPERVISOR, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`supervisor ${args.join(' ')} did not exit; stderr:\n${stderr}`));
+    }, timeout);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// One HTTP request on a fresh connection (no agent, so no reuse), optionally from a
+// given loopback source address.
+function request({ port, host = '127.0.0.1', path: p = '/', localAddress, method = 'GET', body, headers = {} }) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path: p, method, localAddress, agent: false, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.setTimeout(TIMEOUT, () => req.destroy(new Error(`request to ${host}:${port}${p} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// "<app>/<slot>/<pid>" from the X-Handoff-Worker header.
+function workerOf(response) {
+  const [app, slot, pid] = String(response.headers['x-handoff-worker']).split('/');
+  return { app, slot: Number(slot), pid: Number(pid) };
+}
+
+function openDescriptors(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+// Polls a condition that depends on other processes (descriptor counts settle after
+// the ACK); fails with the last value after the timeout.
+async function eventually(fn, { timeout = TIMEOUT, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last.ok) return last;
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+function parentPid(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+const HELLO_CPP = path.join(BIN, 'hello-cpp');
+const HELLO_NODE = path.join(ROOT, 'examples/hello-node/server.js');
+const PLAIN_NODE = path.join(ROOT, 'examples/hello-node/plain.js');
+
+function config({ port, command, workers = 2, policy = 'round_robin', extra = '' }) {
+  return `listeners:
+  - address: 127.0.0.1:${port}
+apps:
+  - name: hello
+    command: ${JSON.stringify(command)}
+    workers: ${workers}
+    policy: ${policy}
+${extra}`;
+}
+
+module.exports = {
+  ROOT,
+  BIN,
+  SUPERVISOR,
+  HELLO_CPP,
+  HELLO_NODE,
+  PLAIN_NODE,
+  TIMEOUT,
+  freePort,
+  tempDir,
+  startSupervisor,
+  runSupervisor,
+  request,
+  workerOf,
+  openDescriptors,
+  eventually,
+  parentPid,
+  config,
+};

@@ -1,0 +1,180 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include "supervisor/address.h"
+#include "supervisor/command_line.h"
+#include "supervisor/config_loader.h"
+#include "supervisor/config_schema.h"
+#include "supervisor/worker_env.h"
+
+using namespace handoff;
+
+namespace {
+
+Config parse_ok(const std::string& text) {
+  auto r = parse_config(text, "test.yaml", "/base");
+  if (auto* errors = std::get_if<ConfigErrors>(&r))
+    for (const auto& e : *errors) FAIL_CHECK(e.to_string());
+  REQUIRE(std::holds_alternative<Config>(r));
+  return std::get<Config>(r);
+}
+
+std::vector<std::string> parse_errors(const std::string& text) {
+  auto r = parse_config(text, "test.yaml", "/base");
+  REQUIRE(std::holds_alternative<ConfigErrors>(r));
+  std::vector<std::string> out;
+  for (const auto& e : std::get<ConfigErrors>(r)) out.push_back(e.to_string());
+  return out;
+}
+
+const char* kMinimal = R"(listeners:
+  - address: 127.0.0.1:8080
+apps:
+  - name: hello
+    command: node server.js
+)";
+
+}  // namespace
+
+TEST_CASE("a minimal config gets its defaults") {
+  const auto c = parse_ok(kMinimal);
+  REQUIRE(c.listeners.size() == 1);
+  CHECK(c.listeners[0].host == "127.0.0.1");
+  CHECK(c.listeners[0].port == 8080);
+  CHECK(c.listeners[0].backlog == 511);
+  CHECK(c.listeners[0].name == "127.0.0.1:8080");
+  REQUIRE(c.apps.size() == 1);
+  const auto& app = c.apps[0];
+  CHECK(app.command == std::vector<std::string>{"node", "server.js"});
+  CHECK(app.workers == 1);
+  CHECK(app.policy == "round_robin");
+  CHECK(app.ready == ReadyMode::sdk);
+  CHECK(app.cwd == "/base");
+  CHECK(app.listeners == std::vector<std::string>{"127.0.0.1:8080"});
+}
+
+TEST_CASE("every documented key is read") {
+  const auto c = parse_ok(R"(listeners:
+  - address: "[::1]:9000"
+    name: web
+    backlog: 64
+apps:
+  - name: chat
+    command: ["./bin/chat", "--flag"]
+    workers: 4
+    policy: ip_hash
+    ready: on_spawn
+    env: {A: "1", B: two}
+    cwd: sub/dir
+    listeners: [web]
+ipc_max_message: 4096
+)");
+  CHECK(c.listeners[0].host == "::1");
+  CHECK(c.listeners[0].name == "web");
+  CHECK(c.listeners[0].backlog == 64);
+  const auto& app = c.apps[0];
+  CHECK(app.command == std::vector<std::string>{"./bin/chat", "--flag"});
+  CHECK(app.workers == 4);
+  CHECK(app.policy == "ip_hash");
+  CHECK(app.ready == ReadyMode::on_spawn);
+  CHECK(app.env.at("B") == "two");
+  CHECK(app.cwd == "/base/sub/dir");
+  CHECK(c.ipc_max_message == 4096);
+}
+
+TEST_CASE("errors name file, line, column and field") {
+  const auto errors = parse_errors(R"(listeners:
+  - address: 127.0.0.1:8080
+apps:
+  - name: hello
+    command: node server.js
+    wrokers: 2
+    policy: ip_hsah
+    workers: many
+)");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0] == "test.yaml:6:5: apps[0].wrokers: unknown key (did you mean 'workers'?)");
+  CHECK(errors[1] ==
+        "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, ip_hash); did you mean "
+        "\"ip_hash\"?");
+  CHECK(errors[2] == "test.yaml:8:14: apps[0].workers: expected an integer from 1 to 4096, got \"many\"");
+}
+
+TEST_CASE("missing keys, bad addresses, broken YAML and dangling references") {
+  const auto no_listeners = parse_errors("apps: []\n");
+  CHECK(no_listeners.size() == 2);
+  CHECK(no_listeners.at(0) == "test.yaml:1:7: apps: expected a non-empty list, got a list");
+  CHECK(no_listeners.at(1) == "test.yaml:1:1: missing required key 'listeners'");
+  CHECK(parse_errors("listeners:\n  - address: localhost:80\napps:\n  - {name: a, command: x}\n").at(0) ==
+        "test.yaml:2:14: listeners[0].address: expected an IP address and port, as 127.0.0.1:8080 or [::1]:8080, "
+        "got \"localhost:80\"");
+  CHECK(parse_errors("listeners: [\n").at(0).starts_with("test.yaml:2:1: invalid YAML"));
+  CHECK(parse_errors("").at(0) == "test.yaml: the file is empty");
+  auto dangling = parse_errors(std::string(kMinimal) + "    listeners: [nope]\n");
+  CHECK(dangling.at(0).find("apps[0].listeners[0]: no listener is named \"nope\"") != std::string::npos);
+  auto shared = parse_errors(std::string(kMinimal) + "  - name: other\n    command: x\n");
+  CHECK(shared.at(0).find("is served by 2 apps") != std::string::npos);
+  CHECK(parse_errors("listeners:\n  - address: 127.0.0.1:80\napps:\n  - name: a\n    command: \"node 'app.js\"\n")
+            .at(0) == "test.yaml:5:14: apps[0].command: unbalanced quote in command");
+}
+
+TEST_CASE("a command that is not there is found before anything starts") {
+  auto r = parse_config(std::string(kMinimal).replace(std::string(kMinimal).find("node server.js"), 14,
+                                                      "no-such-program-here"),
+                        "test.yaml", "/");
+  auto config = std::get<Config>(r);
+  auto problems = check_environment(config);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].to_string() ==
+        "test.yaml:5:14: apps[0].command: command not found: \"no-such-program-here\" (looked in PATH)");
+}
+
+TEST_CASE("host:port parsing") {
+  CHECK(parse_host_port("0.0.0.0:80")->host == "0.0.0.0");
+  CHECK(parse_host_port("[::]:8080")->port == 8080);
+  CHECK_FALSE(parse_host_port("::1:8080"));  // IPv6 needs brackets
+  CHECK_FALSE(parse_host_port("127.0.0.1"));
+  CHECK_FALSE(parse_host_port("127.0.0.1:0"));
+  CHECK_FALSE(parse_host_port("[127.0.0.1]:80"));
+}
+
+TEST_CASE("command strings split like a shell would, without one") {
+  CHECK(*split_command_line("node  app.js --x") == std::vector<std::string>{"node", "app.js", "--x"});
+  CHECK(*split_command_line("a 'b c' \"d \\\"e\\\"\" f\\ g") ==
+        std::vector<std::string>{"a", "b c", "d \"e\"", "f g"});
+  CHECK(*split_command_line("x ''") == std::vector<std::string>{"x", ""});
+  CHECK_FALSE(split_command_line("a 'b"));
+}
+
+TEST_CASE("worker environment: channel and slot variables, no stale Node variables") {
+  AppConfig app;
+  app.name = "chat";
+  app.workers = 3;
+  app.env = {{"MODE", "prod"}, {"PATH", "/custom"}};
+  auto env = worker_environment({{"PATH", "/usr/bin"}, {"NODE_UNIQUE_ID", "1"}, {"NODE_CHANNEL_FD", "7"},
+                                 {"HANDOFF_SLOT", "9"}, {"HOME", "/root"}},
+                                {app, 2, 5});
+  auto has = [&](const std::string& kv) { return std::find(env.begin(), env.end(), kv) != env.end(); };
+  CHECK(has("NODE_CHANNEL_FD=3"));
+  CHECK(has("NODE_CHANNEL_SERIALIZATION_MODE=json"));
+  CHECK(has("HANDOFF_APP=chat"));
+  CHECK(has("HANDOFF_SLOT=2"));
+  CHECK(has("HANDOFF_WORKERS=3"));
+  CHECK(has("HANDOFF_GENERATION=5"));
+  CHECK(has("PATH=/custom"));
+  CHECK(has("HOME=/root"));
+  for (const auto& kv : env) CHECK_FALSE(kv.starts_with("NODE_UNIQUE_ID="));
+  CHECK(env.size() == 9);  // HOME, MODE, PATH and the six of ours
+}
+
+TEST_CASE("docs/config.md is the schema's own reference") {
+  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/docs/config.md");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  // Regenerate with: build/bin/supervisor config-reference > docs/config.md
+  CHECK(text.str() == config_reference_markdown());
+}

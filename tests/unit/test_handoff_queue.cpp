@@ -1,0 +1,54 @@
+#include <doctest/doctest.h>
+
+#include "supervisor/handoff_queue.h"
+
+using handoff::HandoffQueue;
+
+TEST_CASE("one item in flight until its ACK, in arrival order") {
+  HandoffQueue<int> q;
+  q.push(1);
+  q.push(2);
+  REQUIRE(q.begin_send() != nullptr);
+  CHECK(*q.in_flight() == 1);
+  CHECK(q.begin_send() == nullptr);  // the second waits for the first ACK
+  CHECK(q.ack() == 1);
+  REQUIRE(q.begin_send() != nullptr);
+  CHECK(*q.in_flight() == 2);
+  CHECK(q.ack() == 2);
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("a NACKed item is resent three times, then given up") {
+  HandoffQueue<int> q;
+  q.push(7);
+  q.begin_send();
+  for (int i = 0; i < HandoffQueue<int>::kMaxNacks; ++i) {
+    int* again = q.nack();
+    REQUIRE(again != nullptr);
+    CHECK(*again == 7);
+  }
+  CHECK(q.nack() == nullptr);
+  CHECK(q.give_up() == 7);
+  CHECK(q.size() == 0);
+}
+
+TEST_CASE("a lost worker's items come back, in-flight first, nothing dropped") {
+  HandoffQueue<int> q;
+  for (int i = 1; i <= 4; ++i) q.push(i);
+  q.begin_send();
+  CHECK(q.take_all() == std::vector<int>{1, 2, 3, 4});
+  CHECK(q.size() == 0);
+  CHECK(q.in_flight() == nullptr);
+}
+
+TEST_CASE("NACK counting restarts for each item") {
+  HandoffQueue<int> q;
+  q.push(1);
+  q.push(2);
+  q.begin_send();
+  q.nack();
+  q.nack();
+  q.ack();
+  q.begin_send();
+  for (int i = 0; i < HandoffQueue<int>::kMaxNacks; ++i) CHECK(q.nack() != nullptr);
+}

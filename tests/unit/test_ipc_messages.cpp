@@ -1,0 +1,90 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "protocols/ipc_messages.h"
+
+namespace ipc = handoff::ipc;
+
+namespace {
+ipc::Message round_trip(const ipc::Message& m) {
+  const std::string line = ipc::encode(m);
+  REQUIRE(!line.empty());
+  REQUIRE(line.back() == '\n');
+  REQUIRE(line.find('\n') == line.size() - 1);  // one line, whatever the content
+  auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+  REQUIRE(std::holds_alternative<ipc::Message>(decoded));
+  return std::get<ipc::Message>(decoded);
+}
+}  // namespace
+
+TEST_CASE("every message survives a round trip") {
+  auto h = std::get<ipc::Handle>(round_trip(ipc::Handle{{42, "::1", 50000, "web"}}));
+  CHECK(h.conn.id == 42);
+  CHECK(h.conn.remote_address == "::1");
+  CHECK(h.conn.remote_port == 50000);
+  CHECK(h.conn.listener == "web");
+  CHECK(std::holds_alternative<ipc::HandleAck>(round_trip(ipc::HandleAck{})));
+  CHECK(std::holds_alternative<ipc::HandleNack>(round_trip(ipc::HandleNack{})));
+  auto hello = std::get<ipc::Hello>(round_trip(ipc::Hello{"cpp", 1, 1234}));
+  CHECK(hello.sdk == "cpp");
+  CHECK(hello.pid == 1234);
+  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7}));
+  CHECK(w.app == "chat");
+  CHECK(w.slot == 3);
+  CHECK(w.workers == 4);
+  CHECK(w.generation == 7);
+  CHECK(std::holds_alternative<ipc::Ready>(round_trip(ipc::Ready{})));
+}
+
+TEST_CASE("handle messages have exactly Node's shape") {
+  const std::string line = ipc::encode(ipc::Handle{{1, "127.0.0.1", 80, "l"}});
+  CHECK(line.find("\"cmd\":\"NODE_HANDLE\"") != std::string::npos);
+  CHECK(line.find("\"type\":\"net.Socket\"") != std::string::npos);
+  CHECK(line.find("\"msg\":{") != std::string::npos);
+  CHECK(ipc::encode(ipc::HandleAck{}) == "{\"cmd\":\"NODE_HANDLE_ACK\"}\n");
+}
+
+TEST_CASE("what Node itself sends decodes") {
+  // Node's ACK and a handle message as child_process writes it, with its optional key.
+  CHECK(std::holds_alternative<ipc::HandleAck>(std::get<ipc::Message>(ipc::decode("{\"cmd\":\"NODE_HANDLE_ACK\"}"))));
+  auto m = ipc::decode(
+      "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"handoff\":\"conn\",\"v\":1,\"id\":9},\"key\":\"k\"}");
+  CHECK(std::get<ipc::Handle>(std::get<ipc::Message>(m)).conn.id == 9);
+}
+
+TEST_CASE("malformed input is an error, never a crash") {
+  for (const char* bad : {"", "{", "not json", "[1,2]", "\"str\"", "{\"handoff\":\"hello\"}",
+                          "{\"handoff\":\"welcome\",\"app\":1}", "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Server\"}",
+                          "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{\"id\":\"x\"}}", "\xff\xfe"}) {
+    CAPTURE(bad);
+    CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(bad)));
+  }
+}
+
+TEST_CASE("unknown messages decode as Unknown and are ignorable") {
+  auto a = ipc::decode("{\"handoff\":\"from_the_future\",\"v\":9}");
+  CHECK(std::get<ipc::Unknown>(std::get<ipc::Message>(a)).what == "from_the_future");
+  auto b = ipc::decode("{\"cmd\":\"NODE_SOMETHING_ELSE\"}");
+  CHECK(std::holds_alternative<ipc::Unknown>(std::get<ipc::Message>(b)));
+  auto c = ipc::decode("{\"app\":\"message of the app's own\"}");
+  CHECK(std::holds_alternative<ipc::Unknown>(std::get<ipc::Message>(c)));
+}
+
+TEST_CASE("invalid UTF-8 in a field is replaced, so the line stays valid JSON") {
+  const std::string line = ipc::encode(ipc::Hello{"bad\xff", 1, 1});
+  CHECK(std::holds_alternative<ipc::Message>(ipc::decode(std::string_view(line).substr(0, line.size() - 1))));
+}
+
+TEST_CASE("protocols/README.md documents every message of the catalogue") {
+  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/protocols/README.md");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const auto& entry : ipc::kCatalogue) {
+    CAPTURE(entry.name);
+    CHECK(text.str().find("`" + std::string(entry.name) + "`") != std::string::npos);
+  }
+}

@@ -1,0 +1,46 @@
+// Serializes a Response into HTTP/1.1 bytes. Pure: no sockets, no parser.
+//
+// The head (status line + headers) and the body stay separate buffers so the I/O edge
+// can hand both to one writev without copying the body.
+#pragma once
+
+#include <handoff/worker.h>
+
+#include <string>
+#include <string_view>
+
+namespace handoff {
+
+struct SerializedResponse {
+  std::string head;  // status line, headers, blank line
+  std::string body;  // empty for HEAD, 1xx, 204 and 304
+
+  std::size_t size() const { return head.size() + body.size(); }
+};
+
+// What the request decided about the response's framing.
+struct ResponseFraming {
+  bool head_request = false;  // HEAD: Content-Length of the body, but no body bytes
+  bool keep_alive = true;     // false: `Connection: close`
+  bool http10 = false;        // a kept-alive HTTP/1.0 peer needs `Connection: keep-alive`
+};
+
+// Takes the response by value so its body is moved, not copied.
+SerializedResponse serialize_response(Response response, const ResponseFraming& framing);
+
+// "HTTP/1.1 100 Continue", for requests that sent `Expect: 100-continue`.
+SerializedResponse continue_response();
+
+// A short text/plain response for errors the SDK answers itself (400, 408, 413, 431,
+// 500). Always `Connection: close`.
+SerializedResponse error_response(int status);
+
+std::string_view reason_phrase(int status);
+
+// ASCII case-insensitive comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+// True if a comma-separated header value (like Connection) contains this token.
+bool has_token(std::string_view list, std::string_view token);
+
+}  // namespace handoff

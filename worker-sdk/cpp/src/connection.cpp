@@ -1,0 +1,182 @@
+#include "connection.h"
+
+#include "read_buffer.h"
+#include "write_request.h"
+
+namespace handoff {
+
+namespace {
+
+// Stop reading from a peer that does not read its responses once this much is queued
+// in the kernel-side backlog of libuv, and resume below half of it.
+constexpr std::size_t kHighWater = 1 << 20;
+constexpr std::size_t kLowWater = kHighWater / 2;
+
+// After our FIN, how long the peer has to close its side. Closing earlier, with its
+// unread bytes in our receive buffer, makes the kernel send RST, which can destroy the
+// response still in flight to the peer.
+constexpr unsigned kLingerMs = 2'000;
+
+Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
+
+}  // namespace
+
+Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, Handler handler, const WorkerOptions& options,
+                       Owner& owner)
+    : loop_(loop),
+      tcp_(std::move(tcp)),
+      session_(std::move(handler), options.limits),
+      options_(options),
+      owner_(owner) {}
+
+void Connection::start() {
+  tcp_->data = this;
+  auto timer = UvHandle<uv_timer_t>::make();
+  if (uv_timer_init(loop_, timer.get()) != 0) return close_now();
+  timer.mark_initialized();
+  timer->data = this;
+  timer_ = std::move(timer);
+  // Responses leave as whole writes; Nagle's algorithm would only delay them.
+  (void)uv_tcp_nodelay(tcp_.get(), 1);
+  set_reading(true);
+  settle();
+}
+
+void Connection::drain() {
+  session_.close();
+  settle();
+}
+
+void Connection::close_now() {
+  tcp_.reset();
+  timer_.reset();
+  owner_.connection_closed(this);  // destroys this
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(stream));
+  if (self == nullptr) return;
+  if (nread > 0) {
+    self->session_.feed({buf->base, static_cast<std::size_t>(nread)});  // ignored once closing
+  } else if (nread == UV_EOF) {
+    self->eof_ = true;
+    self->session_.finish();
+  } else if (nread < 0) {
+    self->broken_ = true;
+  }
+  self->settle();
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(req->handle));
+  delete WriteRequest::from(req);
+  if (self == nullptr) return;  // the connection closed with this write queued
+  --self->writes_in_flight_;
+  if (status < 0) self->broken_ = true;
+  self->settle();
+}
+
+void Connection::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(req->handle));
+  delete req;
+  if (self == nullptr) return;
+  if (status < 0) self->broken_ = true;
+  self->shutdown_done_ = true;
+  self->settle();
+}
+
+void Connection::on_timer(uv_timer_t* timer) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(timer));
+  if (self == nullptr) return;
+  switch (self->wait_) {
+    case Wait::request:
+      self->session_.timeout();  // 408, then the closing path
+      self->wait_ = Wait::nothing;
+      return self->settle();
+    case Wait::keep_alive:
+    case Wait::closing:
+    case Wait::linger:
+      return self->close_now();
+    case Wait::nothing:
+      return;
+  }
+}
+
+void Connection::settle() {
+  if (!broken_) flush();
+  // Parse what the session held back while its earlier responses were written. Each
+  // round either consumes everything held or produces max_pending_output bytes.
+  while (!broken_ && session_.paused() && uv_stream_get_write_queue_size(tcp_.stream()) <= kLowWater) {
+    session_.resume();
+    flush();
+  }
+  if (broken_) return close_now();
+  if (session_.closing()) return begin_close();
+
+  const std::size_t queued = uv_stream_get_write_queue_size(tcp_.stream());
+  if (session_.paused() || queued > kHighWater)
+    set_reading(false);
+  else if (queued <= kLowWater)
+    set_reading(true);
+
+  if (!session_.idle())
+    set_wait(Wait::request);
+  else if (writes_in_flight_ == 0)
+    set_wait(Wait::keep_alive);
+  else
+    set_wait(Wait::nothing);  // a slow reader is bounded by back-pressure, not by time
+}
+
+void Connection::flush() {
+  if (!session_.has_output()) return;
+  auto* request = new WriteRequest;
+  request->responses = session_.take_output();
+  if (request->write(tcp_.stream(), on_write) != 0) {
+    delete request;
+    broken_ = true;
+    return;
+  }
+  ++writes_in_flight_;
+}
+
+void Connection::begin_close() {
+  if (!shutdown_started_) {
+    shutdown_started_ = true;
+    // uv_shutdown waits for the queued writes, then sends FIN.
+    auto* req = new uv_shutdown_t{};
+    if (uv_shutdown(req, tcp_.stream(), on_shutdown) != 0) {
+      delete req;
+      return close_now();
+    }
+  }
+  if (shutdown_done_ && eof_) return close_now();
+  // Keep reading, and discarding, until the peer's FIN (see kLingerMs).
+  set_reading(!eof_);
+  set_wait(shutdown_done_ ? Wait::linger : Wait::closing);
+}
+
+void Connection::set_reading(bool on) {
+  if (on == reading_) return;
+  const int rc = on ? uv_read_start(tcp_.stream(), alloc_read_buffer, on_read) : uv_read_stop(tcp_.stream());
+  if (rc == 0) reading_ = on;
+  else if (on) broken_ = true;  // seen by the next settle(); the socket is unusable
+}
+
+void Connection::set_wait(Wait wait) {
+  if (wait == wait_) return;
+  wait_ = wait;
+  unsigned ms = 0;
+  switch (wait) {
+    case Wait::keep_alive: ms = options_.keep_alive_timeout_ms; break;
+    case Wait::request:
+    case Wait::closing: ms = options_.request_timeout_ms; break;
+    case Wait::linger: ms = kLingerMs; break;
+    case Wait::nothing: break;
+  }
+  if (ms == 0)
+    uv_timer_stop(timer_.get());
+  else
+    uv_timer_start(timer_.get(), on_timer, ms, 0);
+}
+
+}  // namespace handoff

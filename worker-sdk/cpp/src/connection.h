@@ -1,0 +1,68 @@
+// One client connection at the libuv edge: socket bytes into an HttpSession, its
+// responses out with one writev per batch, timeouts, back-pressure and the close.
+#pragma once
+
+#include <handoff/http_session.h>
+#include <handoff/uv_handle.h>
+#include <handoff/worker.h>
+
+namespace handoff {
+
+class Connection {
+ public:
+  class Owner {
+   public:
+    // The connection is finished: the owner destroys it (from inside this call).
+    virtual void connection_closed(Connection* connection) = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, Handler handler, const WorkerOptions& options, Owner& owner);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() = default;
+
+  // Starts serving. May close (and so destroy) the connection if the socket is unusable.
+  void start();
+  // Answers no new request; closes once what is already answered has been written.
+  void drain();
+  // Closes at once; the owner destroys the connection before this returns.
+  void close_now();
+
+ private:
+  // What the timer currently measures; it restarts only when this changes, so a peer
+  // trickling bytes cannot extend its request timeout.
+  enum class Wait { nothing, keep_alive, request, closing, linger };
+
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  static void on_timer(uv_timer_t* timer);
+
+  // Called at the end of every callback: writes what the session produced, then
+  // decides reading, timer and close. May destroy the connection; callers return.
+  void settle();
+  void flush();
+  void begin_close();
+  void set_reading(bool on);
+  void set_wait(Wait wait);
+
+  uv_loop_t* loop_;
+  UvHandle<uv_tcp_t> tcp_;
+  UvHandle<uv_timer_t> timer_;
+  HttpSession session_;
+  const WorkerOptions& options_;
+  Owner& owner_;
+
+  bool reading_ = false;
+  bool broken_ = false;  // read or write error: close without ceremony
+  bool eof_ = false;     // the peer finished sending
+  bool shutdown_started_ = false;
+  bool shutdown_done_ = false;
+  std::size_t writes_in_flight_ = 0;
+  Wait wait_ = Wait::nothing;
+};
+
+}  // namespace handoff

@@ -1,0 +1,34 @@
+// Standalone mode's own listening socket (supervised workers get sockets from the master).
+#pragma once
+
+#include <handoff/uv_handle.h>
+
+#include <functional>
+#include <string>
+
+namespace handoff {
+
+class TcpListener {
+ public:
+  using OnConnection = std::function<void(UvHandle<uv_tcp_t>)>;
+
+  TcpListener(uv_loop_t* loop, OnConnection on_connection);
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+
+  // Binds and listens. `host` is an IPv4/IPv6 literal or a name resolved once here.
+  // Returns a libuv error code.
+  int listen(const std::string& host, int port);
+  // The bound port (useful with port 0), or 0 if not listening.
+  int port() const;
+  void close() { tcp_.reset(); }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+
+  uv_loop_t* loop_;
+  OnConnection on_connection_;
+  UvHandle<uv_tcp_t> tcp_;
+};
+
+}  // namespace handoff
