@@ -47,7 +47,12 @@ void Worker::Impl::read_environment() {
   // grandchild that inherited the variables would try to open a descriptor it lacks.
   if (auto fd = get_env("NODE_CHANNEL_FD")) {
     channel_fd = parse_int(*fd).value_or(-1);
-    if (*channel_fd < 0) std::fprintf(stderr, "handoff worker: NODE_CHANNEL_FD=%s is not a descriptor\n", fd->c_str());
+    // Checked now, before the loop opens descriptors of its own that a wrong number
+    // could name.
+    if (*channel_fd < 0 || uv_guess_handle(*channel_fd) != UV_NAMED_PIPE) {
+      std::fprintf(stderr, "handoff worker: NODE_CHANNEL_FD=%s is not an open pipe or socket\n", fd->c_str());
+      channel_fd = -1;
+    }
   }
   if (auto mode = get_env("NODE_CHANNEL_SERIALIZATION_MODE"); mode && *mode != "json") {
     std::fprintf(stderr, "handoff worker: NODE_CHANNEL_SERIALIZATION_MODE=%s is not supported, only json\n",
