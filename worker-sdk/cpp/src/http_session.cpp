@@ -159,7 +159,7 @@ struct HttpSession::Impl {
     if (err == HPE_PAUSED && paused) {
       // llhttp stopped right after the message; the rest waits for resume().
       const auto consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
-      held.assign(bytes.substr(0));
+      held.assign(bytes.substr(consumed));
       return;
     }
     if (err == HPE_PAUSED_UPGRADE) {
