@@ -138,7 +138,7 @@ stat() { printf '%s' "$1" | awk -v c="$2" 'NF { print $c }' | sort -g | awk '{ v
   printf "%s %s %s\n", m, v[1], v[n] }'; }
 
 mkdir -p bench/results
-OUT=bench/results/dispatch-latest.md
+OUT=bench/results/dispatch-latest.md; [ "$SMOKE" = 1 ] && mkdir -p bench/results/tmp && OUT=bench/results/tmp/dispatch-smoke.md
 {
   echo "# bench/dispatch.sh: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo

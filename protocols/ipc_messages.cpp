@@ -70,9 +70,22 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     w.slot = r.get<int>("slot");
     w.workers = r.get<int>("workers");
     w.generation = r.get<int>("generation");
+    w.heartbeat_ms = r.get<std::int64_t>("heartbeat_ms", false);
     return finish(r, w);
   }
   if (tag == names::kReady) return Ready{};
+  if (tag == names::kStats) {
+    Stats st;
+    st.requests = r.get<std::uint64_t>("requests", false);
+    st.connections = r.get<std::uint64_t>("connections", false);
+    st.rss = r.get<std::uint64_t>("rss", false);
+    return finish(r, st);
+  }
+  if (tag == names::kDrain) {
+    Drain d;
+    d.timeout_ms = r.get<std::int64_t>("timeout_ms", false);
+    return finish(r, d);
+  }
   return Unknown{tag};
 }
 
@@ -114,9 +127,22 @@ std::string encode(const Message& message) {
             o["slot"] = w.slot;
             o["workers"] = w.workers;
             o["generation"] = w.generation;
+            o["heartbeat_ms"] = w.heartbeat_ms;
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },
+          [](const Stats& st) {
+            json o = tagged(names::kStats);
+            o["requests"] = st.requests;
+            o["connections"] = st.connections;
+            o["rss"] = st.rss;
+            return o;
+          },
+          [](const Drain& d) {
+            json o = tagged(names::kDrain);
+            o["timeout_ms"] = d.timeout_ms;
+            return o;
+          },
           [](const Unknown& u) { return json{{"handoff", u.what}, {"v", kVersion}}; },
       },
       message);
@@ -152,6 +178,8 @@ std::string_view name_of(const Message& message) {
                         [](const Hello&) { return names::kHello; },
                         [](const Welcome&) { return names::kWelcome; },
                         [](const Ready&) { return names::kReady; },
+                        [](const Stats&) { return names::kStats; },
+                        [](const Drain&) { return names::kDrain; },
                         [](const Unknown&) { return std::string_view{"unknown"}; },
                     },
                     message);

@@ -33,6 +33,8 @@ inline constexpr std::string_view kHello = "hello";
 inline constexpr std::string_view kWelcome = "welcome";
 inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kConn = "conn";
+inline constexpr std::string_view kStats = "stats";
+inline constexpr std::string_view kDrain = "drain";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -51,6 +53,8 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kWelcome, Direction::to_worker, "the answer to hello: app, slot, workers, generation"},
     {names::kReady, Direction::to_master, "the worker takes connections from now on"},
     {names::kConn, Direction::to_worker, "inside NODE_HANDLE: connection id, client address and port, listener"},
+    {names::kStats, Direction::to_master, "heartbeat with counters: requests served, open connections, RSS"},
+    {names::kDrain, Direction::to_worker, "finish what is in flight, close keep-alive sockets, then exit"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -80,6 +84,20 @@ struct Welcome {
   int slot = 0;  // 1-based, as users see it
   int workers = 0;
   int generation = 0;
+  std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
+};
+
+// The heartbeat. Counters are totals since the worker started, except `connections`.
+struct Stats {
+  std::uint64_t requests = 0;     // responses completed
+  std::uint64_t connections = 0;  // open now
+  std::uint64_t rss = 0;          // bytes, as the worker sees it (the master reads its own)
+};
+
+// Stop taking work: finish requests in flight (answering with Connection: close), close
+// idle keep-alive sockets, then exit. The master kills the worker after timeout_ms.
+struct Drain {
+  std::int64_t timeout_ms = 0;
 };
 
 struct Ready {};
@@ -89,7 +107,7 @@ struct Unknown {
   std::string what;  // the cmd or handoff tag, if any
 };
 
-using Message = std::variant<Handle, HandleAck, HandleNack, Hello, Welcome, Ready, Unknown>;
+using Message = std::variant<Handle, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);

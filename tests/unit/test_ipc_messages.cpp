@@ -31,7 +31,13 @@ TEST_CASE("every message survives a round trip") {
   auto hello = std::get<ipc::Hello>(round_trip(ipc::Hello{"cpp", 1, 1234}));
   CHECK(hello.sdk == "cpp");
   CHECK(hello.pid == 1234);
-  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7}));
+  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7, 1500}));
+  CHECK(w.heartbeat_ms == 1500);
+  auto st = std::get<ipc::Stats>(round_trip(ipc::Stats{10, 2, 1u << 30}));
+  CHECK(st.requests == 10);
+  CHECK(st.connections == 2);
+  CHECK(st.rss == (1u << 30));
+  CHECK(std::get<ipc::Drain>(round_trip(ipc::Drain{2500})).timeout_ms == 2500);
   CHECK(w.app == "chat");
   CHECK(w.slot == 3);
   CHECK(w.workers == 4);
