@@ -17,14 +17,16 @@ std::vector<std::pair<std::string, std::string>> read_environment() {
 
 }  // namespace
 
-App::App(uv_loop_t* loop, const AppConfig& config, const Config& whole, std::function<void()> on_stopped)
+App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
+         std::function<void()> on_stopped)
     : loop_(loop),
-      config_(config),
-      whole_(whole),
+      config_(std::move(config)),
+      ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
       inherited_env_(read_environment()),
-      policy_(find_policy(config.policy)->make()) {
-  for (int n = 1; n <= config.workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n));
+      policy_entry_(find_policy(config_->policy)),
+      policy_(policy_entry_->make()) {
+  for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
   views_.resize(slots_.size());
 }
 
@@ -34,57 +36,170 @@ void App::start() {
   for (auto& slot : slots_) slot->start();
 }
 
-void App::stop() {
+void App::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
-  unassigned_.clear();  // closes them: nobody will serve them now
-  for (auto& slot : slots_) slot->stop();
+  rolling_ = false;
+  for (auto& slot : slots_) slot->stop(grace);
+  for (auto& slot : retired_) slot->stop(grace);
+  slot_changed();
 }
 
-void App::kill() {
-  for (auto& slot : slots_) slot->kill();
+void App::kill_all() {
+  for (auto& slot : slots_) slot->kill_all();
+  for (auto& slot : retired_) slot->kill_all();
 }
 
 bool App::stopped() const {
-  for (const auto& slot : slots_)
-    if (slot->state() != SlotState::stopped) return false;
+  for (const auto* list : {&slots_, &retired_})
+    for (const auto& slot : *list)
+      if (slot->state() != SlotState::stopped) return false;
   return true;
 }
 
-void App::slot_stopped() {
-  if (stopping_ && stopped() && on_stopped_) on_stopped_();
+void App::sample_rss() {
+  // Also the place to free slots scaled away: this runs from a timer, never from inside
+  // one of those slots' own callbacks.
+  reap_retired();
+  for (auto& slot : slots_) slot->sample_rss();
 }
 
+// ---- Dispatch -----------------------------------------------------------------------
+
 void App::refresh_views() {
+  views_.resize(slots_.size());
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     views_[i].ready = slots_[i]->accepting();
     views_[i].in_flight = static_cast<std::uint32_t>(slots_[i]->queued());
   }
 }
 
+// Another ready slot for a connection whose own slot is down: the next ready one after
+// it, so the same key always moves to the same place.
+std::optional<std::size_t> App::rehash(std::size_t home) const {
+  for (std::size_t step = 1; step < views_.size(); ++step) {
+    const std::size_t candidate = (home + step) % views_.size();
+    if (views_[candidate].ready) return candidate;
+  }
+  return std::nullopt;
+}
+
 void App::dispatch(ConnectionPtr connection) {
-  if (stopping_) return;  // closes it
+  if (stopping_ || slots_.empty()) {
+    reject(std::move(connection), "503 Service Unavailable");
+    return;
+  }
   refresh_views();
-  const auto slot = policy_->pick(RouteInput{connection->address_bytes()}, views_);
-  if (!slot) {
-    if (unassigned_.size() >= Slot::kMaxQueued * slots_.size()) {
+  auto pick = policy_->pick(RouteInput{connection->address_bytes()}, views_);
+  if (!pick) {
+    // No slot is ready and the rule has no preference: wait in the first slot's queue
+    // (bounded like any other) until some slot comes up; slot_changed moves it there.
+    if (config_->on_unavailable == Unavailable::reject) {
       reject(std::move(connection), "503 Service Unavailable");
       return;
     }
-    unassigned_.push_back(std::move(connection));
+    slots_.front()->enqueue(std::move(connection));
     return;
   }
-  slots_[*slot]->enqueue(std::move(connection));
+  if (!views_[*pick].ready) {
+    switch (config_->on_unavailable) {
+      case Unavailable::queue: break;
+      case Unavailable::rehash:
+        if (auto other = rehash(*pick)) pick = other;
+        break;
+      case Unavailable::reject: reject(std::move(connection), "503 Service Unavailable"); return;
+    }
+  }
+  slots_[*pick]->enqueue(std::move(connection));
 }
 
 void App::slot_changed() {
-  // A slot became ready: connections that no slot could take get another chance.
-  std::deque<ConnectionPtr> waiting;
-  waiting.swap(unassigned_);
-  for (auto& c : waiting) dispatch(std::move(c));
+  if (stopping_) {
+    if (stopped() && on_stopped_) on_stopped_();
+    return;
+  }
+  // A slot came up: connections waiting where no rule keeps them get another chance.
+  if (affinity() && config_->on_unavailable == Unavailable::queue) return;
+  refresh_views();
+  bool any_ready = false;
+  for (const auto& v : views_) any_ready = any_ready || v.ready;
+  if (!any_ready) return;
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (!views_[i].ready) redispatch(slots_[i]->take_waiting(), slots_[i]->number());
 }
 
-void App::redispatch(std::vector<ConnectionPtr> connections) {
+void App::redispatch(std::vector<ConnectionPtr> connections, int) {
   for (auto& c : connections) dispatch(std::move(c));
+}
+
+// ---- Reload -------------------------------------------------------------------------
+
+void App::reconfigure(std::shared_ptr<const AppConfig> next) {
+  const auto previous = config_;
+  config_ = std::move(next);
+  if (config_->policy != previous->policy) {
+    policy_entry_ = find_policy(config_->policy);
+    policy_ = policy_entry_->make();
+  }
+  const bool new_workers = !config_->same_workers_as(*previous);
+  // Settings that need no new process apply to every slot now.
+  if (!new_workers)
+    for (auto& slot : slots_) slot->set_config(config_);
+  scale(config_->workers);
+  if (new_workers) {
+    log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}});
+    rolling_ = true;
+    roll_next_ = 0;
+    roll_step();
+  }
+}
+
+void App::scale(int workers) {
+  const auto target = static_cast<std::size_t>(workers);
+  if (target == slots_.size()) return;
+  log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
+  while (slots_.size() < target) {
+    slots_.push_back(std::make_unique<Slot>(*this, static_cast<int>(slots_.size()) + 1, config_));
+    slots_.back()->start();
+  }
+  std::vector<ConnectionPtr> orphans;
+  while (slots_.size() > target) {
+    auto slot = std::move(slots_.back());
+    slots_.pop_back();
+    for (auto& c : slot->take_waiting()) orphans.push_back(std::move(c));
+    slot->stop(config_->lifecycle.drain_timeout);
+    retired_.push_back(std::move(slot));
+  }
+  redispatch(std::move(orphans), 0);
+}
+
+void App::roll_step() {
+  while (rolling_ && roll_next_ < slots_.size()) {
+    switch (slots_[roll_next_]->replace(config_)) {
+      case SlotMachine::Replace::started: return;  // replacement_done continues the roll
+      case SlotMachine::Replace::not_ready: ++roll_next_; break;  // it will start with the new config
+      case SlotMachine::Replace::failed:
+        replacement_done(static_cast<int>(roll_next_) + 1, false);
+        return;
+    }
+  }
+  if (rolling_) log_event("reload_done", {{"app", config_->name}});
+  rolling_ = false;
+}
+
+void App::replacement_done(int slot, bool ok) {
+  if (!rolling_ || static_cast<std::size_t>(slot) != roll_next_ + 1) return;  // a recycling, not the roll
+  if (!ok) {
+    rolling_ = false;
+    log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(slot)},
+                                 {"reason", "the new worker did not become ready; the old workers keep serving"}});
+    return;
+  }
+  ++roll_next_;
+  roll_step();
+}
+
+void App::reap_retired() {
+  std::erase_if(retired_, [](const std::unique_ptr<Slot>& s) { return s->state() == SlotState::stopped; });
 }
 
 }  // namespace handoff

@@ -1,12 +1,14 @@
-// An app at run time: its slots and its routing rule. Connections from the app's
-// listeners come in through dispatch(); the rule names a slot; the slot hands over.
+// An app at run time: its slots, its routing rule, and the rolling of its workers when
+// its config changes. Connections from its listeners come in through dispatch(); the
+// rule names a slot; on_unavailable decides what happens when that slot has no worker.
 #pragma once
 
 #include <uv.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "supervisor/config.h"
@@ -18,38 +20,51 @@ namespace handoff {
 
 class App {
  public:
-  App(uv_loop_t* loop, const AppConfig& config, const Config& whole, std::function<void()> on_stopped);
+  App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
+      std::function<void()> on_stopped);
   ~App();
 
   void start();
-  void stop();
-  void kill();
+  void stop(std::chrono::milliseconds grace);
+  void kill_all();
   bool stopped() const;
+
+  // A reload: new lifecycle and queue settings apply at once, the rule is swapped,
+  // `workers` scales, and a changed command/env/cwd/user rolls the workers slot by slot.
+  void reconfigure(std::shared_ptr<const AppConfig> next);
+  void sample_rss();
 
   void dispatch(ConnectionPtr connection);
 
   // For slots.
   uv_loop_t* loop() const { return loop_; }
-  const AppConfig& config() const { return config_; }
-  const Config& whole_config() const { return whole_; }
+  const AppConfig& config() const { return *config_; }
+  bool affinity() const { return policy_entry_->affinity; }
+  std::size_t ipc_max_message() const { return ipc_max_message_; }
   const std::vector<std::pair<std::string, std::string>>& inherited_environment() const { return inherited_env_; }
-  void slot_changed();                                     // readiness may have changed
-  void redispatch(std::vector<ConnectionPtr> connections);  // a worker was lost
-  void slot_stopped();
+  void slot_changed();  // a slot's readiness changed
+  void redispatch(std::vector<ConnectionPtr> connections, int from_slot);
+  void replacement_done(int slot, bool ok);
 
  private:
   void refresh_views();
+  void scale(int workers);
+  void roll_step();
+  void reap_retired();
+  std::optional<std::size_t> rehash(std::size_t home) const;
 
   uv_loop_t* loop_;
-  const AppConfig& config_;
-  const Config& whole_;
+  std::shared_ptr<const AppConfig> config_;
+  std::size_t ipc_max_message_;
   std::function<void()> on_stopped_;
   std::vector<std::pair<std::string, std::string>> inherited_env_;
+  const PolicyEntry* policy_entry_;
   std::unique_ptr<DispatchPolicy> policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::vector<SlotView> views_;
-  // Connections no slot could take yet (round_robin with no ready worker).
-  std::deque<ConnectionPtr> unassigned_;
+  std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
+  bool rolling_ = false;
   bool stopping_ = false;
 };
 

@@ -2,8 +2,11 @@
 // every field's meaning, default and error messages live in config_schema.cpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,44 @@ struct ListenerConfig {
 
 enum class ReadyMode { sdk, on_spawn };
 
+// What happens to a connection whose slot has no ready worker.
+enum class Unavailable {
+  queue,   // wait in the slot's queue (keeps affinity)
+  rehash,  // go to another ready slot
+  reject,  // 503 at once
+};
+
+using Milliseconds = std::chrono::milliseconds;
+
+// The restart and recycling policy of each slot (see lifecycle/slot_machine.h).
+struct LifecyclePolicy {
+  Milliseconds min_delay{100};
+  Milliseconds max_delay{30'000};
+  Milliseconds stable_after{10'000};
+  int crash_loop_exits = 5;
+  Milliseconds crash_loop_window{60'000};
+  Milliseconds start_timeout{30'000};
+  Milliseconds heartbeat_interval{1'000};
+  Milliseconds heartbeat_timeout{10'000};
+  Milliseconds drain_timeout{30'000};
+  std::uint64_t max_rss = 0;  // bytes; 0: no limit
+  std::uint64_t max_requests = 0;
+  std::uint64_t max_requests_jitter = 0;
+};
+
+struct QueuePolicy {
+  std::size_t max = 5000;
+  Milliseconds timeout{30'000};
+};
+
+// A user to run as, resolved when the config is checked.
+struct RunAs {
+  std::string user;
+  std::string group;
+  std::optional<std::uint32_t> uid;
+  std::optional<std::uint32_t> gid;
+};
+
 struct AppConfig {
   std::string name;
   std::vector<std::string> command;  // argv; argv[0] resolved against PATH and cwd
@@ -35,15 +76,31 @@ struct AppConfig {
   std::string policy = "round_robin";
   ReadyMode ready = ReadyMode::sdk;
   std::vector<std::string> listeners;  // names; all listeners when empty in the file
+  LifecyclePolicy lifecycle;
+  QueuePolicy queue;
+  Unavailable on_unavailable = Unavailable::queue;
+  RunAs run_as;
   Location where;                    // of the app entry
   Location command_where;
+
+  // Whether two versions of an app start their workers the same way; if not, a reload
+  // replaces the workers.
+  bool same_workers_as(const AppConfig& other) const {
+    return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
+           run_as.user == other.run_as.user && run_as.group == other.run_as.group;
+  }
 };
+
+enum class LogFormat { logfmt, json };
 
 struct Config {
   std::string file;  // the path it was loaded from, for messages
   std::vector<ListenerConfig> listeners;
   std::vector<AppConfig> apps;
   std::size_t ipc_max_message = 1 << 20;
+  Milliseconds shutdown_timeout{30'000};
+  LogFormat log_format = LogFormat::logfmt;
+  RunAs run_as;  // the supervisor drops to this user after binding
 };
 
 }  // namespace handoff

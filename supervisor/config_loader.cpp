@@ -46,6 +46,20 @@ std::variant<Config, ConfigErrors> load_config(const std::string& path) {
 
 ConfigErrors check_environment(Config& config) {
   ConfigErrors errors;
+  auto resolve = [&](RunAs& run_as, Location where, const std::string& field) {
+    if (run_as.user.empty()) {
+      if (!run_as.group.empty()) errors.push_back({config.file, where, field + ".group", "a group needs a user too"});
+      return;
+    }
+    std::string why;
+    if (auto ids = platform::resolve_user(run_as.user, run_as.group, why)) {
+      run_as.uid = ids->uid;
+      run_as.gid = ids->gid;
+    } else {
+      errors.push_back({config.file, where, field + ".user", why});
+    }
+  };
+  resolve(config.run_as, {}, "");
   for (std::size_t i = 0; i < config.apps.size(); ++i) {
     auto& app = config.apps[i];
     const std::string field = "apps[" + std::to_string(i) + "]";
@@ -54,6 +68,7 @@ ConfigErrors check_environment(Config& config) {
       errors.push_back({config.file, app.where, field + ".cwd", "no such directory: " + app.cwd});
       continue;
     }
+    resolve(app.run_as, app.where, field);
     auto program = platform::find_executable(app.command.front(), app.cwd);
     if (!program) {
       errors.push_back({config.file, app.command_where, field + ".command",

@@ -10,6 +10,7 @@
 
 #include "supervisor/address.h"
 #include "supervisor/command_line.h"
+#include "supervisor/config_values.h"
 #include "supervisor/did_you_mean.h"
 #include "supervisor/routing/dispatch_policy.h"
 
@@ -64,6 +65,20 @@ std::optional<long long> read_integer(const YAML::Node& node, Context& ctx, cons
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<Milliseconds> read_duration(const YAML::Node& node, Context& ctx, const std::string& field) {
+  if (node.IsScalar())
+    if (auto d = parse_duration(node.Scalar())) return d;
+  ctx.error(node, field, "expected a duration such as 500ms, 30s, 5m or 1h, got " + describe(node));
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> read_size(const YAML::Node& node, Context& ctx, const std::string& field) {
+  if (node.IsScalar())
+    if (auto n = parse_size(node.Scalar())) return n;
+  ctx.error(node, field, "expected a size in bytes such as 1048576, 512MiB or 2G, got " + describe(node));
+  return std::nullopt;
 }
 
 template <class Enum>
@@ -188,6 +203,49 @@ const Field<ListenerConfig> kListenerFields[] = {
 };
 
 constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn", ReadyMode::on_spawn}};
+constexpr Choice<Unavailable> kUnavailable[] = {
+    {"queue", Unavailable::queue}, {"rehash", Unavailable::rehash}, {"reject", Unavailable::reject}};
+constexpr Choice<LogFormat> kLogFormats[] = {{"logfmt", LogFormat::logfmt}, {"json", LogFormat::json}};
+
+// A duration member of T, read by a captureless lambda (the table needs plain pointers).
+#define HANDOFF_DURATION(T, member)                                                \
+  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) {        \
+    if (auto d = read_duration(v, ctx, field)) out.member = *d;                    \
+  }
+
+const Field<LifecyclePolicy> kRestartFields[] = {
+    {"min_delay", "duration", "100ms", "Delay before the first restart after a crash; doubles with each crash in a row.",
+     false, HANDOFF_DURATION(LifecyclePolicy, min_delay)},
+    {"max_delay", "duration", "30s", "Longest delay between restarts, and the delay of a slot in crash loop.", false,
+     HANDOFF_DURATION(LifecyclePolicy, max_delay)},
+    {"stable_after", "duration", "10s", "A worker up this long has its crash count and backoff reset.", false,
+     HANDOFF_DURATION(LifecyclePolicy, stable_after)},
+    {"crash_loop_exits", "integer", "5", "This many crashes within `crash_loop_window` put the slot in `crash_loop`.",
+     false,
+     [](const YAML::Node& v, LifecyclePolicy& p, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 1000)) p.crash_loop_exits = static_cast<int>(*n);
+     }},
+    {"crash_loop_window", "duration", "60s", "The window in which crashes are counted.", false,
+     HANDOFF_DURATION(LifecyclePolicy, crash_loop_window)},
+};
+
+const Field<LifecyclePolicy> kHeartbeatFields[] = {
+    {"interval", "duration", "1s", "How often SDK workers send `stats`.", false,
+     HANDOFF_DURATION(LifecyclePolicy, heartbeat_interval)},
+    {"timeout", "duration", "10s",
+     "An SDK worker silent this long is hung: it is killed (SIGKILL) and replaced. Workers without the SDK are not "
+     "checked. `0s` turns the check off.",
+     false, HANDOFF_DURATION(LifecyclePolicy, heartbeat_timeout)},
+};
+
+const Field<QueuePolicy> kQueueFields[] = {
+    {"max", "integer", "5000", "Connections a slot holds while it has no ready worker; more get `503`.", false,
+     [](const YAML::Node& v, QueuePolicy& q, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 0, 1'000'000)) q.max = static_cast<std::size_t>(*n);
+     }},
+    {"timeout", "duration", "30s", "How long a connection may wait in the queue; then `503`.", false,
+     HANDOFF_DURATION(QueuePolicy, timeout)},
+};
 
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
@@ -264,6 +322,54 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto list = read_string_list(v, ctx, field)) a.listeners = *list;
      }},
+    {"restart", "mapping", "see below", "Restart backoff and crash-loop detection.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       read_section<LifecyclePolicy>(v, kRestartFields, a.lifecycle, ctx, field);
+     }},
+    {"heartbeat", "mapping", "see below", "Liveness checks of SDK workers.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       read_section<LifecyclePolicy>(v, kHeartbeatFields, a.lifecycle, ctx, field);
+     }},
+    {"queue", "mapping", "see below", "Bounds of each slot's queue of waiting connections.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       read_section<QueuePolicy>(v, kQueueFields, a.queue, ctx, field);
+     }},
+    {"on_unavailable", "queue | rehash | reject", "queue",
+     "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
+     "slot (`rehash`), or gets `503` at once (`reject`).",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto c = read_choice(v, ctx, field, kUnavailable)) a.on_unavailable = *c;
+     }},
+    {"start_timeout", "duration", "30s",
+     "A new worker that is not ready this long after its start is killed: a start failure.", false,
+     HANDOFF_DURATION(AppConfig, lifecycle.start_timeout)},
+    {"drain_timeout", "duration", "30s",
+     "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL.", false,
+     HANDOFF_DURATION(AppConfig, lifecycle.drain_timeout)},
+    {"max_rss", "size", "none",
+     "A worker whose resident memory (read by the master from the OS) exceeds this is replaced gracefully.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto n = read_size(v, ctx, field)) a.lifecycle.max_rss = *n;
+     }},
+    {"max_requests", "integer", "none", "A worker is replaced gracefully after serving this many requests.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 1LL << 50)) a.lifecycle.max_requests = static_cast<std::uint64_t>(*n);
+     }},
+    {"max_requests_jitter", "integer", "0",
+     "Each worker's quota is `max_requests` plus a random 0..jitter, so workers are not all replaced at once.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 0, 1LL << 50))
+         a.lifecycle.max_requests_jitter = static_cast<std::uint64_t>(*n);
+     }},
+    {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto s2 = read_string(v, ctx, field)) a.run_as.user = *s2;
+     }},
+    {"group", "string", "the user's group", "Run the workers with this group.", false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto s2 = read_string(v, ctx, field)) a.run_as.group = *s2;
+     }},
 };
 
 const Field<Config> kTopFields[] = {
@@ -283,6 +389,21 @@ const Field<Config> kTopFields[] = {
      "Longest IPC message line accepted from a worker; a longer one is dropped and logged.", false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1024, 1LL << 30)) c.ipc_max_message = static_cast<std::size_t>(*n);
+     }},
+    {"shutdown_timeout", "duration", "30s",
+     "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL.", false,
+     HANDOFF_DURATION(Config, shutdown_timeout)},
+    {"log_format", "logfmt | json", "logfmt", "Format of the supervisor's lifecycle events on stderr.", false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto f = read_choice(v, ctx, field, kLogFormats)) c.log_format = *f;
+     }},
+    {"user", "string", "none", "After binding the listeners, the supervisor drops to this user.", false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto s2 = read_string(v, ctx, field)) c.run_as.user = *s2;
+     }},
+    {"group", "string", "the user's group", "The group the supervisor drops to.", false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto s2 = read_string(v, ctx, field)) c.run_as.group = *s2;
      }},
 };
 
@@ -313,6 +434,15 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
                     "no listener is named \"" + app.listeners[j] + "\"");
     }
     for (const auto& name : app.listeners) ++served_by[name];
+    const auto& lc = app.lifecycle;
+    if (lc.min_delay > lc.max_delay)
+      ctx.error(node["restart"], field + ".restart", "min_delay is longer than max_delay");
+    if (lc.heartbeat_timeout.count() > 0 && lc.heartbeat_timeout <= lc.heartbeat_interval)
+      ctx.error(node["heartbeat"], field + ".heartbeat", "timeout must be longer than interval");
+    if (!config.run_as.user.empty() && !app.run_as.user.empty() && app.run_as.user != config.run_as.user)
+      ctx.error(node["user"], field + ".user",
+                "the supervisor drops to user \"" + config.run_as.user + "\", so it cannot start workers as \"" +
+                    app.run_as.user + "\"");
   }
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     const auto& l = config.listeners[i];
@@ -362,7 +492,10 @@ std::string config_reference_markdown() {
          "a unit test keeps this file in step with it. Unknown keys are errors.\n\n"
          "## Top level\n\n" +
          table<Config>(kTopFields) + "\n## `listeners[]`\n\n" + table<ListenerConfig>(kListenerFields) +
-         "\n## `apps[]`\n\n" + table<AppConfig>(kAppFields, policies) +
+         "\n## `apps[]`\n\n" + table<AppConfig>(kAppFields, policies) + "\n## `apps[].restart`\n\n" +
+         table<LifecyclePolicy>(kRestartFields) + "\n## `apps[].heartbeat`\n\n" +
+         table<LifecyclePolicy>(kHeartbeatFields) + "\n## `apps[].queue`\n\n" + table<QueuePolicy>(kQueueFields) +
+         "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
          "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment.\n";
 }

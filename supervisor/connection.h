@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,7 +23,8 @@ struct Connection {
   std::size_t address_length = 0;
   std::string address_text;
   int port = 0;
-  std::string_view listener;  // the listener's name; the config outlives connections
+  std::string listener;       // the listener's name
+  std::chrono::steady_clock::time_point queued_at{};  // when it entered a slot's queue
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 };

@@ -53,6 +53,29 @@ class HandoffQueue {
     return out;
   }
 
+  // The worker that had the in-flight item is gone without answering: the item goes back
+  // to the head of the queue, to be sent again to whoever serves the slot next.
+  void requeue_in_flight() {
+    if (auto item = take_in_flight()) waiting_.push_front(std::move(*item));
+  }
+
+  // Waiting items only (the in-flight one stays), oldest first: for moving them elsewhere.
+  std::vector<T> take_waiting() {
+    std::vector<T> out;
+    for (auto& item : waiting_) out.push_back(std::move(item));
+    waiting_.clear();
+    return out;
+  }
+
+  // The oldest waiting item, to check its age; pop_waiting removes it.
+  T* oldest_waiting() { return waiting_.empty() ? nullptr : &waiting_.front(); }
+  std::optional<T> pop_waiting() {
+    if (waiting_.empty()) return std::nullopt;
+    std::optional<T> out(std::move(waiting_.front()));
+    waiting_.pop_front();
+    return out;
+  }
+
   T* in_flight() { return in_flight_ ? &*in_flight_ : nullptr; }
   std::size_t waiting() const { return waiting_.size(); }
   std::size_t size() const { return waiting_.size() + (in_flight_ ? 1 : 0); }

@@ -5,7 +5,7 @@
 namespace handoff {
 
 int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection) {
-  config_ = &config;
+  config_ = config;
   on_connection_ = std::move(on_connection);
   sockaddr_storage address{};
   int rc = config.host.find(':') != std::string::npos
@@ -21,7 +21,7 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
     auto* me = static_cast<Listener*>(server->data);
     if (!me) return;
     if (status < 0) {
-      log_line("accept on " + me->config_->name + " failed: " + uv_strerror(status));
+      log_event("accept_failed", {{"listener", me->config_.name}, {"error", uv_strerror(status)}});
       return;
     }
     me->accept_one();
@@ -37,7 +37,7 @@ void Listener::accept_one() {
   if (uv_accept(socket_.stream(), connection->socket.stream()) != 0) return;
   if (!read_peer_address(*connection)) return;  // reset before we looked: nothing to serve
   connection->id = next_id_++;
-  connection->listener = config_->name;
+  connection->listener = config_.name;
   on_connection_(std::move(connection));
 }
 

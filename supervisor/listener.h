@@ -22,12 +22,12 @@ class Listener {
   // Binds and listens. Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
   int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection);
   void close() { socket_.reset(); }
-  const ListenerConfig& config() const { return *config_; }
+  const ListenerConfig& config() const { return config_; }
 
  private:
   void accept_one();
 
-  const ListenerConfig* config_ = nullptr;
+  ListenerConfig config_;  // a copy: a reload replaces the Config it came from
   OnConnection on_connection_;
   UvHandle<uv_tcp_t> socket_;
   std::uint64_t next_id_ = 1;

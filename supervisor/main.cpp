@@ -65,6 +65,6 @@ int main(int argc, char** argv) {
   }
   auto config = load_checked(config_path);
   if (!config) return kConfigInvalid;
-  handoff::Master master(std::move(*config));
+  handoff::Master master(std::move(*config), config_path);
   return master.run();
 }

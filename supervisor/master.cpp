@@ -1,44 +1,92 @@
 #include "supervisor/master.h"
 
 #include <csignal>
+#include <variant>
 
 #include "supervisor/config_error.h"
+#include "supervisor/config_loader.h"
 #include "supervisor/log.h"
+#include "supervisor/platform/platform.h"
 
 namespace handoff {
+namespace {
 
-Master::Master(Config config) : config_(std::move(config)) { uv_loop_init(&loop_); }
+// How often worker memory is sampled against max_rss (and retired slots are freed).
+constexpr std::uint64_t kMonitorEveryMs = 1000;
+
+bool same_listeners(const Config& a, const Config& b) {
+  if (a.listeners.size() != b.listeners.size()) return false;
+  for (std::size_t i = 0; i < a.listeners.size(); ++i) {
+    const auto &x = a.listeners[i], &y = b.listeners[i];
+    if (x.name != y.name || x.host != y.host || x.port != y.port || x.backlog != y.backlog) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Master::Master(Config config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
+  uv_loop_init(&loop_);
+  set_log_format(config_.log_format);
+}
 
 Master::~Master() {
   // Close every handle we still own, let libuv run their close callbacks, then the loop.
   listeners_.clear();
   apps_.clear();
+  removed_apps_.clear();
   signals_.clear();
-  stop_timer_.reset();
+  monitor_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }
 
+App* Master::owner_of(std::size_t listener) const { return listener < owners_.size() ? owners_[listener] : nullptr; }
+
+void Master::wire_listeners() {
+  owners_.assign(config_.listeners.size(), nullptr);
+  for (std::size_t i = 0; i < config_.listeners.size(); ++i)
+    for (const auto& [name, app] : apps_)
+      for (const auto& l : app->config().listeners)
+        if (l == config_.listeners[i].name) owners_[i] = app.get();
+}
+
+void Master::monitor() {
+  for (auto& [name, app] : apps_) app->sample_rss();
+  std::erase_if(removed_apps_, [](const std::unique_ptr<App>& a) { return a->stopped(); });
+}
+
 int Master::run() {
-  for (auto& app_config : config_.apps)
-    apps_.push_back(std::make_unique<App>(&loop_, app_config, config_, [this] { on_app_stopped(); }));
+  for (const auto& app_config : config_.apps)
+    apps_[app_config.name] = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app_config),
+                                                   config_.ipc_max_message, [this] { on_app_stopped(); });
+  wire_listeners();
 
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
-    App* owner = nullptr;
-    for (auto& app : apps_)
-      for (const auto& name : app->config().listeners)
-        if (name == lc.name) owner = app.get();
     auto listener = std::make_unique<Listener>();
-    const int rc = listener->open(&loop_, lc, [owner](ConnectionPtr c) { owner->dispatch(std::move(c)); });
+    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) {
+      if (App* app = owner_of(i)) app->dispatch(std::move(c));
+    });
     if (rc != 0) {
       const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
                               "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
       std::fprintf(stderr, "%s\n", error.to_string().c_str());
       return 2;
     }
-    log_line("listening on " + lc.host + ":" + std::to_string(lc.port) + " (listener \"" + lc.name + "\")");
+    log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)}});
     listeners_.push_back(std::move(listener));
+  }
+
+  if (config_.run_as.uid) {
+    std::string why;
+    if (!platform::drop_privileges({*config_.run_as.uid, *config_.run_as.gid}, why)) {
+      std::fprintf(stderr, "%s: user: cannot become \"%s\": %s\n", config_.file.c_str(), config_.run_as.user.c_str(),
+                   why.c_str());
+      return 2;
+    }
+    log_event("privileges_dropped", {{"user", config_.run_as.user}});
   }
 
   for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
@@ -51,55 +99,105 @@ int Master::run() {
         [](uv_signal_t* s, int num) {
           auto* me = static_cast<Master*>(s->data);
           if (!me) return;
-          if (num == SIGHUP) {
-            log_line("SIGHUP: reloading is not implemented yet; ignored");
-            return;
-          }
-          me->shutdown();
+          if (num == SIGHUP) me->reload();
+          else me->shutdown();
         },
         signum);
     signals_.push_back(std::move(handle));
   }
+  monitor_ = UvHandle<uv_timer_t>::make();
+  uv_timer_init(&loop_, monitor_.get());
+  monitor_.mark_initialized();
+  monitor_->data = this;
+  uv_timer_start(
+      monitor_.get(),
+      [](uv_timer_t* t) {
+        if (auto* me = static_cast<Master*>(t->data)) me->monitor();
+      },
+      kMonitorEveryMs, kMonitorEveryMs);
+  uv_unref(monitor_.base());  // never the reason the loop keeps running
 
-  for (auto& app : apps_) app->start();
+  for (auto& [name, app] : apps_) app->start();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  log_line("stopped");
-  return 0;
+  log_event("stopped", {{"exit_code", std::to_string(exit_code_)}});
+  return exit_code_;
+}
+
+void Master::reload() {
+  if (shutting_down_) return;
+  log_event("reload", {{"config", config_path_}});
+  auto loaded = load_config(config_path_);
+  if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
+    for (const auto& e : *errors) log_event("reload_failed", {{"error", e.to_string()}});
+    log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
+    return;
+  }
+  auto next = std::get<Config>(std::move(loaded));
+  if (auto problems = check_environment(next); !problems.empty()) {
+    for (const auto& e : problems) log_event("reload_failed", {{"error", e.to_string()}});
+    log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
+    return;
+  }
+  if (!same_listeners(config_, next)) {
+    log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
+    return;
+  }
+  // Apps that are gone drain away; new ones start; the others reconfigure in place.
+  for (auto it = apps_.begin(); it != apps_.end();) {
+    const bool kept = std::any_of(next.apps.begin(), next.apps.end(), [&](const AppConfig& a) { return a.name == it->first; });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    log_event("app_removed", {{"app", it->first}});
+    it->second->stop(it->second->config().lifecycle.drain_timeout);
+    removed_apps_.push_back(std::move(it->second));
+    it = apps_.erase(it);
+  }
+  for (const auto& app_config : next.apps) {
+    auto shared = std::make_shared<const AppConfig>(app_config);
+    if (auto it = apps_.find(app_config.name); it != apps_.end()) {
+      it->second->reconfigure(shared);
+    } else {
+      log_event("app_added", {{"app", app_config.name}});
+      auto app = std::make_unique<App>(&loop_, shared, next.ipc_max_message, [this] { on_app_stopped(); });
+      App* raw = app.get();
+      apps_[app_config.name] = std::move(app);
+      raw->start();
+    }
+  }
+  config_ = std::move(next);
+  set_log_format(config_.log_format);
+  wire_listeners();
 }
 
 void Master::shutdown() {
   if (shutting_down_) {
-    log_line("second stop signal: killing the workers");
-    for (auto& app : apps_) app->kill();
+    log_event("shutdown_now", {{"reason", "second signal"}});
+    for (auto& [name, app] : apps_) app->kill_all();
+    for (auto& app : removed_apps_) app->kill_all();
+    exit_code_ = 1;
+    uv_stop(&loop_);
     return;
   }
   shutting_down_ = true;
-  log_line("shutting down: no new connections, stopping the workers");
-  listeners_.clear();
-  stop_timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&loop_, stop_timer_.get());
-  stop_timer_.mark_initialized();
-  stop_timer_->data = this;
-  uv_timer_start(
-      stop_timer_.get(),
-      [](uv_timer_t* t) {
-        auto* me = static_cast<Master*>(t->data);
-        if (!me) return;
-        log_line("workers still running after " + std::to_string(kStopTimeoutMs) + " ms: killing them");
-        for (auto& app : me->apps_) app->kill();
-      },
-      kStopTimeoutMs, 0);
-  for (auto& app : apps_) app->stop();
+  log_event("shutdown", {{"timeout", std::to_string(config_.shutdown_timeout.count()) + "ms"}});
+  listeners_.clear();  // no new connections from now on
+  for (auto& [name, app] : apps_) app->stop(config_.shutdown_timeout);
+  for (auto& app : removed_apps_) app->stop(config_.shutdown_timeout);
   on_app_stopped();  // all may be stopped already
 }
 
 void Master::on_app_stopped() {
   if (!shutting_down_) return;
-  for (auto& app : apps_)
+  for (const auto* list : {&removed_apps_})
+    for (const auto& app : *list)
+      if (!app->stopped()) return;
+  for (const auto& [name, app] : apps_)
     if (!app->stopped()) return;
   // Everything is down: release the remaining handles so uv_run returns.
   signals_.clear();
-  stop_timer_.reset();
+  monitor_.reset();
   uv_stop(&loop_);
 }
 

@@ -5,9 +5,11 @@
 
 #include "supervisor/app.h"
 #include "supervisor/log.h"
+#include "supervisor/platform/platform.h"
 #include "supervisor/worker_env.h"
 
 namespace handoff {
+namespace {
 
 template <class... Ts>
 struct overloaded : Ts... {
@@ -16,142 +18,286 @@ struct overloaded : Ts... {
 template <class... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
 
-Slot::Slot(App& app, int number) : app_(app), number_(number) {
-  restart_timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(app_.loop(), restart_timer_.get());
-  restart_timer_.mark_initialized();
-  restart_timer_->data = this;
+TimePoint now() { return std::chrono::steady_clock::now(); }
+
+}  // namespace
+
+Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
+    : app_(app), number_(number), config_(std::move(config)), machine_(config_->lifecycle, *this) {
+  timer_ = UvHandle<uv_timer_t>::make();
+  uv_timer_init(app_.loop(), timer_.get());
+  timer_.mark_initialized();
+  timer_->data = this;
 }
 
 Slot::~Slot() = default;
 
-std::string Slot::name() const { return app_.config().name + "/" + std::to_string(number_); }
+std::string Slot::name() const { return config_->name + "/" + std::to_string(number_); }
 
-void Slot::apply(SlotEvent event) {
-  const bool was_accepting = accepting();
-  const auto [next, action] = transition(state_, event);
-  state_ = next;
-  switch (action) {
-    case SlotAction::none: break;
-    case SlotAction::spawn: spawn(); break;
-    case SlotAction::arm_restart_timer:
-      log_line(name() + ": restarting in " + std::to_string(kRestartDelay.count()) + " ms");
-      uv_timer_start(
-          restart_timer_.get(),
-          [](uv_timer_t* t) {
-            if (auto* me = static_cast<Slot*>(t->data)) me->apply(SlotEvent::timer);
-          },
-          static_cast<uint64_t>(kRestartDelay.count()), 0);
-      break;
-    case SlotAction::terminate:
-      if (process_) process_->signal(SIGTERM);
-      break;
-    case SlotAction::report_stopped:
-      uv_timer_stop(restart_timer_.get());
-      app_.slot_stopped();
-      return;
-  }
-  if (was_accepting != accepting()) app_.slot_changed();
+Slot::Process* Slot::process(int generation) {
+  auto it = processes_.find(generation);
+  return it == processes_.end() ? nullptr : it->second.get();
 }
 
-void Slot::spawn() {
-  ++generation_;
-  const auto& app = app_.config();
-  SpawnSpec spec;
-  spec.argv = app.command;
-  spec.cwd = app.cwd;
-  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation_});
-  spec.log_prefix = "[" + name() + "] ";
-  spec.max_message = app_.whole_config().ipc_max_message;
-  process_.reset();  // the previous generation has exited; its pipes are done
-  std::string error;
-  process_ = WorkerProcess::spawn(app_.loop(), spec, *this, error);
-  if (!process_) {
-    log_line(name() + ": cannot start " + app.command.front() + ": " + error);
-    apply(SlotEvent::spawn_failed);
-    return;
+// ---- Commands from the app ----------------------------------------------------------
+
+void Slot::start() {
+  machine_.start(now());
+  settle();
+}
+
+void Slot::stop(std::chrono::milliseconds grace) {
+  // Nobody will serve what waits here any more.
+  for (auto& c : queue_.take_waiting()) reject(std::move(c), "503 Service Unavailable");
+  machine_.stop(now(), grace);
+  settle();
+}
+
+void Slot::kill_all() {
+  machine_.kill_all();
+  settle();
+}
+
+SlotMachine::Replace Slot::replace(std::shared_ptr<const AppConfig> config) {
+  pending_config_ = std::move(config);
+  machine_.set_policy(pending_config_->lifecycle);
+  const auto result = machine_.replace("reload", now());
+  if (result != SlotMachine::Replace::started) {
+    set_config(pending_config_);
+    pending_config_.reset();
   }
-  log_line(name() + ": started pid " + std::to_string(process_->pid()) + " (generation " +
-           std::to_string(generation_) + ")");
-  if (app.ready == ReadyMode::on_spawn) apply(SlotEvent::ready);
+  settle();
+  return result;
+}
+
+void Slot::set_config(std::shared_ptr<const AppConfig> config) {
+  config_ = std::move(config);
+  machine_.set_policy(config_->lifecycle);
+}
+
+void Slot::sample_rss() {
+  const auto generation = machine_.accepting();
+  if (!generation) return;
+  if (Process* p = process(*generation); p && p->worker)
+    if (auto rss = platform::process_rss(p->worker->pid())) machine_.rss(*generation, *rss, now());
+  settle();
 }
 
 void Slot::enqueue(ConnectionPtr connection) {
-  if (queue_.size() >= kMaxQueued) {
+  if (queue_.waiting() >= config_->queue.max) {
     reject(std::move(connection), "503 Service Unavailable");
     return;
   }
+  connection->queued_at = now();
   queue_.push(std::move(connection));
-  pump();
+  settle();
 }
 
-void Slot::pump() {
-  if (!accepting()) return;
-  if (queue_.begin_send()) send_in_flight();
+// ---- SlotEffects: what the machine asks of the world --------------------------------
+
+bool Slot::spawn(int generation, bool replacement, std::string& error) {
+  const AppConfig& app = replacement && pending_config_ ? *pending_config_ : *config_;
+  SpawnSpec spec;
+  spec.argv = app.command;
+  spec.cwd = app.cwd;
+  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation});
+  spec.log_prefix = "[" + name() + "] ";
+  spec.max_message = app_.ipc_max_message();
+  spec.uid = app.run_as.uid;
+  spec.gid = app.run_as.gid;
+  exited_.clear();  // earlier generations have had time to flush their output
+  auto p = std::make_unique<Process>(*this, generation);
+  p->oom_kills_at_spawn = platform::oom_kill_count();
+  p->worker = WorkerProcess::spawn(app_.loop(), spec, *p, error);
+  if (!p->worker) return false;
+  p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
+  processes_[generation] = std::move(p);
+  event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
+  return true;
 }
 
-void Slot::send_in_flight() {
-  Connection& c = **queue_.in_flight();
-  const int rc = process_->send(
-      ipc::Handle{{c.id, c.address_text, c.port, std::string(c.listener)}}, c.socket.stream());
-  // A broken channel is reported by its read side; the exit re-dispatches this one.
-  if (rc != 0) log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
+void Slot::drain(int generation, std::chrono::milliseconds grace) {
+  Process* p = process(generation);
+  if (!p) return;
+  // A handle on its way to this worker must be acknowledged first, or it would land in
+  // a worker that has already decided to stop.
+  if (in_flight_generation_ == generation && queue_.in_flight()) {
+    p->drain_after_ack = grace;
+    return;
+  }
+  send_drain(*p, grace);
 }
 
-void Slot::on_message(const ipc::Message& message) {
+void Slot::send_drain(Process& p, std::chrono::milliseconds grace) {
+  p.drain_after_ack.reset();
+  if (machine_.speaks_sdk(p.generation) && p.worker->channel_open()) {
+    p.worker->send(ipc::Drain{grace.count()});
+  } else {
+    p.worker->signal(SIGTERM);  // a plain worker's way to be told
+  }
+}
+
+void Slot::kill(int generation) {
+  if (Process* p = process(generation)) p->worker->signal(SIGKILL);
+}
+
+void Slot::event(const LifecycleEvent& e) {
+  LogFields fields{{"app", config_->name}, {"slot", std::to_string(number_)}};
+  for (const auto& [key, value] : e.fields) {
+    if (key == "generation") {
+      if (Process* p = process(std::stoi(value)); p && p->worker) fields.emplace_back("pid", std::to_string(p->worker->pid()));
+    }
+    fields.emplace_back(key, value);
+  }
+  log_event(e.name, fields);
+}
+
+void Slot::replacement_done(bool ok) {
+  if (ok && pending_config_) config_ = pending_config_;
+  pending_config_.reset();
+  app_.replacement_done(number_, ok);
+}
+
+double Slot::random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
+// ---- Worker events ------------------------------------------------------------------
+
+void Slot::on_message(Process& p, const ipc::Message& message) {
+  const int generation = p.generation;
   std::visit(overloaded{
                  [&](const ipc::Hello& hello) {
                    if (hello.version != ipc::kVersion)
                      log_line(name() + ": worker speaks protocol version " + std::to_string(hello.version) +
                               ", we speak " + std::to_string(ipc::kVersion));
-                   process_->send(ipc::Welcome{app_.config().name, number_, app_.config().workers, generation_});
+                   machine_.hello(generation);
+                   const auto& lc = machine_.policy();
+                   p.worker->send(ipc::Welcome{config_->name, number_, config_->workers, generation,
+                                               lc.heartbeat_interval.count()});
                  },
                  [&](const ipc::Ready&) {
-                   if (state_ != SlotState::starting) return;
-                   log_line(name() + ": ready (pid " + std::to_string(process_->pid()) + ", generation " +
-                            std::to_string(generation_) + ")");
-                   apply(SlotEvent::ready);
-                   pump();
+                   if (!p.ready_on_spawn) machine_.ready(generation, now());
                  },
+                 [&](const ipc::Stats& stats) { machine_.heartbeat(generation, stats.requests, now()); },
                  [&](const ipc::HandleAck&) {
+                   if (in_flight_generation_ != generation) return;  // not the one we wait for
                    queue_.ack();  // the returned connection closes our copy as it goes
-                   pump();
+                   if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                  },
                  [&](const ipc::HandleNack&) {
-                   if (queue_.nack()) {
-                     send_in_flight();
+                   if (in_flight_generation_ != generation) return;
+                   if (ConnectionPtr* again = queue_.nack()) {
+                     Connection& c = **again;
+                     p.worker->send(ipc::Handle{{c.id, c.address_text, c.port, c.listener}}, c.socket.stream());
                    } else if (auto lost = queue_.give_up()) {
-                     log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) +
-                              " " + std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
+                     log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) + " " +
+                              std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
                      reject(std::move(*lost), "503 Service Unavailable");
-                     pump();
+                     if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                    }
                  },
-                 [](const auto&) {},  // unknown or not for the master: ignored
+                 [](const auto&) {},  // unknown, or not for the master: ignored
              },
              message);
+  settle();
 }
 
-void Slot::on_channel_lost() {
-  if (state_ == SlotState::stopping || state_ == SlotState::stopped) return;
-  // A worker that closed its channel can never get another connection; replace it.
-  log_line(name() + ": pid " + std::to_string(process_->pid()) + " closed its channel; stopping it");
-  process_->signal(SIGTERM);
-  app_.slot_changed();
+void Slot::on_channel_lost(Process& p) {
+  machine_.channel_lost(p.generation, now());
+  settle();
 }
 
-void Slot::on_exit(std::int64_t exit_status, int term_signal) {
-  std::string how = term_signal ? "killed by signal " + std::to_string(term_signal)
-                                : "exited with code " + std::to_string(exit_status);
-  log_line(name() + ": pid " + std::to_string(process_->pid()) + " " + how);
-  apply(SlotEvent::exited);
-  // Whatever the worker had not acknowledged goes out again; nothing is dropped.
-  auto unacknowledged = queue_.take_all();
-  if (!unacknowledged.empty()) app_.redispatch(std::move(unacknowledged));
+void Slot::on_exit(Process& p, std::int64_t status, int signal) {
+  ExitStatus exit{status, signal, false};
+  if (signal == SIGKILL && p.oom_kills_at_spawn) {
+    const auto count = platform::oom_kill_count();
+    exit.out_of_memory = count && *count > *p.oom_kills_at_spawn;
+  }
+  const int generation = p.generation;
+  // Whatever it had not acknowledged goes back to the head of the queue: nothing is lost.
+  if (in_flight_generation_ == generation) queue_.requeue_in_flight();
+  machine_.exited(generation, exit, now());
+  // Keep the process object (its pipes may still hold its last words) but out of the map.
+  auto node = processes_.extract(generation);
+  if (!node.empty()) exited_.push_back(std::move(node.mapped()));
+  settle();
 }
 
-void Slot::kill() {
-  if (process_) process_->signal(SIGKILL);
+// ---- Settling -----------------------------------------------------------------------
+
+void Slot::settle() {
+  if (settling_) return;  // re-entered through the app; the outer call finishes the job
+  settling_ = true;
+  for (auto& [generation, p] : processes_) {
+    if (p->ready_on_spawn && machine_.state() != SlotState::stopping) {
+      p->ready_on_spawn = false;
+      machine_.ready(generation, now());
+    }
+  }
+  const auto accepting = machine_.accepting();
+  const auto state = machine_.state();
+  if (accepting != was_accepting_ || state != was_state_) {
+    const bool lost_worker = was_accepting_ && !accepting;
+    was_accepting_ = accepting;
+    was_state_ = state;
+    // Without a ready worker, connections that need not wait for this slot go elsewhere.
+    if (lost_worker && (!app_.affinity() || config_->on_unavailable != Unavailable::queue) &&
+        state != SlotState::stopping && queue_.waiting() > 0)
+      app_.redispatch(queue_.take_waiting(), number_);
+    app_.slot_changed();
+  }
+  pump();
+  expire_waiting(now());
+  arm_timer();
+  settling_ = false;
+}
+
+void Slot::pump() {
+  const auto generation = machine_.accepting();
+  if (!generation || queue_.in_flight()) return;
+  Process* p = process(*generation);
+  if (!p || !p->worker->channel_open()) return;
+  while (ConnectionPtr* next = queue_.begin_send()) {
+    Connection& c = **next;
+    in_flight_generation_ = *generation;
+    const int rc = p->worker->send(ipc::Handle{{c.id, c.address_text, c.port, c.listener}}, c.socket.stream());
+    if (rc == 0) return;
+    // The channel broke under us; its read side reports it. Keep the connection.
+    log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
+    queue_.requeue_in_flight();
+    return;
+  }
+}
+
+void Slot::expire_waiting(TimePoint t) {
+  const auto timeout = config_->queue.timeout;
+  while (ConnectionPtr* oldest = queue_.oldest_waiting()) {
+    if (t - (*oldest)->queued_at < timeout) break;
+    auto expired = queue_.pop_waiting();
+    log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
+    reject(std::move(*expired), "503 Service Unavailable");
+  }
+}
+
+void Slot::arm_timer() {
+  std::optional<TimePoint> when = machine_.next_deadline();
+  if (ConnectionPtr* oldest = queue_.oldest_waiting()) {
+    const TimePoint expiry = (*oldest)->queued_at + config_->queue.timeout;
+    if (!when || expiry < *when) when = expiry;
+  }
+  if (!when) {
+    uv_timer_stop(timer_.get());
+    return;
+  }
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* me = static_cast<Slot*>(t->data);
+        if (!me) return;
+        me->machine_.tick(now());
+        me->settle();
+      },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
 }
 
 }  // namespace handoff

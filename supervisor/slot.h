@@ -1,60 +1,98 @@
-// One worker position of an app: its lifecycle, its current process, and the queue of
-// connections routed to it. Connections wait here while the slot has no ready worker,
-// so a restarted worker takes its clients back (affinity to the slot, not the pid).
+// One worker position of an app at run time: drives its SlotMachine with real processes
+// and a timer, and holds the queue of connections routed to it. Connections wait here
+// while the slot has no ready worker, so a restarted worker takes its clients back
+// (affinity to the slot, not to a pid).
 #pragma once
 
 #include <uv.h>
 
+#include <map>
 #include <memory>
+#include <random>
+#include <vector>
 
 #include <handoff/uv_handle.h>
 
 #include "supervisor/connection.h"
 #include "supervisor/handoff_queue.h"
-#include "supervisor/lifecycle.h"
+#include "supervisor/slot_machine.h"
 #include "supervisor/worker_process.h"
 
 namespace handoff {
 
 class App;
 
-class Slot final : private WorkerProcess::Observer {
+class Slot final : private SlotEffects {
  public:
-  // Connections a slot may hold before new ones get 503.
-  static constexpr std::size_t kMaxQueued = 5000;
-
-  Slot(App& app, int number);  // number is 1-based
+  Slot(App& app, int number, std::shared_ptr<const AppConfig> config);
   ~Slot();
 
-  void start() { apply(SlotEvent::start); }
-  void stop() { apply(SlotEvent::stop); }
-  void kill();  // last resort at shutdown
+  void start();
+  void stop(std::chrono::milliseconds grace);
+  void kill_all();
+  // A reload step: replace the worker with one started from `config`.
+  SlotMachine::Replace replace(std::shared_ptr<const AppConfig> config);
+  void set_config(std::shared_ptr<const AppConfig> config);  // used at the next start
+  void sample_rss();
 
   void enqueue(ConnectionPtr connection);
+  std::vector<ConnectionPtr> take_waiting() { return queue_.take_waiting(); }
 
   int number() const { return number_; }
-  SlotState state() const { return state_; }
-  bool accepting() const { return state_ == SlotState::ready && process_ && process_->channel_open(); }
+  SlotState state() const { return machine_.state(); }
+  bool accepting() const { return machine_.accepting().has_value(); }
   std::size_t queued() const { return queue_.size(); }
 
  private:
-  void apply(SlotEvent event);
-  void spawn();
-  void pump();
-  void send_in_flight();
-  std::string name() const;
+  // One process of this slot and its channel's events, tagged with its generation.
+  struct Process final : WorkerProcess::Observer {
+    Slot& slot;
+    int generation;
+    std::unique_ptr<WorkerProcess> worker;
+    bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
+    std::optional<std::chrono::milliseconds> drain_after_ack;  // the grace of a deferred drain
+    std::optional<std::uint64_t> oom_kills_at_spawn;
+    Process(Slot& s, int g) : slot(s), generation(g) {}
+    void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
+    void on_channel_lost() override { slot.on_channel_lost(*this); }
+    void on_exit(std::int64_t status, int signal) override { slot.on_exit(*this, status, signal); }
+  };
 
-  void on_message(const ipc::Message& message) override;
-  void on_channel_lost() override;
-  void on_exit(std::int64_t exit_status, int term_signal) override;
+  // SlotEffects
+  bool spawn(int generation, bool replacement, std::string& error) override;
+  void drain(int generation, std::chrono::milliseconds grace) override;
+  void kill(int generation) override;
+  void event(const LifecycleEvent& event) override;
+  void replacement_done(bool ok) override;
+  double random() override;
+
+  void on_message(Process& p, const ipc::Message& message);
+  void on_channel_lost(Process& p);
+  void on_exit(Process& p, std::int64_t status, int signal);
+
+  // After every event: deferred readies, dispatch changes, sending, queue timeouts, timer.
+  void settle();
+  void pump();
+  void send_drain(Process& p, std::chrono::milliseconds grace);
+  void expire_waiting(TimePoint now);
+  void arm_timer();
+  Process* process(int generation);
+  std::string name() const;
 
   App& app_;
   const int number_;
-  SlotState state_ = SlotState::stopped;
-  int generation_ = 0;
-  std::unique_ptr<WorkerProcess> process_;
+  std::shared_ptr<const AppConfig> config_;
+  std::shared_ptr<const AppConfig> pending_config_;  // of a replacement being started
+  SlotMachine machine_;
+  std::map<int, std::unique_ptr<Process>> processes_;
+  std::vector<std::unique_ptr<Process>> exited_;  // kept until their output is relayed
   HandoffQueue<ConnectionPtr> queue_;
-  UvHandle<uv_timer_t> restart_timer_;
+  int in_flight_generation_ = 0;
+  std::optional<int> was_accepting_;
+  SlotState was_state_ = SlotState::stopped;
+  UvHandle<uv_timer_t> timer_;
+  std::mt19937_64 random_{std::random_device{}()};
+  bool settling_ = false;
 };
 
 }  // namespace handoff

@@ -62,6 +62,14 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   options.stdio = stdio;
   options.stdio_count = 4;
   options.flags = UV_PROCESS_WINDOWS_HIDE;
+  if (spec.uid) {
+    options.flags |= UV_PROCESS_SETUID;
+    options.uid = static_cast<uv_uid_t>(*spec.uid);
+  }
+  if (spec.gid) {
+    options.flags |= UV_PROCESS_SETGID;
+    options.gid = static_cast<uv_gid_t>(*spec.gid);
+  }
   options.exit_cb = [](uv_process_t* p, int64_t status, int term_signal) {
     auto* me = static_cast<WorkerProcess*>(p->data);
     if (!me) return;

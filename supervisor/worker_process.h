@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct SpawnSpec {
   std::vector<std::string> env;   // "NAME=value", complete
   std::string log_prefix;         // "[app/slot] "
   std::size_t max_message = ipc::kDefaultMaxMessageBytes;
+  std::optional<std::uint32_t> uid, gid;  // run as another user (POSIX, supervisor is root)
 };
 
 class WorkerProcess {

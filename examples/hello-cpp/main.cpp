@@ -1,23 +1,64 @@
 // The smallest C++ worker: "Hello, world!" for every request, tagged with who answered.
 // Supervised by handoff, or standalone with PORT=8080 ./hello-cpp.
+//   GET /pid       -> 200 the worker's pid (tests learn which process holds a connection)
+//   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000) without blocking the
+//                     loop; tests use it to have a request in flight during a drain
 #include <handoff/worker.h>
 
+#include <algorithm>
+#include <charconv>
 #include <string>
+#include <string_view>
+
+namespace {
+
+constexpr int kSlowMaxMs = 60'000;
+
+// N from "?ms=N" (the first `ms` parameter), clamped to 0..kSlowMaxMs; 0 if absent or junk.
+int slow_ms(std::string_view target) {
+  const auto query = target.find('?');
+  if (query == std::string_view::npos) return 0;
+  std::string_view rest = target.substr(query + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view param = rest.substr(0, amp);
+    if (param.starts_with("ms=")) {
+      int ms = 0;
+      const auto digits = param.substr(3);
+      std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+      return std::clamp(ms, 0, kSlowMaxMs);
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main() {
   handoff::Worker* worker = nullptr;  // the handler runs only inside worker->run()
 
-  handoff::Worker w([&](const handoff::Request& request) {
+  auto reply = [&](std::string body) {
     const auto& info = worker->info();
-    const std::string pid = std::to_string(info.pid);
     handoff::Response response;
     response.headers.push_back({"Content-Type", "text/plain"});
-    response.headers.push_back(
-        {"X-Handoff-Worker",
-         (info.supervised ? info.app : std::string("standalone")) + "/" + std::to_string(info.slot) + "/" + pid});
-    // /pid lets integration tests learn which process holds a connection.
-    response.body = request.target == "/pid" ? pid : "Hello, world!";
+    response.headers.push_back({"X-Handoff-Worker", (info.supervised ? info.app : std::string("standalone")) + "/" +
+                                                        std::to_string(info.slot) + "/" + std::to_string(info.pid)});
+    response.body = std::move(body);
     return response;
+  };
+
+  handoff::Worker w([&](const handoff::Request& request, handoff::Responder responder) {
+    const std::string_view target = request.target;
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/slow") {
+      const int ms = slow_ms(target);
+      worker->after(static_cast<std::uint64_t>(ms),
+                    [&reply, responder, ms] { responder.send(reply("slow " + std::to_string(ms) + " ms")); });
+      return;
+    }
+    responder.send(reply(path == "/pid" ? std::to_string(worker->info().pid) : "Hello, world!"));
   });
   worker = &w;
   return w.run();

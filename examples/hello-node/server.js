@@ -3,13 +3,28 @@
 // master hands it; run alone (`node server.js`, PORT/HOST from the env) it listens itself.
 //   GET /     -> 200 "Hello, world!"
 //   GET /pid  -> 200 process.pid
+//   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000; integration tests
+//                    use it to have a request in flight during a drain or a shutdown)
 // Every answer names the worker in X-Handoff-Worker: <app>/<slot>/<pid>.
 
 const http = require('node:http');
 const { serve, worker } = require('../../worker-sdk/node');
 
+const SLOW_MAX_MS = 60000;
+
 const server = http.createServer((req, res) => {
-  const body = req.url === '/pid' ? String(process.pid) : 'Hello, world!';
+  const query = req.url.indexOf('?');
+  const pathname = query < 0 ? req.url : req.url.slice(0, query);
+  if (pathname === '/slow') {
+    const asked = Number.parseInt(new URLSearchParams(req.url.slice(query + 1)).get('ms') ?? '', 10);
+    const ms = Math.min(Math.max(asked || 0, 0), SLOW_MAX_MS);
+    setTimeout(() => reply(res, `slow ${ms} ms`), ms);
+    return;
+  }
+  reply(res, pathname === '/pid' ? String(process.pid) : 'Hello, world!');
+});
+
+function reply(res, body) {
   res.writeHead(200, {
     'Content-Type': 'text/plain',
     'Content-Length': Buffer.byteLength(body),
@@ -17,7 +32,7 @@ const server = http.createServer((req, res) => {
     'X-Handoff-Worker': `${worker.app ?? 'standalone'}/${worker.slot}/${process.pid}`,
   });
   res.end(body);
-});
+}
 
 const handoff = serve(server);
 if (!handoff.supervised) {

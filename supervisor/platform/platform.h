@@ -2,6 +2,7 @@
 // per platform: platform/posix/*.cpp and platform/win/*.cpp, chosen by CMake.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,5 +14,24 @@ std::optional<std::string> find_executable(const std::string& program, const std
 
 // Number of descriptors (handles) this process has open, for leak checks and status.
 int open_descriptor_count();
+
+struct Ids {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+};
+
+// The uid and gid for a user name (and optional group name; default: the user's primary
+// group). nullopt and a reason when either is unknown or the platform has no such thing.
+std::optional<Ids> resolve_user(const std::string& user, const std::string& group, std::string& error);
+
+// Gives up root for good, after the listeners are bound. False and a reason on failure.
+bool drop_privileges(const Ids& ids, std::string& error);
+
+// Resident memory of another process, in bytes, as the OS counts it.
+std::optional<std::uint64_t> process_rss(int pid);
+
+// How many processes the kernel's OOM killer has killed in our memory domain (the
+// cgroup on Linux); read before and after a SIGKILL to tell an OOM kill from others.
+std::optional<std::uint64_t> oom_kill_count();
 
 }  // namespace handoff::platform

@@ -36,9 +36,9 @@ std::unique_ptr<DispatchPolicy> make() {
 }
 
 constexpr PolicyEntry kPolicies[] = {
-    {"round_robin", "each new connection goes to the next ready worker", &make<RoundRobin>},
+    {"round_robin", "each new connection goes to the next ready worker", false, &make<RoundRobin>},
     {"ip_hash", "the client address picks the worker (jump consistent hash); a down worker's clients wait for it",
-     &make<IpHash>},
+     true, &make<IpHash>},
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ class DispatchPolicy {
 struct PolicyEntry {
   std::string_view name;
   std::string_view help;  // one line, used in the config reference
+  // Whether a connection belongs to the slot the rule named. Without affinity, a
+  // connection waiting for a slot that is down may go to any slot that comes up first.
+  bool affinity;
   std::unique_ptr<DispatchPolicy> (*make)();
 };
 

@@ -28,7 +28,7 @@ for (const mode of ['--config', 'check']) {
     const r = await run(file);
     assert.strictEqual(r.code, 2);
     assert.match(r.stderr, new RegExp(`${file}:6:5: apps\\[0\\]\\.wrokers: unknown key \\(did you mean 'workers'\\?\\)`));
-    assert.doesNotMatch(r.stderr, /started pid/);
+    assert.doesNotMatch(r.stderr, /event=spawn/);
   });
 
   test(`${mode}: wrong type`, async () => {
@@ -62,7 +62,7 @@ test('port in use: exit 2 naming the listener, and no worker started', async (t)
   const r = await h.runSupervisor(['--config', file]);
   assert.strictEqual(r.code, 2);
   assert.match(r.stderr, new RegExp(`${file}:2:14: listeners\\[0\\]\\.address: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
-  assert.doesNotMatch(r.stderr, /started pid/);
+  assert.doesNotMatch(r.stderr, /event=spawn/);
 });
 
 test('a missing config file is reported', async () => {

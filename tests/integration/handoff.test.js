@@ -19,8 +19,8 @@ for (const kind of kinds) {
     });
     t.after(() => sup.stop());
     if (kind.extra) {
-      await sup.log.waitFor(/hello\/1: started pid/);
-      await sup.log.waitFor(/hello\/2: started pid/);
+      await sup.log.waitFor(/event=spawn app=hello slot=1 /);
+      await sup.log.waitFor(/event=spawn app=hello slot=2 /);
     }
     const seen = new Set();
     for (let i = 0; i < 6; i++) {

@@ -104,9 +104,9 @@ async function startSupervisor(yaml, { ready = 0 } = {}) {
   // Stopping is part of every test: the master must exit 0 after SIGTERM, and neither it
   // nor a worker may have printed a sanitizer report (the suite also runs under ASan/UBSan).
   let stopping = null;
-  sup.stop = () => {
+  // Waits for the exit (a test that sent its own signal) and checks it like stop().
+  sup.finished = () => {
     stopping ??= (async () => {
-      child.kill('SIGTERM');
       const result = await exited;
       running.delete(sup);
       const reports = log.lines.filter((l) => SANITIZER_REPORT.test(l));
@@ -116,12 +116,16 @@ async function startSupervisor(yaml, { ready = 0 } = {}) {
     })();
     return stopping;
   };
+  sup.stop = () => {
+    if (!stopping) child.kill('SIGTERM');
+    return sup.finished();
+  };
   const died = exited.then((r) => {
     throw new Error(`supervisor exited early (${JSON.stringify(r)}):\n${log.lines.join('\n')}`);
   });
   died.catch(() => {}); // only awaited while starting
   for (let slot = 1; slot <= ready; slot++) {
-    await Promise.race([log.waitFor(new RegExp(`/${slot}: ready \\(pid \\d+`)), died]);
+    await Promise.race([log.waitFor(new RegExp(`event=ready app=\\S+ slot=${slot} `)), died]);
   }
   return sup;
 }
@@ -160,6 +164,64 @@ function request({ port, host = '127.0.0.1', path: p = '/', localAddress, method
     req.on('error', reject);
     req.end(body);
   });
+}
+
+// A bounded load: `concurrency` loops, each sending requests one after another until
+// stop() (keep-alive on one socket per loop, or a new connection per request), from the
+// given source addresses in turn. stop() resolves with what happened to every request.
+function load({ port, concurrency = 8, keepAlive = false, localAddresses = ['127.0.0.1'], path: p = '/' }) {
+  const results = { ok: 0, failed: 0, errors: [], byWorker: new Map() };
+  let running = true;
+  const agents = [];
+  const loops = Array.from({ length: concurrency }, async (_, i) => {
+    const localAddress = localAddresses[i % localAddresses.length];
+    const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
+    if (agent) agents.push(agent);
+    while (running) {
+      try {
+        const res = await new Promise((resolve, reject) => {
+          const req = http.get({ host: '127.0.0.1', port, path: p, localAddress, agent }, (r) => {
+            const chunks = [];
+            r.on('data', (c) => chunks.push(c));
+            r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks).toString() }));
+            r.on('error', reject);
+          });
+          req.setTimeout(TIMEOUT, () => req.destroy(new Error('timeout')));
+          req.on('error', reject);
+        });
+        if (res.status === 200) {
+          results.ok++;
+          const w = res.headers['x-handoff-worker'];
+          results.byWorker.set(w, (results.byWorker.get(w) || 0) + 1);
+        } else {
+          results.failed++;
+          results.errors.push(`status ${res.status}`);
+        }
+      } catch (e) {
+        results.failed++;
+        results.errors.push(e.code || e.message);
+      }
+    }
+  });
+  return {
+    results,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      for (const a of agents) a.destroy();
+      return results;
+    },
+  };
+}
+
+// Waits until `n` more requests have succeeded in a running load.
+async function loadProgress(run, n, { timeout = TIMEOUT } = {}) {
+  const target = run.results.ok + n;
+  const deadline = Date.now() + timeout;
+  while (run.results.ok < target) {
+    if (Date.now() > deadline) throw new Error(`load stalled at ${run.results.ok} (errors: ${run.results.errors.slice(0, 5)})`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 // "<app>/<slot>/<pid>" from the X-Handoff-Worker header.
@@ -223,4 +285,6 @@ module.exports = {
   eventually,
   parentPid,
   config,
+  load,
+  loadProgress,
 };

@@ -25,18 +25,18 @@ for (const [kind, command] of [
     }
     const mark = sup.log.mark();
     process.kill(victim, 'SIGKILL');
-    await sup.log.waitFor(new RegExp(`hello/2: pid ${victim} killed by signal 9`), { from: mark });
+    await sup.log.waitFor(new RegExp(`event=exit app=hello slot=2 pid=${victim} generation=1 status="killed by signal 9"`), { from: mark });
 
     // Sent while slot 2 may still be down: they wait in its queue, then reach the new worker.
     const responses = await Promise.all(Array.from({ length: 5 }, () => h.request({ port, localAddress })));
-    const [, newPid] = await sup.log.waitFor(/hello\/2: ready \(pid (\d+), generation 2\)/, { from: mark });
+    const [, newPid] = await sup.log.waitFor(/event=ready app=hello slot=2 pid=(\d+) generation=2 /, { from: mark });
     for (const res of responses) {
       assert.strictEqual(res.status, 200);
       assert.deepStrictEqual(h.workerOf(res), { app: 'hello', slot: 2, pid: Number(newPid) });
     }
     assert.notStrictEqual(Number(newPid), victim);
     // The other slot was never disturbed.
-    assert.ok(!sup.log.lines.slice(mark).some((l) => /hello\/1: (pid|started)/.test(l)));
+    assert.ok(!sup.log.lines.slice(mark).some((l) => /event=(spawn|exit|start_failure) app=hello slot=1 /.test(l)));
     assert.strictEqual((await h.request({ port })).status, 200);
   });
 }
@@ -58,10 +58,10 @@ apps:
 `;
   const sup = await h.startSupervisor(yaml);
   t.after(() => sup.stop());
-  await sup.log.waitFor(/good\/1: ready/);
+  await sup.log.waitFor(/event=ready app=good slot=1 /);
   // It crashes, is started again in the same slot, crashes again...
-  await sup.log.waitFor(/bad\/1: started pid \d+ \(generation 3\)/);
-  assert.ok(sup.log.lines.filter((l) => /bad\/1: pid \d+ exited with code 3/.test(l)).length >= 2);
+  await sup.log.waitFor(/event=spawn app=bad slot=1 pid=\d+ generation=3 /);
+  assert.ok(sup.log.lines.filter((l) => /event=start_failure app=bad slot=1 pid=\d+ generation=\d+ status="exit code 3"/.test(l)).length >= 2);
   const res = await h.request({ port });
   assert.strictEqual(res.status, 200);
   assert.strictEqual(sup.child.exitCode, null, 'the master is still running');

@@ -29,7 +29,7 @@ test('hello-node exits when the master disconnects', { timeout: 30000 }, async (
   await assertExits(master.child);
 });
 
-test('idle keep-alive sockets are closed at once, not after the grace period', { timeout: 30000 }, async (t) => {
+test('idle keep-alive sockets are closed soon, not after the grace period', { timeout: 30000 }, async (t) => {
   // Grace and keep-alive timeout far beyond the wait: only closing idle sockets on
   // disconnect lets the worker exit in time.
   const master = await startWorker(t, SCRIPTS.echo, { env: { TEST_GRACE_MS: '600000' } });

@@ -67,7 +67,11 @@ function waitFor(emitter, event, { pred = () => true, ms = WAIT_MS, child, what 
 function track(t, child) {
   children.add(child);
   child.messages = [];
-  child.on('message', (message) => child.messages.push(message));
+  child.arrivals = []; // performance.now() when each message came
+  child.on('message', (message) => {
+    child.messages.push(message);
+    child.arrivals.push(performance.now());
+  });
   child.output = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (child.output += s));
   child.stderr.setEncoding('utf8').on('data', (s) => (child.output += s));
@@ -86,12 +90,13 @@ function track(t, child) {
 
 const DEFAULT_ENV = { HANDOFF_APP: 'hello', HANDOFF_SLOT: '1', HANDOFF_WORKERS: '2', HANDOFF_GENERATION: '1' };
 
-// Forks `script` as a supervised worker and plays the master for it:
+// Forks `script` as a supervised worker and speaks the master's side of its channel:
 //  - with `handshake`, waits for hello then ready, and answers `welcome` if given;
-//  - listens on an ephemeral port and hands every accepted connection to the worker,
-//    by default at once (paused, nothing read); `onConnection(socket, handOver)` may
-//    read some bytes first and call handOver(socket, {head}) itself.
-async function startWorker(t, script, { env = {}, handshake = true, welcome, onConnection } = {}) {
+//  - handOver(socket, extra) sends a socket with a `conn` message (Node's child_process
+//    sends one handle at a time and holds later messages until the ACK, as our master
+//    does) and resolves once the worker has acknowledged it;
+//  - waitMessage(pred) resolves with the first message, seen or to come, matching pred.
+async function forkWorker(t, script, { env = {}, handshake = true, welcome } = {}) {
   const child = track(
     t,
     fork(script, [], {
@@ -112,31 +117,74 @@ async function startWorker(t, script, { env = {}, handshake = true, welcome, onC
   }
   if (welcome) child.send({ handoff: 'welcome', v: 1, ...welcome });
 
+  // ACKs come back one per handle, in order.
+  const acked = [];
+  let acks = 0;
+  child.on('internalMessage', (message) => {
+    if (!message || message.cmd !== 'NODE_HANDLE_ACK') return;
+    acks++;
+    if (acked.length > 0) acked.shift()();
+  });
+  // Resolves once the worker has acknowledged n sockets in all.
+  const waitAcks = async (n) => {
+    while (acks < n) {
+      await waitFor(child, 'internalMessage', { child, what: `ACK number ${n}`, pred: () => acks >= n });
+    }
+  };
   let nextId = 0;
   const handOver = (socket, extra = {}) => {
     nextId++;
+    const ack = new Promise((resolve) => acked.push(resolve));
     child.send(
       { handoff: 'conn', v: 1, id: nextId, remote: socket.remoteAddress, port: socket.remotePort, listener: 't', ...extra },
       socket,
     );
+    return ack;
   };
-  const master = {
-    child,
-    messages,
-    waitMessage,
-    handOver,
-    accepted: 0, // connections accepted by the test master
-    port: 0,
-  };
+  const drain = (timeoutMs = 30000) => child.send({ handoff: 'drain', v: 1, timeout_ms: timeoutMs });
+  return { child, messages, waitMessage, handOver, waitAcks, drain };
+}
+
+// The master's accept side: listens on an ephemeral port and calls onSocket(socket) for
+// every connection (paused, nothing read). Resolves with { port, accepted }.
+async function listen(t, onSocket) {
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    master.accepted++;
-    if (onConnection) onConnection(socket, handOver);
-    else handOver(socket);
+    front.accepted++;
+    onSocket(socket);
   });
+  const front = { port: 0, accepted: 0 };
   await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
   t.after(() => listener.close());
-  master.port = listener.address().port;
+  front.port = listener.address().port;
+  return front;
+}
+
+// Forks `script` as a supervised worker (forkWorker) and plays the master for it: hands
+// every accepted connection to the worker, by default at once (paused, nothing read);
+// `onConnection(socket, handOver)` may read some bytes first and call
+// handOver(socket, {head}) itself.
+async function startWorker(t, script, { env = {}, handshake = true, welcome, onConnection } = {}) {
+  const master = await forkWorker(t, script, { env, handshake, welcome });
+  const front = await listen(t, (socket) => {
+    if (onConnection) onConnection(socket, master.handOver);
+    else master.handOver(socket);
+  });
+  master.port = front.port;
+  Object.defineProperty(master, 'accepted', { get: () => front.accepted }); // by the test master
   return master;
+}
+
+// Resolves with { code, signal } once `child` has exited; rejects after `ms`.
+async function exitOf(child, ms = WAIT_MS) {
+  let timer;
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`worker still running after ${ms} ms\n${child.output}`)), ms);
+  });
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // Starts `script` not as a worker: without an IPC channel, or with `ipc` one that is not
@@ -253,4 +301,4 @@ function parseResponse(buffer, closed) {
   return { size, response: { status, headers, body: buffer.subarray(end + 4, size) } };
 }
 
-module.exports = { SCRIPTS, WAIT_MS, waitFor, startWorker, startStandalone, request, RawClient };
+module.exports = { SCRIPTS, WAIT_MS, waitFor, forkWorker, listen, startWorker, exitOf, startStandalone, request, RawClient };

@@ -52,3 +52,16 @@ TEST_CASE("NACK counting restarts for each item") {
   q.begin_send();
   for (int i = 0; i < HandoffQueue<int>::kMaxNacks; ++i) CHECK(q.nack() != nullptr);
 }
+
+TEST_CASE("requeue puts the unanswered item back at the head; take_waiting leaves it in flight") {
+  HandoffQueue<int> q;
+  for (int i = 1; i <= 3; ++i) q.push(i);
+  q.begin_send();
+  q.requeue_in_flight();
+  CHECK(q.in_flight() == nullptr);
+  CHECK(*q.oldest_waiting() == 1);
+  q.begin_send();
+  CHECK(q.take_waiting() == std::vector<int>{2, 3});
+  CHECK(*q.in_flight() == 1);
+  CHECK(q.pop_waiting() == std::nullopt);
+}

@@ -16,6 +16,7 @@ struct FakeEdge final : ChannelProtocol::Events {
   int discarded = 0;
   std::vector<std::string> sent;
   std::vector<ipc::Welcome> welcomes;
+  std::vector<ipc::Drain> drains;
   std::vector<std::string> logs;
 
   bool take_handle(const ipc::Conn& conn) override {
@@ -31,6 +32,7 @@ struct FakeEdge final : ChannelProtocol::Events {
     }
   }
   void welcome(const ipc::Welcome& w) override { welcomes.push_back(w); }
+  void drain(const ipc::Drain& d) override { drains.push_back(d); }
   void send(std::string line) override { sent.push_back(std::move(line)); }
   void log(std::string_view what) override { logs.emplace_back(what); }
 };
@@ -101,6 +103,35 @@ TEST_CASE("channel protocol: welcome is delivered") {
   CHECK(edge.welcomes[0].workers == 4);
   CHECK(edge.welcomes[0].generation == 3);
   CHECK(edge.sent.empty());
+}
+
+TEST_CASE("channel protocol: welcome carries heartbeat_ms; drain is delivered, then handles still ACKed") {
+  ChannelProtocol p;
+  FakeEdge edge;
+  p.feed("{\"handoff\":\"welcome\",\"v\":1,\"app\":\"x\",\"slot\":1,\"workers\":1,\"generation\":1,"
+         "\"heartbeat_ms\":200}\n{\"handoff\":\"drain\",\"v\":1,\"timeout_ms\":5000}\n",
+         edge);
+  REQUIRE(edge.welcomes.size() == 1);
+  CHECK(edge.welcomes[0].heartbeat_ms == 200);
+  REQUIRE(edge.drains.size() == 1);
+  CHECK(edge.drains[0].timeout_ms == 5000);
+  // A socket the master sent before its drain is still taken.
+  edge.pending = 1;
+  p.feed(handle_line(5), edge);
+  REQUIRE(edge.sent.size() == 1);
+  CHECK(edge.sent[0] == kAck);
+}
+
+TEST_CASE("channel protocol: the stats line decodes as what it claims") {
+  const std::string line = ChannelProtocol::stats_line(ipc::Stats{.requests = 7, .connections = 2, .rss = 1 << 20});
+  REQUIRE(line.back() == '\n');
+  auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+  REQUIRE(std::holds_alternative<ipc::Message>(decoded));
+  const auto* st = std::get_if<ipc::Stats>(&std::get<ipc::Message>(decoded));
+  REQUIRE(st != nullptr);
+  CHECK(st->requests == 7);
+  CHECK(st->connections == 2);
+  CHECK(st->rss == 1 << 20);
 }
 
 TEST_CASE("channel protocol: malformed and unknown lines are ignored and logged once") {

@@ -6,7 +6,9 @@
 // serialization), as {"cmd":"NODE_HANDLE","type":"net.Socket","msg":{"handoff":"conn",...}}.
 // Node turns that into process.on('message', (msg, socket) => ...). This module feeds such
 // sockets into your http.Server / net.Server, speaks the small hello/welcome/ready
-// handshake (protocols/ipc_messages.h), and closes down when the supervisor goes away.
+// handshake (protocols/ipc_messages.h), sends `stats` heartbeats, and drains (finishes
+// what is in flight, then exits) on the master's `drain`, on SIGTERM, or when the
+// supervisor goes away.
 // Started any other way, serve() just calls server.listen(), so the same app runs alone.
 
 const EventEmitter = require('node:events');
@@ -15,7 +17,15 @@ const net = require('node:net');
 
 const PROTOCOL_VERSION = 1;
 const DEFAULT_GRACE_MS = 5000;
-const IDLE_SWEEP_MS = 250;
+// Draining, a keep-alive connection is closed once it has been quiet this long. Closing
+// one at the very moment its client sends the next request fails that request ("socket
+// hang up"); under load a connection quiet for this long really is idle.
+const IDLE_GRACE_MS = 100;
+const SWEEP_MS = 25; // how often a drain looks for quiet connections
+const DEADLINE_MARGIN_MS = 100; // a drain's forced exit comes this much before the master's kill
+const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
+
+const now = () => performance.now();
 
 function envInt(name, fallback) {
   const n = Number.parseInt(process.env[name] ?? '', 10);
@@ -53,6 +63,7 @@ class Handoff extends EventEmitter {
   constructor(server) {
     super();
     this.server = server;
+    this.draining = false; // true from the 'drain' event on
   }
 
   get info() {
@@ -64,11 +75,13 @@ class Handoff extends EventEmitter {
   }
 }
 
-// serve(server, options) -> Handoff (an EventEmitter: 'welcome' (info), 'disconnect').
+// serve(server, options) -> Handoff (an EventEmitter: 'welcome' (info), 'drain'
+// ({reason, timeoutMs}), 'drained' ({reason}), 'disconnect').
 // `server` is an http.Server, https.Server or net.Server, or a request listener such as
 // an Express app (wrapped in http.createServer).
-// Options: port, host (standalone only); graceMs: how long in-flight connections may run
-// after the master has gone before the process exits (Infinity: never force an exit).
+// Options: port, host (standalone only); graceMs: how long a drain the master did not
+// time (the master gone, SIGTERM, a `drain` without timeout_ms) may run before the
+// process exits (Infinity: never force an exit); sigterm: false leaves SIGTERM alone.
 function serve(server, options = {}) {
   if (typeof server === 'function') server = http.createServer(server);
   if (!(server instanceof net.Server)) {
@@ -87,20 +100,85 @@ function serve(server, options = {}) {
 
 function attach(handoff, server, options) {
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-  const sockets = new Set();
+  const sockets = new Set(); // the handed-over sockets still open
+  // HTTP-level state per socket that has had a request (the socket a request sees: the
+  // handed-over one, or the TLSSocket over it): responses not finished yet, the time of
+  // its last activity, and whether it left HTTP (upgrade, CONNECT).
+  const conns = new Map();
+  let requests = 0; // responses completed since start
   let closing = false;
+  let heartbeat = null;
+  let drain = null; // once draining: { reason, sweep, deadline, finished }
+  let sigterms = 0;
 
-  startHttpConnectionTracking(server);
+  const connectionsList = startHttpConnectionTracking(server);
 
   // The server never listens here, so net.Server would emit 'close' each time the count
   // drops to 0; we emit it only once close() was called. close(cb) also gets no
-  // ERR_SERVER_NOT_RUNNING: to the app this server is running.
+  // ERR_SERVER_NOT_RUNNING: to the app this server is running. While draining, close()
+  // waits for the drain to finish: http.Server's own close() would cut idle keep-alive
+  // connections at once (racing their clients' next requests) and stop headersTimeout.
   const close = server.close;
+  const closeNow = () => {
+    closing = true;
+    close.call(server);
+  };
   server.close = function closeWhenDrained(cb) {
     closing = true;
     if (typeof cb === 'function') this.once('close', () => cb());
+    if (drain && !drain.finished) return this; // finishDrainIfDone() closes it
     return close.call(this);
   };
+
+  // Sees every request before any listener does (one prepended now could be preceded by
+  // one a framework prepends later), whichever event carries it.
+  const emit = server.emit;
+  server.emit = function emitTracked(event, a, b) {
+    if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
+      trackRequest(a, b);
+    } else if (event === 'upgrade' || event === 'connect') {
+      const state = connState(b);
+      if (state) state.upgraded = true; // no longer HTTP: never closed as idle
+    }
+    return emit.apply(this, arguments);
+  };
+
+  function connState(socket) {
+    if (!socket || socket.destroyed) return null;
+    let state = conns.get(socket);
+    if (!state) {
+      state = { responses: new Set(), last: now(), upgraded: false, closing: false };
+      conns.set(socket, state);
+      socket.once('close', () => conns.delete(socket));
+    }
+    return state;
+  }
+
+  function trackRequest(req, res) {
+    if (!res || typeof res.once !== 'function') return;
+    // Draining: this response says `Connection: close`, and Node closes the connection
+    // once it has gone out.
+    if (drain) res.shouldKeepAlive = false;
+    const state = connState(req && req.socket);
+    if (state) {
+      state.responses.add(res);
+      state.last = now();
+    }
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      if (state) {
+        state.responses.delete(res);
+        state.last = now();
+      }
+    };
+    res.once('finish', () => {
+      requests++;
+      end();
+    });
+    res.once('close', end);
+  }
 
   function accept(message, socket) {
     if (server.maxConnections && server._connections >= server.maxConnections) {
@@ -125,9 +203,104 @@ function attach(handoff, server, options) {
       sockets.delete(socket);
       server._connections--;
       if (closing) server._emitCloseIfDrained();
+      if (drain) finishDrainIfDone();
     });
+    // Handed over while draining (it was in flight): served all the same, and its
+    // responses say `Connection: close` (trackRequest). Not closed before its first
+    // request: only headersTimeout does that.
     server.emit('connection', socket);
   }
+
+  // ---- heartbeat ----
+
+  function sendStats() {
+    send({
+      handoff: 'stats',
+      v: PROTOCOL_VERSION,
+      requests,
+      connections: sockets.size,
+      rss: process.memoryUsage.rss(),
+    });
+  }
+
+  function startHeartbeat(ms) {
+    stopHeartbeat();
+    if (!Number.isInteger(ms) || ms <= 0 || (drain && drain.finished)) return;
+    sendStats();
+    // Unref'd: it must never keep the process alive. It runs on the main event loop, so a
+    // loop that hangs stops the heartbeat, and the master replaces this worker.
+    heartbeat = setInterval(sendStats, Math.min(ms, TIMEOUT_MAX)).unref();
+  }
+
+  function stopHeartbeat() {
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = null;
+  }
+
+  // ---- drain ----
+
+  // Stops taking work without failing a client: requests in progress finish and their
+  // connections close after the response; connections that have not sent a request yet
+  // are served (with close) when it comes; keep-alive connections are closed once quiet
+  // for IDLE_GRACE_MS. When the last connection has closed, the server is closed and the
+  // channel disconnected, and the process exits by itself. `timeoutMs` bounds it all.
+  function startDrain(reason, timeoutMs) {
+    if (drain) return;
+    drain = { reason, timeoutMs, sweep: null, deadline: null, finished: false };
+    handoff.draining = true;
+    for (const state of conns.values()) {
+      for (const res of state.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    }
+    if (Number.isFinite(timeoutMs) && timeoutMs >= 0) {
+      // Unref'd: it only forces the exit if something keeps the process alive. For the
+      // master's drain, a little before its own kill, so that the exit is ours (code 0).
+      const margin = reason === 'drain' ? Math.min(DEADLINE_MARGIN_MS, timeoutMs / 10) : 0;
+      drain.deadline = setTimeout(exitNow, Math.min(timeoutMs - margin, TIMEOUT_MAX)).unref();
+    }
+    drain.sweep = setInterval(closeQuietConnections, SWEEP_MS).unref();
+    handoff.emit('drain', { reason, timeoutMs });
+    closeQuietConnections();
+    finishDrainIfDone();
+  }
+
+  function closeQuietConnections() {
+    // Sockets whose parser is inside a request (a head or a body partly received) or that
+    // have not completed a first one (http.Server's list, which drives headersTimeout).
+    const busy = new Set();
+    if (connectionsList) for (const parser of connectionsList.active()) busy.add(parser.socket);
+    const t = now();
+    for (const [socket, state] of conns) {
+      if (state.upgraded || state.closing || state.responses.size > 0) continue;
+      if (busy.has(socket)) {
+        state.last = t;
+      } else if (t - state.last >= IDLE_GRACE_MS) {
+        state.closing = true;
+        if (typeof socket.destroySoon === 'function') socket.destroySoon();
+        else socket.end();
+      }
+    }
+  }
+
+  function finishDrainIfDone() {
+    if (!drain || drain.finished || sockets.size > 0) return;
+    drain.finished = true;
+    clearInterval(drain.sweep);
+    stopHeartbeat();
+    process.off('message', onMessage);
+    process.off('disconnect', onDisconnect);
+    // Nothing is left to close: this only emits 'close' (and calls close() callbacks).
+    closeNow();
+    handoff.emit('drained', { reason: drain.reason });
+    // Without a channel and with no connections, nothing of ours keeps the process alive.
+    if (process.connected) process.disconnect();
+  }
+
+  function exitNow() {
+    for (const socket of sockets) socket.destroy();
+    process.exit(0);
+  }
+
+  // ---- the channel and signals ----
 
   function onMessage(message, handle) {
     if (message === null || typeof message !== 'object') return; // not ours
@@ -136,46 +309,54 @@ function attach(handoff, server, options) {
       for (const key of ['slot', 'workers', 'generation']) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
+      startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
+    } else if (message.handoff === 'drain') {
+      const timeoutMs = Number.isInteger(message.timeout_ms) && message.timeout_ms > 0 ? message.timeout_ms : graceMs;
+      startDrain('drain', timeoutMs);
     }
     // Anything else (later protocol versions, the app's own messages) is ignored.
   }
 
-  // The master is gone: stop, let in-flight requests finish, and exit.
+  // The master is gone: nobody hands us sockets any more, nor reads our stats. Drain.
   function onDisconnect() {
+    stopHeartbeat();
     handoff.emit('disconnect');
-    server.close();
-    // close() closed the idle keep-alive sockets; those busy now become idle later.
-    if (typeof server.closeIdleConnections === 'function') {
-      setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS).unref();
-    }
-    // Unref'd: the process exits by itself as soon as nothing else keeps it alive; the
-    // timer only forces the exit if something does (a stuck request, an app timer).
-    if (Number.isFinite(graceMs)) {
-      setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-        process.exit(0);
-      }, graceMs).unref();
-    }
+    startDrain('disconnect', graceMs);
+  }
+
+  // The supervisor drains SDK workers with a `drain` message; SIGTERM comes from
+  // elsewhere (kill, systemd stopping the whole group). The first one drains (or lets a
+  // drain already under way go on); a second one means "now".
+  function onSigterm() {
+    sigterms++;
+    if (sigterms === 1) startDrain('SIGTERM', graceMs);
+    else exitNow();
   }
 
   // The 'message' listener also keeps the channel, and so the process, alive.
   process.on('message', onMessage);
   process.once('disconnect', onDisconnect);
+  if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
 }
 
 // http.Server keeps a list of its connections (which close() uses to close idle
-// keep-alive sockets, and which drives headersTimeout / requestTimeout), but starts it on
-// 'listening', which never fires for a server that is only fed sockets. Start it now,
-// with the very listener http.Server registered for itself. Absent (net.Server, another
-// Node version): nothing to do.
+// keep-alive sockets, which drives headersTimeout / requestTimeout, and which tells a
+// drain which sockets are inside a request), but starts it on 'listening', which never
+// fires for a server that is only fed sockets. Start it now, with the very listener
+// http.Server registered for itself, and return the list. Absent (net.Server, another
+// Node version): nothing to do; a drain then goes by the requests it saw.
 function startHttpConnectionTracking(server) {
   const setup = server.listeners('listening').find((fn) => fn.name === 'setupConnectionsTracking');
-  if (setup) setup.call(server);
+  if (!setup) return null;
+  setup.call(server);
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const list = key ? server[key] : null;
+  return list && typeof list.active === 'function' ? list : null;
 }
 
 module.exports = { serve, info, worker, PROTOCOL_VERSION };

@@ -82,6 +82,10 @@ void Channel::welcome(const ipc::Welcome& w) {
   if (callbacks_.welcome) callbacks_.welcome(w);
 }
 
+void Channel::drain(const ipc::Drain& d) {
+  if (callbacks_.drain) callbacks_.drain(d);
+}
+
 void Channel::log(std::string_view what) {
   std::fprintf(stderr, "handoff worker: %.*s\n", static_cast<int>(what.size()), what.data());
 }

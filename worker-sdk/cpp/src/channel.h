@@ -15,6 +15,7 @@ class Channel final : ChannelProtocol::Events {
   struct Callbacks {
     std::function<void(UvHandle<uv_tcp_t>)> connection;  // a socket from the master
     std::function<void(const ipc::Welcome&)> welcome;
+    std::function<void(const ipc::Drain&)> drain;
     std::function<void()> closed;  // EOF or error: the master is gone
   };
 
@@ -27,8 +28,11 @@ class Channel final : ChannelProtocol::Events {
   int open(int fd);
   // Queues one encoded line; dropped silently once the channel is closed.
   void send_line(std::string line);
-  // Stops reading and closes the pipe. Safe from inside the callbacks.
+  // Stops reading and closes the pipe. Safe from inside the callbacks; later lines of
+  // the read under way find it closed (a handle among them is not ACKed, and the master
+  // dispatches it again).
   void close();
+  bool is_open() const { return static_cast<bool>(pipe_); }
 
  private:
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -37,6 +41,7 @@ class Channel final : ChannelProtocol::Events {
   bool take_handle(const ipc::Conn& conn) override;
   void discard_handle() override;
   void welcome(const ipc::Welcome& w) override;
+  void drain(const ipc::Drain& d) override;
   void send(std::string line) override { send_line(std::move(line)); }
   void log(std::string_view what) override;
 

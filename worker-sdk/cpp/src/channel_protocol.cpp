@@ -44,10 +44,12 @@ void ChannelProtocol::on_line(std::string_view line, Events& events) {
           events.send(taken ? ipc::encode(ipc::HandleAck{}) : ipc::encode(ipc::HandleNack{}));
         } else if constexpr (std::is_same_v<M, ipc::Welcome>) {
           events.welcome(m);
+        } else if constexpr (std::is_same_v<M, ipc::Drain>) {
+          events.drain(m);
         } else if constexpr (std::is_same_v<M, ipc::Unknown>) {
           if (!std::exchange(logged_unknown_, true)) events.log("ipc: ignoring unknown message '" + m.what + "'");
         }
-        // Hello, Ready, ACK/NACK travel the other way (we send no handles); ignored.
+        // Hello, Ready, Stats, ACK/NACK travel the other way (we send no handles); ignored.
       },
       std::get<ipc::Message>(decoded));
 }
@@ -57,5 +59,7 @@ std::string ChannelProtocol::hello_line(std::int64_t pid) {
 }
 
 std::string ChannelProtocol::ready_line() { return ipc::encode(ipc::Ready{}); }
+
+std::string ChannelProtocol::stats_line(const ipc::Stats& stats) { return ipc::encode(stats); }
 
 }  // namespace handoff

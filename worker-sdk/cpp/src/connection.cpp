@@ -17,11 +17,17 @@ constexpr std::size_t kLowWater = kHighWater / 2;
 // response still in flight to the peer.
 constexpr unsigned kLingerMs = 2'000;
 
+// Draining, an idle keep-alive connection is closed once quiet this long. Closed at the
+// moment its client sends the next request, the client would fail (RST or EOF with no
+// response); under load a connection quiet this long really is idle.
+constexpr std::uint64_t kQuietMs = 100;
+
 Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
 
 }  // namespace
 
-Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, Handler handler, const WorkerOptions& options,
+Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
+                       const WorkerOptions& options,
                        Owner& owner)
     : loop_(loop),
       tcp_(std::move(tcp)),
@@ -38,12 +44,15 @@ void Connection::start() {
   timer_ = std::move(timer);
   // Responses leave as whole writes; Nagle's algorithm would only delay them.
   (void)uv_tcp_nodelay(tcp_.get(), 1);
+  // An AsyncHandler's answer comes from some other callback of the loop.
+  session_.on_async_output([this] { settle(); });
+  last_activity_ = uv_now(loop_);
   set_reading(true);
   settle();
 }
 
 void Connection::drain() {
-  session_.close();
+  session_.drain();
   settle();
 }
 
@@ -57,6 +66,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   auto* self = owner_of(reinterpret_cast<uv_handle_t*>(stream));
   if (self == nullptr) return;
   if (nread > 0) {
+    self->last_activity_ = uv_now(self->loop_);
     self->session_.feed({buf->base, static_cast<std::size_t>(nread)});  // ignored once closing
   } else if (nread == UV_EOF) {
     self->eof_ = true;
@@ -73,6 +83,7 @@ void Connection::on_write(uv_write_t* req, int status) {
   if (self == nullptr) return;  // the connection closed with this write queued
   --self->writes_in_flight_;
   if (status < 0) self->broken_ = true;
+  self->last_activity_ = uv_now(self->loop_);
   self->settle();
 }
 
@@ -96,6 +107,7 @@ void Connection::on_timer(uv_timer_t* timer) {
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
+    case Wait::quiet:  // nothing is in flight either way: no FIN dance needed
       return self->close_now();
     case Wait::nothing:
       return;
@@ -110,21 +122,30 @@ void Connection::settle() {
     session_.resume();
     flush();
   }
+  if (const std::size_t n = session_.requests(); n != counted_) {
+    owner_.responses_produced(n - counted_);
+    counted_ = n;
+  }
   if (broken_) return close_now();
   if (session_.closing()) return begin_close();
 
+  // While a response is awaited the session would only hold what we read.
   const std::size_t queued = uv_stream_get_write_queue_size(tcp_.stream());
-  if (session_.paused() || queued > kHighWater)
+  if (session_.paused() || session_.waiting() || queued > kHighWater)
     set_reading(false);
   else if (queued <= kLowWater)
     set_reading(true);
 
-  if (!session_.idle())
+  if (session_.waiting())
+    set_wait(Wait::nothing);  // the handler owns the time
+  else if (!session_.idle())
     set_wait(Wait::request);
-  else if (writes_in_flight_ == 0)
-    set_wait(Wait::keep_alive);
-  else
+  else if (writes_in_flight_ != 0)
     set_wait(Wait::nothing);  // a slow reader is bounded by back-pressure, not by time
+  else if (session_.closable())
+    set_wait(Wait::quiet);
+  else
+    set_wait(Wait::keep_alive);
 }
 
 void Connection::flush() {
@@ -165,12 +186,17 @@ void Connection::set_reading(bool on) {
 void Connection::set_wait(Wait wait) {
   if (wait == wait_) return;
   wait_ = wait;
-  unsigned ms = 0;
+  std::uint64_t ms = 0;
   switch (wait) {
     case Wait::keep_alive: ms = options_.keep_alive_timeout_ms; break;
     case Wait::request:
     case Wait::closing: ms = options_.request_timeout_ms; break;
     case Wait::linger: ms = kLingerMs; break;
+    case Wait::quiet: {
+      const std::uint64_t quiet_for = uv_now(loop_) - last_activity_;
+      ms = quiet_for >= kQuietMs ? 1 : kQuietMs - quiet_for;  // 0 would mean "no timer"
+      break;
+    }
     case Wait::nothing: break;
   }
   if (ms == 0)

@@ -14,19 +14,22 @@ class Connection {
    public:
     // The connection is finished: the owner destroys it (from inside this call).
     virtual void connection_closed(Connection* connection) = 0;
+    // n more responses were produced (the `requests` counter of the heartbeat).
+    virtual void responses_produced(std::size_t n) = 0;
 
    protected:
     ~Owner() = default;
   };
 
-  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, Handler handler, const WorkerOptions& options, Owner& owner);
+  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options, Owner& owner);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
 
   // Starts serving. May close (and so destroy) the connection if the socket is unusable.
   void start();
-  // Answers no new request; closes once what is already answered has been written.
+  // The worker retires: the request in progress, or the next one, gets the last response
+  // (`Connection: close`); an idle keep-alive connection closes once quiet for a moment.
   void drain();
   // Closes at once; the owner destroys the connection before this returns.
   void close_now();
@@ -34,7 +37,7 @@ class Connection {
  private:
   // What the timer currently measures; it restarts only when this changes, so a peer
   // trickling bytes cannot extend its request timeout.
-  enum class Wait { nothing, keep_alive, request, closing, linger };
+  enum class Wait { nothing, keep_alive, request, closing, linger, quiet };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -62,6 +65,8 @@ class Connection {
   bool shutdown_started_ = false;
   bool shutdown_done_ = false;
   std::size_t writes_in_flight_ = 0;
+  std::size_t counted_ = 0;        // responses already reported to the owner
+  std::uint64_t last_activity_ = 0;  // uv_now() of the last read or write
   Wait wait_ = Wait::nothing;
 };
 

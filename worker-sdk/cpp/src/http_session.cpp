@@ -3,18 +3,24 @@
 #include <llhttp.h>
 
 #include <exception>
-#include <utility>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace handoff {
 
+// What a Responder reaches: the session while it awaits that response, nothing after.
+struct Responder::State {
+  HttpSession::Impl* session;
+};
+
 struct HttpSession::Impl {
-  Impl(Handler h, HttpLimits l) : handler(std::move(h)), limits(l) {
+  Impl(AnyHandler h, HttpLimits l) : handler(std::move(h)), limits(l) {
     llhttp_init(&parser, HTTP_REQUEST, &settings());
     parser.data = this;
   }
 
-  Handler handler;
+  AnyHandler handler;
   HttpLimits limits;
   llhttp_t parser{};
 
@@ -28,12 +34,22 @@ struct HttpSession::Impl {
 
   bool closing = false;
   bool paused = false;
+  bool draining = false;
   bool peer_done = false;    // EOF seen; close once the held bytes are parsed
-  std::string held;          // bytes received while paused
+  std::string held;          // bytes received while paused or awaiting
   std::size_t produced = 0;  // response bytes since the last take_output()
   int error_status = 0;  // set by a callback that aborts the parse with HPE_USER
   std::size_t answered = 0;
   std::vector<SerializedResponse> out;
+
+  // The answer to the request that just completed: its framing as the request decided
+  // it, and the response once the handler has given it (held back while draining until
+  // we know whether more requests follow it).
+  ResponseFraming framing;
+  std::optional<Response> pending;
+  std::shared_ptr<Responder::State> awaiting;  // an AsyncHandler has not answered yet
+  bool in_handler = false;
+  std::function<void()> async_output;
 
   static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
 
@@ -131,21 +147,15 @@ struct HttpSession::Impl {
     s.in_message = false;
     // An upgrade (WebSocket, CONNECT) is answered as a plain request, and then the
     // connection ends: the bytes after it are not HTTP/1.1 and no handler takes them.
-    bool keep_alive = llhttp_should_keep_alive(p) != 0 && llhttp_get_upgrade(p) == 0;
-    Response response = s.call_handler();
-    for (const auto& h : response.headers)
-      if (iequals(h.name, "connection") && has_token(h.value, "close")) keep_alive = false;
-    const ResponseFraming framing{.head_request = s.current.method == "HEAD",
-                                  .keep_alive = keep_alive,
-                                  .http10 = s.current.http_major == 1 && s.current.http_minor == 0};
-    s.out.push_back(serialize_response(std::move(response), framing));
-    s.produced += s.out.back().size();
-    ++s.answered;
-    if (!keep_alive) {
-      // Stop here: whatever follows a closing exchange is not parsed.
-      s.closing = true;
-      return HPE_PAUSED;
-    }
+    s.framing = ResponseFraming{.head_request = s.current.method == "HEAD",
+                                .keep_alive = llhttp_should_keep_alive(p) != 0 && llhttp_get_upgrade(p) == 0,
+                                .http10 = s.current.http_major == 1 && s.current.http_minor == 0};
+    s.call_handler();
+    // Stopping here keeps an awaited response in its place, and lets a draining session
+    // see whether more bytes follow (execute() answers then).
+    if (s.awaiting || s.draining) return HPE_PAUSED;
+    s.respond(std::move(*std::exchange(s.pending, std::nullopt)), /*more_buffered=*/true);
+    if (s.closing) return HPE_PAUSED;  // whatever follows a closing exchange is not parsed
     if (s.produced >= s.limits.max_pending_output) {
       s.paused = true;
       return HPE_PAUSED;
@@ -153,34 +163,99 @@ struct HttpSession::Impl {
     return HPE_OK;
   }
 
-  void execute(std::string_view bytes) {
-    const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
-    if (err == HPE_OK || closing) return;
-    if (err == HPE_PAUSED && paused) {
-      // llhttp stopped right after the message; the rest waits for resume().
-      const auto consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
-      held.assign(bytes.substr(consumed));
-      return;
-    }
-    if (err == HPE_PAUSED_UPGRADE) {
-      closing = true;
-      return;
-    }
-    fail(error_status != 0 ? error_status : 400);
+  // Queues the response to the last complete request. Draining, it is the last one unless
+  // more request bytes are already buffered behind it.
+  void respond(Response response, bool more_buffered) {
+    bool keep_alive = framing.keep_alive && !(draining && !more_buffered);
+    for (const auto& h : response.headers)
+      if (iequals(h.name, "connection") && has_token(h.value, "close")) keep_alive = false;
+    ResponseFraming f = framing;
+    f.keep_alive = keep_alive;
+    out.push_back(serialize_response(std::move(response), f));
+    produced += out.back().size();
+    ++answered;
+    if (!keep_alive) closing = true;
   }
 
-  Response call_handler() {
+  void execute(std::string_view bytes) {
+    for (;;) {
+      const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
+      if (err == HPE_OK || closing) return;
+      if (err == HPE_PAUSED_UPGRADE) {
+        closing = true;
+        return;
+      }
+      if (err != HPE_PAUSED) return fail(error_status != 0 ? error_status : 400);
+      // llhttp stopped right after a message; what follows it waits, or is parsed next.
+      bytes.remove_prefix(static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data()));
+      if (pending) {  // draining: now we know whether more follows
+        respond(std::move(*std::exchange(pending, std::nullopt)), !bytes.empty());
+        if (closing) return;
+        if (produced >= limits.max_pending_output) paused = true;
+      }
+      if (paused || awaiting) {
+        held.assign(bytes);
+        return;
+      }
+      llhttp_resume(&parser);
+    }
+  }
+
+  // Parses what was held while paused or awaiting.
+  void continue_held() {
+    llhttp_resume(&parser);
+    const std::string input = std::exchange(held, {});
+    execute(input);  // may stop again, holding the rest
+    if (!paused && !awaiting && peer_done) end_input();
+  }
+
+  void end_input() {
+    closing = true;
+    in_message = false;
+  }
+
+  // Sets `pending`, or `awaiting` when an AsyncHandler answers later.
+  void call_handler() {
     try {
-      return handler(current);
+      if (auto* sync = std::get_if<Handler>(&handler)) {
+        pending = (*sync)(current);
+        return;
+      }
+      awaiting = std::make_shared<Responder::State>(Responder::State{this});
+      in_handler = true;
+      std::get<AsyncHandler>(handler)(current, Responder(awaiting));
+      in_handler = false;
+      return;
     } catch (const std::exception&) {
       // A throwing handler costs its request a 500, not the process.
     } catch (...) {
     }
+    in_handler = false;
+    if (pending && !awaiting) return;  // it answered, then threw: the answer stands
+    awaiting.reset();
     Response r;
     r.status = 500;
     r.headers.push_back({"Content-Type", "text/plain"});
     r.body = "Internal Server Error\n";
-    return r;
+    pending = std::move(r);
+  }
+
+  // A Responder's send().
+  void deliver(Response response) {
+    awaiting.reset();
+    if (in_handler) {  // answered at once: on_message_complete carries on
+      pending = std::move(response);
+      return;
+    }
+    respond(std::move(response), !held.empty());
+    if (!closing) {
+      if (produced >= limits.max_pending_output)
+        paused = true;
+      else
+        continue_held();
+    }
+    // Last: the edge may destroy this session from inside the callback.
+    if (auto callback = async_output) callback();
   }
 
   void fail(int status) {
@@ -190,7 +265,11 @@ struct HttpSession::Impl {
   }
 };
 
-HttpSession::HttpSession(Handler handler, HttpLimits limits)
+void Responder::send(Response response) const {
+  if (auto state = state_.lock()) state->session->deliver(std::move(response));
+}
+
+HttpSession::HttpSession(AnyHandler handler, HttpLimits limits)
     : impl_(std::make_unique<Impl>(std::move(handler), limits)) {}
 
 HttpSession::~HttpSession() = default;
@@ -198,7 +277,7 @@ HttpSession::~HttpSession() = default;
 void HttpSession::feed(std::string_view bytes) {
   auto& s = *impl_;
   if (s.closing || bytes.empty()) return;
-  if (s.paused) {
+  if (s.paused || s.awaiting) {
     s.held.append(bytes);  // a read that was under way when the edge stopped reading
     return;
   }
@@ -211,18 +290,15 @@ void HttpSession::resume() {
   auto& s = *impl_;
   if (!s.paused || s.closing) return;
   s.paused = false;
-  llhttp_resume(&s.parser);
-  const std::string input = std::exchange(s.held, {});
-  s.execute(input);  // may pause again, holding the rest
-  if (!s.paused && s.peer_done) finish();
+  s.continue_held();
 }
 
 void HttpSession::finish() {
   auto& s = *impl_;
   s.peer_done = true;
-  if (s.paused) return;  // resume() answers what is held, then finishes
-  s.closing = true;
-  s.in_message = false;
+  // Held requests are answered first (resume(), or the awaited response), then it ends.
+  if (s.paused || s.awaiting) return;
+  s.end_input();
 }
 
 void HttpSession::close() {
@@ -231,14 +307,26 @@ void HttpSession::close() {
   s.paused = false;
   s.in_message = false;
   s.held.clear();
+  s.awaiting.reset();  // a later send() finds nothing
 }
 
 void HttpSession::timeout() {
-  if (!impl_->closing) impl_->fail(408);
+  if (!impl_->closing && !impl_->awaiting) impl_->fail(408);
 }
 
+void HttpSession::drain() { impl_->draining = true; }
+
+bool HttpSession::closable() const {
+  const auto& s = *impl_;
+  return s.draining && !s.closing && s.answered > 0 && !s.in_message && !s.awaiting && !s.paused && s.held.empty();
+}
+
+bool HttpSession::waiting() const { return impl_->awaiting != nullptr; }
+
+void HttpSession::on_async_output(std::function<void()> callback) { impl_->async_output = std::move(callback); }
+
 bool HttpSession::closing() const { return impl_->closing; }
-bool HttpSession::idle() const { return !impl_->in_message; }
+bool HttpSession::idle() const { return !impl_->in_message && !impl_->awaiting; }
 bool HttpSession::has_output() const { return !impl_->out.empty(); }
 std::size_t HttpSession::requests() const { return impl_->answered; }
 

@@ -6,27 +6,52 @@
 #include "platform/platform.h"
 #include "tcp_listener.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 #include <vector>
 
 namespace handoff {
 
-struct Worker::Impl final : Connection::Owner {
-  Impl(Handler h, WorkerOptions o) : handler(std::move(h)), options(std::move(o)) { read_environment(); }
+namespace {
 
-  Handler handler;
+// A drain's own deadline comes this much before the master's kill, so that the exit is
+// ours (code 0, connections cut by us) rather than a SIGKILL.
+constexpr std::int64_t kDeadlineMarginMs = 100;
+
+}  // namespace
+
+struct Worker::Impl final : Connection::Owner {
+  Impl(HttpSession::AnyHandler h, WorkerOptions o) : handler(std::move(h)), options(std::move(o)) {
+    read_environment();
+  }
+
+  HttpSession::AnyHandler handler;
   WorkerOptions options;
   WorkerInfo info;
   std::optional<int> channel_fd;  // supervised when set
+
+  // serving -> draining (graceful) -> stopped (everything closed); `stopped` also
+  // straight from serving (a second signal, the deadline, a failed start).
+  enum class Phase { serving, draining, stopped };
+  Phase phase = Phase::serving;
+  bool running = false;  // inside run(): the loop is usable
 
   uv_loop_t loop{};
   std::unique_ptr<Channel> channel;
   std::unique_ptr<TcpListener> listener;
   UvHandle<uv_signal_t> sigterm, sigint;
-  UvHandle<uv_timer_t> deadline;
+  UvHandle<uv_timer_t> deadline, heartbeat;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
-  bool stopping = false;
+  std::uint64_t requests = 0;
+
+  // Worker::after timers. The callback lives here, not in the handle, so that closing
+  // a handle never has to know about it.
+  struct AppTimer {
+    UvHandle<uv_timer_t> handle;
+    std::function<void()> fn;
+  };
+  std::unordered_map<uv_timer_t*, AppTimer> timers;
 
   void read_environment();
   int run();
@@ -34,10 +59,14 @@ struct Worker::Impl final : Connection::Owner {
   int start_standalone();
   int watch_signal(UvHandle<uv_signal_t>& handle, int signum);
   void serve(UvHandle<uv_tcp_t> tcp);
-  void stop();
+  void drain(std::int64_t timeout_ms);
   void stop_now();
   void finish_if_done();
+  void start_heartbeat(std::int64_t ms);
+  void send_stats();
+  void after(std::uint64_t ms, std::function<void()> fn);
   void connection_closed(Connection* connection) override;
+  void responses_produced(std::size_t n) override { requests += n; }
   template <class Fn>
   void for_each_connection(Fn fn);
 };
@@ -92,15 +121,18 @@ int Worker::Impl::run() {
     std::fprintf(stderr, "handoff worker: uv_loop_init: %s\n", uv_strerror(rc));
     return 1;
   }
-  stopping = false;
+  phase = Phase::serving;
+  running = true;
   int status = watch_signal(sigterm, SIGTERM);
   if (status == 0) status = watch_signal(sigint, SIGINT);
   if (status == 0) status = channel_fd ? start_supervised() : start_standalone();
   if (status != 0) stop_now();
 
   uv_run(&loop, UV_RUN_DEFAULT);
+  running = false;
 
   // Every handle has been closed by now; this only guards the loop's own teardown.
+  timers.clear();
   channel.reset();
   listener.reset();
   if (uv_loop_close(&loop) == UV_EBUSY) {
@@ -119,11 +151,11 @@ int Worker::Impl::watch_signal(UvHandle<uv_signal_t>& handle, int signum) {
   auto on_signal = [](uv_signal_t* s, int) {
     auto* self = static_cast<Impl*>(s->data);
     if (self == nullptr) return;
-    // The first signal drains; a second one means "now".
-    if (self->stopping)
-      self->stop_now();
+    // The first signal drains (as the master's `drain` does); a second one means "now".
+    if (self->phase == Phase::serving)
+      self->drain(self->options.shutdown_timeout_ms);
     else
-      self->stop();
+      self->stop_now();
   };
   if (int rc = uv_signal_start(signal.get(), on_signal, signum); rc != 0) return rc;
   handle = std::move(signal);
@@ -131,17 +163,31 @@ int Worker::Impl::watch_signal(UvHandle<uv_signal_t>& handle, int signum) {
 }
 
 int Worker::Impl::start_supervised() {
-  channel = std::make_unique<Channel>(&loop, Channel::Callbacks{
-                                                 .connection = [this](UvHandle<uv_tcp_t> tcp) { serve(std::move(tcp)); },
-                                                 .welcome =
-                                                     [this](const ipc::Welcome& w) {
-                                                       info.app = w.app;
-                                                       info.slot = w.slot;
-                                                       info.workers = w.workers;
-                                                       info.generation = w.generation;
-                                                     },
-                                                 .closed = [this] { stop(); },
-                                             });
+  channel = std::make_unique<Channel>(
+      &loop, Channel::Callbacks{
+                 .connection = [this](UvHandle<uv_tcp_t> tcp) { serve(std::move(tcp)); },
+                 .welcome =
+                     [this](const ipc::Welcome& w) {
+                       info.app = w.app;
+                       info.slot = w.slot;
+                       info.workers = w.workers;
+                       info.generation = w.generation;
+                       start_heartbeat(w.heartbeat_ms);
+                     },
+                 .drain =
+                     [this](const ipc::Drain& d) {
+                       // Without a timeout from the master, ours applies.
+                       std::int64_t ms = options.shutdown_timeout_ms;
+                       if (d.timeout_ms > 0) ms = std::max<std::int64_t>(1, d.timeout_ms - std::min(kDeadlineMarginMs, d.timeout_ms / 10));
+                       drain(ms);
+                     },
+                 // The master is gone: nobody hands us sockets or reads our stats.
+                 .closed =
+                     [this] {
+                       heartbeat.reset();
+                       drain(options.shutdown_timeout_ms);
+                     },
+             });
   if (int rc = channel->open(*channel_fd); rc != 0) {
     std::fprintf(stderr, "handoff worker: cannot open NODE_CHANNEL_FD=%d: %s\n", *channel_fd, uv_strerror(rc));
     return 1;
@@ -165,21 +211,25 @@ int Worker::Impl::start_standalone() {
 }
 
 void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp) {
-  if (stopping) return;  // tcp closes here
+  if (phase == Phase::stopped) return;  // tcp closes here
   auto connection = std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this);
   Connection* raw = connection.get();
   connections.emplace(raw, std::move(connection));
   raw->start();  // may close at once, and be gone
+  // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
+  // served all the same, its response saying `Connection: close`.
+  if (phase == Phase::draining && connections.count(raw) != 0) raw->drain();
 }
 
-// Graceful: no new connections, answered responses flushed, idle connections closed.
-void Worker::Impl::stop() {
-  if (stopping) return;
-  stopping = true;
-  if (channel) channel->close();
+// Graceful: the channel stays open (a handle may be in flight, and the heartbeat goes
+// on), every connection finishes what it has begun, and run() returns once none is left
+// or at the deadline.
+void Worker::Impl::drain(std::int64_t timeout_ms) {
+  if (phase != Phase::serving) return;
+  phase = Phase::draining;
   if (listener) listener->close();
   auto timer = UvHandle<uv_timer_t>::make();
-  if (options.shutdown_timeout_ms > 0 && uv_timer_init(&loop, timer.get()) == 0) {
+  if (timeout_ms > 0 && uv_timer_init(&loop, timer.get()) == 0) {
     timer.mark_initialized();
     timer->data = this;
     uv_timer_start(
@@ -187,7 +237,7 @@ void Worker::Impl::stop() {
         [](uv_timer_t* t) {
           if (auto* self = static_cast<Impl*>(t->data)) self->stop_now();
         },
-        options.shutdown_timeout_ms, 0);
+        static_cast<std::uint64_t>(timeout_ms), 0);
     deadline = std::move(timer);
   }
   for_each_connection([](Connection* c) { c->drain(); });
@@ -195,7 +245,8 @@ void Worker::Impl::stop() {
 }
 
 void Worker::Impl::stop_now() {
-  stop();
+  phase = Phase::stopped;
+  if (listener) listener->close();
   for_each_connection([](Connection* c) { c->close_now(); });
   finish_if_done();
 }
@@ -211,11 +262,16 @@ void Worker::Impl::for_each_connection(Fn fn) {
 }
 
 void Worker::Impl::finish_if_done() {
-  if (!stopping || !connections.empty()) return;
-  // The last open handles: closing them lets uv_run return.
+  if (phase == Phase::serving || !connections.empty()) return;
+  phase = Phase::stopped;
+  // The last open handles: closing them lets uv_run return. Closing the channel tells
+  // the master we are done; a handle it sent meanwhile is not ACKed, so it goes elsewhere.
+  if (channel) channel->close();
+  heartbeat.reset();
   sigterm.reset();
   sigint.reset();
   deadline.reset();
+  timers.clear();
 }
 
 void Worker::Impl::connection_closed(Connection* connection) {
@@ -223,7 +279,62 @@ void Worker::Impl::connection_closed(Connection* connection) {
   finish_if_done();
 }
 
+// The heartbeat runs on the loop that serves: a handler that blocks it silences the
+// heartbeat, and the master replaces a worker that stays silent. Unref'd: it is no
+// reason to keep running.
+void Worker::Impl::start_heartbeat(std::int64_t ms) {
+  heartbeat.reset();
+  if (ms <= 0 || phase == Phase::stopped || !channel || !channel->is_open()) return;
+  auto timer = UvHandle<uv_timer_t>::make();
+  if (uv_timer_init(&loop, timer.get()) != 0) return;
+  timer.mark_initialized();
+  timer->data = this;
+  send_stats();
+  const auto period = static_cast<std::uint64_t>(ms);
+  uv_timer_start(
+      timer.get(),
+      [](uv_timer_t* t) {
+        if (auto* self = static_cast<Impl*>(t->data)) self->send_stats();
+      },
+      period, period);
+  uv_unref(timer.base());
+  heartbeat = std::move(timer);
+}
+
+void Worker::Impl::send_stats() {
+  std::size_t rss = 0;
+  if (uv_resident_set_memory(&rss) != 0) rss = 0;
+  channel->send_line(ChannelProtocol::stats_line(
+      ipc::Stats{.requests = requests, .connections = connections.size(), .rss = rss}));
+}
+
+void Worker::Impl::after(std::uint64_t ms, std::function<void()> fn) {
+  if (!running || phase == Phase::stopped) return;
+  auto timer = UvHandle<uv_timer_t>::make();
+  if (uv_timer_init(&loop, timer.get()) != 0) return;
+  timer.mark_initialized();
+  timer->data = this;
+  uv_timer_t* key = timer.get();
+  timers.emplace(key, AppTimer{std::move(timer), std::move(fn)});
+  uv_timer_start(
+      key,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Impl*>(t->data);
+        if (self == nullptr) return;
+        auto it = self->timers.find(t);
+        if (it == self->timers.end()) return;
+        // Out of the map first: fn may call after() or stop the worker.
+        std::function<void()> callback = std::move(it->second.fn);
+        self->timers.erase(it);  // closes the handle
+        callback();
+      },
+      ms, 0);
+}
+
 Worker::Worker(Handler handler, WorkerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(options))) {}
+
+Worker::Worker(AsyncHandler handler, WorkerOptions options)
     : impl_(std::make_unique<Impl>(std::move(handler), std::move(options))) {}
 
 Worker::~Worker() = default;
@@ -231,5 +342,11 @@ Worker::~Worker() = default;
 int Worker::run() { return impl_->run(); }
 
 const WorkerInfo& Worker::info() const { return impl_->info; }
+
+void Worker::after(std::uint64_t ms, std::function<void()> fn) { impl_->after(ms, std::move(fn)); }
+
+std::uint64_t Worker::requests() const { return impl_->requests; }
+
+std::size_t Worker::connections() const { return impl_->connections.size(); }
 
 }  // namespace handoff

@@ -23,6 +23,7 @@ class ChannelProtocol {
     // A NODE_HANDLE line we could not decode: drop its pending socket, if any.
     virtual void discard_handle() = 0;
     virtual void welcome(const ipc::Welcome& welcome) = 0;
+    virtual void drain(const ipc::Drain& drain) = 0;
     virtual void send(std::string line) = 0;
     virtual void log(std::string_view what) = 0;
 
@@ -36,6 +37,7 @@ class ChannelProtocol {
 
   static std::string hello_line(std::int64_t pid);
   static std::string ready_line();
+  static std::string stats_line(const ipc::Stats& stats);
 
  private:
   void on_line(std::string_view line, Events& events);

@@ -1,23 +1,31 @@
 // One HTTP/1.1 server connection, without the socket: bytes in, response bytes out.
 //
 // feed() parses with llhttp, calls the handler for each complete request and queues
-// the serialized responses in request order (pipelining needs nothing more, since the
-// handler is synchronous). The I/O edge drains the queue with take_output() and closes
-// the connection once closing() is true and everything taken has been written.
+// the serialized responses in request order. A synchronous handler answers at once; while
+// an AsyncHandler's response is awaited, parsing stops (later bytes are held), so the
+// order holds for pipelining too. The I/O edge drains the queue with take_output() and
+// closes the connection once closing() is true and everything taken has been written.
+//
+// Draining (drain()), each response says `Connection: close` unless more request bytes
+// are already buffered behind it: pipelined requests are all answered, the last closes.
 #pragma once
 
 #include <handoff/response_writer.h>
 #include <handoff/worker.h>
 
+#include <functional>
 #include <memory>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace handoff {
 
 class HttpSession {
  public:
-  explicit HttpSession(Handler handler, HttpLimits limits = {});
+  using AnyHandler = std::variant<Handler, AsyncHandler>;
+
+  explicit HttpSession(AnyHandler handler, HttpLimits limits = {});
   ~HttpSession();
   // The parser keeps a pointer back to the session, so it stays where it was built.
   HttpSession(const HttpSession&) = delete;
@@ -38,8 +46,23 @@ class HttpSession {
   // included) are still answered; a partial request is dropped.
   void finish();
 
-  // Answer nothing more (the worker is stopping); held bytes are dropped.
+  // Answer nothing more (the worker is stopping); held bytes are dropped, an awaited
+  // response is not sent.
   void close();
+
+  // The worker is retiring: the response in progress, or the next one, is the last
+  // (`Connection: close`), unless more requests are already buffered behind it.
+  void drain();
+  // Draining, and nothing to do: a response was sent, no request has begun since, and no
+  // byte is held. The edge closes such a connection once it has been quiet a while.
+  // A fresh connection (no request yet) is not closable: its request will come.
+  bool closable() const;
+
+  // An AsyncHandler's response is awaited: the edge reads nothing and times nothing.
+  bool waiting() const;
+  // Called when an awaited response arrives, outside feed() and resume(), so that the
+  // edge writes it. It may destroy the session; the session touches nothing after it.
+  void on_async_output(std::function<void()> callback);
 
   // The edge gave up waiting for the rest of a request: answer 408 and close.
   void timeout();
@@ -47,8 +70,8 @@ class HttpSession {
   // No further requests will be answered; close after the queued output is written.
   bool closing() const;
 
-  // Between requests: no byte of a next request has arrived. The edge uses this to
-  // choose between the keep-alive timeout and the request timeout.
+  // Between requests: no byte of a next request has arrived, no response is awaited.
+  // The edge uses this to choose between the keep-alive timeout and the request timeout.
   bool idle() const;
 
   bool has_output() const;
@@ -59,6 +82,7 @@ class HttpSession {
   std::size_t requests() const;
 
  private:
+  friend struct Responder::State;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,6 +1,7 @@
 // The C++ worker SDK: an HTTP/1.1 server that takes its connections from the handoff
 // supervisor (over Node's IPC channel, NODE_CHANNEL_FD) or, run standalone, from its
-// own listening socket. The application supplies one synchronous Handler.
+// own listening socket. The application supplies one Handler: a synchronous one, or an
+// AsyncHandler that answers later through its Responder (with Worker::after, say).
 //
 // This header is free of libuv and llhttp so applications need neither to build.
 #pragma once
@@ -40,6 +41,24 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// The way to answer one request later. Copyable; the first send() counts, later ones and
+// a send() after the connection has gone do nothing. Use it on the worker's thread only
+// (from a handler or a Worker::after callback). While a response is awaited, its
+// connection reads nothing more and no timeout runs: the handler owns the time.
+class Responder {
+ public:
+  void send(Response response) const;
+
+  struct State;  // the session's side (http_session.cpp)
+  explicit Responder(std::weak_ptr<State> state) : state_(std::move(state)) {}
+
+ private:
+  std::weak_ptr<State> state_;
+};
+
+// The Request is valid only during the call: copy what the answer needs.
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
 struct WorkerInfo {
   bool supervised = false;
   std::string app;
@@ -74,13 +93,31 @@ struct WorkerOptions {
 class Worker {
  public:
   explicit Worker(Handler handler, WorkerOptions options = {});
+  explicit Worker(AsyncHandler handler, WorkerOptions options = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Serves until SIGTERM/SIGINT, or until the master closes the channel. Returns the
-  // process exit code: 0 after a clean stop, non-zero if the worker could not start.
+  // Serves until drained (the master's `drain`, the first SIGTERM/SIGINT, or the master
+  // gone), a second signal, or the drain's deadline. Returns the process exit code: 0
+  // after a stop, non-zero if the worker could not start.
+  //
+  // Draining, nothing is refused: sockets still arriving (in flight) are served, requests
+  // in progress and requests that arrive on fresh connections are answered with
+  // `Connection: close`, and keep-alive connections quiet for 100 ms are closed. When no
+  // connection is left, run() returns. At the deadline (the drain's timeout_ms less a
+  // margin, so that the exit is ours and not the master's SIGKILL; shutdown_timeout_ms
+  // for a signal or the master's loss) every connection is cut.
   int run();
+
+  // Calls fn once, after ms milliseconds, on the worker's loop. Only while run() runs
+  // (from handlers and callbacks); timers still pending when run() returns never fire.
+  void after(std::uint64_t ms, std::function<void()> fn);
+
+  // Cheap counters, also reported in the `stats` heartbeat: responses produced since the
+  // start, and connections open now.
+  std::uint64_t requests() const;
+  std::size_t connections() const;
 
   // Filled from HANDOFF_APP/HANDOFF_SLOT/HANDOFF_WORKERS/HANDOFF_GENERATION at
   // construction, then from the master's `welcome` message.

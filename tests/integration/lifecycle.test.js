@@ -1,0 +1,278 @@
+'use strict';
+// The lifecycle end to end: crashes under load, crash loops, hung workers, recycling,
+// rolling reloads, graceful shutdown, and the queue of a slot that is down.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const net = require('node:net');
+const h = require('./helpers');
+
+const ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`);
+
+// Established TCP connections held by a process, from its descriptors.
+function tcpSockets(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+      if (m) inodes.add(m[1]);
+    } catch {}
+  }
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && inodes.has(f[9]) && f[3] !== '0A') n++;
+    }
+  }
+  return n;
+}
+
+function events(sup, name, from = 0) {
+  return sup.log.lines.slice(from).filter((l) => l.includes(` event=${name} `));
+}
+
+test('SIGKILL one of 4 workers under load: only requests it had accepted may fail', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 4, policy: 'ip_hash', extra: '    restart: {min_delay: 200ms}\n' }),
+    { ready: 4 },
+  );
+  t.after(() => sup.stop());
+  const run = h.load({ port, concurrency: 16, localAddresses: ADDRESSES });
+  t.after(() => run.stop());
+  await h.loadProgress(run, 300);
+
+  const victim = Number([...run.results.byWorker.keys()].find((w) => w.startsWith('hello/2/')).split('/')[2]);
+  // Frozen, it can accept nothing more: what it holds now is all that may be lost.
+  process.kill(victim, 'SIGSTOP');
+  const inFlight = tcpSockets(victim);
+  const failedBefore = run.results.failed;
+  const mark = sup.log.mark();
+  process.kill(victim, 'SIGKILL');
+  await sup.log.waitFor(/event=ready app=hello slot=2 pid=\d+ generation=2 /, { from: mark });
+  await h.loadProgress(run, 300);
+  const results = await run.stop();
+
+  const lost = results.failed - failedBefore;
+  t.diagnostic(`requests in flight on the killed worker: ${inFlight}; failed: ${lost} (${results.errors.join(', ')})`);
+  assert.ok(lost <= inFlight, `${lost} failed but the dead worker held only ${inFlight}`);
+  const replacement = [...results.byWorker.keys()].filter((w) => w.startsWith('hello/2/') && !w.endsWith(`/${victim}`));
+  assert.strictEqual(replacement.length, 1, 'slot 2 was served again, by one new worker');
+});
+
+test('a worker that exits at once: delays grow to max_delay, crash_loop, others keep serving', async (t) => {
+  const [port, other] = [await h.freePort(), await h.freePort()];
+  const sup = await h.startSupervisor(`listeners:
+  - {address: "127.0.0.1:${port}", name: main}
+  - {address: "127.0.0.1:${other}", name: other}
+apps:
+  - name: good
+    command: ${JSON.stringify([h.HELLO_CPP])}
+    workers: 2
+    listeners: [main]
+  - name: bad
+    command: ["sh", "-c", "exit 3"]
+    workers: 2
+    listeners: [other]
+    restart: {min_delay: 20ms, max_delay: 320ms, crash_loop_exits: 6, crash_loop_window: 1m}
+`);
+  t.after(() => sup.stop());
+  await sup.log.waitFor(/event=crash_loop app=bad slot=1 .*last_exit="exit code 3"/);
+  const m = sup.log.mark();
+  await sup.log.waitFor(/event=backoff app=bad slot=1 .*state=crash_loop/, { from: m });
+  const delays = events(sup, 'backoff').filter((l) => l.includes('app=bad slot=1 ')).map((l) => Number(l.match(/delay_ms=(\d+)/)[1]));
+  t.diagnostic(`delays: ${delays.join(' ')}`);
+  for (let i = 1; i < delays.length; i++) assert.ok(delays[i] >= delays[i - 1], `delays shrank: ${delays}`);
+  assert.ok(delays[0] <= 20, `first delay ${delays[0]}`);
+  assert.strictEqual(delays.at(-1), 320);
+  assert.ok(events(sup, 'start_failure').some((l) => l.includes('app=bad') && l.includes('status="exit code 3"')));
+  for (let i = 0; i < 4; i++) assert.strictEqual((await h.request({ port })).status, 200);
+  assert.strictEqual(sup.child.exitCode, null);
+});
+
+test('a worker stopped with SIGSTOP is replaced after the heartbeat timeout', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 2, extra: '    heartbeat: {interval: 100ms, timeout: 1s}\n' }),
+    { ready: 2 },
+  );
+  t.after(() => sup.stop());
+  const [, pid] = await sup.log.waitFor(/event=ready app=hello slot=1 pid=(\d+) generation=1 /);
+  const mark = sup.log.mark();
+  process.kill(Number(pid), 'SIGSTOP');
+  await sup.log.waitFor(new RegExp(`event=kill app=hello slot=1 pid=${pid} generation=1 reason="hung`), { from: mark });
+  await sup.log.waitFor(/event=ready app=hello slot=1 pid=\d+ generation=2 /, { from: mark });
+  for (let i = 0; i < 4; i++) assert.strictEqual((await h.request({ port })).status, 200);
+});
+
+test('max_requests: a worker is replaced after its quota and no request fails', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    max_requests: 20\n    heartbeat: {interval: 50ms, timeout: 5s}\n' }),
+    { ready: 1 },
+  );
+  t.after(() => sup.stop());
+  const run = h.load({ port, concurrency: 4, keepAlive: true });
+  await sup.log.waitFor(/event=recycle app=hello slot=1 .*reason=max_requests/);
+  await sup.log.waitFor(/event=replaced app=hello slot=1 pid=\d+ generation=2/);
+  await h.loadProgress(run, 50);
+  const results = await run.stop();
+  assert.strictEqual(results.failed, 0, results.errors.join(', '));
+  assert.ok(results.byWorker.size >= 2, 'served by the old and the new worker');
+});
+
+for (const keepAlive of [true, false]) {
+  test(`rolling reload under load (${keepAlive ? 'keep-alive' : 'connection per request'}): zero failures, every slot renewed`, async (t) => {
+    const port = await h.freePort();
+    const yaml = (version) =>
+      h.config({ port, command: [h.HELLO_CPP], workers: 3, extra: `    env: {VERSION: "${version}"}\n` });
+    const sup = await h.startSupervisor(yaml(1), { ready: 3 });
+    t.after(() => sup.stop());
+    const run = h.load({ port, concurrency: 12, keepAlive, localAddresses: ADDRESSES });
+    t.after(() => run.stop());
+    await h.loadProgress(run, 200);
+    fs.writeFileSync(sup.file, yaml(2));
+    const mark = sup.log.mark();
+    sup.child.kill('SIGHUP');
+    await sup.log.waitFor(/event=reload_done app=hello/, { from: mark });
+    await h.loadProgress(run, 200);
+    const results = await run.stop();
+    assert.strictEqual(results.failed, 0, `errors: ${results.errors.join(', ')}`);
+    for (const slot of [1, 2, 3]) assert.ok(events(sup, 'replaced', mark).some((l) => l.includes(`slot=${slot} `)));
+    // After the roll only new workers answer.
+    const oldPids = new Set(events(sup, 'ready').filter((l) => l.includes('generation=1 ')).map((l) => l.match(/pid=(\d+)/)[1]));
+    for (let i = 0; i < 6; i++) assert.ok(!oldPids.has(String(h.workerOf(await h.request({ port })).pid)));
+  });
+}
+
+test('a reload to a command that cannot start leaves the old workers serving', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
+  t.after(() => sup.stop());
+  const before = new Set();
+  for (let i = 0; i < 4; i++) before.add(h.workerOf(await h.request({ port })).pid);
+  fs.writeFileSync(sup.file, h.config({ port, command: ['sh', '-c', 'exit 1'], workers: 2 }));
+  const mark = sup.log.mark();
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=reload_aborted app=hello slot=1/, { from: mark });
+  for (let i = 0; i < 4; i++) assert.ok(before.has(h.workerOf(await h.request({ port })).pid));
+  // An invalid file is refused outright, and still nothing changes.
+  fs.writeFileSync(sup.file, 'listeners: [\n');
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=reload_failed reason="invalid config/, { from: mark });
+  assert.ok(before.has(h.workerOf(await h.request({ port })).pid));
+});
+
+test('changing workers scales without touching the other slots', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
+  t.after(() => sup.stop());
+  fs.writeFileSync(sup.file, h.config({ port, command: [h.HELLO_CPP], workers: 3 }));
+  let mark = sup.log.mark();
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=ready app=hello slot=3 pid=\d+ generation=1 /, { from: mark });
+  assert.deepStrictEqual(events(sup, 'drain', mark), []);
+  fs.writeFileSync(sup.file, h.config({ port, command: [h.HELLO_CPP], workers: 1 }));
+  mark = sup.log.mark();
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=stopped app=hello slot=3$/, { from: mark });
+  await sup.log.waitFor(/event=stopped app=hello slot=2$/, { from: mark });
+  assert.ok(!events(sup, 'drain', mark).some((l) => l.includes('slot=1 ')));
+  for (let i = 0; i < 4; i++) assert.strictEqual(h.workerOf(await h.request({ port })).slot, 1);
+});
+
+for (const [kind, command] of [
+  ['C++', [h.HELLO_CPP]],
+  ['Node', ['node', h.HELLO_NODE]],
+]) {
+  test(`SIGTERM with a slow request in flight (${kind}): it completes, new connections are refused, exit 0`, async (t) => {
+    const port = await h.freePort();
+    const sup = await h.startSupervisor(h.config({ port, command, workers: 2 }), { ready: 2 });
+    const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
+    const slow = h.request({ port, path: '/slow?ms=1500' });
+    // Wait until a worker holds the connection: the request is in flight there.
+    const held = await h.eventually(() => ({ ok: pids.some((pid) => tcpSockets(pid) > 0) }));
+    assert.ok(held.ok, 'a worker received the slow request');
+    const mark = sup.log.mark();
+    sup.child.kill('SIGTERM');
+    await sup.log.waitFor(/event=shutdown /, { from: mark });
+    const refused = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('connect', () => resolve(false));
+      s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+    });
+    assert.ok(refused, 'new connections are refused once shutdown starts');
+    const res = await slow;
+    assert.strictEqual(res.status, 200);
+    assert.strictEqual(res.headers.connection, 'close');
+    const { code } = await sup.finished(); // one signal only: a second one means "now"
+    assert.strictEqual(code, 0);
+  });
+}
+
+test('queue: connections wait for a slot that is down; past queue.max they get 503', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
+      extra: '    restart: {min_delay: 3s, max_delay: 3s}\n    queue: {max: 3, timeout: 20s}\n' }),
+    { ready: 2 },
+  );
+  t.after(() => sup.stop());
+  // A client address whose home is slot 2.
+  let addr;
+  let victim;
+  for (let i = 2; !victim; i++) {
+    const res = await h.request({ port, localAddress: `127.0.0.${i}` });
+    if (h.workerOf(res).slot === 2) [addr, victim] = [`127.0.0.${i}`, h.workerOf(res).pid];
+  }
+  const mark = sup.log.mark();
+  process.kill(victim, 'SIGKILL');
+  await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });
+  const waiting = Array.from({ length: 5 }, () => h.request({ port, localAddress: addr }).catch((e) => ({ error: e })));
+  const results = await Promise.all(waiting);
+  const statuses = results.map((r) => r.status).sort();
+  assert.deepStrictEqual(statuses, [200, 200, 200, 503, 503]);
+  for (const r of results.filter((x) => x.status === 200)) assert.strictEqual(h.workerOf(r).slot, 2);
+  assert.ok(results.some((r) => r.status === 503 && r.headers['retry-after']));
+});
+
+for (const [mode, expected] of [
+  ['rehash', 200],
+  ['reject', 503],
+]) {
+  test(`on_unavailable: ${mode}`, async (t) => {
+    const port = await h.freePort();
+    const sup = await h.startSupervisor(
+      h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
+        extra: `    restart: {min_delay: 5s, max_delay: 5s}\n    on_unavailable: ${mode}\n` }),
+      { ready: 2 },
+    );
+    t.after(() => sup.stop());
+    let addr;
+    let victim;
+    for (let i = 2; !victim; i++) {
+      const res = await h.request({ port, localAddress: `127.0.0.${i}` });
+      if (h.workerOf(res).slot === 2) [addr, victim] = [`127.0.0.${i}`, h.workerOf(res).pid];
+    }
+    const mark = sup.log.mark();
+    process.kill(victim, 'SIGKILL');
+    await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });
+    const res = await h.request({ port, localAddress: addr });
+    assert.strictEqual(res.status, expected);
+    if (expected === 200) assert.strictEqual(h.workerOf(res).slot, 1);
+  });
+}
+
+test('user: workers run as the configured user', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: ['node', h.PLAIN_NODE], workers: 1, extra: '    ready: on_spawn\n    user: nobody\n' }),
+  );
+  t.after(() => sup.stop());
+  const [, pid] = await sup.log.waitFor(/event=spawn app=hello slot=1 pid=(\d+)/);
+  const res = await h.request({ port });
+  assert.strictEqual(res.status, 200);
+  const uid = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1];
+  assert.strictEqual(uid, '65534');
+});

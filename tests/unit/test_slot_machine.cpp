@@ -1,0 +1,292 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "supervisor/slot_machine.h"
+
+using namespace handoff;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Records what the machine asks for; stands in for processes in these tests only.
+struct Recorder final : SlotEffects {
+  std::vector<int> spawned;
+  std::vector<bool> spawned_as_replacement;
+  std::vector<int> drained, killed;
+  std::vector<std::string> events;
+  std::vector<std::map<std::string, std::string>> event_fields;
+  std::vector<bool> replacements;
+  bool fail_spawn = false;
+  double jitter = 0.5;
+
+  bool spawn(int generation, bool replacement, std::string& error) override {
+    if (fail_spawn) {
+      error = "no such file";
+      return false;
+    }
+    spawned.push_back(generation);
+    spawned_as_replacement.push_back(replacement);
+    return true;
+  }
+  void drain(int generation, std::chrono::milliseconds) override { drained.push_back(generation); }
+  void kill(int generation) override { killed.push_back(generation); }
+  void event(const LifecycleEvent& e) override {
+    events.emplace_back(e.name);
+    std::map<std::string, std::string> f;
+    for (const auto& [k, v] : e.fields) f[std::string(k)] = v;
+    event_fields.push_back(f);
+  }
+  void replacement_done(bool ok) override { replacements.push_back(ok); }
+  double random() override { return jitter; }
+
+  std::vector<std::int64_t> backoff_delays() const {
+    std::vector<std::int64_t> out;
+    for (std::size_t i = 0; i < events.size(); ++i)
+      if (events[i] == "backoff") out.push_back(std::stoll(event_fields[i].at("delay_ms")));
+    return out;
+  }
+  bool saw(const std::string& name) const { return std::find(events.begin(), events.end(), name) != events.end(); }
+};
+
+LifecyclePolicy policy() {
+  LifecyclePolicy p;
+  p.min_delay = 100ms;
+  p.max_delay = 2s;
+  p.stable_after = 10s;
+  p.crash_loop_exits = 5;
+  p.crash_loop_window = 60s;
+  p.start_timeout = 5s;
+  p.heartbeat_timeout = 3s;
+  p.drain_timeout = 10s;
+  return p;
+}
+
+const TimePoint t0{};
+const ExitStatus crash{1, 0, false};
+
+// Crashes the current worker and lets the restart timer fire, n times.
+void crash_repeatedly(SlotMachine& m, Recorder& r, TimePoint& now, int n) {
+  for (int i = 0; i < n; ++i) {
+    m.exited(r.spawned.back(), crash, now);
+    REQUIRE(m.next_deadline().has_value());
+    now = *m.next_deadline();
+    m.tick(now);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("start, ready: connections go to the ready generation") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  CHECK(r.spawned == std::vector<int>{1});
+  CHECK(m.state() == SlotState::starting);
+  CHECK_FALSE(m.accepting().has_value());
+  m.ready(1, t0 + 50ms);
+  CHECK(m.state() == SlotState::ready);
+  CHECK(m.accepting() == 1);
+}
+
+TEST_CASE("backoff doubles with jitter, caps at max_delay, then crash_loop retries at max_delay") {
+  Recorder r;
+  r.jitter = 0.0;  // lower edge of each range: base / 2
+  SlotMachine m(policy(), r);
+  TimePoint now = t0;
+  m.start(now);
+  m.ready(1, now);
+  crash_repeatedly(m, r, now, 4);
+  CHECK(r.backoff_delays() == std::vector<std::int64_t>{50, 100, 200, 400});
+  crash_repeatedly(m, r, now, 4);
+  const auto delays = r.backoff_delays();
+  // The fifth crash within the window is a crash loop: max_delay from then on.
+  CHECK(delays == std::vector<std::int64_t>{50, 100, 200, 400, 2000, 2000, 2000, 2000});
+  CHECK(r.saw("crash_loop"));
+  m.exited(r.spawned.back(), crash, now);
+  CHECK(m.state() == SlotState::crash_loop);
+  // It never gives up: the timer still starts a new worker.
+  now = *m.next_deadline();
+  const auto before = r.spawned.size();
+  m.tick(now);
+  CHECK(r.spawned.size() == before + 1);
+}
+
+TEST_CASE("delays never shrink while growing, whatever the jitter") {
+  for (double jitter : {0.0, 0.3, 0.99}) {
+    Recorder r;
+    r.jitter = jitter;
+    auto p = policy();
+    p.crash_loop_exits = 100;
+    p.max_delay = 5s;
+    SlotMachine m(p, r);
+    TimePoint now = t0;
+    m.start(now);
+    crash_repeatedly(m, r, now, 12);
+    const auto d = r.backoff_delays();
+    for (std::size_t i = 1; i < d.size(); ++i) CHECK(d[i] >= d[i - 1]);
+    CHECK(d.back() == 5000);
+  }
+}
+
+TEST_CASE("a worker up for stable_after resets the backoff") {
+  Recorder r;
+  r.jitter = 0.0;
+  SlotMachine m(policy(), r);
+  TimePoint now = t0;
+  m.start(now);
+  crash_repeatedly(m, r, now, 3);
+  m.ready(r.spawned.back(), now);
+  now += 11s;
+  m.exited(r.spawned.back(), crash, now);
+  CHECK(r.backoff_delays().back() == 50);
+}
+
+TEST_CASE("exit before ready is a start failure; no ready within start_timeout is killed") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.exited(1, crash, t0 + 10ms);
+  CHECK(r.events.at(r.events.size() - 2) == "start_failure");
+  CHECK(m.state() == SlotState::backoff);
+  m.tick(*m.next_deadline());
+  REQUIRE(r.spawned.size() == 2);
+  CHECK(*m.next_deadline() == t0 + 10ms + std::chrono::milliseconds(r.backoff_delays()[0]) + 5s);
+  m.tick(*m.next_deadline());
+  CHECK(r.killed == std::vector<int>{2});
+  m.exited(2, ExitStatus{0, 9, false}, *m.next_deadline() + 1ms);
+  CHECK(r.event_fields[r.events.size() - 2].at("reason") == "no ready within start_timeout");
+}
+
+TEST_CASE("an SDK worker that stops sending heartbeats is killed; a plain one is not checked") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.hello(1);
+  m.ready(1, t0);
+  m.heartbeat(1, 0, t0 + 2s);
+  CHECK(*m.next_deadline() == t0 + 5s);
+  m.tick(t0 + 4s);
+  CHECK(r.killed.empty());
+  m.tick(t0 + 5s);
+  CHECK(r.killed == std::vector<int>{1});
+
+  Recorder plain;
+  SlotMachine p(policy(), plain);
+  p.start(t0);
+  p.ready(1, t0);
+  CHECK_FALSE(p.next_deadline().has_value());
+}
+
+TEST_CASE("max_requests: a replacement starts, takes over when ready, and the old one drains") {
+  Recorder r;
+  auto pol = policy();
+  pol.max_requests = 100;
+  pol.max_requests_jitter = 10;
+  r.jitter = 0.5;  // quota 100 + 5
+  SlotMachine m(pol, r);
+  m.start(t0);
+  m.ready(1, t0);
+  m.heartbeat(1, 104, t0 + 1s);
+  CHECK(r.spawned.size() == 1);
+  m.heartbeat(1, 105, t0 + 2s);
+  CHECK(r.spawned == std::vector<int>{1, 2});
+  CHECK(r.spawned_as_replacement.back());
+  CHECK(m.accepting() == 1);  // the old one serves until the new one is ready
+  m.ready(2, t0 + 3s);
+  CHECK(m.accepting() == 2);
+  CHECK(r.drained == std::vector<int>{1});
+  CHECK(r.replacements == std::vector<bool>{true});
+  m.exited(1, ExitStatus{0, 0, false}, t0 + 4s);  // planned: no restart
+  CHECK_FALSE(r.saw("backoff"));
+  CHECK(m.state() == SlotState::ready);
+}
+
+TEST_CASE("a draining worker that overstays drain_timeout is killed") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  REQUIRE(m.replace("reload", t0) == SlotMachine::Replace::started);
+  m.ready(2, t0 + 1s);
+  CHECK(*m.next_deadline() == t0 + 11s);
+  m.tick(t0 + 11s);
+  CHECK(r.killed == std::vector<int>{1});
+}
+
+TEST_CASE("a replacement that fails leaves the old worker serving") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  REQUIRE(m.replace("reload", t0) == SlotMachine::Replace::started);
+  m.exited(2, crash, t0 + 1s);
+  CHECK(r.replacements == std::vector<bool>{false});
+  CHECK(m.accepting() == 1);
+  CHECK(r.drained.empty());
+  CHECK_FALSE(r.saw("backoff"));
+  // Not ready: nothing to replace now.
+  Recorder r2;
+  SlotMachine starting(policy(), r2);
+  starting.start(t0);
+  CHECK(starting.replace("reload", t0) == SlotMachine::Replace::not_ready);
+}
+
+TEST_CASE("max_rss replaces a worker once") {
+  Recorder r;
+  auto pol = policy();
+  pol.max_rss = 1000;
+  SlotMachine m(pol, r);
+  m.start(t0);
+  m.ready(1, t0);
+  m.rss(1, 900, t0);
+  CHECK(r.spawned.size() == 1);
+  m.rss(1, 2000, t0);
+  m.rss(1, 2000, t0);
+  CHECK(r.spawned == std::vector<int>{1, 2});
+}
+
+TEST_CASE("stop drains everything and reports stopped when the last worker is gone") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  m.stop(t0, 2s);
+  CHECK(r.drained == std::vector<int>{1});
+  CHECK(m.state() == SlotState::stopping);
+  CHECK(*m.next_deadline() == t0 + 2s);
+  m.tick(t0 + 2s);
+  CHECK(r.killed == std::vector<int>{1});
+  m.exited(1, ExitStatus{0, 9, false}, t0 + 2s);
+  CHECK(m.state() == SlotState::stopped);
+  CHECK(r.events.back() == "stopped");
+  CHECK_FALSE(r.saw("backoff"));
+}
+
+TEST_CASE("a slot waiting to restart stops at once; a spawn failure backs off like a crash") {
+  Recorder r;
+  r.fail_spawn = true;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  CHECK(r.saw("spawn_failed"));
+  CHECK(m.state() == SlotState::backoff);
+  m.stop(t0, 1s);
+  CHECK(m.state() == SlotState::stopped);
+  CHECK_FALSE(m.next_deadline().has_value());
+}
+
+TEST_CASE("the current worker dying while its replacement starts hands over to the replacement") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  REQUIRE(m.replace("max_rss", t0) == SlotMachine::Replace::started);
+  m.exited(1, crash, t0 + 1s);
+  CHECK_FALSE(r.saw("backoff"));
+  CHECK(m.state() == SlotState::starting);
+  m.ready(2, t0 + 2s);
+  CHECK(m.accepting() == 2);
+}
