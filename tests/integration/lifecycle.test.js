@@ -276,3 +276,51 @@ test('user: workers run as the configured user', { skip: process.getuid() !== 0 
   const uid = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1];
   assert.strictEqual(uid, '65534');
 });
+
+test('queue.timeout: a connection that waits too long for its slot gets 503', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 1,
+      extra: '    restart: {min_delay: 20s, max_delay: 20s}\n    queue: {max: 10, timeout: 500ms}\n' }),
+    { ready: 1 },
+  );
+  t.after(() => sup.stop());
+  const { pid } = h.workerOf(await h.request({ port }));
+  const mark = sup.log.mark();
+  process.kill(pid, 'SIGKILL');
+  await sup.log.waitFor(/event=backoff app=hello slot=1 /, { from: mark });
+  const res = await h.request({ port });
+  assert.strictEqual(res.status, 503);
+  await sup.log.waitFor(/event=queue_timeout app=hello slot=1/, { from: mark });
+});
+
+test('max_rss: a worker over its memory cap is replaced gracefully', async (t) => {
+  const port = await h.freePort();
+  // Every worker is over 1 MiB, so each is replaced in turn: the first replacement is enough.
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    max_rss: 1MiB\n' }),
+    { ready: 1 },
+  );
+  t.after(() => sup.stop());
+  const run = h.load({ port, concurrency: 4 });
+  await sup.log.waitFor(/event=recycle app=hello slot=1 pid=\d+ generation=1 reason=max_rss/);
+  await sup.log.waitFor(/event=replaced app=hello slot=1 pid=\d+ generation=2/);
+  await h.loadProgress(run, 50);
+  const results = await run.stop();
+  assert.strictEqual(results.failed, 0, results.errors.join(', '));
+});
+
+test('a second SIGTERM stops at once, without waiting for requests in flight', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 1 }), { ready: 1 });
+  const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
+  const slow = h.request({ port, path: '/slow?ms=4000' }).catch((e) => ({ error: e }));
+  await h.eventually(() => ({ ok: pids.some((pid) => tcpSockets(pid) > 0) }));
+  sup.child.kill('SIGTERM');
+  await sup.log.waitFor(/event=shutdown /);
+  sup.child.kill('SIGTERM');
+  const { code } = await sup.exited;
+  assert.strictEqual(code, 1);
+  assert.ok((await slow).error, 'the slow request was cut off');
+  assert.ok(sup.log.lines.some((l) => l.includes('event=shutdown_now')));
+});
