@@ -8,6 +8,7 @@
 #include "supervisor/command_line.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/config_schema.h"
+#include "supervisor/config_values.h"
 #include "supervisor/worker_env.h"
 
 using namespace handoff;
@@ -177,4 +178,82 @@ TEST_CASE("docs/config.md is the schema's own reference") {
   text << in.rdbuf();
   // Regenerate with: build/bin/supervisor config-reference > docs/config.md
   CHECK(text.str() == config_reference_markdown());
+}
+
+TEST_CASE("durations and sizes take units") {
+  CHECK(parse_duration("100ms") == Milliseconds(100));
+  CHECK(parse_duration("1.5s") == Milliseconds(1500));
+  CHECK(parse_duration("2m") == Milliseconds(120000));
+  CHECK(parse_duration("1h") == Milliseconds(3600000));
+  CHECK_FALSE(parse_duration("30"));  // ambiguous without a unit
+  CHECK_FALSE(parse_duration("-1s"));
+  CHECK_FALSE(parse_duration("soon"));
+  CHECK(parse_size("1048576") == 1048576u);
+  CHECK(parse_size("512MiB") == 512ull * 1024 * 1024);
+  CHECK(parse_size("2G") == 2'000'000'000ull);
+  CHECK_FALSE(parse_size("12 parsecs"));
+  CHECK(format_duration(Milliseconds(30000)) == "30s");
+  CHECK(format_duration(Milliseconds(1500)) == "1500ms");
+}
+
+TEST_CASE("lifecycle keys are read into the app's policy") {
+  const auto c = parse_ok(std::string(kMinimal) + R"(    restart: {min_delay: 50ms, max_delay: 5s, stable_after: 1m, crash_loop_exits: 3, crash_loop_window: 30s}
+    heartbeat: {interval: 200ms, timeout: 2s}
+    queue: {max: 10, timeout: 1s}
+    on_unavailable: rehash
+    start_timeout: 3s
+    drain_timeout: 4s
+    max_rss: 256MiB
+    max_requests: 1000
+    max_requests_jitter: 100
+shutdown_timeout: 7s
+log_format: json
+)");
+  const auto& lc = c.apps[0].lifecycle;
+  CHECK(lc.min_delay == Milliseconds(50));
+  CHECK(lc.max_delay == Milliseconds(5000));
+  CHECK(lc.stable_after == Milliseconds(60000));
+  CHECK(lc.crash_loop_exits == 3);
+  CHECK(lc.crash_loop_window == Milliseconds(30000));
+  CHECK(lc.heartbeat_interval == Milliseconds(200));
+  CHECK(lc.heartbeat_timeout == Milliseconds(2000));
+  CHECK(lc.start_timeout == Milliseconds(3000));
+  CHECK(lc.drain_timeout == Milliseconds(4000));
+  CHECK(lc.max_rss == 256ull * 1024 * 1024);
+  CHECK(lc.max_requests == 1000);
+  CHECK(lc.max_requests_jitter == 100);
+  CHECK(c.apps[0].queue.max == 10);
+  CHECK(c.apps[0].queue.timeout == Milliseconds(1000));
+  CHECK(c.apps[0].on_unavailable == Unavailable::rehash);
+  CHECK(c.shutdown_timeout == Milliseconds(7000));
+  CHECK(c.log_format == LogFormat::json);
+}
+
+TEST_CASE("lifecycle errors are located and explained") {
+  const auto errors = parse_errors(std::string(kMinimal) + R"(    restart: {min_delay: 5s, max_delay: 1s, max_dealy: 2s}
+    heartbeat: {interval: 1s, timeout: 1s}
+    max_rss: lots
+    drain_timeout: 30
+)");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0] == "test.yaml:6:45: apps[0].restart.max_dealy: unknown key (did you mean 'max_delay'?)");
+  CHECK(errors[1] == "test.yaml:8:14: apps[0].max_rss: expected a size in bytes such as 1048576, 512MiB or 2G, got \"lots\"");
+  CHECK(errors[2] == "test.yaml:9:20: apps[0].drain_timeout: expected a duration such as 500ms, 30s, 5m or 1h, got \"30\"");
+  // Rules across keys are checked once every key is well-formed.
+  const auto cross = parse_errors(std::string(kMinimal) + R"(    restart: {min_delay: 5s, max_delay: 1s}
+    heartbeat: {interval: 1s, timeout: 1s}
+)");
+  REQUIRE(cross.size() == 2);
+  CHECK(cross[0] == "test.yaml:6:14: apps[0].restart: min_delay is longer than max_delay");
+  CHECK(cross[1] == "test.yaml:7:16: apps[0].heartbeat: timeout must be longer than interval");
+}
+
+TEST_CASE("an unknown user is a config error") {
+  auto r = parse_config(std::string(kMinimal).replace(std::string(kMinimal).find("node server.js"), 14, "sh") +
+                            "    user: no-such-user-here\n",
+                        "test.yaml", "/");
+  auto config = std::get<Config>(r);
+  auto problems = check_environment(config);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].to_string() == "test.yaml:4:5: apps[0].user: no such user \"no-such-user-here\"");
 }
