@@ -1,5 +1,7 @@
 #include "protocols/ipc_messages.h"
 
+#include "protocols/overloaded.h"
+
 #include <nlohmann/json.hpp>
 
 namespace handoff::ipc {
@@ -7,13 +9,6 @@ namespace handoff::ipc {
 using nlohmann::json;
 
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 json tagged(std::string_view tag) { return json{{"handoff", tag}, {"v", kVersion}}; }
 

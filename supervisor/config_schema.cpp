@@ -87,6 +87,15 @@ struct Choice {
   Enum value;
 };
 
+// "unknown value "x" (one of: a, b); did you mean "a"?"
+std::string unknown_choice(std::string_view what, const std::string& text, std::span<const std::string_view> names) {
+  std::string all;
+  for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
+  std::string message = "unknown " + std::string(what) + " \"" + text + "\" (one of: " + all + ")";
+  if (auto close = did_you_mean(text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
+  return message;
+}
+
 template <class Enum, std::size_t N>
 std::optional<Enum> read_choice(const YAML::Node& node, Context& ctx, const std::string& field,
                                 const Choice<Enum> (&choices)[N]) {
@@ -97,11 +106,7 @@ std::optional<Enum> read_choice(const YAML::Node& node, Context& ctx, const std:
     if (c.name == *text) return c.value;
     names.push_back(c.name);
   }
-  std::string all;
-  for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
-  std::string message = "unknown value \"" + *text + "\" (one of: " + all + ")";
-  if (auto close = did_you_mean(*text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
-  ctx.error(node, field, message);
+  ctx.error(node, field, unknown_choice("value", *text, names));
   return std::nullopt;
 }
 
@@ -177,6 +182,18 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
   }
 }
 
+// A duration member of T, read by a captureless lambda (the table needs plain pointers).
+#define HANDOFF_DURATION(T, member)                                                \
+  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) {        \
+    if (auto d = read_duration(v, ctx, field)) out.member = *d;                    \
+  }
+
+// A string member of T.
+#define HANDOFF_STRING(T, member)                                           \
+  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) { \
+    if (auto text = read_string(v, ctx, field)) out.member = *text;         \
+  }
+
 const Field<ListenerConfig> kListenerFields[] = {
     {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`.", true,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
@@ -192,10 +209,7 @@ const Field<ListenerConfig> kListenerFields[] = {
        l.where = location_of(v);
        if (l.name.empty()) l.name = *text;
      }},
-    {"name", "string", "the address", "How apps refer to this listener.", false,
-     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field)) l.name = *s;
-     }},
+    {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_STRING(ListenerConfig, name)},
     {"backlog", "integer", "511", "Length of the kernel's accept queue.", false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 65535)) l.backlog = static_cast<int>(*n);
@@ -206,12 +220,6 @@ constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn
 constexpr Choice<Unavailable> kUnavailable[] = {
     {"queue", Unavailable::queue}, {"rehash", Unavailable::rehash}, {"reject", Unavailable::reject}};
 constexpr Choice<LogFormat> kLogFormats[] = {{"logfmt", LogFormat::logfmt}, {"json", LogFormat::json}};
-
-// A duration member of T, read by a captureless lambda (the table needs plain pointers).
-#define HANDOFF_DURATION(T, member)                                                \
-  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) {        \
-    if (auto d = read_duration(v, ctx, field)) out.member = *d;                    \
-  }
 
 const Field<LifecyclePolicy> kRestartFields[] = {
     {"min_delay", "duration", "100ms", "Delay before the first restart after a crash; doubles with each crash in a row.",
@@ -249,9 +257,7 @@ const Field<QueuePolicy> kQueueFields[] = {
 
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
-     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field)) a.name = *s;
-     }},
+     HANDOFF_STRING(AppConfig, name)},
     {"command", "string or list", "",
      "The worker's command: an argv list, or a string split on spaces (quotes group words). "
      "No shell is involved. A relative program path is resolved against `cwd`, a bare name against `PATH`.",
@@ -280,14 +286,8 @@ const Field<AppConfig> kAppFields[] = {
          return;
        }
        std::vector<std::string_view> names;
-       std::string all;
-       for (const auto& p : policy_registry()) {
-         names.push_back(p.name);
-         all += (all.empty() ? "" : ", ") + std::string(p.name);
-       }
-       std::string message = "unknown policy \"" + *text + "\" (one of: " + all + ")";
-       if (auto close = did_you_mean(*text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
-       ctx.error(v, field, message);
+       for (const auto& p : policy_registry()) names.push_back(p.name);
+       ctx.error(v, field, unknown_choice("policy", *text, names));
      }},
     {"ready", "sdk | on_spawn", "sdk",
      "When a worker starts receiving connections: `sdk` after it sends `ready` (both SDKs do), `on_spawn` "
@@ -363,13 +363,9 @@ const Field<AppConfig> kAppFields[] = {
          a.lifecycle.max_requests_jitter = static_cast<std::uint64_t>(*n);
      }},
     {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
-     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto s2 = read_string(v, ctx, field)) a.run_as.user = *s2;
-     }},
+     HANDOFF_STRING(AppConfig, run_as.user)},
     {"group", "string", "the user's group", "Run the workers with this group.", false,
-     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto s2 = read_string(v, ctx, field)) a.run_as.group = *s2;
-     }},
+     HANDOFF_STRING(AppConfig, run_as.group)},
 };
 
 const Field<Config> kTopFields[] = {
@@ -398,13 +394,9 @@ const Field<Config> kTopFields[] = {
        if (auto f = read_choice(v, ctx, field, kLogFormats)) c.log_format = *f;
      }},
     {"user", "string", "none", "After binding the listeners, the supervisor drops to this user.", false,
-     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
-       if (auto s2 = read_string(v, ctx, field)) c.run_as.user = *s2;
-     }},
+     HANDOFF_STRING(Config, run_as.user)},
     {"group", "string", "the user's group", "The group the supervisor drops to.", false,
-     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
-       if (auto s2 = read_string(v, ctx, field)) c.run_as.group = *s2;
-     }},
+     HANDOFF_STRING(Config, run_as.group)},
 };
 
 // Cross-field rules that no single key can check.

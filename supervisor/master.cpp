@@ -126,18 +126,14 @@ int Master::run() {
 void Master::reload() {
   if (shutting_down_) return;
   log_event("reload", {{"config", config_path_}});
+  auto refuse = [](const ConfigErrors& errors) {
+    for (const auto& e : errors) log_event("reload_failed", {{"error", e.to_string()}});
+    log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
+  };
   auto loaded = load_config(config_path_);
-  if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
-    for (const auto& e : *errors) log_event("reload_failed", {{"error", e.to_string()}});
-    log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
-    return;
-  }
+  if (auto* errors = std::get_if<ConfigErrors>(&loaded)) return refuse(*errors);
   auto next = std::get<Config>(std::move(loaded));
-  if (auto problems = check_environment(next); !problems.empty()) {
-    for (const auto& e : problems) log_event("reload_failed", {{"error", e.to_string()}});
-    log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
-    return;
-  }
+  if (auto problems = check_environment(next); !problems.empty()) return refuse(problems);
   if (!same_listeners(config_, next)) {
     log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
     return;

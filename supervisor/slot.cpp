@@ -1,5 +1,7 @@
 #include "supervisor/slot.h"
 
+#include "protocols/overloaded.h"
+
 #include <csignal>
 #include <variant>
 
@@ -10,13 +12,6 @@
 
 namespace handoff {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 TimePoint now() { return std::chrono::steady_clock::now(); }
 

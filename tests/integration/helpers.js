@@ -224,6 +224,16 @@ async function loadProgress(run, n, { timeout = TIMEOUT } = {}) {
   }
 }
 
+// A loopback source address that ip_hash sends to `slot`, and the pid serving it now.
+async function addressForSlot(port, slot) {
+  for (let i = 2; i < 250; i++) {
+    const localAddress = `127.0.0.${i}`;
+    const w = workerOf(await request({ port, localAddress }));
+    if (w.slot === slot) return { localAddress, pid: w.pid };
+  }
+  throw new Error(`no address reaches slot ${slot}`);
+}
+
 // "<app>/<slot>/<pid>" from the X-Handoff-Worker header.
 function workerOf(response) {
   const [app, slot, pid] = String(response.headers['x-handoff-worker']).split('/');
@@ -287,4 +297,5 @@ module.exports = {
   config,
   load,
   loadProgress,
+  addressForSlot,
 };

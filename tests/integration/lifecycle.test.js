@@ -220,12 +220,7 @@ test('queue: connections wait for a slot that is down; past queue.max they get 5
   );
   t.after(() => sup.stop());
   // A client address whose home is slot 2.
-  let addr;
-  let victim;
-  for (let i = 2; !victim; i++) {
-    const res = await h.request({ port, localAddress: `127.0.0.${i}` });
-    if (h.workerOf(res).slot === 2) [addr, victim] = [`127.0.0.${i}`, h.workerOf(res).pid];
-  }
+  const { localAddress: addr, pid: victim } = await h.addressForSlot(port, 2);
   const mark = sup.log.mark();
   process.kill(victim, 'SIGKILL');
   await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });
@@ -249,12 +244,7 @@ for (const [mode, expected] of [
       { ready: 2 },
     );
     t.after(() => sup.stop());
-    let addr;
-    let victim;
-    for (let i = 2; !victim; i++) {
-      const res = await h.request({ port, localAddress: `127.0.0.${i}` });
-      if (h.workerOf(res).slot === 2) [addr, victim] = [`127.0.0.${i}`, h.workerOf(res).pid];
-    }
+    const { localAddress: addr, pid: victim } = await h.addressForSlot(port, 2);
     const mark = sup.log.mark();
     process.kill(victim, 'SIGKILL');
     await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });

@@ -13,16 +13,8 @@ for (const [kind, command] of [
     const sup = await h.startSupervisor(h.config({ port, command, workers: 2, policy: 'ip_hash' }), { ready: 2 });
     t.after(() => sup.stop());
 
-    // Find a client address whose home is slot 2, and the worker there.
-    let localAddress;
-    let victim;
-    for (let host = 2; !victim; host++) {
-      const res = await h.request({ port, localAddress: `127.0.0.${host}` });
-      if (h.workerOf(res).slot === 2) {
-        localAddress = `127.0.0.${host}`;
-        victim = h.workerOf(res).pid;
-      }
-    }
+    // A client address whose home is slot 2, and the worker there.
+    const { localAddress, pid: victim } = await h.addressForSlot(port, 2);
     const mark = sup.log.mark();
     process.kill(victim, 'SIGKILL');
     await sup.log.waitFor(new RegExp(`event=exit app=hello slot=2 pid=${victim} generation=1 status="killed by signal 9"`), { from: mark });
