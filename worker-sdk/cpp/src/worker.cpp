@@ -19,6 +19,12 @@ namespace {
 // ours (code 0, connections cut by us) rather than a SIGKILL.
 constexpr std::int64_t kDeadlineMarginMs = 100;
 
+// Without a timeout from the master, ours applies.
+std::int64_t drain_deadline_ms(std::int64_t master_ms, std::int64_t own_ms) {
+  if (master_ms <= 0) return own_ms;
+  return std::max<std::int64_t>(1, master_ms - std::min(kDeadlineMarginMs, master_ms / 10));
+}
+
 }  // namespace
 
 struct Worker::Impl final : Connection::Owner {
@@ -175,12 +181,7 @@ int Worker::Impl::start_supervised() {
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
-                     [this](const ipc::Drain& d) {
-                       // Without a timeout from the master, ours applies.
-                       std::int64_t ms = options.shutdown_timeout_ms;
-                       if (d.timeout_ms > 0) ms = std::max<std::int64_t>(1, d.timeout_ms - std::min(kDeadlineMarginMs, d.timeout_ms / 10));
-                       drain(ms);
-                     },
+                     [this](const ipc::Drain& d) { drain(drain_deadline_ms(d.timeout_ms, options.shutdown_timeout_ms)); },
                  // The master is gone: nobody hands us sockets or reads our stats.
                  .closed =
                      [this] {
