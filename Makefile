@@ -44,8 +44,9 @@ test-fast: build
 test-asan: build-asan
 	ctest --preset asan
 
+# Every configuration side by side (bench/run.sh, about 13 minutes; BENCH_ARGS=--quick: 3).
 bench: deps
-	bench/dispatch.sh
+	bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-asan build-release

@@ -1,0 +1,94 @@
+# Shared helpers for bench/run.sh (sourced, not run). Expects ROOT and WORK to be set and
+# the caller to own the PIDS array (every process it started, stopped by PID on exit).
+
+# Installs the Debian packages whose command is missing (root only).
+ensure_commands() {  # "command:package" ...
+  local missing=() pair
+  for pair in "$@"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
+  [ ${#missing[@]} = 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "bench: missing packages, install them as root: apt-get install -y ${missing[*]}" >&2; exit 1
+  fi
+  echo "bench: installing ${missing[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# Waits until GET / on the port answers 200 (curl: cheaper than starting node per try).
+wait_http() {  # port
+  local _
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.05
+  done
+  echo "bench: nothing answers on port $1" >&2; return 1
+}
+
+# CPU jiffies (user+system) used so far by these processes and their live children.
+cpu_of_tree() {
+  local total=0 pid
+  for pid in "$@" $(for p in "$@"; do pgrep -P "$p" || true; done); do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$(awk -v t="$total" '{ sub(/.*\) /, ""); print t + $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo "$total")
+  done
+  echo "$total"
+}
+
+# Busy jiffies of the whole machine (all CPUs): user nice system irq softirq steal.
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# Waits (at most $1 seconds) until the machine is idle enough (< 0.3 core busy over
+# 0.5 s) before a measurement; prints the seconds waited.
+wait_idle() {  # max_seconds
+  local waited=0 a b clk; clk=$(getconf CLK_TCK)
+  while [ "$waited" -lt "$(( $1 * 2 ))" ]; do
+    a=$(machine_busy); sleep 0.5; b=$(machine_busy)
+    awk -v a="$a" -v b="$b" -v c="$clk" 'BEGIN { exit !((b - a) / c / 0.5 < 0.3) }' && break
+    waited=$((waited + 1))
+  done
+  echo $((waited / 2))
+}
+
+# Stops processes by PID: SIGTERM, then SIGKILL after 5 s.
+stop_pids() {
+  local p i
+  for p in "$@"; do kill "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+# Median, min and max of column $2 of the lines in $1.
+stat_col() { printf '%s' "$1" | awk -v c="$2" 'NF && $c != "-" { print $c }' | sort -g | awk '{ v[++n] = $1 } END {
+  if (n == 0) { print "- - -"; exit }
+  m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  printf "%s %s %s\n", m, v[1], v[n] }'; }
+
+# One wrk run against 127.0.0.1:$PORT with the request script; prints
+# "rps p50_ms p99_ms server_cpu wrk_cpu rest_cpu errors" (CPU in cores, averaged over the run).
+measure() {  # workload duration connections pids...
+  local workload=$1 duration=$2 conns=$3; shift 3
+  local extra=() clk before after mb ma
+  [ "$workload" = close ] && extra=(-H "Connection: close")
+  clk=$(getconf CLK_TCK)
+  before=$(cpu_of_tree "$@"); mb=$(machine_busy)
+  TIMEFORMAT='%U %S'
+  { time wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$ROOT/bench/paths.lua" "${extra[@]}" \
+      "http://127.0.0.1:$PORT/" >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time"
+  after=$(cpu_of_tree "$@"); ma=$(machine_busy)
+  awk -v b="$before" -v a="$after" -v mb="$mb" -v ma="$ma" -v clk="$clk" -v d="$duration" -v t="$(cat "$WORK/wrk.time")" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Socket errors/ { gsub(/[^0-9 ]/, " "); for (i = 1; i <= NF; i++) err += $i }
+    /Non-2xx/ { err += $NF }
+    END {
+      split(t, w, " "); srv = (a - b) / clk / d; wk = (w[1] + w[2]) / d; rest = (ma - mb) / clk / d - srv - wk
+      if (rest < 0) rest = 0
+      printf "%.0f %.3f %.3f %.2f %.2f %.2f %d\n", rps, p50, p99, srv, wk, rest, err
+    }' "$WORK/wrk.out"
+}

@@ -1,0 +1,459 @@
+#!/usr/bin/env bash
+# The benchmark suite: the supervisor next to the ways people run 2 workers today, in one
+# run, on one machine, with one client (wrk -t1 -c64, GET /1/ and /2/ in turn).
+#
+#   bench/run.sh           full run (about 13 minutes on 2 cores): 3 passes of 5 s per point
+#   bench/run.sh --quick   one pass of 2 s per point (about 3 minutes)
+#   bench/run.sh --smoke   proves the script works (CI); the figures mean nothing
+#   DURATION=8 REPEAT=5 bench/run.sh     override the pass length and count
+#   ONLY="ref sup-rr-cpp" bench/run.sh   a subset of configurations (ids below)
+#
+# Writes bench/results/latest.md, throughput.png and p99.png (smoke: bench/results/tmp/).
+# What each configuration runs with, and what each figure means: docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+MODE=full
+case "${1:-}" in
+  "") ;;
+  --quick) MODE=quick ;;
+  --smoke) MODE=smoke ;;
+  *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
+esac
+case $MODE in
+  full)  DURATION=${DURATION:-5}; REPEAT=${REPEAT:-3}; WARMUP=1; IDLE_MAX=20; CG_CONNS=2000; CG_PAIRS=2; RERUN_MAX=5 ;;
+  quick) DURATION=${DURATION:-2}; REPEAT=${REPEAT:-1}; WARMUP=1; IDLE_MAX=5;  CG_CONNS=500;  CG_PAIRS=1; RERUN_MAX=0 ;;
+  smoke) DURATION=1; REPEAT=1; WARMUP=0; IDLE_MAX=0; CG_CONNS=20; CG_PAIRS=1; RERUN_MAX=0 ;;
+esac
+CONNECTIONS=${CONNECTIONS:-64}
+SPREAD_LIMIT=0.40   # a point whose (max - min) / median exceeds this is measured again
+STARTED=$(date +%s)
+
+WORK=$(mktemp -d /tmp/handoff-bench.XXXXXX)
+chmod 755 "$WORK"   # nginx workers run as nobody and keep their temp paths here
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+source "$ROOT/bench/lib.sh"
+log() { echo "bench: $*" >&2; }
+
+# --- set-up -------------------------------------------------------------------------
+ensure_commands wrk:wrk nginx:nginx haproxy:haproxy gnuplot:gnuplot-nox valgrind:valgrind curl:curl cc:gcc
+make -s deps >/dev/null
+# Figures come from a Release build; the smoke run reuses the test build (CI just made it).
+PRESET=release; [ "$MODE" = smoke ] && PRESET=default
+cmake --preset "$PRESET" >/dev/null
+cmake --build --preset "$PRESET" >/dev/null
+BIN=$ROOT/build$([ "$PRESET" = default ] || echo "-$PRESET")/bin
+cc -O2 -o "$WORK/epoll_server" "$ROOT/bench/reference/epoll_server.c"
+NODE_APP=$ROOT/examples/hello-node/server.js
+
+# --- configurations -----------------------------------------------------------------
+# id -> label; kind (cpp | node | ref) picks the ratio anchor.
+ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-ip-cpp sup-rr-node sup-ip-node cluster-node
+             nginx-ip-cpp nginx-url-cpp nginx-ip-node nginx-url-node
+             haproxy-ip-cpp haproxy-url-cpp haproxy-ip-node haproxy-url-node)
+declare -A LABEL=(
+  [ref]="C epoll reference, 2 processes (SO_REUSEPORT)"
+  [direct-cpp]="hello-cpp alone, 1 process"
+  [direct-node]="hello-node alone, 1 process"
+  [sup-rr-cpp]="supervisor round_robin + 2 hello-cpp"
+  [sup-ip-cpp]="supervisor ip_hash + 2 hello-cpp (1 slot used)"
+  [sup-rr-node]="supervisor round_robin + 2 hello-node"
+  [sup-ip-node]="supervisor ip_hash + 2 hello-node (1 slot used)"
+  [cluster-node]="Node cluster, 2 workers (round robin)"
+  [nginx-ip-cpp]="nginx hash \$remote_addr + 2 hello-cpp (1 used)"
+  [nginx-url-cpp]="nginx map /(\\d+)/ + 2 hello-cpp"
+  [nginx-ip-node]="nginx hash \$remote_addr + 2 hello-node (1 used)"
+  [nginx-url-node]="nginx map /(\\d+)/ + 2 hello-node"
+  [haproxy-ip-cpp]="HAProxy balance source + 2 hello-cpp (1 used)"
+  [haproxy-url-cpp]="HAProxy use_backend on /(\\d+)/ + 2 hello-cpp"
+  [haproxy-ip-node]="HAProxy balance source + 2 hello-node (1 used)"
+  [haproxy-url-node]="HAProxy use_backend on /(\\d+)/ + 2 hello-node"
+)
+declare -A SHORT=(
+  [ref]="C epoll ref" [direct-cpp]="cpp alone" [direct-node]="node alone"
+  [sup-rr-cpp]="sup rr cpp" [sup-ip-cpp]="sup iphash cpp" [sup-rr-node]="sup rr node" [sup-ip-node]="sup iphash node"
+  [cluster-node]="node cluster"
+  [nginx-ip-cpp]="nginx iphash cpp" [nginx-url-cpp]="nginx url cpp" [nginx-ip-node]="nginx iphash node" [nginx-url-node]="nginx url node"
+  [haproxy-ip-cpp]="haproxy iphash cpp" [haproxy-url-cpp]="haproxy url cpp" [haproxy-ip-node]="haproxy iphash node" [haproxy-url-node]="haproxy url node"
+)
+kind_of() { case $1 in ref) echo ref ;; *-cpp) echo cpp ;; *) echo node ;; esac; }
+CONFIGS=(${ONLY:-${ALL_CONFIGS[@]}})
+WORKLOADS=(keepalive close)
+
+SERVER_PIDS=()
+spawn() {  # logname command...   (the command itself in the background: $! is its PID)
+  local name=$1; shift
+  "$@" >>"$WORK/$name.log" 2>&1 &
+  SERVER_PIDS+=($!); PIDS+=($!)
+}
+
+start_worker() {  # kind port  -> one standalone worker listening itself
+  if [ "$1" = cpp ]; then
+    PORT=$2 HOST=127.0.0.1 spawn "worker-$2" "$BIN/hello-cpp"
+  else
+    PORT=$2 HOST=127.0.0.1 NODE_ENV=production spawn "worker-$2" node "$NODE_APP"
+  fi
+}
+
+start_supervisor() {  # kind policy
+  local cmd
+  if [ "$1" = cpp ]; then cmd="$BIN/hello-cpp"; else cmd="node $NODE_APP"; fi
+  cat >"$WORK/cluster.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$PORT
+apps:
+  - name: hello
+    command: $cmd
+    cwd: $ROOT
+    workers: 2
+    policy: $2
+    env: {NODE_ENV: production}
+YAML
+  spawn supervisor "$BIN/supervisor" --config "$WORK/cluster.yaml"
+}
+
+start_nginx() {  # kind routing(ip|url)
+  local b1 b2 d=$WORK/nginx upstreams route
+  b1=$(free_port); b2=$(free_port)
+  start_worker "$1" "$b1"; start_worker "$1" "$b2"
+  wait_http "$b1"; wait_http "$b2"
+  rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
+  local keep='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
+  if [ "$2" = ip ]; then
+    upstreams="upstream workers { hash \$remote_addr consistent; server 127.0.0.1:$b1; server 127.0.0.1:$b2; $keep }"
+    route="proxy_pass http://workers;"
+  else
+    upstreams="upstream slot1 { server 127.0.0.1:$b1; $keep }
+    upstream slot2 { server 127.0.0.1:$b2; $keep }
+    map \$uri \$slot { \"~^/(?<n>\\d+)/\" \$n; default 1; }"
+    route="proxy_pass http://slot\$slot;"
+  fi
+  cat >"$d/nginx.conf" <<CONF
+worker_processes auto;
+pid $d/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path $d/client_temp;
+  proxy_temp_path $d/proxy_temp;
+  fastcgi_temp_path $d/fastcgi_temp;
+  uwsgi_temp_path $d/uwsgi_temp;
+  scgi_temp_path $d/scgi_temp;
+  $upstreams
+  server {
+    listen 127.0.0.1:$PORT;
+    location / {
+      $route
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
+}
+
+start_haproxy() {  # kind routing(ip|url)
+  local b1 b2 route
+  b1=$(free_port); b2=$(free_port)
+  start_worker "$1" "$b1"; start_worker "$1" "$b2"
+  wait_http "$b1"; wait_http "$b2"
+  if [ "$2" = ip ]; then
+    route="default_backend workers"
+  else
+    route="use_backend slot%[path,field(2,/)]
+  default_backend slot1"
+  fi
+  cat >"$WORK/haproxy.cfg" <<CONF
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$PORT
+  $route
+backend workers
+  balance source
+  hash-type consistent
+  server w1 127.0.0.1:$b1
+  server w2 127.0.0.1:$b2
+backend slot1
+  server w1 127.0.0.1:$b1
+backend slot2
+  server w2 127.0.0.1:$b2
+CONF
+  spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
+}
+
+start_config() {  # id
+  SERVER_PIDS=()
+  PORT=$(free_port)
+  case $1 in
+    ref) PORT=$PORT HOST=127.0.0.1 NPROC=2 spawn ref "$WORK/epoll_server" ;;
+    direct-cpp) start_worker cpp "$PORT" ;;
+    direct-node) start_worker node "$PORT" ;;
+    sup-rr-*) start_supervisor "$(kind_of "$1")" round_robin ;;
+    sup-ip-*) start_supervisor "$(kind_of "$1")" ip_hash ;;
+    cluster-node) PORT=$PORT HOST=127.0.0.1 WORKERS=2 NODE_ENV=production spawn cluster node "$ROOT/bench/node-cluster.js" ;;
+    nginx-ip-*) start_nginx "$(kind_of "$1")" ip ;;
+    nginx-url-*) start_nginx "$(kind_of "$1")" url ;;
+    haproxy-ip-*) start_haproxy "$(kind_of "$1")" ip ;;
+    haproxy-url-*) start_haproxy "$(kind_of "$1")" url ;;
+  esac
+  wait_http "$PORT"
+}
+
+stop_config() {
+  stop_pids "${SERVER_PIDS[@]}"
+  local p kept=()
+  for p in "${PIDS[@]}"; do [[ " ${SERVER_PIDS[*]} " == *" $p "* ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+  SERVER_PIDS=()
+}
+
+# Response size in bytes (keep-alive/close) and a check that the body is the right one.
+declare -A SIZE
+record_size() {  # id
+  local ka cl body
+  ka=$(curl -si "http://127.0.0.1:$PORT/1/" | wc -c)
+  cl=$(curl -si -H 'Connection: close' "http://127.0.0.1:$PORT/2/" | wc -c)
+  body=$(curl -s "http://127.0.0.1:$PORT/2/")
+  if [ "$body" != "Hello, world!" ]; then
+    log "$1 answers \"$body\" instead of Hello, world!"; exit 1
+  fi
+  SIZE[$1]="$ka/$cl"
+}
+
+declare -A RESULTS RERUN
+IDLE_WAITED=0
+run_point() {  # id workload
+  local w=0
+  [ "$IDLE_MAX" -gt 0 ] && w=$(wait_idle "$IDLE_MAX")
+  IDLE_WAITED=$((IDLE_WAITED + w))
+  RESULTS[$1,$2]+="$(measure "$2" "$DURATION" "$CONNECTIONS" "${SERVER_PIDS[@]}")"$'\n'
+}
+
+# --- throughput and latency -----------------------------------------------------------
+log "$MODE run: ${#CONFIGS[@]} configurations x ${WORKLOADS[*]}, $REPEAT pass(es) of ${DURATION}s"
+for round in $(seq 1 "$REPEAT"); do
+  # Alternate the order of configurations and of workloads between passes, so that drift
+  # in machine load does not always hit the same side.
+  order=("${CONFIGS[@]}")
+  [ $((round % 2)) = 0 ] && order=($(printf '%s\n' "${CONFIGS[@]}" | tac))
+  i=0
+  for id in "${order[@]}"; do
+    i=$((i + 1))
+    start_config "$id"
+    [ -n "${SIZE[$id]:-}" ] || record_size "$id"
+    [ "$WARMUP" -gt 0 ] && { wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/bench/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null 2>&1 || true; }
+    wls=("${WORKLOADS[@]}"); [ $(((round + i) % 2)) = 0 ] && wls=(close keepalive)
+    # Smoke: one workload per configuration, alternating, to stay within seconds.
+    [ "$MODE" = smoke ] && wls=("${wls[0]}")
+    for wl in "${wls[@]}"; do run_point "$id" "$wl"; done
+    stop_config
+    log "pass $round/$REPEAT: $id done ($(( $(date +%s) - STARTED ))s)"
+  done
+done
+
+# Points whose spread is wild get more passes (full mode), a bounded number of them.
+spread_of() { read -r m lo hi < <(stat_col "$1" 1); awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN { print (m > 0 ? (hi - lo) / m : 0) }'; }
+if [ "$RERUN_MAX" -gt 0 ] && [ "$REPEAT" -ge 3 ]; then
+  wild=()
+  for id in "${CONFIGS[@]}"; do
+    for wl in "${WORKLOADS[@]}"; do
+      s=$(spread_of "${RESULTS[$id,$wl]}")
+      awk -v s="$s" -v l="$SPREAD_LIMIT" 'BEGIN { exit !(s > l) }' && wild+=("$id,$wl")
+    done
+  done
+  for point in "${wild[@]:0:$RERUN_MAX}"; do
+    id=${point%,*}; wl=${point#*,}
+    log "re-measuring $id $wl (spread $(spread_of "${RESULTS[$point]}"))"
+    start_config "$id"
+    [ "$WARMUP" -gt 0 ] && { wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$ROOT/bench/paths.lua" "http://127.0.0.1:$PORT/" >/dev/null 2>&1 || true; }
+    run_point "$id" "$wl"; run_point "$id" "$wl"
+    RERUN[$point]=1
+    stop_config
+  done
+fi
+
+# --- the master's instructions per hand-off (callgrind) ----------------------------------
+# The supervisor under callgrind (workers run natively: --trace-children=no) serves N
+# sequential connections; a baseline run serves none but lasts as long. Both count the
+# whole life of the master (start, idle heartbeats, shutdown); (Ir_N - Ir_0) / N is the
+# master's cost of one accept + hand-off, independent of machine noise.
+callgrind_run() {  # connections seconds_to_idle -> sets CG_IR and CG_SECS
+  local n=$1 idle=$2 port pid t0 t1 i
+  port=$(free_port)
+  rm -f "$WORK"/cg.out "$WORK"/cg.log "$WORK"/cg-sup.log
+  cat >"$WORK/cg.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$port
+apps:
+  - name: hello
+    command: $BIN/hello-cpp
+    workers: 2
+    policy: round_robin
+shutdown_timeout: 5s
+log_format: logfmt
+YAML
+  valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$WORK/cg.out" --log-file="$WORK/cg.log" \
+    "$BIN/supervisor" --config "$WORK/cg.yaml" >"$WORK/cg-sup.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  for i in $(seq 1 600); do
+    [ "$(grep -c 'event=ready' "$WORK/cg-sup.log" 2>/dev/null)" -ge 2 ] && break
+    kill -0 "$pid" 2>/dev/null || { log "supervisor under callgrind exited early"; cat "$WORK/cg-sup.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  t0=$(date +%s.%N)
+  if [ "$n" -gt 0 ]; then node "$ROOT/bench/conn-client.js" "$port" "$n"; else sleep "$idle"; fi
+  t1=$(date +%s.%N)
+  stop_pids "$pid"
+  PIDS=("${PIDS[@]/$pid}")
+  CG_IR=$(awk '/^(summary|totals):/ { ir = $2 } END { print ir }' "$WORK/cg.out")
+  CG_SECS=$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')
+  [ -n "$CG_IR" ] || { log "no callgrind output"; cat "$WORK/cg.log" >&2; exit 1; }
+}
+CG_LINES=""
+for pair in $(seq 1 "$CG_PAIRS"); do
+  callgrind_run "$CG_CONNS" 0; ir_n=$CG_IR; secs=$CG_SECS
+  callgrind_run 0 "$secs"; ir_0=$CG_IR
+  per=$(awk -v a="$ir_n" -v b="$ir_0" -v n="$CG_CONNS" 'BEGIN { printf "%.0f", (a - b) / n }')
+  CG_LINES+="$ir_n $ir_0 $secs $per"$'\n'
+  log "callgrind pair $pair: $per instructions per connection"
+done
+read -r CG_PER CG_LO CG_HI < <(stat_col "$CG_LINES" 4)
+CG_PER=$(printf '%.0f' "$CG_PER")
+PERF_NOTE="perf stat -e instructions is not supported on this machine (no hardware counters); callgrind only."
+if perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then
+  PERF_NOTE="perf stat -e instructions works here but is not used: callgrind counts the master alone and exactly."
+fi
+
+# --- report -----------------------------------------------------------------------------
+OUTDIR=bench/results; [ "$MODE" = smoke ] && OUTDIR=bench/results/tmp
+mkdir -p "$OUTDIR"
+OUT=$OUTDIR/latest.md
+
+anchor_of() { case $(kind_of "$1") in cpp) echo direct-cpp ;; node) echo direct-node ;; ref) echo ref ;; esac; }
+median_rps() { local m; read -r m _ _ < <(stat_col "${RESULTS[$1,$2]:-}" 1); echo "$m"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v < 10) printf "%.2f", v; else printf "%.1f", v }'; }
+
+CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+{
+  echo "# Benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC') ($MODE run)"
+  echo
+  echo "Machine: $(nproc) cores ($CPU_MODEL), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)."
+  echo "Node $(node --version), $(nginx -v 2>&1 | sed 's/.*: //'), HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'), $(wrk -v 2>&1 | awk 'NR == 1 { print $1, $2 }'), supervisor from build$([ "$PRESET" = default ] || echo "-$PRESET") ($PRESET preset)."
+  echo
+  echo "Client: \`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency -s bench/paths.lua\` (GET /1/ and /2/ in turn), on the same 2 cores."
+  echo "$REPEAT pass(es) per point, each after a ${WARMUP}s warm-up, configurations in alternating order; median with min–max."
+  [ "$MODE" = smoke ] && echo && echo "**Smoke run: one 1 s pass, one workload per configuration; the figures mean nothing.**"
+  echo
+  echo "Columns: *bytes* = size of one response (keep-alive/close) as curl sees it; *req/s* median and"
+  echo "min–max over the passes; *p50/p99* latency (medians over the passes); *server*, *wrk*, *rest* = cores"
+  echo "used on average during a run by the server processes (proxy + workers, or master + workers), by wrk,"
+  echo "and by everything else including the kernel's softirq network work; *vs alone* = median req/s over"
+  echo "the same app alone in one process (hello-cpp or hello-node), *vs C* = over the C epoll reference."
+  echo "† = the point's spread exceeded $(awk -v l="$SPREAD_LIMIT" 'BEGIN { print l * 100 }')%, so it was measured twice more and the figures cover all its runs."
+  for wl in "${WORKLOADS[@]}"; do
+    echo
+    if [ "$wl" = keepalive ]; then echo "## Keep-alive (one hand-off per connection, then requests on it)"; else echo "## Connection: close (one connection, so one hand-off, per request)"; fi
+    echo
+    echo "| configuration | bytes | req/s | min–max | p50 ms | p99 ms | server | wrk | rest | errors | vs alone | vs C |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    for id in "${CONFIGS[@]}"; do
+      runs=${RESULTS[$id,$wl]:-}
+      read -r rps lo hi < <(stat_col "$runs" 1)
+      read -r p50 _ _ < <(stat_col "$runs" 2)
+      read -r p99 _ _ < <(stat_col "$runs" 3)
+      read -r scpu _ _ < <(stat_col "$runs" 4)
+      read -r wcpu _ _ < <(stat_col "$runs" 5)
+      read -r rcpu _ _ < <(stat_col "$runs" 6)
+      read -r _ _ errs < <(stat_col "$runs" 7)
+      anchor=$(anchor_of "$id")
+      va=$(ratio "$rps" "$(median_rps "$anchor" "$wl")"); [ "$id" = "$anchor" ] && va="anchor"; [ "$id" = ref ] && va="-"
+      vc=$(ratio "$rps" "$(median_rps ref "$wl")"); [ "$id" = ref ] && vc="anchor"
+      mark=""; [ -n "${RERUN[$id,$wl]:-}" ] && mark=" †"
+      echo "| ${LABEL[$id]}$mark | ${SIZE[$id]:--} | $rps | $lo–$hi | $(fmt_ms "$p50") | $(fmt_ms "$p99") | $scpu | $wcpu | $rcpu | $errs | $va | $vc |"
+    done
+  done
+  echo
+  echo "## Chat-room workloads"
+  echo
+  echo "Not measured yet: they need the supervisor's L7 routing (\`url_segment\`), which is not built."
+  echo
+  echo "## The master's cost per hand-off"
+  echo
+  echo "Instructions executed by the supervisor process (callgrind, $PRESET build, 2 hello-cpp workers"
+  echo "running natively) per connection accepted and handed off: $CG_PER (over $CG_PAIRS pair(s) of runs, $CG_LO–$CG_HI),"
+  echo "from $CG_CONNS sequential \`Connection: close\` connections minus a baseline run with none of equal length."
+  echo "$PERF_NOTE"
+  echo
+  echo "## Notes"
+  echo
+  echo "- Every client connects from 127.0.0.1, so every address-hash router (supervisor \`ip_hash\`,"
+  echo "  nginx \`hash \$remote_addr consistent\`, HAProxy \`balance source\`) sends all the traffic to one of its"
+  echo "  2 workers: those rows show one worker's capacity behind that router, not a spread."
+  echo "- URL rows route /1/ to worker 1 and /2/ to worker 2 per request; the supervisor has no URL routing yet."
+  [ "$IDLE_WAITED" -gt 0 ] && echo "- The script waited ${IDLE_WAITED}s in all for other work on the machine to settle before measurements."
+  errs_total=$(for k in "${!RESULTS[@]}"; do printf '%s' "${RESULTS[$k]}"; done | awk '{ s += $7 } END { print s + 0 }')
+  [ "$errs_total" -gt 0 ] && echo "- wrk reported $errs_total socket errors or non-2xx answers in all (see the errors column)."
+  echo "- Run took $(( $(date +%s) - STARTED ))s."
+} >"$OUT"
+
+# --- charts -------------------------------------------------------------------------------
+{
+  echo "# label ka_med ka_min ka_max close_med close_min close_max ka_p99 ka_p99min ka_p99max close_p99 close_p99min close_p99max"
+  for id in "${CONFIGS[@]}"; do
+    line="\"${SHORT[$id]}\""
+    for wl in "${WORKLOADS[@]}"; do line+=" $(stat_col "${RESULTS[$id,$wl]:-}" 1)"; done
+    for wl in "${WORKLOADS[@]}"; do line+=" $(stat_col "${RESULTS[$id,$wl]:-}" 3)"; done
+    echo "$line"
+  done
+} >"$WORK/chart.dat"
+gnuplot <<GP
+set terminal pngcairo size 1400,600 font "sans,10"
+set datafile missing "-"
+set style data histograms
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.8 border -1
+set xtics rotate by -35 left nomirror
+set grid ytics
+set key top right
+set bmargin 7
+set yrange [0:*]
+set output "$OUTDIR/throughput.png"
+set terminal pngcairo size 1400,900 font "sans,10"
+set multiplot layout 2,1 title "Requests per second (median, bars: min–max), wrk -t1 -c$CONNECTIONS on the same $(nproc) cores"
+set ylabel "req/s"
+set title "keep-alive"
+plot "$WORK/chart.dat" using 2:3:4:xtic(1) title "keep-alive" lc rgb "#4477aa"
+set title "Connection: close"
+plot "$WORK/chart.dat" using 5:6:7:xtic(1) title "Connection: close" lc rgb "#cc6677"
+unset multiplot
+set terminal pngcairo size 1400,600 font "sans,10"
+set output "$OUTDIR/p99.png"
+set title "p99 latency in ms (median over passes, bars: min–max), log scale"
+set ylabel "ms"
+set logscale y
+set yrange [0.1:*]
+plot "$WORK/chart.dat" using 8:9:10:xtic(1) title "keep-alive" lc rgb "#4477aa", "" using 11:12:13 title "Connection: close" lc rgb "#cc6677"
+GP
+
+cat "$OUT"
+log "wrote $OUT, $OUTDIR/throughput.png, $OUTDIR/p99.png in $(( $(date +%s) - STARTED ))s"
