@@ -8,7 +8,7 @@
 #   DURATION=8 REPEAT=5 bench/run.sh     override the pass length and count
 #   ONLY="ref sup-rr-cpp" bench/run.sh   a subset of configurations (ids below)
 #
-# Writes bench/results/latest.md, throughput.png and p99.png (smoke: bench/results/tmp/).
+# Writes bench/results/latest.md, throughput.png and p99.png (smoke or ONLY: bench/results/tmp/).
 # What each configuration runs with, and what each figure means: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -344,7 +344,8 @@ if perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then
 fi
 
 # --- report -----------------------------------------------------------------------------
-OUTDIR=bench/results; [ "$MODE" = smoke ] && OUTDIR=bench/results/tmp
+# Only a full run of every configuration replaces the published results.
+OUTDIR=bench/results; { [ "$MODE" = smoke ] || [ -n "${ONLY:-}" ]; } && OUTDIR=bench/results/tmp
 mkdir -p "$OUTDIR"
 OUT=$OUTDIR/latest.md
 
