@@ -27,7 +27,7 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       policy_entry_(find_policy(config_->policy)),
       policy_(policy_entry_->make()) {
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
-  views_.resize(slots_.size());
+  refresh_views();
 }
 
 App::~App() = default;
@@ -67,10 +67,7 @@ void App::sample_rss() {
 
 void App::refresh_views() {
   views_.resize(slots_.size());
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    views_[i].ready = slots_[i]->accepting();
-    views_[i].in_flight = static_cast<std::uint32_t>(slots_[i]->queued());
-  }
+  for (std::size_t i = 0; i < slots_.size(); ++i) views_[i].ready = slots_[i]->accepting();
 }
 
 // Another ready slot for a connection whose own slot is down: the next ready one after
@@ -88,7 +85,6 @@ void App::dispatch(ConnectionPtr connection) {
     reject(std::move(connection), "503 Service Unavailable");
     return;
   }
-  refresh_views();
   auto pick = policy_->pick(RouteInput{connection->address_bytes()}, views_);
   if (!pick) {
     // No slot is ready and the rule has no preference: wait in the first slot's queue
@@ -113,21 +109,22 @@ void App::dispatch(ConnectionPtr connection) {
 }
 
 void App::slot_changed() {
+  // The views follow readiness here, so dispatch reads them without asking every slot.
+  refresh_views();
   if (stopping_) {
     if (stopped() && on_stopped_) on_stopped_();
     return;
   }
   // A slot came up: connections waiting where no rule keeps them get another chance.
   if (affinity() && config_->on_unavailable == Unavailable::queue) return;
-  refresh_views();
   bool any_ready = false;
   for (const auto& v : views_) any_ready = any_ready || v.ready;
   if (!any_ready) return;
   for (std::size_t i = 0; i < slots_.size(); ++i)
-    if (!views_[i].ready) redispatch(slots_[i]->take_waiting(), slots_[i]->number());
+    if (!views_[i].ready) redispatch(slots_[i]->take_waiting());
 }
 
-void App::redispatch(std::vector<ConnectionPtr> connections, int) {
+void App::redispatch(std::vector<ConnectionPtr> connections) {
   for (auto& c : connections) dispatch(std::move(c));
 }
 
@@ -169,7 +166,8 @@ void App::scale(int workers) {
     slot->stop(config_->lifecycle.drain_timeout);
     retired_.push_back(std::move(slot));
   }
-  redispatch(std::move(orphans), 0);
+  refresh_views();
+  redispatch(std::move(orphans));
 }
 
 void App::roll_step() {

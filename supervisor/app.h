@@ -43,7 +43,7 @@ class App {
   std::size_t ipc_max_message() const { return ipc_max_message_; }
   const std::vector<std::pair<std::string, std::string>>& inherited_environment() const { return inherited_env_; }
   void slot_changed();  // a slot's readiness changed
-  void redispatch(std::vector<ConnectionPtr> connections, int from_slot);
+  void redispatch(std::vector<ConnectionPtr> connections);
   void replacement_done(int slot, bool ok);
 
  private:

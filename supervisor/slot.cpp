@@ -85,7 +85,10 @@ void Slot::enqueue(ConnectionPtr connection) {
   }
   connection->queued_at = now();
   queue_.push(std::move(connection));
-  settle();
+  // The accept path: send it if the worker is free; only a connection left waiting
+  // needs the timer (for queue.timeout).
+  pump();
+  if (queue_.waiting() > 0) arm_timer();
 }
 
 // ---- SlotEffects: what the machine asks of the world --------------------------------
@@ -159,6 +162,7 @@ double Slot::random() { return std::uniform_real_distribution<double>(0.0, 1.0)(
 
 void Slot::on_message(Process& p, const ipc::Message& message) {
   const int generation = p.generation;
+  bool lifecycle = true;  // whether the message can change the slot's state
   std::visit(overloaded{
                  [&](const ipc::Hello& hello) {
                    if (hello.version != ipc::kVersion)
@@ -174,9 +178,11 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                  },
                  [&](const ipc::Stats& stats) { machine_.heartbeat(generation, stats.requests, now()); },
                  [&](const ipc::HandleAck&) {
+                   lifecycle = false;
                    if (in_flight_generation_ != generation) return;  // not the one we wait for
                    queue_.ack();  // the returned connection closes our copy as it goes
                    if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+                   pump();
                  },
                  [&](const ipc::HandleNack&) {
                    if (in_flight_generation_ != generation) return;
@@ -193,7 +199,8 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                  [](const auto&) {},  // unknown, or not for the master: ignored
              },
              message);
-  settle();
+  // An ACK, once per connection, only frees the way for the next one (pump above).
+  if (lifecycle) settle();
 }
 
 void Slot::on_channel_lost(Process& p) {
@@ -237,7 +244,7 @@ void Slot::settle() {
     // Without a ready worker, connections that need not wait for this slot go elsewhere.
     if (lost_worker && (!app_.affinity() || config_->on_unavailable != Unavailable::queue) &&
         state != SlotState::stopping && queue_.waiting() > 0)
-      app_.redispatch(queue_.take_waiting(), number_);
+      app_.redispatch(queue_.take_waiting());
     app_.slot_changed();
   }
   pump();

@@ -41,8 +41,7 @@ std::optional<int> SlotMachine::accepting() const {
 }
 
 bool SlotMachine::speaks_sdk(int generation) const {
-  auto* self = const_cast<SlotMachine*>(this);
-  const Worker* w = self->find(generation);
+  const Worker* w = find(generation);
   return w && w->sdk;
 }
 
@@ -86,7 +85,7 @@ void SlotMachine::spawn_current(TimePoint now) {
   last_exit_ = "spawn failed";
   Worker never_started;
   never_started.generation = generation_;
-  crashed(never_started, ExitStatus{127, 0, false}, now);
+  crashed(never_started, now);
 }
 
 void SlotMachine::start(TimePoint now) {
@@ -200,10 +199,10 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
     next_.reset();
     return;
   }
-  crashed(gone, status, now);
+  crashed(gone, now);
 }
 
-void SlotMachine::crashed(const Worker& worker, const ExitStatus&, TimePoint now) {
+void SlotMachine::crashed(const Worker& worker, TimePoint now) {
   if (worker.phase == Phase::ready && now - worker.ready_at >= policy_.stable_after) {
     crashes_in_a_row_ = 0;
     recent_crashes_.clear();

@@ -116,9 +116,10 @@ class SlotMachine {
   };
 
   Worker* find(int generation);
+  const Worker* find(int generation) const { return const_cast<SlotMachine*>(this)->find(generation); }
   bool spawn_worker(std::optional<Worker>& slot, bool replacement, TimePoint now);
   void spawn_current(TimePoint now);
-  void crashed(const Worker& worker, const ExitStatus& status, TimePoint now);
+  void crashed(const Worker& worker, TimePoint now);
   void retire(Worker worker, TimePoint now, std::chrono::milliseconds grace);
   void kill(Worker& worker, std::string reason);
   void emit(std::string_view name, std::vector<std::pair<std::string_view, std::string>> fields = {});

@@ -16,7 +16,6 @@ namespace handoff {
 
 struct SlotView {
   bool ready = false;
-  std::uint32_t in_flight = 0;  // connections queued or being handed to it
 };
 
 struct RouteInput {

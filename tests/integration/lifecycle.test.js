@@ -32,6 +32,16 @@ function events(sup, name, from = 0) {
   return sup.log.lines.slice(from).filter((l) => l.includes(` event=${name} `));
 }
 
+// Kills the worker of `slot` (ip_hash) and waits until the slot is in backoff; returns a
+// client address whose home is that slot.
+async function takeDownSlot(sup, port, slot) {
+  const { localAddress, pid } = await h.addressForSlot(port, slot);
+  const mark = sup.log.mark();
+  process.kill(pid, 'SIGKILL');
+  await sup.log.waitFor(new RegExp(`event=backoff app=hello slot=${slot} `), { from: mark });
+  return localAddress;
+}
+
 test('SIGKILL one of 4 workers under load: only requests it had accepted may fail', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(
@@ -219,11 +229,7 @@ test('queue: connections wait for a slot that is down; past queue.max they get 5
     { ready: 2 },
   );
   t.after(() => sup.stop());
-  // A client address whose home is slot 2.
-  const { localAddress: addr, pid: victim } = await h.addressForSlot(port, 2);
-  const mark = sup.log.mark();
-  process.kill(victim, 'SIGKILL');
-  await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });
+  const addr = await takeDownSlot(sup, port, 2);
   const waiting = Array.from({ length: 5 }, () => h.request({ port, localAddress: addr }).catch((e) => ({ error: e })));
   const results = await Promise.all(waiting);
   const statuses = results.map((r) => r.status).sort();
@@ -244,10 +250,7 @@ for (const [mode, expected] of [
       { ready: 2 },
     );
     t.after(() => sup.stop());
-    const { localAddress: addr, pid: victim } = await h.addressForSlot(port, 2);
-    const mark = sup.log.mark();
-    process.kill(victim, 'SIGKILL');
-    await sup.log.waitFor(/event=backoff app=hello slot=2 /, { from: mark });
+    const addr = await takeDownSlot(sup, port, 2);
     const res = await h.request({ port, localAddress: addr });
     assert.strictEqual(res.status, expected);
     if (expected === 200) assert.strictEqual(h.workerOf(res).slot, 1);

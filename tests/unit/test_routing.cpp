@@ -14,7 +14,7 @@ namespace {
 std::array<std::byte, 4> ipv4(unsigned a, unsigned b, unsigned c, unsigned d) {
   return {std::byte(a), std::byte(b), std::byte(c), std::byte(d)};
 }
-std::vector<SlotView> all_ready(std::size_t n) { return std::vector<SlotView>(n, SlotView{true, 0}); }
+std::vector<SlotView> all_ready(std::size_t n) { return std::vector<SlotView>(n, SlotView{true}); }
 }  // namespace
 
 TEST_CASE("jump hash stays in range and moves about 1/(N+1) of keys when growing") {
