@@ -24,8 +24,8 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
       inherited_env_(read_environment()),
-      policy_entry_(find_policy(config_->policy)),
-      policy_(policy_entry_->make()) {
+      policy_entry_(find_policy(config_->policy.name)),
+      policy_(make_policy(config_->policy, policy_error_)) {
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
   refresh_views();
 }
@@ -82,15 +82,21 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
 
 void App::dispatch(ConnectionPtr connection) {
   if (stopping_ || slots_.empty()) {
-    reject(std::move(connection), "503 Service Unavailable");
+    reject(std::move(connection), 503);
     return;
   }
-  auto pick = policy_->pick(RouteInput{connection->address_bytes()}, views_);
+  const auto decision = policy_->pick(RouteInput{connection->address_bytes()}, views_);
+  if (decision.kind == Decision::Kind::reject) {
+    reject(std::move(connection), decision.status);
+    return;
+  }
+  std::optional<std::size_t> pick;
+  if (decision.kind == Decision::Kind::slot) pick = decision.slot;
   if (!pick) {
     // No slot is ready and the rule has no preference: wait in the first slot's queue
     // (bounded like any other) until some slot comes up; slot_changed moves it there.
     if (config_->on_unavailable == Unavailable::reject) {
-      reject(std::move(connection), "503 Service Unavailable");
+      reject(std::move(connection), 503);
       return;
     }
     slots_.front()->enqueue(std::move(connection));
@@ -102,7 +108,7 @@ void App::dispatch(ConnectionPtr connection) {
       case Unavailable::rehash:
         if (auto other = rehash(*pick)) pick = other;
         break;
-      case Unavailable::reject: reject(std::move(connection), "503 Service Unavailable"); return;
+      case Unavailable::reject: reject(std::move(connection), 503); return;
     }
   }
   slots_[*pick]->enqueue(std::move(connection));
@@ -133,9 +139,9 @@ void App::redispatch(std::vector<ConnectionPtr> connections) {
 void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   const auto previous = config_;
   config_ = std::move(next);
-  if (config_->policy != previous->policy) {
-    policy_entry_ = find_policy(config_->policy);
-    policy_ = policy_entry_->make();
+  if (!(config_->policy == previous->policy)) {
+    policy_entry_ = find_policy(config_->policy.name);
+    policy_ = make_policy(config_->policy, policy_error_);
   }
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.

@@ -59,6 +59,7 @@ class App {
   std::function<void()> on_stopped_;
   std::vector<std::pair<std::string, std::string>> inherited_env_;
   const PolicyEntry* policy_entry_;
+  std::string policy_error_;  // a plugin that loaded at check time and not now cannot happen twice
   std::unique_ptr<DispatchPolicy> policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining

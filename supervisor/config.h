@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/routing/dispatch_policy.h"
+
 namespace handoff {
 
 // Where a value came from, so later checks (binding a port, finding a command) can
@@ -73,7 +75,8 @@ struct AppConfig {
   int workers = 1;
   std::map<std::string, std::string> env;
   std::string cwd;                   // absolute after loading
-  std::string policy = "round_robin";
+  RuleConfig policy;                 // the routing rule and its parameters
+  Location policy_where;
   ReadyMode ready = ReadyMode::sdk;
   std::vector<std::string> listeners;  // names; all listeners when empty in the file
   LifecyclePolicy lifecycle;

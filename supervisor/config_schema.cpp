@@ -81,6 +81,15 @@ std::optional<std::uint64_t> read_size(const YAML::Node& node, Context& ctx, con
   return std::nullopt;
 }
 
+std::optional<bool> read_boolean(const YAML::Node& node, Context& ctx, const std::string& field) {
+  if (node.IsScalar()) {
+    if (node.Scalar() == "true") return true;
+    if (node.Scalar() == "false") return false;
+  }
+  ctx.error(node, field, "expected true or false, got " + describe(node));
+  return std::nullopt;
+}
+
 template <class Enum>
 struct Choice {
   std::string_view name;
@@ -255,6 +264,91 @@ const Field<QueuePolicy> kQueueFields[] = {
      HANDOFF_DURATION(QueuePolicy, timeout)},
 };
 
+// `policy: ip_hash`, or a mapping with one key naming the rule and its parameters:
+// `{url_segment: {index: 1, direct: true}}`, `{header: X-Room}`, `{plugin: {path: ..., config: ...}}`.
+const Field<RuleConfig> kUrlSegmentFields[] = {
+    {"index", "integer", "1", "Which path segment is the key, from 1: `/a/b` has `a` at 1.", false,
+     [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 64)) r.index = static_cast<int>(*n);
+     }},
+    {"direct", "boolean", "false",
+     "A number addresses a slot directly (`/3/...` goes to slot 3); otherwise keys map to slots by consistent hash.",
+     false,
+     [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
+       if (auto b = read_boolean(v, ctx, field)) r.direct = *b;
+     }},
+};
+
+const Field<RuleConfig> kPluginFields[] = {
+    {"path", "string", "", "The plugin's shared library; relative to the config file's directory.", true,
+     [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
+       if (auto s = read_string(v, ctx, field))
+         r.plugin_path = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
+     }},
+    {"config", "string", "\"\"", "A string given to the plugin's `create()`.", false,
+     [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
+       if (!v.IsScalar()) ctx.error(v, field, "expected a string, got " + describe(v));
+       else r.plugin_config = v.Scalar();
+     }},
+};
+
+std::vector<std::string_view> policy_names() {
+  std::vector<std::string_view> names;
+  for (const auto& p : policy_registry()) names.push_back(p.name);
+  return names;
+}
+
+void read_policy(const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+  const YAML::Node* parameters = nullptr;
+  YAML::Node name_node = v;
+  YAML::Node value;
+  if (v.IsMap()) {
+    if (v.size() != 1) {
+      ctx.error(v, field, "expected one rule, as `ip_hash` or `{header: X-Room}`, got " + describe(v));
+      return;
+    }
+    name_node = v.begin()->first;
+    value = v.begin()->second;
+    parameters = &value;
+  }
+  auto name = read_string(name_node, ctx, field);
+  if (!name) return;
+  const PolicyEntry* entry = find_policy(*name);
+  if (!entry) {
+    ctx.error(name_node, field, unknown_choice("policy", *name, policy_names()));
+    return;
+  }
+  RuleConfig rule;
+  rule.name = *name;
+  rule.missing_key = a.policy.missing_key;
+  const std::string sub = field + "." + *name;
+  switch (entry->parameters) {
+    case RuleParameters::none:
+      if (parameters && !parameters->IsNull())
+        ctx.error(*parameters, sub, "this rule takes no parameters; write `policy: " + *name + "`");
+      break;
+    case RuleParameters::name:
+      if (!parameters) {
+        ctx.error(v, field, "this rule needs a name: `policy: {" + *name + ": NAME}`");
+        return;
+      }
+      if (auto key = read_string(*parameters, ctx, sub)) rule.key_name = *key;
+      break;
+    case RuleParameters::url_segment:
+      if (parameters && !parameters->IsNull()) read_section<RuleConfig>(*parameters, kUrlSegmentFields, rule, ctx, sub);
+      break;
+    case RuleParameters::plugin:
+      if (!parameters) {
+        ctx.error(v, field, "this rule needs its library: `policy: {plugin: {path: ./affinity.so}}`");
+        return;
+      }
+      read_section<RuleConfig>(*parameters, kPluginFields, rule, ctx, sub);
+      break;
+  }
+  a.policy = rule;
+  a.policy_where = location_of(v);
+}
+
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
      HANDOFF_STRING(AppConfig, name)},
@@ -277,17 +371,23 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 4096)) a.workers = static_cast<int>(*n);
      }},
-    {"policy", "string", "round_robin", "", false,
+    {"policy", "string or mapping", "round_robin", "", false, &read_policy},
+    {"missing_key", "404 | round_robin | ip_hash", "404",
+     "For rules with a key: a request without one, or with a direct slot number out of range, gets `404`, or goes "
+     "where this rule without a key sends it.",
+     false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        auto text = read_string(v, ctx, field);
        if (!text) return;
-       if (find_policy(*text)) {
-         a.policy = *text;
+       const PolicyEntry* p = find_policy(*text);
+       if (*text == "404" || (p && !p->needs_head)) {
+         a.policy.missing_key = *text;
          return;
        }
-       std::vector<std::string_view> names;
-       for (const auto& p : policy_registry()) names.push_back(p.name);
-       ctx.error(v, field, unknown_choice("policy", *text, names));
+       std::vector<std::string_view> names{"404"};
+       for (const auto& e : policy_registry())
+         if (!e.needs_head) names.push_back(e.name);
+       ctx.error(v, field, unknown_choice("value", *text, names));
      }},
     {"ready", "sdk | on_spawn", "sdk",
      "When a worker starts receiving connections: `sdk` after it sends `ready` (both SDKs do), `on_spawn` "

@@ -35,24 +35,74 @@ bool read_peer_address(Connection& c) {
   return true;
 }
 
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
 namespace {
-struct RejectWrite {
-  uv_write_t req;
-  std::string response;
+
+// The answer goes out, then the master stops writing and reads (and drops) what the
+// client still sends until it closes or a second passes. Closing at once with unread
+// request bytes in the kernel would send a reset that can destroy the answer before
+// the client reads it (the "lingering close" of nginx and Apache).
+struct Rejection {
   ConnectionPtr connection;
+  uv_write_t write{};
+  uv_shutdown_t shutdown{};
+  UvHandle<uv_timer_t> linger;
+  std::string response;
+
+  void finish() { delete this; }
 };
+
 }  // namespace
 
-void reject(ConnectionPtr connection, std::string_view status) {
-  auto* w = new RejectWrite{};
-  w->response = "HTTP/1.1 " + std::string(status) +
-                "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(status.size() + 1) +
-                "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + std::string(status) + "\n";
-  w->connection = std::move(connection);
-  uv_buf_t buf = uv_buf_init(w->response.data(), static_cast<unsigned>(w->response.size()));
-  const int rc = uv_write(&w->req, w->connection->socket.stream(), &buf, 1,
-                          [](uv_write_t* req, int) { delete reinterpret_cast<RejectWrite*>(req); });
-  if (rc != 0) delete w;
+void reject(ConnectionPtr connection, int status) {
+  const std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
+  auto* r = new Rejection{};
+  r->response = "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " +
+                std::to_string(text.size() + 1) + (status == 503 ? "\r\nRetry-After: 1" : "") +
+                "\r\nConnection: close\r\n\r\n" + text + "\n";
+  r->connection = std::move(connection);
+  uv_stream_t* stream = r->connection->socket.stream();
+  stream->data = r;
+  uv_buf_t buf = uv_buf_init(r->response.data(), static_cast<unsigned>(r->response.size()));
+  if (uv_write(&r->write, stream, &buf, 1, [](uv_write_t* req, int write_status) {
+        auto* me = static_cast<Rejection*>(req->handle->data);
+        if (write_status != 0 || uv_shutdown(&me->shutdown, req->handle, [](uv_shutdown_t* s, int) {
+              auto* self = static_cast<Rejection*>(s->handle->data);
+              self->linger = UvHandle<uv_timer_t>::make();
+              uv_timer_init(s->handle->loop, self->linger.get());
+              self->linger.mark_initialized();
+              self->linger->data = self;
+              uv_timer_start(self->linger.get(), [](uv_timer_t* t) { static_cast<Rejection*>(t->data)->finish(); },
+                             1000, 0);
+              const int rc = uv_read_start(
+                  s->handle,
+                  [](uv_handle_t*, std::size_t, uv_buf_t* out) {
+                    static char sink[4096];
+                    *out = uv_buf_init(sink, sizeof sink);
+                  },
+                  [](uv_stream_t* st, ssize_t n, const uv_buf_t*) {
+                    if (n < 0) static_cast<Rejection*>(st->data)->finish();
+                  });
+              if (rc != 0) self->finish();
+            }) != 0)
+          me->finish();
+      }) != 0)
+    r->finish();
 }
 
 }  // namespace handoff

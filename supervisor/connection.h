@@ -34,8 +34,11 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 // Fills the address fields from the socket's peer. Returns false if the peer is gone.
 bool read_peer_address(Connection& connection);
 
-// Answers a connection nobody can serve with a short HTTP error and closes it, e.g.
-// "503 Service Unavailable". The connection is released once the bytes are written.
-void reject(ConnectionPtr connection, std::string_view status);
+// The reason phrase of an HTTP status the master answers with: 404 → "Not Found".
+std::string_view reason_phrase(int status);
+
+// Answers a connection nobody can serve with a short HTTP error (503 also says
+// Retry-After) and closes it once the client has had the chance to read it.
+void reject(ConnectionPtr connection, int status);
 
 }  // namespace handoff

@@ -43,7 +43,7 @@ void Slot::start() {
 
 void Slot::stop(std::chrono::milliseconds grace) {
   // Nobody will serve what waits here any more.
-  for (auto& c : queue_.take_waiting()) reject(std::move(c), "503 Service Unavailable");
+  for (auto& c : queue_.take_waiting()) reject(std::move(c), 503);
   machine_.stop(now(), grace);
   settle();
 }
@@ -80,7 +80,7 @@ void Slot::sample_rss() {
 
 void Slot::enqueue(ConnectionPtr connection) {
   if (queue_.waiting() >= config_->queue.max) {
-    reject(std::move(connection), "503 Service Unavailable");
+    reject(std::move(connection), 503);
     return;
   }
   connection->queued_at = now();
@@ -192,7 +192,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    } else if (auto lost = queue_.give_up()) {
                      log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) + " " +
                               std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
-                     reject(std::move(*lost), "503 Service Unavailable");
+                     reject(std::move(*lost), 503);
                      if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                    }
                  },
@@ -276,7 +276,7 @@ void Slot::expire_waiting(TimePoint t) {
     if (t - (*oldest)->queued_at < timeout) break;
     auto expired = queue_.pop_waiting();
     log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
-    reject(std::move(*expired), "503 Service Unavailable");
+    reject(std::move(*expired), 503);
   }
 }
 

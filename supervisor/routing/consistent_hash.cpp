@@ -18,6 +18,7 @@ std::uint32_t jump_hash(std::uint64_t key, std::uint32_t buckets) {
   return static_cast<std::uint32_t>(bucket);
 }
 
-std::uint64_t key_hash(std::span<const std::byte> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+std::uint64_t key_hash(std::span<const std::byte> bytes) { return XXH64(bytes.data(), bytes.size(), 0); }
+std::uint64_t key_hash(std::string_view key) { return XXH64(key.data(), key.size(), 0); }
 
 }  // namespace handoff

@@ -6,13 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace handoff {
 
 // Bucket in [0, buckets) for a 64-bit key; buckets must be at least 1.
 std::uint32_t jump_hash(std::uint64_t key, std::uint32_t buckets);
 
-// xxHash3 of the bytes: the key hash used by every string/address rule.
+// XXH64 (seed 0) of the bytes: the key hash of every string and address rule. XXH64
+// rather than XXH3 because the Node SDK computes it too, in plain JS.
 std::uint64_t key_hash(std::span<const std::byte> bytes);
+std::uint64_t key_hash(std::string_view key);
 
 }  // namespace handoff

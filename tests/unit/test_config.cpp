@@ -51,7 +51,7 @@ TEST_CASE("a minimal config gets its defaults") {
   const auto& app = c.apps[0];
   CHECK(app.command == std::vector<std::string>{"node", "server.js"});
   CHECK(app.workers == 1);
-  CHECK(app.policy == "round_robin");
+  CHECK(app.policy.name == "round_robin");
   CHECK(app.ready == ReadyMode::sdk);
   CHECK(app.cwd == "/base");
   CHECK(app.listeners == std::vector<std::string>{"127.0.0.1:8080"});
@@ -79,7 +79,7 @@ ipc_max_message: 4096
   const auto& app = c.apps[0];
   CHECK(app.command == std::vector<std::string>{"./bin/chat", "--flag"});
   CHECK(app.workers == 4);
-  CHECK(app.policy == "ip_hash");
+  CHECK(app.policy.name == "ip_hash");
   CHECK(app.ready == ReadyMode::on_spawn);
   CHECK(app.env.at("B") == "two");
   CHECK(app.cwd == "/base/sub/dir");

@@ -15,6 +15,10 @@ std::array<std::byte, 4> ipv4(unsigned a, unsigned b, unsigned c, unsigned d) {
   return {std::byte(a), std::byte(b), std::byte(c), std::byte(d)};
 }
 std::vector<SlotView> all_ready(std::size_t n) { return std::vector<SlotView>(n, SlotView{true}); }
+std::size_t slot_of(const Decision& d) {
+  REQUIRE(d.kind == Decision::Kind::slot);
+  return d.slot;
+}
 }  // namespace
 
 TEST_CASE("jump hash stays in range and moves about 1/(N+1) of keys when growing") {
@@ -44,35 +48,39 @@ TEST_CASE("registry knows round_robin and ip_hash and nothing by another name") 
 }
 
 TEST_CASE("round_robin cycles over ready slots and skips the others") {
-  auto policy = find_policy("round_robin")->make();
+  std::string error;
+  auto policy = make_policy(RuleConfig{}, error);
   auto slots = all_ready(4);
   auto address = ipv4(127, 0, 0, 1);
   RouteInput input{address};
   std::vector<std::size_t> picks;
-  for (int i = 0; i < 8; ++i) picks.push_back(*policy->pick(input, slots));
+  for (int i = 0; i < 8; ++i) picks.push_back(slot_of(policy->pick(input, slots)));
   CHECK(picks == std::vector<std::size_t>{0, 1, 2, 3, 0, 1, 2, 3});
   slots[1].ready = false;
   slots[2].ready = false;
   picks.clear();
-  for (int i = 0; i < 4; ++i) picks.push_back(*policy->pick(input, slots));
+  for (int i = 0; i < 4; ++i) picks.push_back(slot_of(policy->pick(input, slots)));
   CHECK(picks == std::vector<std::size_t>{0, 3, 0, 3});
   for (auto& s : slots) s.ready = false;
-  CHECK_FALSE(policy->pick(input, slots).has_value());
+  CHECK(policy->pick(input, slots).kind == Decision::Kind::any);
 }
 
 TEST_CASE("ip_hash: the same address always gets the same slot, even when it is down") {
-  auto policy = find_policy("ip_hash")->make();
+  std::string error;
+  RuleConfig rule;
+  rule.name = "ip_hash";
+  auto policy = make_policy(rule, error);
   auto slots = all_ready(4);
   std::map<std::size_t, int> seen;
   for (unsigned host = 2; host <= 65; ++host) {
     auto address = ipv4(127, 0, 0, host);
-    const auto first = *policy->pick(RouteInput{address}, slots);
-    for (int again = 0; again < 3; ++again) CHECK(*policy->pick(RouteInput{address}, slots) == first);
+    const auto first = slot_of(policy->pick(RouteInput{address}, slots));
+    for (int again = 0; again < 3; ++again) CHECK(slot_of(policy->pick(RouteInput{address}, slots)) == first);
     ++seen[first];
   }
   CHECK(seen.size() == 4);  // 64 addresses reach every slot
   auto address = ipv4(10, 1, 2, 3);
-  const auto home = *policy->pick(RouteInput{address}, slots);
+  const auto home = slot_of(policy->pick(RouteInput{address}, slots));
   slots[home].ready = false;
-  CHECK(*policy->pick(RouteInput{address}, slots) == home);
+  CHECK(slot_of(policy->pick(RouteInput{address}, slots)) == home);
 }
