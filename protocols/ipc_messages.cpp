@@ -1,5 +1,6 @@
 #include "protocols/ipc_messages.h"
 
+#include "protocols/base64.h"
 #include "protocols/overloaded.h"
 
 #include <nlohmann/json.hpp>
@@ -18,7 +19,46 @@ json conn_to_json(const Conn& c) {
   j["remote"] = c.remote_address;
   j["port"] = c.remote_port;
   j["listener"] = c.listener;
+  if (!c.head.empty()) j["head"] = base64_encode(c.head);
   return j;
+}
+
+json handback_to_json(const Handback& h) {
+  json j = tagged(names::kHandback);
+  j["id"] = h.id;
+  j["remote"] = h.remote_address;
+  j["port"] = h.remote_port;
+  j["listener"] = h.listener;
+  j["head"] = base64_encode(h.head);
+  return j;
+}
+
+json route_to_json(const RouteCheck& r) {
+  json j{{"rule", r.rule}};
+  if (r.rule == "url_segment") {
+    j["index"] = r.index;
+    j["direct"] = r.direct;
+  }
+  if (!r.name.empty()) j["name"] = r.name;
+  j["missing"] = r.missing_stays ? "stay" : "handback";
+  j["prefixes"] = r.prefixes;
+  j["foreign"] = r.foreign;
+  return j;
+}
+
+RouteCheck route_from_json(const json& j) {
+  RouteCheck r;
+  if (!j.is_object()) return r;
+  r.rule = j.value("rule", "");
+  r.index = j.value("index", 1);
+  r.direct = j.value("direct", false);
+  r.name = j.value("name", "");
+  r.missing_stays = j.value("missing", "stay") != "handback";
+  for (const char* key : {"prefixes", "foreign"})
+    if (auto it = j.find(key); it != j.end() && it->is_array())
+      for (const auto& p : *it)
+        if (p.is_string()) (key[0] == 'p' ? r.prefixes : r.foreign).push_back(p.get<std::string>());
+  return r;
 }
 
 // Field readers that report what is wrong instead of throwing.
@@ -66,6 +106,7 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     w.workers = r.get<int>("workers");
     w.generation = r.get<int>("generation");
     w.heartbeat_ms = r.get<std::int64_t>("heartbeat_ms", false);
+    if (auto route = j.find("route"); route != j.end()) w.route = route_from_json(*route);
     return finish(r, w);
   }
   if (tag == names::kReady) return Ready{};
@@ -91,11 +132,28 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
   auto msg = j.find("msg");
   if (msg == j.end() || !msg->is_object()) return DecodeError{"NODE_HANDLE without a msg object"};
   Reader r{*msg, {}};
+  // Bytes in base64; a value that does not decode is an error, never silently dropped.
+  auto head = [&](bool required) -> std::string {
+    const auto text = r.get<std::string>("head", required);
+    auto bytes = base64_decode(text);
+    if (!bytes && r.error.empty()) r.error = "field 'head' is not base64";
+    return bytes.value_or("");
+  };
+  if (auto tag = msg->find("handoff"); tag != msg->end() && *tag == names::kHandback) {
+    Handback b;
+    b.id = r.get<std::uint64_t>("id", false);
+    b.remote_address = r.get<std::string>("remote", false);
+    b.remote_port = r.get<int>("port", false);
+    b.listener = r.get<std::string>("listener");
+    b.head = head(true);
+    return finish(r, b);
+  }
   Handle h;
   h.conn.id = r.get<std::uint64_t>("id");
   h.conn.remote_address = r.get<std::string>("remote", false);
   h.conn.remote_port = r.get<int>("port", false);
   h.conn.listener = r.get<std::string>("listener", false);
+  h.conn.head = head(false);
   return finish(r, h);
 }
 
@@ -106,6 +164,9 @@ std::string encode(const Message& message) {
       overloaded{
           [](const Handle& h) {
             return json{{"cmd", names::kHandle}, {"type", names::kSocketType}, {"msg", conn_to_json(h.conn)}};
+          },
+          [](const Handback& b) {
+            return json{{"cmd", names::kHandle}, {"type", names::kSocketType}, {"msg", handback_to_json(b)}};
           },
           [](const HandleAck&) { return json{{"cmd", names::kHandleAck}}; },
           [](const HandleNack&) { return json{{"cmd", names::kHandleNack}}; },
@@ -123,6 +184,7 @@ std::string encode(const Message& message) {
             o["workers"] = w.workers;
             o["generation"] = w.generation;
             o["heartbeat_ms"] = w.heartbeat_ms;
+            if (!w.route.rule.empty() || !w.route.prefixes.empty()) o["route"] = route_to_json(w.route);
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },
@@ -168,6 +230,7 @@ std::variant<Message, DecodeError> decode(std::string_view line) {
 std::string_view name_of(const Message& message) {
   return std::visit(overloaded{
                         [](const Handle&) { return names::kHandle; },
+                        [](const Handback&) { return names::kHandback; },
                         [](const HandleAck&) { return names::kHandleAck; },
                         [](const HandleNack&) { return names::kHandleNack; },
                         [](const Hello&) { return names::kHello; },

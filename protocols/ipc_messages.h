@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace handoff::ipc {
 
@@ -35,6 +36,7 @@ inline constexpr std::string_view kReady = "ready";
 inline constexpr std::string_view kConn = "conn";
 inline constexpr std::string_view kStats = "stats";
 inline constexpr std::string_view kDrain = "drain";
+inline constexpr std::string_view kHandback = "handback";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -55,6 +57,8 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kConn, Direction::to_worker, "inside NODE_HANDLE: connection id, client address and port, listener"},
     {names::kStats, Direction::to_master, "heartbeat with counters: requests served, open connections, RSS"},
     {names::kDrain, Direction::to_worker, "finish what is in flight, close keep-alive sockets, then exit"},
+    {names::kHandback, Direction::to_master,
+     "inside NODE_HANDLE: a keep-alive socket whose next request belongs to another slot, with the bytes read"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -65,10 +69,22 @@ struct Conn {
   std::string remote_address;  // textual, "127.0.0.1" or "::1"
   int remote_port = 0;
   std::string listener;        // listener name from the config
+  // Bytes of the connection the master consumed (a hand-back, or where it cannot peek):
+  // the worker reads them before anything from the socket. JSON: base64, omitted if empty.
+  std::string head;
 };
 
 struct Handle {  // {"cmd":"NODE_HANDLE","type":"net.Socket","msg":{...conn...}}
   Conn conn;
+};
+// A worker gives a connection back: {"cmd":"NODE_HANDLE","type":"net.Socket","msg":
+// {"handoff":"handback",...}}. The master ACKs it like any handle and routes it again.
+struct Handback {
+  std::uint64_t id = 0;        // the connection's id from its `conn`
+  std::string remote_address;  // from its `conn`: keeps a PROXY protocol source address
+  int remote_port = 0;
+  std::string listener;
+  std::string head;            // bytes the worker read and did not serve, in order (base64 in JSON)
 };
 struct HandleAck {};
 struct HandleNack {};
@@ -79,12 +95,26 @@ struct Hello {
   std::int64_t pid = 0;
 };
 
+// What an SDK worker needs to check that the next request on a keep-alive connection is
+// still its own: the app's rule, where a worker can evaluate it (see route_key.h).
+struct RouteCheck {
+  std::string rule;       // "url_segment", "host", "header", "cookie", "query"; "" = no check
+  int index = 1;          // url_segment
+  bool direct = false;    // url_segment
+  std::string name;       // header, cookie, query
+  bool missing_stays = true;  // a request without a key stays here; false: hand it back (the master answers 404)
+  std::vector<std::string> prefixes;  // the app's URL prefixes when it shares its port
+  std::vector<std::string> foreign;   // the other apps' prefixes on its listeners
+  bool operator==(const RouteCheck&) const = default;
+};
+
 struct Welcome {
   std::string app;
   int slot = 0;  // 1-based, as users see it
   int workers = 0;
   int generation = 0;
   std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
+  RouteCheck route;
 };
 
 // The heartbeat. Counters are totals since the worker started, except `connections`.
@@ -107,7 +137,7 @@ struct Unknown {
   std::string what;  // the cmd or handoff tag, if any
 };
 
-using Message = std::variant<Handle, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Unknown>;
+using Message = std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);

@@ -23,9 +23,8 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       config_(std::move(config)),
       ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
-      inherited_env_(read_environment()),
-      policy_entry_(find_policy(config_->policy.name)),
-      policy_(make_policy(config_->policy, policy_error_)) {
+      inherited_env_(read_environment()) {
+  set_rule();
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
   refresh_views();
 }
@@ -80,12 +79,13 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
   return std::nullopt;
 }
 
-void App::dispatch(ConnectionPtr connection) {
+void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
   if (stopping_ || slots_.empty()) {
     reject(std::move(connection), 503);
     return;
   }
-  const auto decision = policy_->pick(RouteInput{connection->address_bytes()}, views_);
+  const auto decision =
+      policy_->pick(RouteInput{connection->address_bytes(), head, connection->address_text, connection->port}, views_);
   if (decision.kind == Decision::Kind::reject) {
     reject(std::move(connection), decision.status);
     return;
@@ -114,6 +114,40 @@ void App::dispatch(ConnectionPtr connection) {
   slots_[*pick]->enqueue(std::move(connection));
 }
 
+void App::set_rule() {
+  std::string error;
+  auto policy = make_policy(config_->policy, error);
+  const PolicyEntry* entry = find_policy(config_->policy.name);
+  if (!policy) {
+    // The config check made this rule a moment ago (a plugin that loaded then and not
+    // now): keep the rule we have; without one, fall back to round_robin.
+    log_event("policy_failed", {{"app", config_->name}, {"error", error}});
+    if (policy_) return;
+    entry = find_policy("round_robin");
+    policy = make_policy(RuleConfig{}, error);
+  }
+  policy_entry_ = entry;
+  policy_ = std::move(policy);
+  auto foreign = std::move(route_check_.foreign);
+  route_check_ = {};
+  if (policy_entry_->worker_checkable) {
+    const auto& rule = config_->policy;
+    route_check_.rule = rule.name;
+    route_check_.index = rule.index;
+    route_check_.direct = rule.direct;
+    route_check_.name = rule.key_name;
+    route_check_.missing_stays = rule.missing_key != "404";
+  }
+  route_check_.prefixes = config_->routes;
+  route_check_.foreign = std::move(foreign);
+}
+
+void App::set_foreign_prefixes(std::vector<std::string> prefixes) { route_check_.foreign = std::move(prefixes); }
+
+void App::handed_back(ConnectionPtr connection) {
+  if (route_again_) route_again_(std::move(connection));
+}
+
 void App::slot_changed() {
   // The views follow readiness here, so dispatch reads them without asking every slot.
   refresh_views();
@@ -139,10 +173,7 @@ void App::redispatch(std::vector<ConnectionPtr> connections) {
 void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   const auto previous = config_;
   config_ = std::move(next);
-  if (!(config_->policy == previous->policy)) {
-    policy_entry_ = find_policy(config_->policy.name);
-    policy_ = make_policy(config_->policy, policy_error_);
-  }
+  if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
   if (!new_workers)

@@ -34,7 +34,17 @@ class App {
   void reconfigure(std::shared_ptr<const AppConfig> next);
   void sample_rss();
 
-  void dispatch(ConnectionPtr connection);
+  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
+
+  // Whether this app's rule reads the request head (its listeners then peek it).
+  bool needs_head() const { return policy_entry_->needs_head; }
+  // What its SDK workers check on each keep-alive request (welcome.route); the listeners
+  // set the prefix part when apps share a port.
+  const ipc::RouteCheck& route_check() const { return route_check_; }
+  void set_foreign_prefixes(std::vector<std::string> prefixes);
+  // Where connections that workers hand back go (the master routes them again).
+  void on_handback(std::function<void(ConnectionPtr)> route_again) { route_again_ = std::move(route_again); }
+  void handed_back(ConnectionPtr connection);
 
   // For slots.
   uv_loop_t* loop() const { return loop_; }
@@ -48,6 +58,7 @@ class App {
 
  private:
   void refresh_views();
+  void set_rule();  // the policy and the route check from config_
   void scale(int workers);
   void roll_step();
   void reap_retired();
@@ -59,11 +70,12 @@ class App {
   std::function<void()> on_stopped_;
   std::vector<std::pair<std::string, std::string>> inherited_env_;
   const PolicyEntry* policy_entry_;
-  std::string policy_error_;  // a plugin that loaded at check time and not now cannot happen twice
   std::unique_ptr<DispatchPolicy> policy_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::vector<SlotView> views_;
+  ipc::RouteCheck route_check_;
+  std::function<void(ConnectionPtr)> route_again_;
   std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
   bool rolling_ = false;
   bool stopping_ = false;

@@ -21,11 +21,17 @@ struct Location {
   int column = 0;
 };
 
+using Milliseconds = std::chrono::milliseconds;
+
 struct ListenerConfig {
   std::string name;     // defaults to the address text
   std::string host;     // "127.0.0.1", "::1", "0.0.0.0"
   int port = 0;
   int backlog = 511;
+  bool proxy_protocol = false;           // a PROXY v1/v2 header comes first
+  Milliseconds head_timeout{10'000};     // for the request head (and PROXY header) to arrive: then 408
+  std::size_t max_head = 16 * 1024;      // longer heads get 431
+  std::size_t max_classifying = 1024;    // connections being read at once; past it the oldest go
   Location where;       // of `address`
 };
 
@@ -37,8 +43,6 @@ enum class Unavailable {
   rehash,  // go to another ready slot
   reject,  // 503 at once
 };
-
-using Milliseconds = std::chrono::milliseconds;
 
 // The restart and recycling policy of each slot (see lifecycle/slot_machine.h).
 struct LifecyclePolicy {
@@ -79,6 +83,7 @@ struct AppConfig {
   Location policy_where;
   ReadyMode ready = ReadyMode::sdk;
   std::vector<std::string> listeners;  // names; all listeners when empty in the file
+  std::vector<std::string> routes;     // URL prefixes it owns on a shared port; empty: all
   LifecyclePolicy lifecycle;
   QueuePolicy queue;
   Unavailable on_unavailable = Unavailable::queue;

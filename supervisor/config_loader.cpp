@@ -1,5 +1,7 @@
 #include "supervisor/config_loader.h"
 
+#include "supervisor/routing/dispatch_policy.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -69,6 +71,9 @@ ConfigErrors check_environment(Config& config) {
       continue;
     }
     resolve(app.run_as, app.where, field);
+    // A rule that loads code (a plugin) is tried now, so a bad one stops the start.
+    std::string why;
+    if (!make_policy(app.policy, why)) errors.push_back({config.file, app.policy_where, field + ".policy", why});
     auto program = platform::find_executable(app.command.front(), app.cwd);
     if (!program) {
       errors.push_back({config.file, app.command_where, field + ".command",

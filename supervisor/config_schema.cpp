@@ -1,6 +1,8 @@
 #include "supervisor/config_schema.h"
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -223,6 +225,32 @@ const Field<ListenerConfig> kListenerFields[] = {
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 65535)) l.backlog = static_cast<int>(*n);
      }},
+    {"proxy_protocol", "boolean", "false",
+     "Connections start with a PROXY protocol v1 or v2 header (from HAProxy, nginx or a cloud load balancer): it is "
+     "consumed, and its source address is the client address rules and workers see. A connection without a valid "
+     "header is closed.",
+     false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       if (auto b = read_boolean(v, ctx, field)) l.proxy_protocol = *b;
+     }},
+    {"head_timeout", "duration", "10s",
+     "Where the master reads the request head (L7 rules, shared ports, PROXY protocol): a head not complete in this "
+     "time gets `408` and the connection is closed.",
+     false, HANDOFF_DURATION(ListenerConfig, head_timeout)},
+    {"max_head", "size", "16KiB", "A request head longer than this gets `431`.", false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       if (auto n = read_size(v, ctx, field)) {
+         if (*n < 256 || *n > 1024 * 1024) ctx.error(v, field, "expected a size from 256 bytes to 1MiB");
+         else l.max_head = static_cast<std::size_t>(*n);
+       }
+     }},
+    {"max_classifying", "integer", "1024",
+     "Connections whose head is being read at once; past this the oldest are closed first, so clients that send "
+     "slowly (slowloris) cannot keep others out.",
+     false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 1, 1'000'000)) l.max_classifying = static_cast<std::size_t>(*n);
+     }},
 };
 
 constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn", ReadyMode::on_spawn}};
@@ -422,6 +450,18 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto list = read_string_list(v, ctx, field)) a.listeners = *list;
      }},
+    {"routes", "list of strings", "every path",
+     "URL prefixes this app serves when apps share a listener, as `[\"/chat/\", \"/api/\"]`: the longest prefix of "
+     "the request's path picks the app; a path no app claims gets `404`.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       auto list = read_string_list(v, ctx, field);
+       if (!list) return;
+       for (std::size_t i = 0; i < list->size(); ++i)
+         if ((*list)[i].front() != '/')
+           ctx.error(v[i], field + "[" + std::to_string(i) + "]", "a route is a path prefix and starts with '/'");
+       a.routes = *list;
+     }},
     {"restart", "mapping", "see below", "Restart backoff and crash-loop detection.", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        read_section<LifecyclePolicy>(v, kRestartFields, a.lifecycle, ctx, field);
@@ -510,7 +550,6 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     if (!addresses.insert(l.host + "|" + std::to_string(l.port)).second)
       ctx.error(node, field + ".address", "another listener already uses this address");
   }
-  std::map<std::string, int> served_by;
   for (std::size_t i = 0; i < config.apps.size(); ++i) {
     auto& app = config.apps[i];
     const auto node = root["apps"][i];
@@ -525,7 +564,6 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
           ctx.error(node["listeners"][j], field + ".listeners[" + std::to_string(j) + "]",
                     "no listener is named \"" + app.listeners[j] + "\"");
     }
-    for (const auto& name : app.listeners) ++served_by[name];
     const auto& lc = app.lifecycle;
     if (lc.min_delay > lc.max_delay)
       ctx.error(node["restart"], field + ".restart", "min_delay is longer than max_delay");
@@ -538,13 +576,24 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   }
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     const auto& l = config.listeners[i];
-    const int apps = served_by[l.name];
-    if (apps == 0)
-      ctx.error(root["listeners"][i], "listeners[" + std::to_string(i) + "]", "no app serves listener \"" + l.name + "\"");
-    if (apps > 1)
-      ctx.error(root["listeners"][i], "listeners[" + std::to_string(i) + "]",
-                "listener \"" + l.name + "\" is served by " + std::to_string(apps) +
-                    " apps; give each app its own listener (sharing one port by URL prefix is not supported yet)");
+    const std::string field = "listeners[" + std::to_string(i) + "]";
+    std::vector<const AppConfig*> apps;
+    for (const auto& app : config.apps)
+      if (std::find(app.listeners.begin(), app.listeners.end(), l.name) != app.listeners.end()) apps.push_back(&app);
+    if (apps.empty()) ctx.error(root["listeners"][i], field, "no app serves listener \"" + l.name + "\"");
+    if (apps.size() < 2) continue;
+    // A shared port: every app says which paths are its own, and no path is claimed twice.
+    std::map<std::string, std::string> owner_of;
+    for (const auto* app : apps) {
+      if (app->routes.empty())
+        ctx.error(root["listeners"][i], field,
+                  "listener \"" + l.name + "\" is shared by several apps, so app \"" + app->name +
+                      "\" needs `routes` (the URL prefixes it serves)");
+      for (const auto& prefix : app->routes)
+        if (auto [it, fresh] = owner_of.emplace(prefix, app->name); !fresh)
+          ctx.error(root["listeners"][i], field,
+                    "route \"" + prefix + "\" is claimed by both \"" + it->second + "\" and \"" + app->name + "\"");
+    }
   }
 }
 

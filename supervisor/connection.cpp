@@ -4,6 +4,10 @@
 
 namespace handoff {
 
+ipc::Handle handle_message(const Connection& c) {
+  return ipc::Handle{ipc::Conn{c.id, c.address_text, c.port, c.listener, c.carried}};
+}
+
 bool read_peer_address(Connection& c) {
   sockaddr_storage peer{};
   int length = sizeof peer;
@@ -49,6 +53,24 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Server Error";
   }
+}
+
+bool set_peer_address(Connection& c, const std::string& text, int port) {
+  unsigned char bytes[16];
+  if (uv_inet_pton(AF_INET, text.c_str(), bytes) == 0) {
+    std::memcpy(c.address.data(), bytes, 4);
+    c.address_length = 4;
+  } else if (uv_inet_pton(AF_INET6, text.c_str(), bytes) == 0) {
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const bool mapped = std::memcmp(bytes, kMapped, sizeof kMapped) == 0;
+    std::memcpy(c.address.data(), mapped ? bytes + 12 : bytes, mapped ? 4 : 16);
+    c.address_length = mapped ? 4 : 16;
+  } else {
+    return false;
+  }
+  c.address_text = text;
+  c.port = port;
+  return true;
 }
 
 namespace {

@@ -14,6 +14,8 @@
 
 #include <handoff/uv_handle.h>
 
+#include "protocols/ipc_messages.h"
+
 namespace handoff {
 
 struct Connection {
@@ -25,14 +27,22 @@ struct Connection {
   int port = 0;
   std::string listener;       // the listener's name
   std::chrono::steady_clock::time_point queued_at{};  // when it entered a slot's queue
+  // Bytes of the connection the master no longer has in the kernel (a worker handed the
+  // socket back after reading them): they go to the next worker in `conn.head`.
+  std::string carried;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;
 
+// The NODE_HANDLE message that carries this connection to a worker.
+ipc::Handle handle_message(const Connection& connection);
+
 // Fills the address fields from the socket's peer. Returns false if the peer is gone.
 bool read_peer_address(Connection& connection);
+// Fills them from an address in text ("10.0.0.7", "::1"); false if it does not parse.
+bool set_peer_address(Connection& connection, const std::string& text, int port);
 
 // The reason phrase of an HTTP status the master answers with: 404 → "Not Found".
 std::string_view reason_phrase(int status);

@@ -18,7 +18,9 @@ bool same_listeners(const Config& a, const Config& b) {
   if (a.listeners.size() != b.listeners.size()) return false;
   for (std::size_t i = 0; i < a.listeners.size(); ++i) {
     const auto &x = a.listeners[i], &y = b.listeners[i];
-    if (x.name != y.name || x.host != y.host || x.port != y.port || x.backlog != y.backlog) return false;
+    if (x.name != y.name || x.host != y.host || x.port != y.port || x.backlog != y.backlog ||
+        x.proxy_protocol != y.proxy_protocol)
+      return false;
   }
   return true;
 }
@@ -33,7 +35,7 @@ Master::Master(Config config, std::string config_path)
 
 Master::~Master() {
   // Close every handle we still own, let libuv run their close callbacks, then the loop.
-  listeners_.clear();
+  ports_.clear();
   apps_.clear();
   removed_apps_.clear();
   signals_.clear();
@@ -42,14 +44,65 @@ Master::~Master() {
   uv_loop_close(&loop_);
 }
 
-App* Master::owner_of(std::size_t listener) const { return listener < owners_.size() ? owners_[listener] : nullptr; }
-
 void Master::wire_listeners() {
-  owners_.assign(config_.listeners.size(), nullptr);
-  for (std::size_t i = 0; i < config_.listeners.size(); ++i)
+  ports_.resize(config_.listeners.size());
+  for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
+    const auto& lc = config_.listeners[i];
+    Port& port = ports_[i];
+    port.apps.clear();
+    port.prefixes = {};
+    bool any_needs_head = false;
     for (const auto& [name, app] : apps_)
       for (const auto& l : app->config().listeners)
-        if (l == config_.listeners[i].name) owners_[i] = app.get();
+        if (l == lc.name) {
+          for (const auto& prefix : app->config().routes) port.prefixes.add(prefix, port.apps.size());
+          port.apps.push_back(app.get());
+          any_needs_head = any_needs_head || app->needs_head();
+        }
+    const Classifier::Settings settings{lc.proxy_protocol, any_needs_head || !port.prefixes.empty(), lc.head_timeout,
+                                        lc.max_head, lc.max_classifying};
+    port.classify = settings.proxy_protocol || settings.read_head;
+    if (port.classifier) port.classifier->set_settings(settings);
+    else
+      port.classifier = std::make_unique<Classifier>(
+          &loop_, settings, [this, i](ConnectionPtr c, const RequestHead* head) { route(i, std::move(c), head); });
+  }
+  // Each app's workers learn which prefixes on their ports belong to others (welcome.route).
+  for (auto& [name, app] : apps_) {
+    std::vector<std::string> foreign;
+    for (std::size_t i = 0; i < ports_.size(); ++i)
+      for (std::size_t owner = 0; owner < ports_[i].apps.size(); ++owner)
+        if (ports_[i].apps[owner] == app.get())
+          for (auto& prefix : ports_[i].prefixes.others_of(owner))
+            if (std::find(foreign.begin(), foreign.end(), prefix) == foreign.end()) foreign.push_back(std::move(prefix));
+    app->set_foreign_prefixes(std::move(foreign));
+  }
+}
+
+void Master::accept(std::size_t i, ConnectionPtr connection) {
+  Port& port = ports_[i];
+  if (port.classify) port.classifier->add(std::move(connection));
+  else route(i, std::move(connection), nullptr);
+}
+
+void Master::route(std::size_t i, ConnectionPtr connection, const RequestHead* head) {
+  const Port& port = ports_[i];
+  App* app = nullptr;
+  if (port.prefixes.empty()) {
+    if (!port.apps.empty()) app = port.apps.front();
+  } else if (head) {
+    if (auto owner = port.prefixes.match(head->path)) app = port.apps[*owner];
+  }
+  if (!app) return reject(std::move(connection), 404);  // no app claims this path
+  app->dispatch(std::move(connection), head);
+}
+
+void Master::handed_back(ConnectionPtr connection) {
+  for (std::size_t i = 0; i < config_.listeners.size(); ++i)
+    if (config_.listeners[i].name == connection->listener && i < ports_.size() && ports_[i].listener)
+      return accept(i, std::move(connection));
+  // Its listener is gone (shutting down): nobody can serve it any more.
+  reject(std::move(connection), 503);
 }
 
 void Master::monitor() {
@@ -59,16 +112,13 @@ void Master::monitor() {
 
 int Master::run() {
   for (const auto& app_config : config_.apps)
-    apps_[app_config.name] = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app_config),
-                                                   config_.ipc_max_message, [this] { on_app_stopped(); });
+    apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
   wire_listeners();
 
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
     auto listener = std::make_unique<Listener>();
-    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) {
-      if (App* app = owner_of(i)) app->dispatch(std::move(c));
-    });
+    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); });
     if (rc != 0) {
       const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
                               "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
@@ -76,7 +126,7 @@ int Master::run() {
       return 2;
     }
     log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)}});
-    listeners_.push_back(std::move(listener));
+    ports_[i].listener = std::move(listener);
   }
 
   if (config_.run_as.uid) {
@@ -123,6 +173,13 @@ int Master::run() {
   return exit_code_;
 }
 
+std::unique_ptr<App> Master::make_app(const AppConfig& config, std::size_t ipc_max_message) {
+  auto app = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(config), ipc_max_message,
+                                   [this] { on_app_stopped(); });
+  app->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
+  return app;
+}
+
 void Master::reload() {
   if (shutting_down_) return;
   log_event("reload", {{"config", config_path_}});
@@ -156,7 +213,7 @@ void Master::reload() {
       it->second->reconfigure(shared);
     } else {
       log_event("app_added", {{"app", app_config.name}});
-      auto app = std::make_unique<App>(&loop_, shared, next.ipc_max_message, [this] { on_app_stopped(); });
+      auto app = make_app(app_config, next.ipc_max_message);
       App* raw = app.get();
       apps_[app_config.name] = std::move(app);
       raw->start();
@@ -178,7 +235,11 @@ void Master::shutdown() {
   }
   shutting_down_ = true;
   log_event("shutdown", {{"timeout", std::to_string(config_.shutdown_timeout.count()) + "ms"}});
-  listeners_.clear();  // no new connections from now on
+  // No new connections from now on; those whose head is being read are closed.
+  for (auto& port : ports_) {
+    port.listener.reset();
+    port.classifier.reset();
+  }
   for (auto& [name, app] : apps_) app->stop(config_.shutdown_timeout);
   for (auto& app : removed_apps_) app->stop(config_.shutdown_timeout);
   on_app_stopped();  // all may be stopped already

@@ -12,8 +12,10 @@
 #include <handoff/uv_handle.h>
 
 #include "supervisor/app.h"
+#include "supervisor/classifier.h"
 #include "supervisor/config.h"
 #include "supervisor/listener.h"
+#include "supervisor/routing/prefix_table.h"
 
 namespace handoff {
 
@@ -30,15 +32,27 @@ class Master {
   void reload();
   void shutdown();
   void on_app_stopped();
-  App* owner_of(std::size_t listener) const;
   void wire_listeners();
+  // A connection from listener `port` (its head read when the port needs one): picks the
+  // app by URL prefix where apps share the port, then the app picks the slot.
+  void route(std::size_t port, ConnectionPtr connection, const RequestHead* head);
+  void accept(std::size_t port, ConnectionPtr connection);
+  void handed_back(ConnectionPtr connection);
+  std::unique_ptr<App> make_app(const AppConfig& config, std::size_t ipc_max_message);
   void monitor();  // every second: worker memory against max_rss, finished apps freed
 
   Config config_;
   std::string config_path_;
   uv_loop_t loop_{};
-  std::vector<std::unique_ptr<Listener>> listeners_;
-  std::vector<App*> owners_;  // per listener
+  // One listener's socket and how its connections find their app.
+  struct Port {
+    std::unique_ptr<Listener> listener;
+    std::unique_ptr<Classifier> classifier;
+    bool classify = false;  // read a PROXY header and/or the request head before routing
+    std::vector<App*> apps;
+    PrefixTable prefixes;   // owners are indexes into `apps`
+  };
+  std::vector<Port> ports_;  // in the order of config_.listeners
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;

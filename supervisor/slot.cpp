@@ -171,7 +171,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    machine_.hello(generation);
                    const auto& lc = machine_.policy();
                    p.worker->send(ipc::Welcome{config_->name, number_, config_->workers, generation,
-                                               lc.heartbeat_interval.count()});
+                                               lc.heartbeat_interval.count(), app_.route_check()});
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());
@@ -188,7 +188,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    if (in_flight_generation_ != generation) return;
                    if (ConnectionPtr* again = queue_.nack()) {
                      Connection& c = **again;
-                     p.worker->send(ipc::Handle{{c.id, c.address_text, c.port, c.listener}}, c.socket.stream());
+                     p.worker->send(handle_message(c), c.socket.stream());
                    } else if (auto lost = queue_.give_up()) {
                      log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) + " " +
                               std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
@@ -201,6 +201,17 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
              message);
   // An ACK, once per connection, only frees the way for the next one (pump above).
   if (lifecycle) settle();
+}
+
+void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {
+  auto c = std::make_unique<Connection>();
+  c->socket = std::move(socket);
+  c->id = message.id;
+  c->listener = message.listener;
+  c->carried = message.head;
+  // The address the worker was given (a PROXY protocol source stays the client's).
+  if (!set_peer_address(*c, message.remote_address, message.remote_port) && !read_peer_address(*c)) return;
+  app_.handed_back(std::move(c));
 }
 
 void Slot::on_channel_lost(Process& p) {
@@ -261,7 +272,7 @@ void Slot::pump() {
   while (ConnectionPtr* next = queue_.begin_send()) {
     Connection& c = **next;
     in_flight_generation_ = *generation;
-    const int rc = p->worker->send(ipc::Handle{{c.id, c.address_text, c.port, c.listener}}, c.socket.stream());
+    const int rc = p->worker->send(handle_message(c), c.socket.stream());
     if (rc == 0) return;
     // The channel broke under us; its read side reports it. Keep the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));

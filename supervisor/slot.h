@@ -55,6 +55,9 @@ class Slot final : private SlotEffects {
     Process(Slot& s, int g) : slot(s), generation(g) {}
     void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
     void on_channel_lost() override { slot.on_channel_lost(*this); }
+    void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) override {
+      slot.on_handback(std::move(socket), message);
+    }
     void on_exit(std::int64_t status, int signal) override { slot.on_exit(*this, status, signal); }
   };
 
@@ -68,6 +71,7 @@ class Slot final : private SlotEffects {
 
   void on_message(Process& p, const ipc::Message& message);
   void on_channel_lost(Process& p);
+  void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message);
   void on_exit(Process& p, std::int64_t status, int signal);
 
   // After every event: deferred readies, dispatch changes, sending, queue timeouts, timer.

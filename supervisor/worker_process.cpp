@@ -123,15 +123,18 @@ void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 }
 
 void WorkerProcess::on_channel_bytes(std::string_view bytes) {
-  // A handle the worker sent us unasked (nothing in this protocol version does) would
-  // otherwise stay open in our process: accept and drop it.
+  // A socket comes with the first bytes of its NODE_HANDLE line: take it now, and give it
+  // to that line's message when the line is complete.
   while (uv_pipe_pending_count(channel_.get()) > 0) {
     const uv_handle_type type = uv_pipe_pending_type(channel_.get());
-    log_line("a worker sent an unexpected handle (type " + std::to_string(type) + "); closed it");
-    auto stray = UvHandle<uv_tcp_t>::make();
-    uv_tcp_init(channel_->loop, stray.get());
-    stray.mark_initialized();
-    uv_accept(channel_.stream(), stray.stream());
+    auto socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(channel_->loop, socket.get());
+    socket.mark_initialized();
+    if (type != UV_TCP || uv_accept(channel_.stream(), socket.stream()) != 0) {
+      log_line("pid " + std::to_string(pid_) + " sent a handle that is not a TCP socket; closed it");
+      continue;
+    }
+    received_.push_back(std::move(socket));
   }
   ipc::feed_lines(
       framer_, bytes,
@@ -141,12 +144,25 @@ void WorkerProcess::on_channel_bytes(std::string_view bytes) {
           log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
           return;
         }
-        observer_.on_message(std::get<ipc::Message>(decoded));
+        auto& message = std::get<ipc::Message>(decoded);
+        if (auto* back = std::get_if<ipc::Handback>(&message)) return take_handback(*back);
+        observer_.on_message(message);
       },
       [this](std::size_t length) {
         log_line("pid " + std::to_string(pid_) + " sent a message of " + std::to_string(length) +
                  " bytes, over the limit of " + std::to_string(framer_.max_line()) + "; dropped");
       });
+}
+
+void WorkerProcess::take_handback(const ipc::Handback& message) {
+  if (received_.empty()) {
+    send(ipc::HandleNack{});  // the line came without its socket: Node's sender retries
+    return;
+  }
+  auto socket = std::move(received_.front());
+  received_.pop_front();
+  send(ipc::HandleAck{});
+  observer_.on_handback(std::move(socket), message);
 }
 
 void WorkerProcess::close_channel() {

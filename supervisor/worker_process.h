@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ class WorkerProcess {
   class Observer {
    public:
     virtual void on_message(const ipc::Message& message) = 0;
+    // A socket the worker gave back (already ACKed), with its `handback` message.
+    virtual void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) = 0;
     virtual void on_channel_lost() = 0;  // EOF or error: no more handles can go
     virtual void on_exit(std::int64_t exit_status, int term_signal) = 0;
 
@@ -68,12 +71,15 @@ class WorkerProcess {
   static void alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   void on_channel_bytes(std::string_view bytes);
   void close_channel();
+  void take_handback(const ipc::Handback& message);
 
   Observer& observer_;
   UvHandle<uv_process_t> process_;
   UvHandle<uv_pipe_t> channel_;
   Output out_, err_;
   ipc::LineFramer framer_;
+  // Sockets that arrived on the channel, each waiting for the line it came with.
+  std::deque<UvHandle<uv_tcp_t>> received_;
   int pid_ = 0;
   bool exited_ = false;
   bool channel_open_ = false;

@@ -2,6 +2,9 @@
 // per platform: platform/posix/*.cpp and platform/win/*.cpp, chosen by CMake.
 #pragma once
 
+#include <uv.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,5 +36,21 @@ std::optional<std::uint64_t> process_rss(int pid);
 // How many processes the kernel's OOM killer has killed in our memory domain (the
 // cgroup on Linux); read before and after a SIGKILL to tell an OOM kill from others.
 std::optional<std::uint64_t> oom_kill_count();
+
+// Reading a request head without taking it from the kernel, so the worker gets a pristine
+// socket. Where the platform cannot peek (Windows), can_peek() is false and the master
+// reads the bytes and carries them with the handle instead.
+bool can_peek();
+// The OS socket under a libuv TCP handle.
+uv_os_sock_t socket_of(const uv_tcp_t* tcp);
+// Copies up to `length` bytes from the front of the socket's receive queue, leaving them
+// there. Returns the count, 0 at end of stream, or a negative libuv error (UV_EAGAIN when
+// nothing is there yet).
+long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length);
+// Reads and drops `length` bytes that peek_socket() showed (a PROXY protocol header).
+long discard_socket(uv_os_sock_t socket, std::size_t length);
+// Readiness only once `bytes` are in the receive queue (SO_RCVLOWAT), so a partial head
+// does not wake the loop again until more arrives. 1 restores the default.
+void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes);
 
 }  // namespace handoff::platform

@@ -92,6 +92,9 @@ struct PolicyEntry {
   // Whether the rule reads the request head (an L7 rule): the listener then peeks it
   // before dispatch.
   bool needs_head;
+  // Whether an SDK worker can evaluate the rule on its own requests (route_key.h), and so
+  // hand back a keep-alive request that belongs elsewhere.
+  bool worker_checkable;
   RuleParameters parameters;
   std::unique_ptr<DispatchPolicy> (*make)(const RuleConfig& config, std::string& error);
 };

@@ -21,18 +21,28 @@ ipc::Message round_trip(const ipc::Message& m) {
 }  // namespace
 
 TEST_CASE("every message survives a round trip") {
-  auto h = std::get<ipc::Handle>(round_trip(ipc::Handle{{42, "::1", 50000, "web"}}));
+  auto h = std::get<ipc::Handle>(round_trip(ipc::Handle{{42, "::1", 50000, "web", std::string("GET / HTTP/1.1\r\n\0\xff", 18)}}));
   CHECK(h.conn.id == 42);
   CHECK(h.conn.remote_address == "::1");
   CHECK(h.conn.remote_port == 50000);
   CHECK(h.conn.listener == "web");
+  CHECK(h.conn.head == std::string("GET / HTTP/1.1\r\n\0\xff", 18));  // any bytes, base64 on the wire
+  ipc::Handback back{9, "10.0.0.1", 4000, "web", "GET /2/x HTTP/1.1\r\n\r\n"};
+  auto b = std::get<ipc::Handback>(round_trip(back));
+  CHECK(b.id == 9);
+  CHECK(b.remote_address == "10.0.0.1");
+  CHECK(b.remote_port == 4000);
+  CHECK(b.listener == "web");
+  CHECK(b.head == back.head);
   CHECK(std::holds_alternative<ipc::HandleAck>(round_trip(ipc::HandleAck{})));
   CHECK(std::holds_alternative<ipc::HandleNack>(round_trip(ipc::HandleNack{})));
   auto hello = std::get<ipc::Hello>(round_trip(ipc::Hello{"cpp", 1, 1234}));
   CHECK(hello.sdk == "cpp");
   CHECK(hello.pid == 1234);
-  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7, 1500}));
+  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7, 1500, ipc::RouteCheck{"url_segment", 2, true, "", false, {"/chat/"}, {"/api/"}}}));
   CHECK(w.heartbeat_ms == 1500);
+  CHECK(w.route == ipc::RouteCheck{"url_segment", 2, true, "", false, {"/chat/"}, {"/api/"}});
+  CHECK(std::get<ipc::Welcome>(round_trip(ipc::Welcome{"a", 1, 1, 1, 0, {}})).route.rule.empty());
   auto st = std::get<ipc::Stats>(round_trip(ipc::Stats{10, 2, 1u << 30}));
   CHECK(st.requests == 10);
   CHECK(st.connections == 2);
@@ -46,7 +56,7 @@ TEST_CASE("every message survives a round trip") {
 }
 
 TEST_CASE("handle messages have exactly Node's shape") {
-  const std::string line = ipc::encode(ipc::Handle{{1, "127.0.0.1", 80, "l"}});
+  const std::string line = ipc::encode(ipc::Handle{{1, "127.0.0.1", 80, "l", {}}});
   CHECK(line.find("\"cmd\":\"NODE_HANDLE\"") != std::string::npos);
   CHECK(line.find("\"type\":\"net.Socket\"") != std::string::npos);
   CHECK(line.find("\"msg\":{") != std::string::npos);

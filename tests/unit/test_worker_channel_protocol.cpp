@@ -41,7 +41,7 @@ const std::string kAck = "{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
 const std::string kNack = "{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 
 std::string handle_line(std::uint64_t id) {
-  return ipc::encode(ipc::Handle{ipc::Conn{.id = id, .remote_address = "127.0.0.1", .remote_port = 5, .listener = "l"}});
+  return ipc::encode(ipc::Handle{ipc::Conn{.id = id, .remote_address = "127.0.0.1", .remote_port = 5, .listener = "l", .head = {}}});
 }
 
 }  // namespace
@@ -96,7 +96,7 @@ TEST_CASE("channel protocol: two handle lines with one socket: one ACK, one NACK
 TEST_CASE("channel protocol: welcome is delivered") {
   ChannelProtocol p;
   FakeEdge edge;
-  p.feed(ipc::encode(ipc::Welcome{.app = "chat", .slot = 2, .workers = 4, .generation = 3}), edge);
+  p.feed(ipc::encode(ipc::Welcome{.app = "chat", .slot = 2, .workers = 4, .generation = 3, .heartbeat_ms = 0, .route = {}}), edge);
   REQUIRE(edge.welcomes.size() == 1);
   CHECK(edge.welcomes[0].app == "chat");
   CHECK(edge.welcomes[0].slot == 2);

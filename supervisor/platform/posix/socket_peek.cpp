@@ -1,0 +1,43 @@
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "supervisor/platform/platform.h"
+
+namespace handoff::platform {
+
+uv_os_sock_t socket_of(const uv_tcp_t* tcp) {
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<const uv_handle_t*>(tcp), &fd);
+  return fd;
+}
+
+bool can_peek() { return true; }
+
+long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length) {
+  ssize_t n;
+  do n = ::recv(socket, buffer, length, MSG_PEEK | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n >= 0 ? static_cast<long>(n) : -errno;
+}
+
+long discard_socket(uv_os_sock_t socket, std::size_t length) {
+  char sink[512];
+  std::size_t done = 0;
+  while (done < length) {
+    const std::size_t want = length - done < sizeof sink ? length - done : sizeof sink;
+    const ssize_t n = ::recv(socket, sink, want, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0 ? static_cast<long>(done) : -errno;
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<long>(done);
+}
+
+void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes) {
+  const int value = static_cast<int>(bytes);
+  // Best effort: without it the loop wakes for every segment of a slow head, no worse.
+  (void)::setsockopt(socket, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value);
+}
+
+}  // namespace handoff::platform
