@@ -3,6 +3,8 @@
 //   GET /pid       -> 200 the worker's pid (tests learn which process holds a connection)
 //   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000) without blocking the
 //                     loop; tests use it to have a request in flight during a drain
+//   POST /echo     -> 200 with the request's body
+// The last path segment names the action, so /3/room/pid works under URL routing too.
 #include <handoff/worker.h>
 
 #include <algorithm>
@@ -52,13 +54,19 @@ int main() {
   handoff::Worker w([&](const handoff::Request& request, handoff::Responder responder) {
     const std::string_view target = request.target;
     const std::string_view path = target.substr(0, target.find('?'));
-    if (path == "/slow") {
+    // The last segment names the action, so /3/room/pid works under URL routing too.
+    const std::string_view action = path.substr(path.rfind('/') + 1);
+    if (action == "echo") {
+      responder.send(reply(request.body));
+      return;
+    }
+    if (action == "slow") {
       const int ms = slow_ms(target);
       worker->after(static_cast<std::uint64_t>(ms),
                     [&reply, responder, ms] { responder.send(reply("slow " + std::to_string(ms) + " ms")); });
       return;
     }
-    responder.send(reply(path == "/pid" ? std::to_string(worker->info().pid) : "Hello, world!"));
+    responder.send(reply(action == "pid" ? std::to_string(worker->info().pid) : "Hello, world!"));
   });
   worker = &w;
   return w.run();

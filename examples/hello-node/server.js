@@ -5,6 +5,8 @@
 //   GET /pid  -> 200 process.pid
 //   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000; integration tests
 //                    use it to have a request in flight during a drain or a shutdown)
+//   POST /echo -> 200 with the request's body
+// The last path segment names the action, so /3/room/pid works under URL routing too.
 // Every answer names the worker in X-Handoff-Worker: <app>/<slot>/<pid>.
 
 const http = require('node:http');
@@ -15,13 +17,20 @@ const SLOW_MAX_MS = 60000;
 const server = http.createServer((req, res) => {
   const query = req.url.indexOf('?');
   const pathname = query < 0 ? req.url : req.url.slice(0, query);
-  if (pathname === '/slow') {
+  const action = pathname.slice(pathname.lastIndexOf('/') + 1);
+  if (action === 'echo') {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => reply(res, Buffer.concat(chunks)));
+    return;
+  }
+  if (action === 'slow') {
     const asked = Number.parseInt(new URLSearchParams(req.url.slice(query + 1)).get('ms') ?? '', 10);
     const ms = Math.min(Math.max(asked || 0, 0), SLOW_MAX_MS);
     setTimeout(() => reply(res, `slow ${ms} ms`), ms);
     return;
   }
-  reply(res, pathname === '/pid' ? String(process.pid) : 'Hello, world!');
+  reply(res, action === 'pid' ? String(process.pid) : 'Hello, world!');
 });
 
 function reply(res, body) {

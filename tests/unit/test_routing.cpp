@@ -3,10 +3,13 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "supervisor/routing/consistent_hash.h"
 #include "supervisor/routing/dispatch_policy.h"
+#include "supervisor/routing/prefix_table.h"
+#include "supervisor/routing/route_key.h"
 
 using namespace handoff;
 
@@ -83,4 +86,82 @@ TEST_CASE("ip_hash: the same address always gets the same slot, even when it is 
   const auto home = slot_of(policy->pick(RouteInput{address}, slots));
   slots[home].ready = false;
   CHECK(slot_of(policy->pick(RouteInput{address}, slots)) == home);
+}
+
+TEST_CASE("prefix table: the longest prefix wins; no match is nothing") {
+  PrefixTable table;
+  table.add("/chat/", 0);
+  table.add("/api/", 1);
+  table.add("/chat/admin/", 1);
+  CHECK(table.match("/chat/room") == 0u);
+  CHECK(table.match("/chat/admin/users") == 1u);
+  CHECK(table.match("/api/") == 1u);
+  CHECK_FALSE(table.match("/chat").has_value());
+  CHECK_FALSE(table.match("/").has_value());
+  CHECK(table.others_of(0) == std::vector<std::string>{"/chat/admin/", "/api/"});
+  CHECK(table.others_of(1) == std::vector<std::string>{"/chat/"});
+}
+
+namespace {
+RequestHead head_for(std::string_view path, std::vector<HeaderView> headers = {}, std::string_view query = {}) {
+  RequestHead head;
+  head.method = "GET";
+  head.path = path;
+  head.query = query;
+  head.headers = std::move(headers);
+  return head;
+}
+
+Decision pick_with(const RuleConfig& rule, const RequestHead& head, std::size_t slots = 4) {
+  std::string error;
+  auto policy = make_policy(rule, error);
+  REQUIRE(policy);
+  auto views = all_ready(slots);
+  auto address = ipv4(127, 0, 0, 1);
+  return policy->pick(RouteInput{address, &head}, views);
+}
+
+RuleConfig rule(std::string name, std::string key_name = {}) {
+  RuleConfig r;
+  r.name = std::move(name);
+  r.key_name = std::move(key_name);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("url_segment direct: numbers address slots; others are 404 or the fallback") {
+  auto r = rule("url_segment");
+  r.direct = true;
+  CHECK(slot_of(pick_with(r, head_for("/3/room"))) == 2);
+  CHECK(slot_of(pick_with(r, head_for("/1"))) == 0);
+  for (auto path : {"/5/room", "/0/", "/03/", "/x/", "/", ""}) {
+    const auto d = pick_with(r, head_for(path));
+    CHECK(d.kind == Decision::Kind::reject);
+    CHECK(d.status == 404);
+  }
+  r.missing_key = "round_robin";
+  CHECK(pick_with(r, head_for("/x/")).kind == Decision::Kind::slot);
+}
+
+TEST_CASE("key rules hash the same key to the same slot as slot_for_key, wherever the key sits") {
+  const std::string key = "room-42";
+  const auto expected = slot_for_key(key, 4);
+  auto segment = rule("url_segment");
+  segment.index = 2;
+  CHECK(slot_of(pick_with(segment, head_for("/chat/room-42/messages"))) == expected);
+  CHECK(slot_of(pick_with(rule("header", "X-Room"), head_for("/", {{"x-room", "room-42"}}))) == expected);
+  CHECK(slot_of(pick_with(rule("cookie", "room"), head_for("/", {{"Cookie", "a=1; room=room-42"}}))) == expected);
+  CHECK(slot_of(pick_with(rule("query", "room"), head_for("/", {}, "x=1&room=room-42"))) == expected);
+  CHECK(slot_of(pick_with(rule("host"), head_for("/", {{"Host", "Room-42:8080"}}))) == expected);
+  // No key: 404 by default.
+  CHECK(pick_with(rule("header", "X-Room"), head_for("/")).status == 404);
+  CHECK(pick_with(rule("cookie", "room"), head_for("/", {{"Cookie", "other=1"}})).status == 404);
+}
+
+TEST_CASE("a plugin that does not exist cannot be made, and the error names it") {
+  auto r = rule("plugin");
+  r.plugin_path = "/nonexistent/libnothing.so";
+  std::string error;
+  CHECK_FALSE(make_policy(r, error));
+  CHECK(error.find("/nonexistent/libnothing.so") != std::string::npos);
 }
