@@ -143,6 +143,7 @@ const llhttp_settings_t& settings() {
 // llhttp 8 also takes RTSP/1.0 and ICE/1.0 request lines; the version after the target
 // must be HTTP's.
 bool says_http(std::string_view bytes, const RequestHead& head) {
+  if (head.target.data() == nullptr) return false;
   const std::size_t after_target = static_cast<std::size_t>(head.target.data() - bytes.data()) + head.target.size();
   const std::size_t version = bytes.find_first_not_of(' ', after_target);
   return version != std::string_view::npos && bytes.substr(version, 5) == "HTTP/";
@@ -176,7 +177,7 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
   const std::string_view input = bytes.substr(0, max_head);
   llhttp_errno_t err = llhttp_execute(&parser, input.data(), input.size());
   if (err == HPE_OK && !collector.headers_done) {
-    // Our scan saw an end that llhttp did not: it wants more, up to the limit.
+    // llhttp saw no end where our scan did: it wants more, up to the limit.
     result.status = bytes.size() >= max_head ? HeadStatus::too_large : HeadStatus::incomplete;
     return result;
   }
@@ -185,6 +186,12 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
     return result;
   }
   head.length = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
+  // llhttp 8.1 ends a head at CR followed by any byte, not only CRLF (as CVE-2023-30589
+  // describes); the head must end at the empty line our scan found.
+  if (head.length != end) {
+    result.status = HeadStatus::malformed;
+    return result;
+  }
   // Let llhttp finish judging the head without giving it a byte more: the checks it makes
   // after on_headers_complete (Transfer-Encoding without chunked, ...) run here.
   llhttp_resume(&parser);

@@ -132,8 +132,11 @@ TEST_CASE("request head: line endings as llhttp takes them") {
   // A bare LF after a header line is not taken.
   CHECK(status_of("GET / HTTP/1.1\r\nHost: h\n\r\n") == HeadStatus::malformed);
   CHECK(status_of("GET / HTTP/1.1\r\nHost: h\n\n") == HeadStatus::malformed);
-  // A bare CR is not a line ending.
+  // A bare CR is not a line ending, nor does CR and another byte end the head (llhttp 8.1
+  // takes "\rX" there; found by fuzzing).
   CHECK(status_of("GET / HTTP/1.1\rHost: h\r\n\r\n") == HeadStatus::malformed);
+  CHECK(status_of("GET / HTTP/1.1\r\nA: b\r\n\rX\n\r\n") == HeadStatus::malformed);
+  CHECK(status_of("GET / HTTP/1.1\r\nA: b\r\n\rXGET / HTTP/1.1\r\n\r\n") == HeadStatus::malformed);
 }
 
 TEST_CASE("request head: too_large at max_head bytes without an end, or a longer head") {
