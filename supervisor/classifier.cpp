@@ -1,6 +1,7 @@
 #include "supervisor/classifier.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "supervisor/platform/platform.h"
@@ -11,22 +12,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Behind a load balancer, the client is the one the PROXY header names.
+void adopt_source(Connection& c, const ProxyHeader& h) {
+  std::memcpy(c.address.data(), h.address.data(), h.address_length);
+  c.address_length = h.address_length;
+  c.address_text = h.address_text;
+  c.port = h.port;
+}
+
 }  // namespace
 
 Classifier::Classifier(uv_loop_t* loop, Settings settings, OnClassified on_classified, OnRejected on_rejected)
-    : loop_(loop), settings_(settings), on_classified_(std::move(on_classified)), on_rejected_(std::move(on_rejected)) {
+    : loop_(loop),
+      peek_(platform::can_peek() && !std::getenv("HANDOFF_CLASSIFY_BY_READING")),
+      settings_(settings), on_classified_(std::move(on_classified)), on_rejected_(std::move(on_rejected)) {
   timer_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(loop_, timer_.get());
   timer_.mark_initialized();
   timer_->data = this;
 }
 
-Classifier::~Classifier() {
-  for (auto& p : pending_) {
-    p.poll.reset();
-    platform::set_receive_low_water(platform::socket_of(p.connection->socket.get()), 1);
-  }
-}
+Classifier::~Classifier() = default;  // pending connections close with their handles
 
 void Classifier::add(ConnectionPtr connection) {
   // Slowloris: the oldest connection still sending its head makes room for the new one.
@@ -40,6 +46,11 @@ void Classifier::add(ConnectionPtr connection) {
   p.proxy_done = !settings_.proxy_protocol || !connection->carried.empty();
   p.deadline = Clock::now() + settings_.head_timeout;
   p.connection = std::move(connection);
+  if (!peek_) {
+    p.reading = true;
+    if (was_empty) arm_timer();
+    return step_reading(p);
+  }
   p.poll = UvHandle<uv_poll_t>::make();
   if (uv_poll_init_socket(loop_, p.poll.get(), platform::socket_of(p.connection->socket.get())) != 0) {
     p.poll = {};
@@ -74,18 +85,40 @@ void Classifier::step(Pending& p, bool peer_closed) {
   p.bytes.resize(carried + peeked);
   if (n == 0 && p.bytes.empty()) return fail(p, 0);  // closed before saying anything
 
-  auto parsed = parse_request_head(p.bytes, settings_.max_head);
+  judge_head(p, p.bytes, n == 0 || peer_closed, peeked);
+}
+
+// Decides on the bytes seen so far, or waits for more.
+void Classifier::judge_head(Pending& p, std::string_view bytes, bool ended, std::size_t seen) {
+  auto parsed = parse_request_head(bytes, settings_.max_head);
   switch (parsed.status) {
     case HeadStatus::complete: return finish(p, &parsed.head);
     case HeadStatus::too_large: return fail(p, 431);
     case HeadStatus::malformed: return fail(p, 400);
     case HeadStatus::incomplete:
       // The client stopped sending in the middle of a head: nothing will complete it.
-      if (n == 0 || peer_closed) return fail(p, 400);
-      // Wake again only when more than what we saw is there.
-      platform::set_receive_low_water(socket, peeked + 1);
+      if (ended) return fail(p, bytes.empty() ? 0 : 400);
+      // Peeking: wake again only when more than what we saw is there.
+      if (!p.reading) platform::set_receive_low_water(platform::socket_of(p.connection->socket.get()), seen + 1);
       return watch(p);
   }
+}
+
+void Classifier::step_reading(Pending& p) {
+  std::string& got = p.connection->carried;
+  if (!p.proxy_done) {
+    const auto parsed =
+        parse_proxy_header(std::span<const std::byte>(reinterpret_cast<const std::byte*>(got.data()), got.size()));
+    if (parsed.status == ProxyStatus::invalid || (parsed.status == ProxyStatus::incomplete && p.ended))
+      return fail(p, 0);
+    if (parsed.status == ProxyStatus::incomplete) return watch(p);
+    const auto& h = parsed.header;
+    got.erase(0, h.length);
+    if (!h.local) adopt_source(*p.connection, h);
+    p.proxy_done = true;
+  }
+  if (!settings_.read_head) return finish(p, nullptr);
+  judge_head(p, got, p.ended, got.size());
 }
 
 Classifier::Progress Classifier::read_proxy_header(Pending& p, bool peer_closed) {
@@ -109,13 +142,7 @@ Classifier::Progress Classifier::read_proxy_header(Pending& p, bool peer_closed)
       const auto& h = parsed.header;
       if (platform::discard_socket(socket, h.length) != static_cast<long>(h.length)) break;
       platform::set_receive_low_water(socket, 1);
-      Connection& c = *p.connection;
-      if (!h.local) {
-        std::memcpy(c.address.data(), h.address.data(), h.address_length);
-        c.address_length = h.address_length;
-        c.address_text = h.address_text;
-        c.port = h.port;
-      }
+      if (!h.local) adopt_source(*p.connection, h);
       p.proxy_done = true;
       return Progress::done;
     }
@@ -126,6 +153,25 @@ Classifier::Progress Classifier::read_proxy_header(Pending& p, bool peer_closed)
 }
 
 void Classifier::watch(Pending& p) {
+  if (p.reading) {
+    uv_stream_t* stream = p.connection->socket.stream();
+    stream->data = &p;
+    const int rc = uv_read_start(
+        stream,
+        [](uv_handle_t*, std::size_t, uv_buf_t* buf) {
+          static char chunk[16 * 1024];  // one loop thread; each read is copied out at once
+          *buf = uv_buf_init(chunk, sizeof chunk);
+        },
+        [](uv_stream_t* st, ssize_t n, const uv_buf_t* buf) {
+          auto* pending = static_cast<Pending*>(st->data);
+          if (n == UV_EOF) pending->ended = true;
+          else if (n < 0) return pending->owner->fail(*pending, 0);
+          else pending->connection->carried.append(buf->base, static_cast<std::size_t>(n));
+          if (n != 0) pending->owner->step_reading(*pending);
+        });
+    if (rc != 0) fail(p, 0);
+    return;
+  }
   if (uv_is_active(p.poll.base())) return;
   const int rc = uv_poll_start(p.poll.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* handle, int status, int events) {
     auto* pending = static_cast<Pending*>(handle->data);
@@ -137,8 +183,13 @@ void Classifier::watch(Pending& p) {
 
 std::list<Classifier::Pending> Classifier::take(Pending& p) {
   // Stop watching before anyone else uses the socket: libuv allows one watcher per fd.
-  p.poll.reset();
-  platform::set_receive_low_water(platform::socket_of(p.connection->socket.get()), 1);
+  if (p.reading) {
+    uv_read_stop(p.connection->socket.stream());
+    p.connection->socket->data = nullptr;
+  } else {
+    p.poll.reset();
+    platform::set_receive_low_water(platform::socket_of(p.connection->socket.get()), 1);
+  }
   std::list<Pending> out;
   out.splice(out.begin(), pending_, p.self);
   return out;

@@ -55,6 +55,8 @@ class Classifier {
     UvHandle<uv_poll_t> poll;
     std::string bytes;      // carried bytes, then what a peek showed after them
     bool proxy_done = false;
+    bool reading = false;   // read mode: the bytes are taken and carried (connection->carried)
+    bool ended = false;     // read mode: the client sent its end of stream
     std::chrono::steady_clock::time_point deadline;
     Classifier* owner = nullptr;
     std::list<Pending>::iterator self;
@@ -63,6 +65,8 @@ class Classifier {
   enum class Progress { done, wait, finished };
 
   void step(Pending& p, bool peer_closed);  // reads what is there and decides, or waits for more
+  void step_reading(Pending& p);             // the same where the platform cannot peek
+  void judge_head(Pending& p, std::string_view bytes, bool ended, std::size_t seen);
   Progress read_proxy_header(Pending& p, bool peer_closed);
   void watch(Pending& p);                    // wake when more bytes (or the peer's close) arrive
   void finish(Pending& p, const RequestHead* head);
@@ -71,6 +75,10 @@ class Classifier {
   void arm_timer();
 
   uv_loop_t* loop_;
+  // Peek (leave the bytes in the kernel) where the platform can; otherwise read them and
+  // carry them with the handle. HANDOFF_CLASSIFY_BY_READING=1 forces reading, to test
+  // on Linux the path Windows takes.
+  bool peek_;
   Settings settings_;
   OnClassified on_classified_;
   OnRejected on_rejected_;

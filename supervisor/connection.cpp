@@ -8,6 +8,22 @@ ipc::Handle handle_message(const Connection& c) {
   return ipc::Handle{ipc::Conn{c.id, c.address_text, c.port, c.listener, c.carried}};
 }
 
+namespace {
+
+// Stores 4 (IPv4) or 16 (IPv6) address bytes. An IPv4 client on a dual-stack socket
+// (IPv4-mapped IPv6) hashes like the same client on IPv4.
+void store_address(Connection& c, const unsigned char* bytes, std::size_t length) {
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (length == 16 && std::memcmp(bytes, kMapped, sizeof kMapped) == 0) {
+    bytes += 12;
+    length = 4;
+  }
+  std::memcpy(c.address.data(), bytes, length);
+  c.address_length = length;
+}
+
+}  // namespace
+
 bool read_peer_address(Connection& c) {
   sockaddr_storage peer{};
   int length = sizeof peer;
@@ -15,27 +31,28 @@ bool read_peer_address(Connection& c) {
   char text[64] = {};
   if (peer.ss_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
-    std::memcpy(c.address.data(), &in->sin_addr, 4);
-    c.address_length = 4;
+    store_address(c, reinterpret_cast<const unsigned char*>(&in->sin_addr), 4);
     c.port = ntohs(in->sin_port);
     uv_ip4_name(in, text, sizeof text);
   } else if (peer.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
-    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    // An IPv4 client on a dual-stack socket hashes like the same client on IPv4.
-    if (std::memcmp(&in6->sin6_addr, kMapped, sizeof kMapped) == 0) {
-      std::memcpy(c.address.data(), reinterpret_cast<const unsigned char*>(&in6->sin6_addr) + 12, 4);
-      c.address_length = 4;
-    } else {
-      std::memcpy(c.address.data(), &in6->sin6_addr, 16);
-      c.address_length = 16;
-    }
+    store_address(c, reinterpret_cast<const unsigned char*>(&in6->sin6_addr), 16);
     c.port = ntohs(in6->sin6_port);
     uv_ip6_name(in6, text, sizeof text);
   } else {
     return false;
   }
   c.address_text = text;
+  return true;
+}
+
+bool set_peer_address(Connection& c, const std::string& text, int port) {
+  unsigned char bytes[16];
+  if (uv_inet_pton(AF_INET, text.c_str(), bytes) == 0) store_address(c, bytes, 4);
+  else if (uv_inet_pton(AF_INET6, text.c_str(), bytes) == 0) store_address(c, bytes, 16);
+  else return false;
+  c.address_text = text;
+  c.port = port;
   return true;
 }
 
@@ -53,24 +70,6 @@ std::string_view reason_phrase(int status) {
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Server Error";
   }
-}
-
-bool set_peer_address(Connection& c, const std::string& text, int port) {
-  unsigned char bytes[16];
-  if (uv_inet_pton(AF_INET, text.c_str(), bytes) == 0) {
-    std::memcpy(c.address.data(), bytes, 4);
-    c.address_length = 4;
-  } else if (uv_inet_pton(AF_INET6, text.c_str(), bytes) == 0) {
-    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const bool mapped = std::memcmp(bytes, kMapped, sizeof kMapped) == 0;
-    std::memcpy(c.address.data(), mapped ? bytes + 12 : bytes, mapped ? 4 : 16);
-    c.address_length = mapped ? 4 : 16;
-  } else {
-    return false;
-  }
-  c.address_text = text;
-  c.port = port;
-  return true;
 }
 
 namespace {
