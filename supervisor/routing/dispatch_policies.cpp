@@ -2,10 +2,10 @@
 #include <algorithm>
 #include <cctype>
 
-#include "supervisor/routing/consistent_hash.h"
+#include "protocols/consistent_hash.h"
 #include "supervisor/routing/dispatch_policy.h"
 #include "supervisor/routing/plugin_policy.h"
-#include "supervisor/routing/route_key.h"
+#include "protocols/route_key.h"
 
 namespace handoff {
 namespace {

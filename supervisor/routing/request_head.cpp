@@ -157,11 +157,22 @@ std::optional<std::string_view> RequestHead::header(std::string_view name) const
   return std::nullopt;
 }
 
+// Whether what came so far can still become a request line: its method is a token. So a
+// TLS ClientHello or other binary on a plain port is a 400 at once, not a 408 later.
+bool could_be_request(std::string_view bytes) {
+  const std::size_t start = bytes.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) return true;
+  const std::string_view line = bytes.substr(start);
+  const std::string_view method = line.substr(0, line.find(' '));
+  return method.empty() || is_token(method);
+}
+
 HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
   HeadParse result;
   const std::size_t end = find_end_of_head(bytes.substr(0, max_head));
   if (end == 0) {
-    result.status = bytes.size() >= max_head ? HeadStatus::too_large : HeadStatus::incomplete;
+    if (!could_be_request(bytes.substr(0, max_head))) result.status = HeadStatus::malformed;
+    else result.status = bytes.size() >= max_head ? HeadStatus::too_large : HeadStatus::incomplete;
     return result;
   }
 

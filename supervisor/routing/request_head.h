@@ -44,7 +44,10 @@ struct HeadParse {
 };
 
 // Parses the request head at the start of `bytes` (which may hold more: a body, the next
-// request). Uses llhttp, so it accepts exactly what the SDKs' parser accepts.
+// request). Uses llhttp, and is stricter than Debian's llhttp 8.1 where that one is lax
+// (a CR without LF ending a head, blanks in field names, obs-fold, RTSP/ICE versions):
+// what passes here is a plain HTTP/1.x head. Bytes that cannot begin a request line
+// (binary, TLS) are malformed at once, without waiting for an end of head.
 HeadParse parse_request_head(std::string_view bytes, std::size_t max_head);
 
 }  // namespace handoff

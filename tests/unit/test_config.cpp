@@ -99,7 +99,8 @@ apps:
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "test.yaml:6:5: apps[0].wrokers: unknown key (did you mean 'workers'?)");
   CHECK(errors[1] ==
-        "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, ip_hash); did you mean "
+        "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, ip_hash, url_segment, host, header, cookie, query, "
+        "plugin); did you mean "
         "\"ip_hash\"?");
   CHECK(errors[2] == "test.yaml:8:14: apps[0].workers: expected an integer from 1 to 4096, got \"many\"");
 }
@@ -117,7 +118,10 @@ TEST_CASE("missing keys, bad addresses, broken YAML and dangling references") {
   auto dangling = parse_errors(std::string(kMinimal) + "    listeners: [nope]\n");
   CHECK(dangling.at(0).find("apps[0].listeners[0]: no listener is named \"nope\"") != std::string::npos);
   auto shared = parse_errors(std::string(kMinimal) + "  - name: other\n    command: x\n");
-  CHECK(shared.at(0).find("is served by 2 apps") != std::string::npos);
+  CHECK(shared.at(0).find("is shared by several apps, so app \"hello\" needs `routes`") != std::string::npos);
+  auto twice = parse_errors(std::string(kMinimal) + "    routes: [/a/]\n  - name: other\n    command: x\n    routes: [/a/]\n");
+  CHECK(twice.at(0).find("route \"/a/\" is claimed by both") != std::string::npos);
+  CHECK(parse_errors(std::string(kMinimal) + "    routes: [a/]\n").at(0).find("starts with '/'") != std::string::npos);
   CHECK(parse_errors("listeners:\n  - address: 127.0.0.1:80\napps:\n  - name: a\n    command: \"node 'app.js\"\n")
             .at(0) == "test.yaml:5:14: apps[0].command: unbalanced quote in command");
 }
@@ -256,4 +260,27 @@ TEST_CASE("an unknown user is a config error") {
   auto problems = check_environment(config);
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].to_string() == "test.yaml:4:5: apps[0].user: no such user \"no-such-user-here\"");
+}
+
+TEST_CASE("policies with parameters: one rule per app, each parameter checked where it is written") {
+  auto app = [](std::string lines) { return std::string(kMinimal) + lines; };
+  auto config = std::get<Config>(parse_config(app("    policy: {url_segment: {index: 2, direct: true}}\n    missing_key: round_robin\n"), "test.yaml", "/tmp"));
+  CHECK(config.apps[0].policy.name == "url_segment");
+  CHECK(config.apps[0].policy.index == 2);
+  CHECK(config.apps[0].policy.direct);
+  CHECK(config.apps[0].policy.missing_key == "round_robin");
+  config = std::get<Config>(parse_config(app("    policy:\n      header: X-Room\n"), "test.yaml", "/tmp"));
+  CHECK(config.apps[0].policy.key_name == "X-Room");
+  config = std::get<Config>(parse_config(app("    policy: {plugin: {path: lib/a.so, config: \"x=1\"}}\n"), "test.yaml", "/tmp"));
+  CHECK(config.apps[0].policy.plugin_path == "/tmp/lib/a.so");
+  CHECK(config.apps[0].policy.plugin_config == "x=1");
+
+  CHECK(parse_errors(app("    policy: {url_segment: {index: 0}}\n")).at(0) ==
+        "test.yaml:6:35: apps[0].policy.url_segment.index: expected an integer from 1 to 64, got \"0\"");
+  CHECK(parse_errors(app("    policy: {url_segment: {direct: yes}}\n")).at(0).find("expected true or false") != std::string::npos);
+  CHECK(parse_errors(app("    policy: header\n")).at(0).find("this rule needs a name: `policy: {header: NAME}`") != std::string::npos);
+  CHECK(parse_errors(app("    policy: {ip_hash: x}\n")).at(0).find("this rule takes no parameters") != std::string::npos);
+  CHECK(parse_errors(app("    policy: {header: a, cookie: b}\n")).at(0).find("expected one rule") != std::string::npos);
+  CHECK(parse_errors(app("    policy: {plugin: {config: x}}\n")).at(0).find("missing required key 'path'") != std::string::npos);
+  CHECK(parse_errors(app("    missing_key: url_segment\n")).at(0).find("(one of: 404, round_robin, ip_hash)") != std::string::npos);
 }

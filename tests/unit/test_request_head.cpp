@@ -227,3 +227,11 @@ TEST_CASE("request head: a head split anywhere across two reads parses the same 
     }
   }
 }
+
+TEST_CASE("request head: bytes that cannot start a request are malformed before any end of head") {
+  CHECK(parse_request_head("\x16\x03\x01\x02\x00\x01", 1024).status == HeadStatus::malformed);
+  CHECK(parse_request_head("GE(T / HTTP/1.1\r\n", 1024).status == HeadStatus::malformed);
+  CHECK(parse_request_head("\r\nGET", 1024).status == HeadStatus::incomplete);
+  CHECK(parse_request_head("GET /x HT", 1024).status == HeadStatus::incomplete);
+  CHECK(parse_request_head("", 1024).status == HeadStatus::incomplete);
+}

@@ -9,8 +9,8 @@
 #include <set>
 #include <string>
 
-#include "supervisor/routing/consistent_hash.h"
-#include "supervisor/routing/route_key.h"
+#include "protocols/consistent_hash.h"
+#include "protocols/route_key.h"
 
 using namespace handoff;
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/routing/consistent_hash.h"
+#include "protocols/consistent_hash.h"
 #include "supervisor/routing/dispatch_policy.h"
 #include "supervisor/routing/prefix_table.h"
-#include "supervisor/routing/route_key.h"
+#include "protocols/route_key.h"
 
 using namespace handoff;
 

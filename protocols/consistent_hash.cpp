@@ -1,4 +1,4 @@
-#include "supervisor/routing/consistent_hash.h"
+#include "protocols/consistent_hash.h"
 
 #include <xxhash.h>
 

@@ -1,8 +1,8 @@
-#include "supervisor/routing/route_key.h"
+#include "protocols/route_key.h"
 
 #include <limits>
 
-#include "supervisor/routing/consistent_hash.h"
+#include "protocols/consistent_hash.h"
 
 namespace handoff {
 
