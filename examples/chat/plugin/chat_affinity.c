@@ -6,7 +6,7 @@
  *   - rooms named in the config string go to the slot given there ("lobby=1,vip=2"), to
  *     keep hot rooms apart; a pinned slot beyond the current count falls back to the hash;
  *   - every other room goes to jump consistent hash of XXH64 (seed 0) of its name, exactly
- *     as the built-in `url_segment` rule maps keys (supervisor/routing/consistent_hash.cpp),
+ *     as the built-in `url_segment` rule maps keys (protocols/consistent_hash.cpp),
  *     so growing from N to N+1 workers moves about 1/(N+1) of the rooms;
  *   - anything else (no "/chat/" prefix, an empty room name) is refused with 404.
  *
