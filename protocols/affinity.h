@@ -2,10 +2,12 @@
  * and Windows and the supervisor loads it with uv_dlopen.
  *
  * A plugin is a shared library that exports the four functions below. The supervisor
- * loads it at start-up (and on a reload that names another path), checks
- * handoff_affinity_abi_version() == HANDOFF_AFFINITY_ABI_VERSION, calls create() once per
+ * loads it at start-up (and on a reload that changes its path or config), checks
+ * handoff_affinity_abi_version() == HANDOFF_AFFINITY_ABI_VERSION, calls create() for each
  * app that uses it, pick() for each connection (on the master's only thread: a plugin
- * needs no locks, and must not block), and destroy() when the app goes away.
+ * needs no locks, and must not block), and destroy() when the app goes away. The config
+ * check also creates and destroys one context first, so a bad config stops the start:
+ * create() must not assume it runs once.
  *
  * Every pointer in a view is valid only during the call. Strings are not NUL-terminated
  * unless said; lengths are in bytes.
