@@ -15,11 +15,12 @@ ensure_commands() {  # "command:package" ...
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-# Waits until GET / on the port answers 200 (curl: cheaper than starting node per try).
+# Waits until GET /1/ on the port answers 200 (curl: cheaper than starting node per try);
+# /1/ is a path every configuration serves, URL routing included.
 wait_http() {  # port
   local _
   for _ in $(seq 1 300); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1/1/" && return 0
     sleep 0.05
   done
   echo "bench: nothing answers on port $1" >&2; return 1

@@ -57,7 +57,7 @@ NODE_APP=$ROOT/examples/hello-node/server.js
 
 # --- configurations -----------------------------------------------------------------
 # id -> label; kind (cpp | node | ref) picks the ratio anchor.
-ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-ip-cpp sup-rr-node sup-ip-node cluster-node
+ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-ip-cpp sup-url-cpp sup-rr-node sup-ip-node sup-url-node cluster-node
              nginx-ip-cpp nginx-url-cpp nginx-ip-node nginx-url-node
              haproxy-ip-cpp haproxy-url-cpp haproxy-ip-node haproxy-url-node)
 declare -A LABEL=(
@@ -66,8 +66,10 @@ declare -A LABEL=(
   [direct-node]="hello-node alone, 1 process"
   [sup-rr-cpp]="supervisor round_robin + 2 hello-cpp"
   [sup-ip-cpp]="supervisor ip_hash + 2 hello-cpp (1 slot used)"
+  [sup-url-cpp]="supervisor url_segment /(\\d+)/ (MSG_PEEK) + 2 hello-cpp"
   [sup-rr-node]="supervisor round_robin + 2 hello-node"
   [sup-ip-node]="supervisor ip_hash + 2 hello-node (1 slot used)"
+  [sup-url-node]="supervisor url_segment /(\\d+)/ (MSG_PEEK) + 2 hello-node"
   [cluster-node]="Node cluster, 2 workers (round robin)"
   [nginx-ip-cpp]="nginx hash \$remote_addr + 2 hello-cpp (1 used)"
   [nginx-url-cpp]="nginx map /(\\d+)/ + 2 hello-cpp"
@@ -80,7 +82,7 @@ declare -A LABEL=(
 )
 declare -A SHORT=(
   [ref]="C epoll ref" [direct-cpp]="cpp alone" [direct-node]="node alone"
-  [sup-rr-cpp]="sup rr cpp" [sup-ip-cpp]="sup iphash cpp" [sup-rr-node]="sup rr node" [sup-ip-node]="sup iphash node"
+  [sup-rr-cpp]="sup rr cpp" [sup-ip-cpp]="sup iphash cpp" [sup-rr-node]="sup rr node" [sup-ip-node]="sup iphash node" [sup-url-cpp]="sup url cpp" [sup-url-node]="sup url node"
   [cluster-node]="node cluster"
   [nginx-ip-cpp]="nginx iphash cpp" [nginx-url-cpp]="nginx url cpp" [nginx-ip-node]="nginx iphash node" [nginx-url-node]="nginx url node"
   [haproxy-ip-cpp]="haproxy iphash cpp" [haproxy-url-cpp]="haproxy url cpp" [haproxy-ip-node]="haproxy iphash node" [haproxy-url-node]="haproxy url node"
@@ -209,6 +211,7 @@ start_config() {  # id
     direct-node) start_worker node "$PORT" ;;
     sup-rr-*) start_supervisor "$(kind_of "$1")" round_robin ;;
     sup-ip-*) start_supervisor "$(kind_of "$1")" ip_hash ;;
+    sup-url-*) start_supervisor "$(kind_of "$1")" "{url_segment: {index: 1, direct: true}}" ;;
     cluster-node) PORT=$PORT HOST=127.0.0.1 WORKERS=2 NODE_ENV=production spawn cluster node "$ROOT/bench/node-cluster.js" ;;
     nginx-ip-*) start_nginx "$(kind_of "$1")" ip ;;
     nginx-url-*) start_nginx "$(kind_of "$1")" url ;;
@@ -410,7 +413,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "- Every client connects from 127.0.0.1, so every address-hash router (supervisor \`ip_hash\`,"
   echo "  nginx \`hash \$remote_addr consistent\`, HAProxy \`balance source\`) sends all the traffic to one of its"
   echo "  2 workers: those rows show one worker's capacity behind that router, not a spread."
-  echo "- URL rows route /1/ to worker 1 and /2/ to worker 2 per request; the supervisor has no URL routing yet."
+  echo "- URL rows route /1/ to worker 1 and /2/ to worker 2. nginx and HAProxy proxy every request; the supervisor peeks the first request's head (MSG_PEEK) and hands the connection over; on keep-alive, wrk alternates /1/ and /2/ on each connection, so every other request is handed back by the SDK and routed again (the worst case of per-request affinity)."
   [ "$IDLE_WAITED" -gt 0 ] && echo "- The script waited ${IDLE_WAITED}s in all for other work on the machine to settle before measurements."
   errs_total=$(for k in "${!RESULTS[@]}"; do printf '%s' "${RESULTS[$k]}"; done | awk '{ s += $7 } END { print s + 0 }')
   [ "$errs_total" -gt 0 ] && echo "- wrk reported $errs_total socket errors or non-2xx answers in all (see the errors column)."
