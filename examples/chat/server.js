@@ -6,6 +6,8 @@
 //                               member as {type:"message", room, text, slot, pid}; on
 //                               joining: {type:"welcome", room, members, slot, pid}
 //   GET /chat/<room>/info       200 {room, members, slot, pid}
+//   /<slot>/<room>...           the same, for configs that route by slot number in the
+//                               URL (policy: {url_segment: {index: 1, direct: true}})
 // Anything else is 404. Every HTTP answer (and the 101) names the worker in
 // X-Handoff-Worker: <app>/<slot>/<pid>. Run alone, `PORT=8090 node server.js` listens itself.
 
@@ -18,11 +20,12 @@ const rooms = new Map(); // room name -> Set of WebSockets
 
 const whoami = () => `${worker.app ?? 'standalone'}/${worker.slot}/${process.pid}`;
 
-// "/chat/<room>" or "/chat/<room>/<rest>" -> { room, rest }; anything else -> null.
-// The room is the path segment as sent, the same key the plugin hashes.
+// "/chat/<room>[/<rest>]" (the plugin's scheme) or "/<slot>/<room>[/<rest>]" (the
+// {process_id}/{room} scheme of the url_segment rule with direct slot numbers)
+// -> { room, rest }; anything else -> null. The room is the path segment as sent.
 function parse(url) {
   const path = url.split('?', 1)[0];
-  const match = /^\/chat\/([^/]+)(?:\/(.*))?$/.exec(path);
+  const match = /^\/(?:chat|[1-9][0-9]*)\/([^/]+)(?:\/(.*))?$/.exec(path);
   return match && { room: match[1], rest: match[2] ?? '' };
 }
 

@@ -52,9 +52,9 @@ async function info(port, room) {
 
 // A WebSocket client of a room: resolves once the server's welcome has arrived, with the
 // worker named in the 101's X-Handoff-Worker header; next() waits for the next message.
-function join(port, room) {
+function join(port, room, prefix = 'chat') {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat/${room}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/${prefix}/${room}`);
     const inbox = [];
     const waiters = [];
     const client = {
@@ -269,4 +269,27 @@ test('configs/chat.yaml passes check', async (t) => {
   if (!fs.existsSync(path.join(h.ROOT, 'build/lib/libchat_affinity.so'))) return t.skip('build/ has no plugin');
   const r = await h.runSupervisor(['check', path.join(h.ROOT, 'configs/chat.yaml')]);
   assert.strictEqual(r.code, 0, r.stderr);
+});
+
+test('url_segment with slot numbers: a WebSocket on /3/room lands on slot 3; its members meet there', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(chatConfig(port, '{url_segment: {index: 1, direct: true}}'), { ready: WORKERS });
+  t.after(() => sup.stop());
+  for (const slot of [3, 1, 4, 2]) {
+    const alice = await join(port, 'room', String(slot));
+    assert.strictEqual(alice.upgradedBy.slot, slot);
+    assert.strictEqual(alice.welcome.slot, slot);
+    const bob = await join(port, 'room', String(slot));
+    assert.strictEqual(bob.welcome.pid, alice.welcome.pid);
+    assert.strictEqual(bob.welcome.members, 2);
+    for (let i = 0; i < 5; i++) {
+      alice.ws.send(`ping ${i}`);
+      for (const client of [alice, bob]) {
+        const m = await client.next();
+        assert.strictEqual(m.text, `ping ${i}`);
+        assert.strictEqual(m.slot, slot);
+      }
+    }
+    for (const client of [alice, bob]) await client.close();
+  }
 });
