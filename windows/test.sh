@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test-windows` after the build: the unit tests and the integration suite, built
+# for Windows, run under wine64 (windows/wine-run.sh) with Linux-side clients.
+# Every run has a timeout and its output goes to a file (wine's services must not hold a
+# pipe of ours), printed afterwards.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/build-windows/bin
+logs=$root/build-windows/test-logs
+mkdir -p "$logs"
+status=0
+
+run() {  # run NAME TIMEOUT-SECONDS COMMAND... : output to $logs/NAME.log, then shown
+  local name=$1 limit=$2; shift 2
+  echo "== $name"
+  timeout --kill-after=10 "$limit" "$@" </dev/null >"$logs/$name.log" 2>&1
+  local rc=$?
+  cat "$logs/$name.log"
+  [ $rc -eq 124 ] && echo "windows/test.sh: $name timed out after ${limit}s"
+  [ $rc -ne 0 ] && status=1
+  echo "== $name: exit $rc"
+  return 0
+}
+
+run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
+exit $status
