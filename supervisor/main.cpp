@@ -3,6 +3,7 @@
 //   supervisor --config FILE      run the cluster
 //   supervisor check FILE         validate a config and exit (0 valid, 2 invalid)
 //   supervisor config-reference   print the configuration reference (docs/config.md)
+//   supervisor control NAME CMD   send `reload` or `stop` to a supervisor run with --control NAME
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "supervisor/config_loader.h"
 #include "supervisor/config_schema.h"
+#include "supervisor/control_endpoint.h"
 #include "supervisor/master.h"
 
 namespace {
@@ -42,6 +44,15 @@ int main(int argc, char** argv) {
   std::string check_path;
   check->add_option("file", check_path, "configuration file")->required();
 
+  std::string control_name;
+  cli.add_option("--control", control_name,
+                 "open a control endpoint here: a Unix socket path, or on Windows a named pipe \\\\.\\pipe\\NAME");
+
+  auto* control = cli.add_subcommand("control", "ask a running supervisor (started with --control) to reload or stop");
+  std::string control_target, control_command;
+  control->add_option("endpoint", control_target, "the --control name the supervisor was started with")->required();
+  control->add_option("command", control_command, "reload | stop")->required()->check(CLI::IsMember({"reload", "stop"}));
+
   auto* reference = cli.add_subcommand("config-reference", "print the configuration reference in Markdown");
 
   try {
@@ -54,6 +65,7 @@ int main(int argc, char** argv) {
     std::fputs(handoff::config_reference_markdown().c_str(), stdout);
     return 0;
   }
+  if (*control) return handoff::run_control_client(control_target, control_command);
   if (*check) {
     if (!load_checked(check_path)) return kConfigInvalid;
     std::printf("%s: ok\n", check_path.c_str());
@@ -65,6 +77,6 @@ int main(int argc, char** argv) {
   }
   auto config = load_checked(config_path);
   if (!config) return kConfigInvalid;
-  handoff::Master master(std::move(*config), config_path);
+  handoff::Master master(std::move(*config), config_path, control_name);
   return master.run();
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace handoff::platform {
 
@@ -33,5 +34,14 @@ std::optional<std::uint64_t> process_rss(int pid);
 // How many processes the kernel's OOM killer has killed in our memory domain (the
 // cgroup on Linux); read before and after a SIGKILL to tell an OOM kill from others.
 std::optional<std::uint64_t> oom_kill_count();
+
+// What the supervisor does when libuv reports a signal. On Windows libuv reports console
+// events as signals: Ctrl+C as SIGINT, Ctrl+Break as SIGBREAK, the console closing as SIGHUP.
+enum class SignalAction { shutdown, reload };
+struct SignalBinding {
+  int signum;
+  SignalAction action;
+};
+std::vector<SignalBinding> supervisor_signals();
 
 }  // namespace handoff::platform
