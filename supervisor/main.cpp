@@ -13,6 +13,7 @@
 #include "supervisor/config_schema.h"
 #include "supervisor/control_endpoint.h"
 #include "supervisor/master.h"
+#include "supervisor/platform/platform.h"
 
 namespace {
 
@@ -35,8 +36,12 @@ std::optional<handoff::Config> load_checked(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  handoff::platform::use_binary_stdio();
   CLI::App cli{"handoff supervisor: accepts connections and hands each socket to a worker process"};
   cli.require_subcommand(0, 1);
+  // The same command line on every platform: on Windows, CLI11 would otherwise take an
+  // argument such as "/etc/handoff/cluster.yaml" for a "/option".
+  cli.allow_windows_style_options(false);
   std::string config_path;
   cli.add_option("-c,--config", config_path, "cluster configuration (YAML)")->check(CLI::ExistingFile);
 

@@ -59,6 +59,7 @@ void Master::monitor() {
 }
 
 int Master::run() {
+  log_event("start", {{"pid", std::to_string(uv_os_getpid())}, {"config", config_path_}});
   for (const auto& app_config : config_.apps)
     apps_[app_config.name] = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app_config),
                                                    config_.ipc_max_message, [this] { on_app_stopped(); });

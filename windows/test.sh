@@ -23,4 +23,11 @@ run() {  # run NAME TIMEOUT-SECONDS COMMAND... : output to $logs/NAME.log, then 
 }
 
 run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
+
+# The same integration suite as on Linux (tests/integration), against the .exe files;
+# tests/integration/windows.js adapts signals and pids and holds the skip list.
+run integration 1500 env HANDOFF_TARGET=windows HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" \
+  NODE_OPTIONS="--require $root/tests/integration/windows.js" \
+  node --test --test-concurrency=1 "$root/tests/integration/"
+node "$root/tests/integration/windows.js"
 exit $status

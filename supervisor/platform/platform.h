@@ -35,6 +35,10 @@ std::optional<std::uint64_t> process_rss(int pid);
 // cgroup on Linux); read before and after a SIGKILL to tell an OOM kill from others.
 std::optional<std::uint64_t> oom_kill_count();
 
+// stdout and stderr write bytes as they are: the log's lines end in "\n" on every platform
+// (the Windows C runtime would otherwise write "\r\n").
+void use_binary_stdio();
+
 // What the supervisor does when libuv reports a signal. On Windows libuv reports console
 // events as signals: Ctrl+C as SIGINT, Ctrl+Break as SIGBREAK, the console closing as SIGHUP.
 enum class SignalAction { shutdown, reload };
