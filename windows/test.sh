@@ -34,4 +34,7 @@ run integration 1500 env HANDOFF_TARGET=windows WINEPATH="$node_dir" NODE_SKIP_P
   NODE_OPTIONS="--require $root/tests/integration/windows.js" \
   node --test --test-concurrency=1 "$root/tests/integration/"
 node "$root/tests/integration/windows.js"
+
+# The prefix's persistent wineserver (and its services) ends with the run.
+WINEPREFIX=$root/build-windows/wineprefix /usr/lib/wine/wineserver -k 2>/dev/null || true
 exit $status

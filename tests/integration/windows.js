@@ -27,7 +27,7 @@ const KILLED_BY_SIGNAL = 'expects status "killed by signal 9"; TerminateProcess 
 const PROC_FS = 'reads /proc/PID/fd, which has no Windows equivalent for a wine process';
 const SH = 'its worker command is `sh -c ...`, a Unix shell';
 const KEEPALIVE_DRAIN =
-  'KNOWN ISSUE under wine: keep-alive clients of a draining worker see ECONNRESET (docs/windows.md, "Known issues")';
+  'KNOWN ISSUE: keep-alive clients of a draining worker can see ECONNRESET; rare on Linux, every run under wine (docs/windows.md, "Known issues")';
 
 // Test name (exactly as the test file spells it) -> why it does not run on Windows.
 const SKIPS = {
