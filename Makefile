@@ -3,15 +3,18 @@
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
             nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs node-ws
+# The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
+WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml
 
-.PHONY: all deps build build-asan run test test-fast test-asan bench clean
+.PHONY: all deps deps-windows build build-asan build-windows run test test-fast test-asan test-windows bench clean
 
 all: build
 
-deps:
+# Installs the Debian packages of a list that are missing (as root; otherwise says what to run).
+define install_missing
 	@missing=""; \
-	for p in $(PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -23,6 +26,10 @@ deps:
 	  echo "make deps: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES))
 
 build: deps
 	cmake --preset default
@@ -44,9 +51,22 @@ test-fast: build
 test-asan: build-asan
 	ctest --preset asan
 
+# Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
+# the integration suite under wine64 with Linux-side clients (docs/windows.md).
+deps-windows: deps
+	$(call install_missing,$(WINDOWS_PACKAGES))
+	windows/deps.sh
+
+build-windows: deps-windows
+	cmake --preset windows
+	cmake --build --preset windows
+
+test-windows: build-windows
+	windows/test.sh
+
 # Every configuration side by side (bench/run.sh, about 13 minutes; BENCH_ARGS=--quick: 3).
 bench: deps
 	bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-windows

@@ -3,6 +3,7 @@
 //   supervisor --config FILE      run the cluster
 //   supervisor check FILE         validate a config and exit (0 valid, 2 invalid)
 //   supervisor config-reference   print the configuration reference (docs/config.md)
+//   supervisor control NAME CMD   send `reload` or `stop` to a supervisor run with --control NAME
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,7 +11,9 @@
 
 #include "supervisor/config_loader.h"
 #include "supervisor/config_schema.h"
+#include "supervisor/control_endpoint.h"
 #include "supervisor/master.h"
+#include "supervisor/platform/platform.h"
 
 namespace {
 
@@ -33,14 +36,27 @@ std::optional<handoff::Config> load_checked(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  handoff::platform::use_binary_stdio();
   CLI::App cli{"handoff supervisor: accepts connections and hands each socket to a worker process"};
   cli.require_subcommand(0, 1);
+  // The same command line on every platform: on Windows, CLI11 would otherwise take an
+  // argument such as "/etc/handoff/cluster.yaml" for a "/option".
+  cli.allow_windows_style_options(false);
   std::string config_path;
   cli.add_option("-c,--config", config_path, "cluster configuration (YAML)")->check(CLI::ExistingFile);
 
   auto* check = cli.add_subcommand("check", "validate a configuration file and exit");
   std::string check_path;
   check->add_option("file", check_path, "configuration file")->required();
+
+  std::string control_name;
+  cli.add_option("--control", control_name,
+                 "open a control endpoint here: a Unix socket path, or on Windows a named pipe \\\\.\\pipe\\NAME");
+
+  auto* control = cli.add_subcommand("control", "ask a running supervisor (started with --control) to reload or stop");
+  std::string control_target, control_command;
+  control->add_option("endpoint", control_target, "the --control name the supervisor was started with")->required();
+  control->add_option("command", control_command, "reload | stop")->required()->check(CLI::IsMember({"reload", "stop"}));
 
   auto* reference = cli.add_subcommand("config-reference", "print the configuration reference in Markdown");
 
@@ -54,6 +70,7 @@ int main(int argc, char** argv) {
     std::fputs(handoff::config_reference_markdown().c_str(), stdout);
     return 0;
   }
+  if (*control) return handoff::run_control_client(control_target, control_command);
   if (*check) {
     if (!load_checked(check_path)) return kConfigInvalid;
     std::printf("%s: ok\n", check_path.c_str());
@@ -65,6 +82,6 @@ int main(int argc, char** argv) {
   }
   auto config = load_checked(config_path);
   if (!config) return kConfigInvalid;
-  handoff::Master master(std::move(*config), config_path);
+  handoff::Master master(std::move(*config), config_path, control_name);
   return master.run();
 }

@@ -1,10 +1,10 @@
 #include "supervisor/master.h"
 
-#include <csignal>
 #include <variant>
 
 #include "supervisor/config_error.h"
 #include "supervisor/config_loader.h"
+#include "supervisor/control_endpoint.h"
 #include "supervisor/log.h"
 #include "supervisor/platform/platform.h"
 
@@ -27,8 +27,8 @@ bool same_listeners(const Config& a, const Config& b) {
 
 }  // namespace
 
-Master::Master(Config config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {
+Master::Master(Config config, std::string config_path, std::string control_name)
+    : config_(std::move(config)), config_path_(std::move(config_path)), control_name_(std::move(control_name)) {
   uv_loop_init(&loop_);
   set_log_format(config_.log_format);
 }
@@ -39,6 +39,7 @@ Master::~Master() {
   apps_.clear();
   removed_apps_.clear();
   signals_.clear();
+  control_.reset();
   monitor_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -111,6 +112,7 @@ void Master::monitor() {
 }
 
 int Master::run() {
+  log_event("start", {{"pid", std::to_string(uv_os_getpid())}, {"config", config_path_}});
   for (const auto& app_config : config_.apps)
     apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
   wire_listeners();
@@ -139,21 +141,32 @@ int Master::run() {
     log_event("privileges_dropped", {{"user", config_.run_as.user}});
   }
 
-  for (int signum : {SIGINT, SIGTERM, SIGHUP}) {
+  for (const auto& binding : platform::supervisor_signals()) {
     auto handle = UvHandle<uv_signal_t>::make();
     uv_signal_init(&loop_, handle.get());
     handle.mark_initialized();
     handle->data = this;
-    uv_signal_start(
-        handle.get(),
-        [](uv_signal_t* s, int num) {
-          auto* me = static_cast<Master*>(s->data);
-          if (!me) return;
-          if (num == SIGHUP) me->reload();
-          else me->shutdown();
-        },
-        signum);
+    const auto action = binding.action;
+    auto on_signal = [](uv_signal_t* s, int) {
+      auto* me = static_cast<Master*>(s->data);
+      if (!me) return;
+      me->on_signal(s);
+    };
+    uv_signal_start(handle.get(), on_signal, binding.signum);
+    signal_actions_.emplace_back(handle.get(), action);
     signals_.push_back(std::move(handle));
+  }
+  if (!control_name_.empty()) {
+    control_ = std::make_unique<ControlEndpoint>();
+    const int rc = control_->open(&loop_, control_name_, [this](ControlCommand c) {
+      if (c == ControlCommand::reload) reload();
+      else if (c == ControlCommand::stop) shutdown();
+    });
+    if (rc != 0) {
+      std::fprintf(stderr, "--control %s: cannot listen: %s\n", control_name_.c_str(), uv_strerror(rc));
+      return 2;
+    }
+    log_event("control", {{"endpoint", control_name_}});
   }
   monitor_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(&loop_, monitor_.get());
@@ -178,6 +191,11 @@ std::unique_ptr<App> Master::make_app(const AppConfig& config, std::size_t ipc_m
                                    [this] { on_app_stopped(); });
   app->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
   return app;
+}
+
+void Master::on_signal(uv_signal_t* handle) {
+  for (const auto& [h, action] : signal_actions_)
+    if (h == handle) return action == platform::SignalAction::reload ? reload() : shutdown();
 }
 
 void Master::reload() {
@@ -254,6 +272,8 @@ void Master::on_app_stopped() {
     if (!app->stopped()) return;
   // Everything is down: release the remaining handles so uv_run returns.
   signals_.clear();
+  signal_actions_.clear();
+  if (control_) control_->close();
   monitor_.reset();
   uv_stop(&loop_);
 }

@@ -14,21 +14,26 @@
 #include "supervisor/app.h"
 #include "supervisor/classifier.h"
 #include "supervisor/config.h"
+#include "supervisor/control_endpoint.h"
 #include "supervisor/listener.h"
+#include "supervisor/platform/platform.h"
 #include "supervisor/routing/prefix_table.h"
 
 namespace handoff {
 
 class Master {
  public:
-  Master(Config config, std::string config_path);
+  // `control_name`: where to open the control endpoint (none when empty).
+  Master(Config config, std::string config_path, std::string control_name = {});
   ~Master();
 
   // Binds every listener (a failure is a config error: exit code 2, nothing started),
-  // starts the workers and runs until SIGTERM or SIGINT. Returns the exit code.
+  // starts the workers and runs until SIGTERM or SIGINT (Windows: Ctrl+C, Ctrl+Break,
+  // the console closing) or `stop` on the control endpoint. Returns the exit code.
   int run();
 
  private:
+  void on_signal(uv_signal_t* handle);
   void reload();
   void shutdown();
   void on_app_stopped();
@@ -56,6 +61,9 @@ class Master {
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;
+  std::vector<std::pair<uv_signal_t*, platform::SignalAction>> signal_actions_;
+  std::string control_name_;
+  std::unique_ptr<ControlEndpoint> control_;
   UvHandle<uv_timer_t> monitor_;
   bool shutting_down_ = false;
   int exit_code_ = 0;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace handoff::platform {
 
@@ -52,5 +53,18 @@ long discard_socket(uv_os_sock_t socket, std::size_t length);
 // Readiness only once `bytes` are in the receive queue (SO_RCVLOWAT), so a partial head
 // does not wake the loop again until more arrives. 1 restores the default.
 void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes);
+
+// stdout and stderr write bytes as they are: the log's lines end in "\n" on every platform
+// (the Windows C runtime would otherwise write "\r\n").
+void use_binary_stdio();
+
+// What the supervisor does when libuv reports a signal. On Windows libuv reports console
+// events as signals: Ctrl+C as SIGINT, Ctrl+Break as SIGBREAK, the console closing as SIGHUP.
+enum class SignalAction { shutdown, reload };
+struct SignalBinding {
+  int signum;
+  SignalAction action;
+};
+std::vector<SignalBinding> supervisor_signals();
 
 }  // namespace handoff::platform

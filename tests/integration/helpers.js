@@ -9,9 +9,14 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
+const windows = require('./windows'); // the same suite against the Windows build, under wine
+
 const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const BIN = path.resolve(process.env.HANDOFF_BIN || path.join(ROOT, 'build/bin'));
-const SUPERVISOR = path.join(BIN, 'supervisor');
+const EXE = windows.enabled ? '.exe' : '';
+const SUPERVISOR = path.join(BIN, `supervisor${EXE}`);
+const launch = (args, options) =>
+  windows.enabled ? windows.spawnSupervisor(SUPERVISOR, args, options) : spawn(SUPERVISOR, args, options);
 const TIMEOUT = 20000; // generous: the sanitizer build is slow
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
@@ -90,11 +95,11 @@ class LineWatcher {
 
 // Starts `supervisor --config <file>` with the given YAML text (cwd defaults to the repo
 // root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
-async function startSupervisor(yaml, { ready = 0 } = {}) {
+async function startSupervisor(yaml, { ready = 0, args = [] } = {}) {
   const dir = tempDir();
   const file = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(file, yaml);
-  const child = spawn(SUPERVISOR, ['--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = new LineWatcher();
   log.attach(child.stdout);
   log.attach(child.stderr);
@@ -124,6 +129,8 @@ async function startSupervisor(yaml, { ready = 0 } = {}) {
     throw new Error(`supervisor exited early (${JSON.stringify(r)}):\n${log.lines.join('\n')}`);
   });
   died.catch(() => {}); // only awaited while starting
+  // The pid workers' parent reports: under wine, the supervisor's Windows pid.
+  if (windows.enabled) sup.pid = Number((await Promise.race([log.waitFor(/event=start pid=(\d+)/), died]))[1]);
   for (let slot = 1; slot <= ready; slot++) {
     await Promise.race([log.waitFor(new RegExp(`event=ready app=\\S+ slot=${slot} `)), died]);
   }
@@ -133,7 +140,7 @@ async function startSupervisor(yaml, { ready = 0 } = {}) {
 // Runs the supervisor to completion (for config errors): { code, stdout, stderr }.
 function runSupervisor(args, { timeout = TIMEOUT } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(SUPERVISOR, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = launch(args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -258,6 +265,7 @@ async function eventually(fn, { timeout = TIMEOUT, interval = 50 } = {}) {
 }
 
 function parentPid(pid) {
+  if (windows.enabled) return windows.parentPid(pid);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
@@ -278,6 +286,7 @@ ${extra}`;
 }
 
 module.exports = {
+  WINDOWS: windows.enabled,
   ROOT,
   BIN,
   SUPERVISOR,

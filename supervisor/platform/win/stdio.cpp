@@ -1,0 +1,15 @@
+#include <fcntl.h>
+#include <io.h>
+
+#include <cstdio>
+
+#include "supervisor/platform/platform.h"
+
+namespace handoff::platform {
+
+void use_binary_stdio() {
+  _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
+}
+
+}  // namespace handoff::platform

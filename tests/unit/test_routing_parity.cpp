@@ -1,0 +1,44 @@
+// The same routing decisions on every platform: tests/fixtures/routing-parity.txt lists
+// client addresses with the slot ip_hash must pick among N workers; this test runs on
+// Linux and, built for Windows, under wine (make test-windows).
+#include <doctest/doctest.h>
+#include <uv.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "supervisor/routing/dispatch_policy.h"
+
+using namespace handoff;
+
+TEST_CASE("ip_hash picks the slots the parity fixture lists") {
+  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/routing-parity.txt");
+  REQUIRE(in);
+  const PolicyEntry* entry = find_policy("ip_hash");
+  REQUIRE(entry != nullptr);
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string policy, address;
+    std::size_t workers = 0, slot = 0;
+    REQUIRE_MESSAGE(static_cast<bool>(fields >> policy >> address >> workers >> slot), line);
+    REQUIRE(policy == "ip_hash");
+    unsigned char bytes[16] = {};
+    const bool v6 = address.find(':') != std::string::npos;
+    REQUIRE_MESSAGE(uv_inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) == 0, line);
+    std::string error;
+    RuleConfig config;
+    config.name = "ip_hash";
+    auto rule = entry->make(config, error);
+    const std::vector<SlotView> slots(workers, SlotView{true});
+    const auto picked = rule->pick({{reinterpret_cast<const std::byte*>(bytes), v6 ? 16u : 4u}}, slots);
+    REQUIRE(picked.kind == Decision::Kind::slot);
+    CHECK_MESSAGE(picked.slot + 1 == slot, line);
+    ++checked;
+  }
+  CHECK(checked >= 200);
+}
