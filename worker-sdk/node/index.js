@@ -9,6 +9,8 @@
 // handshake (protocols/ipc_messages.h), sends `stats` heartbeats, and drains (finishes
 // what is in flight, then exits) on the master's `drain`, on SIGTERM, or when the
 // supervisor goes away.
+// The master's `welcome` also carries the app's `http:` settings (keep-alive, header and
+// request timeouts, limits), which the SDK sets on the server: the operator's config wins.
 // Started any other way, serve() just calls server.listen(), so the same app runs alone.
 
 const EventEmitter = require('node:events');
@@ -112,6 +114,8 @@ function attach(handoff, server, options) {
   let sigterms = 0;
 
   const connectionsList = startHttpConnectionTracking(server);
+  let maxBodySize = Infinity; // the config's max_body_size, from the welcome
+  let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
   // drops to 0; we emit it only once close() was called. close(cb) also gets no
@@ -136,6 +140,7 @@ function attach(handoff, server, options) {
   server.emit = function emitTracked(event, a, b) {
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
+      if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
     } else if (event === 'upgrade' || event === 'connect') {
       const state = connState(b);
       if (state) state.upgraded = true; // no longer HTTP: never closed as idle
@@ -178,6 +183,76 @@ function attach(handoff, server, options) {
       end();
     });
     res.once('close', end);
+  }
+
+  // ---- http settings from the master ----
+
+  // The app's `http:` section of cluster.yaml. The config wins over the program's own
+  // values (the operator sets it), but not silently: a value the program had changed from
+  // Node's default is named on stderr, once. Timeouts apply at once, maxHeaderSize to
+  // connections that arrive afterwards.
+  function applyHttp(settings) {
+    if (settings === null || typeof settings !== 'object') return;
+    // Milliseconds and counts alike: Node's timers and parser take at most 2^31 - 1.
+    const int = (v) => (Number.isInteger(v) && v >= 0 ? Math.min(v, TIMEOUT_MAX) : undefined);
+    if (Number.isInteger(settings.max_body_size) && settings.max_body_size > 0) maxBodySize = settings.max_body_size;
+    if (typeof server.headersTimeout !== 'number') return; // a net.Server: no HTTP to set
+    const defaults = new http.Server();
+    const wanted = [
+      ['keepAliveTimeout', 'keep_alive_timeout', int(settings.keep_alive_timeout_ms)],
+      ['headersTimeout', 'headers_timeout', int(settings.headers_timeout_ms)],
+      ['requestTimeout', 'request_timeout', int(settings.request_timeout_ms)],
+      ['maxRequestsPerSocket', 'max_requests_per_socket', int(settings.max_requests_per_socket)],
+      ['maxHeaderSize', 'max_header_size', int(settings.max_header_size)],
+    ];
+    for (const [property, key, value] of wanted) {
+      if (value === undefined) continue;
+      const own = server[property];
+      if (!httpApplied && own !== defaults[property] && own !== value) {
+        console.error(
+          `handoff-worker: server.${property} ${own} set by the program is replaced by the supervisor's http.${key} (${value})`,
+        );
+      }
+      server[property] = value;
+    }
+    httpApplied = true;
+    // http.Server checks headersTimeout and requestTimeout on a timer (every 30 s by
+    // default), so a 408 could come up to 30 s late; check at a tenth of the shorter one.
+    const timeouts = [server.headersTimeout, server.requestTimeout].filter((t) => t > 0);
+    if (connectionsList && timeouts.length > 0) {
+      const every = Math.max(100, Math.min(30000, Math.floor(Math.min(...timeouts) / 10)));
+      if (every < server.connectionsCheckingInterval) {
+        server.connectionsCheckingInterval = every;
+        startHttpConnectionTracking(server); // restarts the check with the new period
+      }
+    }
+  }
+
+  // max_body_size: a declared Content-Length above it gets 413 before the app sees the
+  // request (false: the event is not emitted). A chunked body is counted as it arrives;
+  // past the limit its connection is cut, which the app sees as a client that went away
+  // (the response is the app's, so no 413 can be written then).
+  function withinBodyLimit(req, res) {
+    if (maxBodySize === Infinity || !req || !res || typeof res.writeHead !== 'function') return true;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBodySize) {
+      res.shouldKeepAlive = false;
+      res.writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end('Content Too Large\n');
+      return false;
+    }
+    if (req.headers['transfer-encoding'] !== undefined && typeof req.push === 'function') {
+      let received = 0;
+      const push = req.push;
+      req.push = function pushCounted(chunk, encoding) {
+        if (chunk) received += chunk.length;
+        if (received <= maxBodySize) return push.call(this, chunk, encoding);
+        req.push = () => false;
+        if (req.socket) req.socket.destroy();
+        return false;
+      };
+    }
+    return true;
   }
 
   function accept(message, socket) {
@@ -309,6 +384,7 @@ function attach(handoff, server, options) {
       for (const key of ['slot', 'workers', 'generation']) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
+      if (message.http !== undefined) applyHttp(message.http);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
@@ -348,13 +424,17 @@ function attach(handoff, server, options) {
 // keep-alive sockets, which drives headersTimeout / requestTimeout, and which tells a
 // drain which sockets are inside a request), but starts it on 'listening', which never
 // fires for a server that is only fed sockets. Start it now, with the very listener
-// http.Server registered for itself, and return the list. Absent (net.Server, another
+// http.Server registered for itself, and return the list. Called again, it restarts the
+// timer that checks the timeouts (with the server's connectionsCheckingInterval). Absent (net.Server, another
 // Node version): nothing to do; a drain then goes by the requests it saw.
 function startHttpConnectionTracking(server) {
   const setup = server.listeners('listening').find((fn) => fn.name === 'setupConnectionsTracking');
   if (!setup) return null;
+  const symbol = (name) => Object.getOwnPropertySymbols(server).find((s) => s.description === name);
+  const checking = symbol('http.server.connectionsCheckingInterval');
+  if (checking) clearInterval(server[checking]); // Node 20 does it too; older ones did not
   setup.call(server);
-  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const key = symbol('http.server.connections');
   const list = key ? server[key] : null;
   return list && typeof list.active === 'function' ? list : null;
 }

@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include <algorithm>
+
 #include "read_buffer.h"
 #include "write_request.h"
 
@@ -31,7 +33,7 @@ Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::Any
                        Owner& owner)
     : loop_(loop),
       tcp_(std::move(tcp)),
-      session_(std::move(handler), options.limits),
+      session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
       options_(options),
       owner_(owner) {}
 
@@ -47,6 +49,7 @@ void Connection::start() {
   // An AsyncHandler's answer comes from some other callback of the loop.
   session_.on_async_output([this] { settle(); });
   last_activity_ = uv_now(loop_);
+  request_started_ = last_activity_;  // the first request's time counts from its arrival
   set_reading(true);
   settle();
 }
@@ -100,10 +103,12 @@ void Connection::on_timer(uv_timer_t* timer) {
   auto* self = owner_of(reinterpret_cast<uv_handle_t*>(timer));
   if (self == nullptr) return;
   switch (self->wait_) {
-    case Wait::request:
+    case Wait::head:
+    case Wait::body:
       self->session_.timeout();  // 408, then the closing path
       self->wait_ = Wait::nothing;
       return self->settle();
+    case Wait::first_request:  // no byte of a request came: nothing to answer
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
@@ -136,14 +141,28 @@ void Connection::settle() {
   else if (queued <= kLowWater)
     set_reading(true);
 
+  // A request after the first has begun: its timeouts count from now (the read that
+  // brought its first byte), and the timer restarts even if the kind of wait is the same
+  // (the next pipelined head behind a head).
+  bool new_request = false;
+  if (const std::size_t begun = session_.requests_begun(); begun != requests_begun_) {
+    if (requests_begun_ != 0 || session_.requests() != 0) {
+      request_started_ = uv_now(loop_);
+      new_request = true;
+    }
+    requests_begun_ = begun;
+  }
+
   if (session_.waiting())
     set_wait(Wait::nothing);  // the handler owns the time
   else if (!session_.idle())
-    set_wait(Wait::request);
+    set_wait(session_.receiving_head() ? Wait::head : Wait::body, new_request);
   else if (writes_in_flight_ != 0)
     set_wait(Wait::nothing);  // a slow reader is bounded by back-pressure, not by time
   else if (session_.closable())
     set_wait(Wait::quiet);
+  else if (session_.requests() == 0)
+    set_wait(Wait::first_request);
   else
     set_wait(Wait::keep_alive);
 }
@@ -183,13 +202,20 @@ void Connection::set_reading(bool on) {
   else if (on) broken_ = true;  // seen by the next settle(); the socket is unusable
 }
 
-void Connection::set_wait(Wait wait) {
-  if (wait == wait_) return;
+void Connection::set_wait(Wait wait, bool restart) {
+  if (wait == wait_ && !restart) return;
   wait_ = wait;
   std::uint64_t ms = 0;
   switch (wait) {
     case Wait::keep_alive: ms = options_.keep_alive_timeout_ms; break;
-    case Wait::request:
+    case Wait::first_request: ms = request_deadline_ms(options_.headers_timeout_ms); break;
+    case Wait::head: {
+      // The head must also arrive within request_timeout, should that be the shorter.
+      const unsigned h = options_.headers_timeout_ms, r = options_.request_timeout_ms;
+      ms = request_deadline_ms(h == 0 ? r : r == 0 ? h : std::min(h, r));
+      break;
+    }
+    case Wait::body: ms = request_deadline_ms(options_.request_timeout_ms); break;
     case Wait::closing: ms = options_.request_timeout_ms; break;
     case Wait::linger: ms = kLingerMs; break;
     case Wait::quiet: {
@@ -203,6 +229,14 @@ void Connection::set_wait(Wait wait) {
     uv_timer_stop(timer_.get());
   else
     uv_timer_start(timer_.get(), on_timer, ms, 0);
+}
+
+// Milliseconds left until the current request's start + timeout_ms; 0 (no timer) when
+// timeout_ms is 0, and at least 1 when already past (0 would mean no timer).
+std::uint64_t Connection::request_deadline_ms(std::uint64_t timeout_ms) const {
+  if (timeout_ms == 0) return 0;
+  const std::uint64_t elapsed = uv_now(loop_) - request_started_;
+  return elapsed >= timeout_ms ? 1 : timeout_ms - elapsed;
 }
 
 }  // namespace handoff

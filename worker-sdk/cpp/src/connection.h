@@ -35,9 +35,14 @@ class Connection {
   void close_now();
 
  private:
-  // What the timer currently measures; it restarts only when this changes, so a peer
-  // trickling bytes cannot extend its request timeout.
-  enum class Wait { nothing, keep_alive, request, closing, linger, quiet };
+  // What the timer currently measures; it restarts only when this (or the request) changes,
+  // so a peer trickling bytes cannot extend its timeout:
+  //   first_request  a fresh connection, no byte yet: headers_timeout, then closed quietly
+  //   keep_alive     the last response written, no byte of a next request: closed quietly
+  //   head, body     a request in progress: 408 at its headers_timeout / request_timeout,
+  //                  both counted from the request's first byte (the first: from arrival)
+  //   closing, linger, quiet   the ways out (see connection.cpp)
+  enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger, quiet };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -50,7 +55,8 @@ class Connection {
   void flush();
   void begin_close();
   void set_reading(bool on);
-  void set_wait(Wait wait);
+  void set_wait(Wait wait, bool restart = false);
+  std::uint64_t request_deadline_ms(std::uint64_t timeout_ms) const;
 
   uv_loop_t* loop_;
   UvHandle<uv_tcp_t> tcp_;
@@ -67,6 +73,8 @@ class Connection {
   std::size_t writes_in_flight_ = 0;
   std::size_t counted_ = 0;        // responses already reported to the owner
   std::uint64_t last_activity_ = 0;  // uv_now() of the last read or write
+  std::uint64_t request_started_ = 0;  // uv_now() when the current request began
+  std::size_t requests_begun_ = 0;     // the session's count when request_started_ was set
   Wait wait_ = Wait::nothing;
 };
 

@@ -14,14 +14,21 @@ struct Responder::State {
   HttpSession::Impl* session;
 };
 
+// Request boundaries, in parse order: on_message_begin (a request starts: its first byte),
+// on_headers_complete (its head is known and no body byte is consumed yet: where a
+// request after the first can be checked before anything is done with it, e.g. whether
+// the connection should go back to the master), on_message_complete (dispatch to the
+// handler). Everything that decides the response's framing happens in respond().
 struct HttpSession::Impl {
-  Impl(AnyHandler h, HttpLimits l) : handler(std::move(h)), limits(l) {
+  Impl(AnyHandler h, HttpLimits l, unsigned keep_alive_ms)
+      : handler(std::move(h)), limits(l), keep_alive_timeout_s(keep_alive_ms / 1000) {
     llhttp_init(&parser, HTTP_REQUEST, &settings());
     parser.data = this;
   }
 
   AnyHandler handler;
   HttpLimits limits;
+  unsigned keep_alive_timeout_s;  // announced in Keep-Alive; 0 (under a second): not announced
   llhttp_t parser{};
 
   // The request being parsed. llhttp hands out spans that may be cut at any byte
@@ -31,6 +38,7 @@ struct HttpSession::Impl {
   std::size_t head_bytes = 0;
   bool headers_done = false;
   bool in_message = false;
+  std::size_t begun = 0;  // requests whose first byte has arrived
 
   bool closing = false;
   bool paused = false;
@@ -73,7 +81,7 @@ struct HttpSession::Impl {
   // Head bytes are capped so a peer cannot grow memory with endless headers.
   int count_head(std::size_t n) {
     head_bytes += n;
-    if (head_bytes <= limits.max_head_bytes) return HPE_OK;
+    if (head_bytes <= limits.max_header_size) return HPE_OK;
     error_status = 431;
     return HPE_USER;
   }
@@ -86,6 +94,7 @@ struct HttpSession::Impl {
     s.head_bytes = 0;
     s.headers_done = false;
     s.in_message = true;
+    ++s.begun;
     return HPE_OK;
   }
 
@@ -124,6 +133,12 @@ struct HttpSession::Impl {
     s.current.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
     s.current.http_major = llhttp_get_http_major(p);
     s.current.http_minor = llhttp_get_http_minor(p);
+    // A declared body over the limit is refused before any of it is read (and before a
+    // 100 Continue invites it). A chunked one is counted as it comes (on_body).
+    if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size) {
+      s.error_status = 413;
+      return HPE_USER;  // llhttp reports it as HPE_CB_HEADERS_COMPLETE; error_status says why
+    }
     // Like Node's server without a 'checkContinue' listener: a client that waits for
     // permission to send its body (curl does above 1 KiB) gets it at once.
     if (s.current.http_major == 1 && s.current.http_minor >= 1 &&
@@ -134,7 +149,7 @@ struct HttpSession::Impl {
 
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
-    if (s.current.body.size() + n > s.limits.max_body_bytes) {
+    if (s.current.body.size() + n > s.limits.max_body_size) {
       s.error_status = 413;
       return HPE_USER;
     }
@@ -163,14 +178,19 @@ struct HttpSession::Impl {
     return HPE_OK;
   }
 
-  // Queues the response to the last complete request. Draining, it is the last one unless
-  // more request bytes are already buffered behind it.
+  // Queues the response to the last complete request. It is the connection's last when the
+  // request or the handler says close, when max_requests_per_socket is reached, or when
+  // draining with no more request bytes already buffered behind it.
   void respond(Response response, bool more_buffered) {
-    bool keep_alive = framing.keep_alive && !(draining && !more_buffered);
+    const std::size_t max = limits.max_requests_per_socket;
+    const bool quota_reached = max != 0 && answered + 1 >= max;
+    bool keep_alive = framing.keep_alive && !quota_reached && !(draining && !more_buffered);
     for (const auto& h : response.headers)
       if (iequals(h.name, "connection") && has_token(h.value, "close")) keep_alive = false;
     ResponseFraming f = framing;
     f.keep_alive = keep_alive;
+    f.keep_alive_timeout_s = keep_alive_timeout_s;
+    f.keep_alive_max = max != 0 ? max - (answered + 1) : 0;
     out.push_back(serialize_response(std::move(response), f));
     produced += out.back().size();
     ++answered;
@@ -269,8 +289,8 @@ void Responder::send(Response response) const {
   if (auto state = state_.lock()) state->session->deliver(std::move(response));
 }
 
-HttpSession::HttpSession(AnyHandler handler, HttpLimits limits)
-    : impl_(std::make_unique<Impl>(std::move(handler), limits)) {}
+HttpSession::HttpSession(AnyHandler handler, HttpLimits limits, unsigned keep_alive_timeout_ms)
+    : impl_(std::make_unique<Impl>(std::move(handler), limits, keep_alive_timeout_ms)) {}
 
 HttpSession::~HttpSession() = default;
 
@@ -311,7 +331,14 @@ void HttpSession::close() {
 }
 
 void HttpSession::timeout() {
-  if (!impl_->closing && !impl_->awaiting) impl_->fail(408);
+  auto& s = *impl_;
+  if (s.closing || s.awaiting) return;
+  // A 408 only to a client that is still sending a request; between requests (or before
+  // the first) there is no one to answer, the connection just ends.
+  if (s.in_message)
+    s.fail(408);
+  else
+    close();
 }
 
 void HttpSession::drain() { impl_->draining = true; }
@@ -327,6 +354,8 @@ void HttpSession::on_async_output(std::function<void()> callback) { impl_->async
 
 bool HttpSession::closing() const { return impl_->closing; }
 bool HttpSession::idle() const { return !impl_->in_message && !impl_->awaiting; }
+bool HttpSession::receiving_head() const { return impl_->in_message && !impl_->headers_done; }
+std::size_t HttpSession::requests_begun() const { return impl_->begun; }
 bool HttpSession::has_output() const { return !impl_->out.empty(); }
 std::size_t HttpSession::requests() const { return impl_->answered; }
 

@@ -1,5 +1,7 @@
 #include <handoff/worker.h>
 
+#include <handoff/http_settings.h>
+
 #include "channel.h"
 #include "connection.h"
 #include "environment.h"
@@ -30,10 +32,15 @@ std::int64_t drain_deadline_ms(std::int64_t master_ms, std::int64_t own_ms) {
 struct Worker::Impl final : Connection::Owner {
   Impl(HttpSession::AnyHandler h, WorkerOptions o) : handler(std::move(h)), options(std::move(o)) {
     read_environment();
+    program_options = options;
   }
 
   HttpSession::AnyHandler handler;
+  // Connections read these while they live, so a welcome's `http` reaches them: its
+  // timeouts at once, its limits for connections that arrive afterwards.
   WorkerOptions options;
+  WorkerOptions program_options;  // as the program (and HOST/PORT) gave them
+  bool http_applied = false;
   WorkerInfo info;
   std::optional<int> channel_fd;  // supervised when set
 
@@ -68,6 +75,7 @@ struct Worker::Impl final : Connection::Owner {
   void drain(std::int64_t timeout_ms);
   void stop_now();
   void finish_if_done();
+  void apply_http(const ipc::HttpSettings& http);
   void start_heartbeat(std::int64_t ms);
   void send_stats();
   void after(std::uint64_t ms, std::function<void()> fn);
@@ -178,6 +186,7 @@ int Worker::Impl::start_supervised() {
                        info.slot = w.slot;
                        info.workers = w.workers;
                        info.generation = w.generation;
+                       if (w.http) apply_http(*w.http);
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
@@ -278,6 +287,13 @@ void Worker::Impl::finish_if_done() {
 void Worker::Impl::connection_closed(Connection* connection) {
   connections.erase(connection);
   finish_if_done();
+}
+
+// The config wins; a value of the program's own that it replaces is named, once.
+void Worker::Impl::apply_http(const ipc::HttpSettings& http) {
+  const auto replaced = apply_http_settings(http, program_options, options);
+  if (!std::exchange(http_applied, true))
+    for (const auto& line : replaced) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 // The heartbeat runs on the loop that serves: a handler that blocks it silences the
