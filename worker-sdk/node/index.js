@@ -12,10 +12,17 @@
 // The master's `welcome` also carries the app's `http:` settings (keep-alive, header and
 // request timeouts, limits), which the SDK sets on the server: the operator's config wins.
 // Started any other way, serve() just calls server.listen(), so the same app runs alone.
+//
+// Per-request affinity: a keep-alive connection may carry requests for other slots (or,
+// on a port shared by URL prefix, for other apps). With the app's rule from `welcome`
+// (route-key.js decides as the master does), each request after a connection's first is
+// checked before the app sees it; one that belongs elsewhere goes back to the master with
+// its socket (`handback`, see handBack() below), and the master routes it again.
 
 const EventEmitter = require('node:events');
 const http = require('node:http');
 const net = require('node:net');
+const { belongsHere } = require('./route-key');
 
 const PROTOCOL_VERSION = 1;
 const DEFAULT_GRACE_MS = 5000;
@@ -26,6 +33,7 @@ const IDLE_GRACE_MS = 100;
 const SWEEP_MS = 25; // how often a drain looks for quiet connections
 const DEADLINE_MARGIN_MS = 100; // a drain's forced exit comes this much before the master's kill
 const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
+const kHandback = Symbol('handoff.handback'); // on a request that goes back: its `conn`
 
 const now = () => performance.now();
 
@@ -115,6 +123,7 @@ function attach(handoff, server, options) {
 
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
+  let route = null; // welcome.route: how to check each next request on a keep-alive socket
   let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
@@ -137,7 +146,11 @@ function attach(handoff, server, options) {
   // Sees every request before any listener does (one prepended now could be preceded by
   // one a framework prepends later), whichever event carries it.
   const emit = server.emit;
-  server.emit = function emitTracked(event, a, b) {
+  server.emit = function emitTracked(event, a, b, c) {
+    if ((event === 'upgrade' || event === 'connect') && a && a[kHandback]) {
+      handBack(a, b, c);
+      return true; // not the app's: it belongs to another slot
+    }
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
       if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
@@ -152,7 +165,7 @@ function attach(handoff, server, options) {
     if (!socket || socket.destroyed) return null;
     let state = conns.get(socket);
     if (!state) {
-      state = { responses: new Set(), last: now(), upgraded: false, closing: false };
+      state = { responses: new Set(), last: now(), upgraded: false, closing: false, whenIdle: null };
       conns.set(socket, state);
       socket.once('close', () => conns.delete(socket));
     }
@@ -176,6 +189,7 @@ function attach(handoff, server, options) {
       if (state) {
         state.responses.delete(res);
         state.last = now();
+        if (state.responses.size === 0 && state.whenIdle) state.whenIdle();
       }
     };
     res.once('finish', () => {
@@ -274,17 +288,114 @@ function attach(handoff, server, options) {
     // Count it, so getConnections() and close()'s 'close' event see it.
     server._connections++;
     sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      server._connections--;
-      if (closing) server._emitCloseIfDrained();
-      if (drain) finishDrainIfDone();
-    });
+    socket.once('close', () => forget(socket));
     // Handed over while draining (it was in flight): served all the same, and its
     // responses say `Connection: close` (trackRequest). Not closed before its first
     // request: only headersTimeout does that.
     server.emit('connection', socket);
+    checkRequests(socket, message);
   }
+
+  // The socket is no longer ours: closed, or given back to the master.
+  function forget(socket) {
+    if (!sockets.delete(socket)) return;
+    conns.delete(socket);
+    server._connections--;
+    if (closing) server._emitCloseIfDrained();
+    if (drain) finishDrainIfDone();
+  }
+
+  // ---- per-request affinity (handback) ----
+
+  // How a request that belongs elsewhere is taken away from http.Server, with every byte
+  // it has not served. Node's parser reads the socket natively (parser.consume), so the
+  // SDK never sees the raw bytes; but http.Server has one way to give a socket up in the
+  // middle of a stream with the exact bytes after a request head: an upgrade. The
+  // parser's onIncoming hook (called at each request's headers-complete, before the
+  // 'request' event) returns 2 for such a request, which tells llhttp to stop right after
+  // its head (no body parsed, nothing after it parsed); http.Server then detaches the
+  // socket (its listeners removed, the parser freed, reading back in JS) and emits
+  // 'upgrade' with the bytes of that read after the head, which our emit wrapper takes
+  // instead of the app. Those bytes, after a re-serialized head (method, target, version,
+  // raw headers: an equivalent head, not the exact bytes), are what the master gets; a
+  // body and pipelined requests beyond that read are still in the kernel.
+  // A request before it on the socket is served as usual, and handed back only once all
+  // earlier responses are written. TLS sockets (https.Server) and net.Server sockets have
+  // no such parser: they keep their connection, like a worker without the SDK.
+  function checkRequests(socket, conn) {
+    const parser = socket.parser;
+    if (!parser || typeof parser.onIncoming !== 'function') return;
+    const onIncoming = parser.onIncoming;
+    let seen = 0;
+    parser.onIncoming = function onIncomingChecked(req, keepAlive) {
+      // The first request is the one the master routed here: never sent back (a slot that
+      // is down could otherwise bounce it between the master and this worker).
+      seen++;
+      if (seen > 1 && route && req.method !== 'CONNECT' && !belongsHere(route, worker.slot, worker.workers, req.url, req.rawHeaders)) {
+        req[kHandback] = conn;
+        req.upgrade = true; // http.Server's test after the parse: detach the socket
+        return 2; // llhttp: no body, stop here (HPE_PAUSED_UPGRADE)
+      }
+      return onIncoming.call(this, req, keepAlive);
+    };
+  }
+
+  // 'upgrade' for a request that goes back: `rest` is what the read that completed its
+  // head held after it.
+  function handBack(req, socket, rest) {
+    const conn = req[kHandback];
+    stopReading(socket);
+    const parts = [requestHead(req), rest];
+    takeBuffered(socket, parts);
+    const bytes = Buffer.concat(parts);
+    const state = connState(socket);
+    if (!state) return;
+    // Earlier (pipelined) responses go out first; the next one is the other slot's.
+    const whenIdle = () => {
+      if (state.responses.size > 0) return;
+      if (socket.writableLength > 0) {
+        socket.once('drain', whenIdle);
+        return;
+      }
+      state.whenIdle = null;
+      sendBack(socket, conn, bytes);
+    };
+    state.whenIdle = whenIdle;
+    state.upgraded = true; // a drain leaves it alone: it is about to go
+    whenIdle();
+  }
+
+  function sendBack(socket, conn, bytes) {
+    // An earlier response closed the connection (`Connection: close`, a drain) or the
+    // client went: there is nothing to hand back.
+    if (socket.destroyed || socket.writableEnded || !socket._handle || !process.connected) {
+      socket.destroy();
+      return;
+    }
+    // child_process treats a socket with a .server as one of a cluster's shared servers:
+    // it would turn the server into a "worker" list whose close() waits for an answer
+    // from the parent that our master never sends.
+    socket.server = null;
+    socket.setTimeout(0);
+    forget(socket); // child_process detaches the handle: 'close' never comes
+    // Node's child_process waits for the master's ACK, resends on NACK (3 times), and
+    // closes its copy of the descriptor after the ACK.
+    process.send(
+      {
+        handoff: 'handback',
+        v: PROTOCOL_VERSION,
+        id: conn.id,
+        remote: conn.remote,
+        port: conn.port,
+        listener: conn.listener,
+        head: bytes.toString('base64'),
+      },
+      socket,
+      {},
+      () => {},
+    );
+  }
+
 
   // ---- heartbeat ----
 
@@ -385,6 +496,7 @@ function attach(handoff, server, options) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
       if (message.http !== undefined) applyHttp(message.http);
+      route = message.route !== null && typeof message.route === 'object' ? message.route : null;
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
@@ -418,6 +530,37 @@ function attach(handoff, server, options) {
   if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
+}
+
+// At once, in the 'upgrade' call: nothing more is read from the kernel, so whatever
+// follows stays there for the master (bytes read and dropped would be lost: Node issue
+// 8353, the bug of socket.io-sticky).
+function stopReading(socket) {
+  socket.pause();
+  const handle = socket._handle;
+  if (handle && handle.reading) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+// Bytes already read into the socket's stream buffer (none, usually: http.Server read
+// them all), taken without letting read() start the handle reading again.
+function takeBuffered(socket, parts) {
+  if (socket.readableLength === 0) return;
+  const read = socket._read;
+  socket._read = () => {};
+  for (let chunk; (chunk = socket.read()) !== null; ) parts.push(chunk);
+  socket._read = read;
+}
+
+// An equivalent of the request's head, from what http.Server parsed: the master only
+// routes on it, and the next worker parses it again.
+function requestHead(req) {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return Buffer.from(`${head}\r\n`, 'latin1');
 }
 
 // http.Server keeps a list of its connections (which close() uses to close idle
