@@ -40,6 +40,19 @@ struct HttpSession::Impl {
   bool in_message = false;
   std::size_t begun = 0;  // requests whose first byte has arrived
 
+  // Where the current request starts, for a handback: its first byte in the buffer being
+  // parsed (llhttp hands out the method's span from its first byte), or null when it
+  // began in an earlier feed, whose bytes of it are then kept in head_so_far until its
+  // head is complete (at most max_header_size: the check comes at headers-complete).
+  std::function<bool(const Request&)> belongs;
+  const char* buffer_begin = nullptr;  // the buffer llhttp is parsing
+  const char* buffer_end = nullptr;
+  const char* request_start = nullptr;
+  bool start_seen = false;
+  std::string head_so_far;
+  bool handing_back = false;
+  std::string handback;  // the bytes read and not served, once handing_back
+
   bool closing = false;
   bool paused = false;
   bool draining = false;
@@ -66,6 +79,7 @@ struct HttpSession::Impl {
       llhttp_settings_t x;
       llhttp_settings_init(&x);
       x.on_message_begin = on_message_begin;
+      x.on_method = on_method;
       x.on_url = on_url;
       x.on_header_field = on_header_field;
       x.on_header_value = on_header_value;
@@ -94,7 +108,21 @@ struct HttpSession::Impl {
     s.head_bytes = 0;
     s.headers_done = false;
     s.in_message = true;
+    s.request_start = nullptr;
+    s.start_seen = false;
+    s.head_so_far.clear();
     ++s.begun;
+    return HPE_OK;
+  }
+
+  // The method's first span starts at the request's first byte.
+  static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    (void)n;  // counted by llhttp's own method limits, as before this callback existed
+    if (!s.start_seen) {
+      s.start_seen = true;
+      s.request_start = at;
+    }
     return HPE_OK;
   }
 
@@ -133,6 +161,18 @@ struct HttpSession::Impl {
     s.current.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
     s.current.http_major = llhttp_get_http_major(p);
     s.current.http_minor = llhttp_get_http_minor(p);
+    // A request after the first that belongs to another worker: stop before its body, and
+    // keep every byte from its first on (the check comes before the limits and the 100
+    // Continue: the worker it goes to applies its own).
+    if (s.begun > 1 && s.belongs && !s.belongs(s.current)) {
+      s.handing_back = true;
+      s.handback = std::exchange(s.head_so_far, {});
+      s.handback.append(s.request_start != nullptr ? s.request_start : s.buffer_begin, s.buffer_end);
+      s.in_message = false;
+      return HPE_PAUSED;
+    }
+    s.head_so_far.clear();
+    s.head_so_far.shrink_to_fit();
     // A declared body over the limit is refused before any of it is read (and before a
     // 100 Continue invites it). A chunked one is counted as it comes (on_body).
     if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size) {
@@ -199,7 +239,14 @@ struct HttpSession::Impl {
 
   void execute(std::string_view bytes) {
     for (;;) {
+      buffer_begin = bytes.data();
+      buffer_end = bytes.data() + bytes.size();
+      request_start = nullptr;
       const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
+      if (handing_back) return;
+      // A head still incomplete at the end of this buffer: keep its bytes so far.
+      if (belongs && in_message && !headers_done && start_seen)
+        head_so_far.append(request_start != nullptr ? request_start : buffer_begin, buffer_end);
       if (err == HPE_OK || closing) return;
       if (err == HPE_PAUSED_UPGRADE) {
         closing = true;
@@ -296,6 +343,10 @@ HttpSession::~HttpSession() = default;
 
 void HttpSession::feed(std::string_view bytes) {
   auto& s = *impl_;
+  if (s.handing_back) {
+    s.handback.append(bytes);  // a read that was under way when the edge stopped reading
+    return;
+  }
   if (s.closing || bytes.empty()) return;
   if (s.paused || s.awaiting) {
     s.held.append(bytes);  // a read that was under way when the edge stopped reading
@@ -358,6 +409,10 @@ bool HttpSession::receiving_head() const { return impl_->in_message && !impl_->h
 std::size_t HttpSession::requests_begun() const { return impl_->begun; }
 bool HttpSession::has_output() const { return !impl_->out.empty(); }
 std::size_t HttpSession::requests() const { return impl_->answered; }
+
+void HttpSession::check_requests(std::function<bool(const Request&)> belongs) { impl_->belongs = std::move(belongs); }
+bool HttpSession::handing_back() const { return impl_->handing_back; }
+std::string HttpSession::take_handback_bytes() { return std::exchange(impl_->handback, {}); }
 
 std::vector<SerializedResponse> HttpSession::take_output() {
   std::vector<SerializedResponse> taken;

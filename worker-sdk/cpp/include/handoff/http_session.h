@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -88,6 +89,19 @@ class HttpSession {
 
   // Requests answered so far (tests, statistics).
   std::size_t requests() const;
+
+  // Per-request affinity. `belongs` is asked about each request after the session's
+  // first, once its head is complete and before anything is done with it (no handler
+  // call, no 100 Continue, no limit on its body). On false the session stops: that
+  // request and everything after it are not parsed, nothing more is answered, and
+  // handing_back() is true. Requests before it are answered as usual; the edge hands the
+  // socket back once their responses are written.
+  void check_requests(std::function<bool(const Request& head)> belongs);
+  bool handing_back() const;
+  // The bytes read and not served, in order: from the first byte of the request that
+  // belongs elsewhere to the end of everything fed (pipelined requests after it included;
+  // feed() appends a read that was under way).
+  std::string take_handback_bytes();
 
  private:
   friend struct Responder::State;
