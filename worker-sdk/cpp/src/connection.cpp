@@ -29,13 +29,15 @@ Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(hand
 }  // namespace
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
-                       const WorkerOptions& options,
-                       Owner& owner)
+                       const WorkerOptions& options, Owner& owner, ipc::Conn conn,
+                       std::function<bool(const Request&)> belongs)
     : loop_(loop),
       tcp_(std::move(tcp)),
       session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
       options_(options),
-      owner_(owner) {}
+      owner_(owner),
+      conn_(std::move(conn)),
+      belongs_(std::move(belongs)) {}
 
 void Connection::start() {
   tcp_->data = this;
@@ -50,6 +52,10 @@ void Connection::start() {
   session_.on_async_output([this] { settle(); });
   last_activity_ = uv_now(loop_);
   request_started_ = last_activity_;  // the first request's time counts from its arrival
+  if (belongs_) session_.check_requests(belongs_);
+  // Bytes the master read from this socket (a handback, or where it cannot peek) come
+  // before anything the socket holds: nothing is read from it before this returns.
+  if (!conn_.head.empty()) session_.feed(std::exchange(conn_.head, {}));
   set_reading(true);
   settle();
 }
@@ -132,6 +138,14 @@ void Connection::settle() {
     counted_ = n;
   }
   if (broken_) return close_now();
+  if (session_.handing_back()) {
+    // Not a byte more is read (it stays in the kernel, for the master); the socket goes
+    // once the responses before that request are written.
+    set_reading(false);
+    set_wait(Wait::nothing);
+    if (writes_in_flight_ == 0 && !session_.has_output()) hand_back();
+    return;
+  }
   if (session_.closing()) return begin_close();
 
   // While a response is awaited the session would only hold what we read.
@@ -193,6 +207,17 @@ void Connection::begin_close() {
   // Keep reading, and discarding, until the peer's FIN (see kLingerMs).
   set_reading(!eof_);
   set_wait(shutdown_done_ ? Wait::linger : Wait::closing);
+}
+
+void Connection::hand_back() {
+  timer_.reset();
+  tcp_->data = nullptr;  // no callback of ours runs for it any more
+  ipc::Handback message{.id = conn_.id,
+                        .remote_address = conn_.remote_address,
+                        .remote_port = conn_.remote_port,
+                        .listener = conn_.listener,
+                        .head = session_.take_handback_bytes()};
+  owner_.hand_back(this, std::move(tcp_), std::move(message));  // destroys this
 }
 
 void Connection::set_reading(bool on) {

@@ -6,6 +6,10 @@
 #include <handoff/uv_handle.h>
 #include <handoff/worker.h>
 
+#include "protocols/ipc_messages.h"
+
+#include <functional>
+
 namespace handoff {
 
 class Connection {
@@ -16,12 +20,19 @@ class Connection {
     virtual void connection_closed(Connection* connection) = 0;
     // n more responses were produced (the `requests` counter of the heartbeat).
     virtual void responses_produced(std::size_t n) = 0;
+    // The next request belongs elsewhere and every earlier response is written: the
+    // owner sends the socket back to the master (`handback`) and destroys the connection
+    // (from inside this call).
+    virtual void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) = 0;
 
    protected:
     ~Owner() = default;
   };
 
-  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options, Owner& owner);
+  // `conn`: what the master said about the socket (its `head` is read before the socket);
+  // `belongs`: the per-request check of a keep-alive connection (none: every request stays).
+  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options,
+             Owner& owner, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
@@ -54,6 +65,7 @@ class Connection {
   void settle();
   void flush();
   void begin_close();
+  void hand_back();
   void set_reading(bool on);
   void set_wait(Wait wait, bool restart = false);
   std::uint64_t request_deadline_ms(std::uint64_t timeout_ms) const;
@@ -64,6 +76,8 @@ class Connection {
   HttpSession session_;
   const WorkerOptions& options_;
   Owner& owner_;
+  ipc::Conn conn_;
+  std::function<bool(const Request&)> belongs_;
 
   bool reading_ = false;
   bool broken_ = false;  // read or write error: close without ceremony
