@@ -220,6 +220,21 @@ async function rawClient(port) {
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Kernel send and receive queues (bytes) of both ends of one loopback connection.
+function tcpQueues(serverPort, clientPort) {
+  const out = {};
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5) continue;
+    const local = parseInt(f[1].split(':')[1], 16);
+    const remote = parseInt(f[2].split(':')[1], 16);
+    const [tx, rx] = f[4].split(':').map((x) => parseInt(x, 16));
+    if (local === serverPort && remote === clientPort) out.server = { tx, rx };
+    if (local === clientPort && remote === serverPort) out.client = { tx, rx };
+  }
+  return out;
+}
+
 async function slowClientSupervisor(t) {
   const port = await h.freePort();
   const sup = await h.startSupervisor(appConfig(port, [h.HELLO_CPP], SLOW_HTTP), { ready: 1 });
@@ -312,4 +327,53 @@ test('with no http section the worker announces and applies the default 5 s keep
   const closed = await c.until('the keep-alive close', () => c.closedAt !== null, 10000);
   assert.ok(closed - sent >= 5000 - CLOCK_SLACK_MS && closed - answered <= 7000, `closed after ${closed - answered} ms idle`);
   assert.strictEqual(c.responses().length, 1, 'no 408 or anything else after the response');
+});
+
+test('a client that pipelines and does not read is held back: the worker stays small, then every response comes', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(appConfig(port, [h.HELLO_CPP]), { ready: 1 });
+  t.after(() => sup.stop());
+  const worker = await workerPid(sup);
+  const baseRss = rssOf(worker);
+  // About 130 bytes of response per 28 bytes of request: 40 MB of responses (13 MB under
+  // ASan), far more than the worker may buffer.
+  const requests = SANITIZED ? 100_000 : 300_000;
+  const socket = net.connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.pause(); // read nothing: the responses pile up in the kernel, then in the worker
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(requests));
+  // The worker stops reading us once its output backs up: then nothing moves on the
+  // connection (both kernel queues unchanged between two looks) while requests wait.
+  let last = '';
+  const stalled = await h.eventually(
+    () => {
+      const now = JSON.stringify(tcpQueues(port, socket.localPort));
+      const still = now === last;
+      last = now;
+      return { ok: still && JSON.parse(now).server.rx > 0 && socket.writableLength > 0, queues: now };
+    },
+    { timeout: 60000, interval: 200 },
+  );
+  assert.ok(stalled.ok, `the worker stopped reading a client that does not read: ${stalled.queues}`);
+  const heldBack = rssOf(worker);
+
+  let seen = 0;
+  let carry = '';
+  const needle = 'Hello, world!';
+  const all = new Promise((resolve) => {
+    socket.setEncoding('latin1');
+    socket.on('data', (d) => {
+      const text = carry + d;
+      for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + needle.length)) seen++;
+      carry = text.slice(-(needle.length - 1));
+      if (seen === requests) resolve();
+    });
+  });
+  socket.resume();
+  await all;
+  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${worker}/status`, 'utf8'))[1]) * 1024;
+  t.diagnostic(`worker RSS ${(baseRss / MiB).toFixed(1)} MiB, ${(heldBack / MiB).toFixed(1)} MiB while held back, peak ${(peak / MiB).toFixed(1)} MiB`);
+  assert.strictEqual(seen, requests);
+  if (!SANITIZED) assert.ok(peak - baseRss < 16 * MiB, `bounded by back-pressure: peak ${peak}, base ${baseRss}`);
 });
