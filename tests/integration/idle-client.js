@@ -18,12 +18,11 @@
 //   after the request, and a late reading of the close only lengthens it. So "not closed
 //   before the keep-alive timeout" is checked on `sinceRequestMs`, "closed soon enough" on
 //   `idleMs`.
-//   with `hold`, keeps them open until a line "close" on stdin, closes them and prints
-//   {"event":"done"}.
+//   with `hold`, keeps them open until the process is killed (bench/keepalive.sh reads
+//   the server's memory meanwhile).
 // Used by tests/integration/keepalive.test.js and bench/keepalive.sh.
 
 const net = require('node:net');
-const readline = require('node:readline');
 
 const options = JSON.parse(process.argv[2] || '{}');
 const {
@@ -169,15 +168,6 @@ function finish() {
   });
   for (const c of connections) c.socket.destroy();
   process.exit(0);
-}
-
-if (hold) {
-  readline.createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line.trim() !== 'close') return;
-    for (const c of connections) c.socket.destroy();
-    print({ event: 'done' });
-    process.exit(0);
-  });
 }
 
 openMore();
