@@ -26,6 +26,14 @@ constexpr std::uint64_t kQuietMs = 100;
 
 Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
 
+// The loop's time is taken once per iteration, and one iteration may serve thousands of
+// connections: a timeout measured from that stale time would fire early by as long as the
+// iteration took (tens of ms under a burst). Timeouts start from the real time.
+std::uint64_t fresh_now(uv_loop_t* loop) {
+  uv_update_time(loop);
+  return uv_now(loop);
+}
+
 }  // namespace
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
@@ -50,7 +58,7 @@ void Connection::start() {
   (void)uv_tcp_nodelay(tcp_.get(), 1);
   // An AsyncHandler's answer comes from some other callback of the loop.
   session_.on_async_output([this] { settle(); });
-  last_activity_ = uv_now(loop_);
+  last_activity_ = fresh_now(loop_);
   request_started_ = last_activity_;  // the first request's time counts from its arrival
   if (belongs_) session_.check_requests(belongs_);
   // Bytes the master read from this socket (a handback, or where it cannot peek) come
@@ -161,7 +169,7 @@ void Connection::settle() {
   bool new_request = false;
   if (const std::size_t begun = session_.requests_begun(); begun != requests_begun_) {
     if (requests_begun_ != 0 || session_.requests() != 0) {
-      request_started_ = uv_now(loop_);
+      request_started_ = fresh_now(loop_);
       new_request = true;
     }
     requests_begun_ = begun;
@@ -250,17 +258,19 @@ void Connection::set_wait(Wait wait, bool restart) {
     }
     case Wait::nothing: break;
   }
-  if (ms == 0)
+  if (ms == 0) {
     uv_timer_stop(timer_.get());
-  else
+  } else {
+    uv_update_time(loop_);  // see fresh_now()
     uv_timer_start(timer_.get(), on_timer, ms, 0);
+  }
 }
 
 // Milliseconds left until the current request's start + timeout_ms; 0 (no timer) when
 // timeout_ms is 0, and at least 1 when already past (0 would mean no timer).
 std::uint64_t Connection::request_deadline_ms(std::uint64_t timeout_ms) const {
   if (timeout_ms == 0) return 0;
-  const std::uint64_t elapsed = uv_now(loop_) - request_started_;
+  const std::uint64_t elapsed = fresh_now(loop_) - request_started_;
   return elapsed >= timeout_ms ? 1 : timeout_ms - elapsed;
 }
 

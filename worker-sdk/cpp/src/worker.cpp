@@ -62,6 +62,7 @@ struct Worker::Impl final : Connection::Owner {
   UvHandle<uv_signal_t> sigterm, sigint;
   UvHandle<uv_timer_t> deadline, heartbeat;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
   std::uint64_t requests = 0;
   ipc::RouteCheck route;  // welcome.route: whether a keep-alive request is still ours
 
@@ -255,6 +256,7 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
       std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, conn, std::move(belongs));
   Connection* raw = connection.get();
   connections.emplace(raw, std::move(connection));
+  connections_peak = std::max(connections_peak, connections.size());
   raw->start();  // may close at once, and be gone
   // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
   // served all the same, its response saying `Connection: close`.
@@ -316,6 +318,15 @@ void Worker::Impl::finish_if_done() {
 
 void Worker::Impl::connection_closed(Connection* connection) {
   connections.erase(connection);
+  // A wave of idle connections has closed (their keep-alive timeouts come in a burst, as
+  // they were opened): give their memory back. Rare (the peak must halve, from at least
+  // kReleaseAfter) and cheap next to closing that many sockets.
+  constexpr std::size_t kReleaseAfter = 1024;
+  if (connections_peak >= kReleaseAfter && connections.size() <= connections_peak / 2) {
+    if (connections.empty()) connections.rehash(0);  // the bucket array sized for the peak
+    platform::release_free_memory();
+    connections_peak = connections.size();
+  }
   finish_if_done();
 }
 
