@@ -107,6 +107,19 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     w.generation = r.get<int>("generation");
     w.heartbeat_ms = r.get<std::int64_t>("heartbeat_ms", false);
     if (auto route = j.find("route"); route != j.end()) w.route = route_from_json(*route);
+    if (auto http = j.find("http"); http != j.end()) {
+      if (!http->is_object()) return DecodeError{"field 'http' has the wrong type"};
+      Reader h{*http, {}};
+      w.http = HttpSettings{
+          .keep_alive_timeout_ms = h.get<std::uint64_t>("keep_alive_timeout_ms"),
+          .headers_timeout_ms = h.get<std::uint64_t>("headers_timeout_ms"),
+          .request_timeout_ms = h.get<std::uint64_t>("request_timeout_ms"),
+          .max_requests_per_socket = h.get<std::uint64_t>("max_requests_per_socket"),
+          .max_header_size = h.get<std::uint64_t>("max_header_size"),
+          .max_body_size = h.get<std::uint64_t>("max_body_size"),
+      };
+      if (!h.error.empty()) return DecodeError{"http: " + h.error};
+    }
     return finish(r, w);
   }
   if (tag == names::kReady) return Ready{};
@@ -185,6 +198,14 @@ std::string encode(const Message& message) {
             o["generation"] = w.generation;
             o["heartbeat_ms"] = w.heartbeat_ms;
             if (!w.route.rule.empty() || !w.route.prefixes.empty()) o["route"] = route_to_json(w.route);
+            if (w.http) {
+              o["http"] = json{{"keep_alive_timeout_ms", w.http->keep_alive_timeout_ms},
+                               {"headers_timeout_ms", w.http->headers_timeout_ms},
+                               {"request_timeout_ms", w.http->request_timeout_ms},
+                               {"max_requests_per_socket", w.http->max_requests_per_socket},
+                               {"max_header_size", w.http->max_header_size},
+                               {"max_body_size", w.http->max_body_size}};
+            }
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },

@@ -108,13 +108,27 @@ struct RouteCheck {
   bool operator==(const RouteCheck&) const = default;
 };
 
+// The app's `http:` section of cluster.yaml, for the worker's HTTP server: milliseconds
+// and bytes, named as the config names them. A timeout of 0 means none;
+// max_requests_per_socket 0 means no limit. All six travel together.
+struct HttpSettings {
+  std::uint64_t keep_alive_timeout_ms = 0;
+  std::uint64_t headers_timeout_ms = 0;
+  std::uint64_t request_timeout_ms = 0;
+  std::uint64_t max_requests_per_socket = 0;
+  std::uint64_t max_header_size = 0;
+  std::uint64_t max_body_size = 0;
+  bool operator==(const HttpSettings&) const = default;
+};
+
 struct Welcome {
   std::string app;
   int slot = 0;  // 1-based, as users see it
   int workers = 0;
   int generation = 0;
   std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
-  RouteCheck route;
+  RouteCheck route = {};  // empty rule: never hand back
+  std::optional<HttpSettings> http = std::nullopt;  // absent: the worker keeps its own settings
 };
 
 // The heartbeat. Counters are totals since the worker started, except `connections`.

@@ -65,6 +65,18 @@ struct QueuePolicy {
   Milliseconds timeout{30'000};
 };
 
+// The workers' HTTP servers (both SDKs), sent to each worker in `welcome`. Timeouts of 0
+// mean none; max_requests_per_socket 0 means no limit.
+struct HttpPolicy {
+  Milliseconds keep_alive_timeout{5'000};
+  Milliseconds headers_timeout{60'000};
+  Milliseconds request_timeout{300'000};
+  std::uint64_t max_requests_per_socket = 0;
+  std::uint64_t max_header_size = 64 * 1024;
+  std::uint64_t max_body_size = 16 * 1024 * 1024;
+  bool operator==(const HttpPolicy&) const = default;
+};
+
 // A user to run as, resolved when the config is checked.
 struct RunAs {
   std::string user;
@@ -86,16 +98,17 @@ struct AppConfig {
   std::vector<std::string> routes;     // URL prefixes it owns on a shared port; empty: all
   LifecyclePolicy lifecycle;
   QueuePolicy queue;
+  HttpPolicy http;
   Unavailable on_unavailable = Unavailable::queue;
   RunAs run_as;
   Location where;                    // of the app entry
   Location command_where;
 
   // Whether two versions of an app start their workers the same way; if not, a reload
-  // replaces the workers.
+  // replaces the workers. `http` counts: workers take it once, in `welcome`.
   bool same_workers_as(const AppConfig& other) const {
     return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
-           run_as.user == other.run_as.user && run_as.group == other.run_as.group;
+           run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http;
   }
 };
 

@@ -381,6 +381,53 @@ void read_rule(const YAML::Node& name_node, const YAML::Node* parameters, const 
   a.policy_where = location_of(v);
 }
 
+// Node's timers and the C++ SDK's take at most this.
+constexpr Milliseconds kMaxHttpTimeout{24 * 3'600'000};
+
+#define HANDOFF_HTTP_TIMEOUT(member)                                                         \
+  [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {           \
+    auto d = read_duration(v, ctx, field);                                                   \
+    if (d && *d > kMaxHttpTimeout) ctx.error(v, field, "at most 24h (0s: no timeout)");      \
+    else if (d) h.member = *d;                                                               \
+  }
+
+const Field<HttpPolicy> kHttpFields[] = {
+    {"keep_alive_timeout", "duration", "5s",
+     "An idle keep-alive connection (its last response written, no byte of a next request) is closed quietly "
+     "after this long; announced as `Keep-Alive: timeout=<seconds>`. Never applies while a request is in "
+     "progress. `0s`: idle connections stay open.",
+     false, HANDOFF_HTTP_TIMEOUT(keep_alive_timeout)},
+    {"headers_timeout", "duration", "60s",
+     "A request whose head is not complete this long after its first byte (a connection's first request: after "
+     "the connection reached the worker) gets `408` and the connection closes. A new connection that sends "
+     "nothing at all is closed without a response. `0s`: none.",
+     false, HANDOFF_HTTP_TIMEOUT(headers_timeout)},
+    {"request_timeout", "duration", "300s",
+     "A request not received whole (head and body) this long after its first byte gets `408` and the "
+     "connection closes. `0s`: none.",
+     false, HANDOFF_HTTP_TIMEOUT(request_timeout)},
+    {"max_requests_per_socket", "integer", "0",
+     "Requests served on one connection; the last response says `Connection: close`. `0`: no limit.", false,
+     [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 0, 1LL << 31)) h.max_requests_per_socket = static_cast<std::uint64_t>(*n);
+     }},
+    {"max_header_size", "size", "64KiB", "Largest request line plus headers; a larger head gets `431`.", false,
+     [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
+       auto n = read_size(v, ctx, field);
+       if (n && (*n < 1024 || *n > (64u << 20))) ctx.error(v, field, "expected a size from 1KiB to 64MiB");
+       else if (n) h.max_header_size = *n;
+     }},
+    {"max_body_size", "size", "16MiB",
+     "Largest request body (after chunked decoding); a larger one gets `413` (at once when its Content-Length "
+     "says so). The C++ SDK holds a body in memory: this bounds it. There is no unlimited.",
+     false,
+     [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
+       auto n = read_size(v, ctx, field);
+       if (n && *n == 0) ctx.error(v, field, "expected a size of at least 1 byte (there is no unlimited)");
+       else if (n) h.max_body_size = *n;
+     }},
+};
+
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
      HANDOFF_STRING(AppConfig, name)},
@@ -478,6 +525,13 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        read_section<QueuePolicy>(v, kQueueFields, a.queue, ctx, field);
      }},
+    {"http", "mapping", "see below",
+     "Keep-alive, timeouts and limits of the workers' HTTP servers (both SDKs), sent in `welcome`. A change rolls "
+     "the workers on reload.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       read_section<HttpPolicy>(v, kHttpFields, a.http, ctx, field);
+     }},
     {"on_unavailable", "queue | rehash | reject", "queue",
      "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
      "slot (`rehash`), or gets `503` at once (`reject`).",
@@ -573,6 +627,10 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
       ctx.error(node["restart"], field + ".restart", "min_delay is longer than max_delay");
     if (lc.heartbeat_timeout.count() > 0 && lc.heartbeat_timeout <= lc.heartbeat_interval)
       ctx.error(node["heartbeat"], field + ".heartbeat", "timeout must be longer than interval");
+    // As Node's http.Server insists: the head is part of the request.
+    if (const auto& h = app.http; h.headers_timeout.count() > 0 && h.request_timeout.count() > 0 &&
+                                  h.headers_timeout > h.request_timeout)
+      ctx.error(node["http"], field + ".http", "headers_timeout is longer than request_timeout");
     if (!config.run_as.user.empty() && !app.run_as.user.empty() && app.run_as.user != config.run_as.user)
       ctx.error(node["user"], field + ".user",
                 "the supervisor drops to user \"" + config.run_as.user + "\", so it cannot start workers as \"" +
@@ -643,6 +701,10 @@ std::string config_reference_markdown() {
          "\n## `apps[].policy: {plugin: ...}`\n\n" + table<RuleConfig>(kPluginFields) + "\n## `apps[].restart`\n\n" +
          table<LifecyclePolicy>(kRestartFields) + "\n## `apps[].heartbeat`\n\n" +
          table<LifecyclePolicy>(kHeartbeatFields) + "\n## `apps[].queue`\n\n" + table<QueuePolicy>(kQueueFields) +
+         "\n## `apps[].http`\n\n" + table<HttpPolicy>(kHttpFields) +
+         "\nUnder the supervisor these values win over the worker program's own (WorkerOptions in C++, the "
+         "http.Server's properties in Node); an SDK names on stderr each value of the program's that it replaces. "
+         "They apply to connections that reach a worker after its `welcome`.\n" +
          "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
          "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment.\n";

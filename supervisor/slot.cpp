@@ -15,6 +15,18 @@ namespace {
 
 TimePoint now() { return std::chrono::steady_clock::now(); }
 
+std::uint64_t ms(Milliseconds d) { return static_cast<std::uint64_t>(d.count()); }
+
+ipc::HttpSettings http_settings(const AppConfig& app) {
+  const HttpPolicy& h = app.http;
+  return {.keep_alive_timeout_ms = ms(h.keep_alive_timeout),
+          .headers_timeout_ms = ms(h.headers_timeout),
+          .request_timeout_ms = ms(h.request_timeout),
+          .max_requests_per_socket = h.max_requests_per_socket,
+          .max_header_size = h.max_header_size,
+          .max_body_size = h.max_body_size};
+}
+
 }  // namespace
 
 Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
@@ -94,7 +106,8 @@ void Slot::enqueue(ConnectionPtr connection) {
 // ---- SlotEffects: what the machine asks of the world --------------------------------
 
 bool Slot::spawn(int generation, bool replacement, std::string& error) {
-  const AppConfig& app = replacement && pending_config_ ? *pending_config_ : *config_;
+  const auto& config = replacement && pending_config_ ? pending_config_ : config_;
+  const AppConfig& app = *config;
   SpawnSpec spec;
   spec.argv = app.command;
   spec.cwd = app.cwd;
@@ -109,6 +122,7 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   p->worker = WorkerProcess::spawn(app_.loop(), spec, *p, error);
   if (!p->worker) return false;
   p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
+  p->config = config;
   processes_[generation] = std::move(p);
   event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
   return true;
@@ -171,7 +185,8 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    machine_.hello(generation);
                    const auto& lc = machine_.policy();
                    p.worker->send(ipc::Welcome{config_->name, number_, config_->workers, generation,
-                                               lc.heartbeat_interval.count(), app_.route_check()});
+                                               lc.heartbeat_interval.count(), app_.route_check(),
+                                               http_settings(*p.config)});
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());

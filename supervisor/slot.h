@@ -49,6 +49,7 @@ class Slot final : private SlotEffects {
     Slot& slot;
     int generation;
     std::unique_ptr<WorkerProcess> worker;
+    std::shared_ptr<const AppConfig> config;  // what it was started with (its `welcome` says so)
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
     std::optional<std::chrono::milliseconds> drain_after_ack;  // the grace of a deferred drain
     std::optional<std::uint64_t> oom_kills_at_spawn;

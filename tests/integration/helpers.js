@@ -15,8 +15,12 @@ const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const BIN = path.resolve(process.env.HANDOFF_BIN || path.join(ROOT, 'build/bin'));
 const EXE = windows.enabled ? '.exe' : '';
 const SUPERVISOR = path.join(BIN, `supervisor${EXE}`);
-const launch = (args, options) =>
-  windows.enabled ? windows.spawnSupervisor(SUPERVISOR, args, options) : spawn(SUPERVISOR, args, options);
+// `prefix`: a command that execs the supervisor (same pid), as `prlimit --nofile=N:N`.
+function launch(args, options, prefix = []) {
+  if (windows.enabled) return windows.spawnSupervisor(SUPERVISOR, args, options);
+  const argv = [...prefix, SUPERVISOR, ...args];
+  return spawn(argv[0], argv.slice(1), options);
+}
 const TIMEOUT = 20000; // generous: the sanitizer build is slow
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
@@ -95,11 +99,13 @@ class LineWatcher {
 
 // Starts `supervisor --config <file>` with the given YAML text (cwd defaults to the repo
 // root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
-async function startSupervisor(yaml, { ready = 0, args = [] } = {}) {
+// `args`: more arguments; `prefix`: a command that execs the supervisor (same pid), as
+// `prlimit --nofile=N:N` (not under wine).
+async function startSupervisor(yaml, { ready = 0, args = [], prefix = [] } = {}) {
   const dir = tempDir();
   const file = path.join(dir, 'cluster.yaml');
   fs.writeFileSync(file, yaml);
-  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }, prefix);
   const log = new LineWatcher();
   log.attach(child.stdout);
   log.attach(child.stderr);
@@ -251,6 +257,26 @@ function openDescriptors(pid) {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
+// TCP connections (not listening sockets) a process holds, from its descriptors.
+function tcpConnections(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+      if (m) inodes.add(m[1]);
+    } catch {} // closed while we looked
+  }
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && inodes.has(f[9]) && f[3] !== '0A') n++;
+    }
+  }
+  return n;
+}
+
 // Polls a condition that depends on other processes (descriptor counts settle after
 // the ACK); fails with the last value after the timeout.
 async function eventually(fn, { timeout = TIMEOUT, interval = 50 } = {}) {
@@ -301,6 +327,7 @@ module.exports = {
   request,
   workerOf,
   openDescriptors,
+  tcpConnections,
   eventually,
   parentPid,
   config,

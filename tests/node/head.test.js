@@ -97,3 +97,50 @@ test('a whole request carried in the head is answered', { timeout: 30000 }, asyn
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'Hello, world!');
 });
+
+// The same for the C++ SDK (hello-cpp from the build): the head is fed to its HTTP session
+// before anything is read from the socket.
+const cppSkip = require('node:fs').existsSync(SCRIPTS.helloCpp) ? false : `${SCRIPTS.helloCpp} is not built`;
+
+test('cpp: a request larger than the master\'s read, carried in head, arrives whole', { timeout: 30000, skip: cppSkip }, async (t) => {
+  let handedOver;
+  const headSent = new Promise((resolve) => (handedOver = resolve));
+  const master = await startWorker(t, SCRIPTS.helloCpp, {
+    welcome: { app: 'hello', slot: 1, workers: 1, generation: 1, heartbeat_ms: 0 },
+    onConnection: readFirstChunk(handedOver),
+  });
+  const client = await RawClient.connect(master.port);
+  t.after(() => client.close());
+
+  const body = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80]), crypto.randomBytes(100 * 1024)]);
+  const requestHead = `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const firstWrite = Buffer.concat([Buffer.from(requestHead), body.subarray(0, 1000)]);
+  client.write(firstWrite);
+  const head = await headSent;
+  assert.ok(head.length > 0 && head.equals(firstWrite.subarray(0, head.length)));
+  client.write(body.subarray(1000)); // the rest comes from the kernel, to the worker
+
+  const res = await client.response();
+  assert.equal(res.status, 200);
+  assert.ok(res.body.equals(body), 'the echoed body differs');
+  // Keep-alive goes on with what the socket brings.
+  client.write('GET /pid HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal((await client.response()).body.toString(), String(master.child.pid));
+});
+
+test('cpp: a partial request head carried in head is completed from the socket', { timeout: 30000, skip: cppSkip }, async (t) => {
+  let handedOver;
+  const headSent = new Promise((resolve) => (handedOver = resolve));
+  const master = await startWorker(t, SCRIPTS.helloCpp, {
+    welcome: { app: 'hello', slot: 1, workers: 1, generation: 1, heartbeat_ms: 0 },
+    onConnection: readFirstChunk(handedOver),
+  });
+  const client = await RawClient.connect(master.port);
+  t.after(() => client.close());
+  client.write('GET /pid HTTP/1.1\r\nHo');
+  await headSent;
+  client.write('st: x\r\n\r\n');
+  const res = await client.response();
+  assert.equal(res.status, 200);
+  assert.equal(res.body.toString(), String(master.child.pid));
+});

@@ -14,6 +14,8 @@ const SCRIPTS = {
   hello: path.join(ROOT, 'examples', 'hello-node', 'server.js'),
   plain: path.join(ROOT, 'examples', 'hello-node', 'plain.js'),
   echo: path.join(__dirname, 'fixtures', 'echo-server.js'),
+  // The C++ SDK's example, from the build (ctest sets HANDOFF_BIN).
+  helloCpp: path.join(process.env.HANDOFF_BIN ?? path.join(ROOT, 'build', 'bin'), 'hello-cpp'),
 };
 
 const WAIT_MS = 15000; // generous: these machines are small and may be busy
@@ -97,13 +99,12 @@ const DEFAULT_ENV = { HANDOFF_APP: 'hello', HANDOFF_SLOT: '1', HANDOFF_WORKERS: 
 //    does) and resolves once the worker has acknowledged it;
 //  - waitMessage(pred) resolves with the first message, seen or to come, matching pred.
 async function forkWorker(t, script, { env = {}, handshake = true, welcome } = {}) {
+  // A .js script runs under Node; anything else is a worker binary (a C++ SDK example),
+  // started with the same channel on fd 3.
+  const options = { env: childEnv({ ...DEFAULT_ENV, ...env }), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] };
   const child = track(
     t,
-    fork(script, [], {
-      env: childEnv({ ...DEFAULT_ENV, ...env }),
-      execArgv: [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    }),
+    script.endsWith('.js') ? fork(script, [], { ...options, execArgv: [] }) : spawn(script, [], options),
   );
   const { messages } = child;
   const waitMessage = (pred, what) => {

@@ -231,13 +231,13 @@ TEST_CASE("http session: Expect: 100-continue gets an interim response first") {
 TEST_CASE("http session: limits answer 431 and 413 and close") {
   Recorder rec;
   SUBCASE("head too large") {
-    HttpSession s(rec.handler(), HttpLimits{.max_head_bytes = 64, .max_body_bytes = 1024});
+    HttpSession s(rec.handler(), HttpLimits{.max_header_size = 64, .max_body_size = 1024});
     s.feed("GET / HTTP/1.1\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n");
     CHECK(drain(s).rfind("HTTP/1.1 431 ", 0) == 0);
     CHECK(s.closing());
   }
   SUBCASE("body too large") {
-    HttpSession s(rec.handler(), HttpLimits{.max_head_bytes = 1024, .max_body_bytes = 4});
+    HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 4});
     s.feed("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
     CHECK(drain(s).rfind("HTTP/1.1 413 ", 0) == 0);
     CHECK(s.closing());
@@ -284,7 +284,7 @@ TEST_CASE("http session: an upgrade request is answered, then the connection clo
 
 TEST_CASE("http session: pipelined output pauses parsing and resumes in order") {
   Recorder rec;
-  HttpSession s(rec.handler(), HttpLimits{.max_head_bytes = 1024, .max_body_bytes = 1024, .max_pending_output = 100});
+  HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 100});
   std::string pipeline;
   for (int i = 0; i < 10; ++i) pipeline += "GET /" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
   // Half now, the rest arriving while paused.
@@ -314,7 +314,7 @@ TEST_CASE("http session: pipelined output pauses parsing and resumes in order") 
 
 TEST_CASE("http session: EOF while paused still answers what was received") {
   Recorder rec;
-  HttpSession s(rec.handler(), HttpLimits{.max_head_bytes = 1024, .max_body_bytes = 1024, .max_pending_output = 1});
+  HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 1});
   s.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\nGET /partial HTTP/1.1\r\n");
   s.finish();
   CHECK_FALSE(s.closing());
@@ -329,7 +329,7 @@ TEST_CASE("http session: EOF while paused still answers what was received") {
 
 TEST_CASE("http session: close() drops held requests") {
   Recorder rec;
-  HttpSession s(rec.handler(), HttpLimits{.max_head_bytes = 1024, .max_body_bytes = 1024, .max_pending_output = 1});
+  HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 1});
   s.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
   REQUIRE(s.paused());
   s.close();

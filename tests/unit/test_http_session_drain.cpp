@@ -126,7 +126,7 @@ TEST_CASE("drain: a next request begun behind a response keeps the connection, a
 }
 
 TEST_CASE("drain: requests held by back-pressure are answered on resume; the last says close") {
-  HttpSession s(answer, HttpLimits{.max_head_bytes = 1024, .max_body_bytes = 1024, .max_pending_output = 1});
+  HttpSession s(answer, HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 1});
   s.feed(get("/1") + get("/2") + get("/3"));
   REQUIRE(s.paused());
   s.drain();

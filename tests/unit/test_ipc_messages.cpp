@@ -104,3 +104,31 @@ TEST_CASE("protocols/README.md documents every message of the catalogue") {
     CHECK(text.str().find("`" + std::string(entry.name) + "`") != std::string::npos);
   }
 }
+
+TEST_CASE("welcome carries the app's http settings, all six or none") {
+  const ipc::HttpSettings http{.keep_alive_timeout_ms = 5000,
+                               .headers_timeout_ms = 60000,
+                               .request_timeout_ms = 300000,
+                               .max_requests_per_socket = 100,
+                               .max_header_size = 65536,
+                               .max_body_size = 1ull << 34};
+  ipc::Welcome sent{.app = "chat", .slot = 1, .workers = 2, .generation = 3, .heartbeat_ms = 1000, .http = http};
+  const std::string line = ipc::encode(sent);
+  CHECK(line.find("\"http\":{") != std::string::npos);
+  CHECK(line.find("\"keep_alive_timeout_ms\":5000") != std::string::npos);
+  auto got = std::get<ipc::Welcome>(std::get<ipc::Message>(ipc::decode(line.substr(0, line.size() - 1))));
+  REQUIRE(got.http.has_value());
+  CHECK(*got.http == http);
+
+  // Without it (an older master): nothing to apply.
+  CHECK_FALSE(std::get<ipc::Welcome>(round_trip(ipc::Welcome{.app = "chat", .slot = 1, .workers = 1, .generation = 1}))
+                  .http.has_value());
+
+  // Half an http object, or a mistyped one, is a malformed message, not half-applied settings.
+  const std::string head = R"({"handoff":"welcome","v":1,"app":"a","slot":1,"workers":1,"generation":1,"http":)";
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(head + R"({"keep_alive_timeout_ms":5000}})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(head + R"(5})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(
+      head + R"({"keep_alive_timeout_ms":-1,"headers_timeout_ms":1,"request_timeout_ms":1,)"
+             R"("max_requests_per_socket":0,"max_header_size":1,"max_body_size":1}})")));
+}

@@ -18,6 +18,7 @@ struct FakeEdge final : ChannelProtocol::Events {
   std::vector<ipc::Welcome> welcomes;
   std::vector<ipc::Drain> drains;
   std::vector<std::string> logs;
+  std::vector<bool> answers;
 
   bool take_handle(const ipc::Conn& conn) override {
     if (pending == 0) return false;
@@ -33,6 +34,7 @@ struct FakeEdge final : ChannelProtocol::Events {
   }
   void welcome(const ipc::Welcome& w) override { welcomes.push_back(w); }
   void drain(const ipc::Drain& d) override { drains.push_back(d); }
+  void handle_answered(bool acknowledged) override { answers.push_back(acknowledged); }
   void send(std::string line) override { sent.push_back(std::move(line)); }
   void log(std::string_view what) override { logs.emplace_back(what); }
 };
@@ -184,4 +186,39 @@ TEST_CASE("channel protocol: hello and ready lines decode as what they claim") {
   auto decoded = ipc::decode(std::string_view(ready).substr(0, ready.size() - 1));
   REQUIRE(std::holds_alternative<ipc::Message>(decoded));
   CHECK(std::holds_alternative<ipc::Ready>(std::get<ipc::Message>(decoded)));
+}
+
+TEST_CASE("channel protocol: a conn's head (bytes the master read) reaches the edge decoded") {
+  ChannelProtocol p;
+  FakeEdge edge;
+  edge.pending = 1;
+  std::string head = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+  head.push_back('\0');
+  head += "\xff\x01";
+  p.feed(ipc::encode(ipc::Handle{ipc::Conn{.id = 9, .remote_address = "::1", .remote_port = 7, .listener = "web",
+                                           .head = head}}),
+         edge);
+  REQUIRE(edge.taken.size() == 1);
+  CHECK(edge.taken[0].head == head);
+  CHECK(edge.taken[0].listener == "web");
+}
+
+TEST_CASE("channel protocol: the master's answers to our handback are reported, and the line is a NODE_HANDLE") {
+  ChannelProtocol p;
+  FakeEdge edge;
+  p.feed(kAck + kNack, edge);
+  CHECK(edge.answers == std::vector<bool>{true, false});
+  CHECK(edge.sent.empty());  // an answer is not answered
+  const std::string line = ChannelProtocol::handback_line(
+      ipc::Handback{.id = 4, .remote_address = "127.0.0.1", .remote_port = 9, .listener = "web", .head = "GET /2/"});
+  CHECK(line.starts_with("{\"cmd\":\"NODE_HANDLE\""));
+  CHECK(line.ends_with("\n"));
+  auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+  auto* message = std::get_if<ipc::Message>(&decoded);
+  REQUIRE(message != nullptr);
+  auto* back = std::get_if<ipc::Handback>(message);
+  REQUIRE(back != nullptr);
+  CHECK(back->id == 4);
+  CHECK(back->head == "GET /2/");
+  CHECK(back->listener == "web");
 }

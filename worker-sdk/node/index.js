@@ -9,11 +9,20 @@
 // handshake (protocols/ipc_messages.h), sends `stats` heartbeats, and drains (finishes
 // what is in flight, then exits) on the master's `drain`, on SIGTERM, or when the
 // supervisor goes away.
+// The master's `welcome` also carries the app's `http:` settings (keep-alive, header and
+// request timeouts, limits), which the SDK sets on the server: the operator's config wins.
 // Started any other way, serve() just calls server.listen(), so the same app runs alone.
+//
+// Per-request affinity: a keep-alive connection may carry requests for other slots (or,
+// on a port shared by URL prefix, for other apps). With the app's rule from `welcome`
+// (route-key.js decides as the master does), each request after a connection's first is
+// checked before the app sees it; one that belongs elsewhere goes back to the master with
+// its socket (`handback`, see handBack() below), and the master routes it again.
 
 const EventEmitter = require('node:events');
 const http = require('node:http');
 const net = require('node:net');
+const { belongsHere } = require('./route-key');
 
 const PROTOCOL_VERSION = 1;
 const DEFAULT_GRACE_MS = 5000;
@@ -24,6 +33,7 @@ const IDLE_GRACE_MS = 100;
 const SWEEP_MS = 25; // how often a drain looks for quiet connections
 const DEADLINE_MARGIN_MS = 100; // a drain's forced exit comes this much before the master's kill
 const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
+const kHandback = Symbol('handoff.handback'); // on a request that goes back: its `conn`
 
 const now = () => performance.now();
 
@@ -112,6 +122,9 @@ function attach(handoff, server, options) {
   let sigterms = 0;
 
   const connectionsList = startHttpConnectionTracking(server);
+  let maxBodySize = Infinity; // the config's max_body_size, from the welcome
+  let route = null; // welcome.route: how to check each next request on a keep-alive socket
+  let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
   // drops to 0; we emit it only once close() was called. close(cb) also gets no
@@ -133,9 +146,14 @@ function attach(handoff, server, options) {
   // Sees every request before any listener does (one prepended now could be preceded by
   // one a framework prepends later), whichever event carries it.
   const emit = server.emit;
-  server.emit = function emitTracked(event, a, b) {
+  server.emit = function emitTracked(event, a, b, c) {
+    if ((event === 'upgrade' || event === 'connect') && a && a[kHandback]) {
+      handBack(a, b, c);
+      return true; // not the app's: it belongs to another slot
+    }
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
+      if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
     } else if (event === 'upgrade' || event === 'connect') {
       const state = connState(b);
       if (state) state.upgraded = true; // no longer HTTP: never closed as idle
@@ -147,7 +165,7 @@ function attach(handoff, server, options) {
     if (!socket || socket.destroyed) return null;
     let state = conns.get(socket);
     if (!state) {
-      state = { responses: new Set(), last: now(), upgraded: false, closing: false };
+      state = { responses: new Set(), last: now(), upgraded: false, closing: false, whenIdle: null };
       conns.set(socket, state);
       socket.once('close', () => conns.delete(socket));
     }
@@ -171,6 +189,7 @@ function attach(handoff, server, options) {
       if (state) {
         state.responses.delete(res);
         state.last = now();
+        if (state.responses.size === 0 && state.whenIdle) state.whenIdle();
       }
     };
     res.once('finish', () => {
@@ -178,6 +197,76 @@ function attach(handoff, server, options) {
       end();
     });
     res.once('close', end);
+  }
+
+  // ---- http settings from the master ----
+
+  // The app's `http:` section of cluster.yaml. The config wins over the program's own
+  // values (the operator sets it), but not silently: a value the program had changed from
+  // Node's default is named on stderr, once. Timeouts apply at once, maxHeaderSize to
+  // connections that arrive afterwards.
+  function applyHttp(settings) {
+    if (settings === null || typeof settings !== 'object') return;
+    // Milliseconds and counts alike: Node's timers and parser take at most 2^31 - 1.
+    const int = (v) => (Number.isInteger(v) && v >= 0 ? Math.min(v, TIMEOUT_MAX) : undefined);
+    if (Number.isInteger(settings.max_body_size) && settings.max_body_size > 0) maxBodySize = settings.max_body_size;
+    if (typeof server.headersTimeout !== 'number') return; // a net.Server: no HTTP to set
+    const defaults = new http.Server();
+    const wanted = [
+      ['keepAliveTimeout', 'keep_alive_timeout', int(settings.keep_alive_timeout_ms)],
+      ['headersTimeout', 'headers_timeout', int(settings.headers_timeout_ms)],
+      ['requestTimeout', 'request_timeout', int(settings.request_timeout_ms)],
+      ['maxRequestsPerSocket', 'max_requests_per_socket', int(settings.max_requests_per_socket)],
+      ['maxHeaderSize', 'max_header_size', int(settings.max_header_size)],
+    ];
+    for (const [property, key, value] of wanted) {
+      if (value === undefined) continue;
+      const own = server[property];
+      if (!httpApplied && own !== defaults[property] && own !== value) {
+        console.error(
+          `handoff-worker: server.${property} ${own} set by the program is replaced by the supervisor's http.${key} (${value})`,
+        );
+      }
+      server[property] = value;
+    }
+    httpApplied = true;
+    // http.Server checks headersTimeout and requestTimeout on a timer (every 30 s by
+    // default), so a 408 could come up to 30 s late; check at a tenth of the shorter one.
+    const timeouts = [server.headersTimeout, server.requestTimeout].filter((t) => t > 0);
+    if (connectionsList && timeouts.length > 0) {
+      const every = Math.max(100, Math.min(30000, Math.floor(Math.min(...timeouts) / 10)));
+      if (every < server.connectionsCheckingInterval) {
+        server.connectionsCheckingInterval = every;
+        startHttpConnectionTracking(server); // restarts the check with the new period
+      }
+    }
+  }
+
+  // max_body_size: a declared Content-Length above it gets 413 before the app sees the
+  // request (false: the event is not emitted). A chunked body is counted as it arrives;
+  // past the limit its connection is cut, which the app sees as a client that went away
+  // (the response is the app's, so no 413 can be written then).
+  function withinBodyLimit(req, res) {
+    if (maxBodySize === Infinity || !req || !res || typeof res.writeHead !== 'function') return true;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBodySize) {
+      res.shouldKeepAlive = false;
+      res.writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end('Content Too Large\n');
+      return false;
+    }
+    if (req.headers['transfer-encoding'] !== undefined && typeof req.push === 'function') {
+      let received = 0;
+      const push = req.push;
+      req.push = function pushCounted(chunk, encoding) {
+        if (chunk) received += chunk.length;
+        if (received <= maxBodySize) return push.call(this, chunk, encoding);
+        req.push = () => false;
+        if (req.socket) req.socket.destroy();
+        return false;
+      };
+    }
+    return true;
   }
 
   function accept(message, socket) {
@@ -199,17 +288,114 @@ function attach(handoff, server, options) {
     // Count it, so getConnections() and close()'s 'close' event see it.
     server._connections++;
     sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      server._connections--;
-      if (closing) server._emitCloseIfDrained();
-      if (drain) finishDrainIfDone();
-    });
+    socket.once('close', () => forget(socket));
     // Handed over while draining (it was in flight): served all the same, and its
     // responses say `Connection: close` (trackRequest). Not closed before its first
     // request: only headersTimeout does that.
     server.emit('connection', socket);
+    checkRequests(socket, message);
   }
+
+  // The socket is no longer ours: closed, or given back to the master.
+  function forget(socket) {
+    if (!sockets.delete(socket)) return;
+    conns.delete(socket);
+    server._connections--;
+    if (closing) server._emitCloseIfDrained();
+    if (drain) finishDrainIfDone();
+  }
+
+  // ---- per-request affinity (handback) ----
+
+  // How a request that belongs elsewhere is taken away from http.Server, with every byte
+  // it has not served. Node's parser reads the socket natively (parser.consume), so the
+  // SDK never sees the raw bytes; but http.Server has one way to give a socket up in the
+  // middle of a stream with the exact bytes after a request head: an upgrade. The
+  // parser's onIncoming hook (called at each request's headers-complete, before the
+  // 'request' event) returns 2 for such a request, which tells llhttp to stop right after
+  // its head (no body parsed, nothing after it parsed); http.Server then detaches the
+  // socket (its listeners removed, the parser freed, reading back in JS) and emits
+  // 'upgrade' with the bytes of that read after the head, which our emit wrapper takes
+  // instead of the app. Those bytes, after a re-serialized head (method, target, version,
+  // raw headers: an equivalent head, not the exact bytes), are what the master gets; a
+  // body and pipelined requests beyond that read are still in the kernel.
+  // A request before it on the socket is served as usual, and handed back only once all
+  // earlier responses are written. TLS sockets (https.Server) and net.Server sockets have
+  // no such parser: they keep their connection, like a worker without the SDK.
+  function checkRequests(socket, conn) {
+    const parser = socket.parser;
+    if (!parser || typeof parser.onIncoming !== 'function') return;
+    const onIncoming = parser.onIncoming;
+    let seen = 0;
+    parser.onIncoming = function onIncomingChecked(req, keepAlive) {
+      // The first request is the one the master routed here: never sent back (a slot that
+      // is down could otherwise bounce it between the master and this worker).
+      seen++;
+      if (seen > 1 && route && req.method !== 'CONNECT' && !belongsHere(route, worker.slot, worker.workers, req.url, req.rawHeaders)) {
+        req[kHandback] = conn;
+        req.upgrade = true; // http.Server's test after the parse: detach the socket
+        return 2; // llhttp: no body, stop here (HPE_PAUSED_UPGRADE)
+      }
+      return onIncoming.call(this, req, keepAlive);
+    };
+  }
+
+  // 'upgrade' for a request that goes back: `rest` is what the read that completed its
+  // head held after it.
+  function handBack(req, socket, rest) {
+    const conn = req[kHandback];
+    stopReading(socket);
+    const parts = [requestHead(req), rest];
+    takeBuffered(socket, parts);
+    const bytes = Buffer.concat(parts);
+    const state = connState(socket);
+    if (!state) return;
+    // Earlier (pipelined) responses go out first; the next one is the other slot's.
+    const whenIdle = () => {
+      if (state.responses.size > 0) return;
+      if (socket.writableLength > 0) {
+        socket.once('drain', whenIdle);
+        return;
+      }
+      state.whenIdle = null;
+      sendBack(socket, conn, bytes);
+    };
+    state.whenIdle = whenIdle;
+    state.upgraded = true; // a drain leaves it alone: it is about to go
+    whenIdle();
+  }
+
+  function sendBack(socket, conn, bytes) {
+    // An earlier response closed the connection (`Connection: close`, a drain) or the
+    // client went: there is nothing to hand back.
+    if (socket.destroyed || socket.writableEnded || !socket._handle || !process.connected) {
+      socket.destroy();
+      return;
+    }
+    // child_process treats a socket with a .server as one of a cluster's shared servers:
+    // it would turn the server into a "worker" list whose close() waits for an answer
+    // from the parent that our master never sends.
+    socket.server = null;
+    socket.setTimeout(0);
+    forget(socket); // child_process detaches the handle: 'close' never comes
+    // Node's child_process waits for the master's ACK, resends on NACK (3 times), and
+    // closes its copy of the descriptor after the ACK.
+    process.send(
+      {
+        handoff: 'handback',
+        v: PROTOCOL_VERSION,
+        id: conn.id,
+        remote: conn.remote,
+        port: conn.port,
+        listener: conn.listener,
+        head: bytes.toString('base64'),
+      },
+      socket,
+      {},
+      () => {},
+    );
+  }
+
 
   // ---- heartbeat ----
 
@@ -309,6 +495,8 @@ function attach(handoff, server, options) {
       for (const key of ['slot', 'workers', 'generation']) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
+      if (message.http !== undefined) applyHttp(message.http);
+      route = message.route !== null && typeof message.route === 'object' ? message.route : null;
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
@@ -344,17 +532,52 @@ function attach(handoff, server, options) {
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
 }
 
+// At once, in the 'upgrade' call: nothing more is read from the kernel, so whatever
+// follows stays there for the master (bytes read and dropped would be lost: Node issue
+// 8353, the bug of socket.io-sticky).
+function stopReading(socket) {
+  socket.pause();
+  const handle = socket._handle;
+  if (handle && handle.reading) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+// Bytes already read into the socket's stream buffer (none, usually: http.Server read
+// them all), taken without letting read() start the handle reading again.
+function takeBuffered(socket, parts) {
+  if (socket.readableLength === 0) return;
+  const read = socket._read;
+  socket._read = () => {};
+  for (let chunk; (chunk = socket.read()) !== null; ) parts.push(chunk);
+  socket._read = read;
+}
+
+// An equivalent of the request's head, from what http.Server parsed: the master only
+// routes on it, and the next worker parses it again.
+function requestHead(req) {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return Buffer.from(`${head}\r\n`, 'latin1');
+}
+
 // http.Server keeps a list of its connections (which close() uses to close idle
 // keep-alive sockets, which drives headersTimeout / requestTimeout, and which tells a
 // drain which sockets are inside a request), but starts it on 'listening', which never
 // fires for a server that is only fed sockets. Start it now, with the very listener
-// http.Server registered for itself, and return the list. Absent (net.Server, another
+// http.Server registered for itself, and return the list. Called again, it restarts the
+// timer that checks the timeouts (with the server's connectionsCheckingInterval). Absent (net.Server, another
 // Node version): nothing to do; a drain then goes by the requests it saw.
 function startHttpConnectionTracking(server) {
   const setup = server.listeners('listening').find((fn) => fn.name === 'setupConnectionsTracking');
   if (!setup) return null;
+  const symbol = (name) => Object.getOwnPropertySymbols(server).find((s) => s.description === name);
+  const checking = symbol('http.server.connectionsCheckingInterval');
+  if (checking) clearInterval(server[checking]); // Node 20 does it too; older ones did not
   setup.call(server);
-  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections');
+  const key = symbol('http.server.connections');
   const list = key ? server[key] : null;
   return list && typeof list.active === 'function' ? list : null;
 }

@@ -30,6 +30,18 @@ void Channel::send_line(std::string line) {
     delete request;
 }
 
+int Channel::send_handle(std::string line, uv_stream_t* socket) {
+  if (!pipe_) return UV_EPIPE;
+  auto* request = new WriteRequest;
+  request->head = std::move(line);
+  uv_buf_t buf = uv_buf_init(request->head.data(), static_cast<unsigned>(request->head.size()));
+  request->req.data = request;
+  const int rc = uv_write2(&request->req, pipe_.stream(), &buf, 1, socket,
+                           [](uv_write_t* req, int) { delete WriteRequest::from(req); });
+  if (rc != 0) delete request;
+  return rc;
+}
+
 void Channel::close() { pipe_.reset(); }
 
 void Channel::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -46,7 +58,7 @@ void Channel::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   }
 }
 
-bool Channel::take_handle(const ipc::Conn&) {
+bool Channel::take_handle(const ipc::Conn& conn) {
   if (!pipe_ || uv_pipe_pending_count(pipe_.get()) <= 0) return false;
   if (uv_pipe_pending_type(pipe_.get()) != UV_TCP) {
     discard_handle();
@@ -56,7 +68,7 @@ bool Channel::take_handle(const ipc::Conn&) {
   if (uv_tcp_init(loop_, tcp.get()) != 0) return false;
   tcp.mark_initialized();
   if (uv_accept(pipe_.stream(), tcp.stream()) != 0) return false;
-  if (callbacks_.connection) callbacks_.connection(std::move(tcp));
+  if (callbacks_.connection) callbacks_.connection(std::move(tcp), conn);
   return true;
 }
 
@@ -84,6 +96,10 @@ void Channel::welcome(const ipc::Welcome& w) {
 
 void Channel::drain(const ipc::Drain& d) {
   if (callbacks_.drain) callbacks_.drain(d);
+}
+
+void Channel::handle_answered(bool acknowledged) {
+  if (callbacks_.handle_answered) callbacks_.handle_answered(acknowledged);
 }
 
 void Channel::log(std::string_view what) {

@@ -13,7 +13,8 @@ namespace handoff {
 class Channel final : ChannelProtocol::Events {
  public:
   struct Callbacks {
-    std::function<void(UvHandle<uv_tcp_t>)> connection;  // a socket from the master
+    std::function<void(UvHandle<uv_tcp_t>, const ipc::Conn&)> connection;  // a socket from the master
+    std::function<void(bool acknowledged)> handle_answered;  // ACK or NACK of our last handle
     std::function<void(const ipc::Welcome&)> welcome;
     std::function<void(const ipc::Drain&)> drain;
     std::function<void()> closed;  // EOF or error: the master is gone
@@ -28,6 +29,9 @@ class Channel final : ChannelProtocol::Events {
   int open(int fd);
   // Queues one encoded line; dropped silently once the channel is closed.
   void send_line(std::string line);
+  // Queues one line with a socket (SCM_RIGHTS on its first bytes, as uv_write2 sends it).
+  // The socket stays open here until the master's answer; returns a libuv error code.
+  int send_handle(std::string line, uv_stream_t* socket);
   // Stops reading and closes the pipe. Safe from inside the callbacks; later lines of
   // the read under way find it closed (a handle among them is not ACKed, and the master
   // dispatches it again).
@@ -42,6 +46,7 @@ class Channel final : ChannelProtocol::Events {
   void discard_handle() override;
   void welcome(const ipc::Welcome& w) override;
   void drain(const ipc::Drain& d) override;
+  void handle_answered(bool acknowledged) override;
   void send(std::string line) override { send_line(std::move(line)); }
   void log(std::string_view what) override;
 

@@ -46,10 +46,14 @@ void ChannelProtocol::on_line(std::string_view line, Events& events) {
           events.welcome(m);
         } else if constexpr (std::is_same_v<M, ipc::Drain>) {
           events.drain(m);
+        } else if constexpr (std::is_same_v<M, ipc::HandleAck>) {
+          events.handle_answered(true);
+        } else if constexpr (std::is_same_v<M, ipc::HandleNack>) {
+          events.handle_answered(false);
         } else if constexpr (std::is_same_v<M, ipc::Unknown>) {
           if (!std::exchange(logged_unknown_, true)) events.log("ipc: ignoring unknown message '" + m.what + "'");
         }
-        // Hello, Ready, Stats, ACK/NACK travel the other way (we send no handles); ignored.
+        // Hello, Ready, Stats, Handback travel the other way; ignored.
       },
       std::get<ipc::Message>(decoded));
 }
@@ -61,5 +65,7 @@ std::string ChannelProtocol::hello_line(std::int64_t pid) {
 std::string ChannelProtocol::ready_line() { return ipc::encode(ipc::Ready{}); }
 
 std::string ChannelProtocol::stats_line(const ipc::Stats& stats) { return ipc::encode(stats); }
+
+std::string ChannelProtocol::handback_line(const ipc::Handback& handback) { return ipc::encode(handback); }
 
 }  // namespace handoff

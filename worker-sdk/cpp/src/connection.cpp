@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include <algorithm>
+
 #include "read_buffer.h"
 #include "write_request.h"
 
@@ -24,16 +26,26 @@ constexpr std::uint64_t kQuietMs = 100;
 
 Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
 
+// The loop's time is taken once per iteration, and one iteration may serve thousands of
+// connections: a timeout measured from that stale time would fire early by as long as the
+// iteration took (tens of ms under a burst). Timeouts start from the real time.
+std::uint64_t fresh_now(uv_loop_t* loop) {
+  uv_update_time(loop);
+  return uv_now(loop);
+}
+
 }  // namespace
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
-                       const WorkerOptions& options,
-                       Owner& owner)
+                       const WorkerOptions& options, Owner& owner, ipc::Conn conn,
+                       std::function<bool(const Request&)> belongs)
     : loop_(loop),
       tcp_(std::move(tcp)),
-      session_(std::move(handler), options.limits),
+      session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
       options_(options),
-      owner_(owner) {}
+      owner_(owner),
+      conn_(std::move(conn)),
+      belongs_(std::move(belongs)) {}
 
 void Connection::start() {
   tcp_->data = this;
@@ -46,7 +58,12 @@ void Connection::start() {
   (void)uv_tcp_nodelay(tcp_.get(), 1);
   // An AsyncHandler's answer comes from some other callback of the loop.
   session_.on_async_output([this] { settle(); });
-  last_activity_ = uv_now(loop_);
+  last_activity_ = fresh_now(loop_);
+  request_started_ = last_activity_;  // the first request's time counts from its arrival
+  if (belongs_) session_.check_requests(belongs_);
+  // Bytes the master read from this socket (a handback, or where it cannot peek) come
+  // before anything the socket holds: nothing is read from it before this returns.
+  if (!conn_.head.empty()) session_.feed(std::exchange(conn_.head, {}));
   set_reading(true);
   settle();
 }
@@ -100,10 +117,12 @@ void Connection::on_timer(uv_timer_t* timer) {
   auto* self = owner_of(reinterpret_cast<uv_handle_t*>(timer));
   if (self == nullptr) return;
   switch (self->wait_) {
-    case Wait::request:
+    case Wait::head:
+    case Wait::body:
       self->session_.timeout();  // 408, then the closing path
       self->wait_ = Wait::nothing;
       return self->settle();
+    case Wait::first_request:  // no byte of a request came: nothing to answer
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
@@ -127,6 +146,14 @@ void Connection::settle() {
     counted_ = n;
   }
   if (broken_) return close_now();
+  if (session_.handing_back()) {
+    // Not a byte more is read (it stays in the kernel, for the master); the socket goes
+    // once the responses before that request are written.
+    set_reading(false);
+    set_wait(Wait::nothing);
+    if (writes_in_flight_ == 0 && !session_.has_output()) hand_back();
+    return;
+  }
   if (session_.closing()) return begin_close();
 
   // While a response is awaited the session would only hold what we read.
@@ -136,14 +163,28 @@ void Connection::settle() {
   else if (queued <= kLowWater)
     set_reading(true);
 
+  // A request after the first has begun: its timeouts count from now (the read that
+  // brought its first byte), and the timer restarts even if the kind of wait is the same
+  // (the next pipelined head behind a head).
+  bool new_request = false;
+  if (const std::size_t begun = session_.requests_begun(); begun != requests_begun_) {
+    if (requests_begun_ != 0 || session_.requests() != 0) {
+      request_started_ = fresh_now(loop_);
+      new_request = true;
+    }
+    requests_begun_ = begun;
+  }
+
   if (session_.waiting())
     set_wait(Wait::nothing);  // the handler owns the time
   else if (!session_.idle())
-    set_wait(Wait::request);
+    set_wait(session_.receiving_head() ? Wait::head : Wait::body, new_request);
   else if (writes_in_flight_ != 0)
     set_wait(Wait::nothing);  // a slow reader is bounded by back-pressure, not by time
   else if (session_.closable())
     set_wait(Wait::quiet);
+  else if (session_.requests() == 0)
+    set_wait(Wait::first_request);
   else
     set_wait(Wait::keep_alive);
 }
@@ -176,6 +217,17 @@ void Connection::begin_close() {
   set_wait(shutdown_done_ ? Wait::linger : Wait::closing);
 }
 
+void Connection::hand_back() {
+  timer_.reset();
+  tcp_->data = nullptr;  // no callback of ours runs for it any more
+  ipc::Handback message{.id = conn_.id,
+                        .remote_address = conn_.remote_address,
+                        .remote_port = conn_.remote_port,
+                        .listener = conn_.listener,
+                        .head = session_.take_handback_bytes()};
+  owner_.hand_back(this, std::move(tcp_), std::move(message));  // destroys this
+}
+
 void Connection::set_reading(bool on) {
   if (on == reading_) return;
   const int rc = on ? uv_read_start(tcp_.stream(), alloc_read_buffer, on_read) : uv_read_stop(tcp_.stream());
@@ -183,13 +235,20 @@ void Connection::set_reading(bool on) {
   else if (on) broken_ = true;  // seen by the next settle(); the socket is unusable
 }
 
-void Connection::set_wait(Wait wait) {
-  if (wait == wait_) return;
+void Connection::set_wait(Wait wait, bool restart) {
+  if (wait == wait_ && !restart) return;
   wait_ = wait;
   std::uint64_t ms = 0;
   switch (wait) {
     case Wait::keep_alive: ms = options_.keep_alive_timeout_ms; break;
-    case Wait::request:
+    case Wait::first_request: ms = request_deadline_ms(options_.headers_timeout_ms); break;
+    case Wait::head: {
+      // The head must also arrive within request_timeout, should that be the shorter.
+      const unsigned h = options_.headers_timeout_ms, r = options_.request_timeout_ms;
+      ms = request_deadline_ms(h == 0 ? r : r == 0 ? h : std::min(h, r));
+      break;
+    }
+    case Wait::body: ms = request_deadline_ms(options_.request_timeout_ms); break;
     case Wait::closing: ms = options_.request_timeout_ms; break;
     case Wait::linger: ms = kLingerMs; break;
     case Wait::quiet: {
@@ -199,10 +258,20 @@ void Connection::set_wait(Wait wait) {
     }
     case Wait::nothing: break;
   }
-  if (ms == 0)
+  if (ms == 0) {
     uv_timer_stop(timer_.get());
-  else
+  } else {
+    uv_update_time(loop_);  // see fresh_now()
     uv_timer_start(timer_.get(), on_timer, ms, 0);
+  }
+}
+
+// Milliseconds left until the current request's start + timeout_ms; 0 (no timer) when
+// timeout_ms is 0, and at least 1 when already past (0 would mean no timer).
+std::uint64_t Connection::request_deadline_ms(std::uint64_t timeout_ms) const {
+  if (timeout_ms == 0) return 0;
+  const std::uint64_t elapsed = fresh_now(loop_) - request_started_;
+  return elapsed >= timeout_ms ? 1 : timeout_ms - elapsed;
 }
 
 }  // namespace handoff

@@ -6,6 +6,10 @@
 #include <handoff/uv_handle.h>
 #include <handoff/worker.h>
 
+#include "protocols/ipc_messages.h"
+
+#include <functional>
+
 namespace handoff {
 
 class Connection {
@@ -16,12 +20,19 @@ class Connection {
     virtual void connection_closed(Connection* connection) = 0;
     // n more responses were produced (the `requests` counter of the heartbeat).
     virtual void responses_produced(std::size_t n) = 0;
+    // The next request belongs elsewhere and every earlier response is written: the
+    // owner sends the socket back to the master (`handback`) and destroys the connection
+    // (from inside this call).
+    virtual void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) = 0;
 
    protected:
     ~Owner() = default;
   };
 
-  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options, Owner& owner);
+  // `conn`: what the master said about the socket (its `head` is read before the socket);
+  // `belongs`: the per-request check of a keep-alive connection (none: every request stays).
+  Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options,
+             Owner& owner, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
@@ -35,9 +46,14 @@ class Connection {
   void close_now();
 
  private:
-  // What the timer currently measures; it restarts only when this changes, so a peer
-  // trickling bytes cannot extend its request timeout.
-  enum class Wait { nothing, keep_alive, request, closing, linger, quiet };
+  // What the timer currently measures; it restarts only when this (or the request) changes,
+  // so a peer trickling bytes cannot extend its timeout:
+  //   first_request  a fresh connection, no byte yet: headers_timeout, then closed quietly
+  //   keep_alive     the last response written, no byte of a next request: closed quietly
+  //   head, body     a request in progress: 408 at its headers_timeout / request_timeout,
+  //                  both counted from the request's first byte (the first: from arrival)
+  //   closing, linger, quiet   the ways out (see connection.cpp)
+  enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger, quiet };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -49,8 +65,10 @@ class Connection {
   void settle();
   void flush();
   void begin_close();
+  void hand_back();
   void set_reading(bool on);
-  void set_wait(Wait wait);
+  void set_wait(Wait wait, bool restart = false);
+  std::uint64_t request_deadline_ms(std::uint64_t timeout_ms) const;
 
   uv_loop_t* loop_;
   UvHandle<uv_tcp_t> tcp_;
@@ -58,6 +76,8 @@ class Connection {
   HttpSession session_;
   const WorkerOptions& options_;
   Owner& owner_;
+  ipc::Conn conn_;
+  std::function<bool(const Request&)> belongs_;
 
   bool reading_ = false;
   bool broken_ = false;  // read or write error: close without ceremony
@@ -67,6 +87,8 @@ class Connection {
   std::size_t writes_in_flight_ = 0;
   std::size_t counted_ = 0;        // responses already reported to the owner
   std::uint64_t last_activity_ = 0;  // uv_now() of the last read or write
+  std::uint64_t request_started_ = 0;  // uv_now() when the current request began
+  std::size_t requests_begun_ = 0;     // the session's count when request_started_ was set
   Wait wait_ = Wait::nothing;
 };
 

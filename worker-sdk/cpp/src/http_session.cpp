@@ -14,14 +14,21 @@ struct Responder::State {
   HttpSession::Impl* session;
 };
 
+// Request boundaries, in parse order: on_message_begin (a request starts: its first byte),
+// on_headers_complete (its head is known and no body byte is consumed yet: where a
+// request after the first can be checked before anything is done with it, e.g. whether
+// the connection should go back to the master), on_message_complete (dispatch to the
+// handler). Everything that decides the response's framing happens in respond().
 struct HttpSession::Impl {
-  Impl(AnyHandler h, HttpLimits l) : handler(std::move(h)), limits(l) {
+  Impl(AnyHandler h, HttpLimits l, unsigned keep_alive_ms)
+      : handler(std::move(h)), limits(l), keep_alive_timeout_s(keep_alive_ms / 1000) {
     llhttp_init(&parser, HTTP_REQUEST, &settings());
     parser.data = this;
   }
 
   AnyHandler handler;
   HttpLimits limits;
+  unsigned keep_alive_timeout_s;  // announced in Keep-Alive; 0 (under a second): not announced
   llhttp_t parser{};
 
   // The request being parsed. llhttp hands out spans that may be cut at any byte
@@ -31,6 +38,20 @@ struct HttpSession::Impl {
   std::size_t head_bytes = 0;
   bool headers_done = false;
   bool in_message = false;
+  std::size_t begun = 0;  // requests whose first byte has arrived
+
+  // Where the current request starts, for a handback: its first byte in the buffer being
+  // parsed (llhttp hands out the method's span from its first byte), or null when it
+  // began in an earlier feed, whose bytes of it are then kept in head_so_far until its
+  // head is complete (at most max_header_size: the check comes at headers-complete).
+  std::function<bool(const Request&)> belongs;
+  const char* buffer_begin = nullptr;  // the buffer llhttp is parsing
+  const char* buffer_end = nullptr;
+  const char* request_start = nullptr;
+  bool start_seen = false;
+  std::string head_so_far;
+  bool handing_back = false;
+  std::string handback;  // the bytes read and not served, once handing_back
 
   bool closing = false;
   bool paused = false;
@@ -58,6 +79,7 @@ struct HttpSession::Impl {
       llhttp_settings_t x;
       llhttp_settings_init(&x);
       x.on_message_begin = on_message_begin;
+      x.on_method = on_method;
       x.on_url = on_url;
       x.on_header_field = on_header_field;
       x.on_header_value = on_header_value;
@@ -73,7 +95,7 @@ struct HttpSession::Impl {
   // Head bytes are capped so a peer cannot grow memory with endless headers.
   int count_head(std::size_t n) {
     head_bytes += n;
-    if (head_bytes <= limits.max_head_bytes) return HPE_OK;
+    if (head_bytes <= limits.max_header_size) return HPE_OK;
     error_status = 431;
     return HPE_USER;
   }
@@ -86,6 +108,21 @@ struct HttpSession::Impl {
     s.head_bytes = 0;
     s.headers_done = false;
     s.in_message = true;
+    s.request_start = nullptr;
+    s.start_seen = false;
+    s.head_so_far.clear();
+    ++s.begun;
+    return HPE_OK;
+  }
+
+  // The method's first span starts at the request's first byte.
+  static int on_method(llhttp_t* p, const char* at, std::size_t n) {
+    auto& s = of(p);
+    (void)n;  // counted by llhttp's own method limits, as before this callback existed
+    if (!s.start_seen) {
+      s.start_seen = true;
+      s.request_start = at;
+    }
     return HPE_OK;
   }
 
@@ -124,6 +161,24 @@ struct HttpSession::Impl {
     s.current.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
     s.current.http_major = llhttp_get_http_major(p);
     s.current.http_minor = llhttp_get_http_minor(p);
+    // A request after the first that belongs to another worker: stop before its body, and
+    // keep every byte from its first on (the check comes before the limits and the 100
+    // Continue: the worker it goes to applies its own).
+    if (s.begun > 1 && s.belongs && !s.belongs(s.current)) {
+      s.handing_back = true;
+      s.handback = std::exchange(s.head_so_far, {});
+      s.handback.append(s.request_start != nullptr ? s.request_start : s.buffer_begin, s.buffer_end);
+      s.in_message = false;
+      return HPE_PAUSED;
+    }
+    s.head_so_far.clear();
+    s.head_so_far.shrink_to_fit();
+    // A declared body over the limit is refused before any of it is read (and before a
+    // 100 Continue invites it). A chunked one is counted as it comes (on_body).
+    if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size) {
+      s.error_status = 413;
+      return HPE_USER;  // llhttp reports it as HPE_CB_HEADERS_COMPLETE; error_status says why
+    }
     // Like Node's server without a 'checkContinue' listener: a client that waits for
     // permission to send its body (curl does above 1 KiB) gets it at once.
     if (s.current.http_major == 1 && s.current.http_minor >= 1 &&
@@ -134,7 +189,7 @@ struct HttpSession::Impl {
 
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
-    if (s.current.body.size() + n > s.limits.max_body_bytes) {
+    if (s.current.body.size() + n > s.limits.max_body_size) {
       s.error_status = 413;
       return HPE_USER;
     }
@@ -163,14 +218,19 @@ struct HttpSession::Impl {
     return HPE_OK;
   }
 
-  // Queues the response to the last complete request. Draining, it is the last one unless
-  // more request bytes are already buffered behind it.
+  // Queues the response to the last complete request. It is the connection's last when the
+  // request or the handler says close, when max_requests_per_socket is reached, or when
+  // draining with no more request bytes already buffered behind it.
   void respond(Response response, bool more_buffered) {
-    bool keep_alive = framing.keep_alive && !(draining && !more_buffered);
+    const std::size_t max = limits.max_requests_per_socket;
+    const bool quota_reached = max != 0 && answered + 1 >= max;
+    bool keep_alive = framing.keep_alive && !quota_reached && !(draining && !more_buffered);
     for (const auto& h : response.headers)
       if (iequals(h.name, "connection") && has_token(h.value, "close")) keep_alive = false;
     ResponseFraming f = framing;
     f.keep_alive = keep_alive;
+    f.keep_alive_timeout_s = keep_alive_timeout_s;
+    f.keep_alive_max = max != 0 ? max - (answered + 1) : 0;
     out.push_back(serialize_response(std::move(response), f));
     produced += out.back().size();
     ++answered;
@@ -179,7 +239,14 @@ struct HttpSession::Impl {
 
   void execute(std::string_view bytes) {
     for (;;) {
+      buffer_begin = bytes.data();
+      buffer_end = bytes.data() + bytes.size();
+      request_start = nullptr;
       const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
+      if (handing_back) return;
+      // A head still incomplete at the end of this buffer: keep its bytes so far.
+      if (belongs && in_message && !headers_done && start_seen)
+        head_so_far.append(request_start != nullptr ? request_start : buffer_begin, buffer_end);
       if (err == HPE_OK || closing) return;
       if (err == HPE_PAUSED_UPGRADE) {
         closing = true;
@@ -269,13 +336,17 @@ void Responder::send(Response response) const {
   if (auto state = state_.lock()) state->session->deliver(std::move(response));
 }
 
-HttpSession::HttpSession(AnyHandler handler, HttpLimits limits)
-    : impl_(std::make_unique<Impl>(std::move(handler), limits)) {}
+HttpSession::HttpSession(AnyHandler handler, HttpLimits limits, unsigned keep_alive_timeout_ms)
+    : impl_(std::make_unique<Impl>(std::move(handler), limits, keep_alive_timeout_ms)) {}
 
 HttpSession::~HttpSession() = default;
 
 void HttpSession::feed(std::string_view bytes) {
   auto& s = *impl_;
+  if (s.handing_back) {
+    s.handback.append(bytes);  // a read that was under way when the edge stopped reading
+    return;
+  }
   if (s.closing || bytes.empty()) return;
   if (s.paused || s.awaiting) {
     s.held.append(bytes);  // a read that was under way when the edge stopped reading
@@ -311,7 +382,14 @@ void HttpSession::close() {
 }
 
 void HttpSession::timeout() {
-  if (!impl_->closing && !impl_->awaiting) impl_->fail(408);
+  auto& s = *impl_;
+  if (s.closing || s.awaiting) return;
+  // A 408 only to a client that is still sending a request; between requests (or before
+  // the first) there is no one to answer, the connection just ends.
+  if (s.in_message)
+    s.fail(408);
+  else
+    close();
 }
 
 void HttpSession::drain() { impl_->draining = true; }
@@ -327,8 +405,14 @@ void HttpSession::on_async_output(std::function<void()> callback) { impl_->async
 
 bool HttpSession::closing() const { return impl_->closing; }
 bool HttpSession::idle() const { return !impl_->in_message && !impl_->awaiting; }
+bool HttpSession::receiving_head() const { return impl_->in_message && !impl_->headers_done; }
+std::size_t HttpSession::requests_begun() const { return impl_->begun; }
 bool HttpSession::has_output() const { return !impl_->out.empty(); }
 std::size_t HttpSession::requests() const { return impl_->answered; }
+
+void HttpSession::check_requests(std::function<bool(const Request&)> belongs) { impl_->belongs = std::move(belongs); }
+bool HttpSession::handing_back() const { return impl_->handing_back; }
+std::string HttpSession::take_handback_bytes() { return std::exchange(impl_->handback, {}); }
 
 std::vector<SerializedResponse> HttpSession::take_output() {
   std::vector<SerializedResponse> taken;

@@ -11,7 +11,8 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 // Framing headers are computed here, never taken from the application: a wrong
 // Content-Length from a handler would desynchronize the keep-alive stream.
 bool is_framing_header(std::string_view name) {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection");
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection") ||
+         iequals(name, "keep-alive");
 }
 
 // A CR or LF in a name or value would let a handler (or the data it echoes) inject
@@ -126,6 +127,15 @@ SerializedResponse serialize_response(Response response, const ResponseFraming& 
     out.head.append("Connection: close\r\n");
   else if (framing.http10)
     out.head.append("Connection: keep-alive\r\n");
+  if (framing.keep_alive && framing.keep_alive_timeout_s > 0) {
+    out.head.append("Keep-Alive: timeout=");
+    append_number(out.head, framing.keep_alive_timeout_s);
+    if (framing.keep_alive_max > 0) {
+      out.head.append(", max=");
+      append_number(out.head, framing.keep_alive_max);
+    }
+    out.head.append("\r\n");
+  }
   out.head.append("\r\n");
 
   if (!no_body && !framing.head_request) out.body = std::move(response.body);
@@ -139,7 +149,7 @@ SerializedResponse error_response(int status) {
   r.status = status;
   r.headers.push_back({"Content-Type", "text/plain"});
   r.body = std::string(reason_phrase(status)) + "\n";
-  return serialize_response(std::move(r), ResponseFraming{.head_request = false, .keep_alive = false, .http10 = false});
+  return serialize_response(std::move(r), ResponseFraming{.head_request = false, .keep_alive = false});
 }
 
 }  // namespace handoff

@@ -1,5 +1,8 @@
 #include <handoff/worker.h>
 
+#include <handoff/http_settings.h>
+#include <handoff/route_check.h>
+
 #include "channel.h"
 #include "connection.h"
 #include "environment.h"
@@ -8,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +22,10 @@ namespace {
 // A drain's own deadline comes this much before the master's kill, so that the exit is
 // ours (code 0, connections cut by us) rather than a SIGKILL.
 constexpr std::int64_t kDeadlineMarginMs = 100;
+
+// A handle the master NACKs (its line came without the descriptor) is sent again this
+// many times, as Node's child_process does; then the connection is dropped.
+constexpr int kMaxRetransmissions = 3;
 
 // Without a timeout from the master, ours applies.
 std::int64_t drain_deadline_ms(std::int64_t master_ms, std::int64_t own_ms) {
@@ -30,10 +38,15 @@ std::int64_t drain_deadline_ms(std::int64_t master_ms, std::int64_t own_ms) {
 struct Worker::Impl final : Connection::Owner {
   Impl(HttpSession::AnyHandler h, WorkerOptions o) : handler(std::move(h)), options(std::move(o)) {
     read_environment();
+    program_options = options;
   }
 
   HttpSession::AnyHandler handler;
+  // Connections read these while they live, so a welcome's `http` reaches them: its
+  // timeouts at once, its limits for connections that arrive afterwards.
   WorkerOptions options;
+  WorkerOptions program_options;  // as the program (and HOST/PORT) gave them
+  bool http_applied = false;
   WorkerInfo info;
   std::optional<int> channel_fd;  // supervised when set
 
@@ -49,7 +62,19 @@ struct Worker::Impl final : Connection::Owner {
   UvHandle<uv_signal_t> sigterm, sigint;
   UvHandle<uv_timer_t> deadline, heartbeat;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
   std::uint64_t requests = 0;
+  ipc::RouteCheck route;  // welcome.route: whether a keep-alive request is still ours
+
+  // Sockets going back to the master, one at a time: the front one is sent and stays open
+  // here until the master's ACK (NODE-IPC.md: one handle in flight per channel).
+  struct Handback {
+    UvHandle<uv_tcp_t> socket;
+    std::string line;
+    int retransmissions = 0;
+  };
+  std::deque<Handback> handbacks;
+  bool handback_sent = false;
 
   // Worker::after timers. The callback lives here, not in the handle, so that closing
   // a handle never has to know about it.
@@ -64,14 +89,19 @@ struct Worker::Impl final : Connection::Owner {
   int start_supervised();
   int start_standalone();
   int watch_signal(UvHandle<uv_signal_t>& handle, int signum);
-  void serve(UvHandle<uv_tcp_t> tcp);
+  void serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn = {});
   void drain(std::int64_t timeout_ms);
   void stop_now();
   void finish_if_done();
+  void apply_http(const ipc::HttpSettings& http);
   void start_heartbeat(std::int64_t ms);
   void send_stats();
   void after(std::uint64_t ms, std::function<void()> fn);
   void connection_closed(Connection* connection) override;
+  void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) override;
+  void send_next_handback();
+  void handback_answered(bool acknowledged);
+  void drop_handbacks();
   void responses_produced(std::size_t n) override { requests += n; }
   template <class Fn>
   void for_each_connection(Fn fn);
@@ -171,13 +201,16 @@ int Worker::Impl::watch_signal(UvHandle<uv_signal_t>& handle, int signum) {
 int Worker::Impl::start_supervised() {
   channel = std::make_unique<Channel>(
       &loop, Channel::Callbacks{
-                 .connection = [this](UvHandle<uv_tcp_t> tcp) { serve(std::move(tcp)); },
+                 .connection = [this](UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) { serve(std::move(tcp), conn); },
+                 .handle_answered = [this](bool acknowledged) { handback_answered(acknowledged); },
                  .welcome =
                      [this](const ipc::Welcome& w) {
                        info.app = w.app;
                        info.slot = w.slot;
                        info.workers = w.workers;
                        info.generation = w.generation;
+                       route = w.route;
+                       if (w.http) apply_http(*w.http);
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
@@ -186,6 +219,7 @@ int Worker::Impl::start_supervised() {
                  .closed =
                      [this] {
                        heartbeat.reset();
+                       drop_handbacks();
                        drain(options.shutdown_timeout_ms);
                      },
              });
@@ -211,11 +245,18 @@ int Worker::Impl::start_standalone() {
   return 0;
 }
 
-void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp) {
+void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
   if (phase == Phase::stopped) return;  // tcp closes here
-  auto connection = std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this);
+  // Under the supervisor each request after a connection's first is checked against the
+  // app's rule (read at request time: a later welcome applies at once).
+  std::function<bool(const Request&)> belongs;
+  if (channel)
+    belongs = [this](const Request& r) { return belongs_here(route, info.slot, info.workers, r.target, r.headers); };
+  auto connection =
+      std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, conn, std::move(belongs));
   Connection* raw = connection.get();
   connections.emplace(raw, std::move(connection));
+  connections_peak = std::max(connections_peak, connections.size());
   raw->start();  // may close at once, and be gone
   // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
   // served all the same, its response saying `Connection: close`.
@@ -263,7 +304,7 @@ void Worker::Impl::for_each_connection(Fn fn) {
 }
 
 void Worker::Impl::finish_if_done() {
-  if (phase == Phase::serving || !connections.empty()) return;
+  if (phase == Phase::serving || !connections.empty() || !handbacks.empty()) return;
   phase = Phase::stopped;
   // The last open handles: closing them lets uv_run return. Closing the channel tells
   // the master we are done; a handle it sent meanwhile is not ACKed, so it goes elsewhere.
@@ -277,7 +318,58 @@ void Worker::Impl::finish_if_done() {
 
 void Worker::Impl::connection_closed(Connection* connection) {
   connections.erase(connection);
+  // A wave of idle connections has closed (their keep-alive timeouts come in a burst, as
+  // they were opened): give their memory back. Rare (the peak must halve, from at least
+  // kReleaseAfter) and cheap next to closing that many sockets.
+  constexpr std::size_t kReleaseAfter = 1024;
+  if (connections_peak >= kReleaseAfter && connections.size() <= connections_peak / 2) {
+    if (connections.empty()) connections.rehash(0);  // the bucket array sized for the peak
+    platform::release_free_memory();
+    connections_peak = connections.size();
+  }
   finish_if_done();
+}
+
+void Worker::Impl::hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) {
+  connections.erase(connection);
+  if (channel && channel->is_open()) {
+    handbacks.push_back({std::move(socket), ChannelProtocol::handback_line(message)});
+    send_next_handback();
+  }
+  // Without a channel the socket closes here: nobody could route it again.
+  finish_if_done();
+}
+
+void Worker::Impl::send_next_handback() {
+  if (handback_sent || handbacks.empty()) return;
+  auto& front = handbacks.front();
+  if (channel->send_handle(front.line, front.socket.stream()) != 0) {
+    handbacks.pop_front();  // closes it: the channel is broken, the client retries
+    return send_next_handback();
+  }
+  handback_sent = true;
+}
+
+// The master took the socket (it has its own descriptor now: ours closes), or the line
+// came without it (sent again, up to kMaxRetransmissions times).
+void Worker::Impl::handback_answered(bool acknowledged) {
+  if (!handback_sent || handbacks.empty()) return;
+  handback_sent = false;
+  if (acknowledged || ++handbacks.front().retransmissions > kMaxRetransmissions) handbacks.pop_front();
+  send_next_handback();
+  finish_if_done();
+}
+
+void Worker::Impl::drop_handbacks() {
+  handbacks.clear();
+  handback_sent = false;
+}
+
+// The config wins; a value of the program's own that it replaces is named, once.
+void Worker::Impl::apply_http(const ipc::HttpSettings& http) {
+  const auto replaced = apply_http_settings(http, program_options, options);
+  if (!std::exchange(http_applied, true))
+    for (const auto& line : replaced) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 // The heartbeat runs on the loop that serves: a handler that blocks it silences the

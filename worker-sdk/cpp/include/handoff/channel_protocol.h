@@ -24,6 +24,8 @@ class ChannelProtocol {
     virtual void discard_handle() = 0;
     virtual void welcome(const ipc::Welcome& welcome) = 0;
     virtual void drain(const ipc::Drain& drain) = 0;
+    // The master answered the handle we sent last (a `handback`): ACK (true) or NACK.
+    virtual void handle_answered(bool acknowledged) = 0;
     virtual void send(std::string line) = 0;
     virtual void log(std::string_view what) = 0;
 
@@ -38,6 +40,7 @@ class ChannelProtocol {
   static std::string hello_line(std::int64_t pid);
   static std::string ready_line();
   static std::string stats_line(const ipc::Stats& stats);
+  static std::string handback_line(const ipc::Handback& handback);
 
  private:
   void on_line(std::string_view line, Events& events);

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -25,7 +26,9 @@ class HttpSession {
  public:
   using AnyHandler = std::variant<Handler, AsyncHandler>;
 
-  explicit HttpSession(AnyHandler handler, HttpLimits limits = {});
+  // keep_alive_timeout_ms is only announced (`Keep-Alive: timeout=<whole seconds>`); the
+  // edge keeps the time.
+  explicit HttpSession(AnyHandler handler, HttpLimits limits = {}, unsigned keep_alive_timeout_ms = 0);
   ~HttpSession();
   // The parser keeps a pointer back to the session, so it stays where it was built.
   HttpSession(const HttpSession&) = delete;
@@ -64,15 +67,21 @@ class HttpSession {
   // edge writes it. It may destroy the session; the session touches nothing after it.
   void on_async_output(std::function<void()> callback);
 
-  // The edge gave up waiting for the rest of a request: answer 408 and close.
+  // The edge gave up waiting for the rest of a request: answer 408 and close. Between
+  // requests (nothing begun) it closes without a word: never a 408 to an idle connection.
   void timeout();
 
   // No further requests will be answered; close after the queued output is written.
   bool closing() const;
 
   // Between requests: no byte of a next request has arrived, no response is awaited.
-  // The edge uses this to choose between the keep-alive timeout and the request timeout.
+  // The edge uses this to choose between the keep-alive timeout and the request timeouts.
   bool idle() const;
+  // A request has begun and its head is not complete yet (headers_timeout applies).
+  bool receiving_head() const;
+  // Requests whose first byte has arrived so far: a change tells the edge that a new
+  // request started (its timeouts count from then).
+  std::size_t requests_begun() const;
 
   bool has_output() const;
   // Moves out everything queued, in order. Intermediate 100 Continue responses included.
@@ -80,6 +89,19 @@ class HttpSession {
 
   // Requests answered so far (tests, statistics).
   std::size_t requests() const;
+
+  // Per-request affinity. `belongs` is asked about each request after the session's
+  // first, once its head is complete and before anything is done with it (no handler
+  // call, no 100 Continue, no limit on its body). On false the session stops: that
+  // request and everything after it are not parsed, nothing more is answered, and
+  // handing_back() is true. Requests before it are answered as usual; the edge hands the
+  // socket back once their responses are written.
+  void check_requests(std::function<bool(const Request& head)> belongs);
+  bool handing_back() const;
+  // The bytes read and not served, in order: from the first byte of the request that
+  // belongs elsewhere to the end of everything fed (pipelined requests after it included;
+  // feed() appends a read that was under way).
+  std::string take_handback_bytes();
 
  private:
   friend struct Responder::State;

@@ -23,6 +23,10 @@ struct ResponseFraming {
   bool head_request = false;  // HEAD: Content-Length of the body, but no body bytes
   bool keep_alive = true;     // false: `Connection: close`
   bool http10 = false;        // a kept-alive HTTP/1.0 peer needs `Connection: keep-alive`
+  // A kept-alive response announces `Keep-Alive: timeout=<s>[, max=<n>]` when s > 0: how
+  // long the server keeps the idle connection, and (n > 0) how many more requests it takes.
+  unsigned keep_alive_timeout_s = 0;
+  std::size_t keep_alive_max = 0;
 };
 
 // Takes the response by value so its body is moved, not copied.

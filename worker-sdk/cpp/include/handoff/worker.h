@@ -68,22 +68,37 @@ struct WorkerInfo {
   std::int64_t pid = 0;  // this process
 };
 
-// Caps on what one request may make the worker buffer.
+// Caps on what one request, and one connection, may make the worker do. Under the
+// supervisor the first three come from the app's `http:` section of cluster.yaml (same
+// names), sent in `welcome`; standalone, these values apply.
 struct HttpLimits {
-  std::size_t max_head_bytes = 64 * 1024;         // request line + headers, else 431
-  std::size_t max_body_bytes = 16 * 1024 * 1024;  // decoded body, else 413
+  std::size_t max_header_size = 64 * 1024;        // request line + headers, else 431
+  std::size_t max_body_size = 16 * 1024 * 1024;   // decoded body, else 413 (a larger
+                                                  // Content-Length: 413 before the body)
+  // Responses on one connection; the last one says `Connection: close`. 0: no limit.
+  std::size_t max_requests_per_socket = 0;
   // Parsing of pipelined requests pauses once this many response bytes wait to be
   // written, so one read of tiny requests cannot produce unbounded output.
   std::size_t max_pending_output = 1024 * 1024;
 };
 
+// Timeouts in milliseconds, 0 meaning none. Like the limits, they come from the app's
+// `http:` section under the supervisor (keep_alive_timeout, headers_timeout,
+// request_timeout), which wins over the program's own values; a program value that differs
+// from the SDK default and is replaced is named once on stderr.
 struct WorkerOptions {
   std::string host = "127.0.0.1";  // standalone only; env HOST overrides
   int port = 8080;                 // standalone only; env PORT overrides (0: any free port)
-  // An idle keep-alive connection is closed after this long without a new request,
-  // separately from the request timeout (a started request not finished: 408).
+  // An idle keep-alive connection (its last response written, no byte of a next request
+  // received) is closed quietly after this long. Announced to clients in
+  // `Keep-Alive: timeout=<seconds>`. A request in progress never sees this timeout.
   unsigned keep_alive_timeout_ms = 5'000;
-  unsigned request_timeout_ms = 30'000;
+  // From the first byte of a request (for a connection's first request: from its arrival)
+  // until its head is complete, and until the whole request is received: past either, the
+  // client gets `408` and the connection closes. A fresh connection that sends nothing is
+  // closed quietly at headers_timeout; an idle keep-alive connection never gets a 408.
+  unsigned headers_timeout_ms = 60'000;
+  unsigned request_timeout_ms = 300'000;
   // On SIGTERM/SIGINT or master loss, responses already produced are flushed for at
   // most this long; then every connection is closed.
   unsigned shutdown_timeout_ms = 5'000;
