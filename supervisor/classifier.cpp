@@ -154,6 +154,8 @@ Classifier::Progress Classifier::read_proxy_header(Pending& p, bool peer_closed)
 
 void Classifier::watch(Pending& p) {
   if (p.reading) {
+    if (p.read_started) return;  // already reading: the next bytes come to step_reading
+    p.read_started = true;
     uv_stream_t* stream = p.connection->socket.stream();
     stream->data = &p;
     const int rc = uv_read_start(

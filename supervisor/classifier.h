@@ -57,6 +57,7 @@ class Classifier {
     bool proxy_done = false;
     bool reading = false;   // read mode: the bytes are taken and carried (connection->carried)
     bool ended = false;     // read mode: the client sent its end of stream
+    bool read_started = false;
     std::chrono::steady_clock::time_point deadline;
     Classifier* owner = nullptr;
     std::list<Pending>::iterator self;

@@ -12,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${1:-$root/build-windows/deps/prefix}
 work=$(dirname "$prefix")
-stamp=$prefix/.handoff-deps-1
+stamp=$prefix/.handoff-deps-2
 [ -f "$stamp" ] && exit 0
 
 toolchain=$root/cmake/mingw-w64.cmake
@@ -71,6 +71,8 @@ cmake_build yaml-cpp "$yaml_src" -DYAML_CPP_BUILD_TESTS=OFF -DYAML_CPP_BUILD_TOO
 echo "windows/deps.sh: header-only libraries from the Debian -dev packages"
 cp -r /usr/include/nlohmann /usr/include/doctest /usr/include/CLI "$prefix/include/"
 cp /usr/include/xxhash.h /usr/include/xxh3.h "$prefix/include/"
+# Boost (Beast's base64, Interprocess): header-only here; a link, as it is large.
+ln -sfn /usr/include/boost "$prefix/include/boost"
 interface_package() {  # interface_package PACKAGE TARGET [compile definitions]
   mkdir -p "$prefix/lib/cmake/$1"
   cat >"$prefix/lib/cmake/$1/$1Config.cmake" <<CM
