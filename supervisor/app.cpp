@@ -18,14 +18,15 @@ std::vector<std::pair<std::string, std::string>> read_environment() {
 }  // namespace
 
 App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
-         std::function<void()> on_stopped)
+         std::function<void()> on_stopped, AppHooks hooks)
     : loop_(loop),
       config_(std::move(config)),
       ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
       inherited_env_(read_environment()),
       policy_entry_(find_policy(config_->policy)),
-      policy_(policy_entry_->make()) {
+      policy_(policy_entry_->make()),
+      hooks_(std::move(hooks)) {
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
   refresh_views();
 }
@@ -80,9 +81,42 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
   return std::nullopt;
 }
 
+void App::reject(ConnectionPtr connection, int status) {
+  count_rejection(status);
+  const char* text = status == 400   ? "400 Bad Request"
+                     : status == 408 ? "408 Request Timeout"
+                     : status == 431 ? "431 Request Header Fields Too Large"
+                                     : "503 Service Unavailable";
+  handoff::reject(std::move(connection), text);
+}
+
+void App::handed_off(const Connection& connection) {
+  handoff_latency_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - connection.accepted_at).count());
+}
+
+int App::ready_workers() const {
+  int n = 0;
+  for (const auto& slot : slots_) n += slot->accepting() ? 1 : 0;
+  return n;
+}
+
+AppMetrics App::metrics() const {
+  AppMetrics m;
+  m.name = config_->name;
+  m.rejected = rejected_;
+  m.handoff_latency = handoff_latency_;
+  m.ready_workers = ready_workers();
+  m.min_ready = config_->min_ready;
+  for (const auto* list : {&slots_, &retired_})
+    for (const auto& slot : *list)
+      if (!slot->restart_counts().empty()) m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
+  return m;
+}
+
 void App::dispatch(ConnectionPtr connection) {
   if (stopping_ || slots_.empty()) {
-    reject(std::move(connection), "503 Service Unavailable");
+    reject(std::move(connection), 503);
     return;
   }
   auto pick = policy_->pick(RouteInput{connection->address_bytes()}, views_);
@@ -90,7 +124,7 @@ void App::dispatch(ConnectionPtr connection) {
     // No slot is ready and the rule has no preference: wait in the first slot's queue
     // (bounded like any other) until some slot comes up; slot_changed moves it there.
     if (config_->on_unavailable == Unavailable::reject) {
-      reject(std::move(connection), "503 Service Unavailable");
+      reject(std::move(connection), 503);
       return;
     }
     slots_.front()->enqueue(std::move(connection));
@@ -102,7 +136,7 @@ void App::dispatch(ConnectionPtr connection) {
       case Unavailable::rehash:
         if (auto other = rehash(*pick)) pick = other;
         break;
-      case Unavailable::reject: reject(std::move(connection), "503 Service Unavailable"); return;
+      case Unavailable::reject: reject(std::move(connection), 503); return;
     }
   }
   slots_[*pick]->enqueue(std::move(connection));
@@ -111,6 +145,10 @@ void App::dispatch(ConnectionPtr connection) {
 void App::slot_changed() {
   // The views follow readiness here, so dispatch reads them without asking every slot.
   refresh_views();
+  if (const int ready = ready_workers(); ready != ready_) {
+    ready_ = ready;
+    if (hooks_.on_ready_changed) hooks_.on_ready_changed();
+  }
   if (stopping_) {
     if (stopped() && on_stopped_) on_stopped_();
     return;
@@ -168,6 +206,7 @@ void App::scale(int workers) {
   }
   refresh_views();
   redispatch(std::move(orphans));
+  slot_changed();  // readiness counts changed
 }
 
 void App::roll_step() {

@@ -24,6 +24,7 @@ struct Connection {
   std::string address_text;
   int port = 0;
   std::string listener;       // the listener's name
+  std::chrono::steady_clock::time_point accepted_at{};  // for the hand-off latency histogram
   std::chrono::steady_clock::time_point queued_at{};  // when it entered a slot's queue
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }

@@ -1,9 +1,12 @@
-// The supervisor process: owns the loop, the listeners and the apps; turns signals into
-// reloads and shutdowns. Everything here is wiring; decisions live in the pieces it wires.
+// The supervisor process: owns the loop, the listeners and the apps; turns signals and
+// control commands into reloads, scaling and shutdowns; publishes what it does (the
+// scoreboard, the admin endpoint, systemd's notify socket). Everything here is wiring;
+// decisions live in the pieces it wires.
 #pragma once
 
 #include <uv.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,11 +16,14 @@
 
 #include "supervisor/app.h"
 #include "supervisor/config.h"
+#include "supervisor/control/control_server.h"
 #include "supervisor/listener.h"
+#include "supervisor/observe/admin_server.h"
+#include "supervisor/observe/scoreboard_host.h"
 
 namespace handoff {
 
-class Master {
+class Master final : public ControlServer::Handler, public AdminSource {
  public:
   Master(Config config, std::string config_path);
   ~Master();
@@ -32,7 +38,22 @@ class Master {
   void on_app_stopped();
   App* owner_of(std::size_t listener) const;
   void wire_listeners();
-  void monitor();  // every second: worker memory against max_rss, finished apps freed
+  void monitor();  // every second: worker memory against max_rss, rates, finished apps freed
+  int open_observability();  // scoreboard, control socket, admin endpoint; exit code on failure
+  void start_watchdog();
+  AppHooks hooks_for(const AppConfig& app);
+  std::unique_ptr<App> make_app(const AppConfig& app, std::size_t ipc_max_message);
+  void check_ready();  // READY=1 once listeners are up and every app has min_ready
+  bool all_ready(std::string& detail) const;
+  std::vector<scoreboard::Snapshot> snapshot() const;
+
+  // ControlServer::Handler
+  control::Reply handle(const control::Request& request, std::function<void()>& after) override;
+  // AdminSource
+  std::string metrics_text() override;
+  std::string status_text() override;
+  bool healthy(std::string& detail) override;
+  bool ready(std::string& detail) override;
 
   Config config_;
   std::string config_path_;
@@ -43,6 +64,16 @@ class Master {
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;
   UvHandle<uv_timer_t> monitor_;
+  UvHandle<uv_timer_t> watchdog_;
+  std::unique_ptr<ScoreboardHost> scoreboard_;
+  std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<AdminServer> admin_;
+  std::int64_t started_ms_ = 0;
+  std::chrono::steady_clock::time_point last_monitor_{};
+  bool listening_ = false;
+  bool notified_ready_ = false;
+  bool reloading_ = false;
   bool shutting_down_ = false;
   int exit_code_ = 0;
 };

@@ -16,6 +16,8 @@ class Connection {
     virtual void connection_closed(Connection* connection) = 0;
     // n more responses were produced (the `requests` counter of the heartbeat).
     virtual void responses_produced(std::size_t n) = 0;
+    // n response bytes went to the socket (the scoreboard's `bytes`).
+    virtual void bytes_written(std::size_t) {}
 
    protected:
     ~Owner() = default;

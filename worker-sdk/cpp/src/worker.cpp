@@ -4,6 +4,7 @@
 #include "connection.h"
 #include "environment.h"
 #include "platform/platform.h"
+#include "scoreboard_writer.h"
 #include "tcp_listener.h"
 
 #include <algorithm>
@@ -50,6 +51,7 @@ struct Worker::Impl final : Connection::Owner {
   UvHandle<uv_timer_t> deadline, heartbeat;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
   std::uint64_t requests = 0;
+  ScoreboardWriter scoreboard;  // the master's shared record of this slot, if we may write it
 
   // Worker::after timers. The callback lives here, not in the handle, so that closing
   // a handle never has to know about it.
@@ -72,7 +74,11 @@ struct Worker::Impl final : Connection::Owner {
   void send_stats();
   void after(std::uint64_t ms, std::function<void()> fn);
   void connection_closed(Connection* connection) override;
-  void responses_produced(std::size_t n) override { requests += n; }
+  void responses_produced(std::size_t n) override {
+    requests += n;
+    scoreboard.requests_done(n);
+  }
+  void bytes_written(std::size_t n) override { scoreboard.bytes_written(n); }
   template <class Fn>
   void for_each_connection(Fn fn);
 };
@@ -107,6 +113,12 @@ void Worker::Impl::read_environment() {
   read_int("HANDOFF_SLOT", info.slot);
   read_int("HANDOFF_WORKERS", info.workers);
   read_int("HANDOFF_GENERATION", info.generation);
+  if (info.supervised) {
+    std::string why;
+    if (!scoreboard.attach(info.app, info.slot, why))
+      std::fprintf(stderr, "handoff worker: %s; the master reports this worker from its heartbeats\n", why.c_str());
+    scoreboard.set_generation(info.generation);
+  }
 
   if (auto host = get_env("HOST"); host && !host->empty()) options.host = *host;
   if (auto port = get_env("PORT")) {
@@ -178,6 +190,7 @@ int Worker::Impl::start_supervised() {
                        info.slot = w.slot;
                        info.workers = w.workers;
                        info.generation = w.generation;
+                       scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
@@ -216,6 +229,7 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp) {
   auto connection = std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this);
   Connection* raw = connection.get();
   connections.emplace(raw, std::move(connection));
+  scoreboard.connection_opened();
   raw->start();  // may close at once, and be gone
   // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
   // served all the same, its response saying `Connection: close`.
@@ -276,7 +290,7 @@ void Worker::Impl::finish_if_done() {
 }
 
 void Worker::Impl::connection_closed(Connection* connection) {
-  connections.erase(connection);
+  if (connections.erase(connection) != 0) scoreboard.connection_closed();
   finish_if_done();
 }
 
@@ -303,6 +317,7 @@ void Worker::Impl::start_heartbeat(std::int64_t ms) {
 }
 
 void Worker::Impl::send_stats() {
+  scoreboard.heartbeat();
   std::size_t rss = 0;
   if (uv_resident_set_memory(&rss) != 0) rss = 0;
   channel->send_line(ChannelProtocol::stats_line(
