@@ -2,7 +2,8 @@
 # machine as root: they install what is missing first.
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
-            nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs
+            nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs libsystemd-dev \
+            prometheus socat systemd util-linux
 CONFIG ?= configs/cluster.yaml
 
 .PHONY: all deps build build-asan run test test-fast test-asan bench clean

@@ -90,11 +90,14 @@ class LineWatcher {
 
 // Starts `supervisor --config <file>` with the given YAML text (cwd defaults to the repo
 // root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
-async function startSupervisor(yaml, { ready = 0 } = {}) {
-  const dir = tempDir();
-  const file = path.join(dir, 'cluster.yaml');
+// Options: `file` reuses a config path (a restart), `env` adds to the environment,
+// `wrap` runs the supervisor through another program (e.g. systemd-socket-activate).
+async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, wrap = [] } = {}) {
+  const file = reuse ?? path.join(tempDir(), 'cluster.yaml');
+  const dir = path.dirname(file);
   fs.writeFileSync(file, yaml);
-  const child = spawn(SUPERVISOR, ['--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...wrap, SUPERVISOR, '--config', file];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const log = new LineWatcher();
   log.attach(child.stdout);
   log.attach(child.stderr);
