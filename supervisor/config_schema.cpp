@@ -562,7 +562,9 @@ std::string config_reference_markdown() {
          "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
          "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
-         "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment.\n";
+         "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment; workers that "
+         "may map the scoreboard also get `HANDOFF_SCOREBOARD` and `HANDOFF_SCOREBOARD_RECORD`. The service "
+         "manager's `NOTIFY_SOCKET`, `WATCHDOG_*` and `LISTEN_*` are not passed on.\n";
 }
 
 }  // namespace handoff
