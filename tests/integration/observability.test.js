@@ -42,6 +42,15 @@ function admin(port, p) {
   });
 }
 
+// Waits until the scoreboard shows `n` slots, all ready.
+async function allReady(sup, n) {
+  const r = await h.eventually(() => {
+    const s = statusJson(sup);
+    return { ok: s.slots.length === n && s.slots.every((x) => x.state === 'ready'), s };
+  });
+  assert.ok(r.ok, JSON.stringify(r.s));
+}
+
 function requestsBySlot(status, app) {
   const out = {};
   for (const s of status.slots) if (s.app === app) out[s.slot] = s.requests;
@@ -82,7 +91,7 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
   const [cppPort, nodePort, adminPort] = [await h.freePort(), await h.freePort(), await h.freePort()];
   const sup = await h.startSupervisor(twoApps({ cppPort, nodePort, adminPort }), { ready: 2 });
   t.after(() => sup.stop());
-  await sup.log.waitFor(/event=cluster_ready/);
+  await allReady(sup, 4);
 
   const sent = { cpp: {}, node: {} };
   for (const [app, port, n] of [['cpp', cppPort, 30], ['node', nodePort, 20]]) {
@@ -92,6 +101,7 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
     }
   }
   assert.deepStrictEqual(Object.keys(sent.cpp).sort(), ['1', '2'], 'round_robin reached both C++ slots');
+  assert.deepStrictEqual(Object.keys(sent.node).sort(), ['1', '2'], 'and both Node slots');
 
   // C++ workers count in the scoreboard themselves; Node's numbers come with its next heartbeat.
   const settled = await h.eventually(() => {
@@ -130,7 +140,7 @@ test('/metrics passes promtool check metrics and its counters move with traffic'
   const [cppPort, nodePort, adminPort] = [await h.freePort(), await h.freePort(), await h.freePort()];
   const sup = await h.startSupervisor(twoApps({ cppPort, nodePort, adminPort }), { ready: 2 });
   t.after(() => sup.stop());
-  await sup.log.waitFor(/event=cluster_ready/);
+  await allReady(sup, 4);
 
   const before = await admin(adminPort, '/metrics');
   assert.strictEqual(before.status, 200);
