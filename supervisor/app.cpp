@@ -18,12 +18,13 @@ std::vector<std::pair<std::string, std::string>> read_environment() {
 }  // namespace
 
 App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
-         std::function<void()> on_stopped)
+         std::function<void()> on_stopped, AppHooks hooks)
     : loop_(loop),
       config_(std::move(config)),
       ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
-      inherited_env_(read_environment()) {
+      inherited_env_(read_environment()),
+      hooks_(std::move(hooks)) {
   set_rule();
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
   refresh_views();
@@ -77,6 +78,35 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
     if (views_[candidate].ready) return candidate;
   }
   return std::nullopt;
+}
+
+void App::reject(ConnectionPtr connection, int status) {
+  count_rejection(status);
+  handoff::reject(std::move(connection), status);
+}
+
+void App::handed_off(const Connection& connection) {
+  handoff_latency_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - connection.accepted_at).count());
+}
+
+int App::ready_workers() const {
+  int n = 0;
+  for (const auto& slot : slots_) n += slot->accepting() ? 1 : 0;
+  return n;
+}
+
+AppMetrics App::metrics() const {
+  AppMetrics m;
+  m.name = config_->name;
+  m.rejected = rejected_;
+  m.handoff_latency = handoff_latency_;
+  m.ready_workers = ready_workers();
+  m.min_ready = config_->min_ready;
+  for (const auto* list : {&slots_, &retired_})
+    for (const auto& slot : *list)
+      if (!slot->restart_counts().empty()) m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
+  return m;
 }
 
 void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
@@ -151,6 +181,10 @@ void App::handed_back(ConnectionPtr connection) {
 void App::slot_changed() {
   // The views follow readiness here, so dispatch reads them without asking every slot.
   refresh_views();
+  if (const int ready = ready_workers(); ready != ready_) {
+    ready_ = ready;
+    if (hooks_.on_ready_changed) hooks_.on_ready_changed();
+  }
   if (stopping_) {
     if (stopped() && on_stopped_) on_stopped_();
     return;
@@ -205,6 +239,7 @@ void App::scale(int workers) {
   }
   refresh_views();
   redispatch(std::move(orphans));
+  slot_changed();  // readiness counts changed
 }
 
 void App::roll_step() {

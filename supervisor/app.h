@@ -6,22 +6,36 @@
 #include <uv.h>
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "protocols/scoreboard.h"
 #include "supervisor/config.h"
 #include "supervisor/connection.h"
+#include "supervisor/observe/metrics_text.h"
 #include "supervisor/routing/dispatch_policy.h"
 #include "supervisor/slot.h"
 
 namespace handoff {
 
+// What the master shares with its apps for observability.
+struct AppHooks {
+  scoreboard::Header* scoreboard = nullptr;  // null: no scoreboard
+  std::string scoreboard_name;
+  // The user the segment was given to, besides the master's own: workers running as
+  // any other user cannot map it and are reported from their `stats` instead.
+  std::optional<std::uint32_t> scoreboard_uid;
+  std::function<void()> on_ready_changed;  // some slot became ready or stopped being
+};
+
 class App {
  public:
   App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
-      std::function<void()> on_stopped);
+      std::function<void()> on_stopped, AppHooks hooks = {});
   ~App();
 
   void start();
@@ -45,6 +59,19 @@ class App {
   // Where connections that workers hand back go (the master routes them again).
   void on_handback(std::function<void(ConnectionPtr)> route_again) { route_again_ = std::move(route_again); }
   void handed_back(ConnectionPtr connection);
+  // Changes the number of slots now (`supervisor scale`, or `workers` on reload); the
+  // config file's value applies again at the next reload.
+  void scale(int workers);
+
+  // ---- Observability ----
+  // Answers a connection with an error status itself, and counts it (/metrics). The
+  // request-head classifier's 400/408/431 go through here too.
+  void reject(ConnectionPtr connection, int status);
+  void count_rejection(int status) { ++rejected_[status]; }
+  void handed_off(const Connection& connection);  // its ACK came: hand-off latency
+  int ready_workers() const;
+  std::size_t slot_count() const { return slots_.size(); }
+  AppMetrics metrics() const;
 
   // For slots.
   uv_loop_t* loop() const { return loop_; }
@@ -55,11 +82,15 @@ class App {
   void slot_changed();  // a slot's readiness changed
   void redispatch(std::vector<ConnectionPtr> connections);
   void replacement_done(int slot, bool ok);
+  scoreboard::Header* scoreboard() const { return hooks_.scoreboard; }
+  const std::string& scoreboard_name() const { return hooks_.scoreboard_name; }
+  bool scoreboard_for_workers(const AppConfig& config) const {
+    return hooks_.scoreboard && (!config.run_as.uid || config.run_as.uid == hooks_.scoreboard_uid);
+  }
 
  private:
   void refresh_views();
   void set_rule();  // the policy and the route check from config_
-  void scale(int workers);
   void roll_step();
   void reap_retired();
   std::optional<std::size_t> rehash(std::size_t home) const;
@@ -79,6 +110,10 @@ class App {
   std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
   bool rolling_ = false;
   bool stopping_ = false;
+  AppHooks hooks_;
+  std::map<int, std::uint64_t> rejected_;
+  Histogram handoff_latency_;
+  int ready_ = -1;  // ready workers at the last slot_changed, to report changes
 };
 
 }  // namespace handoff

@@ -101,6 +101,7 @@ struct AppConfig {
   HttpPolicy http;
   Unavailable on_unavailable = Unavailable::queue;
   RunAs run_as;
+  int min_ready = 1;                 // /readyz wants this many ready workers
   Location where;                    // of the app entry
   Location command_where;
 
@@ -114,6 +115,16 @@ struct AppConfig {
 
 enum class LogFormat { logfmt, json };
 
+// The admin HTTP endpoint (/metrics, /healthz, /readyz, /status). Off unless configured;
+// a non-loopback address must be asked for with `public: true`.
+struct AdminConfig {
+  bool enabled = false;
+  std::string host;
+  int port = 0;
+  bool is_public = false;
+  Location where;  // of the address
+};
+
 struct Config {
   std::string file;  // the path it was loaded from, for messages
   std::vector<ListenerConfig> listeners;
@@ -122,6 +133,8 @@ struct Config {
   Milliseconds shutdown_timeout{30'000};
   LogFormat log_format = LogFormat::logfmt;
   RunAs run_as;  // the supervisor drops to this user after binding
+  std::string control_socket;  // absolute; by default the config file's path with `.sock`
+  AdminConfig admin;
 };
 
 }  // namespace handoff

@@ -256,6 +256,7 @@ const Field<ListenerConfig> kListenerFields[] = {
 constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn", ReadyMode::on_spawn}};
 constexpr Choice<Unavailable> kUnavailable[] = {
     {"queue", Unavailable::queue}, {"rehash", Unavailable::rehash}, {"reject", Unavailable::reject}};
+constexpr Choice<bool> kBooleans[] = {{"true", true}, {"false", false}};
 constexpr Choice<LogFormat> kLogFormats[] = {{"logfmt", LogFormat::logfmt}, {"json", LogFormat::json}};
 
 const Field<LifecyclePolicy> kRestartFields[] = {
@@ -562,8 +563,40 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
      HANDOFF_STRING(AppConfig, run_as.user)},
+    {"min_ready", "integer", "1",
+     "`/readyz` answers 200 only while this app has at least this many ready workers (and systemd hears "
+     "`READY=1` once every app has).",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 0, 4096)) a.min_ready = static_cast<int>(*n);
+     }},
     {"group", "string", "the user's group", "Run the workers with this group.", false,
      HANDOFF_STRING(AppConfig, run_as.group)},
+};
+
+// `admin: 127.0.0.1:9090` is short for `admin: {address: 127.0.0.1:9090}`.
+void read_admin_address(const YAML::Node& v, AdminConfig& a, Context& ctx, const std::string& field) {
+  auto text = read_string(v, ctx, field);
+  if (!text) return;
+  auto parsed = parse_host_port(*text);
+  if (!parsed) {
+    ctx.error(v, field, "expected an IP address and port, as 127.0.0.1:9090 or [::1]:9090, got \"" + *text + "\"");
+    return;
+  }
+  a.enabled = true;
+  a.host = parsed->host;
+  a.port = parsed->port;
+  a.where = location_of(v);
+}
+
+const Field<AdminConfig> kAdminFields[] = {
+    {"address", "string", "", "`host:port` of the admin HTTP endpoint.", true, read_admin_address},
+    {"public", "boolean", "false",
+     "Must be `true` for an address other than loopback (127.0.0.0/8, ::1): the endpoint has no authentication.",
+     false,
+     [](const YAML::Node& v, AdminConfig& a, Context& ctx, const std::string& field) {
+       if (auto b = read_choice(v, ctx, field, kBooleans)) a.is_public = *b;
+     }},
 };
 
 const Field<Config> kTopFields[] = {
@@ -595,7 +628,30 @@ const Field<Config> kTopFields[] = {
      HANDOFF_STRING(Config, run_as.user)},
     {"group", "string", "the user's group", "The group the supervisor drops to.", false,
      HANDOFF_STRING(Config, run_as.group)},
+    {"control_socket", "string", "the config's path with `.sock`",
+     "Unix socket (mode 0600) of `supervisor status|top|reload|scale|stop`; relative to the config file's "
+     "directory. Also names the scoreboard's shared-memory segment.",
+     false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto s = read_string(v, ctx, field))
+         c.control_socket = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
+     }},
+    {"admin", "string or mapping", "off",
+     "The admin HTTP endpoint: `/metrics` (Prometheus), `/healthz`, `/readyz`, `/status`. `127.0.0.1:9090`, or "
+     "a mapping (see below).",
+     false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (v.IsMap()) read_section<AdminConfig>(v, kAdminFields, c.admin, ctx, field);
+       else read_admin_address(v, c.admin, ctx, field);
+     }},
 };
+
+bool is_loopback(const std::string& host) {
+  return host.starts_with("127.") || host == "::1" || host == "::ffff:127.0.0.1";
+}
+
+// Unix socket paths are short (sun_path); say so before anything starts.
+constexpr std::size_t kMaxSocketPath = 107;
 
 // Cross-field rules that no single key can check.
 void check_references(const YAML::Node& root, Config& config, Context& ctx) {
@@ -636,6 +692,19 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
                 "the supervisor drops to user \"" + config.run_as.user + "\", so it cannot start workers as \"" +
                     app.run_as.user + "\"");
   }
+  if (config.admin.enabled && !config.admin.is_public && !is_loopback(config.admin.host))
+    ctx.error(root["admin"], "admin",
+              "the admin endpoint would listen on " + config.admin.host +
+                  ", which is not loopback; it has no authentication, so say `public: true` to mean it");
+  if (config.control_socket.size() > kMaxSocketPath)
+    ctx.error(root["control_socket"].IsDefined() ? root["control_socket"] : root, "control_socket",
+              "the control socket path \"" + config.control_socket + "\" is longer than " +
+                  std::to_string(kMaxSocketPath) + " bytes; set a shorter `control_socket`");
+  for (std::size_t i = 0; i < config.apps.size(); ++i)
+    if (config.apps[i].min_ready > config.apps[i].workers)
+      ctx.error(root["apps"][i]["min_ready"], "apps[" + std::to_string(i) + "].min_ready",
+                "min_ready is " + std::to_string(config.apps[i].min_ready) + " but the app has only " +
+                    std::to_string(config.apps[i].workers) + " workers");
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     const auto& l = config.listeners[i];
     const std::string field = "listeners[" + std::to_string(i) + "]";
@@ -679,6 +748,9 @@ void read_config(const YAML::Node& root, const std::string& file, const std::str
   out.file = file;
   const std::size_t before = errors.size();
   read_section<Config>(root, kTopFields, out, ctx, "");
+  if (out.control_socket.empty())
+    out.control_socket =
+        (std::filesystem::path(base_dir) / (std::filesystem::path(file).stem().string() + ".sock")).lexically_normal().string();
   if (errors.size() == before) check_references(root, out, ctx);
 }
 
@@ -705,9 +777,12 @@ std::string config_reference_markdown() {
          "\nUnder the supervisor these values win over the worker program's own (WorkerOptions in C++, the "
          "http.Server's properties in Node); an SDK names on stderr each value of the program's that it replaces. "
          "They apply to connections that reach a worker after its `welcome`.\n" +
+         "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
          "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
-         "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment.\n";
+         "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment; workers that "
+         "may map the scoreboard also get `HANDOFF_SCOREBOARD` and `HANDOFF_SCOREBOARD_RECORD`. The service "
+         "manager's `NOTIFY_SOCKET`, `WATCHDOG_*` and `LISTEN_*` are not passed on.\n";
 }
 
 }  // namespace handoff

@@ -4,7 +4,8 @@
 
 namespace handoff {
 
-int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection) {
+int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection,
+                   std::optional<std::intptr_t> inherited) {
   config_ = config;
   on_connection_ = std::move(on_connection);
   sockaddr_storage address{};
@@ -16,7 +17,12 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
   if ((rc = uv_tcp_init(loop, socket_.get())) != 0) return rc;
   socket_.mark_initialized();
   socket_->data = this;
-  if ((rc = uv_tcp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), 0)) != 0) return rc;
+  if (inherited) {
+    // Socket activation: the service manager bound it (and keeps it across our restarts).
+    if ((rc = uv_tcp_open(socket_.get(), static_cast<uv_os_sock_t>(*inherited))) != 0) return rc;
+  } else if ((rc = uv_tcp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), 0)) != 0) {
+    return rc;
+  }
   rc = uv_listen(socket_.stream(), config.backlog, [](uv_stream_t* server, int status) {
     auto* me = static_cast<Listener*>(server->data);
     if (!me) return;
@@ -37,6 +43,7 @@ void Listener::accept_one() {
   if (uv_accept(socket_.stream(), connection->socket.stream()) != 0) return;
   if (!read_peer_address(*connection)) return;  // reset before we looked: nothing to serve
   connection->id = next_id_++;
+  connection->accepted_at = std::chrono::steady_clock::now();
   connection->listener = config_.name;
   on_connection_(std::move(connection));
 }

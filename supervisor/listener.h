@@ -5,7 +5,9 @@
 #include <uv.h>
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <handoff/uv_handle.h>
@@ -19,8 +21,10 @@ class Listener {
  public:
   using OnConnection = std::function<void(ConnectionPtr)>;
 
-  // Binds and listens. Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
-  int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection);
+  // Binds and listens, or listens on an `inherited` socket already bound to the address
+  // (LISTEN_FDS). Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
+  int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection,
+           std::optional<std::intptr_t> inherited = std::nullopt);
   void close() { socket_.reset(); }
   const ListenerConfig& config() const { return config_; }
 

@@ -81,6 +81,30 @@ void log_event(std::string_view event, const LogFields& fields) {
   std::fflush(stderr);
 }
 
+std::string format_output_line(LogFormat format, std::string_view timestamp, const OutputSource& source,
+                               std::string_view line) {
+  if (format == LogFormat::json)
+    return format_log_line(format, timestamp, "output",
+                           {{"app", std::string(source.app)},
+                            {"slot", std::to_string(source.slot)},
+                            {"pid", std::to_string(source.pid)},
+                            {"stream", std::string(source.stream)},
+                            {"line", std::string(line)}});
+  std::string out = "[";
+  out.append(source.app);
+  out += "/" + std::to_string(source.slot) + "/" + std::to_string(source.pid) + "] ";
+  out.append(line);
+  return out;
+}
+
+void log_output(const OutputSource& source, std::string_view line) {
+  // Timestamps only where a machine reads them: a plain line stays as the worker wrote it.
+  std::string text = format_output_line(g_format, g_format == LogFormat::json ? now_utc() : std::string(), source, line);
+  text.push_back('\n');
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
 void log_line(std::string_view message) { log_event("notice", {{"msg", std::string(message)}}); }
 
 }  // namespace handoff

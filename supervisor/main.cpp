@@ -4,6 +4,10 @@
 //   supervisor check FILE         validate a config and exit (0 valid, 2 invalid)
 //   supervisor config-reference   print the configuration reference (docs/config.md)
 //   supervisor control NAME CMD   send `reload` or `stop` to a supervisor run with --control NAME
+//   supervisor status [--json]    the slots of a running supervisor (from its scoreboard)
+//   supervisor top                the same, live, every second
+//   supervisor reload | stop | scale APP N    through its control socket
+// The last four find the supervisor with --config FILE (its control_socket) or --socket PATH.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -12,6 +16,7 @@
 #include "supervisor/config_loader.h"
 #include "supervisor/config_schema.h"
 #include "supervisor/control_endpoint.h"
+#include "supervisor/control/commands.h"
 #include "supervisor/master.h"
 #include "supervisor/platform/platform.h"
 
@@ -60,6 +65,28 @@ int main(int argc, char** argv) {
 
   auto* reference = cli.add_subcommand("config-reference", "print the configuration reference in Markdown");
 
+  // The operator's commands, each told where the supervisor is.
+  struct Target {
+    std::string config, socket;
+  };
+  Target target;
+  auto locate = [&](CLI::App* sub) {
+    sub->add_option("-c,--config", target.config, "the supervisor's configuration (for its control_socket)");
+    sub->add_option("-s,--socket", target.socket, "the supervisor's control socket");
+    return sub;
+  };
+  bool json = false;
+  auto* status = locate(cli.add_subcommand("status", "show every slot: pid, state, uptime, restarts, requests, memory"));
+  status->add_flag("--json", json, "JSON, as the admin endpoint's /status");
+  auto* top = locate(cli.add_subcommand("top", "the status, refreshed every second (q quits)"));
+  auto* reload = locate(cli.add_subcommand("reload", "read the config again and apply it (as SIGHUP)"));
+  auto* stop = locate(cli.add_subcommand("stop", "drain every worker and exit (as SIGTERM)"));
+  auto* scale = locate(cli.add_subcommand("scale", "set an app's number of workers until the next reload"));
+  std::string scale_app;
+  int scale_workers = 0;
+  scale->add_option("app", scale_app, "app name")->required();
+  scale->add_option("workers", scale_workers, "number of workers")->required()->check(CLI::Range(1, 4096));
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +98,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*control) return handoff::run_control_client(control_target, control_command);
+  if (*status || *top || *reload || *stop || *scale) {
+    const std::string socket =
+        handoff::commands::locate_socket(target.config.empty() ? config_path : target.config, target.socket);
+    if (socket.empty()) return kConfigInvalid;
+    if (*status) return handoff::commands::status(socket, json);
+    if (*top) return handoff::commands::top(socket);
+    if (*reload) return handoff::commands::reload(socket);
+    if (*stop) return handoff::commands::stop(socket);
+    return handoff::commands::scale(socket, scale_app, scale_workers);
+  }
   if (*check) {
     if (!load_checked(check_path)) return kConfigInvalid;
     std::printf("%s: ok\n", check_path.c_str());

@@ -1,18 +1,34 @@
 #include "supervisor/master.h"
 
+#include <csignal>
+#include <set>
 #include <variant>
 
 #include "supervisor/config_error.h"
 #include "supervisor/config_loader.h"
 #include "supervisor/control_endpoint.h"
 #include "supervisor/log.h"
+#include "supervisor/observe/metrics_text.h"
+#include "supervisor/observe/status_view.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/service.h"
 
 namespace handoff {
 namespace {
 
 // How often worker memory is sampled against max_rss (and retired slots are freed).
 constexpr std::uint64_t kMonitorEveryMs = 1000;
+// /healthz fails when the monitor timer is this late: the loop is stuck somewhere.
+constexpr auto kMonitorLate = std::chrono::milliseconds(5000);
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string address_text(const std::string& host, int port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 bool same_listeners(const Config& a, const Config& b) {
   if (a.listeners.size() != b.listeners.size()) return false;
@@ -35,14 +51,18 @@ Master::Master(Config config, std::string config_path, std::string control_name)
 
 Master::~Master() {
   // Close every handle we still own, let libuv run their close callbacks, then the loop.
+  control_.reset();  // removes the socket file
+  admin_.reset();
   ports_.clear();
   apps_.clear();
   removed_apps_.clear();
   signals_.clear();
-  control_.reset();
+  control_endpoint_.reset();
   monitor_.reset();
+  watchdog_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
+  scoreboard_.reset();  // after the slots released their records: removes the segment
 }
 
 void Master::wire_listeners() {
@@ -66,7 +86,12 @@ void Master::wire_listeners() {
     if (port.classifier) port.classifier->set_settings(settings);
     else
       port.classifier = std::make_unique<Classifier>(
-          &loop_, settings, [this, i](ConnectionPtr c, const RequestHead* head) { route(i, std::move(c), head); });
+          &loop_, settings, [this, i](ConnectionPtr c, const RequestHead* head) { route(i, std::move(c), head); },
+          [this, i](int status) {
+            // Heads that could not be routed (400/408/431) count on the app of the port; on a
+            // port shared by several apps no app is known yet, and they count on none.
+            if (ports_[i].apps.size() == 1) ports_[i].apps.front()->count_rejection(status);
+          });
   }
   // Each app's workers learn which prefixes on their ports belong to others (welcome.route).
   for (auto& [name, app] : apps_) {
@@ -107,32 +132,116 @@ void Master::handed_back(ConnectionPtr connection) {
 }
 
 void Master::monitor() {
+  last_monitor_ = std::chrono::steady_clock::now();
   for (auto& [name, app] : apps_) app->sample_rss();
   std::erase_if(removed_apps_, [](const std::unique_ptr<App>& a) { return a->stopped(); });
 }
 
+AppHooks Master::hooks_for(const AppConfig&) {
+  AppHooks hooks;
+  if (scoreboard_) {
+    hooks.scoreboard = scoreboard_->header();
+    hooks.scoreboard_name = scoreboard_->name();
+    hooks.scoreboard_uid = scoreboard_uid_;
+  }
+  hooks.on_ready_changed = [this] { check_ready(); };
+  return hooks;
+}
+
+std::unique_ptr<App> Master::make_app(const AppConfig& app, std::size_t ipc_max_message) {
+  auto made = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app), ipc_max_message,
+                                    [this] { on_app_stopped(); }, hooks_for(app));
+  made->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
+  return made;
+}
+
+int Master::open_observability() {
+  bool replaced = false;
+  std::string why;
+  scoreboard_ = ScoreboardHost::create(scoreboard_name(config_.control_socket), replaced, why);
+  if (!scoreboard_) {
+    std::fprintf(stderr, "%s: control_socket: %s\n", config_.file.c_str(), why.c_str());
+    return 2;
+  }
+  if (replaced) log_event("stale_scoreboard_replaced", {{"name", scoreboard_->name()}});
+  // Workers running as another user may map it only if they are all that one user.
+  std::optional<platform::Ids> grantee;
+  if (config_.run_as.uid) {
+    grantee = platform::Ids{*config_.run_as.uid, *config_.run_as.gid};
+  } else {
+    std::set<std::pair<std::uint32_t, std::uint32_t>> users;
+    for (const auto& app : config_.apps)
+      if (app.run_as.uid && *app.run_as.uid != platform::effective_uid()) users.insert({*app.run_as.uid, *app.run_as.gid});
+    if (users.size() == 1) grantee = platform::Ids{users.begin()->first, users.begin()->second};
+  }
+  if (grantee) {
+    if (scoreboard_->grant(*grantee, why)) scoreboard_uid_ = grantee->uid;
+    else log_line("cannot give the scoreboard to uid " + std::to_string(grantee->uid) + ": " + why);
+  }
+
+  control_ = std::make_unique<ControlServer>(&loop_, *this);
+  if (const int rc = control_->listen(config_.control_socket); rc != 0) {
+    std::fprintf(stderr, "%s: control_socket: cannot listen on %s: %s\n", config_.file.c_str(),
+                 config_.control_socket.c_str(), uv_strerror(rc));
+    return 2;
+  }
+  log_event("control_socket", {{"path", config_.control_socket}, {"scoreboard", scoreboard_->name()}});
+
+  if (config_.admin.enabled) {
+    admin_ = std::make_unique<AdminServer>(&loop_, *this);
+    if (const int rc = admin_->listen(config_.admin.host, config_.admin.port); rc != 0) {
+      const ConfigError error{config_.file, config_.admin.where, "admin",
+                              "cannot listen on " + address_text(config_.admin.host, config_.admin.port) + ": " +
+                                  uv_strerror(rc)};
+      std::fprintf(stderr, "%s\n", error.to_string().c_str());
+      return 2;
+    }
+    log_event("admin_listening", {{"address", address_text(config_.admin.host, config_.admin.port)}});
+  }
+  return 0;
+}
+
 int Master::run() {
   log_event("start", {{"pid", std::to_string(uv_os_getpid())}, {"config", config_path_}});
-  for (const auto& app_config : config_.apps)
-    apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
+  started_ms_ = unix_ms();
+  last_monitor_ = std::chrono::steady_clock::now();
+  // Taken first: the variables must be gone before the apps copy the environment.
+  auto inherited = platform::take_inherited_listeners();
+  if (const int rc = open_observability(); rc != 0) return rc;
+
+  for (const auto& app_config : config_.apps) apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
   wire_listeners();
 
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
     auto listener = std::make_unique<Listener>();
-    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); });
+    std::optional<std::intptr_t> fd;
+    for (auto& socket : inherited)
+      if (socket.fd >= 0 && socket.port == lc.port && socket.host == lc.host) fd = std::exchange(socket.fd, -1);
+    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); }, fd);
     if (rc != 0) {
       const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
                               "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
       std::fprintf(stderr, "%s\n", error.to_string().c_str());
       return 2;
     }
-    log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)}});
+    log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
+                            {"from", fd ? "LISTEN_FDS" : "bind"}});
     ports_[i].listener = std::move(listener);
   }
+  for (const auto& socket : inherited)
+    if (socket.fd >= 0) {
+      log_line("LISTEN_FDS passed a socket on " + address_text(socket.host, socket.port) +
+               " that no listener in the config names; closed it");
+      platform::close_inherited(socket.fd);
+    }
 
   if (config_.run_as.uid) {
     std::string why;
+    // The socket file stays ours to serve and to remove after we become that user.
+    if (!platform::give_file(config_.control_socket, {*config_.run_as.uid, *config_.run_as.gid}, why))
+      log_line("cannot give the control socket to " + config_.run_as.user + ": " + why);
+    control_->allow_uid(*config_.run_as.uid);
     if (!platform::drop_privileges({*config_.run_as.uid, *config_.run_as.gid}, why)) {
       std::fprintf(stderr, "%s: user: cannot become \"%s\": %s\n", config_.file.c_str(), config_.run_as.user.c_str(),
                    why.c_str());
@@ -157,8 +266,8 @@ int Master::run() {
     signals_.push_back(std::move(handle));
   }
   if (!control_name_.empty()) {
-    control_ = std::make_unique<ControlEndpoint>();
-    const int rc = control_->open(&loop_, control_name_, [this](ControlCommand c) {
+    control_endpoint_ = std::make_unique<ControlEndpoint>();
+    const int rc = control_endpoint_->open(&loop_, control_name_, [this](ControlCommand c) {
       if (c == ControlCommand::reload) reload();
       else if (c == ControlCommand::stop) shutdown();
     });
@@ -179,18 +288,14 @@ int Master::run() {
       },
       kMonitorEveryMs, kMonitorEveryMs);
   uv_unref(monitor_.base());  // never the reason the loop keeps running
+  start_watchdog();
 
   for (auto& [name, app] : apps_) app->start();
+  listening_ = true;
+  check_ready();
   uv_run(&loop_, UV_RUN_DEFAULT);
   log_event("stopped", {{"exit_code", std::to_string(exit_code_)}});
   return exit_code_;
-}
-
-std::unique_ptr<App> Master::make_app(const AppConfig& config, std::size_t ipc_max_message) {
-  auto app = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(config), ipc_max_message,
-                                   [this] { on_app_stopped(); });
-  app->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
-  return app;
 }
 
 void Master::on_signal(uv_signal_t* handle) {
@@ -200,6 +305,19 @@ void Master::on_signal(uv_signal_t* handle) {
 
 void Master::reload() {
   if (shutting_down_) return;
+  const auto monotonic_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  platform::notify_service_manager("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_us));
+  reloading_ = true;
+  struct Done {
+    Master* m;
+    ~Done() {
+      m->reloading_ = false;
+      // The roll goes on in the background; systemd only waits for the config to be taken.
+      if (m->notified_ready_) platform::notify_service_manager("READY=1");
+      else m->check_ready();
+    }
+  } done{this};
   log_event("reload", {{"config", config_path_}});
   auto refuse = [](const ConfigErrors& errors) {
     for (const auto& e : errors) log_event("reload_failed", {{"error", e.to_string()}});
@@ -213,6 +331,11 @@ void Master::reload() {
     log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
     return;
   }
+  if (next.control_socket != config_.control_socket || next.admin.enabled != config_.admin.enabled ||
+      next.admin.host != config_.admin.host || next.admin.port != config_.admin.port)
+    log_line("control_socket and admin changes take effect at the next start; kept the current ones");
+  next.control_socket = config_.control_socket;
+  next.admin = config_.admin;
   // Apps that are gone drain away; new ones start; the others reconfigure in place.
   for (auto it = apps_.begin(); it != apps_.end();) {
     const bool kept = std::any_of(next.apps.begin(), next.apps.end(), [&](const AppConfig& a) { return a.name == it->first; });
@@ -252,6 +375,7 @@ void Master::shutdown() {
     return;
   }
   shutting_down_ = true;
+  platform::notify_service_manager("STOPPING=1");
   log_event("shutdown", {{"timeout", std::to_string(config_.shutdown_timeout.count()) + "ms"}});
   // No new connections from now on; those whose head is being read are closed.
   for (auto& port : ports_) {
@@ -273,9 +397,117 @@ void Master::on_app_stopped() {
   // Everything is down: release the remaining handles so uv_run returns.
   signals_.clear();
   signal_actions_.clear();
-  if (control_) control_->close();
+  if (control_endpoint_) control_endpoint_->close();
   monitor_.reset();
+  watchdog_.reset();
+  if (control_endpoint_) control_endpoint_->close();
+  if (admin_) admin_->close();
   uv_stop(&loop_);
+}
+
+// ---- systemd --------------------------------------------------------------------------
+
+void Master::start_watchdog() {
+  const auto interval = platform::watchdog_interval();
+  if (!interval) return;
+  // Twice per interval, as sd_watchdog_enabled(3) advises; from the loop, so a stuck
+  // loop stops the pings and systemd restarts us.
+  const auto every = static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval->count() / 2000));
+  watchdog_ = UvHandle<uv_timer_t>::make();
+  uv_timer_init(&loop_, watchdog_.get());
+  watchdog_.mark_initialized();
+  watchdog_->data = this;
+  uv_timer_start(
+      watchdog_.get(), [](uv_timer_t*) { platform::notify_service_manager("WATCHDOG=1"); }, 0, every);
+  uv_unref(watchdog_.base());
+  log_event("watchdog", {{"interval_ms", std::to_string(interval->count() / 1000)}});
+}
+
+bool Master::all_ready(std::string& detail) const {
+  if (shutting_down_) {
+    detail = "shutting down";
+    return false;
+  }
+  if (!listening_) {
+    detail = "starting";
+    return false;
+  }
+  for (const auto& [name, app] : apps_) {
+    const int ready = app->ready_workers();
+    if (ready < app->config().min_ready) {
+      detail = "app " + name + ": " + std::to_string(ready) + " of " + std::to_string(app->config().min_ready) +
+               " workers ready";
+      return false;
+    }
+  }
+  return true;
+}
+
+void Master::check_ready() {
+  std::string detail;
+  if (notified_ready_ || reloading_ || !all_ready(detail)) return;
+  notified_ready_ = true;
+  log_event("cluster_ready", {});
+  platform::notify_service_manager("READY=1\nSTATUS=serving");
+}
+
+// ---- Status, control, admin -----------------------------------------------------------
+
+std::vector<scoreboard::Snapshot> Master::snapshot() const {
+  if (!scoreboard_) return {};
+  return scoreboard::read_all(*scoreboard_->header());
+}
+
+std::string Master::status_text() {
+  return status_json({platform::current_pid(), started_ms_, unix_ms(), snapshot()}).dump();
+}
+
+std::string Master::metrics_text() {
+  MetricsInput in;
+  in.master_started_ms = started_ms_;
+  in.slots = snapshot();
+  for (const auto& [name, app] : apps_) in.apps.push_back(app->metrics());
+  return render_metrics(in);
+}
+
+bool Master::healthy(std::string& detail) {
+  const auto late = std::chrono::steady_clock::now() - last_monitor_;
+  if (late < kMonitorLate) return true;
+  detail = "the master's loop is " +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(late).count()) + " ms behind";
+  return false;
+}
+
+bool Master::ready(std::string& detail) { return all_ready(detail); }
+
+control::Reply Master::handle(const control::Request& request, std::function<void()>& after) {
+  switch (request.command) {
+    case control::Command::status:
+      return {true, {}, status_json({platform::current_pid(), started_ms_, unix_ms(), snapshot()})};
+    case control::Command::reload:
+      if (shutting_down_) return {false, "shutting down", {}};
+      after = [this] { reload(); };
+      return {true, "reloading " + config_path_, {}};
+    case control::Command::stop:
+      after = [this] { shutdown(); };
+      return {true, shutting_down_ ? "stopping now (second stop)" : "stopping", {}};
+    case control::Command::scale: {
+      if (shutting_down_) return {false, "shutting down", {}};
+      auto it = apps_.find(request.app);
+      if (it == apps_.end()) {
+        std::string names;
+        for (const auto& [name, app] : apps_) names += (names.empty() ? "" : ", ") + name;
+        return {false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
+      }
+      const auto before = it->second->slot_count();
+      it->second->scale(request.workers);
+      return {true,
+              "app " + request.app + ": " + std::to_string(request.workers) + " workers (was " + std::to_string(before) +
+                  "); the config's `workers` applies again at the next reload",
+              {}};
+    }
+  }
+  return {false, "unknown command", {}};
 }
 
 }  // namespace handoff

@@ -1,9 +1,12 @@
-// The supervisor process: owns the loop, the listeners and the apps; turns signals into
-// reloads and shutdowns. Everything here is wiring; decisions live in the pieces it wires.
+// The supervisor process: owns the loop, the listeners and the apps; turns signals and
+// control commands into reloads, scaling and shutdowns; publishes what it does (the
+// scoreboard, the admin endpoint, systemd's notify socket). Everything here is wiring;
+// decisions live in the pieces it wires.
 #pragma once
 
 #include <uv.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,14 +17,17 @@
 #include "supervisor/app.h"
 #include "supervisor/classifier.h"
 #include "supervisor/config.h"
+#include "supervisor/control/control_server.h"
 #include "supervisor/control_endpoint.h"
 #include "supervisor/listener.h"
+#include "supervisor/observe/admin_server.h"
+#include "supervisor/observe/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/routing/prefix_table.h"
 
 namespace handoff {
 
-class Master {
+class Master final : public ControlServer::Handler, public AdminSource {
  public:
   // `control_name`: where to open the control endpoint (none when empty).
   Master(Config config, std::string config_path, std::string control_name = {});
@@ -43,8 +49,22 @@ class Master {
   void route(std::size_t port, ConnectionPtr connection, const RequestHead* head);
   void accept(std::size_t port, ConnectionPtr connection);
   void handed_back(ConnectionPtr connection);
-  std::unique_ptr<App> make_app(const AppConfig& config, std::size_t ipc_max_message);
-  void monitor();  // every second: worker memory against max_rss, finished apps freed
+  void monitor();  // every second: worker memory against max_rss, rates, finished apps freed
+  int open_observability();  // scoreboard, control socket, admin endpoint; exit code on failure
+  void start_watchdog();
+  AppHooks hooks_for(const AppConfig& app);
+  std::unique_ptr<App> make_app(const AppConfig& app, std::size_t ipc_max_message);
+  void check_ready();  // READY=1 once listeners are up and every app has min_ready
+  bool all_ready(std::string& detail) const;
+  std::vector<scoreboard::Snapshot> snapshot() const;
+
+  // ControlServer::Handler
+  control::Reply handle(const control::Request& request, std::function<void()>& after) override;
+  // AdminSource
+  std::string metrics_text() override;
+  std::string status_text() override;
+  bool healthy(std::string& detail) override;
+  bool ready(std::string& detail) override;
 
   Config config_;
   std::string config_path_;
@@ -63,8 +83,18 @@ class Master {
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::vector<std::pair<uv_signal_t*, platform::SignalAction>> signal_actions_;
   std::string control_name_;
-  std::unique_ptr<ControlEndpoint> control_;
+  std::unique_ptr<ControlEndpoint> control_endpoint_;  // --control: reload/stop (the Windows test harness)
   UvHandle<uv_timer_t> monitor_;
+  UvHandle<uv_timer_t> watchdog_;
+  std::unique_ptr<ScoreboardHost> scoreboard_;
+  std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<AdminServer> admin_;
+  std::int64_t started_ms_ = 0;
+  std::chrono::steady_clock::time_point last_monitor_{};
+  bool listening_ = false;
+  bool notified_ready_ = false;
+  bool reloading_ = false;
   bool shutting_down_ = false;
   int exit_code_ = 0;
 };

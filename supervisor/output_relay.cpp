@@ -1,13 +1,10 @@
 #include "supervisor/output_relay.h"
 
+#include "supervisor/log.h"
+
 namespace handoff {
 
-void LinePrefixer::emit(std::string_view line) {
-  std::string out = prefix_;
-  out.append(line);
-  out.push_back('\n');
-  std::fwrite(out.data(), 1, out.size(), out_);
-}
+void LinePrefixer::emit(std::string_view line) { log_output({app_, slot_, pid_, stream_}, line); }
 
 void LinePrefixer::feed(std::string_view bytes) {
   while (!bytes.empty()) {
@@ -26,18 +23,17 @@ void LinePrefixer::feed(std::string_view bytes) {
       }
       bytes.remove_prefix(newline + 1);
     }
-    while (partial_.size() >= kMaxLine) {
-      emit(std::string_view(partial_).substr(0, kMaxLine));
-      partial_.erase(0, kMaxLine);
+    if (partial_.size() >= kMaxLine) {
+      std::size_t done = 0;
+      for (; partial_.size() - done >= kMaxLine; done += kMaxLine) emit(std::string_view(partial_).substr(done, kMaxLine));
+      partial_.erase(0, done);
     }
   }
-  std::fflush(out_);
 }
 
 void LinePrefixer::flush() {
   if (!partial_.empty()) emit(partial_);
   partial_.clear();
-  std::fflush(out_);
 }
 
 }  // namespace handoff

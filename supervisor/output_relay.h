@@ -1,9 +1,10 @@
-// Copies a worker's stdout or stderr to ours, one line at a time, each prefixed with
-// "[app/slot] ". Lines are bounded: a longer run of bytes without newline is cut into
-// pieces of kMaxLine, so a worker cannot make the master buffer without limit.
+// Copies a worker's stdout or stderr into the supervisor's log, one line at a time,
+// tagged with app, slot and pid (log.h: "[app/slot/pid] line" in logfmt mode, a JSON
+// object with event=output in json mode), in the same stream (stderr) as the lifecycle
+// events. Lines are bounded: a longer run of bytes without newline is cut into pieces
+// of kMaxLine, so a worker cannot make the master buffer without limit.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -12,15 +13,18 @@ namespace handoff {
 class LinePrefixer {
  public:
   static constexpr std::size_t kMaxLine = 16 * 1024;
-  LinePrefixer(std::string prefix, std::FILE* out) : prefix_(std::move(prefix)), out_(out) {}
+  LinePrefixer(std::string app, int slot, std::string_view stream) : app_(std::move(app)), slot_(slot), stream_(stream) {}
 
+  void set_pid(int pid) { pid_ = pid; }
   void feed(std::string_view bytes);
   void flush();  // at EOF: writes an unfinished last line
 
  private:
   void emit(std::string_view line);
-  std::string prefix_;
-  std::FILE* out_;
+  std::string app_;
+  int slot_;
+  std::string_view stream_;  // "stdout" or "stderr"
+  int pid_ = 0;
   std::string partial_;
 };
 

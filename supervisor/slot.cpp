@@ -27,6 +27,23 @@ ipc::HttpSettings http_settings(const AppConfig& app) {
           .max_body_size = h.max_body_size};
 }
 
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+scoreboard::State shown(SlotState state) {
+  switch (state) {
+    case SlotState::stopped: return scoreboard::State::stopped;
+    case SlotState::starting: return scoreboard::State::starting;
+    case SlotState::ready: return scoreboard::State::ready;
+    case SlotState::backoff: return scoreboard::State::backoff;
+    case SlotState::crash_loop: return scoreboard::State::crash_loop;
+    case SlotState::stopping: return scoreboard::State::stopping;
+  }
+  return scoreboard::State::stopped;
+}
+
 }  // namespace
 
 Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
@@ -35,9 +52,46 @@ Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
   uv_timer_init(app_.loop(), timer_.get());
   timer_.mark_initialized();
   timer_->data = this;
+  if (auto* board = app_.scoreboard()) {
+    record_ = scoreboard::allocate(board, config_->name, static_cast<std::uint32_t>(number_));
+    if (!record_) log_line(name() + ": the scoreboard is full; this slot is not shown in status");
+  }
 }
 
-Slot::~Slot() = default;
+Slot::~Slot() {
+  if (auto* r = record()) scoreboard::release(*r);
+}
+
+scoreboard::Record* Slot::record() const {
+  auto* board = app_.scoreboard();
+  return board && record_ ? scoreboard::record(board, *record_) : nullptr;
+}
+
+void Slot::show_worker(int generation) {
+  auto* r = record();
+  Process* p = process(generation);
+  if (!r || !p || !p->worker) return;
+  scoreboard::begin_worker(*r, p->worker->pid(), static_cast<std::uint32_t>(generation), unix_ms());
+  rate_requests_ = 0;
+  rate_at_ = now();
+}
+
+void Slot::publish_queue() {
+  if (auto* r = record()) r->queued.store(queue_.waiting(), std::memory_order_relaxed);
+}
+
+void Slot::publish_rate(TimePoint t) {
+  auto* r = record();
+  if (!r) return;
+  const auto requests = r->requests.load(std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(t - rate_at_).count();
+  // A new worker starts counting from 0 again.
+  const auto delta = requests >= rate_requests_ ? requests - rate_requests_ : requests;
+  if (seconds > 0)
+    r->rate_milli.store(static_cast<std::uint64_t>(static_cast<double>(delta) * 1000.0 / seconds), std::memory_order_relaxed);
+  rate_requests_ = requests;
+  rate_at_ = t;
+}
 
 std::string Slot::name() const { return config_->name + "/" + std::to_string(number_); }
 
@@ -55,7 +109,7 @@ void Slot::start() {
 
 void Slot::stop(std::chrono::milliseconds grace) {
   // Nobody will serve what waits here any more.
-  for (auto& c : queue_.take_waiting()) reject(std::move(c), 503);
+  for (auto& c : queue_.take_waiting()) app_.reject(std::move(c), 503);
   machine_.stop(now(), grace);
   settle();
 }
@@ -83,16 +137,20 @@ void Slot::set_config(std::shared_ptr<const AppConfig> config) {
 }
 
 void Slot::sample_rss() {
+  publish_rate(now());
   const auto generation = machine_.accepting();
   if (!generation) return;
   if (Process* p = process(*generation); p && p->worker)
-    if (auto rss = platform::process_rss(p->worker->pid())) machine_.rss(*generation, *rss, now());
+    if (auto rss = platform::process_rss(p->worker->pid())) {
+      if (auto* r = record()) r->rss.store(*rss, std::memory_order_relaxed);
+      machine_.rss(*generation, *rss, now());
+    }
   settle();
 }
 
 void Slot::enqueue(ConnectionPtr connection) {
   if (queue_.waiting() >= config_->queue.max) {
-    reject(std::move(connection), 503);
+    app_.reject(std::move(connection), 503);
     return;
   }
   connection->queued_at = now();
@@ -100,7 +158,10 @@ void Slot::enqueue(ConnectionPtr connection) {
   // The accept path: send it if the worker is free; only a connection left waiting
   // needs the timer (for queue.timeout).
   pump();
-  if (queue_.waiting() > 0) arm_timer();
+  if (queue_.waiting() > 0) {
+    arm_timer();
+    publish_queue();
+  }
 }
 
 // ---- SlotEffects: what the machine asks of the world --------------------------------
@@ -111,8 +172,11 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   SpawnSpec spec;
   spec.argv = app.command;
   spec.cwd = app.cwd;
-  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation});
-  spec.log_prefix = "[" + name() + "] ";
+  std::optional<ScoreboardRef> board;
+  if (record_ && app_.scoreboard_for_workers(app)) board = ScoreboardRef{app_.scoreboard_name(), *record_};
+  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation}, board);
+  spec.app = app.name;
+  spec.slot = number_;
   spec.max_message = app_.ipc_max_message();
   spec.uid = app.run_as.uid;
   spec.gid = app.run_as.gid;
@@ -124,6 +188,7 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
   p->config = config;
   processes_[generation] = std::move(p);
+  if (!replacement) show_worker(generation);  // a replacement is shown once it takes over
   event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
   return true;
 }
@@ -154,6 +219,16 @@ void Slot::kill(int generation) {
 }
 
 void Slot::event(const LifecycleEvent& e) {
+  restarts_.on_event(e.name, e.fields);
+  if (auto* r = record()) {
+    std::uint64_t total = 0;
+    for (const auto& [reason, n] : restarts_.counts()) total += n;
+    r->restarts.store(total, std::memory_order_relaxed);
+    for (const auto& [key, value] : e.fields) {
+      if (key == "status" && (e.name == "exit" || e.name == "start_failure")) scoreboard::set_last_exit(*r, value);
+      if (key == "generation" && e.name == "replaced") show_worker(std::stoi(value));
+    }
+  }
   LogFields fields{{"app", config_->name}, {"slot", std::to_string(number_)}};
   for (const auto& [key, value] : e.fields) {
     if (key == "generation") {
@@ -191,10 +266,17 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());
                  },
-                 [&](const ipc::Stats& stats) { machine_.heartbeat(generation, stats.requests, now()); },
+                 [&](const ipc::Stats& stats) {
+                   if (auto* r = record())
+                     scoreboard::report_stats(*r, static_cast<std::uint32_t>(generation), stats.requests,
+                                              stats.connections, unix_ms());
+                   machine_.heartbeat(generation, stats.requests, now());
+                 },
                  [&](const ipc::HandleAck&) {
                    lifecycle = false;
                    if (in_flight_generation_ != generation) return;  // not the one we wait for
+                   if (ConnectionPtr* sent = queue_.in_flight()) app_.handed_off(**sent);
+                   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
                    queue_.ack();  // the returned connection closes our copy as it goes
                    if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                    pump();
@@ -207,7 +289,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    } else if (auto lost = queue_.give_up()) {
                      log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) + " " +
                               std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
-                     reject(std::move(*lost), 503);
+                     app_.reject(std::move(*lost), 503);
                      if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                    }
                  },
@@ -264,6 +346,7 @@ void Slot::settle() {
   const auto accepting = machine_.accepting();
   const auto state = machine_.state();
   if (accepting != was_accepting_ || state != was_state_) {
+    if (auto* r = record()) r->state.store(static_cast<std::uint32_t>(shown(state)), std::memory_order_relaxed);
     const bool lost_worker = was_accepting_ && !accepting;
     was_accepting_ = accepting;
     was_state_ = state;
@@ -276,6 +359,7 @@ void Slot::settle() {
   pump();
   expire_waiting(now());
   arm_timer();
+  publish_queue();
   settling_ = false;
 }
 
@@ -302,7 +386,7 @@ void Slot::expire_waiting(TimePoint t) {
     if (t - (*oldest)->queued_at < timeout) break;
     auto expired = queue_.pop_waiting();
     log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
-    reject(std::move(*expired), 503);
+    app_.reject(std::move(*expired), 503);
   }
 }
 

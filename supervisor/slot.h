@@ -13,7 +13,9 @@
 
 #include <handoff/uv_handle.h>
 
+#include "protocols/scoreboard.h"
 #include "supervisor/connection.h"
+#include "supervisor/observe/restart_reasons.h"
 #include "supervisor/handoff_queue.h"
 #include "supervisor/slot_machine.h"
 #include "supervisor/worker_process.h"
@@ -42,6 +44,8 @@ class Slot final : private SlotEffects {
   SlotState state() const { return machine_.state(); }
   bool accepting() const { return machine_.accepting().has_value(); }
   std::size_t queued() const { return queue_.size(); }
+  // Restarts and replacements of this slot's workers, by reason (for /metrics).
+  const std::map<std::string, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
 
  private:
   // One process of this slot and its channel's events, tagged with its generation.
@@ -83,6 +87,11 @@ class Slot final : private SlotEffects {
   void arm_timer();
   Process* process(int generation);
   std::string name() const;
+  // The scoreboard record of this slot, if the master has a scoreboard (and room).
+  scoreboard::Record* record() const;
+  void show_worker(int generation);  // the record now describes this generation
+  void publish_queue();
+  void publish_rate(TimePoint now);
 
   App& app_;
   const int number_;
@@ -98,6 +107,10 @@ class Slot final : private SlotEffects {
   UvHandle<uv_timer_t> timer_;
   std::mt19937_64 random_{std::random_device{}()};
   bool settling_ = false;
+  std::optional<std::uint32_t> record_;
+  RestartReasons restarts_;
+  std::uint64_t rate_requests_ = 0;  // requests and time at the last rate sample
+  TimePoint rate_at_{};
 };
 
 }  // namespace handoff

@@ -8,13 +8,14 @@ namespace {
 
 bool is_ours(std::string_view name) {
   return name == "NODE_CHANNEL_FD" || name == "NODE_CHANNEL_SERIALIZATION_MODE" || name == "NODE_UNIQUE_ID" ||
-         name.starts_with("HANDOFF_");
+         name.starts_with("HANDOFF_") || name == "NOTIFY_SOCKET" || name.starts_with("WATCHDOG_") ||
+         name.starts_with("LISTEN_");
 }
 
 }  // namespace
 
 std::vector<std::string> worker_environment(const std::vector<std::pair<std::string, std::string>>& inherited,
-                                            const SlotIdentity& id) {
+                                            const SlotIdentity& id, const std::optional<ScoreboardRef>& scoreboard) {
   std::map<std::string, std::string> env;
   for (const auto& [name, value] : inherited)
     if (!is_ours(name)) env[name] = value;
@@ -25,6 +26,10 @@ std::vector<std::string> worker_environment(const std::vector<std::pair<std::str
   env["HANDOFF_SLOT"] = std::to_string(id.slot);
   env["HANDOFF_WORKERS"] = std::to_string(id.app.workers);
   env["HANDOFF_GENERATION"] = std::to_string(id.generation);
+  if (scoreboard) {
+    env["HANDOFF_SCOREBOARD"] = scoreboard->segment;
+    env["HANDOFF_SCOREBOARD_RECORD"] = std::to_string(scoreboard->record);
+  }
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [name, value] : env) out.push_back(name + "=" + value);

@@ -32,8 +32,8 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   init_pipe(self->channel_, 1);
   init_pipe(self->out_.pipe, 0);
   init_pipe(self->err_.pipe, 0);
-  self->out_.lines = std::make_unique<LinePrefixer>(spec.log_prefix, stdout);
-  self->err_.lines = std::make_unique<LinePrefixer>(spec.log_prefix, stderr);
+  self->out_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stdout");
+  self->err_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stderr");
 
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -87,6 +87,8 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   }
   self->process_->data = self.get();
   self->pid_ = self->process_->pid;
+  self->out_.lines->set_pid(self->pid_);
+  self->err_.lines->set_pid(self->pid_);
   self->channel_open_ = true;
 
   uv_read_start(self->channel_.stream(), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {

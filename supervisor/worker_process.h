@@ -24,7 +24,8 @@ struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] is an absolute path
   std::string cwd;
   std::vector<std::string> env;   // "NAME=value", complete
-  std::string log_prefix;         // "[app/slot] "
+  std::string app;                // for the log lines of its output
+  int slot = 0;
   std::size_t max_message = ipc::kDefaultMaxMessageBytes;
   std::optional<std::uint32_t> uid, gid;  // run as another user (POSIX, supervisor is root)
 };

@@ -99,13 +99,14 @@ class LineWatcher {
 
 // Starts `supervisor --config <file>` with the given YAML text (cwd defaults to the repo
 // root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
-// `args`: more arguments; `prefix`: a command that execs the supervisor (same pid), as
-// `prlimit --nofile=N:N` (not under wine).
-async function startSupervisor(yaml, { ready = 0, args = [], prefix = [] } = {}) {
-  const dir = tempDir();
-  const file = path.join(dir, 'cluster.yaml');
+// Options: `file` reuses a config path (a restart), `env` adds to the environment, `args`
+// adds arguments, `prefix` runs the supervisor through a program that execs it (same pid),
+// as `prlimit --nofile=N:N` or `systemd-socket-activate` (not under wine).
+async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = [], prefix = [] } = {}) {
+  const file = reuse ?? path.join(tempDir(), 'cluster.yaml');
+  const dir = path.dirname(file);
   fs.writeFileSync(file, yaml);
-  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }, prefix);
+  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }, prefix);
   const log = new LineWatcher();
   log.attach(child.stdout);
   log.attach(child.stderr);

@@ -193,12 +193,15 @@ void Connection::flush() {
   if (!session_.has_output()) return;
   auto* request = new WriteRequest;
   request->responses = session_.take_output();
+  std::size_t bytes = 0;
+  for (const auto& r : request->responses) bytes += r.head.size() + r.body.size();
   if (request->write(tcp_.stream(), on_write) != 0) {
     delete request;
     broken_ = true;
     return;
   }
   ++writes_in_flight_;
+  owner_.bytes_written(bytes);
 }
 
 void Connection::begin_close() {

@@ -24,6 +24,8 @@ class Connection {
     // owner sends the socket back to the master (`handback`) and destroys the connection
     // (from inside this call).
     virtual void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) = 0;
+    // n response bytes went to the socket (the scoreboard's `bytes`).
+    virtual void bytes_written(std::size_t) {}
 
    protected:
     ~Owner() = default;

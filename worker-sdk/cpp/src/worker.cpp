@@ -7,6 +7,7 @@
 #include "connection.h"
 #include "environment.h"
 #include "platform/platform.h"
+#include "scoreboard_writer.h"
 #include "tcp_listener.h"
 
 #include <algorithm>
@@ -75,6 +76,7 @@ struct Worker::Impl final : Connection::Owner {
   };
   std::deque<Handback> handbacks;
   bool handback_sent = false;
+  ScoreboardWriter scoreboard;  // the master's shared record of this slot, if we may write it
 
   // Worker::after timers. The callback lives here, not in the handle, so that closing
   // a handle never has to know about it.
@@ -102,7 +104,11 @@ struct Worker::Impl final : Connection::Owner {
   void send_next_handback();
   void handback_answered(bool acknowledged);
   void drop_handbacks();
-  void responses_produced(std::size_t n) override { requests += n; }
+  void responses_produced(std::size_t n) override {
+    requests += n;
+    scoreboard.requests_done(n);
+  }
+  void bytes_written(std::size_t n) override { scoreboard.bytes_written(n); }
   template <class Fn>
   void for_each_connection(Fn fn);
 };
@@ -137,6 +143,12 @@ void Worker::Impl::read_environment() {
   read_int("HANDOFF_SLOT", info.slot);
   read_int("HANDOFF_WORKERS", info.workers);
   read_int("HANDOFF_GENERATION", info.generation);
+  if (info.supervised) {
+    std::string why;
+    if (!scoreboard.attach(info.app, info.slot, why))
+      std::fprintf(stderr, "handoff worker: %s; the master reports this worker from its heartbeats\n", why.c_str());
+    scoreboard.set_generation(info.generation);
+  }
 
   if (auto host = get_env("HOST"); host && !host->empty()) options.host = *host;
   if (auto port = get_env("PORT")) {
@@ -211,6 +223,7 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        if (w.http) apply_http(*w.http);
+                       scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
@@ -257,6 +270,7 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
   Connection* raw = connection.get();
   connections.emplace(raw, std::move(connection));
   connections_peak = std::max(connections_peak, connections.size());
+  scoreboard.connection_opened();
   raw->start();  // may close at once, and be gone
   // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
   // served all the same, its response saying `Connection: close`.
@@ -317,7 +331,7 @@ void Worker::Impl::finish_if_done() {
 }
 
 void Worker::Impl::connection_closed(Connection* connection) {
-  connections.erase(connection);
+  if (connections.erase(connection) != 0) scoreboard.connection_closed();
   // A wave of idle connections has closed (their keep-alive timeouts come in a burst, as
   // they were opened): give their memory back. Rare (the peak must halve, from at least
   // kReleaseAfter) and cheap next to closing that many sockets.
@@ -395,6 +409,7 @@ void Worker::Impl::start_heartbeat(std::int64_t ms) {
 }
 
 void Worker::Impl::send_stats() {
+  scoreboard.heartbeat();
   std::size_t rss = 0;
   if (uv_resident_set_memory(&rss) != 0) rss = 0;
   channel->send_line(ChannelProtocol::stats_line(

@@ -1,0 +1,71 @@
+#include "protocols/scoreboard_segment.h"
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
+namespace handoff::scoreboard {
+
+namespace bip = boost::interprocess;
+
+struct Segment::Impl {
+  bip::shared_memory_object object;
+  bip::mapped_region region;
+};
+
+Segment::Segment(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Segment::~Segment() = default;
+
+std::intptr_t Segment::native_handle() const {
+  return static_cast<std::intptr_t>(impl_->object.get_mapping_handle().handle);
+}
+
+std::unique_ptr<Segment> Segment::create(const std::string& name, std::uint32_t capacity, std::int64_t master_pid,
+                                         std::int64_t now_ms, std::string& error) {
+  try {
+    bip::permissions owner_only;
+    owner_only.set_permissions(0600);
+    auto impl = std::make_unique<Impl>();
+    impl->object = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, owner_only);
+    const auto bytes = segment_bytes(capacity);
+    impl->object.truncate(static_cast<bip::offset_t>(bytes));
+    impl->region = bip::mapped_region(impl->object, bip::read_write);
+    Header* header = format(impl->region.get_address(), impl->region.get_size(), capacity, master_pid, now_ms);
+    if (!header) {
+      error = "the mapping is smaller than asked";
+      bip::shared_memory_object::remove(name.c_str());
+      return nullptr;
+    }
+    std::unique_ptr<Segment> segment(new Segment(std::move(impl)));
+    segment->header_ = header;
+    segment->name_ = name;
+    return segment;
+  } catch (const bip::interprocess_exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
+std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable, std::string& error) {
+  try {
+    const auto mode = writable ? bip::read_write : bip::read_only;
+    auto impl = std::make_unique<Impl>();
+    impl->object = bip::shared_memory_object(bip::open_only, name.c_str(), mode);
+    impl->region = bip::mapped_region(impl->object, mode);
+    Header* header = validate(impl->region.get_address(), impl->region.get_size());
+    if (!header) {
+      error = "not a scoreboard of version " + std::to_string(kVersion);
+      return nullptr;
+    }
+    std::unique_ptr<Segment> segment(new Segment(std::move(impl)));
+    segment->header_ = header;
+    segment->name_ = name;
+    return segment;
+  } catch (const bip::interprocess_exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
+bool Segment::remove(const std::string& name) { return bip::shared_memory_object::remove(name.c_str()); }
+
+}  // namespace handoff::scoreboard

@@ -1,0 +1,20 @@
+// The operator's subcommands of the supervisor binary: status, top, reload, scale, stop.
+// status and top read the scoreboard (so they answer while the master's loop is busy);
+// the others go through the control socket. Each returns the process exit code.
+#pragma once
+
+#include <string>
+
+namespace handoff::commands {
+
+// Where to find a running supervisor: its control socket, given directly or read from
+// its config. An empty string and a message on stderr when neither works.
+std::string locate_socket(const std::string& config_path, const std::string& socket_path);
+
+int status(const std::string& socket, bool json);
+int top(const std::string& socket);
+int reload(const std::string& socket);
+int scale(const std::string& socket, const std::string& app, int workers);
+int stop(const std::string& socket);
+
+}  // namespace handoff::commands

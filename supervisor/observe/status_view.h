@@ -1,0 +1,34 @@
+// What `supervisor status`, `supervisor top` and the admin endpoint's /status show: the
+// scoreboard's records, as a table for people or JSON for scripts. Pure: the caller
+// reads the scoreboard and the clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "protocols/scoreboard.h"
+
+namespace handoff {
+
+struct StatusInput {
+  std::int64_t master_pid = 0;
+  std::int64_t master_started_ms = 0;
+  std::int64_t now_ms = 0;
+  std::vector<scoreboard::Snapshot> slots;
+};
+
+nlohmann::ordered_json status_json(const StatusInput& input);
+
+// Columns: APP SLOT PID STATE GEN UPTIME RESTARTS CONNS REQUESTS REQ/S RSS LAST EXIT.
+// `rates`, when given (one per slot, as `top` measures them), replace the master's.
+std::string status_table(const StatusInput& input, const std::vector<double>* rates = nullptr);
+
+// "45s", "12m03s", "3h12m", "4d03h"; "-" for nothing.
+std::string format_uptime(std::int64_t ms);
+// "812K", "12.3M", "1.20G"; "-" for 0.
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace handoff

@@ -1,0 +1,335 @@
+// The pure parts of observability and control: the scoreboard layout and its writers, the
+// status table and JSON, the Prometheus text, the histogram, restart reasons, the control
+// protocol, the admin routes, and the config keys that turn them on.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <variant>
+#include <vector>
+
+#include "protocols/scoreboard.h"
+#include "supervisor/config_loader.h"
+#include "supervisor/control/control_protocol.h"
+#include "supervisor/observe/admin_routes.h"
+#include "supervisor/observe/histogram.h"
+#include "supervisor/observe/metrics_text.h"
+#include "supervisor/observe/restart_reasons.h"
+#include "supervisor/observe/status_view.h"
+#include "supervisor/worker_env.h"
+
+using namespace handoff;
+namespace sb = handoff::scoreboard;
+
+namespace {
+
+struct Board {
+  explicit Board(std::uint32_t capacity = 8) : memory(sb::segment_bytes(capacity) / 8 + 1) {
+    header = sb::format(memory.data(), memory.size() * 8, capacity, 4242, 1000);
+  }
+  std::vector<std::uint64_t> memory;  // 8-byte aligned
+  sb::Header* header = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("scoreboard: format, validate, allocate and release records") {
+  Board b(4);
+  REQUIRE(b.header);
+  CHECK(sb::validate(b.memory.data(), b.memory.size() * 8) == b.header);
+  CHECK(sb::validate(b.memory.data(), 16) == nullptr);  // too small
+  CHECK(b.header->master_pid.load() == 4242);
+
+  auto web1 = sb::allocate(b.header, "web", 1);
+  auto web2 = sb::allocate(b.header, "web", 2);
+  auto api1 = sb::allocate(b.header, "api", 1);
+  auto last = sb::allocate(b.header, "api", 2);
+  REQUIRE((web1 && web2 && api1 && last));
+  CHECK_FALSE(sb::allocate(b.header, "api", 3));  // full
+
+  auto all = sb::read_all(*b.header);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].app == "api");  // ordered by app, then slot
+  CHECK(all[0].slot == 1);
+  CHECK(all[2].app == "web");
+  CHECK(all[3].state == sb::State::stopped);
+
+  sb::release(*sb::record(b.header, *web2));
+  CHECK(sb::read_all(*b.header).size() == 3);
+  auto again = sb::allocate(b.header, "web", 5);
+  CHECK(again == web2);  // the freed record is reused, cleared
+  CHECK(sb::read(*sb::record(b.header, *again), *again).slot == 5);
+}
+
+TEST_CASE("scoreboard: a worker writes its counters only while it is the current generation") {
+  Board b;
+  auto index = *sb::allocate(b.header, "web", 1);
+  sb::Record& r = *sb::record(b.header, index);
+  CHECK(sb::describes(r, "web", 1));
+  CHECK_FALSE(sb::describes(r, "web", 2));
+  CHECK_FALSE(sb::describes(r, "api", 1));
+
+  sb::begin_worker(r, 100, 1, 5000);
+  sb::add(r, &sb::Record::connections, 1, 1);
+  sb::add(r, &sb::Record::requests, 1, 3);
+  sb::add(r, &sb::Record::bytes, 1, 300);
+  sb::heartbeat(r, 1, 6000);
+  auto s = sb::read(r, index);
+  CHECK(s.pid == 100);
+  CHECK(s.requests == 3);
+  CHECK(s.connections == 1);
+  CHECK(s.bytes == 300);
+  CHECK(s.heartbeat_ms == 6000);
+  // Self-reported: the master's copy of `stats` leaves the counters alone.
+  sb::report_stats(r, 1, 99, 99, 7000);
+  CHECK(sb::read(r, index).requests == 3);
+
+  // A replacement takes over: counters start again, the old worker's writes are ignored.
+  sb::begin_worker(r, 200, 2, 8000);
+  sb::add(r, &sb::Record::requests, 1, 10);
+  sb::add(r, &sb::Record::connections, 1, -1);
+  s = sb::read(r, index);
+  CHECK(s.pid == 200);
+  CHECK(s.generation == 2);
+  CHECK(s.requests == 0);
+  CHECK(s.connections == 0);
+  // A worker that does not write itself (Node) is reported from its stats.
+  sb::report_stats(r, 2, 7, 2, 9000);
+  sb::report_stats(r, 1, 1000, 1000, 9000);  // not the current one: ignored
+  s = sb::read(r, index);
+  CHECK(s.requests == 7);
+  CHECK(s.connections == 2);
+  CHECK(s.heartbeat_ms == 9000);
+
+  sb::set_last_exit(r, "killed by signal 9");
+  CHECK(sb::read(r, index).last_exit == "killed by signal 9");
+  sb::set_last_exit(r, std::string(500, 'x'));  // cut to the field's size
+  CHECK(sb::read(r, index).last_exit.size() == sb::kExitBytes - 1);
+}
+
+TEST_CASE("status: table and JSON from the same snapshot") {
+  Board b;
+  auto i = *sb::allocate(b.header, "web", 1);
+  sb::Record& r = *sb::record(b.header, i);
+  sb::begin_worker(r, 321, 3, 10'000);
+  r.state.store(static_cast<std::uint32_t>(sb::State::ready));
+  r.requests.store(1500);
+  r.rss.store(12 * 1024 * 1024);
+  r.rate_milli.store(2500);
+  r.restarts.store(2);
+  sb::set_last_exit(r, "exit code 1");
+  auto j = *sb::allocate(b.header, "web", 2);
+  sb::record(b.header, j)->state.store(static_cast<std::uint32_t>(sb::State::backoff));
+
+  const StatusInput in{4242, 1000, 75'000, sb::read_all(*b.header)};
+  const auto json = status_json(in);
+  CHECK(json["master"]["pid"] == 4242);
+  CHECK(json["master"]["uptime_ms"] == 74'000);
+  REQUIRE(json["slots"].size() == 2);
+  CHECK(json["slots"][0]["pid"] == 321);
+  CHECK(json["slots"][0]["uptime_ms"] == 65'000);
+  CHECK(json["slots"][0]["requests"] == 1500);
+  CHECK(json["slots"][0]["requests_per_second"] == doctest::Approx(2.5));
+  CHECK(json["slots"][0]["last_exit"] == "exit code 1");
+  CHECK(json["slots"][1]["state"] == "backoff");
+  CHECK(json["slots"][1]["pid"] == 0);
+
+  const std::string table = status_table(in);
+  CHECK(table.find("APP  SLOT  PID  STATE    GEN  UPTIME  RESTARTS  CONNS  REQUESTS  REQ/S    RSS  LAST EXIT") == 0);
+  CHECK(table.find("web     1  321  ready      3   1m05s         2      0      1500    2.5  12.0M  exit code 1") !=
+        std::string::npos);
+  CHECK(table.find("web     2    -  backoff") != std::string::npos);
+
+  CHECK(format_uptime(0) == "-");
+  CHECK(format_uptime(45'000) == "45s");
+  CHECK(format_uptime(3 * 3600'000 + 12 * 60'000) == "3h12m");
+  CHECK(format_uptime(2 * 86400'000LL + 3 * 3600'000) == "2d03h");
+  CHECK(format_bytes(0) == "-");
+  CHECK(format_bytes(1536) == "2K");
+  CHECK(format_bytes(3ULL << 30) == "3.00G");
+}
+
+TEST_CASE("histogram: cumulative buckets, sum and count") {
+  Histogram h;
+  h.observe(0.00005);  // first bucket
+  h.observe(0.003);    // <= 0.005
+  h.observe(99);       // +Inf only
+  CHECK(h.count() == 3);
+  CHECK(h.sum() == doctest::Approx(99.00305));
+  CHECK(h.cumulative(0) == 1);
+  CHECK(h.cumulative(4) == 1);  // 0.0025
+  CHECK(h.cumulative(5) == 2);  // 0.005
+  CHECK(h.cumulative(Histogram::kBounds.size() - 1) == 2);
+  CHECK(h.cumulative(Histogram::kBounds.size()) == 3);
+}
+
+TEST_CASE("restart reasons from lifecycle events") {
+  RestartReasons r;
+  using F = std::vector<std::pair<std::string_view, std::string>>;
+  r.on_event("exit", F{{"status", "killed by signal 9"}});
+  r.on_event("backoff", F{});
+  r.on_event("kill", F{{"reason", "hung: no heartbeat within heartbeat.timeout"}});
+  r.on_event("exit", F{{"status", "killed by signal 9"}});
+  r.on_event("backoff", F{});
+  r.on_event("kill", F{{"reason", "channel closed"}});
+  r.on_event("exit", F{{"status", "killed by signal 9"}});
+  r.on_event("backoff", F{});
+  r.on_event("recycle", F{{"reason", "max_rss"}});
+  r.on_event("recycle", F{{"reason", "reload"}});
+  r.on_event("exit", F{{"status", "exit code 0"}, {"planned", "true"}});  // the drained one: nothing
+  r.on_event("kill", F{{"reason", "no ready within start_timeout"}});
+  r.on_event("start_failure", F{});
+  r.on_event("backoff", F{});
+  const std::map<std::string, std::uint64_t> want{{"crash", 2}, {"hung", 1}, {"max_rss", 1}, {"reload", 1}, {"start_timeout", 1}};
+  CHECK(r.counts() == want);
+}
+
+TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histogram") {
+  Board b;
+  auto i = *sb::allocate(b.header, "we\"b", 1);
+  sb::Record& r = *sb::record(b.header, i);
+  sb::begin_worker(r, 7, 1, 0);
+  r.state.store(static_cast<std::uint32_t>(sb::State::ready));
+  r.handed_off.store(12);
+  MetricsInput in;
+  in.master_started_ms = 1'700'000'000'123;
+  in.slots = sb::read_all(*b.header);
+  AppMetrics app;
+  app.name = "we\"b";
+  app.rejected[503] = 4;
+  app.handoff_latency.observe(0.0002);
+  app.restarts[1]["crash"] = 3;
+  app.ready_workers = 1;
+  in.apps.push_back(app);
+  const std::string text = render_metrics(in);
+  auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  };
+  has("handoff_master_start_time_seconds 1700000000.123");
+  has("# TYPE handoff_connections_dispatched_total counter");
+  has("handoff_connections_dispatched_total{app=\"we\\\"b\",slot=\"1\"} 12");
+  has("handoff_slot_state{app=\"we\\\"b\",slot=\"1\",state=\"ready\"} 1");
+  has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"503\"} 4");
+  has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"408\"} 0");
+  has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"431\"} 0");
+  has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"400\"} 0");
+  has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"1\",reason=\"crash\"} 3");
+  has("# TYPE handoff_handoff_latency_seconds histogram");
+  has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"0.0001\"} 0");
+  has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"0.00025\"} 1");
+  has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"+Inf\"} 1");
+  has("handoff_handoff_latency_seconds_count{app=\"we\\\"b\"} 1");
+  CHECK(escape_label("a\\b\nc") == "a\\\\b\\nc");
+}
+
+TEST_CASE("control protocol: one JSON line each way") {
+  CHECK(control::encode(control::Request{control::Command::status, {}, 0}) == "{\"cmd\":\"status\"}\n");
+  CHECK(control::encode(control::Request{control::Command::scale, "web", 4}) ==
+        "{\"cmd\":\"scale\",\"app\":\"web\",\"workers\":4}\n");
+  auto scale = control::decode_request(R"({"cmd":"scale","app":"web","workers":4})");
+  REQUIRE(std::holds_alternative<control::Request>(scale));
+  CHECK(std::get<control::Request>(scale).app == "web");
+  CHECK(std::get<control::Request>(scale).workers == 4);
+
+  auto error = [](std::string_view line) {
+    auto r = control::decode_request(line);
+    REQUIRE(std::holds_alternative<std::string>(r));
+    return std::get<std::string>(r);
+  };
+  CHECK(error("not json") == "expected one JSON object");
+  CHECK(error(R"({"cmd":"restart"})") == "unknown command \"restart\" (status, reload, scale, stop)");
+  CHECK(error(R"({"cmd":"scale","workers":2})") == "scale needs \"app\"");
+  CHECK(error(R"({"cmd":"scale","app":"web","workers":"2"})") == "scale needs \"workers\", an integer");
+  CHECK(error(R"({"cmd":"scale","app":"web","workers":0})") == "workers must be from 1 to 4096");
+
+  control::Reply ok{true, "stopping", {}};
+  auto back = control::decode_reply(control::encode(ok).substr(0, control::encode(ok).size() - 1));
+  REQUIRE(std::holds_alternative<control::Reply>(back));
+  CHECK(std::get<control::Reply>(back).ok);
+  CHECK(std::get<control::Reply>(back).message == "stopping");
+  auto refused = control::decode_reply(R"({"ok":false,"error":"permission denied"})");
+  REQUIRE(std::holds_alternative<control::Reply>(refused));
+  CHECK_FALSE(std::get<control::Reply>(refused).ok);
+  CHECK(std::get<control::Reply>(refused).message == "permission denied");
+}
+
+namespace {
+struct FakeSource final : AdminSource {
+  bool is_ready = false;
+  std::string metrics_text() override { return "m 1\n"; }
+  std::string status_text() override { return "{}"; }
+  bool healthy(std::string&) override { return true; }
+  bool ready(std::string& detail) override {
+    detail = "app web: 0 of 1 workers ready";
+    return is_ready;
+  }
+};
+}  // namespace
+
+TEST_CASE("admin routes") {
+  FakeSource source;
+  CHECK(route_admin("GET", "/metrics", source).body == "m 1\n");
+  CHECK(route_admin("GET", "/metrics?x=1", source).status == 200);
+  CHECK(route_admin("GET", "/healthz", source).status == 200);
+  auto readyz = route_admin("GET", "/readyz", source);
+  CHECK(readyz.status == 503);
+  CHECK(readyz.body == "app web: 0 of 1 workers ready\n");
+  source.is_ready = true;
+  CHECK(route_admin("GET", "/readyz", source).status == 200);
+  CHECK(route_admin("GET", "/status", source).content_type == "application/json");
+  CHECK(route_admin("POST", "/metrics", source).status == 405);
+  CHECK(route_admin("GET", "/", source).status == 404);
+  const auto bytes = serialize({200, "text/plain", "ok\n"}, false);
+  CHECK(bytes == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nCache-Control: no-store\r\n"
+                 "Connection: close\r\n\r\nok\n");
+  CHECK(serialize({200, "text/plain", "ok\n"}, true).find("ok\n") == std::string::npos);
+}
+
+TEST_CASE("config: admin, control_socket and min_ready") {
+  const std::string base = "listeners:\n  - address: 127.0.0.1:8080\napps:\n  - name: web\n    command: w\n    workers: 2\n";
+  auto parse = [](const std::string& text) { return parse_config(text, "/etc/handoff/cluster.yaml", "/etc/handoff"); };
+  auto plain = std::get<Config>(parse(base));
+  CHECK_FALSE(plain.admin.enabled);
+  CHECK(plain.control_socket == "/etc/handoff/cluster.sock");
+  CHECK(plain.apps[0].min_ready == 1);
+
+  auto on = std::get<Config>(parse(base + "    min_ready: 2\nadmin: 127.0.0.1:9090\ncontrol_socket: run/ctl.sock\n"));
+  CHECK(on.admin.enabled);
+  CHECK(on.admin.host == "127.0.0.1");
+  CHECK(on.admin.port == 9090);
+  CHECK(on.control_socket == "/etc/handoff/run/ctl.sock");
+  CHECK(on.apps[0].min_ready == 2);
+
+  auto open = std::get<Config>(parse(base + "admin: {address: \"0.0.0.0:9090\", public: true}\n"));
+  CHECK(open.admin.is_public);
+
+  auto errors = [&](const std::string& text) {
+    auto r = parse(text);
+    REQUIRE(std::holds_alternative<ConfigErrors>(r));
+    return std::get<ConfigErrors>(r).front().to_string();
+  };
+  CHECK(errors(base + "admin: 0.0.0.0:9090\n") ==
+        "/etc/handoff/cluster.yaml:7:8: admin: the admin endpoint would listen on 0.0.0.0, which is not loopback; it "
+        "has no authentication, so say `public: true` to mean it");
+  CHECK(errors(base + "admin: {address: \"[::]:9090\", public: false}\n").find("not loopback") != std::string::npos);
+  CHECK(errors(base + "admin: nowhere\n").find("admin: expected an IP address and port") != std::string::npos);
+  CHECK(errors(base + "    min_ready: 3\n") ==
+        "/etc/handoff/cluster.yaml:7:16: apps[0].min_ready: min_ready is 3 but the app has only 2 workers");
+  CHECK(errors(base + "control_socket: /" + std::string(120, 'x') + "\n").find("longer than 107 bytes") !=
+        std::string::npos);
+}
+
+TEST_CASE("worker environment: the scoreboard for C++ workers, no service manager variables") {
+  AppConfig app;
+  app.name = "web";
+  auto env = worker_environment({{"NOTIFY_SOCKET", "/run/systemd/notify"}, {"WATCHDOG_USEC", "1"}, {"LISTEN_FDS", "1"}},
+                                {app, 1, 1}, ScoreboardRef{"handoff-0123", 7});
+  auto has = [&](const std::string& v) { return std::find(env.begin(), env.end(), v) != env.end(); };
+  CHECK(has("HANDOFF_SCOREBOARD=handoff-0123"));
+  CHECK(has("HANDOFF_SCOREBOARD_RECORD=7"));
+  for (const auto& e : env) {
+    CHECK(e.find("NOTIFY_SOCKET") == std::string::npos);
+    CHECK(e.find("WATCHDOG_") == std::string::npos);
+    CHECK(e.find("LISTEN_") == std::string::npos);
+  }
+}
