@@ -1,11 +1,25 @@
 #include "protocols/scoreboard_segment.h"
 
+#include "protocols/native_handle.h"
+
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+
 
 namespace handoff::scoreboard {
 
 namespace bip = boost::interprocess;
+
+namespace {
+
+// POSIX: mode 0600. Windows takes a security descriptor instead; the object then gets its
+// creator's default security, which other users cannot open.
+template <class Permissions>
+void restrict_to_owner(Permissions& permissions) {
+  if constexpr (requires { permissions.set_permissions(0600); }) permissions.set_permissions(0600);
+}
+
+}  // namespace
 
 struct Segment::Impl {
   bip::shared_memory_object object;
@@ -16,14 +30,14 @@ Segment::Segment(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Segment::~Segment() = default;
 
 std::intptr_t Segment::native_handle() const {
-  return static_cast<std::intptr_t>(impl_->object.get_mapping_handle().handle);
+  return as_intptr(impl_->object.get_mapping_handle().handle);
 }
 
 std::unique_ptr<Segment> Segment::create(const std::string& name, std::uint32_t capacity, std::int64_t master_pid,
                                          std::int64_t now_ms, std::string& error) {
   try {
     bip::permissions owner_only;
-    owner_only.set_permissions(0600);
+    restrict_to_owner(owner_only);
     auto impl = std::make_unique<Impl>();
     impl->object = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, owner_only);
     const auto bytes = segment_bytes(capacity);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "protocols/native_handle.h"
 #include "supervisor/platform/service.h"
 
 namespace handoff {
@@ -107,7 +108,7 @@ void ShortServer::on_connection() {
   if (uv_accept(server_, c->stream()) != 0) return drop(c);
   uv_os_fd_t fd{};
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->stream()), &fd) != 0) return drop(c);
-  c->session = accept_(static_cast<std::intptr_t>(fd));
+  c->session = accept_(as_intptr(fd));  // the session's platform code knows what it is
   if (!c->session) return drop(c);
 
   c->timer = UvHandle<uv_timer_t>::make();
