@@ -160,8 +160,9 @@ int Master::open_observability() {
   std::string why;
   scoreboard_ = ScoreboardHost::create(scoreboard_name(config_.control_socket), replaced, why);
   if (!scoreboard_) {
-    std::fprintf(stderr, "%s: control_socket: %s\n", config_.file.c_str(), why.c_str());
-    return 2;
+    // Serving matters more than watching: without shared memory (as under wine), the
+    // supervisor runs; `status` and `top` cannot read the slots then.
+    log_event("scoreboard_unavailable", {{"name", scoreboard_name(config_.control_socket)}, {"error", why}});
   }
   if (replaced) log_event("stale_scoreboard_replaced", {{"name", scoreboard_->name()}});
   // Workers running as another user may map it only if they are all that one user.
@@ -174,7 +175,7 @@ int Master::open_observability() {
       if (app.run_as.uid && *app.run_as.uid != platform::effective_uid()) users.insert({*app.run_as.uid, *app.run_as.gid});
     if (users.size() == 1) grantee = platform::Ids{users.begin()->first, users.begin()->second};
   }
-  if (grantee) {
+  if (grantee && scoreboard_) {
     if (scoreboard_->grant(*grantee, why)) scoreboard_uid_ = grantee->uid;
     else log_line("cannot give the scoreboard to uid " + std::to_string(grantee->uid) + ": " + why);
   }
@@ -185,7 +186,7 @@ int Master::open_observability() {
                  config_.control_socket.c_str(), uv_strerror(rc));
     return 2;
   }
-  log_event("control_socket", {{"path", config_.control_socket}, {"scoreboard", scoreboard_->name()}});
+  log_event("control_socket", {{"path", config_.control_socket}, {"scoreboard", scoreboard_ ? scoreboard_->name() : "none"}});
 
   if (config_.admin.enabled) {
     admin_ = std::make_unique<AdminServer>(&loop_, *this);

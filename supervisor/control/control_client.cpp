@@ -4,6 +4,8 @@
 
 #include <handoff/uv_handle.h>
 
+#include "supervisor/platform/service.h"
+
 namespace handoff::control {
 namespace {
 
@@ -47,7 +49,7 @@ std::variant<Reply, std::string> call(const std::string& socket_path, const Requ
       c.timer.get(), [](uv_timer_t* t) { static_cast<Call*>(t->data)->finish("no answer from the supervisor in time"); },
       static_cast<std::uint64_t>(timeout.count()), 0);
   c.connect.data = &c;
-  uv_pipe_connect(&c.connect, c.pipe.get(), socket_path.c_str(), [](uv_connect_t* req, int status) {
+  uv_pipe_connect(&c.connect, c.pipe.get(), platform::local_endpoint(socket_path).c_str(), [](uv_connect_t* req, int status) {
     auto* call = static_cast<Call*>(req->data);
     if (call->done) return;
     if (status != 0) return call->finish(std::string("cannot connect: ") + uv_strerror(status));

@@ -72,7 +72,7 @@ int ShortServer::listen_pipe(const std::string& path) {
   if (rc != 0) return rc;
   pipe_.mark_initialized();
   pipe_->data = this;
-  if ((rc = uv_pipe_bind(pipe_.get(), path.c_str())) != 0) return rc;
+  if ((rc = uv_pipe_bind(pipe_.get(), platform::local_endpoint(path).c_str())) != 0) return rc;
   std::string why;
   if (!platform::restrict_to_owner(path, why)) return UV_EPERM;
   server_ = pipe_.stream();

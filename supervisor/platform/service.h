@@ -46,6 +46,9 @@ std::optional<std::uint32_t> peer_uid(std::intptr_t fd);
 
 // Makes a file readable and writable by its owner only (mode 0600).
 bool restrict_to_owner(const std::string& path, std::string& error);
+// The name a local socket path binds to: the path itself on POSIX; on Windows a named pipe
+// (\\.\pipe\handoff-<hash of the path>), as a path cannot name a pipe there.
+std::string local_endpoint(const std::string& path);
 
 // Gives a file (the control socket) to another user: the supervisor that drops to that
 // user keeps serving it and can remove it.

@@ -49,7 +49,17 @@ const SKIPS = {
   'user: workers run as the configured user': 'Windows has no worker users (the config check says so)',
 };
 
-// node:test's test(), with the skip list applied by name.
+// Whole files that do not run on Windows yet, with their reason (listed at the end too).
+const SKIP_FILES = {
+  'chat.test.js':
+    'the chat example needs Debian\'s node-ws in node.exe and its plugin as a DLL path; not ported yet',
+  'observability.test.js':
+    'scoreboard (Boost.Interprocess shared memory fails under wine 8), promtool, socat, systemd and a second uid are Linux-only here',
+  'keepalive.test.js': '15,000 sockets need prlimit and /proc to count descriptors and memory; not ported yet',
+  'l7-carried.test.js': 'Windows always classifies by reading and carrying the head: l7.test.js is that run there',
+};
+
+// node:test's test(), with the skip list applied by name (or by file).
 function installSkips() {
   const realLoad = Module._load;
   let wrapped = null;
@@ -57,8 +67,9 @@ function installSkips() {
     const loaded = realLoad.call(this, request, ...rest);
     if (request !== 'node:test' && request !== 'test') return loaded;
     if (!wrapped) {
+      const fileReason = SKIP_FILES[require('node:path').basename(rest[0]?.filename ?? '')];
       wrapped = function test(name, options, fn) {
-        const reason = typeof name === 'string' ? SKIPS[name] : undefined;
+        const reason = fileReason ?? (typeof name === 'string' ? SKIPS[name] : undefined);
         if (reason === undefined) return loaded(name, options, fn);
         if (typeof options === 'function') return loaded(name, { skip: `Windows: ${reason}` }, options);
         return loaded(name, { ...options, skip: `Windows: ${reason}` }, fn);
@@ -128,7 +139,7 @@ function parentPid(pid) {
   throw new Error(`no Windows process ${pid}`);
 }
 
-module.exports = { enabled, SKIPS, spawnSupervisor, parentPid };
+module.exports = { enabled, SKIPS, SKIP_FILES, spawnSupervisor, parentPid };
 
 if (enabled && require.main !== module) {
   installSkips();
@@ -138,4 +149,6 @@ if (require.main === module) {
   // `node tests/integration/windows.js`: the skip list, for the end of the run.
   console.log(`Integration tests skipped on Windows (${Object.keys(SKIPS).length}):`);
   for (const [name, reason] of Object.entries(SKIPS)) console.log(`  - ${name}\n      ${reason}`);
+  console.log(`Integration test files skipped on Windows (${Object.keys(SKIP_FILES).length}):`);
+  for (const [file, reason] of Object.entries(SKIP_FILES)) console.log(`  - ${file}\n      ${reason}`);
 }

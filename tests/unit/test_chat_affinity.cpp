@@ -17,7 +17,7 @@ const std::string kLib = HANDOFF_PLUGIN_DIR;
 RuleConfig chat_rule(std::string config = "") {
   RuleConfig r;
   r.name = "plugin";
-  r.plugin_path = kLib + "/libchat_affinity.so";
+  r.plugin_path = kLib + "/libchat_affinity" + HANDOFF_PLUGIN_SUFFIX;
   r.plugin_config = std::move(config);
   return r;
 }
@@ -126,11 +126,11 @@ TEST_CASE("chat plugin: a bad config string is refused with its reason") {
 
 TEST_CASE("broken plugins do not load, and the error says why") {
   RuleConfig r = chat_rule();
-  r.plugin_path = kLib + "/test-plugins/libmissing_pick.so";
+  r.plugin_path = kLib + "/test-plugins/libmissing_pick" + HANDOFF_PLUGIN_SUFFIX;
   std::string error = load_error(r);
   CHECK(error.find(r.plugin_path) != std::string::npos);
   CHECK(error.find("does not export handoff_affinity_pick") != std::string::npos);
-  r.plugin_path = kLib + "/test-plugins/libfuture_abi.so";
+  r.plugin_path = kLib + "/test-plugins/libfuture_abi" + HANDOFF_PLUGIN_SUFFIX;
   error = load_error(r);
   CHECK(error.find(r.plugin_path) != std::string::npos);
   CHECK(error.find("has ABI version 2") != std::string::npos);

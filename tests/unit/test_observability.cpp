@@ -3,6 +3,8 @@
 // protocol, the admin routes, and the config keys that turn them on.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include <cstring>
 #include <variant>
 #include <vector>
@@ -290,14 +292,14 @@ TEST_CASE("config: admin, control_socket and min_ready") {
   auto parse = [](const std::string& text) { return parse_config(text, "/etc/handoff/cluster.yaml", "/etc/handoff"); };
   auto plain = std::get<Config>(parse(base));
   CHECK_FALSE(plain.admin.enabled);
-  CHECK(plain.control_socket == "/etc/handoff/cluster.sock");
+  CHECK(std::filesystem::path(plain.control_socket).lexically_normal() == std::filesystem::path("/etc/handoff/cluster.sock").lexically_normal());
   CHECK(plain.apps[0].min_ready == 1);
 
   auto on = std::get<Config>(parse(base + "    min_ready: 2\nadmin: 127.0.0.1:9090\ncontrol_socket: run/ctl.sock\n"));
   CHECK(on.admin.enabled);
   CHECK(on.admin.host == "127.0.0.1");
   CHECK(on.admin.port == 9090);
-  CHECK(on.control_socket == "/etc/handoff/run/ctl.sock");
+  CHECK(std::filesystem::path(on.control_socket).lexically_normal() == std::filesystem::path("/etc/handoff/run/ctl.sock").lexically_normal());
   CHECK(on.apps[0].min_ready == 2);
 
   auto open = std::get<Config>(parse(base + "admin: {address: \"0.0.0.0:9090\", public: true}\n"));

@@ -3,6 +3,10 @@
 // take their ACL at creation.
 #include <windows.h>
 
+#include <xxhash.h>
+
+#include <cstdio>
+
 #include "supervisor/platform/service.h"
 
 namespace handoff::platform {
@@ -31,6 +35,12 @@ bool give_file(const std::string&, const Ids&, std::string& error) {
 bool give_shared_memory(std::intptr_t, const Ids&, std::string& error) {
   error = "running workers as another user is not supported on Windows";
   return false;
+}
+
+std::string local_endpoint(const std::string& path) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64(path.data(), path.size(), 0)));
+  return std::string("\\\\.\\pipe\\handoff-") + hex;
 }
 
 }  // namespace handoff::platform
