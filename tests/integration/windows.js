@@ -47,6 +47,8 @@ const SKIPS = {
   'max_requests: a worker is replaced after its quota and no request fails': KEEPALIVE_DRAIN,
   'rolling reload under load (keep-alive): zero failures, every slot renewed': KEEPALIVE_DRAIN,
   'user: workers run as the configured user': 'Windows has no worker users (the config check says so)',
+  'a plain Node worker without the SDK keeps the connection: every request goes to the first slot':
+    'L7 rules read the head there (no MSG_PEEK + SO_RCVLOWAT) and carry it in conn.head, which only the SDKs replay: a worker without the SDK cannot serve L7 routes on Windows',
 };
 
 // Whole files that do not run on Windows yet, with their reason (listed at the end too).
