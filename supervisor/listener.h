@@ -27,6 +27,7 @@ class Listener {
            std::optional<std::intptr_t> inherited = std::nullopt);
   void close() { socket_.reset(); }
   const ListenerConfig& config() const { return config_; }
+  const uv_tcp_t* handle() const { return socket_.get(); }
 
  private:
   void accept_one();

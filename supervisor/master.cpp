@@ -228,6 +228,8 @@ int Master::run() {
     }
     log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
                             {"from", fd ? "LISTEN_FDS" : "bind"}});
+    // Where the head is read, accept only once it has begun to arrive.
+    if (ports_[i].classify) platform::accept_when_data_arrives(platform::socket_of(listener->handle()));
     ports_[i].listener = std::move(listener);
   }
   for (const auto& socket : inherited)

@@ -50,6 +50,10 @@ uv_os_sock_t socket_of(const uv_tcp_t* tcp);
 long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length);
 // Reads and drops `length` bytes that peek_socket() showed (a PROXY protocol header).
 long discard_socket(uv_os_sock_t socket, std::size_t length);
+// A listening socket accepts a connection only once its first bytes arrived
+// (TCP_DEFER_ACCEPT): the master's first peek then finds the head, without a wait in the
+// loop. No-op where the platform has no such option.
+void accept_when_data_arrives(uv_os_sock_t listening_socket);
 // Readiness only once `bytes` are in the receive queue (SO_RCVLOWAT), so a partial head
 // does not wake the loop again until more arrives. 1 restores the default.
 void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes);

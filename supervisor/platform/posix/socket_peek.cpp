@@ -1,3 +1,5 @@
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -32,6 +34,15 @@ long discard_socket(uv_os_sock_t socket, std::size_t length) {
     done += static_cast<std::size_t>(n);
   }
   return static_cast<long>(done);
+}
+
+void accept_when_data_arrives(uv_os_sock_t listening_socket) {
+#ifdef TCP_DEFER_ACCEPT  // Linux; other POSIX systems accept at once, which is only slower
+  const int seconds = 1;  // after this a silent connection is accepted anyway (and gets 408 later)
+  (void)::setsockopt(listening_socket, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
+#else
+  (void)listening_socket;
+#endif
 }
 
 void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes) {

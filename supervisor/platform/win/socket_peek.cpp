@@ -14,6 +14,7 @@ uv_os_sock_t socket_of(const uv_tcp_t* tcp) {
 bool can_peek() { return false; }
 long peek_socket(uv_os_sock_t, char*, std::size_t) { return UV_ENOSYS; }
 long discard_socket(uv_os_sock_t, std::size_t) { return UV_ENOSYS; }
+void accept_when_data_arrives(uv_os_sock_t) {}
 void set_receive_low_water(uv_os_sock_t, std::size_t) {}
 
 }  // namespace handoff::platform
