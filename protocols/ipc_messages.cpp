@@ -13,25 +13,21 @@ namespace {
 
 json tagged(std::string_view tag) { return json{{"handoff", tag}, {"v", kVersion}}; }
 
-json conn_to_json(const Conn& c) {
-  json j = tagged(names::kConn);
+// A `conn` (master → worker) and a `handback` (worker → master) carry the same fields
+// under their own tag; a handback always says what the worker read, even nothing.
+template <class Connection>
+json connection_to_json(std::string_view tag, const Connection& c, bool head_always) {
+  json j = tagged(tag);
   j["id"] = c.id;
   j["remote"] = c.remote_address;
   j["port"] = c.remote_port;
   j["listener"] = c.listener;
-  if (!c.head.empty()) j["head"] = base64_encode(c.head);
+  if (head_always || !c.head.empty()) j["head"] = base64_encode(c.head);
   return j;
 }
 
-json handback_to_json(const Handback& h) {
-  json j = tagged(names::kHandback);
-  j["id"] = h.id;
-  j["remote"] = h.remote_address;
-  j["port"] = h.remote_port;
-  j["listener"] = h.listener;
-  j["head"] = base64_encode(h.head);
-  return j;
-}
+// {"cmd":"NODE_HANDLE","type":"net.Socket","msg":...}: the line a socket travels with.
+json handle_line(json msg) { return json{{"cmd", names::kHandle}, {"type", names::kSocketType}, {"msg", std::move(msg)}}; }
 
 json route_to_json(const RouteCheck& r) {
   json j{{"rule", r.rule}};
@@ -175,12 +171,8 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
 std::string encode(const Message& message) {
   json j = std::visit(
       overloaded{
-          [](const Handle& h) {
-            return json{{"cmd", names::kHandle}, {"type", names::kSocketType}, {"msg", conn_to_json(h.conn)}};
-          },
-          [](const Handback& b) {
-            return json{{"cmd", names::kHandle}, {"type", names::kSocketType}, {"msg", handback_to_json(b)}};
-          },
+          [](const Handle& h) { return handle_line(connection_to_json(names::kConn, h.conn, false)); },
+          [](const Handback& b) { return handle_line(connection_to_json(names::kHandback, b, true)); },
           [](const HandleAck&) { return json{{"cmd", names::kHandleAck}}; },
           [](const HandleNack&) { return json{{"cmd", names::kHandleNack}}; },
           [](const Hello& h) {

@@ -1,12 +1,15 @@
 // Keys of the L7 rules, taken from a request head, and the mapping of a key to a slot.
-// Pure. The worker SDKs (worker-sdk/cpp and worker-sdk/node) implement the same functions
-// to decide whether a keep-alive request still belongs to them; tests/fixtures/route-keys.json
+// Pure. The master and the C++ SDK share this file; the Node SDK implements the same
+// functions in JS to decide whether a keep-alive request still belongs to it; tests/fixtures/route-keys.json
 // holds cases that every implementation must agree on.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <cctype>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace handoff {
@@ -35,5 +38,56 @@ std::size_t slot_for_key(std::string_view key, std::size_t slots);
 // A key that addresses a slot directly ("3" → slot index 2): a decimal number from 1 to
 // `slots` without sign or leading zeros. Anything else: nullopt.
 std::optional<std::size_t> direct_slot(std::string_view key, std::size_t slots);
+
+// Whether `rule` takes its key from the request (the rules below); others (round_robin,
+// ip_hash, plugin) have no key a worker could check.
+inline bool is_key_rule(std::string_view rule) {
+  return rule == "url_segment" || rule == "host" || rule == "header" || rule == "cookie" || rule == "query";
+}
+
+inline bool same_name(std::string_view a, std::string_view b) {  // header names: any case
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The key an L7 rule takes from a request: the master routes by it and the C++ SDK
+// checks keep-alive requests by it (the Node SDK's route-key.js does the same in JS).
+// `headers`: a range of {name, value} in the order sent. `index` is url_segment's
+// segment, `name` the header/cookie/query name. A host key is lowercased into `lowered`.
+template <class Headers>
+std::optional<std::string_view> rule_key(std::string_view rule, int index, std::string_view name,
+                                         std::string_view path, std::string_view query, const Headers& headers,
+                                         std::string& lowered) {
+  auto first_header = [&](std::string_view wanted) -> std::optional<std::string_view> {
+    for (const auto& h : headers)
+      if (same_name(h.name, wanted)) return std::string_view(h.value);
+    return std::nullopt;
+  };
+  if (rule == "url_segment") return path_segment(path, index);
+  if (rule == "query") return query_value(query, name);
+  if (rule == "header") {
+    auto value = first_header(name);
+    if (!value || value->empty()) return std::nullopt;
+    return value;
+  }
+  if (rule == "cookie") {
+    for (const auto& h : headers)
+      if (same_name(h.name, "cookie"))
+        if (auto value = cookie_value(h.value, name)) return value;
+    return std::nullopt;
+  }
+  if (rule == "host") {
+    auto host = first_header("host");
+    auto bare = host ? host_without_port(*host) : std::nullopt;
+    if (!bare) return std::nullopt;
+    // Host names are case-insensitive: Example.COM and example.com are one key.
+    lowered.assign(bare->begin(), bare->end());
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::string_view(lowered);
+  }
+  return std::nullopt;
+}
 
 }  // namespace handoff

@@ -1,5 +1,7 @@
 #include "supervisor/address.h"
 
+#include <cstring>
+
 #include <uv.h>
 
 #include <charconv>
@@ -27,6 +29,12 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
   const bool v4 = !v6 && uv_inet_pton(AF_INET, h.c_str(), scratch) == 0;
   if (!(v4 || v6) || v6 != bracketed) return std::nullopt;
   return HostPort{h, port};
+}
+
+std::span<const unsigned char> canonical_address(const unsigned char* bytes, std::size_t length) {
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (length == 16 && std::memcmp(bytes, kMapped, sizeof kMapped) == 0) return {bytes + 12, 4};
+  return {bytes, length};
 }
 
 }  // namespace handoff

@@ -1,7 +1,10 @@
-// "host:port" text as written in the config, checked without touching the network.
+// Addresses: "host:port" text as written in the config, checked without touching the
+// network, and client addresses as the routing rules hash them.
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,5 +19,10 @@ struct HostPort {
 // not accepted: a listener binds an address, and resolving names at start-up would make
 // the config's meaning depend on DNS.
 std::optional<HostPort> parse_host_port(std::string_view text);
+
+// The bytes a client address is known by: 4 for IPv4, 16 for IPv6, and an IPv4-mapped
+// IPv6 address (::ffff:a.b.c.d, a client on a dual-stack socket) as its 4 IPv4 bytes, so
+// it hashes like the same client on IPv4.
+std::span<const unsigned char> canonical_address(const unsigned char* bytes, std::size_t length);
 
 }  // namespace handoff

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "supervisor/address.h"
+
 namespace handoff {
 
 ipc::Handle handle_message(const Connection& c) {
@@ -10,16 +12,10 @@ ipc::Handle handle_message(const Connection& c) {
 
 namespace {
 
-// Stores 4 (IPv4) or 16 (IPv6) address bytes. An IPv4 client on a dual-stack socket
-// (IPv4-mapped IPv6) hashes like the same client on IPv4.
 void store_address(Connection& c, const unsigned char* bytes, std::size_t length) {
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (length == 16 && std::memcmp(bytes, kMapped, sizeof kMapped) == 0) {
-    bytes += 12;
-    length = 4;
-  }
-  std::memcpy(c.address.data(), bytes, length);
-  c.address_length = length;
+  const auto canonical = canonical_address(bytes, length);
+  std::memcpy(c.address.data(), canonical.data(), canonical.size());
+  c.address_length = canonical.size();
 }
 
 }  // namespace

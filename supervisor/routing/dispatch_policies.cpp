@@ -1,11 +1,8 @@
 // The registry of routing rules. One class per rule, one line per rule in the table.
-#include <algorithm>
-#include <cctype>
-
 #include "protocols/consistent_hash.h"
+#include "protocols/route_key.h"
 #include "supervisor/routing/dispatch_policy.h"
 #include "supervisor/routing/plugin_policy.h"
-#include "protocols/route_key.h"
 
 namespace handoff {
 namespace {
@@ -35,9 +32,10 @@ class IpHash final : public DispatchPolicy {
   }
 };
 
-// The L7 rules: a key from the request head names the slot, by consistent hash or, for
-// `url_segment` with `direct`, as its number. Without a key: 404, or the fallback rule.
-class KeyRule : public DispatchPolicy {
+// The L7 rules: a key from the request head (route_key.h) names the slot, by consistent
+// hash or, for `url_segment` with `direct`, as its number. Without a key: 404, or the
+// fallback rule.
+class KeyRule final : public DispatchPolicy {
  public:
   explicit KeyRule(const RuleConfig& config) : config_(config) {
     if (config.missing_key != "404") {
@@ -51,7 +49,8 @@ class KeyRule : public DispatchPolicy {
   Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
     if (slots.empty()) return Decision::wait();
     if (input.head)
-      if (auto key = key_of(*input.head)) {
+      if (auto key = rule_key(config_.name, config_.index, config_.key_name, input.head->path, input.head->query,
+                              input.head->headers, lowered_)) {
         if (!config_.direct) return Decision::to(slot_for_key(*key, slots.size()));
         if (auto slot = direct_slot(*key, slots.size())) return Decision::to(*slot);
       }
@@ -59,70 +58,10 @@ class KeyRule : public DispatchPolicy {
     return Decision::refuse(404);
   }
 
- protected:
-  virtual std::optional<std::string_view> key_of(const RequestHead& head) = 0;
+ private:
   const RuleConfig config_;
-
- private:
   std::unique_ptr<DispatchPolicy> fallback_;
-};
-
-class UrlSegment final : public KeyRule {
- public:
-  using KeyRule::KeyRule;
-  std::optional<std::string_view> key_of(const RequestHead& head) override {
-    return path_segment(head.path, config_.index);
-  }
-};
-
-class Host final : public KeyRule {
- public:
-  using KeyRule::KeyRule;
-  std::optional<std::string_view> key_of(const RequestHead& head) override {
-    auto host = head.header("Host");
-    if (!host) return std::nullopt;
-    auto name = host_without_port(*host);
-    if (!name) return std::nullopt;
-    // Host names are case-insensitive: Example.COM and example.com are one key.
-    lowered_.assign(name->begin(), name->end());
-    std::transform(lowered_.begin(), lowered_.end(), lowered_.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return std::string_view(lowered_);
-  }
-
- private:
-  std::string lowered_;
-};
-
-class Header final : public KeyRule {
- public:
-  using KeyRule::KeyRule;
-  std::optional<std::string_view> key_of(const RequestHead& head) override {
-    auto value = head.header(config_.key_name);
-    if (!value || value->empty()) return std::nullopt;
-    return value;
-  }
-};
-
-class Cookie final : public KeyRule {
- public:
-  using KeyRule::KeyRule;
-  std::optional<std::string_view> key_of(const RequestHead& head) override {
-    for (const auto& h : head.headers)
-      if (h.name.size() == 6 && std::equal(h.name.begin(), h.name.end(), "cookie", [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == b;
-          }))
-        if (auto value = cookie_value(h.value, config_.key_name)) return value;
-    return std::nullopt;
-  }
-};
-
-class Query final : public KeyRule {
- public:
-  using KeyRule::KeyRule;
-  std::optional<std::string_view> key_of(const RequestHead& head) override {
-    return query_value(head.query, config_.key_name);
-  }
+  std::string lowered_;  // a host key, lowercased
 };
 
 template <class T>
@@ -146,14 +85,14 @@ constexpr PolicyEntry kPolicies[] = {
     {"url_segment",
      "`{url_segment: {index: N, direct: BOOL}}`: the Nth path segment is the key; with `direct`, a number "
      "addresses a slot (`/3/...` is slot 3)",
-     true, true, true, P::url_segment, &make_keyed<UrlSegment>},
+     true, true, true, P::url_segment, &make_keyed<KeyRule>},
     {"host", "the Host header's name (without port, any case) is the key", true, true, true, P::none,
-     &make_keyed<Host>},
+     &make_keyed<KeyRule>},
     {"header", "`{header: NAME}`: that request header's value is the key", true, true, true, P::name,
-     &make_keyed<Header>},
-    {"cookie", "`{cookie: NAME}`: that cookie's value is the key", true, true, true, P::name, &make_keyed<Cookie>},
+     &make_keyed<KeyRule>},
+    {"cookie", "`{cookie: NAME}`: that cookie's value is the key", true, true, true, P::name, &make_keyed<KeyRule>},
     {"query", "`{query: NAME}`: that query parameter's value (as sent) is the key", true, true, true, P::name,
-     &make_keyed<Query>},
+     &make_keyed<KeyRule>},
     {"plugin",
      "`{plugin: {path: LIB, config: STRING}}`: a shared library with the C ABI of protocols/affinity.h picks the "
      "slot",

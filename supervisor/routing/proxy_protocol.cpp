@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "supervisor/address.h"
+
 namespace handoff {
 
 namespace {
@@ -36,12 +38,10 @@ ProxyParse invalid() { return {ProxyStatus::invalid, {}}; }
 
 // Fills the source address; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes the
 // IPv4 address, as every address the project hashes does.
-void set_address(ProxyHeader& h, const unsigned char* raw, std::size_t n) {
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (n == 16 && std::memcmp(raw, kMapped, sizeof kMapped) == 0) {
-    raw += 12;
-    n = 4;
-  }
+void set_address(ProxyHeader& h, const unsigned char* bytes, std::size_t length) {
+  const auto canonical = canonical_address(bytes, length);
+  const unsigned char* raw = canonical.data();
+  const std::size_t n = canonical.size();
   std::memcpy(h.address.data(), raw, n);
   h.address_length = n;
   // uv_inet_ntop is a pure text conversion, portable across our platforms.

@@ -9,25 +9,6 @@ const h = require('./helpers');
 
 const ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`);
 
-// Established TCP connections held by a process, from its descriptors.
-function tcpSockets(pid) {
-  const inodes = new Set();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
-      if (m) inodes.add(m[1]);
-    } catch {}
-  }
-  let n = 0;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && inodes.has(f[9]) && f[3] !== '0A') n++;
-    }
-  }
-  return n;
-}
-
 function events(sup, name, from = 0) {
   return sup.log.lines.slice(from).filter((l) => l.includes(` event=${name} `));
 }
@@ -56,7 +37,7 @@ test('SIGKILL one of 4 workers under load: only requests it had accepted may fai
   const victim = Number([...run.results.byWorker.keys()].find((w) => w.startsWith('hello/2/')).split('/')[2]);
   // Frozen, it can accept nothing more: what it holds now is all that may be lost.
   process.kill(victim, 'SIGSTOP');
-  const inFlight = tcpSockets(victim);
+  const inFlight = h.tcpConnections(victim);
   const failedBefore = run.results.failed;
   const mark = sup.log.mark();
   process.kill(victim, 'SIGKILL');
@@ -202,7 +183,7 @@ for (const [kind, command] of [
     const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
     const slow = h.request({ port, path: '/slow?ms=1500' });
     // Wait until a worker holds the connection: the request is in flight there.
-    const held = await h.eventually(() => ({ ok: pids.some((pid) => tcpSockets(pid) > 0) }));
+    const held = await h.eventually(() => ({ ok: pids.some((pid) => h.tcpConnections(pid) > 0) }));
     assert.ok(held.ok, 'a worker received the slow request');
     const mark = sup.log.mark();
     sup.child.kill('SIGTERM');
@@ -308,7 +289,7 @@ test('a second SIGTERM stops at once, without waiting for requests in flight', a
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 1 }), { ready: 1 });
   const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
   const slow = h.request({ port, path: '/slow?ms=4000' }).catch((e) => ({ error: e }));
-  await h.eventually(() => ({ ok: pids.some((pid) => tcpSockets(pid) > 0) }));
+  await h.eventually(() => ({ ok: pids.some((pid) => h.tcpConnections(pid) > 0) }));
   sup.child.kill('SIGTERM');
   await sup.log.waitFor(/event=shutdown /);
   sup.child.kill('SIGTERM');

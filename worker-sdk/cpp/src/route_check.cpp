@@ -1,61 +1,11 @@
 #include <handoff/route_check.h>
 
-#include "protocols/route_key.h"
-
 #include <algorithm>
-#include <optional>
 #include <string>
 
+#include "protocols/route_key.h"
+
 namespace handoff {
-
-namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::optional<std::string_view> first_header(const std::vector<Header>& headers, std::string_view name) {
-  for (const auto& h : headers)
-    if (iequal(h.name, name)) return std::string_view(h.value);
-  return std::nullopt;
-}
-
-// The key as the master's KeyRule subclasses take it; `lowered` holds a host key.
-std::optional<std::string_view> key_of(const ipc::RouteCheck& route, std::string_view path, std::string_view query,
-                                       const std::vector<Header>& headers, std::string& lowered) {
-  if (route.rule == "url_segment") return path_segment(path, route.index);
-  if (route.rule == "query") return query_value(query, route.name);
-  if (route.rule == "header") {
-    auto value = first_header(headers, route.name);
-    if (!value || value->empty()) return std::nullopt;
-    return value;
-  }
-  if (route.rule == "cookie") {
-    for (const auto& h : headers)
-      if (iequal(h.name, "cookie"))
-        if (auto value = cookie_value(h.value, route.name)) return value;
-    return std::nullopt;
-  }
-  if (route.rule == "host") {
-    auto host = first_header(headers, "host");
-    if (!host) return std::nullopt;
-    auto name = host_without_port(*host);
-    if (!name) return std::nullopt;
-    lowered.assign(name->begin(), name->end());
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return std::string_view(lowered);
-  }
-  return std::nullopt;
-}
-
-bool checkable(std::string_view rule) {
-  return rule == "url_segment" || rule == "host" || rule == "header" || rule == "cookie" || rule == "query";
-}
-
-}  // namespace
 
 bool belongs_here(const ipc::RouteCheck& route, int slot, int workers, std::string_view target,
                   const std::vector<Header>& headers) {
@@ -74,10 +24,10 @@ bool belongs_here(const ipc::RouteCheck& route, int slot, int workers, std::stri
         }
     if (!ours) return false;
   }
-  if (!checkable(route.rule)) return true;
+  if (!is_key_rule(route.rule)) return true;
   std::string lowered;
   const auto slots = static_cast<std::size_t>(std::max(workers, 1));
-  if (auto key = key_of(route, path, query, headers, lowered)) {
+  if (auto key = rule_key(route.rule, route.index, route.name, path, query, headers, lowered)) {
     const std::optional<std::size_t> target_slot =
         route.rule == "url_segment" && route.direct ? direct_slot(*key, slots) : slot_for_key(*key, slots);
     if (target_slot) return *target_slot + 1 == static_cast<std::size_t>(slot);
