@@ -78,11 +78,15 @@ void Classifier::step(Pending& p, bool peer_closed) {
   const std::size_t carried = p.connection->carried.size();
   // One byte past the limit tells a head that is too long from one that just fits.
   const std::size_t room = settings_.max_head + 1 > carried ? settings_.max_head + 1 - carried : 1;
-  p.bytes.resize(carried + room);
-  const long n = platform::peek_socket(socket, p.bytes.data() + carried, room);
+  // Peek into one scratch buffer (one loop thread) and keep only what came: a fresh
+  // max_head-sized buffer per connection would be allocated and zeroed on the accept path.
+  static std::string scratch;
+  if (scratch.size() < room) scratch.resize(room);
+  const long n = platform::peek_socket(socket, scratch.data(), room);
   if (n < 0 && n != UV_EAGAIN) return fail(p, 0);
   const std::size_t peeked = n > 0 ? static_cast<std::size_t>(n) : 0;
-  p.bytes.resize(carried + peeked);
+  p.bytes.resize(carried);  // what was carried stays; the peek's view replaces the rest
+  p.bytes.append(scratch.data(), peeked);
   if (n == 0 && p.bytes.empty()) return fail(p, 0);  // closed before saying anything
 
   judge_head(p, p.bytes, n == 0 || peer_closed, peeked);
