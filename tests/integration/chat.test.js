@@ -12,8 +12,7 @@ const h = require('./helpers');
 const { WebSocket } = requireDebianPackage('ws');
 
 const CHAT = path.join(h.ROOT, 'examples/chat/server.js');
-const LIB = path.join(h.BIN, '..', 'lib');
-const PLUGIN = path.join(LIB, 'libchat_affinity.so');
+const PLUGIN = h.pluginFile('chat_affinity');
 const WORKERS = 4;
 const ROOMS = ['lobby', 'vip', 'far', ...Array.from({ length: 12 }, (_, i) => `room-${i}`)];
 
@@ -235,15 +234,15 @@ function writeConfig(policy) {
 }
 
 const broken = [
-  { what: 'a missing library', plugin: path.join(LIB, 'no-such-plugin.so'), reason: /cannot load plugin/ },
+  { what: 'a missing library', plugin: h.pluginFile('no-such-plugin'), reason: /cannot load plugin/ },
   {
     what: 'a library without handoff_affinity_pick',
-    plugin: path.join(LIB, 'test-plugins/libmissing_pick.so'),
+    plugin: h.pluginFile('missing_pick', 'test-plugins'),
     reason: /does not export handoff_affinity_pick/,
   },
   {
     what: 'a library of another ABI version',
-    plugin: path.join(LIB, 'test-plugins/libfuture_abi.so'),
+    plugin: h.pluginFile('future_abi', 'test-plugins'),
     reason: /has ABI version 2; this supervisor speaks version 1/,
   },
   { what: 'a config string the plugin refuses', plugin: PLUGIN, pins: 'lobby=0', reason: /refused its config: pin "lobby=0"/ },
@@ -256,7 +255,7 @@ for (const mode of ['--config', 'check']) {
       const file = writeConfig(pluginPolicy(pins, plugin));
       const r = await h.runSupervisor(mode === 'check' ? ['check', file] : ['--config', file]);
       assert.notStrictEqual(r.code, 0);
-      assert.match(r.stderr, new RegExp(plugin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      assert.ok(r.stderr.includes(path.basename(plugin)), r.stderr);
       assert.match(r.stderr, reason);
       assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: apps\\[0\\]\\.policy`));
       assert.doesNotMatch(r.stderr + r.stdout, /event=spawn/);

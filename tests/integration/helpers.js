@@ -14,6 +14,8 @@ const windows = require('./windows'); // the same suite against the Windows buil
 const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const BIN = path.resolve(process.env.HANDOFF_BIN || path.join(ROOT, 'build/bin'));
 const EXE = windows.enabled ? '.exe' : '';
+// A plugin's file name as the build writes it: libNAME.so, or libNAME.dll for Windows.
+const pluginFile = (name, dir = '') => path.join(BIN, '..', 'lib', dir, `lib${name}${windows.enabled ? '.dll' : '.so'}`);
 const SUPERVISOR = path.join(BIN, `supervisor${EXE}`);
 // `prefix`: a command that execs the supervisor (same pid), as `prlimit --nofile=N:N`.
 function launch(args, options, prefix = []) {
@@ -314,6 +316,7 @@ ${extra}`;
 
 module.exports = {
   WINDOWS: windows.enabled,
+  pluginFile,
   ROOT,
   BIN,
   SUPERVISOR,
