@@ -2,18 +2,11 @@
 
 #include <llhttp.h>
 
+#include "protocols/route_key.h"
+
 namespace handoff {
 
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -153,7 +146,7 @@ bool says_http(std::string_view bytes, const RequestHead& head) {
 
 std::optional<std::string_view> RequestHead::header(std::string_view name) const {
   for (const auto& h : headers)
-    if (iequals(h.name, name)) return h.value;
+    if (same_name(h.name, name)) return h.value;
   return std::nullopt;
 }
 
