@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -61,6 +62,25 @@ TEST_CASE("handle messages have exactly Node's shape") {
   CHECK(line.find("\"type\":\"net.Socket\"") != std::string::npos);
   CHECK(line.find("\"msg\":{") != std::string::npos);
   CHECK(ipc::encode(ipc::HandleAck{}) == "{\"cmd\":\"NODE_HANDLE_ACK\"}\n");
+}
+
+TEST_CASE("a handle line is one JSON line whatever its strings hold") {
+  // The NODE_HANDLE line is written by hand (the hot path); names that need escaping, and
+  // invalid UTF-8, must still give one valid line that decodes to the same connection.
+  for (const std::string listener : {"web", "quote\"back\\slash", "tab\tnew\nline", "caf\xc3\xa9", "bad\xff"}) {
+    CAPTURE(listener);
+    const std::string line = ipc::encode(ipc::Handback{7, "::ffff:10.0.0.1", 65535, listener, "GET /"});
+    REQUIRE(line.back() == '\n');
+    CHECK(std::count(line.begin(), line.end(), '\n') == 1);
+    const auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+    REQUIRE(std::holds_alternative<ipc::Message>(decoded));
+    const auto& b = std::get<ipc::Handback>(std::get<ipc::Message>(decoded));
+    CHECK(b.id == 7);
+    CHECK(b.remote_address == "::ffff:10.0.0.1");
+    CHECK(b.remote_port == 65535);
+    CHECK(b.head == "GET /");
+    if (listener != "bad\xff") CHECK(b.listener == listener);
+  }
 }
 
 TEST_CASE("what Node itself sends decodes") {
