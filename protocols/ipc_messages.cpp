@@ -15,6 +15,9 @@ namespace {
 
 json tagged(std::string_view tag) { return json{{"handoff", tag}, {"v", kVersion}}; }
 
+// What every hand-off brings back, as Node and the C++ SDK write it: known without parsing.
+constexpr std::string_view kAckLine = R"({"cmd":"NODE_HANDLE_ACK"})";
+
 // A JSON string: written as it is when it needs no escaping (addresses, listener names,
 // base64); otherwise through nlohmann, which also replaces invalid UTF-8.
 void append_json_string(std::string& out, std::string_view s) {
@@ -193,13 +196,14 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
 }  // namespace
 
 std::string encode(const Message& message) {
+  if (std::holds_alternative<HandleAck>(message)) return std::string(kAckLine) + "\n";
   if (const auto* h = std::get_if<Handle>(&message)) return connection_line(names::kConn, h->conn, false);
   if (const auto* b = std::get_if<Handback>(&message)) return connection_line(names::kHandback, *b, true);
   json j = std::visit(
       overloaded{
           [](const Handle&) { return json(); },    // written above
           [](const Handback&) { return json(); },  // written above
-          [](const HandleAck&) { return json{{"cmd", names::kHandleAck}}; },
+          [](const HandleAck&) { return json(); },  // written above
           [](const HandleNack&) { return json{{"cmd", names::kHandleNack}}; },
           [](const Hello& h) {
             json o = tagged(names::kHello);
@@ -250,8 +254,7 @@ std::string encode(const Message& message) {
 }
 
 std::variant<Message, DecodeError> decode(std::string_view line) {
-  // What every hand-off brings back (Node and the C++ SDK write it so): known before parsing.
-  if (line == R"({"cmd":"NODE_HANDLE_ACK"})") return HandleAck{};
+  if (line == kAckLine) return HandleAck{};
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return DecodeError{"malformed JSON"};
   if (!j.is_object()) return DecodeError{"not a JSON object"};
