@@ -33,18 +33,8 @@ esac
 CONNECTIONS=${CONNECTIONS:-64}
 STARTED=$(date +%s)
 
-WORK=$(mktemp -d /tmp/handoff-keepalive.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source "$ROOT/bench/lib.sh"
-log() { echo "bench: $*" >&2; }
+bench_begin keepalive
 
 # --- set-up -------------------------------------------------------------------------
 ensure_commands wrk:wrk curl:curl prlimit:util-linux
@@ -67,12 +57,6 @@ LIMIT=(prlimit --nofile="$NOFILE")
 
 rss_of() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
 
-SERVER_PIDS=()
-spawn() {  # logname command...   (the command itself in the background: $! is its PID)
-  local name=$1; shift
-  "$@" >>"$WORK/$name.log" 2>&1 &
-  SERVER_PIDS+=($!); PIDS+=($!)
-}
 
 start_supervisor() {  # command keep_alive_timeout
   cat >"$WORK/cluster.yaml" <<YAML
@@ -116,17 +100,7 @@ start_config() {  # id keep_alive_timeout_seconds
   esac
 }
 
-forget_pids() {  # pids...   (stopped: no longer ours to clean up)
-  local p kept=()
-  for p in "${PIDS[@]}"; do [[ " $* " == *" $p "* ]] || kept+=("$p"); done
-  PIDS=("${kept[@]}")
-}
 
-stop_config() {
-  stop_pids "${SERVER_PIDS[@]}"
-  forget_pids "${SERVER_PIDS[@]}"
-  SERVER_PIDS=()
-}
 
 # --- 1. memory per idle connection ------------------------------------------------------
 # Prints "bytes_per_connection worker_delta master_delta seconds_to_open".

@@ -1,5 +1,45 @@
-# Shared helpers for bench/run.sh (sourced, not run). Expects ROOT and WORK to be set and
-# the caller to own the PIDS array (every process it started, stopped by PID on exit).
+# Shared helpers for the bench scripts (sourced, not run). Expects ROOT to be set; call
+# bench_begin first. Every process a script starts goes through spawn() (or into PIDS) and
+# is stopped on exit.
+
+log() { echo "bench: $*" >&2; }
+
+# A work directory (removed on exit) in WORK, and the traps that stop every process in PIDS.
+bench_begin() {  # name
+  WORK=$(mktemp -d "/tmp/handoff-$1.XXXXXX")
+  chmod 755 "$WORK"   # nginx workers run as nobody and keep their temp paths here
+  PIDS=()
+  SERVER_PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+
+# Starts a server of the configuration being measured (its output in WORK/logname.log).
+spawn() {  # logname command...   (the command itself in the background: $! is its PID)
+  local name=$1; shift
+  "$@" >>"$WORK/$name.log" 2>&1 &
+  SERVER_PIDS+=($!); PIDS+=($!)
+}
+
+forget_pids() {  # pids...   (stopped: no longer ours to clean up)
+  local p kept=()
+  for p in "${PIDS[@]}"; do [[ " $* " == *" $p "* ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
+# Stops every server of the configuration being measured.
+stop_config() {
+  stop_pids "${SERVER_PIDS[@]}"
+  forget_pids "${SERVER_PIDS[@]}"
+  SERVER_PIDS=()
+}
 
 # Installs the Debian packages whose command is missing (root only).
 ensure_commands() {  # "command:package" ...
@@ -15,12 +55,12 @@ ensure_commands() {  # "command:package" ...
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-# Waits until GET /1/ on the port answers 200 (curl: cheaper than starting node per try);
-# /1/ is a path every configuration serves, URL routing included.
-wait_http() {  # port
+# Waits until GET PATH (default /1/, a path every configuration of bench/run.sh serves, URL
+# routing included) on the port answers 200 (curl: cheaper than starting node per try).
+wait_http() {  # port [path]
   local _
   for _ in $(seq 1 300); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1/1/" && return 0
+    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1${2:-/1/}" && return 0
     sleep 0.05
   done
   echo "bench: nothing answers on port $1" >&2; return 1

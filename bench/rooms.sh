@@ -39,19 +39,8 @@ MEMBERS=${MEMBERS:-4}
 CONFIGS=(${ONLY:-direct sup nginx haproxy})
 STARTED=$(date +%s)
 
-WORK=$(mktemp -d /tmp/handoff-rooms.XXXXXX)
-chmod 755 "$WORK"   # nginx workers run as nobody and keep their temp paths here
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source "$ROOT/bench/lib.sh"
-log() { echo "bench: $*" >&2; }
+bench_begin rooms
 
 # --- set-up -------------------------------------------------------------------------
 ensure_commands nginx:nginx haproxy:haproxy curl:curl
@@ -61,29 +50,14 @@ cmake --preset "$PRESET" >/dev/null
 cmake --build --preset "$PRESET" >/dev/null
 BIN=$ROOT/build$([ "$PRESET" = default ] || echo "-$PRESET")/bin
 CHAT=$ROOT/examples/chat/server.js
+INFO=/chat/probe/info   # a URL every chat process answers with 200
 
-SERVER_PIDS=()
-spawn() {  # logname command...
-  local name=$1; shift
-  "$@" >>"$WORK/$name.log" 2>&1 &
-  SERVER_PIDS+=($!); PIDS+=($!)
-}
-
-# Waits until the room-info URL answers 200 on the port.
-wait_chat() {  # port
-  local _
-  for _ in $(seq 1 300); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1/chat/probe/info" && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing answers on port $1" >&2; return 1
-}
 
 start_backends() {  # -> B1 B2: two standalone chat processes
   B1=$(free_port); B2=$(free_port)
   PORT=$B1 HOST=127.0.0.1 NODE_ENV=production spawn "chat-$B1" node "$CHAT"
   PORT=$B2 HOST=127.0.0.1 NODE_ENV=production spawn "chat-$B2" node "$CHAT"
-  wait_chat "$B1"; wait_chat "$B2"
+  wait_http "$B1" "$INFO"; wait_http "$B2" "$INFO"
 }
 
 start_config() {  # id -> TARGET (what the client is given)
@@ -104,7 +78,7 @@ apps:
     env: {NODE_ENV: production}
 YAML
       spawn supervisor "$BIN/supervisor" --config "$WORK/rooms.yaml"
-      wait_chat "$PORT"; TARGET=$PORT ;;
+      wait_http "$PORT" "$INFO"; TARGET=$PORT ;;
     nginx)
       start_backends; PORT=$(free_port)
       local d=$WORK/nginx; rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
@@ -133,7 +107,7 @@ http {
 }
 CONF
       spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
-      wait_chat "$PORT"; TARGET=$PORT ;;
+      wait_http "$PORT" "$INFO"; TARGET=$PORT ;;
     haproxy)
       start_backends; PORT=$(free_port)
       cat >"$WORK/haproxy.cfg" <<CONF
@@ -155,18 +129,11 @@ backend chat
   server c2 127.0.0.1:$B2
 CONF
       spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
-      wait_chat "$PORT"; TARGET=$PORT ;;
+      wait_http "$PORT" "$INFO"; TARGET=$PORT ;;
     *) log "unknown configuration $1"; exit 2 ;;
   esac
 }
 
-stop_config() {
-  stop_pids "${SERVER_PIDS[@]}"
-  local p kept=()
-  for p in "${PIDS[@]}"; do [[ " ${SERVER_PIDS[*]} " == *" $p "* ]] || kept+=("$p"); done
-  PIDS=("${kept[@]}")
-  SERVER_PIDS=()
-}
 
 declare -A LINES
 log "$MODE run: ${CONFIGS[*]}, $ROOMS rooms x $MEMBERS members, $REPEAT pass(es) of ${DURATION}s"

@@ -30,19 +30,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 SPREAD_LIMIT=0.40   # a point whose (max - min) / median exceeds this is measured again
 STARTED=$(date +%s)
 
-WORK=$(mktemp -d /tmp/handoff-bench.XXXXXX)
-chmod 755 "$WORK"   # nginx workers run as nobody and keep their temp paths here
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 source "$ROOT/bench/lib.sh"
-log() { echo "bench: $*" >&2; }
+bench_begin bench
 
 # --- set-up -------------------------------------------------------------------------
 ensure_commands wrk:wrk nginx:nginx haproxy:haproxy gnuplot:gnuplot-nox valgrind:valgrind curl:curl cc:gcc
@@ -91,12 +80,6 @@ kind_of() { case $1 in ref) echo ref ;; *-cpp) echo cpp ;; *) echo node ;; esac;
 CONFIGS=(${ONLY:-${ALL_CONFIGS[@]}})
 WORKLOADS=(keepalive close)
 
-SERVER_PIDS=()
-spawn() {  # logname command...   (the command itself in the background: $! is its PID)
-  local name=$1; shift
-  "$@" >>"$WORK/$name.log" 2>&1 &
-  SERVER_PIDS+=($!); PIDS+=($!)
-}
 
 start_worker() {  # kind port  -> one standalone worker listening itself
   if [ "$1" = cpp ]; then
@@ -221,13 +204,6 @@ start_config() {  # id
   wait_http "$PORT"
 }
 
-stop_config() {
-  stop_pids "${SERVER_PIDS[@]}"
-  local p kept=()
-  for p in "${PIDS[@]}"; do [[ " ${SERVER_PIDS[*]} " == *" $p "* ]] || kept+=("$p"); done
-  PIDS=("${kept[@]}")
-  SERVER_PIDS=()
-}
 
 # Response size in bytes (keep-alive/close) and a check that the body is the right one.
 declare -A SIZE

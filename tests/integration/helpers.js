@@ -42,8 +42,13 @@ async function freePort() {
   });
 }
 
+// A fresh directory for a test's files, removed when the test file's process exits.
+const tempDirs = [];
 function tempDir() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-test-'));
+  if (tempDirs.push(dir) === 1)
+    process.on('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  return dir;
 }
 
 // Collects the lines a process writes and lets a test wait for one that matches.
