@@ -15,6 +15,7 @@
 const { performance } = require('node:perf_hooks');
 const { slotForKey } = require('../worker-sdk/node/route-key');
 
+const { requireDebianPackage } = require('../examples/chat/debian-package');
 const { WebSocket } = requireDebianPackage('ws');
 
 const [portsArg, roomsArg, membersArg, secondsArg, warmupArg = '1'] = process.argv.slice(2);
@@ -102,15 +103,6 @@ async function main() {
   process.exit(split ? 1 : 0);
 }
 
-// Debian's node-ws lives in /usr/share/nodejs (see examples/chat/server.js).
-function requireDebianPackage(name) {
-  try {
-    return require(name);
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND') throw error;
-    return require(`/usr/share/nodejs/${name}`);
-  }
-}
 
 main().catch((error) => {
   console.error(`rooms-client: ${error.stack || error}`);

@@ -13,6 +13,7 @@
 
 const http = require('node:http');
 const { serve, worker } = require('../../worker-sdk/node');
+const { requireDebianPackage } = require('./debian-package');
 const { WebSocketServer } = requireDebianPackage('ws');
 
 const MAX_MESSAGE = 64 * 1024;
@@ -87,13 +88,3 @@ if (!handoff.supervised) {
   server.on('listening', () => console.log(`chat listening on port ${server.address().port}`));
 }
 
-// Debian's node-ws lives in /usr/share/nodejs, which Debian's own nodejs searches; other
-// builds of Node (nodesource, nvm) do not, so fall back to that directory by hand.
-function requireDebianPackage(name) {
-  try {
-    return require(name);
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND') throw error;
-    return require(`/usr/share/nodejs/${name}`);
-  }
-}

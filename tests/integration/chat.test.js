@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const h = require('./helpers');
 
+const { requireDebianPackage } = require('../../examples/chat/debian-package');
 const { WebSocket } = requireDebianPackage('ws');
 
 const CHAT = path.join(h.ROOT, 'examples/chat/server.js');
@@ -16,15 +17,6 @@ const PLUGIN = h.pluginFile('chat_affinity');
 const WORKERS = 4;
 const ROOMS = ['lobby', 'vip', 'far', ...Array.from({ length: 12 }, (_, i) => `room-${i}`)];
 
-// Debian's node-ws is in /usr/share/nodejs, which only Debian's own nodejs searches.
-function requireDebianPackage(name) {
-  try {
-    return require(name);
-  } catch (error) {
-    if (error.code !== 'MODULE_NOT_FOUND') throw error;
-    return require(`/usr/share/nodejs/${name}`);
-  }
-}
 
 function chatConfig(port, policy) {
   return `listeners:
