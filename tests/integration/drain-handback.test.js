@@ -133,3 +133,52 @@ test('a drain without a successor (shutdown) still closes idle keep-alive connec
   assert.ok(sup.log.lines.slice(mark).some((l) => /event=drain app=hello slot=1 .*handback=false/.test(l)));
   assert.strictEqual(idle.client.buffer.length, 0, `unexpected bytes: ${idle.client.buffer.toString('latin1')}`);
 });
+
+test('Node SDK (hello-node): rolling reload and max_requests recycling under keep-alive load fail no request', async (t) => {
+  const port = await h.freePort();
+  const config = (version) =>
+    h.config({
+      port,
+      command: ['node', h.HELLO_NODE],
+      workers: 2,
+      extra: `    env: {VERSION: "${version}"}\n    max_requests: 400\n    heartbeat: {interval: 50ms, timeout: 5s}\n`,
+    });
+  const sup = await h.startSupervisor(config(1), { ready: 2 });
+  t.after(() => sup.stop());
+  const run = h.load({ port, concurrency: 8, keepAlive: true, path: '/pid' });
+  t.after(() => run.stop());
+  await h.loadProgress(run, 200);
+  fs.writeFileSync(sup.file, config(2));
+  const mark = sup.log.mark();
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=reload_done app=hello/, { from: mark });
+  // Past the quota too: recycled workers hand their idle sockets back the same way.
+  await sup.log.waitFor(/event=recycle app=hello slot=\d .*reason=max_requests/, { from: mark });
+  await sup.log.waitFor(/event=replaced app=hello slot=\d pid=\d+ generation=[3-9]/, { from: mark });
+  await h.loadProgress(run, 200);
+  const results = await run.stop();
+  assert.strictEqual(results.failed, 0, `errors: ${results.errors.join(', ')}`);
+  assert.ok(results.byWorker.size >= 4, `served by old and new workers: ${[...results.byWorker.keys()]}`);
+});
+
+test('scale-down: an idle keep-alive connection of a slot that goes away is routed to a remaining slot', async (t) => {
+  const port = await h.freePort();
+  const config = (workers) => h.config({ port, command: [h.HELLO_CPP], workers, policy: 'round_robin' });
+  const sup = await h.startSupervisor(config(2), { ready: 2 });
+  t.after(() => sup.stop());
+  // Connections until one is served by slot 2 (round_robin alternates).
+  let onTwo = null;
+  for (let i = 0; i < 8 && !onTwo; i++) {
+    const conn = await keepAlive(t, port);
+    if ((await conn.get('/pid')).worker.slot === 2) onTwo = conn;
+  }
+  assert.ok(onTwo, 'a connection on slot 2');
+  fs.writeFileSync(sup.file, config(1));
+  const mark = sup.log.mark();
+  sup.child.kill('SIGHUP');
+  await sup.log.waitFor(/event=drain app=hello slot=2 .*handback=true/, { from: mark });
+  await sup.log.waitFor(/event=stopped app=hello slot=2/, { from: mark });
+  assert.ok(!onTwo.client.closed, 'the connection outlived its slot');
+  const { worker } = await onTwo.get('/pid');
+  assert.strictEqual(worker.slot, 1);
+});
