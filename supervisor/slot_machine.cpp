@@ -144,9 +144,11 @@ void SlotMachine::retire(Worker worker, TimePoint now, milliseconds grace, bool 
   // Among the draining first: the effect asks about it (speaks_sdk: a `drain` message, or
   // SIGTERM for a worker without the SDK).
   draining_.push_back(std::move(worker));
+  effects_.drain(generation, grace, hand_back);
+  // Logged once it is sent (or deferred behind a handle in flight): a reader of the log
+  // acting on this line finds the drain on its way.
   emit("drain", {{"generation", std::to_string(generation)}, {"timeout", format_duration(grace)},
                  {"handback", hand_back ? "true" : "false"}});
-  effects_.drain(generation, grace, hand_back);
 }
 
 void SlotMachine::kill(Worker& worker, std::string reason) {

@@ -112,12 +112,19 @@ for (const sdk of SDKS) {
       !sup.log.lines.slice(mark).some((l) => l.includes(`event=exit app=hello slot=1 pid=${oldPid} `)),
       'the old worker was still draining',
     );
-    // The holder's request ends the old worker's drain: served by it, with close.
+    // The holder's request ends the old worker's drain: served by it, with close once it
+    // has read its drain (certain when it handed the other connection back; the drain may
+    // also still be on its way, as the old worker's answer above shows).
     holder.write('GET /pid HTTP/1.1\r\nHost: x\r\n\r\n');
     const last = await holder.response(h.TIMEOUT);
     assert.strictEqual(last.status, 200);
     assert.strictEqual(h.workerOf(last).pid, oldPid);
-    assert.strictEqual(last.headers.connection, 'close');
+    if (worker.pid !== oldPid) assert.strictEqual(last.headers.connection, 'close');
+    if (last.headers.connection !== 'close') {
+      // Served before the drain arrived: the holder is an idle keep-alive connection now,
+      // and goes back to the master like the other.
+      assert.ok(!holder.closed);
+    }
     await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${oldPid} generation=1 `), { from: mark });
     // The keep-alive connection goes on, with the new worker.
     const after = await idle.get('/pid');
