@@ -156,6 +156,10 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
   if (tag == names::kDrain) {
     Drain d;
     d.timeout_ms = r.get<std::int64_t>("timeout_ms", false);
+    if (auto it = j.find("handback"); it != j.end()) {
+      if (!it->is_boolean()) return DecodeError{"field 'handback' has the wrong type"};
+      d.handback = it->get<bool>();
+    }
     return finish(r, d);
   }
   return Unknown{tag};
@@ -241,6 +245,7 @@ std::string encode(const Message& message) {
           [](const Drain& d) {
             json o = tagged(names::kDrain);
             o["timeout_ms"] = d.timeout_ms;
+            if (d.handback) o["handback"] = true;
             return o;
           },
           [](const Unknown& u) { return json{{"handoff", u.what}, {"v", kVersion}}; },

@@ -56,9 +56,11 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kReady, Direction::to_master, "the worker takes connections from now on"},
     {names::kConn, Direction::to_worker, "inside NODE_HANDLE: connection id, client address and port, listener"},
     {names::kStats, Direction::to_master, "heartbeat with counters: requests served, open connections, RSS"},
-    {names::kDrain, Direction::to_worker, "finish what is in flight, close keep-alive sockets, then exit"},
+    {names::kDrain, Direction::to_worker,
+     "finish what is in flight, close keep-alive sockets (or hand idle ones back: `handback`), then exit"},
     {names::kHandback, Direction::to_master,
-     "inside NODE_HANDLE: a keep-alive socket whose next request belongs to another slot, with the bytes read"},
+     "inside NODE_HANDLE: a keep-alive socket whose next request belongs to another slot (or that a draining "
+     "worker gives up idle), with the bytes read"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -140,8 +142,13 @@ struct Stats {
 
 // Stop taking work: finish requests in flight (answering with Connection: close), close
 // idle keep-alive sockets, then exit. The master kills the worker after timeout_ms.
+// `handback`: a successor serves this slot (a reload, a recycling, a scale-down), so an
+// idle keep-alive socket goes back to the master (a `handback` with an empty head)
+// instead of being closed: closing it would race its client's next request (ECONNRESET).
+// The master sets it only while its listeners stay open; on shutdown it is false.
 struct Drain {
   std::int64_t timeout_ms = 0;
+  bool handback = false;  // JSON: present (true) only when set
 };
 
 struct Ready {};

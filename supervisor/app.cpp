@@ -81,7 +81,7 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
 }
 
 void App::reject(ConnectionPtr connection, int status) {
-  count_rejection(status);
+  if (!asked_nothing(*connection)) count_rejection(status);
   handoff::reject(std::move(connection), status);
 }
 
@@ -234,7 +234,8 @@ void App::scale(int workers) {
     auto slot = std::move(slots_.back());
     slots_.pop_back();
     for (auto& c : slot->take_waiting()) orphans.push_back(std::move(c));
-    slot->stop(config_->lifecycle.drain_timeout);
+    // The app goes on serving: its workers may give idle keep-alive sockets back.
+    slot->stop(config_->lifecycle.drain_timeout, /*hand_back=*/true);
     retired_.push_back(std::move(slot));
   }
   refresh_views();

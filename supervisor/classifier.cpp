@@ -43,7 +43,7 @@ void Classifier::add(ConnectionPtr connection) {
   p.owner = this;
   p.bytes = connection->carried;
   // A connection handed back by a worker passed its PROXY header long ago.
-  p.proxy_done = !settings_.proxy_protocol || !connection->carried.empty();
+  p.proxy_done = !settings_.proxy_protocol || connection->handed_back || !connection->carried.empty();
   p.deadline = Clock::now() + settings_.head_timeout;
   p.connection = std::move(connection);
   if (!peek_) {
@@ -221,7 +221,13 @@ void Classifier::arm_timer() {
       [](uv_timer_t* t) {
         auto* me = static_cast<Classifier*>(t->data);
         const auto now = Clock::now();
-        while (!me->pending_.empty() && me->pending_.front().deadline <= now) me->fail(me->pending_.front(), 408);
+        // A connection a draining worker gave back idle, whose client never spoke again,
+        // ends like an idle keep-alive connection: no 408 to a client that asked nothing.
+        while (!me->pending_.empty() && me->pending_.front().deadline <= now) {
+          Pending& p = me->pending_.front();
+          const bool silent = p.connection->handed_back && p.bytes.empty() && p.connection->carried.empty();
+          me->fail(p, silent ? 0 : 408);
+        }
         me->arm_timer();
       },
       static_cast<std::uint64_t>(std::max<Milliseconds::rep>(wait.count(), 0)) + 1, 0);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "supervisor/address.h"
+#include "supervisor/platform/platform.h"
 
 namespace handoff {
 
@@ -98,7 +99,15 @@ struct Rejection {
 
 }  // namespace
 
+bool asked_nothing(const Connection& c) {
+  if (!c.handed_back || !c.carried.empty()) return false;
+  char byte = 0;
+  // 0: the client closed; UV_EAGAIN: nothing yet; UV_ENOSYS: no peeking here.
+  return platform::peek_socket(platform::socket_of(c.socket.get()), &byte, 1) <= 0;
+}
+
 void reject(ConnectionPtr connection, int status) {
+  if (asked_nothing(*connection)) return;  // closes it
   const std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
   auto* r = new Rejection{};
   r->response = "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " +

@@ -31,6 +31,9 @@ struct Connection {
   // Bytes of the connection the master no longer has in the kernel (a worker handed the
   // socket back after reading them): they go to the next worker in `conn.head`.
   std::string carried;
+  // A worker gave it back (`handback`): routed again from its listener, its PROXY header
+  // long consumed. With nothing carried, a draining worker gave it up idle (see asked_nothing).
+  bool handed_back = false;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 };
@@ -48,8 +51,15 @@ bool set_peer_address(Connection& connection, const std::string& text, int port)
 // The reason phrase of an HTTP status the master answers with: 404 → "Not Found".
 std::string_view reason_phrase(int status);
 
+// A connection a draining worker handed back idle whose client has sent nothing since
+// (nothing carried, nothing in the kernel; where the platform cannot peek, nothing
+// carried): it asked nothing, so an error status would answer no request. It is closed
+// like any idle keep-alive connection instead.
+bool asked_nothing(const Connection& connection);
+
 // Answers a connection nobody can serve with a short HTTP error (503 also says
-// Retry-After) and closes it once the client has had the chance to read it.
+// Retry-After) and closes it once the client has had the chance to read it. One that
+// asked_nothing() is closed without a word.
 void reject(ConnectionPtr connection, int status);
 
 }  // namespace handoff

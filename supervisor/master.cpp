@@ -127,7 +127,8 @@ void Master::handed_back(ConnectionPtr connection) {
   for (std::size_t i = 0; i < config_.listeners.size(); ++i)
     if (config_.listeners[i].name == connection->listener && i < ports_.size() && ports_[i].listener)
       return accept(i, std::move(connection));
-  // Its listener is gone (shutting down): nobody can serve it any more.
+  // Its listener is gone (shutting down): nobody can serve it any more. One a draining
+  // worker gave back idle, whose client asked nothing, just closes (reject() knows).
   reject(std::move(connection), 503);
 }
 

@@ -107,10 +107,10 @@ void Slot::start() {
   settle();
 }
 
-void Slot::stop(std::chrono::milliseconds grace) {
+void Slot::stop(std::chrono::milliseconds grace, bool hand_back) {
   // Nobody will serve what waits here any more.
   for (auto& c : queue_.take_waiting()) app_.reject(std::move(c), 503);
-  machine_.stop(now(), grace);
+  machine_.stop(now(), grace, hand_back);
   settle();
 }
 
@@ -193,22 +193,23 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   return true;
 }
 
-void Slot::drain(int generation, std::chrono::milliseconds grace) {
+void Slot::drain(int generation, std::chrono::milliseconds grace, bool hand_back) {
   Process* p = process(generation);
   if (!p) return;
+  const ipc::Drain drain{.timeout_ms = grace.count(), .handback = hand_back};
   // A handle on its way to this worker must be acknowledged first, or it would land in
   // a worker that has already decided to stop.
   if (in_flight_generation_ == generation && queue_.in_flight()) {
-    p->drain_after_ack = grace;
+    p->drain_after_ack = drain;
     return;
   }
-  send_drain(*p, grace);
+  send_drain(*p, drain);
 }
 
-void Slot::send_drain(Process& p, std::chrono::milliseconds grace) {
+void Slot::send_drain(Process& p, const ipc::Drain& drain) {
   p.drain_after_ack.reset();
   if (machine_.speaks_sdk(p.generation) && p.worker->channel_open()) {
-    p.worker->send(ipc::Drain{grace.count()});
+    p.worker->send(drain);
   } else {
     p.worker->signal(SIGTERM);  // a plain worker's way to be told
   }
@@ -306,6 +307,8 @@ void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) 
   c->id = message.id;
   c->listener = message.listener;
   c->carried = message.head;
+  c->handed_back = true;
+  c->accepted_at = std::chrono::steady_clock::now();  // its hand-off latency counts from here
   // The address the worker was given (a PROXY protocol source stays the client's).
   if (!set_peer_address(*c, message.remote_address, message.remote_port) && !read_peer_address(*c)) return;
   app_.handed_back(std::move(c));

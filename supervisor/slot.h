@@ -30,7 +30,8 @@ class Slot final : private SlotEffects {
   ~Slot();
 
   void start();
-  void stop(std::chrono::milliseconds grace);
+  // `hand_back`: a scale-down (the app goes on serving), not a shutdown; see SlotMachine::stop.
+  void stop(std::chrono::milliseconds grace, bool hand_back = false);
   void kill_all();
   // A reload step: replace the worker with one started from `config`.
   SlotMachine::Replace replace(std::shared_ptr<const AppConfig> config);
@@ -55,7 +56,7 @@ class Slot final : private SlotEffects {
     std::unique_ptr<WorkerProcess> worker;
     std::shared_ptr<const AppConfig> config;  // what it was started with (its `welcome` says so)
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
-    std::optional<std::chrono::milliseconds> drain_after_ack;  // the grace of a deferred drain
+    std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
     Process(Slot& s, int g) : slot(s), generation(g) {}
     void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
@@ -68,7 +69,7 @@ class Slot final : private SlotEffects {
 
   // SlotEffects
   bool spawn(int generation, bool replacement, std::string& error) override;
-  void drain(int generation, std::chrono::milliseconds grace) override;
+  void drain(int generation, std::chrono::milliseconds grace, bool hand_back) override;
   void kill(int generation) override;
   void event(const LifecycleEvent& event) override;
   void replacement_done(bool ok) override;
@@ -82,7 +83,7 @@ class Slot final : private SlotEffects {
   // After every event: deferred readies, dispatch changes, sending, queue timeouts, timer.
   void settle();
   void pump();
-  void send_drain(Process& p, std::chrono::milliseconds grace);
+  void send_drain(Process& p, const ipc::Drain& drain);
   void expire_waiting(TimePoint now);
   void arm_timer();
   Process* process(int generation);

@@ -109,7 +109,7 @@ void SlotMachine::ready(int generation, TimePoint now) {
     std::optional<Worker> old = std::move(current_);
     current_ = std::move(next_);
     next_.reset();
-    if (old) retire(std::move(*old), now, policy_.drain_timeout);
+    if (old) retire(std::move(*old), now, policy_.drain_timeout, /*hand_back=*/true);
     emit("replaced", {{"generation", std::to_string(generation)}});
     effects_.replacement_done(true);
   }
@@ -137,12 +137,18 @@ SlotMachine::Replace SlotMachine::replace(std::string_view reason, TimePoint now
   return spawn_worker(next_, true, now) ? Replace::started : Replace::failed;
 }
 
-void SlotMachine::retire(Worker worker, TimePoint now, milliseconds grace) {
+void SlotMachine::retire(Worker worker, TimePoint now, milliseconds grace, bool hand_back) {
   worker.phase = Phase::draining;
   worker.deadline = now + grace;
-  emit("drain", {{"generation", std::to_string(worker.generation)}, {"timeout", format_duration(grace)}});
-  effects_.drain(worker.generation, grace);
+  const int generation = worker.generation;
+  // Among the draining first: the effect asks about it (speaks_sdk: a `drain` message, or
+  // SIGTERM for a worker without the SDK).
   draining_.push_back(std::move(worker));
+  effects_.drain(generation, grace, hand_back);
+  // Logged once it is sent (or deferred behind a handle in flight): a reader of the log
+  // acting on this line finds the drain on its way.
+  emit("drain", {{"generation", std::to_string(generation)}, {"timeout", format_duration(grace)},
+                 {"handback", hand_back ? "true" : "false"}});
 }
 
 void SlotMachine::kill(Worker& worker, std::string reason) {
@@ -234,16 +240,16 @@ void SlotMachine::crashed(const Worker& worker, TimePoint now) {
 
 // ---- Stopping and time --------------------------------------------------------------
 
-void SlotMachine::stop(TimePoint now, milliseconds grace) {
+void SlotMachine::stop(TimePoint now, milliseconds grace, bool hand_back) {
   if (stopping_) return;
   stopping_ = true;
   restart_at_.reset();
   if (next_) {
-    retire(std::move(*next_), now, grace);
+    retire(std::move(*next_), now, grace, hand_back);
     next_.reset();
   }
   if (current_) {
-    retire(std::move(*current_), now, grace);
+    retire(std::move(*current_), now, grace, hand_back);
     current_.reset();
   }
   for (auto& w : draining_) w.deadline = std::min(w.deadline, now + grace);

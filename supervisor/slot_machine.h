@@ -54,8 +54,11 @@ class SlotEffects {
   // Starts a worker process for this generation (with the replacement's config when
   // `replacement`). False and a reason when it could not even be created.
   virtual bool spawn(int generation, bool replacement, std::string& error) = 0;
-  // `drain` message (it has `grace` to finish), or SIGTERM without the SDK.
-  virtual void drain(int generation, std::chrono::milliseconds grace) = 0;
+  // `drain` message (it has `grace` to finish), or SIGTERM without the SDK. `hand_back`:
+  // the master can still route this slot's connections (a successor took over, or other
+  // slots remain), so the worker may give its idle keep-alive sockets back instead of
+  // closing them under their clients.
+  virtual void drain(int generation, std::chrono::milliseconds grace, bool hand_back) = 0;
   virtual void kill(int generation) = 0;   // SIGKILL
   virtual void event(const LifecycleEvent& event) = 0;
   virtual void replacement_done(bool ok) = 0;  // for a rolling reload waiting on this slot
@@ -85,7 +88,9 @@ class SlotMachine {
   // next start of the slot uses the new config anyway. `failed`: the spawn failed.
   enum class Replace { started, not_ready, failed };
   Replace replace(std::string_view reason, TimePoint now);
-  void stop(TimePoint now, std::chrono::milliseconds grace);
+  // `hand_back`: the slot goes away while the app keeps serving (a scale-down), so its
+  // workers may hand idle connections back; false when everything stops.
+  void stop(TimePoint now, std::chrono::milliseconds grace, bool hand_back = false);
   void kill_all();
   void tick(TimePoint now);  // call at next_deadline()
 
@@ -120,7 +125,7 @@ class SlotMachine {
   bool spawn_worker(std::optional<Worker>& slot, bool replacement, TimePoint now);
   void spawn_current(TimePoint now);
   void crashed(const Worker& worker, TimePoint now);
-  void retire(Worker worker, TimePoint now, std::chrono::milliseconds grace);
+  void retire(Worker worker, TimePoint now, std::chrono::milliseconds grace, bool hand_back);
   void kill(Worker& worker, std::string reason);
   void emit(std::string_view name, std::vector<std::pair<std::string_view, std::string>> fields = {});
   std::optional<TimePoint> heartbeat_deadline(const Worker& worker) const;

@@ -44,13 +44,16 @@ test("after 1,000 connections the master's descriptor count is back where it sta
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
   t.after(() => sup.stop());
   await h.request({ port }); // first use may allocate lazily; measure after it
+  // The baseline may still count the first connection's copy (closed after its ACK, in a
+  // later turn of the master's loop than the response may take under ASan): a leak shows
+  // as more descriptors, never fewer.
   const baseline = h.openDescriptors(sup.pid);
   for (let i = 0; i < 1000; i++) assert.strictEqual((await h.request({ port })).status, 200);
   const settled = await h.eventually(() => {
     const now = h.openDescriptors(sup.pid);
-    return { ok: now === baseline, now };
+    return { ok: now <= baseline, now };
   });
-  assert.strictEqual(settled.now, baseline);
+  assert.ok(settled.now <= baseline, `${settled.now} descriptors, ${baseline} before`);
 });
 
 for (const [kind, command] of [

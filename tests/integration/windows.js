@@ -26,8 +26,6 @@ const UNIX_SIGNALS = 'stops a worker with SIGSTOP (Windows has no way to freeze 
 const KILLED_BY_SIGNAL = 'expects status "killed by signal 9"; TerminateProcess (taskkill /f) gives "exit code 1"';
 const PROC_FS = 'reads /proc/PID/fd, which has no Windows equivalent for a wine process';
 const SH = 'its worker command is `sh -c ...`, a Unix shell';
-const KEEPALIVE_DRAIN =
-  'KNOWN ISSUE: keep-alive clients of a draining worker can see ECONNRESET; rare on Linux, every run under wine (docs/windows.md, "Known issues")';
 
 // Test name (exactly as the test file spells it) -> why it does not run on Windows.
 const SKIPS = {
@@ -44,8 +42,6 @@ const SKIPS = {
   'a worker that keeps failing never takes the master or other apps down': SH,
   'a worker that exits at once: delays grow to max_delay, crash_loop, others keep serving': SH,
   'a reload to a command that cannot start leaves the old workers serving': SH,
-  'max_requests: a worker is replaced after its quota and no request fails': KEEPALIVE_DRAIN,
-  'rolling reload under load (keep-alive): zero failures, every slot renewed': KEEPALIVE_DRAIN,
   'configs/chat.yaml passes check': "the shipped config names the Linux build's plugin, build/lib/libchat_affinity.so",
   'user: workers run as the configured user': 'Windows has no worker users (the config check says so)',
   'a plain Node worker without the SDK keeps the connection: every request goes to the first slot':

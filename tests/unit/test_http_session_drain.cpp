@@ -92,6 +92,36 @@ TEST_CASE("drain: an idle keep-alive session is closable; a request that still c
   CHECK(s.closing());
 }
 
+TEST_CASE("drain with handback: the session that may go back is the idle keep-alive one, and it owes nothing") {
+  // The edge hands a draining connection back when closable() (and its writes are done):
+  // nothing of a next request read, nothing owed. The head it sends is then empty.
+  HttpSession s(answer);
+  s.check_requests([](const Request&) { return true; });  // supervised: a route check is set
+  s.feed(get("/one") + get("/two"));  // pipelined, before the drain: both keep-alive
+  const auto out = responses(s);
+  REQUIRE(out.size() == 2);
+  CHECK_FALSE(says_close(out[1]));
+  s.drain();
+  CHECK(s.closable());
+  CHECK_FALSE(s.handing_back());  // not a route handback: nothing was parsed for elsewhere
+  CHECK(s.take_handback_bytes().empty());
+  CHECK_FALSE(s.has_output());
+}
+
+TEST_CASE("drain with handback: a response awaited at the drain keeps the session; it closes after it") {
+  Deferred d;
+  HttpSession s(d.handler());
+  s.feed(get("/slow"));
+  s.drain();
+  CHECK_FALSE(s.closable());  // owed: never handed back with a response pending
+  d.answer(0);
+  const auto out = responses(s);
+  REQUIRE(out.size() == 1);
+  CHECK(says_close(out[0]));
+  CHECK(s.closing());
+  CHECK_FALSE(s.closable());
+}
+
 TEST_CASE("drain: pipelined requests already buffered are all answered in order; the last says close") {
   HttpSession s(answer);
   s.feed(get("/warm-up"));

@@ -49,6 +49,8 @@ TEST_CASE("every message survives a round trip") {
   CHECK(st.connections == 2);
   CHECK(st.rss == (1u << 30));
   CHECK(std::get<ipc::Drain>(round_trip(ipc::Drain{2500})).timeout_ms == 2500);
+  CHECK(!std::get<ipc::Drain>(round_trip(ipc::Drain{2500})).handback);
+  CHECK(std::get<ipc::Drain>(round_trip(ipc::Drain{2500, true})).handback);
   CHECK(w.app == "chat");
   CHECK(w.slot == 3);
   CHECK(w.workers == 4);
@@ -151,4 +153,11 @@ TEST_CASE("welcome carries the app's http settings, all six or none") {
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(
       head + R"({"keep_alive_timeout_ms":-1,"headers_timeout_ms":1,"request_timeout_ms":1,)"
              R"("max_requests_per_socket":0,"max_header_size":1,"max_body_size":1}})")));
+}
+
+TEST_CASE("drain: `handback` only when set, so an older worker sees the drain it knows") {
+  CHECK(ipc::encode(ipc::Drain{100}).find("handback") == std::string::npos);
+  CHECK(ipc::encode(ipc::Drain{100, true}).find("\"handback\":true") != std::string::npos);
+  CHECK(!std::get<ipc::Drain>(std::get<ipc::Message>(ipc::decode(R"({"handoff":"drain","v":1,"timeout_ms":5})"))).handback);
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"drain","v":1,"handback":"yes"})")));
 }

@@ -17,6 +17,9 @@ struct Recorder final : SlotEffects {
   std::vector<int> spawned;
   std::vector<bool> spawned_as_replacement;
   std::vector<int> drained, killed;
+  std::vector<bool> handed_back;  // the `hand_back` of each drain, in order
+  const SlotMachine* machine = nullptr;  // when set: what the machine says during drain()
+  std::vector<bool> drained_sdk;
   std::vector<std::string> events;
   std::vector<std::map<std::string, std::string>> event_fields;
   std::vector<bool> replacements;
@@ -32,7 +35,11 @@ struct Recorder final : SlotEffects {
     spawned_as_replacement.push_back(replacement);
     return true;
   }
-  void drain(int generation, std::chrono::milliseconds) override { drained.push_back(generation); }
+  void drain(int generation, std::chrono::milliseconds, bool hand_back) override {
+    drained.push_back(generation);
+    handed_back.push_back(hand_back);
+    if (machine) drained_sdk.push_back(machine->speaks_sdk(generation));
+  }
   void kill(int generation) override { killed.push_back(generation); }
   void event(const LifecycleEvent& e) override {
     events.emplace_back(e.name);
@@ -199,6 +206,7 @@ TEST_CASE("max_requests: a replacement starts, takes over when ready, and the ol
   m.ready(2, t0 + 3s);
   CHECK(m.accepting() == 2);
   CHECK(r.drained == std::vector<int>{1});
+  CHECK(r.handed_back == std::vector<bool>{true});  // its successor serves: idle sockets go back
   CHECK(r.replacements == std::vector<bool>{true});
   m.exited(1, ExitStatus{0, 0, false}, t0 + 4s);  // planned: no restart
   CHECK_FALSE(r.saw("backoff"));
@@ -256,6 +264,7 @@ TEST_CASE("stop drains everything and reports stopped when the last worker is go
   m.ready(1, t0);
   m.stop(t0, 2s);
   CHECK(r.drained == std::vector<int>{1});
+  CHECK(r.handed_back == std::vector<bool>{false});  // nobody is left to take them
   CHECK(m.state() == SlotState::stopping);
   CHECK(*m.next_deadline() == t0 + 2s);
   m.tick(t0 + 2s);
@@ -264,6 +273,35 @@ TEST_CASE("stop drains everything and reports stopped when the last worker is go
   CHECK(m.state() == SlotState::stopped);
   CHECK(r.events.back() == "stopped");
   CHECK_FALSE(r.saw("backoff"));
+}
+
+TEST_CASE("during drain() the retiring worker is still known: an SDK worker gets `drain`, not SIGTERM") {
+  // The replaced worker left `current` before its drain: the effect must still find it
+  // among the draining, or speaks_sdk says no and a reload SIGTERMs SDK workers.
+  Recorder r;
+  SlotMachine m(policy(), r);
+  r.machine = &m;
+  m.start(t0);
+  m.hello(1);
+  m.ready(1, t0);
+  REQUIRE(m.replace("reload", t0) == SlotMachine::Replace::started);
+  m.hello(2);
+  m.ready(2, t0 + 1s);
+  m.stop(t0 + 2s, 5s);
+  CHECK(r.drained == std::vector<int>{1, 2});
+  CHECK(r.drained_sdk == std::vector<bool>{true, true});
+}
+
+TEST_CASE("a scale-down stop lets the workers hand idle connections back; a replacement's drain always does") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  REQUIRE(m.replace("reload", t0) == SlotMachine::Replace::started);
+  m.ready(2, t0 + 1s);
+  m.stop(t0 + 2s, 5s, /*hand_back=*/true);
+  CHECK(r.drained == std::vector<int>{1, 2});
+  CHECK(r.handed_back == std::vector<bool>{true, true});
 }
 
 TEST_CASE("a slot waiting to restart stops at once; a spawn failure backs off like a crash") {

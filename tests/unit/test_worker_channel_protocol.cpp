@@ -117,6 +117,10 @@ TEST_CASE("channel protocol: welcome carries heartbeat_ms; drain is delivered, t
   CHECK(edge.welcomes[0].heartbeat_ms == 200);
   REQUIRE(edge.drains.size() == 1);
   CHECK(edge.drains[0].timeout_ms == 5000);
+  CHECK(!edge.drains[0].handback);
+  p.feed("{\"handoff\":\"drain\",\"v\":1,\"timeout_ms\":5000,\"handback\":true}\n", edge);
+  REQUIRE(edge.drains.size() == 2);
+  CHECK(edge.drains[1].handback);
   // A socket the master sent before its drain is still taken.
   edge.pending = 1;
   p.feed(handle_line(5), edge);

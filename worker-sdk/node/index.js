@@ -23,6 +23,9 @@ const EventEmitter = require('node:events');
 const http = require('node:http');
 const net = require('node:net');
 const { belongsHere } = require('./route-key');
+// What http.Server and child_process use to detach a parser from its socket (stable since
+// Node 0.x; child_process calls it when it sends a socket).
+const { freeParser } = require('_http_common');
 
 const PROTOCOL_VERSION = 1;
 const DEFAULT_GRACE_MS = 5000;
@@ -34,6 +37,7 @@ const SWEEP_MS = 25; // how often a drain looks for quiet connections
 const DEADLINE_MARGIN_MS = 100; // a drain's forced exit comes this much before the master's kill
 const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
 const kHandback = Symbol('handoff.handback'); // on a request that goes back: its `conn`
+const kConn = Symbol('handoff.conn'); // on a handed-over socket: its `conn` message
 
 const now = () => performance.now();
 
@@ -288,6 +292,7 @@ function attach(handoff, server, options) {
     // Count it, so getConnections() and close()'s 'close' event see it.
     server._connections++;
     sockets.add(socket);
+    socket[kConn] = message; // what a drain's handback tells the master
     socket.once('close', () => forget(socket));
     // Handed over while draining (it was in flight): served all the same, and its
     // responses say `Connection: close` (trackRequest). Not closed before its first
@@ -377,9 +382,9 @@ function attach(handoff, server, options) {
     // from the parent that our master never sends.
     socket.server = null;
     socket.setTimeout(0);
-    forget(socket); // child_process detaches the handle: 'close' never comes
     // Node's child_process waits for the master's ACK, resends on NACK (3 times), and
-    // closes its copy of the descriptor after the ACK.
+    // closes its copy of the descriptor after the ACK. A socket sent while an earlier one
+    // awaits its ACK waits in child_process's queue, its reading stopped: nothing is read.
     process.send(
       {
         handoff: 'handback',
@@ -394,6 +399,9 @@ function attach(handoff, server, options) {
       {},
       () => {},
     );
+    // Only now: forgetting the last socket of a drain disconnects the channel, which must
+    // still take this message (a disconnect waits for the handles queued before it).
+    forget(socket); // child_process detaches the handle: 'close' never comes
   }
 
 
@@ -428,11 +436,13 @@ function attach(handoff, server, options) {
   // Stops taking work without failing a client: requests in progress finish and their
   // connections close after the response; connections that have not sent a request yet
   // are served (with close) when it comes; keep-alive connections are closed once quiet
-  // for IDLE_GRACE_MS. When the last connection has closed, the server is closed and the
-  // channel disconnected, and the process exits by itself. `timeoutMs` bounds it all.
-  function startDrain(reason, timeoutMs) {
+  // for IDLE_GRACE_MS, or, when the master's drain says `handback` (a successor serves
+  // this slot), handed back to the master as soon as they are idle (handBackIdle). When
+  // the last connection has gone, the server is closed and the channel disconnected, and
+  // the process exits by itself. `timeoutMs` bounds it all.
+  function startDrain(reason, timeoutMs, handback = false) {
     if (drain) return;
-    drain = { reason, timeoutMs, sweep: null, deadline: null, finished: false };
+    drain = { reason, timeoutMs, sweep: null, deadline: null, finished: false, handback };
     handoff.draining = true;
     for (const state of conns.values()) {
       for (const res of state.responses) if (!res.headersSent) res.shouldKeepAlive = false;
@@ -459,12 +469,47 @@ function attach(handoff, server, options) {
       if (state.upgraded || state.closing || state.responses.size > 0) continue;
       if (busy.has(socket)) {
         state.last = t;
+      } else if (drain.handback && connectionsList && canHandBack(socket)) {
+        handBackIdle(socket, state);
       } else if (t - state.last >= IDLE_GRACE_MS) {
         state.closing = true;
         if (typeof socket.destroySoon === 'function') socket.destroySoon();
         else socket.end();
       }
     }
+  }
+
+  // An idle keep-alive socket of ours that can travel: the handed-over socket itself (not
+  // a TLS socket over it: its session cannot move), parsed by http.Server, with nothing
+  // written and not yet sent, nothing unread in its stream buffer.
+  function canHandBack(socket) {
+    return (
+      sockets.has(socket) &&
+      socket[kConn] !== undefined &&
+      socket.parser &&
+      socket._handle &&
+      !socket.destroyed &&
+      !socket.writableEnded &&
+      socket.writableLength === 0 &&
+      socket.readableLength === 0 &&
+      process.connected
+    );
+  }
+
+  // Race-free because JavaScript runs between reads: http.Server's parser consumes the
+  // socket natively, but only inside a read callback, never while this runs. The parser
+  // is not inside a request (closeQuietConnections asked http.Server's list), so not a
+  // byte of a next request has been read; reading stops now, and whatever the client
+  // sends from here on stays in the kernel for the master and the next worker. The head
+  // is empty. The parser is freed here, as child_process would when it takes the handle:
+  // a socket waiting in child_process's queue (an earlier one awaits its ACK) must leave
+  // http.Server's list of connections now, or server.close() at the end of the drain
+  // would destroy it as idle before it is sent.
+  function handBackIdle(socket, state) {
+    state.closing = true; // never swept again
+    stopReading(socket);
+    freeParser(socket.parser, null, socket);
+    sendBack(socket, socket[kConn], Buffer.alloc(0));
   }
 
   function finishDrainIfDone() {
@@ -478,7 +523,14 @@ function attach(handoff, server, options) {
     closeNow();
     handoff.emit('drained', { reason: drain.reason });
     // Without a channel and with no connections, nothing of ours keeps the process alive.
-    if (process.connected) process.disconnect();
+    // Sockets handed back may still wait in child_process's queue (one handle in flight,
+    // each sent after the previous ACK): the disconnect waits for them, and the channel,
+    // unref'd once our 'message' listener is gone, is held until then, or the process
+    // would exit with those sockets unsent (and their clients cut).
+    if (process.connected) {
+      if (process.channel && typeof process.channel.ref === 'function') process.channel.ref();
+      process.disconnect();
+    }
   }
 
   function exitNow() {
@@ -503,7 +555,7 @@ function attach(handoff, server, options) {
       accept(message, handle);
     } else if (message.handoff === 'drain') {
       const timeoutMs = Number.isInteger(message.timeout_ms) && message.timeout_ms > 0 ? message.timeout_ms : graceMs;
-      startDrain('drain', timeoutMs);
+      startDrain('drain', timeoutMs, message.handback === true);
     }
     // Anything else (later protocol versions, the app's own messages) is ignored.
   }

@@ -68,7 +68,8 @@ void Connection::start() {
   settle();
 }
 
-void Connection::drain() {
+void Connection::drain(bool hand_back) {
+  hand_back_when_idle_ = hand_back;
   session_.drain();
   settle();
 }
@@ -155,6 +156,13 @@ void Connection::settle() {
     return;
   }
   if (session_.closing()) return begin_close();
+  if (hand_back_when_idle_ && writes_in_flight_ == 0 && session_.closable()) {
+    // Every byte read so far went through the session, and it holds none of a next
+    // request: stop reading, and whatever the client sends from now on stays in the
+    // kernel for the master (and the successor) to read. Nothing is lost, nothing reset.
+    set_reading(false);
+    return hand_back();
+  }
 
   // While a response is awaited the session would only hold what we read.
   const std::size_t queued = uv_stream_get_write_queue_size(tcp_.stream());

@@ -42,8 +42,11 @@ class Connection {
   // Starts serving. May close (and so destroy) the connection if the socket is unusable.
   void start();
   // The worker retires: the request in progress, or the next one, gets the last response
-  // (`Connection: close`); an idle keep-alive connection closes once quiet for a moment.
-  void drain();
+  // (`Connection: close`); an idle keep-alive connection closes once quiet for a moment,
+  // or, with `hand_back` (the master's drain says a successor serves), goes back to the
+  // master at once (Owner::hand_back, an empty head): its client's next request, sent
+  // at any moment, then reaches the successor instead of a closing socket.
+  void drain(bool hand_back = false);
   // Closes at once; the owner destroys the connection before this returns.
   void close_now();
 
@@ -82,6 +85,7 @@ class Connection {
   std::function<bool(const Request&)> belongs_;
 
   bool reading_ = false;
+  bool hand_back_when_idle_ = false;  // drain(true): an idle keep-alive socket goes back
   bool broken_ = false;  // read or write error: close without ceremony
   bool eof_ = false;     // the peer finished sending
   bool shutdown_started_ = false;

@@ -55,6 +55,7 @@ struct Worker::Impl final : Connection::Owner {
   // straight from serving (a second signal, the deadline, a failed start).
   enum class Phase { serving, draining, stopped };
   Phase phase = Phase::serving;
+  bool drain_hands_back = false;  // the master's drain said `handback`: idle sockets go back
   bool running = false;  // inside run(): the loop is usable
 
   uv_loop_t loop{};
@@ -92,7 +93,7 @@ struct Worker::Impl final : Connection::Owner {
   int start_standalone();
   int watch_signal(UvHandle<uv_signal_t>& handle, int signum);
   void serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn = {});
-  void drain(std::int64_t timeout_ms);
+  void drain(std::int64_t timeout_ms, bool hand_back = false);
   void stop_now();
   void finish_if_done();
   void apply_http(const ipc::HttpSettings& http);
@@ -227,7 +228,9 @@ int Worker::Impl::start_supervised() {
                        start_heartbeat(w.heartbeat_ms);
                      },
                  .drain =
-                     [this](const ipc::Drain& d) { drain(drain_deadline_ms(d.timeout_ms, options.shutdown_timeout_ms)); },
+                     [this](const ipc::Drain& d) {
+                       drain(drain_deadline_ms(d.timeout_ms, options.shutdown_timeout_ms), d.handback);
+                     },
                  // The master is gone: nobody hands us sockets or reads our stats.
                  .closed =
                      [this] {
@@ -274,15 +277,19 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
   raw->start();  // may close at once, and be gone
   // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
   // served all the same, its response saying `Connection: close`.
-  if (phase == Phase::draining && connections.count(raw) != 0) raw->drain();
+  if (phase == Phase::draining && connections.count(raw) != 0) raw->drain(drain_hands_back);
 }
 
 // Graceful: the channel stays open (a handle may be in flight, and the heartbeat goes
 // on), every connection finishes what it has begun, and run() returns once none is left
 // or at the deadline.
-void Worker::Impl::drain(std::int64_t timeout_ms) {
+// With `hand_back` (the master's drain: a successor serves this slot), idle keep-alive
+// connections go back to the master instead of being closed under their clients; they
+// count toward nothing here once sent (hand_back() below), only their ACK is awaited.
+void Worker::Impl::drain(std::int64_t timeout_ms, bool hand_back) {
   if (phase != Phase::serving) return;
   phase = Phase::draining;
+  drain_hands_back = hand_back && channel && channel->is_open();
   if (listener) listener->close();
   auto timer = UvHandle<uv_timer_t>::make();
   if (timeout_ms > 0 && uv_timer_init(&loop, timer.get()) == 0) {
@@ -296,7 +303,7 @@ void Worker::Impl::drain(std::int64_t timeout_ms) {
         static_cast<std::uint64_t>(timeout_ms), 0);
     deadline = std::move(timer);
   }
-  for_each_connection([](Connection* c) { c->drain(); });
+  for_each_connection([this](Connection* c) { c->drain(drain_hands_back); });
   finish_if_done();
 }
 
@@ -345,7 +352,8 @@ void Worker::Impl::connection_closed(Connection* connection) {
 }
 
 void Worker::Impl::hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) {
-  connections.erase(connection);
+  // No longer ours: it counts toward nothing here (the socket waits only for its ACK).
+  if (connections.erase(connection) != 0) scoreboard.connection_closed();
   if (channel && channel->is_open()) {
     handbacks.push_back({std::move(socket), ChannelProtocol::handback_line(message)});
     send_next_handback();

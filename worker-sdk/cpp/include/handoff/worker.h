@@ -119,10 +119,14 @@ class Worker {
   //
   // Draining, nothing is refused: sockets still arriving (in flight) are served, requests
   // in progress and requests that arrive on fresh connections are answered with
-  // `Connection: close`, and keep-alive connections quiet for 100 ms are closed. When no
-  // connection is left, run() returns. At the deadline (the drain's timeout_ms less a
-  // margin, so that the exit is ours and not the master's SIGKILL; shutdown_timeout_ms
-  // for a signal or the master's loss) every connection is cut.
+  // `Connection: close`, and keep-alive connections quiet for 100 ms are closed; when the
+  // master's drain says `handback` (a successor serves the slot: reload, recycling,
+  // scale-down), idle keep-alive connections go back to the master at once instead, so a
+  // client's next request is never met by a closing socket. When no connection is left
+  // (and the master has acknowledged every socket given back), run() returns. At the
+  // deadline (the drain's timeout_ms less a margin, so that the exit is ours and not the
+  // master's SIGKILL; shutdown_timeout_ms for a signal or the master's loss) every
+  // connection is cut.
   int run();
 
   // Calls fn once, after ms milliseconds, on the worker's loop. Only while run() runs
