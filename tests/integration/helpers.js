@@ -21,6 +21,11 @@ function launch(args, options, prefix = []) {
   const argv = [...prefix, SUPERVISOR, ...args];
   return spawn(argv[0], argv.slice(1), options);
 }
+// argv that runs `supervisor ARGS` to completion (the command-line client: status, scale,
+// stop...), through wine for the Windows build.
+function supervisorArgv(args) {
+  return windows.enabled ? windows.supervisorArgv(SUPERVISOR, args) : [SUPERVISOR, ...args];
+}
 const TIMEOUT = 20000; // generous: the sanitizer build is slow
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
@@ -317,6 +322,7 @@ module.exports = {
   ROOT,
   BIN,
   SUPERVISOR,
+  supervisorArgv,
   HELLO_CPP,
   HELLO_NODE,
   PLAIN_NODE,
