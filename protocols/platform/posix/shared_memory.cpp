@@ -13,6 +13,10 @@ namespace handoff {
 namespace bip = boost::interprocess;
 
 struct SharedMemory::Impl {
+  // Built in place: Boost's move assignment of a default-constructed object reads an
+  // uninitialized member.
+  template <class... Args>
+  explicit Impl(bip::mode_t mode, Args&&... args) : object(std::forward<Args>(args)...), region(object, mode) {}
   bip::shared_memory_object object;
   bip::mapped_region region;
 };
@@ -38,10 +42,9 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
   try {
     bip::permissions owner_only;
     owner_only.set_permissions(0600);
-    auto impl = std::make_unique<Impl>();
-    impl->object = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, owner_only);
-    impl->object.truncate(static_cast<bip::offset_t>(bytes));  // ftruncate: zero-filled
-    impl->region = bip::mapped_region(impl->object, bip::read_write);
+    bip::shared_memory_object object(bip::create_only, name.c_str(), bip::read_write, owner_only);
+    object.truncate(static_cast<bip::offset_t>(bytes));  // ftruncate: zero-filled
+    auto impl = std::make_unique<Impl>(bip::read_write, std::move(object));
     return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
   } catch (const bip::interprocess_exception& e) {
     error = e.what();
@@ -52,9 +55,7 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
 std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error) {
   try {
     const auto mode = writable ? bip::read_write : bip::read_only;
-    auto impl = std::make_unique<Impl>();
-    impl->object = bip::shared_memory_object(bip::open_only, name.c_str(), mode);
-    impl->region = bip::mapped_region(impl->object, mode);
+    auto impl = std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode);
     return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
   } catch (const bip::interprocess_exception& e) {
     error = e.what();

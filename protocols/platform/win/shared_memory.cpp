@@ -15,6 +15,10 @@ namespace handoff {
 namespace bip = boost::interprocess;
 
 struct SharedMemory::Impl {
+  // Built in place: Boost's move assignment of a default-constructed object reads an
+  // uninitialized member.
+  template <class... Args>
+  explicit Impl(bip::mode_t mode, Args&&... args) : object(std::forward<Args>(args)...), region(object, mode) {}
   bip::windows_shared_memory object;
   bip::mapped_region region;
 };
@@ -40,11 +44,9 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
     return nullptr;
   }
   try {
-    auto impl = std::make_unique<Impl>();
     // A new section's pages are zero.
-    impl->object = bip::windows_shared_memory(bip::create_only, name.c_str(), bip::read_write, bytes,
-                                              bip::permissions(security.attributes()));
-    impl->region = bip::mapped_region(impl->object, bip::read_write);
+    auto impl = std::make_unique<Impl>(bip::read_write, bip::create_only, name.c_str(), bip::read_write, bytes,
+                                       bip::permissions(security.attributes()));
     return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
   } catch (const bip::interprocess_exception& e) {
     error = e.what();
@@ -55,9 +57,7 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
 std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error) {
   try {
     const auto mode = writable ? bip::read_write : bip::read_only;
-    auto impl = std::make_unique<Impl>();
-    impl->object = bip::windows_shared_memory(bip::open_only, name.c_str(), mode);
-    impl->region = bip::mapped_region(impl->object, mode);
+    auto impl = std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode);
     return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
   } catch (const bip::interprocess_exception& e) {
     error = e.what();
