@@ -248,6 +248,28 @@ test('scale 2 -> 4 -> 1 through the control socket under light load: no failed r
   assert.match(unknown.stderr, /no app named "nope" \(apps: hello\)/);
 });
 
+test('top draws the slots from the scoreboard every second and quits on q', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
+  t.after(() => sup.stop());
+  const argv = h.supervisorArgv(['top', '--config', sup.file]);
+  const top = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => top.kill('SIGKILL'));
+  const exited = new Promise((resolve) => top.on('exit', (code) => resolve(code)));
+  let screen = '';
+  top.stdout.setEncoding('utf8');
+  top.stdout.on('data', (d) => (screen += d));
+  top.stderr.on('data', (d) => (screen += d));
+  // Two frames, each with both slots ready.
+  const frames = await h.eventually(() => {
+    const rows = screen.match(/^hello\s+[12]\s+\d+\s+ready\b/gm) || [];
+    return { ok: rows.length >= 4, screen };
+  });
+  assert.ok(frames.ok, screen);
+  top.stdin.write('q');
+  assert.strictEqual(await exited, 0, screen);
+});
+
 test('the control socket is 0600 and refuses another user', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 1 }), { ready: 1 });
