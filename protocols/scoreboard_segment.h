@@ -1,6 +1,6 @@
-// A scoreboard segment mapped into this process (Boost.Interprocess shared memory: a
-// file under /dev/shm on Linux, a paging-file section on Windows). The master creates
-// and removes it; `supervisor status`, `top` and C++ SDK workers open it.
+// A scoreboard segment mapped into this process (protocols/platform/shared_memory.h: a
+// file under /dev/shm on Linux, a native paging-file section on Windows). The master
+// creates and removes it; `supervisor status`, `top` and C++ SDK workers open it.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,9 @@ class Segment {
                                          std::int64_t now_ms, std::string& error);
   // An existing, valid segment; read-only unless `writable`.
   static std::unique_ptr<Segment> open(const std::string& name, bool writable, std::string& error);
-  static bool remove(const std::string& name);
+  // Removes a stale one (false and why when it cannot: on Windows a section lives as long
+  // as any process holds it).
+  static bool remove(const std::string& name, std::string& error);
 
   ~Segment();
   Segment(const Segment&) = delete;
@@ -27,12 +29,16 @@ class Segment {
 
   Header* header() const { return header_; }
   const std::string& name() const { return name_; }
-  // The OS handle of the segment (a descriptor on POSIX), for ownership changes.
+  // The OS handle of the segment (a descriptor on POSIX, a HANDLE on Windows), for
+  // ownership changes.
   std::intptr_t native_handle() const;
+  // Who may open it: "0600", or on Windows the section's DACL in SDDL.
+  std::string access() const;
 
  private:
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Segment> adopt(std::unique_ptr<Impl> impl, Header* header, const std::string& name);
   std::unique_ptr<Impl> impl_;
   Header* header_ = nullptr;
   std::string name_;

@@ -3,7 +3,6 @@
 //   supervisor --config FILE      run the cluster
 //   supervisor check FILE         validate a config and exit (0 valid, 2 invalid)
 //   supervisor config-reference   print the configuration reference (docs/config.md)
-//   supervisor control NAME CMD   send `reload` or `stop` to a supervisor run with --control NAME
 //   supervisor status [--json]    the slots of a running supervisor (from its scoreboard)
 //   supervisor top                the same, live, every second
 //   supervisor reload | stop | scale APP N    through its control socket
@@ -15,7 +14,6 @@
 
 #include "supervisor/config_loader.h"
 #include "supervisor/config_schema.h"
-#include "supervisor/control_endpoint.h"
 #include "supervisor/control/commands.h"
 #include "supervisor/master.h"
 #include "supervisor/platform/platform.h"
@@ -54,15 +52,6 @@ int main(int argc, char** argv) {
   std::string check_path;
   check->add_option("file", check_path, "configuration file")->required();
 
-  std::string control_name;
-  cli.add_option("--control", control_name,
-                 "open a control endpoint here: a Unix socket path, or on Windows a named pipe \\\\.\\pipe\\NAME");
-
-  auto* control = cli.add_subcommand("control", "ask a running supervisor (started with --control) to reload or stop");
-  std::string control_target, control_command;
-  control->add_option("endpoint", control_target, "the --control name the supervisor was started with")->required();
-  control->add_option("command", control_command, "reload | stop")->required()->check(CLI::IsMember({"reload", "stop"}));
-
   auto* reference = cli.add_subcommand("config-reference", "print the configuration reference in Markdown");
 
   // The operator's commands, each told where the supervisor is.
@@ -97,7 +86,6 @@ int main(int argc, char** argv) {
     std::fputs(handoff::config_reference_markdown().c_str(), stdout);
     return 0;
   }
-  if (*control) return handoff::run_control_client(control_target, control_command);
   if (*status || *top || *reload || *stop || *scale) {
     const std::string socket =
         handoff::commands::locate_socket(target.config.empty() ? config_path : target.config, target.socket);
@@ -119,6 +107,6 @@ int main(int argc, char** argv) {
   }
   auto config = load_checked(config_path);
   if (!config) return kConfigInvalid;
-  handoff::Master master(std::move(*config), config_path, control_name);
+  handoff::Master master(std::move(*config), config_path);
   return master.run();
 }

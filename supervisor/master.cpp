@@ -6,7 +6,6 @@
 
 #include "supervisor/config_error.h"
 #include "supervisor/config_loader.h"
-#include "supervisor/control_endpoint.h"
 #include "supervisor/log.h"
 #include "supervisor/observe/metrics_text.h"
 #include "supervisor/observe/status_view.h"
@@ -43,8 +42,8 @@ bool same_listeners(const Config& a, const Config& b) {
 
 }  // namespace
 
-Master::Master(Config config, std::string config_path, std::string control_name)
-    : config_(std::move(config)), config_path_(std::move(config_path)), control_name_(std::move(control_name)) {
+Master::Master(Config config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
   set_log_format(config_.log_format);
 }
@@ -57,7 +56,6 @@ Master::~Master() {
   apps_.clear();
   removed_apps_.clear();
   signals_.clear();
-  control_endpoint_.reset();
   monitor_.reset();
   watchdog_.reset();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -187,7 +185,10 @@ int Master::open_observability() {
                  config_.control_socket.c_str(), uv_strerror(rc));
     return 2;
   }
-  log_event("control_socket", {{"path", config_.control_socket}, {"scoreboard", scoreboard_ ? scoreboard_->name() : "none"}});
+  log_event("control_socket", {{"path", config_.control_socket},
+                               {"scoreboard", scoreboard_ ? scoreboard_->name() : "none"},
+                               {"access", control_->access()},
+                               {"scoreboard_access", scoreboard_ ? scoreboard_->access() : "none"}});
 
   if (config_.admin.enabled) {
     admin_ = std::make_unique<AdminServer>(&loop_, *this);
@@ -268,18 +269,6 @@ int Master::run() {
     uv_signal_start(handle.get(), on_signal, binding.signum);
     signal_actions_.emplace_back(handle.get(), action);
     signals_.push_back(std::move(handle));
-  }
-  if (!control_name_.empty()) {
-    control_endpoint_ = std::make_unique<ControlEndpoint>();
-    const int rc = control_endpoint_->open(&loop_, control_name_, [this](ControlCommand c) {
-      if (c == ControlCommand::reload) reload();
-      else if (c == ControlCommand::stop) shutdown();
-    });
-    if (rc != 0) {
-      std::fprintf(stderr, "--control %s: cannot listen: %s\n", control_name_.c_str(), uv_strerror(rc));
-      return 2;
-    }
-    log_event("control", {{"endpoint", control_name_}});
   }
   monitor_ = UvHandle<uv_timer_t>::make();
   uv_timer_init(&loop_, monitor_.get());
@@ -401,10 +390,8 @@ void Master::on_app_stopped() {
   // Everything is down: release the remaining handles so uv_run returns.
   signals_.clear();
   signal_actions_.clear();
-  if (control_endpoint_) control_endpoint_->close();
   monitor_.reset();
   watchdog_.reset();
-  if (control_endpoint_) control_endpoint_->close();
   if (admin_) admin_->close();
   uv_stop(&loop_);
 }

@@ -18,7 +18,6 @@
 #include "supervisor/classifier.h"
 #include "supervisor/config.h"
 #include "supervisor/control/control_server.h"
-#include "supervisor/control_endpoint.h"
 #include "supervisor/listener.h"
 #include "supervisor/observe/admin_server.h"
 #include "supervisor/observe/scoreboard_host.h"
@@ -29,13 +28,12 @@ namespace handoff {
 
 class Master final : public ControlServer::Handler, public AdminSource {
  public:
-  // `control_name`: where to open the control endpoint (none when empty).
-  Master(Config config, std::string config_path, std::string control_name = {});
+  Master(Config config, std::string config_path);
   ~Master();
 
   // Binds every listener (a failure is a config error: exit code 2, nothing started),
   // starts the workers and runs until SIGTERM or SIGINT (Windows: Ctrl+C, Ctrl+Break,
-  // the console closing) or `stop` on the control endpoint. Returns the exit code.
+  // the console closing) or `stop` on the control socket. Returns the exit code.
   int run();
 
  private:
@@ -82,8 +80,6 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::vector<std::pair<uv_signal_t*, platform::SignalAction>> signal_actions_;
-  std::string control_name_;
-  std::unique_ptr<ControlEndpoint> control_endpoint_;  // --control: reload/stop (the Windows test harness)
   UvHandle<uv_timer_t> monitor_;
   UvHandle<uv_timer_t> watchdog_;
   std::unique_ptr<ScoreboardHost> scoreboard_;

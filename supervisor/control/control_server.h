@@ -29,6 +29,8 @@ class ControlServer {
   // binds, and listens. A libuv error code, 0 on success.
   int listen(const std::string& path);
   void close();  // and unlinks the file
+  // Who may connect: "0600", or on Windows the named pipe's DACL in SDDL.
+  std::string access() const { return server_.pipe_access(); }
   // Users besides the supervisor's own allowed to connect (the user it drops to).
   void allow_uid(std::uint32_t uid) { allowed_extra_ = uid; }
 

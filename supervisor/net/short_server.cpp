@@ -74,11 +74,16 @@ int ShortServer::listen_pipe(const std::string& path) {
   pipe_->data = this;
   if ((rc = uv_pipe_bind(pipe_.get(), platform::local_endpoint(path).c_str())) != 0) return rc;
   std::string why;
-  if (!platform::restrict_to_owner(path, why)) return UV_EPERM;
+  if (!platform::restrict_local_endpoint(pipe_.get(), path, why)) return UV_EPERM;
+  pipe_path_ = path;
   server_ = pipe_.stream();
   return uv_listen(server_, 64, [](uv_stream_t* s, int status) {
     if (auto* me = static_cast<ShortServer*>(s->data); me && status == 0) me->on_connection();
   });
+}
+
+std::string ShortServer::pipe_access() const {
+  return pipe_ ? platform::local_endpoint_access(pipe_.get(), pipe_path_) : std::string("none");
 }
 
 int ShortServer::bound_port() const {

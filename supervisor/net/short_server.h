@@ -44,12 +44,14 @@ class ShortServer {
   ShortServer(const ShortServer&) = delete;
   ShortServer& operator=(const ShortServer&) = delete;
 
-  // Binds and listens; a libuv error code, 0 on success. A pipe's file is made 0600
-  // before listen(), so no other user could connect in between.
+  // Binds and listens; a libuv error code, 0 on success. A pipe is made reachable by this
+  // user only (file mode 0600, or the named pipe's DACL on Windows) before listen().
   int listen_tcp(const std::string& host, int port);
   int listen_pipe(const std::string& path);
   // A TCP port bound by the OS (for port 0).
   int bound_port() const;
+  // Who may connect to the pipe (platform::local_endpoint_access), for the log.
+  std::string pipe_access() const;
   void close();
 
   struct Connection;
@@ -63,6 +65,7 @@ class ShortServer {
   Limits limits_;
   Accept accept_;
   UvHandle<uv_tcp_t> tcp_;
+  std::string pipe_path_;
   UvHandle<uv_pipe_t> pipe_;
   uv_stream_t* server_ = nullptr;
   std::set<Connection*> connections_;

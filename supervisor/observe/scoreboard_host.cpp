@@ -34,8 +34,8 @@ std::unique_ptr<ScoreboardHost> ScoreboardHost::create(const std::string& name, 
         return nullptr;
       }
     }
-    if (!scoreboard::Segment::remove(name)) {
-      error = "cannot create the scoreboard " + name + ": " + why;
+    if (std::string stuck; !scoreboard::Segment::remove(name, stuck)) {
+      error = "cannot create the scoreboard " + name + ": " + why + "; " + stuck;
       return nullptr;
     }
     replaced = true;
@@ -47,7 +47,8 @@ std::unique_ptr<ScoreboardHost> ScoreboardHost::create(const std::string& name, 
 ScoreboardHost::~ScoreboardHost() {
   const std::string name = segment_->name();
   segment_.reset();
-  scoreboard::Segment::remove(name);
+  std::string unused;  // on Windows: gone with the last handle, or kept by a worker still exiting
+  scoreboard::Segment::remove(name, unused);
 }
 
 bool ScoreboardHost::grant(const platform::Ids& ids, std::string& error) {

@@ -27,6 +27,7 @@ class ScoreboardHost {
 
   const std::string& name() const { return segment_->name(); }
   scoreboard::Header* header() const { return segment_->header(); }
+  std::string access() const { return segment_->access(); }
   scoreboard::Record* record(std::uint32_t index) const { return scoreboard::record(header(), index); }
   // Lets `ids`' workers map it (and nobody else).
   bool grant(const platform::Ids& ids, std::string& error);

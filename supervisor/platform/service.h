@@ -44,8 +44,13 @@ bool process_alive(std::int64_t pid);
 // The user id of the process at the other end of a connected local socket.
 std::optional<std::uint32_t> peer_uid(std::intptr_t fd);
 
-// Makes a file readable and writable by its owner only (mode 0600).
-bool restrict_to_owner(const std::string& path, std::string& error);
+// Makes a bound local endpoint (`server`, bound to local_endpoint(path)) reachable by
+// this process's user only: mode 0600 on the socket file on POSIX; on Windows a DACL on
+// the named pipe with one entry, this user (the default would also let Everyone and
+// Anonymous open it for reading, and SYSTEM and Administrators for everything).
+bool restrict_local_endpoint(uv_pipe_t* server, const std::string& path, std::string& error);
+// Who may connect to it, for the log: "0600" or the pipe's DACL in SDDL.
+std::string local_endpoint_access(uv_pipe_t* server, const std::string& path);
 // The name a local socket path binds to: the path itself on POSIX; on Windows a named pipe
 // (\\.\pipe\handoff-<hash of the path>), as a path cannot name a pipe there.
 std::string local_endpoint(const std::string& path);

@@ -23,6 +23,11 @@ function launch(args, options, prefix = []) {
   const argv = [...prefix, SUPERVISOR, ...args];
   return spawn(argv[0], argv.slice(1), options);
 }
+// argv that runs `supervisor ARGS` to completion (the command-line client: status, scale,
+// stop...), through wine for the Windows build.
+function supervisorArgv(args) {
+  return windows.enabled ? windows.supervisorArgv(SUPERVISOR, args) : [SUPERVISOR, ...args];
+}
 const TIMEOUT = 20000; // generous: the sanitizer build is slow
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
@@ -144,7 +149,10 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
   });
   died.catch(() => {}); // only awaited while starting
   // The pid workers' parent reports: under wine, the supervisor's Windows pid.
-  if (windows.enabled) sup.pid = Number((await Promise.race([log.waitFor(/event=start pid=(\d+)/), died]))[1]);
+  if (windows.enabled) {
+    const start = await Promise.race([log.waitFor(/event=start pid=(\d+)|"event":"start","pid":"(\d+)"/), died]);
+    sup.pid = Number(start[1] ?? start[2]);  // logfmt or log_format: json
+  }
   for (let slot = 1; slot <= ready; slot++) {
     await Promise.race([log.waitFor(new RegExp(`event=ready app=\\S+ slot=${slot} `)), died]);
   }
@@ -325,6 +333,7 @@ module.exports = {
   ROOT,
   BIN,
   SUPERVISOR,
+  supervisorArgv,
   HELLO_CPP,
   HELLO_NODE,
   PLAIN_NODE,

@@ -17,7 +17,7 @@ const NOISY = path.join(__dirname, 'fixtures/noisy-worker.js');
 
 // Runs `supervisor <args>` (as another user with `as`: setpriv arguments).
 function cli(args, { as = [] } = {}) {
-  const argv = as.length ? ['setpriv', ...as, h.SUPERVISOR, ...args] : [h.SUPERVISOR, ...args];
+  const argv = as.length ? ['setpriv', ...as, h.SUPERVISOR, ...args] : h.supervisorArgv(args);
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: h.TIMEOUT });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -248,6 +248,32 @@ test('scale 2 -> 4 -> 1 through the control socket under light load: no failed r
   assert.match(unknown.stderr, /no app named "nope" \(apps: hello\)/);
 });
 
+test('top draws the slots from the scoreboard every second and quits on q', async (t) => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
+  t.after(() => sup.stop());
+  const argv = h.supervisorArgv(['top', '--config', sup.file]);
+  const top = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => top.kill('SIGKILL'));
+  const exited = new Promise((resolve) => top.on('exit', (code) => resolve(code)));
+  let screen = '';
+  top.stdout.setEncoding('utf8');
+  top.stdout.on('data', (d) => (screen += d));
+  top.stderr.on('data', (d) => (screen += d));
+  // Two frames, each with both slots ready.
+  const frames = await h.eventually(() => {
+    const rows = screen.match(/^hello\s+[12]\s+\d+\s+ready\b/gm) || [];
+    return { ok: rows.length >= 4, screen };
+  });
+  assert.ok(frames.ok, screen);
+  // q quits. Under wine a Linux pipe on stdin is never read (a console would be), so there
+  // Ctrl+C (SIGINT to wine), which quits too.
+  if (h.WINDOWS) top.kill('SIGINT');
+  else top.stdin.write('q');
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('still running'), h.TIMEOUT).unref());
+  assert.strictEqual(await Promise.race([exited, timeout]), 0, screen);
+});
+
 test('the control socket is 0600 and refuses another user', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 1 }), { ready: 1 });
@@ -275,6 +301,49 @@ test('the control socket is 0600 and refuses another user', async (t) => {
   // Still running and serving.
   assert.strictEqual((await h.request({ port })).status, 200);
   assert.strictEqual(statusJson(sup).slots.length, 1);
+});
+
+// The same on both platforms: who may use the control socket and map the scoreboard, as the
+// supervisor reads it back from the live objects, and every control command.
+test('the control socket and the scoreboard admit only the supervisor\'s user; reload and stop through it', async (t) => {
+  const port = await h.freePort();
+  const yaml = (version) =>
+    h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: `    env: {VERSION: "${version}"}\n` });
+  const sup = await h.startSupervisor(yaml(1), { ready: 1 });
+  t.after(() => sup.stop());
+  const [, access, boardAccess] = await sup.log.waitFor(/event=control_socket .*access=(\S+) scoreboard_access=(\S+)/);
+  if (h.WINDOWS) {
+    // One allow entry, full access, for one SID (the user's): no Everyone, Anonymous,
+    // SYSTEM or Administrators entry. (Wine 8 keeps the DACL set on the pipe afterwards
+    // but not its "protected" flag, P, which a kernel object never uses anyway.)
+    assert.match(access, /^D:P?\(A;;(?:GA|FA|0x1f01ff);;;(S-1-5-[\d-]+)\)$/, 'the named pipe\'s DACL');
+    assert.match(boardAccess, /^D:P\(A;;(?:GA|0xf001f);;;(S-1-5-[\d-]+)\)$/, 'the section\'s DACL');
+    assert.strictEqual(access.match(/;;;(S-[\d-]+)\)/)[1], boardAccess.match(/;;;(S-[\d-]+)\)/)[1], 'the same user');
+  } else {
+    assert.strictEqual(access, '0600');
+    assert.strictEqual(boardAccess, '0600');
+  }
+
+  fs.writeFileSync(sup.file, yaml(2));
+  let mark = sup.log.mark();
+  const reload = cli(['reload', '--config', sup.file]);
+  assert.strictEqual(reload.code, 0, reload.stderr);
+  await sup.log.waitFor(/event=reload /, { from: mark });
+  await sup.log.waitFor(/event=ready app=hello slot=1 pid=\d+ generation=2 /, { from: mark });
+  assert.strictEqual((await h.request({ port })).status, 200);
+  const renewed = await h.eventually(() => {
+    const slots = statusJson(sup).slots.map((x) => [x.slot, x.generation, x.state]);
+    return { ok: JSON.stringify(slots) === '[[1,2,"ready"]]', slots };
+  });
+  assert.deepStrictEqual(renewed.slots, [[1, 2, 'ready']]);
+
+  mark = sup.log.mark();
+  const stop = cli(['stop', '--config', sup.file]);
+  assert.strictEqual(stop.code, 0, stop.stderr);
+  await sup.log.waitFor(/event=shutdown /, { from: mark });
+  await sup.finished();
+  const gone = cli(['status', '--config', sup.file]);
+  assert.strictEqual(gone.code, 1, 'nothing to read once it stopped');
 });
 
 test('a master killed with SIGKILL starts again: the stale scoreboard and socket are replaced', async (t) => {

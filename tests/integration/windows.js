@@ -5,8 +5,8 @@
 // and signal the supervisor. It translates what a test says into Windows terms:
 //   - programs run through windows/wine-run.sh (wine64, the build tree's prefix);
 //   - SIGTERM/SIGINT to the supervisor become Ctrl+C (wine turns SIGINT into a console
-//     control event; a real SIGTERM would kill wine at once), SIGHUP becomes `reload` on
-//     the control endpoint (a named pipe);
+//     control event; a real SIGTERM would kill wine at once), SIGHUP becomes
+//     `supervisor.exe reload --config FILE` (its control socket is a named pipe there);
 //   - pids in X-Handoff-Worker are Windows pids: parentPid asks wine (wmic), and
 //     process.kill(pid, 'SIGKILL') becomes `taskkill /f /pid` (TerminateProcess). A
 //     Windows pid must never reach the Linux kill(2): it would name another process.
@@ -44,6 +44,13 @@ const SKIPS = {
   'a reload to a command that cannot start leaves the old workers serving': SH,
   'configs/chat.yaml passes check': "the shipped config names the Linux build's plugin, build/lib/libchat_affinity.so",
   'user: workers run as the configured user': 'Windows has no worker users (the config check says so)',
+  'the control socket is 0600 and refuses another user':
+    'a Unix file mode and a second uid (setpriv); the Windows DACLs are checked by "admit only the supervisor\'s user"',
+  'a master killed with SIGKILL starts again: the stale scoreboard and socket are replaced':
+    'checks the socket file and /dev/shm entry a killed master leaves; a named pipe and a section end with their last handle, nothing is left to replace',
+  'systemd: READY=1 once min_ready, RELOADING=1/READY=1 around a reload, STOPPING=1, WATCHDOG=1':
+    'systemd\'s notify protocol (NOTIFY_SOCKET, a Unix datagram socket read by socat) does not exist on Windows',
+  'systemd socket activation: listeners come from LISTEN_FDS': 'systemd socket activation (LISTEN_FDS) does not exist on Windows',
   'a plain Node worker without the SDK keeps the connection: every request goes to the first slot':
     'L7 rules read the head there (no MSG_PEEK + SO_RCVLOWAT) and carry it in conn.head, which only the SDKs replay: a worker without the SDK cannot serve L7 routes on Windows',
 };
@@ -57,8 +64,6 @@ SKIPS['a client that pipelines and does not read is held back: the worker stays 
 
 // Whole files that do not run on Windows yet, with their reason (listed at the end too).
 const SKIP_FILES = {
-  'observability.test.js':
-    'scoreboard (Boost.Interprocess shared memory fails under wine 8), promtool, socat, systemd and a second uid are Linux-only here',
   'l7-carried.test.js': 'Windows always classifies by reading and carrying the head: l7.test.js is that run there',
 };
 
@@ -100,19 +105,18 @@ function installKill() {
 }
 
 const linuxChildren = new Set();
-let controlSerial = 0;
 
 // Starts the supervisor under wine; returns the ChildProcess, whose kill() speaks Windows.
 function spawnSupervisor(exe, args, options) {
-  const control = `\\\\.\\pipe\\handoff-test-${process.pid}-${++controlSerial}`;
-  const running = args[0] === '--config' && !args.includes('--control');
-  const child = spawn(WINE_RUN, [exe, ...args, ...(running ? ['--control', control] : [])], options);
+  const child = spawn(WINE_RUN, [exe, ...args], options);
   linuxChildren.add(child.pid);
+  const config = args[0] === '--config' ? args[1] : undefined;
   const kill = child.kill.bind(child);
   child.kill = (signal = 'SIGTERM') => {
     if (signal === 'SIGTERM' || signal === 'SIGINT') return kill('SIGINT');
-    if (signal === 'SIGHUP') {
-      runQuiet([exe, 'control', control, 'reload']);
+    if (signal === 'SIGHUP' && config) {
+      // The control socket (a named pipe there) stands in for SIGHUP.
+      runQuiet([exe, 'reload', '--config', config]);
       return true;
     }
     return kill(signal);
@@ -120,20 +124,32 @@ function spawnSupervisor(exe, args, options) {
   return child;
 }
 
+// argv that runs `supervisor.exe ARGS` under wine, for spawnSync/spawn by tests that run
+// the command-line client (status, scale, stop...).
+function supervisorArgv(exe, args) {
+  return [WINE_RUN, exe, ...args];
+}
+
 // Runs a Windows program to completion with its output in a file (a wine service it
-// starts must not inherit a pipe of ours); returns that output.
+// starts must not inherit a pipe of ours); returns that output. Throws, with the output,
+// when it fails.
 function runQuiet(argv) {
   const file = path.join(os.tmpdir(), `handoff-wine-${process.pid}-${Date.now()}.out`);
   const fd = fs.openSync(file, 'w');
+  let failure = null;
   try {
     execFileSync('timeout', ['60', WINE_RUN, ...argv], { stdio: ['ignore', fd, fd] });
+  } catch (e) {
+    failure = e;
   } finally {
     fs.closeSync(fd);
   }
   const bytes = fs.readFileSync(file);
   fs.unlinkSync(file);
   // wmic writes UTF-16LE after a byte order mark
-  return bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.subarray(2).toString('utf16le') : bytes.toString();
+  const out = bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.subarray(2).toString('utf16le') : bytes.toString();
+  if (failure) throw new Error(`Windows: ${argv.join(' ')} failed (${failure.message}): ${out}`);
+  return out;
 }
 
 // The Windows pid of a Windows process's parent.
@@ -146,7 +162,7 @@ function parentPid(pid) {
   throw new Error(`no Windows process ${pid}`);
 }
 
-module.exports = { enabled, SKIPS, SKIP_FILES, spawnSupervisor, parentPid };
+module.exports = { enabled, SKIPS, SKIP_FILES, spawnSupervisor, supervisorArgv, parentPid };
 
 if (enabled && require.main !== module) {
   installSkips();

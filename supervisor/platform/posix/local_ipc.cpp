@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstring>
 
@@ -27,10 +28,18 @@ std::optional<std::uint32_t> peer_uid(std::intptr_t fd) {
   return credentials.uid;
 }
 
-bool restrict_to_owner(const std::string& path, std::string& error) {
+bool restrict_local_endpoint(uv_pipe_t*, const std::string& path, std::string& error) {
   if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) == 0) return true;
   error = std::strerror(errno);
   return false;
+}
+
+std::string local_endpoint_access(uv_pipe_t*, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "unknown";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return mode;
 }
 
 bool give_file(const std::string& path, const Ids& ids, std::string& error) {

@@ -1,12 +1,15 @@
-// Windows counterparts. The control channel is a named pipe whose DACL admits only the
-// creating user, so peer_uid is not needed to refuse others; shared memory sections
-// take their ACL at creation.
+// Windows counterparts. The control socket is a named pipe whose DACL admits only the
+// creating user (restrict_local_endpoint), so peer_uid is not needed to refuse others;
+// the scoreboard's section takes the same DACL at creation (protocols/platform/win).
 #include <windows.h>
+
+#include <aclapi.h>
 
 #include <xxhash.h>
 
 #include <cstdio>
 
+#include "protocols/platform/win/owner_only_security.h"
 #include "supervisor/platform/service.h"
 
 namespace handoff::platform {
@@ -25,7 +28,36 @@ bool process_alive(std::int64_t pid) {
 
 std::optional<std::uint32_t> peer_uid(std::intptr_t) { return effective_uid(); }
 
-bool restrict_to_owner(const std::string&, std::string&) { return true; }
+// libuv creates the pipe's first instance with the default security (and WRITE_DAC, for
+// uv_pipe_chmod); its DACL is the pipe's, shared by every instance created later, so one
+// SetSecurityInfo here, before uv_listen, covers them all. The owner keeps
+// FILE_CREATE_PIPE_INSTANCE (in generic-all) for the instances libuv adds.
+bool restrict_local_endpoint(uv_pipe_t* server, const std::string&, std::string& error) {
+  uv_os_fd_t handle{};
+  if (const int rc = uv_fileno(reinterpret_cast<uv_handle_t*>(server), &handle); rc != 0) {
+    error = uv_strerror(rc);
+    return false;
+  }
+  win::OwnerOnlySecurity security;
+  if (!security.ok()) {
+    error = security.error();
+    return false;
+  }
+  const DWORD rc = SetSecurityInfo(handle, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                   nullptr, nullptr, security.dacl(), nullptr);
+  if (rc != ERROR_SUCCESS) {
+    error = "SetSecurityInfo failed: error " + std::to_string(rc);
+    return false;
+  }
+  return true;
+}
+
+std::string local_endpoint_access(uv_pipe_t* server, const std::string&) {
+  uv_os_fd_t handle{};
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(server), &handle) != 0) return "unknown";
+  const std::string dacl = win::dacl_of(handle);
+  return dacl.empty() ? "unknown" : dacl;
+}
 
 bool give_file(const std::string&, const Ids&, std::string& error) {
   error = "running as another user is not supported on Windows";
