@@ -1,0 +1,89 @@
+'use strict';
+// HTTP.SYS mode (listeners[].httpsys). On Linux: the config check refuses it, located.
+// Under wine (HANDOFF_TARGET=windows): per-slot request queues created by the master,
+// duplicated into hello-cpp.exe workers, served through the SDK's handler API, with
+// Linux-side HTTP clients. docs/windows.md, "HTTP.SYS mode".
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const h = require('./helpers');
+
+const httpsysConfig = (port, workers = 3) => `listeners:
+  - name: web
+    httpsys: "http://+:${port}/"
+apps:
+  - name: hello
+    command: ${JSON.stringify(h.HELLO_CPP)}
+    workers: ${workers}
+    restart: {min_delay: 100ms}
+`;
+
+test('check: an httpsys listener needs Windows (located, exit 2, nothing started)', { skip: h.WINDOWS && 'Windows has HTTP.SYS' }, async () => {
+  const file = path.join(h.tempDir(), 'httpsys.yaml');
+  fs.writeFileSync(file, httpsysConfig(8080));
+  for (const args of [['check', file], ['--config', file]]) {
+    const r = await h.runSupervisor(args);
+    assert.strictEqual(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:3:14: listeners\\[0\\]\\.httpsys: httpsys listeners need Windows \\(HTTP\\.SYS\\)`));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  }
+});
+
+test('check: httpsys is exclusive with address and the socket keys', async () => {
+  const file = path.join(h.tempDir(), 'httpsys.yaml');
+  fs.writeFileSync(file, httpsysConfig(8080).replace('    httpsys:', '    backlog: 10\n    httpsys:'));
+  const r = await h.runSupervisor(['check', file]);
+  assert.strictEqual(r.code, 2);
+  assert.match(r.stderr, /:3:14: listeners\[0\]\.backlog: `backlog` is for socket listeners/);
+});
+
+// Slots 1..3 answer their own prefixes; the answer says which worker.
+async function slotsAnswer(port, workers) {
+  const pids = {};
+  for (let slot = 1; slot <= workers; slot++) {
+    const r = await h.request({ port, path: `/${slot}/pid` });
+    assert.strictEqual(r.status, 200, `slot ${slot}: ${r.status} ${r.body}`);
+    const w = h.workerOf(r);
+    assert.deepStrictEqual([w.app, w.slot], ['hello', slot]);
+    assert.strictEqual(r.body, String(w.pid));
+    pids[slot] = w.pid;
+  }
+  return pids;
+}
+
+test('HTTP.SYS: each slot serves its own prefix; a dead worker is replaced and the slot serves again', { skip: !h.WINDOWS && 'needs Windows (wine): HTTP.SYS' }, async () => {
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(httpsysConfig(port), { ready: 3 });
+  try {
+    for (let slot = 1; slot <= 3; slot++) await sup.log.waitFor(new RegExp(`event=httpsys_queue app=hello slot=${slot} prefix=http://\\+:${port}/${slot}/`));
+    const pids = await slotsAnswer(port, 3);
+    assert.strictEqual(new Set(Object.values(pids)).size, 3);
+
+    // A body goes in and comes back (HttpReceiveHttpRequest with the body, one HttpSendHttpResponse).
+    const body = 'x'.repeat(5000) + '-end';
+    const echoed = await h.request({ port, path: '/2/echo', method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    assert.strictEqual(echoed.status, 200);
+    assert.strictEqual(echoed.body, body);
+    assert.strictEqual(h.workerOf(echoed).slot, 2);
+
+    // A URL outside every slot's prefix is HTTP.SYS's own answer: no worker sees it.
+    const outside = await h.request({ port, path: '/9/pid' });
+    assert.strictEqual(outside.status, 404, `${outside.status} ${outside.body}`);
+    assert.strictEqual(outside.headers['x-handoff-worker'], undefined);
+
+    // Kill slot 2's worker: another takes its place, on the same queue.
+    const from = sup.log.lines.length;
+    process.kill(pids[2], 'SIGKILL');
+    await sup.log.waitFor(/event=exit app=hello slot=2 /, { from });
+    await sup.log.waitFor(/event=ready app=hello slot=2 /, { from });
+    const again = await h.eventually(async () => {
+      const r = await h.request({ port, path: '/2/pid' });
+      return { ok: r.status === 200 && h.workerOf(r).pid !== pids[2], r };
+    });
+    assert.ok(again.ok, JSON.stringify(again.r));
+    assert.strictEqual(h.workerOf(again.r).slot, 2);
+  } finally {
+    await sup.stop();
+  }
+});
