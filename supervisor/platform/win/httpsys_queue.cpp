@@ -11,6 +11,8 @@
 #include <windows.h>
 #include <http.h>
 
+#include <chrono>
+#include <memory>
 #include <thread>
 
 namespace handoff::platform {
@@ -42,10 +44,13 @@ struct Api {
   Api() {
     // HttpInitialize starts the HTTP service on demand. Under wine that service starts
     // with the prefix's other services, and while they are still starting the service
-    // manager answers "database locked" (1055) or times out (1053): wait and try again.
-    for (int attempt = 0; attempt < 40; ++attempt) {
+    // manager answers "database locked" (1055): wait a little and try again. Bounded,
+    // since this runs on the loop; a slot that still fails is restarted with backoff,
+    // and the next try starts here again.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
       status = HttpInitialize(kVersion2, HTTP_INITIALIZE_SERVER, nullptr);
-      if (status != ERROR_SERVICE_DATABASE_LOCKED && status != ERROR_SERVICE_REQUEST_TIMEOUT) break;
+      if (status != ERROR_SERVICE_DATABASE_LOCKED || std::chrono::steady_clock::now() > deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     if (status != NO_ERROR) {
@@ -61,9 +66,14 @@ struct Api {
   }
 };
 
+// Kept once it worked; tried again by the next queue when it did not.
 Api& api() {
-  static Api instance;
-  return instance;
+  static std::unique_ptr<Api> instance;
+  if (!instance || instance->status != NO_ERROR) {
+    instance.reset();
+    instance = std::make_unique<Api>();
+  }
+  return *instance;
 }
 
 class WinQueue final : public HttpSysQueue {
