@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
+const http = require('node:http');
 const path = require('node:path');
 const h = require('./helpers');
 
@@ -38,6 +39,23 @@ test('check: httpsys is exclusive with address and the socket keys', async () =>
   assert.match(r.stderr, /:3:14: listeners\[0\]\.backlog: `backlog` is for socket listeners/);
 });
 
+// The answer to one request, or 'no answer' when none came within `ms` (the request is
+// then abandoned and its connection closed).
+function answerOrSilence(port, p, ms) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.setTimeout(ms, () => {
+      req.destroy();
+      resolve('no answer');
+    });
+    req.on('error', (e) => (req.destroyed ? resolve('no answer') : reject(e)));
+  });
+}
+
 // Slots 1..3 answer their own prefixes; the answer says which worker.
 async function slotsAnswer(port, workers) {
   const pids = {};
@@ -67,10 +85,15 @@ test('HTTP.SYS: each slot serves its own prefix; a dead worker is replaced and t
     assert.strictEqual(echoed.body, body);
     assert.strictEqual(h.workerOf(echoed).slot, 2);
 
-    // A URL outside every slot's prefix is HTTP.SYS's own answer: no worker sees it.
-    const outside = await h.request({ port, path: '/9/pid' });
-    assert.strictEqual(outside.status, 404, `${outside.status} ${outside.body}`);
-    assert.strictEqual(outside.headers['x-handoff-worker'], undefined);
+    // A URL outside every slot's prefix never reaches a worker. Real Windows answers it
+    // 404 itself; wine 8's http.sys leaves it unanswered (the connection stays open), so
+    // the client gives up after a while: either is accepted, a worker's answer is not.
+    const outside = await answerOrSilence(port, '/9/pid', 3000);
+    if (outside !== 'no answer') {
+      assert.strictEqual(outside.status, 404, `${outside.status} ${outside.body}`);
+      assert.strictEqual(outside.headers['x-handoff-worker'], undefined);
+    }
+    assert.deepStrictEqual(await slotsAnswer(port, 3), pids);  // and the slots go on
 
     // Kill slot 2's worker: another takes its place, on the same queue.
     const from = sup.log.lines.length;
