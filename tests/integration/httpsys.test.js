@@ -110,3 +110,31 @@ test('HTTP.SYS: each slot serves its own prefix; a dead worker is replaced and t
     await sup.stop();
   }
 });
+
+test('HTTP.SYS: a request sent while its slot has no worker waits in the queue and is answered by the replacement', { skip: !h.WINDOWS && 'needs Windows (wine): HTTP.SYS' }, async () => {
+  const port = await h.freePort();
+  // A restart delay long enough that the request surely arrives while nobody receives.
+  const yaml = httpsysConfig(port, 2).replace('restart: {min_delay: 100ms}', 'restart: {min_delay: 3s, max_delay: 3s}');
+  const sup = await h.startSupervisor(yaml, { ready: 2 });
+  try {
+    const before = h.workerOf(await h.request({ port, path: '/2/pid' }));
+    assert.strictEqual(before.slot, 2);
+    const from = sup.log.lines.length;
+    process.kill(before.pid, 'SIGKILL');
+    await sup.log.waitFor(/event=exit app=hello slot=2 /, { from });
+    // The worker is gone and its replacement is 3 s away: the request waits in the slot's
+    // HTTP.SYS queue, which the master holds, instead of failing.
+    const sent = sup.log.lines.length;
+    const answer = await h.request({ port, path: '/2/pid' });
+    assert.strictEqual(answer.status, 200, answer.body);
+    const after = h.workerOf(answer);
+    assert.strictEqual(after.slot, 2);
+    assert.notStrictEqual(after.pid, before.pid);
+    // It was answered by the replacement, which became ready only after the request was sent.
+    const ready = sup.log.lines.findIndex((l, i) => i >= sent && /event=ready app=hello slot=2 /.test(l));
+    assert.ok(ready >= sent, `no ready of slot 2 after the request was sent:\n${sup.log.lines.join('\n')}`);
+    assert.strictEqual((await h.request({ port, path: '/1/pid' })).status, 200);
+  } finally {
+    await sup.stop();
+  }
+});
