@@ -143,6 +143,12 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
       };
       if (!h.error.empty()) return DecodeError{"http: " + h.error};
     }
+    if (auto httpsys = j.find("httpsys"); httpsys != j.end()) {
+      if (!httpsys->is_object()) return DecodeError{"field 'httpsys' has the wrong type"};
+      Reader h{*httpsys, {}};
+      w.httpsys = HttpSys{.queue = h.get<std::uint64_t>("queue"), .prefix = h.get<std::string>("prefix")};
+      if (!h.error.empty()) return DecodeError{"httpsys: " + h.error};
+    }
     return finish(r, w);
   }
   if (tag == names::kReady) return Ready{};
@@ -232,6 +238,7 @@ std::string encode(const Message& message) {
                                {"max_header_size", w.http->max_header_size},
                                {"max_body_size", w.http->max_body_size}};
             }
+            if (w.httpsys) o["httpsys"] = json{{"queue", w.httpsys->queue}, {"prefix", w.httpsys->prefix}};
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },

@@ -123,6 +123,15 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+// An HTTP.SYS request queue the master created for this slot and duplicated into the
+// worker (Windows, `listeners[].httpsys`): the worker receives its requests from it
+// instead of sockets. `queue` is the HANDLE value in the worker's own process.
+struct HttpSys {
+  std::uint64_t queue = 0;
+  std::string prefix;  // the URL prefix bound to it, as "http://+:8080/3/"
+  bool operator==(const HttpSys&) const = default;
+};
+
 struct Welcome {
   std::string app;
   int slot = 0;  // 1-based, as users see it
@@ -131,6 +140,7 @@ struct Welcome {
   std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
   RouteCheck route = {};  // empty rule: never hand back
   std::optional<HttpSettings> http = std::nullopt;  // absent: the worker keeps its own settings
+  std::optional<HttpSys> httpsys = std::nullopt;    // absent: connections come as sockets
 };
 
 // The heartbeat. Counters are totals since the worker started, except `connections`.

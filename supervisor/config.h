@@ -33,6 +33,11 @@ struct ListenerConfig {
   std::size_t max_head = 16 * 1024;      // longer heads get 431
   std::size_t max_classifying = 1024;    // connections being read at once; past it the oldest go
   Location where;       // of `address`
+  // Windows only: an HTTP.SYS URL prefix (`http://+:8080/`) instead of a socket. Each slot
+  // of its apps gets a request queue bound to its own prefix (routing/httpsys_prefix.h).
+  std::string httpsys;
+  Location httpsys_where;
+  bool is_httpsys() const { return !httpsys.empty(); }
 };
 
 enum class ReadyMode { sdk, on_spawn };
@@ -96,6 +101,7 @@ struct AppConfig {
   ReadyMode ready = ReadyMode::sdk;
   std::vector<std::string> listeners;  // names; all listeners when empty in the file
   std::vector<std::string> routes;     // URL prefixes it owns on a shared port; empty: all
+  std::string httpsys;                 // the URL of its HTTP.SYS listener, if it has one (derived)
   LifecyclePolicy lifecycle;
   QueuePolicy queue;
   HttpPolicy http;
@@ -109,7 +115,8 @@ struct AppConfig {
   // replaces the workers. `http` counts: workers take it once, in `welcome`.
   bool same_workers_as(const AppConfig& other) const {
     return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
-           run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http;
+           run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http &&
+           httpsys == other.httpsys && routes == other.routes;
   }
 };
 

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "supervisor/config_schema.h"
+#include "supervisor/platform/httpsys.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {
@@ -62,6 +63,11 @@ ConfigErrors check_environment(Config& config) {
     }
   };
   resolve(config.run_as, {}, "");
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    std::string why;
+    if (config.listeners[i].is_httpsys() && !platform::httpsys_available(why))
+      errors.push_back({config.file, config.listeners[i].httpsys_where, "listeners[" + std::to_string(i) + "].httpsys", why});
+  }
   for (std::size_t i = 0; i < config.apps.size(); ++i) {
     auto& app = config.apps[i];
     const std::string field = "apps[" + std::to_string(i) + "]";

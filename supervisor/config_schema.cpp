@@ -15,6 +15,7 @@
 #include "supervisor/config_values.h"
 #include "supervisor/did_you_mean.h"
 #include "supervisor/routing/dispatch_policy.h"
+#include "supervisor/routing/httpsys_prefix.h"
 
 namespace handoff {
 namespace {
@@ -206,7 +207,8 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
   }
 
 const Field<ListenerConfig> kListenerFields[] = {
-    {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`.", true,
+    {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`. Required, unless `httpsys`.",
+     false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        auto text = read_string(v, ctx, field);
        if (!text) return;
@@ -221,6 +223,24 @@ const Field<ListenerConfig> kListenerFields[] = {
        if (l.name.empty()) l.name = *text;
      }},
     {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_STRING(ListenerConfig, name)},
+    {"httpsys", "string", "none",
+     "Windows only: an HTTP.SYS URL prefix, as `http://+:8080/`, instead of `address` (and without `backlog`, "
+     "`proxy_protocol`, `head_timeout`, `max_head`, `max_classifying`, which belong to sockets). Slot N of an app "
+     "binds its own request queue to `<url><route>N/` (`http://+:8080/3/` without `routes`), the routing of "
+     "`url_segment: {index: 1, direct: true}`; the queue belongs to the supervisor and outlives worker restarts. "
+     "C++ SDK workers only (docs/windows.md, \"HTTP.SYS mode\").",
+     false,
+     [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
+       auto text = read_string(v, ctx, field);
+       if (!text) return;
+       if (auto problem = httpsys_url_problem(*text)) {
+         ctx.error(v, field, *problem);
+         return;
+       }
+       l.httpsys = *text;
+       l.httpsys_where = location_of(v);
+       if (l.name.empty()) l.name = *text;
+     }},
     {"backlog", "integer", "511", "Length of the kernel's accept queue.", false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 65535)) l.backlog = static_cast<int>(*n);
@@ -653,6 +673,55 @@ bool is_loopback(const std::string& host) {
 // Unix socket paths are short (sun_path); say so before anything starts.
 constexpr std::size_t kMaxSocketPath = 107;
 
+// An app on an HTTP.SYS listener: the kernel routes each request by URL prefix to its
+// slot's queue, so the only rule it can honour is the slot number in the path
+// (`url_segment: {index: K, direct: true}`, which the app gets when it names none, so its
+// socket listeners route the same way). What happens while a slot has no worker is
+// HTTP.SYS's too: requests wait in the slot's queue.
+void check_httpsys_app(const YAML::Node& node, const Config& config, AppConfig& app, Context& ctx, std::size_t i) {
+  const std::string field = "apps[" + std::to_string(i) + "]";
+  const ListenerConfig* httpsys = nullptr;
+  for (const auto& l : config.listeners)
+    if (l.is_httpsys() && std::find(app.listeners.begin(), app.listeners.end(), l.name) != app.listeners.end()) {
+      if (httpsys) {
+        ctx.error(node, field + ".listeners",
+                  "app \"" + app.name + "\" serves two HTTP.SYS listeners (\"" + httpsys->name + "\", \"" + l.name +
+                      "\"); one at most");
+        return;
+      }
+      httpsys = &l;
+    }
+  if (!httpsys) return;
+  app.httpsys = httpsys->httpsys;
+  const std::string why = "app \"" + app.name + "\" serves the HTTP.SYS listener \"" + httpsys->name + "\"";
+  if (app.routes.size() > 1) {
+    ctx.error(node["routes"], field + ".routes", why + ", where one route at most names its slots' prefixes");
+    return;
+  }
+  const std::string route = app.routes.empty() ? "" : app.routes.front();
+  const int index = httpsys_slot_segment(app.httpsys, route);
+  const std::string rule = "`url_segment: {index: " + std::to_string(index) + ", direct: true}`";
+  const bool same = app.policy.name == "url_segment" && app.policy.direct && app.policy.index == index;
+  if (app.policy_where.line != 0 && !same)
+    ctx.error(node["policy"], field + ".policy",
+              why + ": HTTP.SYS routes each request to the slot named in its URL (" +
+                  httpsys_slot_prefix(app.httpsys, route, 1) + " is slot 1), which is " + rule +
+                  "; no other rule can be honoured there. Remove `policy` or write that rule");
+  if (node["missing_key"].IsDefined())
+    ctx.error(node["missing_key"], field + ".missing_key",
+              why + ": a URL outside every slot's prefix is answered by HTTP.SYS itself (404), not routed");
+  if (app.on_unavailable != Unavailable::queue)
+    ctx.error(node["on_unavailable"], field + ".on_unavailable",
+              why + ": while a slot has no worker its requests wait in the slot's HTTP.SYS queue; only `queue` applies");
+  if (app.ready != ReadyMode::sdk)
+    ctx.error(node["ready"], field + ".ready", why + ": its workers must be C++ SDK workers (`ready: sdk`)");
+  if (app.policy_where.line == 0) {
+    app.policy.name = "url_segment";
+    app.policy.index = index;
+    app.policy.direct = true;
+  }
+}
+
 // Cross-field rules that no single key can check.
 void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   std::set<std::string> listener_names, addresses, app_names;
@@ -661,6 +730,21 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     const auto node = root["listeners"][i];
     const std::string field = "listeners[" + std::to_string(i) + "]";
     if (!listener_names.insert(l.name).second) ctx.error(node, field + ".name", "duplicate listener name \"" + l.name + "\"");
+    if (l.is_httpsys()) {
+      if (node["address"].IsDefined())
+        ctx.error(node["address"], field + ".address", "a listener has either `address` (a socket) or `httpsys`, not both");
+      for (const char* key : {"backlog", "proxy_protocol", "head_timeout", "max_head", "max_classifying"})
+        if (node[key].IsDefined())
+          ctx.error(node[key], field + "." + key,
+                    std::string("`") + key + "` is for socket listeners; HTTP.SYS (`httpsys`) does its own accepting and parsing");
+      if (!addresses.insert("httpsys|" + l.httpsys).second)
+        ctx.error(node["httpsys"], field + ".httpsys", "another listener already uses this URL");
+      continue;
+    }
+    if (!node["address"].IsDefined()) {
+      ctx.error(node, field, "missing required key 'address' (or 'httpsys' for an HTTP.SYS listener on Windows)");
+      continue;
+    }
     if (!addresses.insert(l.host + "|" + std::to_string(l.port)).second)
       ctx.error(node, field + ".address", "another listener already uses this address");
   }
@@ -700,6 +784,7 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     ctx.error(root["control_socket"].IsDefined() ? root["control_socket"] : root, "control_socket",
               "the control socket path \"" + config.control_socket + "\" is longer than " +
                   std::to_string(kMaxSocketPath) + " bytes; set a shorter `control_socket`");
+  for (std::size_t i = 0; i < config.apps.size(); ++i) check_httpsys_app(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i)
     if (config.apps[i].min_ready > config.apps[i].workers)
       ctx.error(root["apps"][i]["min_ready"], "apps[" + std::to_string(i) + "].min_ready",

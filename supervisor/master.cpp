@@ -34,7 +34,7 @@ bool same_listeners(const Config& a, const Config& b) {
   for (std::size_t i = 0; i < a.listeners.size(); ++i) {
     const auto &x = a.listeners[i], &y = b.listeners[i];
     if (x.name != y.name || x.host != y.host || x.port != y.port || x.backlog != y.backlog ||
-        x.proxy_protocol != y.proxy_protocol)
+        x.proxy_protocol != y.proxy_protocol || x.httpsys != y.httpsys)
       return false;
   }
   return true;
@@ -217,6 +217,11 @@ int Master::run() {
 
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
+    if (lc.is_httpsys()) {
+      // No socket: each slot of its apps binds its own prefix to its own queue (slot.cpp).
+      log_event("listening", {{"listener", lc.name}, {"httpsys", lc.httpsys}});
+      continue;
+    }
     auto listener = std::make_unique<Listener>();
     std::optional<std::intptr_t> fd;
     for (auto& socket : inherited)

@@ -1,5 +1,7 @@
 #include "supervisor/slot.h"
 
+#include "supervisor/routing/httpsys_prefix.h"
+
 #include "protocols/overloaded.h"
 
 #include <csignal>
@@ -180,6 +182,7 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   spec.max_message = app_.ipc_max_message();
   spec.uid = app.run_as.uid;
   spec.gid = app.run_as.gid;
+  if (!prepare_httpsys(app, error)) return false;
   exited_.clear();  // earlier generations have had time to flush their output
   auto p = std::make_unique<Process>(*this, generation);
   p->oom_kills_at_spawn = platform::oom_kill_count();
@@ -191,6 +194,34 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   if (!replacement) show_worker(generation);  // a replacement is shown once it takes over
   event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
   return true;
+}
+
+bool Slot::prepare_httpsys(const AppConfig& app, std::string& error) {
+  if (app.httpsys.empty()) {
+    httpsys_.reset();
+    return true;
+  }
+  const std::string prefix = httpsys_slot_prefix(app.httpsys, app.routes.empty() ? "" : app.routes.front(), number_);
+  if (httpsys_ && httpsys_->prefix() == prefix) return true;
+  httpsys_.reset();  // a reload moved the slot's prefix: the old one is released first
+  httpsys_ = platform::HttpSysQueue::create(prefix, error);
+  if (!httpsys_) return false;
+  log_event("httpsys_queue", {{"app", config_->name}, {"slot", std::to_string(number_)}, {"prefix", prefix}});
+  return true;
+}
+
+// Each worker gets its own duplicate of the slot's queue: it dies with the worker, the
+// queue (and requests waiting in it) stays with the slot.
+std::optional<ipc::HttpSys> Slot::httpsys_for(Process& p) {
+  if (!httpsys_ || !p.config || p.config->httpsys.empty()) return std::nullopt;
+  std::string why;
+  auto value = httpsys_->give_to(p.worker->process(), why);
+  if (!value) {
+    log_line(name() + ": " + why);
+    p.worker->signal(SIGKILL);  // it could never serve; the restart policy takes over
+    return std::nullopt;
+  }
+  return ipc::HttpSys{*value, httpsys_->prefix()};
 }
 
 void Slot::drain(int generation, std::chrono::milliseconds grace, bool hand_back) {
@@ -262,7 +293,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    const auto& lc = machine_.policy();
                    p.worker->send(ipc::Welcome{config_->name, number_, config_->workers, generation,
                                                lc.heartbeat_interval.count(), app_.route_check(),
-                                               http_settings(*p.config)});
+                                               http_settings(*p.config), httpsys_for(p)});
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());

@@ -16,6 +16,7 @@
 #include "protocols/scoreboard.h"
 #include "supervisor/connection.h"
 #include "supervisor/observe/restart_reasons.h"
+#include "supervisor/platform/httpsys.h"
 #include "supervisor/handoff_queue.h"
 #include "supervisor/slot_machine.h"
 #include "supervisor/worker_process.h"
@@ -88,6 +89,10 @@ class Slot final : private SlotEffects {
   void arm_timer();
   Process* process(int generation);
   std::string name() const;
+  // The slot's HTTP.SYS queue for `config` (apps on an `httpsys` listener), created on
+  // first use and kept across worker restarts; false and a reason when it cannot be.
+  bool prepare_httpsys(const AppConfig& config, std::string& error);
+  std::optional<ipc::HttpSys> httpsys_for(Process& p);
   // The scoreboard record of this slot, if the master has a scoreboard (and room).
   scoreboard::Record* record() const;
   void show_worker(int generation);  // the record now describes this generation
@@ -110,6 +115,7 @@ class Slot final : private SlotEffects {
   bool settling_ = false;
   std::optional<std::uint32_t> record_;
   RestartReasons restarts_;
+  std::unique_ptr<platform::HttpSysQueue> httpsys_;
   std::uint64_t rate_requests_ = 0;  // requests and time at the last rate sample
   TimePoint rate_at_{};
 };

@@ -52,6 +52,7 @@ class WorkerProcess {
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
   int pid() const { return pid_; }
+  const uv_process_t& process() const { return *process_.get(); }
   bool exited() const { return exited_; }
   bool channel_open() const { return channel_open_; }
 

@@ -26,7 +26,11 @@ boot() {
   local fresh=0
   "$WINESERVER" -p </dev/null >>"$WINEPREFIX/boot.log" 2>&1 && fresh=1
   if [ "$fresh" = 1 ] || [ ! -f "$WINEPREFIX/.booted" ]; then
-    timeout 300 "$WINE" wineboot --init </dev/null >>"$WINEPREFIX/boot.log" 2>&1
+    # A program that exits at once boots the prefix (creating it the first time) the way
+    # any first program does. Not `wineboot --init`: the services it starts are still
+    # shutting down when the next program starts its own, and with two service managers
+    # at once driver services (HTTP.SYS among them) never start (error 1053/1055).
+    timeout 300 "$WINE" cmd /c exit </dev/null >>"$WINEPREFIX/boot.log" 2>&1
     touch "$WINEPREFIX/.booted"
   fi
   flock -u 9

@@ -2,17 +2,14 @@
 
 #include <llhttp.h>
 
+#include "responder_state.h"
+
 #include <exception>
 #include <optional>
 #include <string>
 #include <utility>
 
 namespace handoff {
-
-// What a Responder reaches: the session while it awaits that response, nothing after.
-struct Responder::State {
-  HttpSession::Impl* session;
-};
 
 // Request boundaries, in parse order: on_message_begin (a request starts: its first byte),
 // on_headers_complete (its head is known and no body byte is consumed yet: where a
@@ -288,7 +285,7 @@ struct HttpSession::Impl {
         pending = (*sync)(current);
         return;
       }
-      awaiting = std::make_shared<Responder::State>(Responder::State{this});
+      awaiting = std::make_shared<Responder::State>(Responder::State{this, nullptr});
       in_handler = true;
       std::get<AsyncHandler>(handler)(current, Responder(awaiting));
       in_handler = false;
@@ -333,7 +330,10 @@ struct HttpSession::Impl {
 };
 
 void Responder::send(Response response) const {
-  if (auto state = state_.lock()) state->session->deliver(std::move(response));
+  auto state = state_.lock();
+  if (!state) return;
+  if (state->session) state->session->deliver(std::move(response));
+  else if (auto deliver = std::exchange(state->elsewhere, nullptr)) deliver(std::move(response));
 }
 
 HttpSession::HttpSession(AnyHandler handler, HttpLimits limits, unsigned keep_alive_timeout_ms)

@@ -6,6 +6,7 @@
 #include "channel.h"
 #include "connection.h"
 #include "environment.h"
+#include "httpsys_server.h"
 #include "platform/platform.h"
 #include "scoreboard_writer.h"
 #include "tcp_listener.h"
@@ -78,6 +79,9 @@ struct Worker::Impl final : Connection::Owner {
   std::deque<Handback> handbacks;
   bool handback_sent = false;
   ScoreboardWriter scoreboard;  // the master's shared record of this slot, if we may write it
+  // Requests from the slot's HTTP.SYS queue instead of sockets (welcome.httpsys, Windows).
+  std::unique_ptr<HttpSysServer> httpsys;
+  void start_httpsys(const ipc::HttpSys& queue);
 
   // Worker::after timers. The callback lives here, not in the handle, so that closing
   // a handle never has to know about it.
@@ -184,6 +188,7 @@ int Worker::Impl::run() {
   timers.clear();
   channel.reset();
   listener.reset();
+  httpsys.reset();
   if (uv_loop_close(&loop) == UV_EBUSY) {
     uv_walk(&loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -224,6 +229,7 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        if (w.http) apply_http(*w.http);
+                       if (w.httpsys && !httpsys) start_httpsys(*w.httpsys);
                        scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
                      },
@@ -304,6 +310,7 @@ void Worker::Impl::drain(std::int64_t timeout_ms, bool hand_back) {
     deadline = std::move(timer);
   }
   for_each_connection([this](Connection* c) { c->drain(drain_hands_back); });
+  if (httpsys) httpsys->drain();
   finish_if_done();
 }
 
@@ -311,6 +318,7 @@ void Worker::Impl::stop_now() {
   phase = Phase::stopped;
   if (listener) listener->close();
   for_each_connection([](Connection* c) { c->close_now(); });
+  if (httpsys) httpsys->stop();
   finish_if_done();
 }
 
@@ -326,7 +334,8 @@ void Worker::Impl::for_each_connection(Fn fn) {
 
 void Worker::Impl::finish_if_done() {
   if (phase == Phase::serving || !connections.empty() || !handbacks.empty()) return;
-  phase = Phase::stopped;
+  if (httpsys && !httpsys->idle()) return;
+  phase = Phase::stopped;  // (httpsys, idle, holds no handle now; it goes after the loop)
   // The last open handles: closing them lets uv_run return. Closing the channel tells
   // the master we are done; a handle it sent meanwhile is not ACKed, so it goes elsewhere.
   if (channel) channel->close();
@@ -387,6 +396,21 @@ void Worker::Impl::drop_handbacks() {
   handback_sent = false;
 }
 
+// The slot's queue replaces sockets: the master sends none to an app on an `httpsys`
+// listener. A queue that cannot be served is fatal: the master starts another worker.
+void Worker::Impl::start_httpsys(const ipc::HttpSys& queue) {
+  httpsys = std::make_unique<HttpSysServer>(
+      &loop, handler,
+      HttpSysServer::Callbacks{.responses = [this](std::size_t n) { responses_produced(n); },
+                               .idle = [this] { finish_if_done(); }});
+  std::string why;
+  if (!httpsys->start(queue, options.limits.max_body_size, why)) {
+    std::fprintf(stderr, "handoff worker: cannot serve HTTP.SYS queue %s: %s\n", queue.prefix.c_str(), why.c_str());
+    httpsys.reset();
+    stop_now();
+  }
+}
+
 // The config wins; a value of the program's own that it replaces is named, once.
 void Worker::Impl::apply_http(const ipc::HttpSettings& http) {
   const auto replaced = apply_http_settings(http, program_options, options);
@@ -421,7 +445,9 @@ void Worker::Impl::send_stats() {
   std::size_t rss = 0;
   if (uv_resident_set_memory(&rss) != 0) rss = 0;
   channel->send_line(ChannelProtocol::stats_line(
-      ipc::Stats{.requests = requests, .connections = connections.size(), .rss = rss}));
+      ipc::Stats{.requests = requests,
+                 .connections = connections.size() + (httpsys ? httpsys->in_flight() : 0),
+                 .rss = rss}));
 }
 
 void Worker::Impl::after(std::uint64_t ms, std::function<void()> fn) {

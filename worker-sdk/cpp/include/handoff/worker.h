@@ -3,6 +3,10 @@
 // own listening socket. The application supplies one Handler: a synchronous one, or an
 // AsyncHandler that answers later through its Responder (with Worker::after, say).
 //
+// On Windows, an app on an `httpsys` listener gets its requests from its slot's HTTP.SYS
+// request queue instead of sockets (welcome.httpsys): the same handlers answer them, and
+// HTTP.SYS owns framing and keep-alive (docs/windows.md, "HTTP.SYS mode").
+//
 // This header is free of libuv and llhttp so applications need neither to build.
 #pragma once
 

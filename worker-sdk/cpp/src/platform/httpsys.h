@@ -1,0 +1,35 @@
+// HTTP.SYS (Windows): receiving requests from a request queue the master duplicated into
+// this worker (welcome.httpsys), and answering them. platform/win/httpsys_receiver.cpp;
+// platform/posix/httpsys_receiver.cpp only says it is not there.
+#pragma once
+
+#include <handoff/worker.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace handoff::platform {
+
+struct HttpSysRequest {
+  std::uint64_t id = 0;  // HTTP_REQUEST_ID, to answer it
+  Request request;
+};
+
+class HttpSysReceiver {
+ public:
+  // Starts a thread that receives requests from `queue` (a HANDLE value of this
+  // process) and calls on_request with each, on that thread; on_stopped once, on that
+  // thread, when it stops receiving (after stop(), or on an error of the queue).
+  static std::unique_ptr<HttpSysReceiver> start(std::uint64_t queue, std::size_t max_body,
+                                                std::function<void(HttpSysRequest)> on_request,
+                                                std::function<void(std::string why)> on_stopped, std::string& error);
+  virtual ~HttpSysReceiver() = default;  // stops and waits for the thread
+  // Stops receiving: requests not received yet stay in the queue for the next worker.
+  virtual void stop() = 0;
+  // The whole response in one HttpSendHttpResponse (HTTP.SYS frames it). Any thread.
+  virtual bool respond(std::uint64_t id, const Response& response, std::string& error) = 0;
+};
+
+}  // namespace handoff::platform
