@@ -650,7 +650,8 @@ const Field<Config> kTopFields[] = {
      HANDOFF_STRING(Config, run_as.group)},
     {"control_socket", "string", "the config's path with `.sock`",
      "Unix socket (mode 0600) of `supervisor status|top|reload|scale|stop`; relative to the config file's "
-     "directory. Also names the scoreboard's shared-memory segment.",
+     "directory. Also names the scoreboard's shared-memory segment. On Windows the path names a named pipe "
+     "`\\\\.\\pipe\\handoff-<hash of the path>` (docs/windows.md).",
      false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
        if (auto s = read_string(v, ctx, field))
