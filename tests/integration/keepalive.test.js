@@ -136,11 +136,13 @@ async function idleSockets(t, { command, keepAliveMs, http }) {
   assert.ok(done.sinceRequestMs.min >= keepAliveMs - CLOCK_SLACK_MS, `none closed before the keep-alive timeout: ${JSON.stringify(done)}`);
   assert.ok(done.idleMs.max <= keepAliveMs + 2000, `all closed within 2 s after it: ${JSON.stringify(done)}`);
 
+  // Read right after `ready`, the baseline may still count a descriptor the runtime closes
+  // a moment later (seen once with Node under a busy ASan run): fewer is no leak.
   const workerFds = await h.eventually(() => {
     const n = h.openDescriptors(worker);
-    return { ok: n === base.workerFds, n };
+    return { ok: n <= base.workerFds, n };
   });
-  assert.strictEqual(workerFds.n, base.workerFds, "the worker's descriptors are back at their baseline");
+  assert.ok(workerFds.n <= base.workerFds, `the worker's descriptors are back at their baseline: ${workerFds.n}, ${base.workerFds} before`);
   const supFds = await h.eventually(() => {
     const n = h.openDescriptors(sup.pid);
     return { ok: n === base.supFds, n };

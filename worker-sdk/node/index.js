@@ -23,8 +23,8 @@ const EventEmitter = require('node:events');
 const http = require('node:http');
 const net = require('node:net');
 const { belongsHere } = require('./route-key');
-// What http.Server and child_process use to detach a parser from its socket (stable since
-// Node 0.x; child_process calls it when it sends a socket).
+// What http.Server uses to detach a parser from its socket, and what Node's child_process
+// calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
 
 const PROTOCOL_VERSION = 1;

@@ -242,6 +242,11 @@ int Worker::Impl::start_supervised() {
                      [this] {
                        heartbeat.reset();
                        drop_handbacks();
+                       if (phase == Phase::draining && drain_hands_back) {
+                         // Nobody takes sockets back any more: idle ones close as quiet.
+                         drain_hands_back = false;
+                         for_each_connection([](Connection* c) { c->drain(false); });
+                       }
                        drain(options.shutdown_timeout_ms);
                      },
              });
