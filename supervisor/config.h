@@ -116,7 +116,7 @@ struct AppConfig {
   bool same_workers_as(const AppConfig& other) const {
     return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
            run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http &&
-           httpsys == other.httpsys && routes == other.routes;
+           httpsys == other.httpsys && (httpsys.empty() || routes == other.routes);  // routes: the slots' prefixes
   }
 };
 

@@ -18,6 +18,7 @@ apps:
     command: ${JSON.stringify(h.HELLO_CPP)}
     workers: ${workers}
     restart: {min_delay: 100ms}
+    http: {max_body_size: 8000}
 `;
 
 test('check: an httpsys listener needs Windows (located, exit 2, nothing started)', { skip: h.WINDOWS && 'Windows has HTTP.SYS' }, async () => {
@@ -84,6 +85,9 @@ test('HTTP.SYS: each slot serves its own prefix; a dead worker is replaced and t
     assert.strictEqual(echoed.status, 200);
     assert.strictEqual(echoed.body, body);
     assert.strictEqual(h.workerOf(echoed).slot, 2);
+    // Past the app's http.max_body_size: 413 from the SDK, the handler never sees it.
+    const large = await h.request({ port, path: '/2/echo', method: 'POST', body: 'y'.repeat(10000) });
+    assert.strictEqual(large.status, 413);
 
     // A URL outside every slot's prefix never reaches a worker. Real Windows answers it
     // 404 itself; wine 8's http.sys leaves it unanswered (the connection stays open), so

@@ -99,6 +99,13 @@ void HttpSysServer::on_async() {
 
 void HttpSysServer::dispatch(platform::HttpSysRequest request) {
   const std::uint64_t id = request.id;
+  if (request.too_large) {
+    Response r;
+    r.status = 413;
+    r.headers.push_back({"Content-Type", "text/plain"});
+    r.body = "Payload Too Large\n";
+    return answer(id, r);
+  }
   if (auto* sync = std::get_if<Handler>(&handler_)) {
     Response response;
     try {

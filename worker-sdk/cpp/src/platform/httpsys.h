@@ -15,6 +15,7 @@ namespace handoff::platform {
 struct HttpSysRequest {
   std::uint64_t id = 0;  // HTTP_REQUEST_ID, to answer it
   Request request;
+  bool too_large = false;  // its body exceeds the limit: answered 413, the handler never sees it
 };
 
 class HttpSysReceiver {

@@ -189,9 +189,9 @@ class WinReceiver final : public HttpSysReceiver {
       }
     }
     DWORD bytes = 0;
-    if (!GetOverlappedResult(queue_, &p.overlapped, &bytes, FALSE)) return GetLastError();
-    got = bytes;
-    return NO_ERROR;
+    const BOOL ok = GetOverlappedResult(queue_, &p.overlapped, &bytes, FALSE);
+    got = bytes;  // with ERROR_MORE_DATA: the size the request needs
+    return ok ? NO_ERROR : GetLastError();
   }
 
   void run() {
@@ -257,6 +257,7 @@ class WinReceiver final : public HttpSysReceiver {
         if (req.body.size() > max_body_) break;
       }
     }
+    out.too_large = req.body.size() > max_body_;
     on_request_(std::move(out));
   }
 
