@@ -8,8 +8,9 @@
 #include <windows.h>
 #include <http.h>
 
+#include <algorithm>
 #include <array>
-#include <atomic>
+#include <cctype>
 #include <cstring>
 #include <string_view>
 #include <thread>
