@@ -1,24 +1,18 @@
 // POSIX shared memory through Boost.Interprocess: shm_open, mode 0600.
 #include "protocols/platform/shared_memory.h"
 
+#include "protocols/platform/boost_mapping.h"
+
 #include <sys/stat.h>
 
 #include <cstdio>
 
-#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
 namespace handoff {
 
-namespace bip = boost::interprocess;
-
-struct SharedMemory::Impl {
-  // Built in place: Boost's move assignment of a default-constructed object reads an
-  // uninitialized member.
-  template <class... Args>
-  explicit Impl(bip::mode_t mode, Args&&... args) : object(std::forward<Args>(args)...), region(object, mode) {}
-  bip::shared_memory_object object;
-  bip::mapped_region region;
+struct SharedMemory::Impl : BoostMapping<bip::shared_memory_object> {
+  using BoostMapping::BoostMapping;
 };
 
 SharedMemory::SharedMemory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -39,28 +33,20 @@ std::string SharedMemory::access() const {
 }
 
 std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std::size_t bytes, std::string& error) {
-  try {
+  return catching_boost(error, [&] {
     bip::permissions owner_only;
     owner_only.set_permissions(0600);
     bip::shared_memory_object object(bip::create_only, name.c_str(), bip::read_write, owner_only);
     object.truncate(static_cast<bip::offset_t>(bytes));  // ftruncate: zero-filled
-    auto impl = std::make_unique<Impl>(bip::read_write, std::move(object));
-    return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
-  } catch (const bip::interprocess_exception& e) {
-    error = e.what();
-    return nullptr;
-  }
+    return std::unique_ptr<SharedMemory>(new SharedMemory(std::make_unique<Impl>(bip::read_write, std::move(object))));
+  });
 }
 
 std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error) {
-  try {
+  return catching_boost(error, [&] {
     const auto mode = writable ? bip::read_write : bip::read_only;
-    auto impl = std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode);
-    return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
-  } catch (const bip::interprocess_exception& e) {
-    error = e.what();
-    return nullptr;
-  }
+    return std::unique_ptr<SharedMemory>(new SharedMemory(std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode)));
+  });
 }
 
 bool SharedMemory::remove(const std::string& name, std::string& error) {

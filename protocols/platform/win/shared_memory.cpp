@@ -5,22 +5,15 @@
 // Its DACL admits only the creating user (OwnerOnlySecurity).
 #include "protocols/platform/shared_memory.h"
 
-#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/windows_shared_memory.hpp>
 
+#include "protocols/platform/boost_mapping.h"
 #include "protocols/platform/win/owner_only_security.h"
 
 namespace handoff {
 
-namespace bip = boost::interprocess;
-
-struct SharedMemory::Impl {
-  // Built in place: Boost's move assignment of a default-constructed object reads an
-  // uninitialized member.
-  template <class... Args>
-  explicit Impl(bip::mode_t mode, Args&&... args) : object(std::forward<Args>(args)...), region(object, mode) {}
-  bip::windows_shared_memory object;
-  bip::mapped_region region;
+struct SharedMemory::Impl : BoostMapping<bip::windows_shared_memory> {
+  using BoostMapping::BoostMapping;
 };
 
 SharedMemory::SharedMemory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -43,26 +36,19 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
     error = "cannot build an owner-only security descriptor: " + security.error();
     return nullptr;
   }
-  try {
+  return catching_boost(error, [&] {
     // A new section's pages are zero.
     auto impl = std::make_unique<Impl>(bip::read_write, bip::create_only, name.c_str(), bip::read_write, bytes,
                                        bip::permissions(security.attributes()));
     return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
-  } catch (const bip::interprocess_exception& e) {
-    error = e.what();
-    return nullptr;
-  }
+  });
 }
 
 std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error) {
-  try {
+  return catching_boost(error, [&] {
     const auto mode = writable ? bip::read_write : bip::read_only;
-    auto impl = std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode);
-    return std::unique_ptr<SharedMemory>(new SharedMemory(std::move(impl)));
-  } catch (const bip::interprocess_exception& e) {
-    error = e.what();
-    return nullptr;
-  }
+    return std::unique_ptr<SharedMemory>(new SharedMemory(std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode)));
+  });
 }
 
 bool SharedMemory::remove(const std::string& name, std::string& error) {
