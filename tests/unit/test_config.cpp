@@ -8,29 +8,18 @@
 #include "supervisor/address.h"
 #include "supervisor/command_line.h"
 #include "supervisor/config_loader.h"
+#include "tests/unit/support.h"
 #include "supervisor/config_schema.h"
 #include "supervisor/config_values.h"
 #include "supervisor/worker_env.h"
 
 using namespace handoff;
 
+using handoff::test::parse_errors;
+using handoff::test::parse_ok;
+
 namespace {
 
-Config parse_ok(const std::string& text) {
-  auto r = parse_config(text, "test.yaml", "/base");
-  if (auto* errors = std::get_if<ConfigErrors>(&r))
-    for (const auto& e : *errors) FAIL_CHECK(e.to_string());
-  REQUIRE(std::holds_alternative<Config>(r));
-  return std::get<Config>(r);
-}
-
-std::vector<std::string> parse_errors(const std::string& text) {
-  auto r = parse_config(text, "test.yaml", "/base");
-  REQUIRE(std::holds_alternative<ConfigErrors>(r));
-  std::vector<std::string> out;
-  for (const auto& e : std::get<ConfigErrors>(r)) out.push_back(e.to_string());
-  return out;
-}
 
 const char* kMinimal = R"(listeners:
   - address: 127.0.0.1:8080

@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/support.h"
+
+using handoff::test::take_all_output;
+using handoff::test::count;
+
 using namespace handoff;
 
 namespace {
@@ -24,17 +29,7 @@ struct Recorder {
   }
 };
 
-std::string drain(HttpSession& s) {
-  std::string all;
-  for (auto& r : s.take_output()) all += r.head + r.body;
-  return all;
-}
 
-std::size_t count(const std::string& haystack, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 }  // namespace
 
@@ -42,7 +37,7 @@ TEST_CASE("http session: simple GET gets 200 with Content-Length and body") {
   Recorder rec;
   HttpSession s(rec.handler());
   s.feed("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(out ==
         "HTTP/1.1 200 OK\r\nX-Test: yes\r\nContent-Length: 20\r\n\r\n"
         "you asked for /hello");
@@ -60,7 +55,7 @@ TEST_CASE("http session: pipelined keep-alive requests are answered in order") {
   Recorder rec;
   HttpSession s(rec.handler());
   s.feed("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   const auto one = out.find("/one"), two = out.find("/two"), three = out.find("/three");
   REQUIRE(one != std::string::npos);
   REQUIRE(two != std::string::npos);
@@ -123,7 +118,7 @@ TEST_CASE("http session: HTTP/1.0 closes unless keep-alive is asked for") {
     Recorder rec;
     HttpSession s(rec.handler());
     s.feed("GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n");
-    const std::string out = drain(s);
+    const std::string out = take_all_output(s);
     CHECK(s.closing());
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
     REQUIRE(rec.seen.size() == 1);  // nothing after a closing exchange is served
@@ -133,7 +128,7 @@ TEST_CASE("http session: HTTP/1.0 closes unless keep-alive is asked for") {
     Recorder rec;
     HttpSession s(rec.handler());
     s.feed("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    const std::string out = drain(s);
+    const std::string out = take_all_output(s);
     CHECK_FALSE(s.closing());
     CHECK(out.find("Connection: keep-alive\r\n") != std::string::npos);
     s.feed("GET /b HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
@@ -145,7 +140,7 @@ TEST_CASE("http session: Connection: close from the client is honoured") {
   Recorder rec;
   HttpSession s(rec.handler());
   s.feed("GET /last HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(s.closing());
   CHECK(out.find("Connection: close\r\n") != std::string::npos);
   CHECK(out.find("/never") == std::string::npos);
@@ -162,7 +157,7 @@ TEST_CASE("http session: Connection: close from the handler is honoured") {
     return r;
   });
   s.feed("GET / HTTP/1.1\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(s.closing());
   CHECK(count(out, "Connection:") == 1);  // ours, not a duplicate of the handler's
   CHECK(out.find("Connection: close\r\n") != std::string::npos);
@@ -184,7 +179,7 @@ TEST_CASE("http session: malformed request gets 400 and closes") {
   Recorder rec;
   HttpSession s(rec.handler());
   s.feed("GET /ok HTTP/1.1\r\n\r\nthis is not http\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(s.closing());
   REQUIRE(rec.seen.size() == 1);  // the good request before it was still answered, first
   const auto ok = out.find("HTTP/1.1 200 OK"), bad = out.find("HTTP/1.1 400 Bad Request");
@@ -207,7 +202,7 @@ TEST_CASE("http session: handler headers appear, framing headers are the SDK's")
     return r;
   });
   s.feed("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(out.rfind("HTTP/1.1 201 Created\r\n", 0) == 0);
   CHECK(out.find("Content-Type: application/json\r\n") != std::string::npos);
   CHECK(out.find("Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n") != std::string::npos);
@@ -233,13 +228,13 @@ TEST_CASE("http session: limits answer 431 and 413 and close") {
   SUBCASE("head too large") {
     HttpSession s(rec.handler(), HttpLimits{.max_header_size = 64, .max_body_size = 1024});
     s.feed("GET / HTTP/1.1\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n");
-    CHECK(drain(s).rfind("HTTP/1.1 431 ", 0) == 0);
+    CHECK(take_all_output(s).rfind("HTTP/1.1 431 ", 0) == 0);
     CHECK(s.closing());
   }
   SUBCASE("body too large") {
     HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 4});
     s.feed("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
-    CHECK(drain(s).rfind("HTTP/1.1 413 ", 0) == 0);
+    CHECK(take_all_output(s).rfind("HTTP/1.1 413 ", 0) == 0);
     CHECK(s.closing());
   }
   CHECK(rec.seen.empty());
@@ -252,7 +247,7 @@ TEST_CASE("http session: a throwing handler costs a 500, not the connection") {
     return Response{};
   });
   s.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
-  const std::string out = drain(s);
+  const std::string out = take_all_output(s);
   CHECK(out.rfind("HTTP/1.1 500 ", 0) == 0);
   CHECK(out.find("HTTP/1.1 200 OK") != std::string::npos);
   CHECK_FALSE(s.closing());
@@ -263,7 +258,7 @@ TEST_CASE("http session: timeout mid-request answers 408; EOF ends the session")
   HttpSession s(rec.handler());
   s.feed("GET /slow HTTP/1.1\r\nHo");
   s.timeout();
-  CHECK(drain(s).rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
+  CHECK(take_all_output(s).rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
   CHECK(s.closing());
 
   HttpSession t(rec.handler());
@@ -279,7 +274,7 @@ TEST_CASE("http session: an upgrade request is answered, then the connection clo
   s.feed("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
   CHECK(rec.seen.size() == 1);
   CHECK(s.closing());
-  CHECK(drain(s).find("Connection: close") != std::string::npos);
+  CHECK(take_all_output(s).find("Connection: close") != std::string::npos);
 }
 
 TEST_CASE("http session: pipelined output pauses parsing and resumes in order") {
@@ -295,11 +290,11 @@ TEST_CASE("http session: pipelined output pauses parsing and resumes in order") 
   CHECK(first_batch < 10);
   s.feed(std::string_view(pipeline).substr(half));
   CHECK(rec.seen.size() == first_batch);  // held, not parsed
-  std::string out = drain(s);
+  std::string out = take_all_output(s);
   int rounds = 0;
   while (s.paused() && rounds++ < 20) {
     s.resume();
-    out += drain(s);
+    out += take_all_output(s);
   }
   CHECK_FALSE(s.paused());
   REQUIRE(rec.seen.size() == 10);

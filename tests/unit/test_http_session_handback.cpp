@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/support.h"
+
+using handoff::test::take_all_output;
+
 using namespace handoff;
 
 namespace {
@@ -34,11 +38,6 @@ struct Slot1 {
   }
 };
 
-std::string output(HttpSession& s) {
-  std::string all;
-  for (auto& r : s.take_output()) all += r.head + r.body;
-  return all;
-}
 
 const std::string kFirst = "GET /1/a HTTP/1.1\r\nHost: x\r\n\r\n";
 const std::string kOther = "POST /2/b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
@@ -66,7 +65,7 @@ TEST_CASE("handback: pipelined requests: those before are answered, the rest goe
   s.feed(kFirst + kOther + kThird);
   CHECK(slot.served == std::vector<std::string>{"/1/a"});
   CHECK(s.handing_back());
-  CHECK(output(s).ends_with("ok /1/a"));
+  CHECK(take_all_output(s).ends_with("ok /1/a"));
   CHECK_FALSE(s.closing());
   // A read that was under way joins them; nothing more is parsed or answered.
   s.feed("GET /1/d HTTP/1.1\r\n\r\n");
@@ -80,7 +79,7 @@ TEST_CASE("handback: after a complete response, the next request alone goes back
   HttpSession s(slot.handler());
   s.check_requests(slot.belongs());
   s.feed(kFirst);
-  CHECK(output(s).ends_with("ok /1/a"));
+  CHECK(take_all_output(s).ends_with("ok /1/a"));
   s.feed(kOther);
   CHECK(s.handing_back());
   CHECK_FALSE(s.has_output());
@@ -132,7 +131,7 @@ TEST_CASE("handback: no 100 Continue and no 413 for a request that goes back") {
   HttpSession s(slot.handler(), limits);
   s.check_requests(slot.belongs());
   s.feed(kFirst);
-  (void)output(s);
+  (void)take_all_output(s);
   const std::string big = "POST /2/up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n";
   s.feed(big);
   CHECK(s.handing_back());
@@ -153,7 +152,7 @@ TEST_CASE("handback: behind an awaited response, the check comes once it is answ
   r.body = "late";
   responders[0].send(r);
   CHECK(s.handing_back());
-  CHECK(output(s).ends_with("late"));
+  CHECK(take_all_output(s).ends_with("late"));
   CHECK(s.take_handback_bytes() == kOther);
 }
 

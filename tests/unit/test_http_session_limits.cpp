@@ -7,6 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/support.h"
+
+using handoff::test::take_all_output;
+using handoff::test::count;
+
 using namespace handoff;
 
 namespace {
@@ -23,17 +28,7 @@ struct Recorder {
   }
 };
 
-std::string output(HttpSession& s) {
-  std::string all;
-  for (auto& r : s.take_output()) all += r.head + r.body;
-  return all;
-}
 
-std::size_t count(const std::string& haystack, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
 
 // The heads of the responses in `out`, in order (bodies here never contain "HTTP/1.1 ").
 std::vector<std::string> heads(const std::string& out) {
@@ -55,12 +50,12 @@ TEST_CASE("keep-alive: responses announce the timeout in whole seconds; a closin
   Recorder rec;
   HttpSession s(rec.handler(), {}, 5'000);
   s.feed("GET /a HTTP/1.1\r\n\r\n");
-  const std::string kept = output(s);
+  const std::string kept = take_all_output(s);
   CHECK(kept.find("\r\nKeep-Alive: timeout=5\r\n") != std::string::npos);
   CHECK(kept.find("Connection:") == std::string::npos);  // HTTP/1.1 keeps alive by default
 
   s.feed("GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
-  const std::string closed = output(s);
+  const std::string closed = take_all_output(s);
   CHECK(closed.find("Connection: close\r\n") != std::string::npos);
   CHECK(closed.find("Keep-Alive") == std::string::npos);
   CHECK(s.closing());
@@ -70,14 +65,14 @@ TEST_CASE("keep-alive: under a second is not announced (timeout=0 would mean do 
   Recorder rec;
   HttpSession s(rec.handler(), {}, 900);
   s.feed("GET / HTTP/1.1\r\n\r\n");
-  CHECK(output(s).find("Keep-Alive") == std::string::npos);
+  CHECK(take_all_output(s).find("Keep-Alive") == std::string::npos);
 }
 
 TEST_CASE("keep-alive: an HTTP/1.0 client that asks for it gets Connection: keep-alive and the timeout") {
   Recorder rec;
   HttpSession s(rec.handler(), {}, 65'000);
   s.feed("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-  const std::string out = output(s);
+  const std::string out = take_all_output(s);
   CHECK(out.find("Connection: keep-alive\r\nKeep-Alive: timeout=65\r\n") != std::string::npos);
   CHECK_FALSE(s.closing());
 }
@@ -91,7 +86,7 @@ TEST_CASE("keep-alive: a handler's own Keep-Alive header is dropped, the SDK wri
       },
       {}, 5'000);
   s.feed("GET / HTTP/1.1\r\n\r\n");
-  const std::string out = output(s);
+  const std::string out = take_all_output(s);
   CHECK(count(out, "Keep-Alive") == 1);
   CHECK(out.find("Keep-Alive: timeout=5\r\n") != std::string::npos);
 }
@@ -100,7 +95,7 @@ TEST_CASE("max_requests_per_socket: the last allowed response closes; later pipe
   Recorder rec;
   HttpSession s(rec.handler(), limits_with(3), 5'000);
   s.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n");
-  const auto h = heads(output(s));
+  const auto h = heads(take_all_output(s));
   REQUIRE(h.size() == 3);
   // Announced as the number of requests still allowed after this one.
   CHECK(h[0].find("Keep-Alive: timeout=5, max=2") != std::string::npos);
@@ -116,14 +111,14 @@ TEST_CASE("max_requests_per_socket: 1 closes after the first response; 0 never l
   Recorder rec;
   HttpSession one(rec.handler(), limits_with(1));
   one.feed("GET / HTTP/1.1\r\n\r\n");
-  CHECK(output(one).find("Connection: close") != std::string::npos);
+  CHECK(take_all_output(one).find("Connection: close") != std::string::npos);
   CHECK(one.closing());
 
   HttpSession unlimited(rec.handler(), limits_with(0), 5'000);
   std::string pipeline;
   for (int i = 0; i < 200; ++i) pipeline += "GET / HTTP/1.1\r\n\r\n";
   unlimited.feed(pipeline);
-  const std::string out = output(unlimited);
+  const std::string out = take_all_output(unlimited);
   CHECK(count(out, "HTTP/1.1 200 OK") == 200);
   CHECK(out.find("max=") == std::string::npos);
   CHECK_FALSE(unlimited.closing());
@@ -138,7 +133,7 @@ TEST_CASE("max_requests_per_socket: async answers count the same way") {
   REQUIRE(pending.size() == 2);
   pending[1].send(Response{});
   CHECK(pending.size() == 2);  // the third is never dispatched
-  const auto h = heads(output(s));
+  const auto h = heads(take_all_output(s));
   REQUIRE(h.size() == 2);
   CHECK(h[0].find("Connection: close") == std::string::npos);
   CHECK(h[1].find("Connection: close") != std::string::npos);
@@ -152,20 +147,20 @@ TEST_CASE("max_body_size: a declared Content-Length over it gets 413 before any 
   SUBCASE("plain") {
     HttpSession s(rec.handler(), l);
     s.feed("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
-    CHECK(output(s).rfind("HTTP/1.1 413 Content Too Large\r\n", 0) == 0);
+    CHECK(take_all_output(s).rfind("HTTP/1.1 413 Content Too Large\r\n", 0) == 0);
     CHECK(s.closing());
   }
   SUBCASE("with Expect: 100-continue") {
     HttpSession s(rec.handler(), l);
     s.feed("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
-    const std::string out = output(s);
+    const std::string out = take_all_output(s);
     CHECK(out.find("100 Continue") == std::string::npos);
     CHECK(out.rfind("HTTP/1.1 413 ", 0) == 0);
   }
   SUBCASE("exactly at the limit is fine") {
     HttpSession s(rec.handler(), l);
     s.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
-    CHECK(output(s).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(take_all_output(s).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     REQUIRE(rec.seen.size() == 1);
     CHECK(rec.seen[0].body == "0123456789");
   }
@@ -179,7 +174,7 @@ TEST_CASE("max_body_size: a chunked body is counted as it arrives, split at ever
   Recorder rec;
   HttpSession refused(rec.handler(), l);
   for (char c : over) refused.feed(std::string_view(&c, 1));
-  CHECK(output(refused).rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(take_all_output(refused).rfind("HTTP/1.1 413 ", 0) == 0);
   CHECK(refused.closing());
   CHECK(rec.seen.empty());
 
@@ -199,12 +194,12 @@ TEST_CASE("max_header_size: the request line and headers may reach it, not pass 
   const std::string fits = "GET / HTTP/1.1\r\n" + name + ": " + std::string(100 - 1 - name.size(), 'a') + "\r\n\r\n";
   HttpSession ok(rec.handler(), l);
   ok.feed(fits);
-  CHECK(output(ok).rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(take_all_output(ok).rfind("HTTP/1.1 200 ", 0) == 0);
 
   const std::string too_big = "GET / HTTP/1.1\r\n" + name + ": " + std::string(100 - name.size(), 'a') + "\r\n\r\n";
   HttpSession refused(rec.handler(), l);
   for (char c : too_big) refused.feed(std::string_view(&c, 1));
-  CHECK(output(refused).rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
+  CHECK(take_all_output(refused).rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
   CHECK(refused.closing());
 }
 
@@ -220,7 +215,7 @@ TEST_CASE("pipelining: chunked and Content-Length requests, split at every byte,
   std::string out;
   for (char c : stream) {
     s.feed(std::string_view(&c, 1));
-    out += output(s);
+    out += take_all_output(s);
   }
   REQUIRE(rec.seen.size() == 5);
   CHECK(rec.seen[0].body == "one");
@@ -282,13 +277,13 @@ TEST_CASE("408: only to a client in the middle of a request; an idle connection 
     HttpSession s(rec.handler());
     s.feed("GET / HTTP/1.1\r\nHost:");
     s.timeout();
-    CHECK(output(s).rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
+    CHECK(take_all_output(s).rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
   }
   SUBCASE("a head and half a body") {
     HttpSession s(rec.handler());
     s.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf");
     s.timeout();
-    const std::string out = output(s);
+    const std::string out = take_all_output(s);
     CHECK(out.rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
     CHECK(out.find("Connection: close") != std::string::npos);
     CHECK(rec.seen.empty());
