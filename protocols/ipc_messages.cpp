@@ -15,9 +15,6 @@ namespace {
 
 json tagged(std::string_view tag) { return json{{"handoff", tag}, {"v", kVersion}}; }
 
-// What every hand-off brings back, as Node and the C++ SDK write it: known without parsing.
-constexpr std::string_view kAckLine = R"({"cmd":"NODE_HANDLE_ACK"})";
-
 // A JSON string: written as it is when it needs no escaping (addresses, listener names,
 // base64); otherwise through nlohmann, which also replaces invalid UTF-8.
 void append_json_string(std::string& out, std::string_view s) {
@@ -206,7 +203,7 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
 }  // namespace
 
 std::string encode(const Message& message) {
-  if (std::holds_alternative<HandleAck>(message)) return std::string(kAckLine) + "\n";
+  if (std::holds_alternative<HandleAck>(message)) return std::string(names::kHandleAckLine) + "\n";
   if (const auto* h = std::get_if<Handle>(&message)) return connection_line(names::kConn, h->conn, false);
   if (const auto* b = std::get_if<Handback>(&message)) return connection_line(names::kHandback, *b, true);
   json j = std::visit(
@@ -266,7 +263,7 @@ std::string encode(const Message& message) {
 }
 
 std::variant<Message, DecodeError> decode(std::string_view line) {
-  if (line == kAckLine) return HandleAck{};
+  if (line == names::kHandleAckLine) return HandleAck{};
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return DecodeError{"malformed JSON"};
   if (!j.is_object()) return DecodeError{"not a JSON object"};

@@ -26,7 +26,10 @@ inline constexpr std::size_t kDefaultMaxMessageBytes = 1 << 20;
 namespace names {
 // Node's handle-passing commands (lib/internal/child_process.js).
 inline constexpr std::string_view kHandle = "NODE_HANDLE";
-inline constexpr std::string_view kHandleAck = "NODE_HANDLE_ACK";
+// The whole ACK line as Node and the C++ SDK write it (the master recognises it without
+// parsing: one per hand-off); the command name is cut from it, so the two cannot differ.
+inline constexpr std::string_view kHandleAckLine = R"({"cmd":"NODE_HANDLE_ACK"})";
+inline constexpr std::string_view kHandleAck = kHandleAckLine.substr(8, 15);
 inline constexpr std::string_view kHandleNack = "NODE_HANDLE_NACK";
 inline constexpr std::string_view kSocketType = "net.Socket";
 // Our message tags: the value of the "handoff" key.
