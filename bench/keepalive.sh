@@ -20,12 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-MODE=full
-case "${1:-}" in
-  "") ;;
-  --quick) MODE=quick ;;
-  *) echo "usage: bench/keepalive.sh [--quick]" >&2; exit 2 ;;
-esac
+source "$ROOT/bench/lib.sh"
+bench_mode "quick" "${1:-}"
 case $MODE in
   full)  IDLE=${IDLE:-15000}; REPEAT=${REPEAT:-3}; DURATION=${DURATION:-5}; WARMUP=1; IDLE_MAX=20 ;;
   quick) IDLE=${IDLE:-2000};  REPEAT=${REPEAT:-1}; DURATION=${DURATION:-2}; WARMUP=1; IDLE_MAX=5 ;;
@@ -33,7 +29,6 @@ esac
 CONNECTIONS=${CONNECTIONS:-64}
 STARTED=$(date +%s)
 
-source "$ROOT/bench/lib.sh"
 bench_begin keepalive
 
 # --- set-up -------------------------------------------------------------------------

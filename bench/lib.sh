@@ -1,8 +1,17 @@
 # Shared helpers for the bench scripts (sourced, not run). Expects ROOT to be set; call
-# bench_begin first. Every process a script starts goes through spawn() (or into PIDS) and
+# bench_mode and bench_begin first. Every process a script starts goes through spawn() (or into PIDS) and
 # is stopped on exit.
 
 log() { echo "bench: $*" >&2; }
+
+# MODE from the script's argument: full without one, else one of the allowed --modes.
+bench_mode() {  # "allowed modes" argument
+  MODE=full
+  [ -z "$2" ] && return 0
+  local m
+  for m in $1; do [ "$2" = "--$m" ] && { MODE=$m; return 0; }; done
+  echo "usage: bench/$(basename "$0") [--${1// /|--}]" >&2; exit 2
+}
 
 # A work directory (removed on exit) in WORK, and the traps that stop every process in PIDS.
 bench_begin() {  # name

@@ -22,13 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-MODE=full
-case "${1:-}" in
-  "") ;;
-  --quick) MODE=quick ;;
-  --smoke) MODE=smoke ;;
-  *) echo "usage: bench/rooms.sh [--quick|--smoke]" >&2; exit 2 ;;
-esac
+source "$ROOT/bench/lib.sh"
+bench_mode "quick smoke" "${1:-}"
 case $MODE in
   full)  REPEAT=${REPEAT:-3}; DURATION=${DURATION:-5}; IDLE_MAX=20 ;;
   quick) REPEAT=${REPEAT:-1}; DURATION=${DURATION:-2}; IDLE_MAX=5 ;;
@@ -39,7 +34,6 @@ MEMBERS=${MEMBERS:-4}
 CONFIGS=(${ONLY:-direct sup nginx haproxy})
 STARTED=$(date +%s)
 
-source "$ROOT/bench/lib.sh"
 bench_begin rooms
 
 # --- set-up -------------------------------------------------------------------------

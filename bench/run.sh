@@ -14,13 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-MODE=full
-case "${1:-}" in
-  "") ;;
-  --quick) MODE=quick ;;
-  --smoke) MODE=smoke ;;
-  *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
-esac
+source "$ROOT/bench/lib.sh"
+bench_mode "quick smoke" "${1:-}"
 case $MODE in
   full)  DURATION=${DURATION:-5}; REPEAT=${REPEAT:-3}; WARMUP=1; IDLE_MAX=20; CG_CONNS=2000; CG_PAIRS=2; RERUN_MAX=5 ;;
   quick) DURATION=${DURATION:-2}; REPEAT=${REPEAT:-1}; WARMUP=1; IDLE_MAX=5;  CG_CONNS=500;  CG_PAIRS=1; RERUN_MAX=0 ;;
@@ -30,7 +25,6 @@ CONNECTIONS=${CONNECTIONS:-64}
 SPREAD_LIMIT=0.40   # a point whose (max - min) / median exceeds this is measured again
 STARTED=$(date +%s)
 
-source "$ROOT/bench/lib.sh"
 bench_begin bench
 
 # --- set-up -------------------------------------------------------------------------
