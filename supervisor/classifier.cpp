@@ -209,8 +209,14 @@ void Classifier::finish(Pending& p, const RequestHead* head) {
 void Classifier::fail(Pending& p, int status) {
   auto done = take(p);
   if (status == 0) return;  // closed without an answer
+  Pending& failed = done.front();
+  // Bytes read off the socket are the connection's own now: asked_nothing() looks at them.
+  if (failed.reading) failed.connection->carried = std::move(failed.bytes);
+  // A socket a draining worker gave back idle whose client never spoke again ends like an
+  // idle keep-alive connection: closed, no answer to a request nobody sent, nothing counted.
+  if (asked_nothing(*failed.connection)) return;
   if (on_rejected_) on_rejected_(status);
-  reject(std::move(done.front().connection), status);
+  reject(std::move(failed.connection), status);
 }
 
 void Classifier::arm_timer() {
@@ -221,13 +227,7 @@ void Classifier::arm_timer() {
       [](uv_timer_t* t) {
         auto* me = static_cast<Classifier*>(t->data);
         const auto now = Clock::now();
-        // A connection a draining worker gave back idle, whose client never spoke again,
-        // ends like an idle keep-alive connection: no 408 to a client that asked nothing.
-        while (!me->pending_.empty() && me->pending_.front().deadline <= now) {
-          Pending& p = me->pending_.front();
-          const bool silent = p.connection->handed_back && p.bytes.empty() && p.connection->carried.empty();
-          me->fail(p, silent ? 0 : 408);
-        }
+        while (!me->pending_.empty() && me->pending_.front().deadline <= now) me->fail(me->pending_.front(), 408);
         me->arm_timer();
       },
       static_cast<std::uint64_t>(std::max<Milliseconds::rep>(wait.count(), 0)) + 1, 0);
