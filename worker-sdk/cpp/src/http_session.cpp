@@ -297,11 +297,7 @@ struct HttpSession::Impl {
     in_handler = false;
     if (pending && !awaiting) return;  // it answered, then threw: the answer stands
     awaiting.reset();
-    Response r;
-    r.status = 500;
-    r.headers.push_back({"Content-Type", "text/plain"});
-    r.body = "Internal Server Error\n";
-    pending = std::move(r);
+    pending = error_text(500);
   }
 
   // A Responder's send().

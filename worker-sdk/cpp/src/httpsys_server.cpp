@@ -3,21 +3,11 @@
 #include <cstdio>
 #include <exception>
 
+#include <handoff/response_writer.h>
+
 #include "responder_state.h"
 
 namespace handoff {
-
-namespace {
-
-Response internal_error() {
-  Response r;
-  r.status = 500;
-  r.headers.push_back({"Content-Type", "text/plain"});
-  r.body = "Internal Server Error\n";
-  return r;
-}
-
-}  // namespace
 
 HttpSysServer::HttpSysServer(uv_loop_t* loop, HttpSession::AnyHandler handler, Callbacks callbacks)
     : loop_(loop), handler_(std::move(handler)), callbacks_(std::move(callbacks)) {}
@@ -100,18 +90,14 @@ void HttpSysServer::on_async() {
 void HttpSysServer::dispatch(platform::HttpSysRequest request) {
   const std::uint64_t id = request.id;
   if (request.too_large) {
-    Response r;
-    r.status = 413;
-    r.headers.push_back({"Content-Type", "text/plain"});
-    r.body = "Payload Too Large\n";
-    return answer(id, r);
+    return answer(id, error_text(413));
   }
   if (auto* sync = std::get_if<Handler>(&handler_)) {
     Response response;
     try {
       response = (*sync)(request.request);
     } catch (const std::exception&) {
-      response = internal_error();
+      response = error_text(500);
     }
     return answer(id, response);
   }
@@ -124,7 +110,7 @@ void HttpSysServer::dispatch(platform::HttpSysRequest request) {
   try {
     std::get<AsyncHandler>(handler_)(request.request, Responder(state));
   } catch (const std::exception&) {
-    if (in_flight_.erase(id) != 0) answer(id, internal_error());
+    if (in_flight_.erase(id) != 0) answer(id, error_text(500));
   }
 }
 

@@ -114,7 +114,7 @@ SerializedResponse serialize_response(Response response, const ResponseFraming& 
   out.head.reserve(128);
   append_status_line(out.head, response.status);
   for (const auto& h : response.headers) {
-    if (is_framing_header(h.name) || !is_valid_name(h.name) || !is_safe(h.value)) continue;
+    if (!writes_header(h)) continue;
     out.head.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   const bool no_body = status_forbids_body(response.status);
@@ -144,12 +144,18 @@ SerializedResponse serialize_response(Response response, const ResponseFraming& 
 
 SerializedResponse continue_response() { return {"HTTP/1.1 100 Continue\r\n\r\n", {}}; }
 
-SerializedResponse error_response(int status) {
+Response error_text(int status) {
   Response r;
   r.status = status;
   r.headers.push_back({"Content-Type", "text/plain"});
   r.body = std::string(reason_phrase(status)) + "\n";
-  return serialize_response(std::move(r), ResponseFraming{.head_request = false, .keep_alive = false});
+  return r;
 }
+
+SerializedResponse error_response(int status) {
+  return serialize_response(error_text(status), ResponseFraming{.head_request = false, .keep_alive = false});
+}
+
+bool writes_header(const Header& h) { return !is_framing_header(h.name) && is_valid_name(h.name) && is_safe(h.value); }
 
 }  // namespace handoff

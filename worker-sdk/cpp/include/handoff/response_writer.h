@@ -35,9 +35,15 @@ SerializedResponse serialize_response(Response response, const ResponseFraming& 
 // "HTTP/1.1 100 Continue", for requests that sent `Expect: 100-continue`.
 SerializedResponse continue_response();
 
-// A short text/plain response for errors the SDK answers itself (400, 408, 413, 431,
-// 500). Always `Connection: close`.
+// The short text/plain response for errors the SDK answers itself (400, 408, 413, 431,
+// 500): "<reason phrase>\n". error_response is it serialized, always `Connection: close`.
+Response error_text(int status);
 SerializedResponse error_response(int status);
+
+// Whether a header of the application's response goes out: framing headers
+// (Content-Length, Transfer-Encoding, Connection, Keep-Alive) are the SDK's own (or
+// HTTP.SYS's), and a name or value that could inject a header or a response is dropped.
+bool writes_header(const Header& header);
 
 std::string_view reason_phrase(int status);
 

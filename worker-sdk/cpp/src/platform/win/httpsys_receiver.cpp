@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <handoff/response_writer.h>
+
 #include "../httpsys.h"
 
 // mingw-w64's http.h lacks these (Windows SDK values, documented with HttpCreateRequestQueue
@@ -46,43 +48,12 @@ constexpr std::array<std::string_view, 10> kResponseHeaders = {
     "Accept-Ranges", "Age", "ETag", "Location", "Proxy-Authenticate", "Retry-After", "Server", "Set-Cookie", "Vary",
     "WWW-Authenticate"};
 
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
-// Framing is HTTP.SYS's: these never go out from the handler's headers.
-bool is_framing(std::string_view name) {
-  return same_name(name, "Content-Length") || same_name(name, "Transfer-Encoding") ||
-         same_name(name, "Connection") || same_name(name, "Keep-Alive");
-}
-
 int response_header_id(std::string_view name) {
   for (std::size_t i = 0; i < kCommonHeaders.size(); ++i)
-    if (same_name(name, kCommonHeaders[i])) return static_cast<int>(i);
+    if (iequals(name, kCommonHeaders[i])) return static_cast<int>(i);
   for (std::size_t i = 0; i < kResponseHeaders.size(); ++i)
-    if (same_name(name, kResponseHeaders[i])) return static_cast<int>(20 + i);
+    if (iequals(name, kResponseHeaders[i])) return static_cast<int>(20 + i);
   return -1;
-}
-
-const char* reason_of(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 413: return "Payload Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
 }
 
 std::string method_of(const HTTP_REQUEST& r) {
@@ -125,12 +96,12 @@ class WinReceiver final : public HttpSysReceiver {
     HTTP_RESPONSE r{};
     r.Version = HTTP_VERSION{1, 1};
     r.StatusCode = static_cast<USHORT>(response.status);
-    const char* reason = reason_of(response.status);
-    r.pReason = reason;
-    r.ReasonLength = static_cast<USHORT>(std::strlen(reason));
+    const std::string_view reason = reason_phrase(response.status);
+    r.pReason = reason.data();
+    r.ReasonLength = static_cast<USHORT>(reason.size());
     std::vector<HTTP_UNKNOWN_HEADER> unknown;
     for (const auto& h : response.headers) {
-      if (is_framing(h.name)) continue;
+      if (!writes_header(h)) continue;  // framing is HTTP.SYS's
       const int known = response_header_id(h.name);
       if (known >= 0 && r.Headers.KnownHeaders[known].pRawValue == nullptr) {
         r.Headers.KnownHeaders[known].pRawValue = h.value.c_str();
