@@ -3,12 +3,12 @@
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
             nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs node-ws libsystemd-dev \
-            prometheus socat systemd util-linux
+            prometheus socat systemd util-linux stress-ng
 # The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
 WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml
 
-.PHONY: all deps deps-windows build build-asan build-windows run test test-fast test-asan test-windows bench clean
+.PHONY: all deps deps-windows build build-asan build-windows run test test-fast test-asan test-loaded test-windows bench clean
 
 all: build
 
@@ -51,6 +51,11 @@ test-fast: build
 
 test-asan: build-asan
 	ctest --preset asan
+
+# The lifecycle and fault tests once more beside a CPU hog on every core, as on a busy
+# shared machine (tests/loaded.sh).
+test-loaded: build
+	tests/loaded.sh build/bin
 
 # Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
 # the integration suite under wine64 with Linux-side clients (docs/windows.md).

@@ -23,6 +23,10 @@ inline constexpr int kVersion = 1;
 // Default cap on one message line; the supervisor takes its own from the config.
 inline constexpr std::size_t kDefaultMaxMessageBytes = 1 << 20;
 
+// A NACKed handle is sent again up to this many times, as Node's own sender does; a peer
+// that NACKs more often in a row is broken, not unlucky.
+inline constexpr int kMaxHandleResends = 3;
+
 namespace names {
 // Node's handle-passing commands (lib/internal/child_process.js).
 inline constexpr std::string_view kHandle = "NODE_HANDLE";

@@ -18,6 +18,7 @@
 #include "supervisor/connection.h"
 #include "supervisor/observe/metrics_text.h"
 #include "supervisor/routing/dispatch_policy.h"
+#include "supervisor/platform/worker_group.h"
 #include "supervisor/slot.h"
 
 namespace handoff {
@@ -30,6 +31,7 @@ struct AppHooks {
   // any other user cannot map it and are reported from their `stats` instead.
   std::optional<std::uint32_t> scoreboard_uid;
   std::function<void()> on_ready_changed;  // some slot became ready or stopped being
+  platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
 };
 
 class App {
@@ -84,6 +86,7 @@ class App {
   void replacement_done(int slot, bool ok);
   scoreboard::Header* scoreboard() const { return hooks_.scoreboard; }
   const std::string& scoreboard_name() const { return hooks_.scoreboard_name; }
+  platform::WorkerGuard* worker_guard() const { return hooks_.worker_guard; }
   bool scoreboard_for_workers(const AppConfig& config) const {
     return hooks_.scoreboard && (!config.run_as.uid || config.run_as.uid == hooks_.scoreboard_uid);
   }

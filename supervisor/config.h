@@ -57,6 +57,7 @@ struct LifecyclePolicy {
   int crash_loop_exits = 5;
   Milliseconds crash_loop_window{60'000};
   Milliseconds start_timeout{30'000};
+  Milliseconds ack_timeout{5'000};
   Milliseconds heartbeat_interval{1'000};
   Milliseconds heartbeat_timeout{10'000};
   Milliseconds drain_timeout{30'000};

@@ -563,6 +563,11 @@ const Field<AppConfig> kAppFields[] = {
     {"start_timeout", "duration", "30s",
      "A new worker that is not ready this long after its start is killed: a start failure.", false,
      HANDOFF_DURATION(AppConfig, lifecycle.start_timeout)},
+    {"ack_timeout", "duration", "5s",
+     "A worker that has not acknowledged a connection this long after it was sent is hung: it is killed and "
+     "replaced, and the connection goes to the head of its slot's queue for the replacement. Also for workers "
+     "without the SDK (Node acknowledges every handle itself).",
+     false, HANDOFF_DURATION(AppConfig, lifecycle.ack_timeout)},
     {"drain_timeout", "duration", "30s",
      "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL.", false,
      HANDOFF_DURATION(AppConfig, lifecycle.drain_timeout)},

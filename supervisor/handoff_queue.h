@@ -1,6 +1,6 @@
 // The per-slot queue of connections waiting to be handed to a worker, with Node's
 // discipline: one handle in flight until the worker ACKs it (two fds in one read break
-// Node's receiver, NODE-IPC.md), a NACKed handle resent up to kMaxNacks times, and the
+// Node's receiver: protocols/README.md), a NACKed handle resent up to kMaxNacks times, and the
 // master's copy released only after the ACK.
 //
 // Pure: T is whatever the caller uses for a connection (a socket owner in the
@@ -13,12 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/ipc_messages.h"
+
 namespace handoff {
 
 template <class T>
 class HandoffQueue {
  public:
-  static constexpr int kMaxNacks = 3;
+  static constexpr int kMaxNacks = ipc::kMaxHandleResends;
 
   void push(T item) { waiting_.push_back(std::move(item)); }
 
@@ -35,13 +37,13 @@ class HandoffQueue {
   std::optional<T> ack() { return take_in_flight(); }
 
   // The worker got the line but not the handle. Returns the item to send again, or
-  // nullptr when it was NACKed too often; then give_up() hands it back to the caller.
+  // nullptr when it was NACKed too often: the worker is broken, and the item stays in
+  // flight until the worker is gone (requeue_in_flight).
   T* nack() {
     if (!in_flight_) return nullptr;
     if (++nacks_ > kMaxNacks) return nullptr;
     return &*in_flight_;
   }
-  std::optional<T> give_up() { return take_in_flight(); }
 
   // The worker is gone: everything it had not acknowledged, the in-flight item first,
   // in arrival order, so it can be dispatched again.

@@ -16,7 +16,10 @@
 #include "supervisor/config_schema.h"
 #include "supervisor/control/commands.h"
 #include "supervisor/master.h"
+#include "supervisor/descriptor_budget.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/process_hygiene.h"
+#include "supervisor/platform/worker_group.h"
 
 namespace {
 
@@ -39,6 +42,9 @@ std::optional<handoff::Config> load_checked(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  handoff::platform::ignore_broken_pipes();
+  // Not a command for people: the process that kills the workers if the master dies.
+  if (argc == 2 && argv[1] == handoff::platform::kWorkerGuardCommand) return handoff::platform::run_worker_guard();
   handoff::platform::use_binary_stdio();
   CLI::App cli{"handoff supervisor: accepts connections and hands each socket to a worker process"};
   cli.require_subcommand(0, 1);
@@ -97,7 +103,18 @@ int main(int argc, char** argv) {
     return handoff::commands::scale(socket, scale_app, scale_workers);
   }
   if (*check) {
-    if (!load_checked(check_path)) return kConfigInvalid;
+    auto config = load_checked(check_path);
+    if (!config) return kConfigInvalid;
+    // A warning, not an error: the supervisor's own limit may differ from this shell's.
+    if (const auto limit = handoff::platform::raise_descriptor_limit()) {
+      const auto needed = handoff::descriptors_needed(*config);
+      if (needed > limit->now)
+        std::fprintf(stderr,
+                     "%s: warning: this config can hold %llu descriptors at once, over this process's limit of %llu "
+                     "(lower max_classifying or queue.max, or raise the hard limit)\n",
+                     check_path.c_str(), static_cast<unsigned long long>(needed),
+                     static_cast<unsigned long long>(limit->now));
+    }
     std::printf("%s: ok\n", check_path.c_str());
     return 0;
   }

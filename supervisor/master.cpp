@@ -6,10 +6,12 @@
 
 #include "supervisor/config_error.h"
 #include "supervisor/config_loader.h"
+#include "supervisor/descriptor_budget.h"
 #include "supervisor/log.h"
 #include "supervisor/observe/metrics_text.h"
 #include "supervisor/observe/status_view.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/process_hygiene.h"
 #include "supervisor/platform/service.h"
 
 namespace handoff {
@@ -58,6 +60,7 @@ Master::~Master() {
   signals_.clear();
   monitor_.reset();
   watchdog_.reset();
+  worker_guard_.reset();  // its pipe closes: the guard kills what is left, if anything, and exits
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
   scoreboard_.reset();  // after the slots released their records: removes the segment
@@ -144,6 +147,7 @@ AppHooks Master::hooks_for(const AppConfig&) {
     hooks.scoreboard_uid = scoreboard_uid_;
   }
   hooks.on_ready_changed = [this] { check_ready(); };
+  hooks.worker_guard = worker_guard_.get();
   return hooks;
 }
 
@@ -207,6 +211,17 @@ int Master::open_observability() {
 int Master::run() {
   log_event("start", {{"pid", std::to_string(uv_os_getpid())}, {"config", config_path_}});
   started_ms_ = unix_ms();
+  if (const int marked = platform::close_inherited_on_exec(); marked > 0)
+    log_event("inherited_descriptors", {{"count", std::to_string(marked)}, {"action", "close-on-exec"}});
+  check_descriptor_limit();
+  {
+    // As the user the master becomes (`user:`): it can kill the workers' groups, no more.
+    std::optional<platform::Ids> as;
+    if (config_.run_as.uid) as = platform::Ids{*config_.run_as.uid, *config_.run_as.gid};
+    std::string why;
+    worker_guard_ = platform::start_worker_guard(&loop_, as, why);
+    if (!worker_guard_) log_event("worker_guard_unavailable", {{"error", why}});
+  }
   last_monitor_ = std::chrono::steady_clock::now();
   // Taken first: the variables must be gone before the apps copy the environment.
   auto inherited = platform::take_inherited_listeners();
@@ -374,12 +389,13 @@ void Master::shutdown() {
   }
   shutting_down_ = true;
   platform::notify_service_manager("STOPPING=1");
-  log_event("shutdown", {{"timeout", std::to_string(config_.shutdown_timeout.count()) + "ms"}});
-  // No new connections from now on; those whose head is being read are closed.
+  // No new connections from now on; those whose head is being read are closed. Logged
+  // after: a reader of the line finds the listeners closed.
   for (auto& port : ports_) {
     port.listener.reset();
     port.classifier.reset();
   }
+  log_event("shutdown", {{"timeout", std::to_string(config_.shutdown_timeout.count()) + "ms"}});
   for (auto& [name, app] : apps_) app->stop(config_.shutdown_timeout);
   for (auto& app : removed_apps_) app->stop(config_.shutdown_timeout);
   on_app_stopped();  // all may be stopped already
@@ -399,6 +415,18 @@ void Master::on_app_stopped() {
   watchdog_.reset();
   if (admin_) admin_->close();
   uv_stop(&loop_);
+}
+
+void Master::check_descriptor_limit() {
+  const auto limit = platform::raise_descriptor_limit();
+  if (!limit) return;
+  log_event("descriptor_limit", {{"soft", std::to_string(limit->now)}, {"hard", std::to_string(limit->hard)},
+                                 {"was", std::to_string(limit->before)}});
+  const auto needed = descriptors_needed(config_);
+  if (needed > limit->now)
+    log_event("descriptor_limit_low",
+              {{"needed", std::to_string(needed)}, {"limit", std::to_string(limit->now)},
+               {"hint", "lower max_classifying or queue.max, or raise the hard limit (LimitNOFILE=, ulimit -Hn)"}});
 }
 
 // ---- systemd --------------------------------------------------------------------------

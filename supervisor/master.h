@@ -22,6 +22,7 @@
 #include "supervisor/observe/admin_server.h"
 #include "supervisor/observe/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/worker_group.h"
 #include "supervisor/routing/prefix_table.h"
 
 namespace handoff {
@@ -50,6 +51,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   void monitor();  // every second: worker memory against max_rss, rates, finished apps freed
   int open_observability();  // scoreboard, control socket, admin endpoint; exit code on failure
   void start_watchdog();
+  void check_descriptor_limit();  // raises it, and warns when the config cannot fit
   AppHooks hooks_for(const AppConfig& app);
   std::unique_ptr<App> make_app(const AppConfig& app, std::size_t ipc_max_message);
   void check_ready();  // READY=1 once listeners are up and every app has min_ready
@@ -82,6 +84,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::vector<std::pair<uv_signal_t*, platform::SignalAction>> signal_actions_;
   UvHandle<uv_timer_t> monitor_;
   UvHandle<uv_timer_t> watchdog_;
+  std::unique_ptr<platform::WorkerGuard> worker_guard_;
   std::unique_ptr<ScoreboardHost> scoreboard_;
   std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
   std::unique_ptr<ControlServer> control_;

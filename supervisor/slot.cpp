@@ -182,6 +182,7 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   spec.max_message = app_.ipc_max_message();
   spec.uid = app.run_as.uid;
   spec.gid = app.run_as.gid;
+  spec.guard = app_.worker_guard();
   if (!prepare_httpsys(app, error)) return false;
   exited_.clear();  // earlier generations have had time to flush their output
   auto p = std::make_unique<Process>(*this, generation);
@@ -310,6 +311,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    if (ConnectionPtr* sent = queue_.in_flight()) app_.handed_off(**sent);
                    if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
                    queue_.ack();  // the returned connection closes our copy as it goes
+                   ack_deadline_.reset();
                    if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
                    pump();
                  },
@@ -318,11 +320,12 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    if (ConnectionPtr* again = queue_.nack()) {
                      Connection& c = **again;
                      p.worker->send(handle_message(c), c.socket.stream());
-                   } else if (auto lost = queue_.give_up()) {
-                     log_line(name() + ": the worker refused connection " + std::to_string((*lost)->id) + " " +
-                              std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) + " times");
-                     app_.reject(std::move(*lost), 503);
-                     if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+                   } else if (queue_.in_flight()) {
+                     // A worker that NACKs the same socket again and again is broken; the
+                     // connection waits at the head of the queue for its replacement.
+                     machine_.misbehaved(generation, "protocol: refused a connection " +
+                                                         std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) +
+                                                         " times in a row (NACK)");
                    }
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
@@ -345,6 +348,11 @@ void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) 
   app_.handed_back(std::move(c));
 }
 
+void Slot::on_protocol_violation(Process& p, const std::string& reason) {
+  machine_.misbehaved(p.generation, "protocol: " + reason);
+  settle();
+}
+
 void Slot::on_channel_lost(Process& p) {
   machine_.channel_lost(p.generation, now());
   settle();
@@ -358,7 +366,10 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
   }
   const int generation = p.generation;
   // Whatever it had not acknowledged goes back to the head of the queue: nothing is lost.
-  if (in_flight_generation_ == generation) queue_.requeue_in_flight();
+  if (in_flight_generation_ == generation) {
+    queue_.requeue_in_flight();
+    ack_deadline_.reset();
+  }
   machine_.exited(generation, exit, now());
   // Keep the process object (its pipes may still hold its last words) but out of the map.
   auto node = processes_.extract(generation);
@@ -392,6 +403,7 @@ void Slot::settle() {
   }
   pump();
   expire_waiting(now());
+  check_ack(now());
   arm_timer();
   publish_queue();
   settling_ = false;
@@ -406,7 +418,10 @@ void Slot::pump() {
     Connection& c = **next;
     in_flight_generation_ = *generation;
     const int rc = p->worker->send(handle_message(c), c.socket.stream());
-    if (rc == 0) return;
+    if (rc == 0) {
+      ack_deadline_ = now() + machine_.policy().ack_timeout;
+      return;
+    }
     // The channel broke under us; its read side reports it. Keep the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
     queue_.requeue_in_flight();
@@ -424,8 +439,15 @@ void Slot::expire_waiting(TimePoint t) {
   }
 }
 
+void Slot::check_ack(TimePoint t) {
+  if (!ack_deadline_ || t < *ack_deadline_ || !queue_.in_flight()) return;
+  ack_deadline_.reset();  // once: the kill's exit puts the connection back in the queue
+  machine_.misbehaved(in_flight_generation_, "hung: no ACK within ack_timeout");
+}
+
 void Slot::arm_timer() {
   std::optional<TimePoint> when = machine_.next_deadline();
+  if (ack_deadline_ && (!when || *ack_deadline_ < *when)) when = ack_deadline_;
   if (ConnectionPtr* oldest = queue_.oldest_waiting()) {
     const TimePoint expiry = (*oldest)->queued_at + config_->queue.timeout;
     if (!when || expiry < *when) when = expiry;
@@ -441,7 +463,7 @@ void Slot::arm_timer() {
         auto* me = static_cast<Slot*>(t->data);
         if (!me) return;
         me->machine_.tick(now());
-        me->settle();
+        me->settle();  // checks the ACK deadline too
       },
       static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
 }

@@ -62,6 +62,7 @@ class Slot final : private SlotEffects {
     Process(Slot& s, int g) : slot(s), generation(g) {}
     void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
     void on_channel_lost() override { slot.on_channel_lost(*this); }
+    void on_protocol_violation(const std::string& reason) override { slot.on_protocol_violation(*this, reason); }
     void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) override {
       slot.on_handback(std::move(socket), message);
     }
@@ -78,6 +79,7 @@ class Slot final : private SlotEffects {
 
   void on_message(Process& p, const ipc::Message& message);
   void on_channel_lost(Process& p);
+  void on_protocol_violation(Process& p, const std::string& reason);
   void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message);
   void on_exit(Process& p, std::int64_t status, int signal);
 
@@ -86,6 +88,7 @@ class Slot final : private SlotEffects {
   void pump();
   void send_drain(Process& p, const ipc::Drain& drain);
   void expire_waiting(TimePoint now);
+  void check_ack(TimePoint now);  // the handle in flight against ack_timeout
   void arm_timer();
   Process* process(int generation);
   std::string name() const;
@@ -108,6 +111,7 @@ class Slot final : private SlotEffects {
   std::vector<std::unique_ptr<Process>> exited_;  // kept until their output is relayed
   HandoffQueue<ConnectionPtr> queue_;
   int in_flight_generation_ = 0;
+  std::optional<TimePoint> ack_deadline_;  // of the handle in flight, until its ACK
   std::optional<int> was_accepting_;
   SlotState was_state_ = SlotState::stopped;
   UvHandle<uv_timer_t> timer_;

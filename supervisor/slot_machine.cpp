@@ -164,6 +164,10 @@ void SlotMachine::channel_lost(int generation, TimePoint) {
   if (Worker* w = find(generation); w && w->phase != Phase::draining) kill(*w, "channel closed");
 }
 
+void SlotMachine::misbehaved(int generation, std::string reason) {
+  if (Worker* w = find(generation)) kill(*w, std::move(reason));
+}
+
 // ---- Exits --------------------------------------------------------------------------
 
 void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now) {

@@ -15,6 +15,8 @@
 //     max_delay, never giving up;
 //   - exit before ready, or no ready within start_timeout (then SIGKILL): a start failure;
 //   - an SDK worker silent for heartbeat_timeout is hung: SIGKILL, then a crash as above;
+//   - a worker that broke the channel's protocol or did not acknowledge a connection
+//     within ack_timeout (the slot tells: `misbehaved`): SIGKILL, then a crash as above;
 //   - max_requests / max_rss / reload: `next` starts; when ready it becomes `current` and
 //     the old one drains; if it fails, the old one keeps serving;
 //   - stop: everything drains; the slot is stopped when the last worker is gone.
@@ -83,6 +85,9 @@ class SlotMachine {
   void rss(int generation, std::uint64_t bytes, TimePoint now);
   void exited(int generation, const ExitStatus& status, TimePoint now);
   void channel_lost(int generation, TimePoint now);
+  // The worker broke the protocol or stopped taking connections: it is killed, whatever
+  // its phase, and `reason` is the kill's reason.
+  void misbehaved(int generation, std::string reason);
   // Starts a replacement for a ready worker; replacement_done reports how it ended.
   // `not_ready`: nothing to replace (no ready worker, already replacing, stopping); the
   // next start of the slot uses the new config anyway. `failed`: the spawn failed.

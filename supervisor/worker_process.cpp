@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "supervisor/log.h"
+#include "supervisor/platform/platform.h"
 
 namespace handoff {
 namespace {
@@ -61,7 +62,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   options.cwd = spec.cwd.c_str();
   options.stdio = stdio;
   options.stdio_count = 4;
-  options.flags = UV_PROCESS_WINDOWS_HIDE;
+  options.flags = UV_PROCESS_WINDOWS_HIDE | platform::worker_spawn_flags();
   if (spec.uid) {
     options.flags |= UV_PROCESS_SETUID;
     options.uid = static_cast<uv_uid_t>(*spec.uid);
@@ -74,6 +75,9 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
     auto* me = static_cast<WorkerProcess*>(p->data);
     if (!me) return;
     me->exited_ = true;
+    // What the worker started dies with it (an app behind `npm start` or `sh -c`).
+    platform::kill_worker_remains(me->pid_);
+    if (me->guard_) me->guard_->forget(me->pid_);
     me->observer_.on_exit(status, term_signal);  // may destroy `me`: touch nothing after
   };
 
@@ -87,6 +91,8 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   }
   self->process_->data = self.get();
   self->pid_ = self->process_->pid;
+  self->guard_ = spec.guard;
+  if (self->guard_) self->guard_->watch(self->pid_);
   self->out_.lines->set_pid(self->pid_);
   self->err_.lines->set_pid(self->pid_);
   self->channel_open_ = true;
@@ -125,46 +131,91 @@ void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 }
 
 void WorkerProcess::on_channel_bytes(std::string_view bytes) {
+  if (broken_) return;
   // A socket comes with the first bytes of its NODE_HANDLE line: take it now, and give it
-  // to that line's message when the line is complete.
-  while (uv_pipe_pending_count(channel_.get()) > 0) {
-    const uv_handle_type type = uv_pipe_pending_type(channel_.get());
-    auto socket = UvHandle<uv_tcp_t>::make();
-    uv_tcp_init(channel_->loop, socket.get());
-    socket.mark_initialized();
-    if (type != UV_TCP || uv_accept(channel_.stream(), socket.stream()) != 0) {
-      log_line("pid " + std::to_string(pid_) + " sent a handle that is not a TCP socket; closed it");
-      continue;
-    }
-    received_.push_back(std::move(socket));
-  }
+  // to that line's message when the line is complete (protocols/handle_pairing.h).
+  std::vector<UvHandle<uv_tcp_t>> arrived;
+  auto broken = take_pending(arrived);
+  if (!broken) broken = pairing_.begin_read(bytes, arrived.size());
+  if (broken) return violation(*broken);  // `arrived` closes what came
+  for (auto& socket : arrived) received_.push_back(std::move(socket));
+  auto owned = [this]() -> std::optional<UvHandle<uv_tcp_t>> {
+    if (!pairing_.line_owns_handle() || received_.empty()) return std::nullopt;
+    auto socket = std::move(received_.front());
+    received_.pop_front();
+    return socket;
+  };
   ipc::feed_lines(
-      framer_, bytes,
-      [this](std::string_view line) {
-        auto decoded = ipc::decode(line);
-        if (auto* error = std::get_if<ipc::DecodeError>(&decoded)) {
-          log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
-          return;
-        }
-        auto& message = std::get<ipc::Message>(decoded);
-        if (auto* back = std::get_if<ipc::Handback>(&message)) return take_handback(*back);
-        observer_.on_message(message);
-      },
-      [this](std::size_t length) {
+      framer_, bytes, [&](std::string_view line) { on_line(line, owned()); },
+      [&](std::size_t length) {
+        const bool had_socket = owned().has_value();
+        if (broken_) return;
+        if (had_socket) return violation("a descriptor with a message over the size limit");
         log_line("pid " + std::to_string(pid_) + " sent a message of " + std::to_string(length) +
                  " bytes, over the limit of " + std::to_string(framer_.max_line()) + "; dropped");
       });
 }
 
-void WorkerProcess::take_handback(const ipc::Handback& message) {
-  if (received_.empty()) {
-    send(ipc::HandleNack{});  // the line came without its socket: Node's sender retries
+std::optional<std::string> WorkerProcess::take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived) {
+  std::optional<std::string> broken;
+  // Each uv_accept takes one descriptor off the pending list, even when it fails, so the
+  // loop ends; the bound is for a libuv that would not.
+  for (int guard = 0; guard < 1024 && uv_pipe_pending_count(channel_.get()) > 0; ++guard) {
+    const uv_handle_type type = uv_pipe_pending_type(channel_.get());
+    auto socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(channel_->loop, socket.get());
+    socket.mark_initialized();
+    if (uv_accept(channel_.stream(), socket.stream()) != 0) {
+      broken = "a descriptor the master could not take";
+      continue;
+    }
+    if (type != UV_TCP) {
+      broken = std::string("a descriptor that is not a TCP socket (") + uv_handle_type_name(type) + ")";
+      continue;
+    }
+    if (platform::is_listening(platform::socket_of(socket.get()))) {
+      broken = "a listening socket";
+      continue;
+    }
+    arrived.push_back(std::move(socket));
+  }
+  return broken;
+}
+
+void WorkerProcess::on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket) {
+  if (broken_) return;
+  auto decoded = ipc::decode(line);
+  if (auto* error = std::get_if<ipc::DecodeError>(&decoded)) {
+    if (socket) return violation("a descriptor with a malformed message (" + error->reason + ")");
+    log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
     return;
   }
-  auto socket = std::move(received_.front());
-  received_.pop_front();
+  auto& message = std::get<ipc::Message>(decoded);
+  auto* back = std::get_if<ipc::Handback>(&message);
+  if (!back) {
+    if (socket) return violation(std::string("a descriptor with a message that carries none (") +
+                                 std::string(ipc::name_of(message)) + ")");
+    return observer_.on_message(message);
+  }
+  if (!socket) {
+    // The line came without its socket: Node's sender retries a few times.
+    if (++nacks_in_a_row_ > ipc::kMaxHandleResends)
+      return violation("handback messages without their socket, " + std::to_string(nacks_in_a_row_) + " in a row");
+    send(ipc::HandleNack{});
+    return;
+  }
+  nacks_in_a_row_ = 0;
   send(ipc::HandleAck{});
-  observer_.on_handback(std::move(socket), message);
+  observer_.on_handback(std::move(*socket), *back);
+}
+
+void WorkerProcess::violation(const std::string& reason) {
+  if (broken_) return;
+  broken_ = true;
+  received_.clear();  // closes them
+  log_line("pid " + std::to_string(pid_) + " broke the channel protocol: " + reason);
+  observer_.on_protocol_violation(reason);
+  close_channel();
 }
 
 void WorkerProcess::close_channel() {
@@ -179,8 +230,15 @@ int WorkerProcess::send(const ipc::Message& message, uv_stream_t* handle) {
   auto* request = new WriteRequest{};
   request->line = ipc::encode(message);
   uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
-  auto done = [](uv_write_t* req, int) { delete reinterpret_cast<WriteRequest*>(req); };
-  // A failed write means the channel is broken; the read side reports it as EOF.
+  auto done = [](uv_write_t* req, int status) {
+    // The stream's `data` is cleared before it closes: a write cancelled by the close
+    // finds no process to tell.
+    auto* me = static_cast<WorkerProcess*>(req->handle->data);
+    delete reinterpret_cast<WriteRequest*>(req);
+    // EPIPE or worse: the worker can take no more messages (its end is closed, or shut
+    // for reading while it still writes). Lost like a channel at EOF.
+    if (me && status < 0 && status != UV_ECANCELED) me->close_channel();
+  };
   const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, handle, done)
                         : uv_write(&request->req, channel_.stream(), &buf, 1, done);
   if (rc != 0) delete request;
@@ -188,7 +246,7 @@ int WorkerProcess::send(const ipc::Message& message, uv_stream_t* handle) {
 }
 
 void WorkerProcess::signal(int signum) {
-  if (!exited_ && process_) uv_process_kill(process_.get(), signum);
+  if (!exited_ && process_) platform::signal_worker(process_.get(), signum);
 }
 
 }  // namespace handoff

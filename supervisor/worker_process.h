@@ -14,9 +14,11 @@
 
 #include <handoff/uv_handle.h>
 
+#include "protocols/handle_pairing.h"
 #include "protocols/ipc_messages.h"
 #include "protocols/line_framer.h"
 #include "supervisor/output_relay.h"
+#include "supervisor/platform/worker_group.h"
 
 namespace handoff {
 
@@ -28,6 +30,7 @@ struct SpawnSpec {
   int slot = 0;
   std::size_t max_message = ipc::kDefaultMaxMessageBytes;
   std::optional<std::uint32_t> uid, gid;  // run as another user (POSIX, supervisor is root)
+  platform::WorkerGuard* guard = nullptr;  // kills the worker's group if the master dies
 };
 
 class WorkerProcess {
@@ -38,6 +41,10 @@ class WorkerProcess {
     // A socket the worker gave back (already ACKed), with its `handback` message.
     virtual void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) = 0;
     virtual void on_channel_lost() = 0;  // EOF or error: no more handles can go
+    // The worker broke the channel's protocol (a descriptor that is not a connected TCP
+    // socket, several at once, one without its message, NACKs without end). The channel
+    // is no longer read; the worker must be killed.
+    virtual void on_protocol_violation(const std::string& reason) = 0;
     virtual void on_exit(std::int64_t exit_status, int term_signal) = 0;
 
    protected:
@@ -60,7 +67,7 @@ class WorkerProcess {
   // POSIX, WSADuplicateSocket on Windows). Returns a libuv error code, 0 on success.
   int send(const ipc::Message& message, uv_stream_t* handle = nullptr);
 
-  // Delivers a signal; harmless after the process exited.
+  // Delivers a signal to the worker's process group; harmless after the process exited.
   void signal(int signum);
 
  private:
@@ -72,19 +79,27 @@ class WorkerProcess {
   explicit WorkerProcess(Observer& observer, std::size_t max_message);
   static void alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   void on_channel_bytes(std::string_view bytes);
+  // Takes every descriptor that came with the last read; a reason when one is not a
+  // connected TCP socket (each is closed as it goes).
+  std::optional<std::string> take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived);
+  void on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket);
+  void violation(const std::string& reason);
   void close_channel();
-  void take_handback(const ipc::Handback& message);
 
   Observer& observer_;
   UvHandle<uv_process_t> process_;
   UvHandle<uv_pipe_t> channel_;
   Output out_, err_;
   ipc::LineFramer framer_;
+  ipc::HandlePairing pairing_;
   // Sockets that arrived on the channel, each waiting for the line it came with.
   std::deque<UvHandle<uv_tcp_t>> received_;
+  platform::WorkerGuard* guard_ = nullptr;
   int pid_ = 0;
+  int nacks_in_a_row_ = 0;  // handback lines that came without their socket
   bool exited_ = false;
   bool channel_open_ = false;
+  bool broken_ = false;  // a protocol violation: nothing more it sends is believed
   char read_buffer_[64 * 1024];
 };
 

@@ -13,6 +13,7 @@ std::string field(const std::vector<std::pair<std::string_view, std::string>>& f
 std::string kill_reason(const std::string& text) {
   if (text.starts_with("hung")) return "hung";
   if (text.starts_with("no ready")) return "start_timeout";
+  if (text.starts_with("protocol")) return "protocol";
   // A lost channel is how a crash usually shows first; the exit that follows says crash.
   // Planned kills (drain timeout, stop now) restart nothing.
   return {};

@@ -44,6 +44,8 @@ std::optional<std::uint64_t> oom_kill_count();
 bool can_peek();
 // The OS socket under a libuv TCP handle.
 uv_os_sock_t socket_of(const uv_tcp_t* tcp);
+// A listening socket rather than a connection (a worker must never hand one back).
+bool is_listening(uv_os_sock_t socket);
 // Copies up to `length` bytes from the front of the socket's receive queue, leaving them
 // there. Returns the count, 0 at end of stream, or a negative libuv error (UV_EAGAIN when
 // nothing is there yet).

@@ -31,6 +31,18 @@ function supervisorArgv(args) {
 const TIMEOUT = 20000; // generous: the sanitizer build is slow
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/;
+
+// Masters that died while a test ran, not stopped by it (a nonzero exit or a signal the
+// test did not send through sup.kill()). A dead master is the worst bug there is, never
+// a flake: from that moment every wait, load and poll of this test file fails at once
+// with the master's exit status and last lines, instead of timing out much later.
+const deaths = [];
+function describeExit({ code, signal }) {
+  return signal ? `killed by ${signal}` : `exit code ${code}`;
+}
+function checkMasters() {
+  if (deaths.length) throw deaths[0];
+}
 const running = new Set();
 process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
@@ -61,6 +73,12 @@ class LineWatcher {
   constructor() {
     this.lines = [];
     this.waiters = [];
+    this.failure = null;
+  }
+  // Nothing more will come (the process died): every wait for a line not seen ends now.
+  fail(error) {
+    this.failure = error;
+    for (const w of this.waiters.splice(0)) w.reject(error);
   }
   attach(stream) {
     let partial = '';
@@ -91,8 +109,9 @@ class LineWatcher {
       const m = this.lines[i].match(re);
       if (m) return Promise.resolve(m);
     }
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const w = { re, resolve };
+      const w = { re };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(w), 1);
         reject(new Error(`timed out waiting for ${re}; log so far:\n${this.lines.join('\n')}`));
@@ -100,6 +119,10 @@ class LineWatcher {
       w.resolve = (m) => {
         clearTimeout(timer);
         resolve(m);
+      };
+      w.reject = (e) => {
+        clearTimeout(timer);
+        reject(e);
       };
       this.waiters.push(w);
     });
@@ -113,12 +136,14 @@ class LineWatcher {
 // root so commands can say build/bin/hello-cpp). Resolves once `ready` slots said ready.
 // Options: `file` reuses a config path (a restart), `env` adds to the environment, `args`
 // adds arguments, `prefix` runs the supervisor through a program that execs it (same pid),
-// as `prlimit --nofile=N:N` or `systemd-socket-activate` (not under wine).
-async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = [], prefix = [] } = {}) {
+// as `prlimit --nofile=N:N` or `systemd-socket-activate` (not under wine); `extraStdio`
+// gives it descriptors from 3 on, inherited as a careless parent would pass them.
+async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = [], prefix = [], extraStdio = [] } = {}) {
   const file = reuse ?? path.join(tempDir(), 'cluster.yaml');
   const dir = path.dirname(file);
   fs.writeFileSync(file, yaml);
-  const child = launch(['--config', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }, prefix);
+  const stdio = ['ignore', 'pipe', 'pipe', ...extraStdio];
+  const child = launch(['--config', file, ...args], { stdio, env: { ...process.env, ...env } }, prefix);
   const log = new LineWatcher();
   log.attach(child.stdout);
   log.attach(child.stderr);
@@ -144,6 +169,22 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
     if (!stopping) child.kill('SIGTERM');
     return sup.finished();
   };
+  // A signal the test means to send (SIGKILL of the master, say): its exit is no death.
+  let expected = false;
+  sup.kill = (signal) => {
+    expected = true;
+    child.kill(signal);
+  };
+  exited.then((r) => {
+    // Exit code 0 only ever follows a stop the test asked for (SIGTERM, `supervisor stop`).
+    if (expected || stopping || r.code === 0) return;
+    const error = new Error(
+      `the master died during the test (${describeExit(r)}, pid ${child.pid}); its last lines:\n` +
+        log.lines.slice(-40).join('\n'),
+    );
+    deaths.push(error);
+    log.fail(error);
+  });
   const died = exited.then((r) => {
     throw new Error(`supervisor exited early (${JSON.stringify(r)}):\n${log.lines.join('\n')}`);
   });
@@ -195,18 +236,35 @@ function request({ port, host = '127.0.0.1', path: p = '/', localAddress, method
   });
 }
 
-// A bounded load: `concurrency` loops, each sending requests one after another until
-// stop() (keep-alive on one socket per loop, or a new connection per request), from the
-// given source addresses in turn. stop() resolves with what happened to every request.
-function load({ port, concurrency = 8, keepAlive = false, localAddresses = ['127.0.0.1'], path: p = '/' }) {
-  const results = { ok: 0, failed: 0, errors: [], byWorker: new Map() };
-  let running = true;
+// A bounded load: `concurrency` loops, each sending requests one after another (keep-alive
+// on one socket per loop, or a new connection per request), from the given source
+// addresses in turn, until stop(), or `maxRequests` requests in all, or `maxMs`, or a
+// master of this file died: it ends by itself even when the test failed first. stop()
+// resolves with what happened to every request; `results.ended` says why it ended.
+function load({
+  port,
+  concurrency = 8,
+  keepAlive = false,
+  localAddresses = ['127.0.0.1'],
+  path: p = '/',
+  maxRequests = 200000,
+  maxMs = 120000,
+}) {
+  const results = { ok: 0, failed: 0, errors: [], byWorker: new Map(), ended: null };
+  const deadline = Date.now() + maxMs;
+  const end = (why) => {
+    results.ended ??= why;
+  };
   const agents = [];
   const loops = Array.from({ length: concurrency }, async (_, i) => {
     const localAddress = localAddresses[i % localAddresses.length];
     const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
     if (agent) agents.push(agent);
-    while (running) {
+    for (;;) {
+      if (deaths.length) end('a master died');
+      else if (results.ok + results.failed >= maxRequests) end(`maxRequests (${maxRequests})`);
+      else if (Date.now() > deadline) end(`maxMs (${maxMs})`);
+      if (results.ended) break;
       try {
         const res = await new Promise((resolve, reject) => {
           const req = http.get({ host: '127.0.0.1', port, path: p, localAddress, agent }, (r) => {
@@ -235,7 +293,7 @@ function load({ port, concurrency = 8, keepAlive = false, localAddresses = ['127
   return {
     results,
     async stop() {
-      running = false;
+      end('stopped');
       await Promise.all(loops);
       for (const a of agents) a.destroy();
       return results;
@@ -248,6 +306,8 @@ async function loadProgress(run, n, { timeout = TIMEOUT } = {}) {
   const target = run.results.ok + n;
   const deadline = Date.now() + timeout;
   while (run.results.ok < target) {
+    checkMasters();
+    if (run.results.ended) throw new Error(`load ended (${run.results.ended}) at ${run.results.ok} of ${target}`);
     if (Date.now() > deadline) throw new Error(`load stalled at ${run.results.ok} (errors: ${run.results.errors.slice(0, 5)})`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -299,10 +359,22 @@ async function eventually(fn, { timeout = TIMEOUT, interval = 50 } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
+    checkMasters();
     last = await fn();
     if (last.ok) return last;
     if (Date.now() > deadline) return last;
     await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// Whether a process runs (a zombie waiting for its parent to reap it does not).
+function alive(pid) {
+  if (windows.enabled) return windows.alive(pid);
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -329,6 +401,7 @@ ${extra}`;
 
 module.exports = {
   WINDOWS: windows.enabled,
+  checkMasters,
   pluginFile,
   ROOT,
   BIN,
@@ -348,6 +421,7 @@ module.exports = {
   tcpConnections,
   eventually,
   parentPid,
+  alive,
   config,
   load,
   loadProgress,

@@ -328,3 +328,35 @@ TEST_CASE("the current worker dying while its replacement starts hands over to t
   m.ready(2, t0 + 2s);
   CHECK(m.accepting() == 2);
 }
+
+TEST_CASE("a worker that misbehaves is killed once with its reason, and restarts as after a crash") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  m.misbehaved(1, "protocol: 2 descriptors in one message");
+  m.misbehaved(1, "hung: no ACK within ack_timeout");  // already being killed: not again
+  CHECK(r.killed == std::vector<int>{1});
+  REQUIRE(r.saw("kill"));
+  CHECK(r.event_fields.back().at("reason") == "protocol: 2 descriptors in one message");
+  CHECK(m.accepting() == 1);  // until its exit is seen
+  m.exited(1, ExitStatus{0, 9, false}, t0 + 1s);
+  CHECK(m.state() == SlotState::backoff);
+  m.tick(*m.next_deadline());
+  CHECK(r.spawned == std::vector<int>{1, 2});
+}
+
+TEST_CASE("a misbehaving replacement or draining worker is killed too; an unknown generation is ignored") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);
+  REQUIRE(m.replace("reload", t0) == SlotMachine::Replace::started);
+  m.misbehaved(2, "protocol: a listening socket");
+  CHECK(r.killed == std::vector<int>{2});
+  m.exited(2, ExitStatus{0, 9, false}, t0 + 1s);
+  CHECK(r.replacements == std::vector<bool>{false});
+  CHECK(m.accepting() == 1);
+  m.misbehaved(7, "nobody");
+  CHECK(r.killed == std::vector<int>{2});
+}

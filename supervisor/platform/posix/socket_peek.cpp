@@ -14,6 +14,12 @@ uv_os_sock_t socket_of(const uv_tcp_t* tcp) {
   return fd;
 }
 
+bool is_listening(uv_os_sock_t socket) {
+  int listening = 0;
+  socklen_t length = sizeof listening;
+  return ::getsockopt(socket, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening;
+}
+
 bool can_peek() { return true; }
 
 long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length) {

@@ -11,6 +11,12 @@ uv_os_sock_t socket_of(const uv_tcp_t* tcp) {
   return reinterpret_cast<uv_os_sock_t>(handle);
 }
 
+bool is_listening(uv_os_sock_t socket) {
+  BOOL listening = FALSE;
+  int length = sizeof listening;
+  return getsockopt(socket, SOL_SOCKET, SO_ACCEPTCONN, reinterpret_cast<char*>(&listening), &length) == 0 && listening;
+}
+
 bool can_peek() { return false; }
 long peek_socket(uv_os_sock_t, char*, std::size_t) { return UV_ENOSYS; }
 long discard_socket(uv_os_sock_t, std::size_t) { return UV_ENOSYS; }

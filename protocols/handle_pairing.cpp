@@ -1,0 +1,39 @@
+#include "protocols/handle_pairing.h"
+
+#include <algorithm>
+
+namespace handoff::ipc {
+
+std::optional<std::string> HandlePairing::begin_read(std::string_view bytes, std::size_t handles) {
+  lines_ = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+  line_ = 0;
+  first_owns_ = unfinished_owns_ && lines_ > 0;
+  last_owns_ = false;
+  const bool still_unfinished_owned = unfinished_owns_ && lines_ == 0;
+  if (handles > 1) return std::to_string(handles) + " descriptors in one message";
+  if (handles == 0) {
+    unfinished_owns_ = still_unfinished_owned;
+    return std::nullopt;
+  }
+  const bool ends_a_line = !bytes.empty() && bytes.back() == '\n';
+  if (ends_a_line ? (first_owns_ && lines_ == 1) : still_unfinished_owned) {
+    // Its line is one that already has a descriptor.
+    unfinished_owns_ = still_unfinished_owned;
+    return std::string("two descriptors with one message");
+  }
+  if (ends_a_line) {
+    last_owns_ = true;
+    unfinished_owns_ = false;
+  } else {
+    unfinished_owns_ = true;
+  }
+  return std::nullopt;
+}
+
+bool HandlePairing::line_owns_handle() {
+  const std::size_t i = line_++;
+  if (i >= lines_) return false;
+  return (i == 0 && first_owns_) || (last_owns_ && i + 1 == lines_);
+}
+
+}  // namespace handoff::ipc
