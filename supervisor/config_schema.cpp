@@ -200,6 +200,18 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
     if (auto d = read_duration(v, ctx, field)) out.member = *d;                    \
   }
 
+// A duration member of T for which 0s means nothing that can run; `zero_would` says what it
+// would do instead (a duration whose 0s means "off" or "at once" uses HANDOFF_DURATION and
+// says so in its help).
+#define HANDOFF_POSITIVE_DURATION(T, member, zero_would)                                \
+  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) {            \
+    auto d = read_duration(v, ctx, field);                                             \
+    if (d && d->count() == 0)                                                          \
+      ctx.error(v, field, std::string("must be longer than 0s: ") + (zero_would));     \
+    else if (d)                                                                        \
+      out.member = *d;                                                                 \
+  }
+
 // A string member of T.
 #define HANDOFF_STRING(T, member)                                           \
   [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) { \
@@ -256,7 +268,7 @@ const Field<ListenerConfig> kListenerFields[] = {
     {"head_timeout", "duration", "10s",
      "Where the master reads the request head (L7 rules, shared ports, PROXY protocol): a head not complete in this "
      "time gets `408` and the connection is closed.",
-     false, HANDOFF_DURATION(ListenerConfig, head_timeout)},
+     false, HANDOFF_POSITIVE_DURATION(ListenerConfig, head_timeout, "at 0s any head not read at once would get 408")},
     {"max_head", "size", "16KiB", "A request head longer than this gets `431`.", false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_size(v, ctx, field)) {
@@ -281,23 +293,28 @@ constexpr Choice<LogFormat> kLogFormats[] = {{"logfmt", LogFormat::logfmt}, {"js
 
 const Field<LifecyclePolicy> kRestartFields[] = {
     {"min_delay", "duration", "100ms", "Delay before the first restart after a crash; doubles with each crash in a row.",
-     false, HANDOFF_DURATION(LifecyclePolicy, min_delay)},
+     false,
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, min_delay, "the backoff doubles from it, so at 0s it would never grow")},
     {"max_delay", "duration", "30s", "Longest delay between restarts, and the delay of a slot in crash loop.", false,
-     HANDOFF_DURATION(LifecyclePolicy, max_delay)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, max_delay, "at 0s a slot in crash_loop would restart at once, forever")},
     {"stable_after", "duration", "10s", "A worker up this long has its crash count and backoff reset.", false,
-     HANDOFF_DURATION(LifecyclePolicy, stable_after)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, stable_after,
+                               "at 0s every crash of a ready worker would reset the backoff, and crash_loop would "
+                               "never come")},
     {"crash_loop_exits", "integer", "5", "This many crashes within `crash_loop_window` put the slot in `crash_loop`.",
      false,
      [](const YAML::Node& v, LifecyclePolicy& p, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 1000)) p.crash_loop_exits = static_cast<int>(*n);
      }},
     {"crash_loop_window", "duration", "60s", "The window in which crashes are counted.", false,
-     HANDOFF_DURATION(LifecyclePolicy, crash_loop_window)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, crash_loop_window,
+                               "at 0s no two crashes would fall in it, and crash_loop would never come")},
 };
 
 const Field<LifecyclePolicy> kHeartbeatFields[] = {
     {"interval", "duration", "1s", "How often SDK workers send `stats`.", false,
-     HANDOFF_DURATION(LifecyclePolicy, heartbeat_interval)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, heartbeat_interval,
+                               "at 0s SDK workers send no heartbeat, and each would be killed as hung")},
     {"timeout", "duration", "10s",
      "An SDK worker silent this long is hung: it is killed (SIGKILL) and replaced. Workers without the SDK are not "
      "checked. `0s` turns the check off.",
@@ -310,7 +327,9 @@ const Field<QueuePolicy> kQueueFields[] = {
        if (auto n = read_integer(v, ctx, field, 0, 1'000'000)) q.max = static_cast<std::size_t>(*n);
      }},
     {"timeout", "duration", "30s", "How long a connection may wait in the queue; then `503`.", false,
-     HANDOFF_DURATION(QueuePolicy, timeout)},
+     HANDOFF_POSITIVE_DURATION(QueuePolicy, timeout,
+                               "at 0s any connection that waits, even behind one being handed to the worker, "
+                               "would get 503")},
 };
 
 // `policy: ip_hash`, or a mapping with one key naming the rule and its parameters:
@@ -562,9 +581,12 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"start_timeout", "duration", "30s",
      "A new worker that is not ready this long after its start is killed: a start failure.", false,
-     HANDOFF_DURATION(AppConfig, lifecycle.start_timeout)},
+     HANDOFF_POSITIVE_DURATION(AppConfig, lifecycle.start_timeout,
+                               "at 0s every worker would be killed before it could be ready")},
     {"drain_timeout", "duration", "30s",
-     "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL.", false,
+     "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL. `0s`: SIGKILL "
+     "at once.",
+     false,
      HANDOFF_DURATION(AppConfig, lifecycle.drain_timeout)},
     {"max_rss", "size", "none",
      "A worker whose resident memory (read by the master from the OS) exceeds this is replaced gracefully.", false,
@@ -638,7 +660,8 @@ const Field<Config> kTopFields[] = {
        if (auto n = read_integer(v, ctx, field, 1024, 1LL << 30)) c.ipc_max_message = static_cast<std::size_t>(*n);
      }},
     {"shutdown_timeout", "duration", "30s",
-     "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL.", false,
+     "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL. `0s`: SIGKILL at once.",
+     false,
      HANDOFF_DURATION(Config, shutdown_timeout)},
     {"log_format", "logfmt | json", "logfmt", "Format of the supervisor's lifecycle events on stderr.", false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
@@ -864,7 +887,8 @@ std::string config_reference_markdown() {
          "http.Server's properties in Node); an SDK names on stderr each value of the program's that it replaces. "
          "They apply to connections that reach a worker after its `welcome`.\n" +
          "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
-         "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
+         "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`; `0s` is refused unless the key says what it means. "
+         "Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
          "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment; workers that "
          "may map the scoreboard also get `HANDOFF_SCOREBOARD` and `HANDOFF_SCOREBOARD_RECORD`. The service "

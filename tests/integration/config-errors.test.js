@@ -38,6 +38,14 @@ for (const mode of ['--config', 'check']) {
     assert.match(r.stderr, new RegExp(`${file}:6:14: apps\\[0\\]\\.workers: expected an integer from 1 to 4096, got a list`));
   });
 
+  test(`${mode}: a zero heartbeat interval, which would get every SDK worker killed as hung`, async () => {
+    const file = write(good(8) + '    heartbeat: {interval: 0s}\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:6:27: apps\\[0\\]\\.heartbeat\\.interval: must be longer than 0s: `));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
   test(`${mode}: command not found`, async () => {
     const file = write(good(8, 'no-such-worker --flag'));
     const r = await run(file);

@@ -1,0 +1,69 @@
+// Configs that parse but could not run, refused before anything starts: durations whose 0s
+// would break the lifecycle.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "supervisor/config_loader.h"
+#include "tests/unit/support.h"
+
+using namespace handoff;
+
+using handoff::test::parse_errors;
+using handoff::test::parse_ok;
+
+namespace {
+
+const char* kApp = R"(listeners:
+  - address: 127.0.0.1:8080
+apps:
+  - name: hello
+    command: node server.js
+)";
+
+std::string with(const std::string& lines) { return std::string(kApp) + lines; }
+
+}  // namespace
+
+TEST_CASE("a zero heartbeat interval is refused: every SDK worker would be killed as hung") {
+  const auto errors = parse_errors(with("    heartbeat: {interval: 0s}\n"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] ==
+        "test.yaml:6:27: apps[0].heartbeat.interval: must be longer than 0s: at 0s SDK workers send no heartbeat, "
+        "and each would be killed as hung");
+  // Zero after rounding to milliseconds, and with the check off: still no heartbeat at all.
+  CHECK(parse_errors(with("    heartbeat: {interval: 0.4ms}\n")).size() == 1);
+  CHECK(parse_errors(with("    heartbeat: {interval: 0ms, timeout: 0s}\n")).size() == 1);
+  // timeout: 0s keeps its documented meaning, the check off.
+  CHECK(parse_ok(with("    heartbeat: {timeout: 0s}\n")).apps[0].lifecycle.heartbeat_timeout.count() == 0);
+}
+
+TEST_CASE("lifecycle durations whose 0s makes no sense are refused, each saying what 0s would do") {
+  const auto errors = parse_errors(with(R"(    restart: {min_delay: 0s, max_delay: 0s, stable_after: 0s, crash_loop_window: 0s}
+    queue: {timeout: 0s}
+    start_timeout: 0ms
+)"));
+  REQUIRE(errors.size() == 6);
+  CHECK(errors[0] == "test.yaml:6:26: apps[0].restart.min_delay: must be longer than 0s: the backoff doubles from "
+                     "it, so at 0s it would never grow");
+  CHECK(errors[1] == "test.yaml:6:41: apps[0].restart.max_delay: must be longer than 0s: at 0s a slot in "
+                     "crash_loop would restart at once, forever");
+  CHECK(errors[2] == "test.yaml:6:59: apps[0].restart.stable_after: must be longer than 0s: at 0s every crash of a "
+                     "ready worker would reset the backoff, and crash_loop would never come");
+  CHECK(errors[3] == "test.yaml:6:82: apps[0].restart.crash_loop_window: must be longer than 0s: at 0s no two "
+                     "crashes would fall in it, and crash_loop would never come");
+  CHECK(errors[4] == "test.yaml:7:22: apps[0].queue.timeout: must be longer than 0s: at 0s any connection that "
+                     "waits, even behind one being handed to the worker, would get 503");
+  CHECK(errors[5] == "test.yaml:8:20: apps[0].start_timeout: must be longer than 0s: at 0s every worker would be "
+                     "killed before it could be ready");
+  CHECK(parse_errors("listeners:\n  - address: 127.0.0.1:8080\n    head_timeout: 0s\napps:\n  - {name: a, command: x}\n")
+            .at(0) == "test.yaml:3:19: listeners[0].head_timeout: must be longer than 0s: at 0s any head not read at "
+                      "once would get 408");
+}
+
+TEST_CASE("grace periods of 0s mean SIGKILL at once, and are kept") {
+  const auto c = parse_ok(with("    drain_timeout: 0s\nshutdown_timeout: 0s\n"));
+  CHECK(c.apps[0].lifecycle.drain_timeout.count() == 0);
+  CHECK(c.shutdown_timeout.count() == 0);
+}
