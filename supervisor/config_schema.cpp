@@ -36,6 +36,10 @@ struct Context {
   }
 };
 
+// How messages name a value: the key `workers` of `apps[0]` is "apps[0].workers".
+std::string key_field(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string item_field(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
+
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
@@ -130,7 +134,7 @@ std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node,
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
-    auto item = read_string(node[i], ctx, field + "[" + std::to_string(i) + "]");
+    auto item = read_string(node[i], ctx, item_field(field, i));
     if (!item) return std::nullopt;
     out.push_back(*item);
   }
@@ -161,7 +165,7 @@ void read_section(const YAML::Node& node, std::span<const Field<T>> fields, T& o
   std::set<std::string_view> seen;
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>("");
-    const std::string field = path.empty() ? key : path + "." + key;
+    const std::string field = key_field(path, key);
     const Field<T>* spec = nullptr;
     for (const auto& f : fields)
       if (f.key == key) spec = &f;
@@ -189,7 +193,7 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
   for (std::size_t i = 0; i < node.size(); ++i) {
     T item;
     defaults(item, node[i], ctx);
-    read_section<T>(node[i], fields, item, ctx, field + "[" + std::to_string(i) + "]");
+    read_section<T>(node[i], fields, item, ctx, item_field(field, i));
     out.push_back(std::move(item));
   }
 }
@@ -550,7 +554,7 @@ const Field<AppConfig> kAppFields[] = {
        if (!list) return;
        for (std::size_t i = 0; i < list->size(); ++i)
          if ((*list)[i].front() != '/')
-           ctx.error(v[i], field + "[" + std::to_string(i) + "]", "a route is a path prefix and starts with '/'");
+           ctx.error(v[i], item_field(field, i), "a route is a path prefix and starts with '/'");
        a.routes = *list;
      }},
     {"restart", "mapping", "see below", "Restart backoff and crash-loop detection.", false,
@@ -837,6 +841,34 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   }
 }
 
+// yaml-cpp (0.7, and upstream still: jbeder/yaml-cpp#60) keeps every entry of a mapping
+// whose key repeats, with no option to refuse it: read_section would apply each in turn
+// (the last wins) while node["key"] finds the first. YAML says keys are unique, so a
+// repeated one is an error wherever it is, `env` included.
+void check_unique_keys(const YAML::Node& node, const std::string& path, Context& ctx,
+                       std::vector<YAML::Node>& walked) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  // An alias is the very node it names: each is walked once, and `&a [*a]` ends.
+  for (const auto& w : walked)
+    if (w.is(node)) return;
+  walked.push_back(node);
+  if (node.IsSequence()) {
+    std::size_t i = 0;
+    for (const auto& item : node) check_unique_keys(item, item_field(path, i++), ctx, walked);
+    return;
+  }
+  std::map<std::string, Location> first_at;
+  for (const auto& entry : node) {
+    // A key that is not a scalar is no name at all; read_section says so.
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    const std::string field = key_field(path, key);
+    if (entry.first.IsScalar())
+      if (auto [first, fresh] = first_at.emplace(key, location_of(entry.first)); !fresh)
+        ctx.error(entry.first, field, "duplicate key (first at line " + std::to_string(first->second.line) + ")");
+    check_unique_keys(entry.second, field, ctx, walked);
+  }
+}
+
 template <class T>
 std::string table(std::span<const Field<T>> fields, std::string_view policy_help = {}) {
   std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
@@ -856,6 +888,9 @@ void read_config(const YAML::Node& root, const std::string& file, const std::str
   Context ctx{file, base_dir, errors};
   out.file = file;
   const std::size_t before = errors.size();
+  std::vector<YAML::Node> walked;
+  check_unique_keys(root, "", ctx, walked);
+  if (errors.size() != before) return;  // reading would take each of them in turn
   read_section<Config>(root, kTopFields, out, ctx, "");
   if (out.control_socket.empty())
     out.control_socket =

@@ -46,6 +46,15 @@ for (const mode of ['--config', 'check']) {
     assert.doesNotMatch(r.stderr, /event=spawn/);
   });
 
+  test(`${mode}: a key written twice, at its second line, naming the first`, async () => {
+    const file = write(good(8) + '    workers: 2\n    workers: 3\napps: []\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:7:5: apps\\[0\\]\\.workers: duplicate key \\(first at line 6\\)`));
+    assert.match(r.stderr, new RegExp(`${file}:8:1: apps: duplicate key \\(first at line 3\\)`));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
   test(`${mode}: command not found`, async () => {
     const file = write(good(8, 'no-such-worker --flag'));
     const r = await run(file);

@@ -1,5 +1,5 @@
 // Configs that parse but could not run, refused before anything starts: durations whose 0s
-// would break the lifecycle.
+// would break the lifecycle, and keys written twice.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -66,4 +66,40 @@ TEST_CASE("grace periods of 0s mean SIGKILL at once, and are kept") {
   const auto c = parse_ok(with("    drain_timeout: 0s\nshutdown_timeout: 0s\n"));
   CHECK(c.apps[0].lifecycle.drain_timeout.count() == 0);
   CHECK(c.shutdown_timeout.count() == 0);
+}
+
+TEST_CASE("a key written twice is refused at its second line, naming the first") {
+  const auto errors = parse_errors(with("    workers: 2\n    env:\n      MODE: a\n      MODE: b\n    workers: 3\n"));
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "test.yaml:9:7: apps[0].env.MODE: duplicate key (first at line 8)");
+  CHECK(errors[1] == "test.yaml:10:5: apps[0].workers: duplicate key (first at line 6)");
+  // At the top level; only the repeated keys are reported, since reading would take each
+  // of them in turn (two `apps` lists would look like duplicate apps).
+  const auto top = parse_errors(with("apps:\n  - {name: other, command: x}\n"));
+  REQUIRE(top.size() == 1);
+  CHECK(top[0] == "test.yaml:6:1: apps: duplicate key (first at line 3)");
+  // In flow mappings, and in every element of a list.
+  CHECK(parse_errors(with("    heartbeat: {interval: 1s, interval: 2s}\n")).at(0) ==
+        "test.yaml:6:31: apps[0].heartbeat.interval: duplicate key (first at line 6)");
+  CHECK(parse_errors(with("  - name: b\n    command: x\n    name: c\n")).at(0) ==
+        "test.yaml:8:5: apps[1].name: duplicate key (first at line 6)");
+  // Quoting does not make another key.
+  CHECK(parse_errors(with("    env: {A: x, \"A\": y}\n")).at(0) == "test.yaml:6:17: apps[0].env.A: duplicate key (first at line 6)");
+}
+
+TEST_CASE("aliases are walked once: a shared mapping is reported once, a cycle ends") {
+  const auto shared = parse_errors(R"(listeners:
+  - address: 127.0.0.1:8080
+apps:
+  - name: a
+    command: x
+    env: &common {A: "1", A: "2"}
+  - name: b
+    command: x
+    env: *common
+)");
+  REQUIRE(shared.size() == 1);
+  CHECK(shared[0] == "test.yaml:6:27: apps[0].env.A: duplicate key (first at line 6)");
+  // A list that contains itself: refused by the schema, not walked forever.
+  CHECK_FALSE(parse_errors(with("    listeners: &self [web, *self]\n")).empty());
 }
