@@ -40,9 +40,37 @@ struct Context {
 std::string key_field(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 std::string item_field(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// A control character as C and YAML write it in double quotes: "\t", "\x01".
+std::string escaped(char c) {
+  if (c == '\t') return "\\t";
+  if (c == '\n') return "\\n";
+  if (c == '\r') return "\\r";
+  constexpr char kHex[] = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(c);
+  return std::string("\\x") + kHex[byte >> 4] + kHex[byte & 0xf];
+}
+
+// A value as messages show it: in double quotes, its control characters made visible, so
+// the message stays one line and shows what was written.
+std::string in_quotes(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) out += is_control(c) ? escaped(c) : std::string(1, c);
+  return out + "\"";
+}
+
+// Names and paths end up in log lines, metrics labels, HTTP headers, URLs and file names,
+// where a control character splits a line, breaks a label or names something else.
+std::optional<std::string> control_character_problem(std::string_view name) {
+  const auto bad = std::find_if(name.begin(), name.end(), is_control);
+  if (bad == name.end()) return std::nullopt;
+  return "control character " + escaped(*bad) + " in " + in_quotes(name) + " (not allowed in names and paths)";
+}
+
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
-  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsScalar()) return in_quotes(node.Scalar());
   if (node.IsSequence()) return "a list";
   return "a mapping";
 }
@@ -55,6 +83,17 @@ std::optional<std::string> read_string(const YAML::Node& node, Context& ctx, con
     return std::nullopt;
   }
   return node.Scalar();
+}
+
+// A string that names something (an app, a listener, a user, a file): no control characters.
+std::optional<std::string> read_name(const YAML::Node& node, Context& ctx, const std::string& field) {
+  auto text = read_string(node, ctx, field);
+  if (!text) return std::nullopt;
+  if (auto problem = control_character_problem(*text)) {
+    ctx.error(node, field, *problem);
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::optional<long long> read_integer(const YAML::Node& node, Context& ctx, const std::string& field, long long min,
@@ -107,7 +146,7 @@ struct Choice {
 std::string unknown_choice(std::string_view what, const std::string& text, std::span<const std::string_view> names) {
   std::string all;
   for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
-  std::string message = "unknown " + std::string(what) + " \"" + text + "\" (one of: " + all + ")";
+  std::string message = "unknown " + std::string(what) + " " + in_quotes(text) + " (one of: " + all + ")";
   if (auto close = did_you_mean(text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
   return message;
 }
@@ -126,15 +165,18 @@ std::optional<Enum> read_choice(const YAML::Node& node, Context& ctx, const std:
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node, Context& ctx,
-                                                         const std::string& field) {
+using ReadString = std::optional<std::string> (*)(const YAML::Node&, Context&, const std::string&);
+
+// A list of strings, each read by `read_item` (read_string, or read_name for names).
+std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node, Context& ctx, const std::string& field,
+                                                         ReadString read_item) {
   if (!node.IsSequence()) {
     ctx.error(node, field, "expected a list of strings, got " + describe(node));
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
-    auto item = read_string(node[i], ctx, item_field(field, i));
+    auto item = read_item(node[i], ctx, item_field(field, i));
     if (!item) return std::nullopt;
     out.push_back(*item);
   }
@@ -216,17 +258,17 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
       out.member = *d;                                                                 \
   }
 
-// A string member of T.
-#define HANDOFF_STRING(T, member)                                           \
+// A name member of T.
+#define HANDOFF_NAME(T, member)                                             \
   [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) { \
-    if (auto text = read_string(v, ctx, field)) out.member = *text;         \
+    if (auto text = read_name(v, ctx, field)) out.member = *text;           \
   }
 
 const Field<ListenerConfig> kListenerFields[] = {
     {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`. Required, unless `httpsys`.",
      false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
-       auto text = read_string(v, ctx, field);
+       auto text = read_name(v, ctx, field);
        if (!text) return;
        auto parsed = parse_host_port(*text);
        if (!parsed) {
@@ -238,7 +280,7 @@ const Field<ListenerConfig> kListenerFields[] = {
        l.where = location_of(v);
        if (l.name.empty()) l.name = *text;
      }},
-    {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_STRING(ListenerConfig, name)},
+    {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_NAME(ListenerConfig, name)},
     {"httpsys", "string", "none",
      "Windows only: an HTTP.SYS URL prefix, as `http://+:8080/`, instead of `address` (and without `backlog`, "
      "`proxy_protocol`, `head_timeout`, `max_head`, `max_classifying`, which belong to sockets). Slot N of an app "
@@ -247,7 +289,7 @@ const Field<ListenerConfig> kListenerFields[] = {
      "C++ SDK workers only (docs/windows.md, \"HTTP.SYS mode\").",
      false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
-       auto text = read_string(v, ctx, field);
+       auto text = read_name(v, ctx, field);
        if (!text) return;
        if (auto problem = httpsys_url_problem(*text)) {
          ctx.error(v, field, *problem);
@@ -354,7 +396,7 @@ const Field<RuleConfig> kUrlSegmentFields[] = {
 const Field<RuleConfig> kPluginFields[] = {
     {"path", "string", "", "The plugin's shared library; relative to the config file's directory.", true,
      [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          r.plugin_path = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"config", "string", "\"\"", "A string given to the plugin's `create()`.", false,
@@ -408,7 +450,7 @@ void read_rule(const YAML::Node& name_node, const YAML::Node* parameters, const 
         ctx.error(v, field, "this rule needs a name: `policy: {" + *name + ": NAME}`");
         return;
       }
-      if (auto key = read_string(*parameters, ctx, sub)) rule.key_name = *key;
+      if (auto key = read_name(*parameters, ctx, sub)) rule.key_name = *key;
       break;
     case RuleParameters::url_segment:
       if (parameters && !parameters->IsNull()) read_section<RuleConfig>(*parameters, kUrlSegmentFields, rule, ctx, sub);
@@ -474,7 +516,7 @@ const Field<HttpPolicy> kHttpFields[] = {
 
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
-     HANDOFF_STRING(AppConfig, name)},
+     HANDOFF_NAME(AppConfig, name)},
     {"command", "string or list", "",
      "The worker's command: an argv list, or a string split on spaces (quotes group words). "
      "No shell is involved. A relative program path is resolved against `cwd`, a bare name against `PATH`.",
@@ -482,13 +524,17 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        a.command_where = location_of(v);
        if (v.IsSequence()) {
-         if (auto list = read_string_list(v, ctx, field)) a.command = *list;
+         if (auto list = read_string_list(v, ctx, field, read_string)) a.command = *list;
        } else if (auto text = read_string(v, ctx, field)) {
          auto argv = split_command_line(*text);
          if (!argv) ctx.error(v, field, "unbalanced quote in command");
          else a.command = *argv;
        }
        if (a.command.empty() && (v.IsSequence() || v.IsScalar())) ctx.error(v, field, "the command is empty");
+       // The program is a file name, and in the log's spawn lines; its arguments are the program's business.
+       if (!a.command.empty())
+         if (auto problem = control_character_problem(a.command.front()))
+           ctx.error(v.IsSequence() ? v[0] : v, field, *problem);
      }},
     {"workers", "integer", "1", "Number of worker processes (slots 1..N).", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
@@ -537,20 +583,20 @@ const Field<AppConfig> kAppFields[] = {
     {"cwd", "string", "the config file's directory",
      "Working directory of the workers; relative to the config file's directory.", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          a.cwd = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"listeners", "list of strings", "every listener", "Names of the listeners whose connections this app serves.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto list = read_string_list(v, ctx, field)) a.listeners = *list;
+       if (auto list = read_string_list(v, ctx, field, read_name)) a.listeners = *list;
      }},
     {"routes", "list of strings", "every path",
      "URL prefixes this app serves when apps share a listener, as `[\"/chat/\", \"/api/\"]`: the longest prefix of "
      "the request's path picks the app; a path no app claims gets `404`.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       auto list = read_string_list(v, ctx, field);
+       auto list = read_string_list(v, ctx, field, read_name);
        if (!list) return;
        for (std::size_t i = 0; i < list->size(); ++i)
          if ((*list)[i].front() != '/')
@@ -608,7 +654,7 @@ const Field<AppConfig> kAppFields[] = {
          a.lifecycle.max_requests_jitter = static_cast<std::uint64_t>(*n);
      }},
     {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
-     HANDOFF_STRING(AppConfig, run_as.user)},
+     HANDOFF_NAME(AppConfig, run_as.user)},
     {"min_ready", "integer", "1",
      "`/readyz` answers 200 only while this app has at least this many ready workers (and systemd hears "
      "`READY=1` once every app has).",
@@ -617,12 +663,12 @@ const Field<AppConfig> kAppFields[] = {
        if (auto n = read_integer(v, ctx, field, 0, 4096)) a.min_ready = static_cast<int>(*n);
      }},
     {"group", "string", "the user's group", "Run the workers with this group.", false,
-     HANDOFF_STRING(AppConfig, run_as.group)},
+     HANDOFF_NAME(AppConfig, run_as.group)},
 };
 
 // `admin: 127.0.0.1:9090` is short for `admin: {address: 127.0.0.1:9090}`.
 void read_admin_address(const YAML::Node& v, AdminConfig& a, Context& ctx, const std::string& field) {
-  auto text = read_string(v, ctx, field);
+  auto text = read_name(v, ctx, field);
   if (!text) return;
   auto parsed = parse_host_port(*text);
   if (!parsed) {
@@ -672,16 +718,16 @@ const Field<Config> kTopFields[] = {
        if (auto f = read_choice(v, ctx, field, kLogFormats)) c.log_format = *f;
      }},
     {"user", "string", "none", "After binding the listeners, the supervisor drops to this user.", false,
-     HANDOFF_STRING(Config, run_as.user)},
+     HANDOFF_NAME(Config, run_as.user)},
     {"group", "string", "the user's group", "The group the supervisor drops to.", false,
-     HANDOFF_STRING(Config, run_as.group)},
+     HANDOFF_NAME(Config, run_as.group)},
     {"control_socket", "string", "the config's path with `.sock`",
      "Unix socket (mode 0600) of `supervisor status|top|reload|scale|stop`; relative to the config file's "
      "directory. Also names the scoreboard's shared-memory segment. On Windows the path names a named pipe "
      "`\\\\.\\pipe\\handoff-<hash of the path>` (docs/windows.md).",
      false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          c.control_socket = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"admin", "string or mapping", "off",
@@ -923,7 +969,9 @@ std::string config_reference_markdown() {
          "They apply to connections that reach a worker after its `welcome`.\n" +
          "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
          "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`; `0s` is refused unless the key says what it means. "
-         "Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
+         "Sizes are bytes, or take a unit: `512MiB`, `2G`. Names and paths (of apps, listeners, routes, users, "
+         "groups, rule keys, the program, `cwd`, `control_socket`, plugins) refuse control characters (below 0x20, "
+         "and 0x7f): they end up in log lines, metrics labels, HTTP headers, URLs and file names.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
          "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment; workers that "
          "may map the scoreboard also get `HANDOFF_SCOREBOARD` and `HANDOFF_SCOREBOARD_RECORD`. The service "

@@ -1,5 +1,5 @@
 // Configs that parse but could not run, refused before anything starts: durations whose 0s
-// would break the lifecycle, and keys written twice.
+// would break the lifecycle, keys written twice, and names with control characters.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -23,6 +23,13 @@ apps:
 )";
 
 std::string with(const std::string& lines) { return std::string(kApp) + lines; }
+
+// kApp with another command.
+std::string with_command(const std::string& command) {
+  std::string text = kApp;
+  const std::string ours = "node server.js";
+  return text.replace(text.find(ours), ours.size(), command);
+}
 
 }  // namespace
 
@@ -102,4 +109,49 @@ apps:
   CHECK(shared[0] == "test.yaml:6:27: apps[0].env.A: duplicate key (first at line 6)");
   // A list that contains itself: refused by the schema, not walked forever.
   CHECK_FALSE(parse_errors(with("    listeners: &self [web, *self]\n")).empty());
+}
+
+TEST_CASE("control characters in names are refused, the character shown as an escape") {
+  // Apps and listeners: in log lines, metrics labels, the workers' header.
+  const auto errors = parse_errors(R"(listeners:
+  - address: 127.0.0.1:8080
+    name: "web\tfront"
+apps:
+  - name: "hel\x7flo"
+    command: node server.js
+    listeners: ["web\x01"]
+    routes: ["/chat/\r"]
+)");
+  REQUIRE(errors.size() == 4);
+  CHECK(errors[0] == R"(test.yaml:3:11: listeners[0].name: control character \t in "web\tfront" (not allowed in names and paths))");
+  CHECK(errors[1] == R"(test.yaml:5:11: apps[0].name: control character \x7f in "hel\x7flo" (not allowed in names and paths))");
+  CHECK(errors[2] == R"(test.yaml:7:17: apps[0].listeners[0]: control character \x01 in "web\x01" (not allowed in names and paths))");
+  CHECK(errors[3] == R"(test.yaml:8:14: apps[0].routes[0]: control character \r in "/chat/\r" (not allowed in names and paths))");
+  // A block scalar keeps its line break: the most likely way to get one.
+  CHECK(parse_errors(with("  - name: |\n      other\n    command: x\n")).at(0) ==
+        R"(test.yaml:6:11: apps[1].name: control character \n in "other\n" (not allowed in names and paths))");
+}
+
+TEST_CASE("control characters in paths, users and rule keys are refused too; arguments may have them") {
+  auto first_error = [](const std::string& text) { return parse_errors(text).at(0); };
+  CHECK(first_error(with_command("[\"./bin\\nserver\", \"--flag\"]")) ==
+        R"(test.yaml:5:15: apps[0].command: control character \n in "./bin\nserver" (not allowed in names and paths))");
+  CHECK(first_error(with("    cwd: \"sub\\x1b[31m\"\n")).starts_with(R"(test.yaml:6:10: apps[0].cwd: control character \x1b in "sub\x1b[31m")"));
+  CHECK(first_error(with("    user: \"www\\x00\"\n")).starts_with(R"(test.yaml:6:11: apps[0].user: control character \x00)"));
+  CHECK(first_error(with("    group: \"a\\tb\"\n")).starts_with("test.yaml:6:12: apps[0].group: control character"));
+  CHECK(first_error(with("    policy: {header: \"X-Room\\n\"}\n")).starts_with("test.yaml:6:22: apps[0].policy.header: control character \\n"));
+  CHECK(first_error(with("    policy: {plugin: {path: \"a\\x02.so\"}}\n")).find("apps[0].policy.plugin.path: control character \\x02") != std::string::npos);
+  CHECK(first_error(with("control_socket: \"run/\\x03.sock\"\n")).starts_with("test.yaml:6:17: control_socket: control character \\x03"));
+  CHECK(first_error(with("user: \"\\x01\"\n")).starts_with("test.yaml:6:7: user: control character \\x01"));
+  CHECK(first_error(with("admin: \"127.0.0.1:9090\\n\"\n")).starts_with("test.yaml:6:8: admin: control character \\n"));
+  CHECK(first_error("listeners:\n  - address: \"127.0.0.1:8080\\t\"\napps:\n  - {name: a, command: x}\n")
+            .starts_with("test.yaml:2:14: listeners[0].address: control character \\t"));
+  // Arguments are the program's business.
+  CHECK(parse_ok(with_command("[\"node\", \"-e\", \"a\\tb\"]")).apps[0].command.at(2) == "a\tb");
+}
+
+TEST_CASE("values quoted in other messages show their control characters too") {
+  CHECK(parse_errors(with("    workers: \"4\\n\"\n")).at(0) ==
+        R"(test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096, got "4\n")");
+  CHECK(parse_errors(with("    ready: \"sdk\\x01\"\n")).at(0).starts_with(R"(test.yaml:6:12: apps[0].ready: unknown value "sdk\x01")"));
 }
