@@ -571,6 +571,7 @@ const Field<AppConfig> kAppFields[] = {
          ctx.error(v, field, "expected a mapping of NAME: value, got " + describe(v));
          return;
        }
+       a.env_where = location_of(v);
        for (const auto& entry : v) {
          const std::string name = entry.first.as<std::string>("");
          if (!entry.second.IsScalar()) {

@@ -55,6 +55,15 @@ for (const mode of ['--config', 'check']) {
     assert.doesNotMatch(r.stderr, /event=spawn/);
   });
 
+  test(`${mode}: an environment the OS would not start a worker with, with its size and the limit`, async () => {
+    const file = write(good(8) + `    env: {BIG: ${'x'.repeat(200000)}}\n`);
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    // execve refuses the one variable; CreateProcess the whole block.
+    assert.match(r.stderr, new RegExp(`${file}:6:\\d+: apps\\[0\\](\\.env\\.BIG)?: .* is \\d+ .*accepts at most \\d+`));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
   test(`${mode}: command not found`, async () => {
     const file = write(good(8, 'no-such-worker --flag'));
     const r = await run(file);

@@ -1,11 +1,19 @@
 // Configs that parse but could not run, refused before anything starts: durations whose 0s
-// would break the lifecycle, keys written twice, and names with control characters.
+// would break the lifecycle, keys written twice, names with control characters, and
+// workers whose argv and environment the OS would not start.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
+#include <variant>
 #include <vector>
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 #include "supervisor/config_loader.h"
+#include "supervisor/platform/platform.h"
 #include "tests/unit/support.h"
 
 using namespace handoff;
@@ -155,3 +163,74 @@ TEST_CASE("values quoted in other messages show their control characters too") {
         R"(test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096, got "4\n")");
   CHECK(parse_errors(with("    ready: \"sdk\\x01\"\n")).at(0).starts_with(R"(test.yaml:6:12: apps[0].ready: unknown value "sdk\x01")"));
 }
+
+namespace {
+
+#ifdef _WIN32
+const char* kShell = "cmd";
+#else
+const char* kShell = "sh";
+#endif
+
+// The environment stage's problems with an app running the shell, from a config in "/".
+std::vector<std::string> environment_errors(const std::string& lines) {
+  auto r = parse_config(with_command(kShell) + lines, "test.yaml", "/");
+  REQUIRE(std::holds_alternative<Config>(r));
+  auto config = std::get<Config>(r);
+  std::vector<std::string> out;
+  for (const auto& e : check_environment(config)) out.push_back(e.to_string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an app whose environment the OS would not start it with is refused, with the size and the limit") {
+  const std::string big(200'000, 'x');
+  const auto errors = environment_errors("    env:\n      SMALL: a\n      BIG: " + big + "\n");
+  REQUIRE(errors.size() == 1);
+#ifdef _WIN32
+  CHECK(errors[0].starts_with("test.yaml:4:5: apps[0]: the environment block is "));
+  CHECK(errors[0].find("; CreateProcess accepts at most 32767") != std::string::npos);
+#else
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  CHECK(errors[0] == "test.yaml:7:7: apps[0].env.BIG: the variable BIG is 200005 bytes with its NUL; execve accepts "
+                     "at most " + std::to_string(32 * page) + " for one string (MAX_ARG_STRLEN)");
+#endif
+  CHECK(environment_errors("    env: {SMALL: a}\n").empty());
+}
+
+#ifndef _WIN32
+TEST_CASE("one argument too long for execve is refused at the command; one inherited variable at the app") {
+  const std::string big(200'000, 'x');
+  auto errors = environment_errors("");  // the shell alone fits
+  CHECK(errors.empty());
+  auto r = parse_config(with_command("[sh, -c, " + big + "]"), "test.yaml", "/");
+  auto config = std::get<Config>(r);
+  auto problems = check_environment(config);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].to_string().starts_with(
+      "test.yaml:5:14: apps[0].command: argument 2 is 200001 bytes with its NUL; execve accepts at most "));
+
+  ::setenv("TEST_INHERITED_BIG", big.c_str(), 1);
+  errors = environment_errors("");
+  ::unsetenv("TEST_INHERITED_BIG");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].starts_with("test.yaml:4:5: apps[0]: the variable TEST_INHERITED_BIG is 200020 bytes"));
+  CHECK(errors[0].ends_with("(it comes from the supervisor's environment)"));
+}
+
+TEST_CASE("execve's total: every string with its NUL and a pointer, the program's path once more") {
+  // Strings each below MAX_ARG_STRLEN, together past any limit Linux applies (at most 6 MiB).
+  const std::vector<std::string> argv{"/bin/sh"};
+  std::vector<std::string> env(64, "V=" + std::string(100'000, 'x'));
+  const auto overflow = platform::exec_overflow(argv, env);
+  REQUIRE(overflow);
+  CHECK_FALSE(overflow->argument);
+  CHECK_FALSE(overflow->variable);
+  const std::size_t total = 2 * 8 + 65 * sizeof(char*) + 64 * 100'003;
+  CHECK(overflow->message.starts_with("the command and the environment come to " + std::to_string(total) +
+                                      " bytes (each string with its NUL and a pointer); execve accepts at most "));
+  env.resize(2);
+  CHECK_FALSE(platform::exec_overflow(argv, env));
+}
+#endif
