@@ -892,13 +892,17 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
 // whose key repeats, with no option to refuse it: read_section would apply each in turn
 // (the last wins) while node["key"] finds the first. YAML says keys are unique, so a
 // repeated one is an error wherever it is, `env` included.
-void check_unique_keys(const YAML::Node& node, const std::string& path, Context& ctx,
-                       std::vector<YAML::Node>& walked) {
+//
+// An alias is the very node it names, at the anchor's position: each collection is walked
+// once (so `&a [*a]` ends), looked up by its position, then by identity.
+using Walked = std::map<int, std::vector<YAML::Node>>;
+
+void check_unique_keys(const YAML::Node& node, const std::string& path, Context& ctx, Walked& walked) {
   if (!node.IsMap() && !node.IsSequence()) return;
-  // An alias is the very node it names: each is walked once, and `&a [*a]` ends.
-  for (const auto& w : walked)
+  auto& here = walked[node.Mark().pos];
+  for (const auto& w : here)
     if (w.is(node)) return;
-  walked.push_back(node);
+  here.push_back(node);
   if (node.IsSequence()) {
     std::size_t i = 0;
     for (const auto& item : node) check_unique_keys(item, item_field(path, i++), ctx, walked);
@@ -935,7 +939,7 @@ void read_config(const YAML::Node& root, const std::string& file, const std::str
   Context ctx{file, base_dir, errors};
   out.file = file;
   const std::size_t before = errors.size();
-  std::vector<YAML::Node> walked;
+  Walked walked;
   check_unique_keys(root, "", ctx, walked);
   if (errors.size() != before) return;  // reading would take each of them in turn
   read_section<Config>(root, kTopFields, out, ctx, "");
