@@ -59,8 +59,9 @@ for (const mode of ['--config', 'check']) {
     const file = write(good(8) + `    env: {BIG: ${'x'.repeat(200000)}}\n`);
     const r = await run(file);
     assert.strictEqual(r.code, 2);
-    // execve refuses the one variable; CreateProcess the whole block.
-    assert.match(r.stderr, new RegExp(`${file}:6:\\d+: apps\\[0\\](\\.env\\.BIG)?: .* is \\d+ .*accepts at most \\d+`));
+    // execve refuses the one variable (at `env`); CreateProcess the whole block (at the app).
+    assert.match(r.stderr, new RegExp(`${file}:\\d+:\\d+: apps\\[0\\](\\.env\\.BIG)?: .* is \\d+ .*accepts at most \\d+`));
+    if (!h.WINDOWS) assert.match(r.stderr, new RegExp(`${file}:6:10: apps\\[0\\]\\.env\\.BIG: `));
     assert.doesNotMatch(r.stderr, /event=spawn/);
   });
 
