@@ -1,21 +1,9 @@
 #include "supervisor/app.h"
 
 #include "supervisor/log.h"
+#include "supervisor/worker_env.h"
 
 namespace handoff {
-namespace {
-
-std::vector<std::pair<std::string, std::string>> read_environment() {
-  std::vector<std::pair<std::string, std::string>> out;
-  uv_env_item_t* items = nullptr;
-  int count = 0;
-  if (uv_os_environ(&items, &count) != 0) return out;
-  for (int i = 0; i < count; ++i) out.emplace_back(items[i].name, items[i].value);
-  uv_os_free_environ(items, count);
-  return out;
-}
-
-}  // namespace
 
 App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
          std::function<void()> on_stopped, AppHooks hooks)
@@ -23,7 +11,7 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       config_(std::move(config)),
       ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
-      inherited_env_(read_environment()),
+      inherited_env_(supervisor_environment()),
       hooks_(std::move(hooks)) {
   set_rule();
   for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));

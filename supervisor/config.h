@@ -96,6 +96,7 @@ struct AppConfig {
   std::vector<std::string> command;  // argv; argv[0] resolved against PATH and cwd
   int workers = 1;
   std::map<std::string, std::string> env;
+  Location env_where;                // of `env`
   std::string cwd;                   // absolute after loading
   RuleConfig policy;                 // the routing rule and its parameters
   Location policy_where;

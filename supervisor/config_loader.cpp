@@ -9,10 +9,37 @@
 #include <yaml-cpp/yaml.h>
 
 #include "supervisor/config_schema.h"
+#include "supervisor/observe/scoreboard_host.h"
 #include "supervisor/platform/httpsys.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/worker_env.h"
 
 namespace handoff {
+namespace {
+
+// A worker's argv and environment must fit what the OS copies into a new process, or
+// every start fails (E2BIG) and the slot goes round its backoff for ever.
+void check_exec_size(const Config& config, const AppConfig& app, const std::string& field,
+                     const Environment& inherited, ConfigErrors& errors) {
+  const auto env = largest_worker_environment(inherited, app, scoreboard_name(config.control_socket));
+  const auto overflow = platform::exec_overflow(app.command, env);
+  if (!overflow) return;
+  if (overflow->argument) {
+    errors.push_back({config.file, app.command_where, field + ".command", overflow->message});
+  } else if (overflow->variable) {
+    const std::string& assignment = env[*overflow->variable];
+    const std::string name = assignment.substr(0, assignment.find('='));
+    if (app.env.contains(name))
+      errors.push_back({config.file, app.env_where, field + ".env." + name, overflow->message});
+    else
+      errors.push_back(
+          {config.file, app.where, field, overflow->message + " (it comes from the supervisor's environment)"});
+  } else {
+    errors.push_back({config.file, app.where, field, overflow->message});
+  }
+}
+
+}  // namespace
 
 std::variant<Config, ConfigErrors> parse_config(const std::string& text, const std::string& file,
                                                 const std::string& base_dir) {
@@ -49,6 +76,7 @@ std::variant<Config, ConfigErrors> load_config(const std::string& path) {
 
 ConfigErrors check_environment(Config& config) {
   ConfigErrors errors;
+  const auto inherited = supervisor_environment();
   auto resolve = [&](RunAs& run_as, Location where, const std::string& field) {
     if (run_as.user.empty()) {
       if (!run_as.group.empty()) errors.push_back({config.file, where, field + ".group", "a group needs a user too"});
@@ -88,6 +116,7 @@ ConfigErrors check_environment(Config& config) {
       continue;
     }
     app.command.front() = *program;
+    check_exec_size(config, app, field, inherited, errors);
   }
   return errors;
 }

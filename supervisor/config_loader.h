@@ -1,6 +1,7 @@
 // Loads and checks a config file. Two stages, both before anything starts:
 //  - load_config: the file, its YAML and the schema (pure apart from reading the file);
-//  - check_environment: what the file asks of the machine (commands exist, cwd exists).
+//  - check_environment: what the file asks of the machine (commands exist, cwd exists,
+//    the workers' argv and environment fit what the OS lets a process start with).
 // Binding the listeners is the last check and happens in the supervisor itself.
 #pragma once
 

@@ -36,9 +36,41 @@ struct Context {
   }
 };
 
+// How messages name a value: the key `workers` of `apps[0]` is "apps[0].workers".
+std::string key_field(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string item_field(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
+
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// A control character as C and YAML write it in double quotes: "\t", "\x01".
+std::string escaped(char c) {
+  if (c == '\t') return "\\t";
+  if (c == '\n') return "\\n";
+  if (c == '\r') return "\\r";
+  constexpr char kHex[] = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(c);
+  return std::string("\\x") + kHex[byte >> 4] + kHex[byte & 0xf];
+}
+
+// A value as messages show it: in double quotes, its control characters made visible, so
+// the message stays one line and shows what was written.
+std::string in_quotes(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) out += is_control(c) ? escaped(c) : std::string(1, c);
+  return out + "\"";
+}
+
+// Names and paths end up in log lines, metrics labels, HTTP headers, URLs and file names,
+// where a control character splits a line, breaks a label or names something else.
+std::optional<std::string> control_character_problem(std::string_view name) {
+  const auto bad = std::find_if(name.begin(), name.end(), is_control);
+  if (bad == name.end()) return std::nullopt;
+  return "control character " + escaped(*bad) + " in " + in_quotes(name) + " (not allowed in names and paths)";
+}
+
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
-  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsScalar()) return in_quotes(node.Scalar());
   if (node.IsSequence()) return "a list";
   return "a mapping";
 }
@@ -51,6 +83,17 @@ std::optional<std::string> read_string(const YAML::Node& node, Context& ctx, con
     return std::nullopt;
   }
   return node.Scalar();
+}
+
+// A string that names something (an app, a listener, a user, a file): no control characters.
+std::optional<std::string> read_name(const YAML::Node& node, Context& ctx, const std::string& field) {
+  auto text = read_string(node, ctx, field);
+  if (!text) return std::nullopt;
+  if (auto problem = control_character_problem(*text)) {
+    ctx.error(node, field, *problem);
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::optional<long long> read_integer(const YAML::Node& node, Context& ctx, const std::string& field, long long min,
@@ -103,7 +146,7 @@ struct Choice {
 std::string unknown_choice(std::string_view what, const std::string& text, std::span<const std::string_view> names) {
   std::string all;
   for (auto n : names) all += (all.empty() ? "" : ", ") + std::string(n);
-  std::string message = "unknown " + std::string(what) + " \"" + text + "\" (one of: " + all + ")";
+  std::string message = "unknown " + std::string(what) + " " + in_quotes(text) + " (one of: " + all + ")";
   if (auto close = did_you_mean(text, names); !close.empty()) message += "; did you mean \"" + close + "\"?";
   return message;
 }
@@ -122,15 +165,18 @@ std::optional<Enum> read_choice(const YAML::Node& node, Context& ctx, const std:
   return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node, Context& ctx,
-                                                         const std::string& field) {
+using ReadString = std::optional<std::string> (*)(const YAML::Node&, Context&, const std::string&);
+
+// A list of strings, each read by `read_item` (read_string, or read_name for names).
+std::optional<std::vector<std::string>> read_string_list(const YAML::Node& node, Context& ctx, const std::string& field,
+                                                         ReadString read_item) {
   if (!node.IsSequence()) {
     ctx.error(node, field, "expected a list of strings, got " + describe(node));
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
-    auto item = read_string(node[i], ctx, field + "[" + std::to_string(i) + "]");
+    auto item = read_item(node[i], ctx, item_field(field, i));
     if (!item) return std::nullopt;
     out.push_back(*item);
   }
@@ -161,7 +207,7 @@ void read_section(const YAML::Node& node, std::span<const Field<T>> fields, T& o
   std::set<std::string_view> seen;
   for (const auto& entry : node) {
     const std::string key = entry.first.as<std::string>("");
-    const std::string field = path.empty() ? key : path + "." + key;
+    const std::string field = key_field(path, key);
     const Field<T>* spec = nullptr;
     for (const auto& f : fields)
       if (f.key == key) spec = &f;
@@ -189,7 +235,7 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
   for (std::size_t i = 0; i < node.size(); ++i) {
     T item;
     defaults(item, node[i], ctx);
-    read_section<T>(node[i], fields, item, ctx, field + "[" + std::to_string(i) + "]");
+    read_section<T>(node[i], fields, item, ctx, item_field(field, i));
     out.push_back(std::move(item));
   }
 }
@@ -200,17 +246,29 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
     if (auto d = read_duration(v, ctx, field)) out.member = *d;                    \
   }
 
-// A string member of T.
-#define HANDOFF_STRING(T, member)                                           \
+// A duration member of T for which 0s means nothing that can run; `zero_would` says what it
+// would do instead (a duration whose 0s means "off" or "at once" uses HANDOFF_DURATION and
+// says so in its help).
+#define HANDOFF_POSITIVE_DURATION(T, member, zero_would)                                \
+  [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) {            \
+    auto d = read_duration(v, ctx, field);                                             \
+    if (d && d->count() == 0)                                                          \
+      ctx.error(v, field, std::string("must be longer than 0s: ") + (zero_would));     \
+    else if (d)                                                                        \
+      out.member = *d;                                                                 \
+  }
+
+// A name member of T.
+#define HANDOFF_NAME(T, member)                                             \
   [](const YAML::Node& v, T& out, Context& ctx, const std::string& field) { \
-    if (auto text = read_string(v, ctx, field)) out.member = *text;         \
+    if (auto text = read_name(v, ctx, field)) out.member = *text;           \
   }
 
 const Field<ListenerConfig> kListenerFields[] = {
     {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`. Required, unless `httpsys`.",
      false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
-       auto text = read_string(v, ctx, field);
+       auto text = read_name(v, ctx, field);
        if (!text) return;
        auto parsed = parse_host_port(*text);
        if (!parsed) {
@@ -222,7 +280,7 @@ const Field<ListenerConfig> kListenerFields[] = {
        l.where = location_of(v);
        if (l.name.empty()) l.name = *text;
      }},
-    {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_STRING(ListenerConfig, name)},
+    {"name", "string", "the address", "How apps refer to this listener.", false, HANDOFF_NAME(ListenerConfig, name)},
     {"httpsys", "string", "none",
      "Windows only: an HTTP.SYS URL prefix, as `http://+:8080/`, instead of `address` (and without `backlog`, "
      "`proxy_protocol`, `head_timeout`, `max_head`, `max_classifying`, which belong to sockets). Slot N of an app "
@@ -231,7 +289,7 @@ const Field<ListenerConfig> kListenerFields[] = {
      "C++ SDK workers only (docs/windows.md, \"HTTP.SYS mode\").",
      false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
-       auto text = read_string(v, ctx, field);
+       auto text = read_name(v, ctx, field);
        if (!text) return;
        if (auto problem = httpsys_url_problem(*text)) {
          ctx.error(v, field, *problem);
@@ -256,7 +314,7 @@ const Field<ListenerConfig> kListenerFields[] = {
     {"head_timeout", "duration", "10s",
      "Where the master reads the request head (L7 rules, shared ports, PROXY protocol): a head not complete in this "
      "time gets `408` and the connection is closed.",
-     false, HANDOFF_DURATION(ListenerConfig, head_timeout)},
+     false, HANDOFF_POSITIVE_DURATION(ListenerConfig, head_timeout, "at 0s any head not read at once would get 408")},
     {"max_head", "size", "16KiB", "A request head longer than this gets `431`.", false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_size(v, ctx, field)) {
@@ -281,23 +339,28 @@ constexpr Choice<LogFormat> kLogFormats[] = {{"logfmt", LogFormat::logfmt}, {"js
 
 const Field<LifecyclePolicy> kRestartFields[] = {
     {"min_delay", "duration", "100ms", "Delay before the first restart after a crash; doubles with each crash in a row.",
-     false, HANDOFF_DURATION(LifecyclePolicy, min_delay)},
+     false,
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, min_delay, "the backoff doubles from it, so at 0s it would never grow")},
     {"max_delay", "duration", "30s", "Longest delay between restarts, and the delay of a slot in crash loop.", false,
-     HANDOFF_DURATION(LifecyclePolicy, max_delay)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, max_delay, "at 0s a slot in crash_loop would restart at once, forever")},
     {"stable_after", "duration", "10s", "A worker up this long has its crash count and backoff reset.", false,
-     HANDOFF_DURATION(LifecyclePolicy, stable_after)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, stable_after,
+                               "at 0s every crash of a ready worker would reset the backoff, and crash_loop would "
+                               "never come")},
     {"crash_loop_exits", "integer", "5", "This many crashes within `crash_loop_window` put the slot in `crash_loop`.",
      false,
      [](const YAML::Node& v, LifecyclePolicy& p, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 1000)) p.crash_loop_exits = static_cast<int>(*n);
      }},
     {"crash_loop_window", "duration", "60s", "The window in which crashes are counted.", false,
-     HANDOFF_DURATION(LifecyclePolicy, crash_loop_window)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, crash_loop_window,
+                               "at 0s no two crashes would fall in it, and crash_loop would never come")},
 };
 
 const Field<LifecyclePolicy> kHeartbeatFields[] = {
     {"interval", "duration", "1s", "How often SDK workers send `stats`.", false,
-     HANDOFF_DURATION(LifecyclePolicy, heartbeat_interval)},
+     HANDOFF_POSITIVE_DURATION(LifecyclePolicy, heartbeat_interval,
+                               "at 0s SDK workers send no heartbeat, and each would be killed as hung")},
     {"timeout", "duration", "10s",
      "An SDK worker silent this long is hung: it is killed (SIGKILL) and replaced. Workers without the SDK are not "
      "checked. `0s` turns the check off.",
@@ -310,7 +373,9 @@ const Field<QueuePolicy> kQueueFields[] = {
        if (auto n = read_integer(v, ctx, field, 0, 1'000'000)) q.max = static_cast<std::size_t>(*n);
      }},
     {"timeout", "duration", "30s", "How long a connection may wait in the queue; then `503`.", false,
-     HANDOFF_DURATION(QueuePolicy, timeout)},
+     HANDOFF_POSITIVE_DURATION(QueuePolicy, timeout,
+                               "at 0s any connection that waits, even behind one being handed to the worker, "
+                               "would get 503")},
 };
 
 // `policy: ip_hash`, or a mapping with one key naming the rule and its parameters:
@@ -331,7 +396,7 @@ const Field<RuleConfig> kUrlSegmentFields[] = {
 const Field<RuleConfig> kPluginFields[] = {
     {"path", "string", "", "The plugin's shared library; relative to the config file's directory.", true,
      [](const YAML::Node& v, RuleConfig& r, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          r.plugin_path = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"config", "string", "\"\"", "A string given to the plugin's `create()`.", false,
@@ -385,7 +450,7 @@ void read_rule(const YAML::Node& name_node, const YAML::Node* parameters, const 
         ctx.error(v, field, "this rule needs a name: `policy: {" + *name + ": NAME}`");
         return;
       }
-      if (auto key = read_string(*parameters, ctx, sub)) rule.key_name = *key;
+      if (auto key = read_name(*parameters, ctx, sub)) rule.key_name = *key;
       break;
     case RuleParameters::url_segment:
       if (parameters && !parameters->IsNull()) read_section<RuleConfig>(*parameters, kUrlSegmentFields, rule, ctx, sub);
@@ -451,7 +516,7 @@ const Field<HttpPolicy> kHttpFields[] = {
 
 const Field<AppConfig> kAppFields[] = {
     {"name", "string", "", "Name of the app, in logs, `HANDOFF_APP` and the workers' header.", true,
-     HANDOFF_STRING(AppConfig, name)},
+     HANDOFF_NAME(AppConfig, name)},
     {"command", "string or list", "",
      "The worker's command: an argv list, or a string split on spaces (quotes group words). "
      "No shell is involved. A relative program path is resolved against `cwd`, a bare name against `PATH`.",
@@ -459,13 +524,17 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        a.command_where = location_of(v);
        if (v.IsSequence()) {
-         if (auto list = read_string_list(v, ctx, field)) a.command = *list;
+         if (auto list = read_string_list(v, ctx, field, read_string)) a.command = *list;
        } else if (auto text = read_string(v, ctx, field)) {
          auto argv = split_command_line(*text);
          if (!argv) ctx.error(v, field, "unbalanced quote in command");
          else a.command = *argv;
        }
        if (a.command.empty() && (v.IsSequence() || v.IsScalar())) ctx.error(v, field, "the command is empty");
+       // The program is a file name, and in the log's spawn lines; its arguments are the program's business.
+       if (!a.command.empty())
+         if (auto problem = control_character_problem(a.command.front()))
+           ctx.error(v.IsSequence() ? v[0] : v, field, *problem);
      }},
     {"workers", "integer", "1", "Number of worker processes (slots 1..N).", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
@@ -502,6 +571,7 @@ const Field<AppConfig> kAppFields[] = {
          ctx.error(v, field, "expected a mapping of NAME: value, got " + describe(v));
          return;
        }
+       a.env_where = location_of(v);
        for (const auto& entry : v) {
          const std::string name = entry.first.as<std::string>("");
          if (!entry.second.IsScalar()) {
@@ -514,24 +584,24 @@ const Field<AppConfig> kAppFields[] = {
     {"cwd", "string", "the config file's directory",
      "Working directory of the workers; relative to the config file's directory.", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          a.cwd = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"listeners", "list of strings", "every listener", "Names of the listeners whose connections this app serves.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto list = read_string_list(v, ctx, field)) a.listeners = *list;
+       if (auto list = read_string_list(v, ctx, field, read_name)) a.listeners = *list;
      }},
     {"routes", "list of strings", "every path",
      "URL prefixes this app serves when apps share a listener, as `[\"/chat/\", \"/api/\"]`: the longest prefix of "
      "the request's path picks the app; a path no app claims gets `404`.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       auto list = read_string_list(v, ctx, field);
+       auto list = read_string_list(v, ctx, field, read_name);
        if (!list) return;
        for (std::size_t i = 0; i < list->size(); ++i)
          if ((*list)[i].front() != '/')
-           ctx.error(v[i], field + "[" + std::to_string(i) + "]", "a route is a path prefix and starts with '/'");
+           ctx.error(v[i], item_field(field, i), "a route is a path prefix and starts with '/'");
        a.routes = *list;
      }},
     {"restart", "mapping", "see below", "Restart backoff and crash-loop detection.", false,
@@ -562,14 +632,19 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"start_timeout", "duration", "30s",
      "A new worker that is not ready this long after its start is killed: a start failure.", false,
-     HANDOFF_DURATION(AppConfig, lifecycle.start_timeout)},
+     HANDOFF_POSITIVE_DURATION(AppConfig, lifecycle.start_timeout,
+                               "at 0s every worker would be killed before it could be ready")},
     {"ack_timeout", "duration", "5s",
      "A worker that has not acknowledged a connection this long after it was sent is hung: it is killed and "
      "replaced, and the connection goes to the head of its slot's queue for the replacement. Also for workers "
      "without the SDK (Node acknowledges every handle itself).",
-     false, HANDOFF_DURATION(AppConfig, lifecycle.ack_timeout)},
+     false,
+     HANDOFF_POSITIVE_DURATION(AppConfig, lifecycle.ack_timeout,
+                               "at 0s every worker would be killed as hung with the first connection it is sent")},
     {"drain_timeout", "duration", "30s",
-     "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL.", false,
+     "A worker being retired (reload, recycling) gets this long to finish its requests; then SIGKILL. `0s`: SIGKILL "
+     "at once.",
+     false,
      HANDOFF_DURATION(AppConfig, lifecycle.drain_timeout)},
     {"max_rss", "size", "none",
      "A worker whose resident memory (read by the master from the OS) exceeds this is replaced gracefully.", false,
@@ -587,7 +662,7 @@ const Field<AppConfig> kAppFields[] = {
          a.lifecycle.max_requests_jitter = static_cast<std::uint64_t>(*n);
      }},
     {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
-     HANDOFF_STRING(AppConfig, run_as.user)},
+     HANDOFF_NAME(AppConfig, run_as.user)},
     {"min_ready", "integer", "1",
      "`/readyz` answers 200 only while this app has at least this many ready workers (and systemd hears "
      "`READY=1` once every app has).",
@@ -596,12 +671,12 @@ const Field<AppConfig> kAppFields[] = {
        if (auto n = read_integer(v, ctx, field, 0, 4096)) a.min_ready = static_cast<int>(*n);
      }},
     {"group", "string", "the user's group", "Run the workers with this group.", false,
-     HANDOFF_STRING(AppConfig, run_as.group)},
+     HANDOFF_NAME(AppConfig, run_as.group)},
 };
 
 // `admin: 127.0.0.1:9090` is short for `admin: {address: 127.0.0.1:9090}`.
 void read_admin_address(const YAML::Node& v, AdminConfig& a, Context& ctx, const std::string& field) {
-  auto text = read_string(v, ctx, field);
+  auto text = read_name(v, ctx, field);
   if (!text) return;
   auto parsed = parse_host_port(*text);
   if (!parsed) {
@@ -643,23 +718,24 @@ const Field<Config> kTopFields[] = {
        if (auto n = read_integer(v, ctx, field, 1024, 1LL << 30)) c.ipc_max_message = static_cast<std::size_t>(*n);
      }},
     {"shutdown_timeout", "duration", "30s",
-     "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL.", false,
+     "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL. `0s`: SIGKILL at once.",
+     false,
      HANDOFF_DURATION(Config, shutdown_timeout)},
     {"log_format", "logfmt | json", "logfmt", "Format of the supervisor's lifecycle events on stderr.", false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
        if (auto f = read_choice(v, ctx, field, kLogFormats)) c.log_format = *f;
      }},
     {"user", "string", "none", "After binding the listeners, the supervisor drops to this user.", false,
-     HANDOFF_STRING(Config, run_as.user)},
+     HANDOFF_NAME(Config, run_as.user)},
     {"group", "string", "the user's group", "The group the supervisor drops to.", false,
-     HANDOFF_STRING(Config, run_as.group)},
+     HANDOFF_NAME(Config, run_as.group)},
     {"control_socket", "string", "the config's path with `.sock`",
      "Unix socket (mode 0600) of `supervisor status|top|reload|scale|stop`; relative to the config file's "
      "directory. Also names the scoreboard's shared-memory segment. On Windows the path names a named pipe "
      "`\\\\.\\pipe\\handoff-<hash of the path>` (docs/windows.md).",
      false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
-       if (auto s = read_string(v, ctx, field))
+       if (auto s = read_name(v, ctx, field))
          c.control_socket = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"admin", "string or mapping", "off",
@@ -819,6 +895,38 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   }
 }
 
+// yaml-cpp (0.7, and upstream still: jbeder/yaml-cpp#60) keeps every entry of a mapping
+// whose key repeats, with no option to refuse it: read_section would apply each in turn
+// (the last wins) while node["key"] finds the first. YAML says keys are unique, so a
+// repeated one is an error wherever it is, `env` included.
+//
+// An alias is the very node it names, at the anchor's position: each collection is walked
+// once (so `&a [*a]` ends), looked up by its position, then by identity.
+using Walked = std::map<int, std::vector<YAML::Node>>;
+
+void check_unique_keys(const YAML::Node& node, const std::string& path, Context& ctx, Walked& walked) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  auto& here = walked[node.Mark().pos];
+  for (const auto& w : here)
+    if (w.is(node)) return;
+  here.push_back(node);
+  if (node.IsSequence()) {
+    std::size_t i = 0;
+    for (const auto& item : node) check_unique_keys(item, item_field(path, i++), ctx, walked);
+    return;
+  }
+  std::map<std::string, Location> first_at;
+  for (const auto& entry : node) {
+    // A key that is not a scalar is no name at all; read_section says so.
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    const std::string field = key_field(path, key);
+    if (entry.first.IsScalar())
+      if (auto [first, fresh] = first_at.emplace(key, location_of(entry.first)); !fresh)
+        ctx.error(entry.first, field, "duplicate key (first at line " + std::to_string(first->second.line) + ")");
+    check_unique_keys(entry.second, field, ctx, walked);
+  }
+}
+
 template <class T>
 std::string table(std::span<const Field<T>> fields, std::string_view policy_help = {}) {
   std::string out = "| key | type | default | meaning |\n|---|---|---|---|\n";
@@ -838,6 +946,9 @@ void read_config(const YAML::Node& root, const std::string& file, const std::str
   Context ctx{file, base_dir, errors};
   out.file = file;
   const std::size_t before = errors.size();
+  Walked walked;
+  check_unique_keys(root, "", ctx, walked);
+  if (errors.size() != before) return;  // reading would take each of them in turn
   read_section<Config>(root, kTopFields, out, ctx, "");
   if (out.control_socket.empty())
     out.control_socket =
@@ -869,7 +980,10 @@ std::string config_reference_markdown() {
          "http.Server's properties in Node); an SDK names on stderr each value of the program's that it replaces. "
          "They apply to connections that reach a worker after its `welcome`.\n" +
          "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
-         "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`. Sizes are bytes, or take a unit: `512MiB`, `2G`.\n" +
+         "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`; `0s` is refused unless the key says what it means. "
+         "Sizes are bytes, or take a unit: `512MiB`, `2G`. Names and paths (of apps, listeners, routes, users, "
+         "groups, rule keys, the program, `cwd`, `control_socket`, plugins) refuse control characters (below 0x20, "
+         "and 0x7f): they end up in log lines, metrics labels, HTTP headers, URLs and file names.\n" +
          "\nEvery worker gets `NODE_CHANNEL_FD=3`, `NODE_CHANNEL_SERIALIZATION_MODE=json`, `HANDOFF_APP`, "
          "`HANDOFF_SLOT` (1-based), `HANDOFF_WORKERS` and `HANDOFF_GENERATION` in its environment; workers that "
          "may map the scoreboard also get `HANDOFF_SCOREBOARD` and `HANDOFF_SCOREBOARD_RECORD`. The service "

@@ -1,5 +1,8 @@
 #include "supervisor/worker_env.h"
 
+#include <uv.h>
+
+#include <limits>
 #include <map>
 #include <string_view>
 
@@ -14,8 +17,18 @@ bool is_ours(std::string_view name) {
 
 }  // namespace
 
-std::vector<std::string> worker_environment(const std::vector<std::pair<std::string, std::string>>& inherited,
-                                            const SlotIdentity& id, const std::optional<ScoreboardRef>& scoreboard) {
+Environment supervisor_environment() {
+  Environment out;
+  uv_env_item_t* items = nullptr;
+  int count = 0;
+  if (uv_os_environ(&items, &count) != 0) return out;
+  for (int i = 0; i < count; ++i) out.emplace_back(items[i].name, items[i].value);
+  uv_os_free_environ(items, count);
+  return out;
+}
+
+std::vector<std::string> worker_environment(const Environment& inherited, const SlotIdentity& id,
+                                            const std::optional<ScoreboardRef>& scoreboard) {
   std::map<std::string, std::string> env;
   for (const auto& [name, value] : inherited)
     if (!is_ours(name)) env[name] = value;
@@ -34,6 +47,12 @@ std::vector<std::string> worker_environment(const std::vector<std::pair<std::str
   out.reserve(env.size());
   for (const auto& [name, value] : env) out.push_back(name + "=" + value);
   return out;
+}
+
+std::vector<std::string> largest_worker_environment(const Environment& inherited, const AppConfig& app,
+                                                    const std::string& scoreboard_segment) {
+  return worker_environment(inherited, {app, app.workers, std::numeric_limits<int>::max()},
+                            ScoreboardRef{scoreboard_segment, std::numeric_limits<std::uint32_t>::max()});
 }
 
 }  // namespace handoff

@@ -27,8 +27,18 @@ struct ScoreboardRef {
   std::uint32_t record = 0;
 };
 
-std::vector<std::string> worker_environment(const std::vector<std::pair<std::string, std::string>>& inherited,
-                                            const SlotIdentity& identity,
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// The supervisor's own environment, which workers inherit (less the variables above).
+Environment supervisor_environment();
+
+std::vector<std::string> worker_environment(const Environment& inherited, const SlotIdentity& identity,
                                             const std::optional<ScoreboardRef>& scoreboard = std::nullopt);
+
+// The largest environment a worker of `app` can get: the last slot, a generation and a
+// scoreboard record at their widest, the scoreboard named. What fits the OS's limits for it
+// fits for every worker the app will start.
+std::vector<std::string> largest_worker_environment(const Environment& inherited, const AppConfig& app,
+                                                    const std::string& scoreboard_segment);
 
 }  // namespace handoff

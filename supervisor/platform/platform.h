@@ -16,6 +16,19 @@ namespace handoff::platform {
 // relative to cwd; a bare name is looked up in PATH (and PATHEXT on Windows).
 std::optional<std::string> find_executable(const std::string& program, const std::string& cwd);
 
+// What the OS refuses to copy into a new process: execve's E2BIG on Linux (the total of
+// argv and environment, and each string alone), the command line and environment block of
+// CreateProcess on Windows. `argument` or `variable` is the index (into argv or env) of the
+// one string too long by itself; neither when it is all of them together. The message says
+// what is too large, its size and the limit, in the OS's own units.
+struct ExecOverflow {
+  std::optional<std::size_t> argument;
+  std::optional<std::size_t> variable;
+  std::string message;
+};
+// `env` holds "NAME=value" strings, as the process gets them. nullopt when it all fits.
+std::optional<ExecOverflow> exec_overflow(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+
 // Number of descriptors (handles) this process has open, for leak checks and status.
 int open_descriptor_count();
 

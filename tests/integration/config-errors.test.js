@@ -38,6 +38,33 @@ for (const mode of ['--config', 'check']) {
     assert.match(r.stderr, new RegExp(`${file}:6:14: apps\\[0\\]\\.workers: expected an integer from 1 to 4096, got a list`));
   });
 
+  test(`${mode}: a zero heartbeat interval, which would get every SDK worker killed as hung`, async () => {
+    const file = write(good(8) + '    heartbeat: {interval: 0s}\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:6:27: apps\\[0\\]\\.heartbeat\\.interval: must be longer than 0s: `));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
+  test(`${mode}: a key written twice, at its second line, naming the first`, async () => {
+    const file = write(good(8) + '    workers: 2\n    workers: 3\napps: []\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:7:5: apps\\[0\\]\\.workers: duplicate key \\(first at line 6\\)`));
+    assert.match(r.stderr, new RegExp(`${file}:8:1: apps: duplicate key \\(first at line 3\\)`));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
+  test(`${mode}: an environment the OS would not start a worker with, with its size and the limit`, async () => {
+    const file = write(good(8) + `    env: {BIG: ${'x'.repeat(200000)}}\n`);
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    // execve refuses the one variable (at `env`); CreateProcess the whole block (at the app).
+    assert.match(r.stderr, new RegExp(`${file}:\\d+:\\d+: apps\\[0\\](\\.env\\.BIG)?: .* is \\d+ .*accepts at most \\d+`));
+    if (!h.WINDOWS) assert.match(r.stderr, new RegExp(`${file}:6:10: apps\\[0\\]\\.env\\.BIG: `));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
   test(`${mode}: command not found`, async () => {
     const file = write(good(8, 'no-such-worker --flag'));
     const r = await run(file);
