@@ -1,0 +1,96 @@
+// HttpSession against the request-head rules of RFC 9112 that a server MUST enforce with a
+// 400 (and, as Node's server does, the connection closed after it), with the real llhttp
+// parser. Every head is also fed in two reads cut at each byte: a rule must not depend on
+// where a read ends.
+#include <handoff/http_session.h>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "tests/unit/support.h"
+
+using handoff::test::take_all_output;
+
+using namespace handoff;
+
+namespace {
+
+// What a session wrote for `bytes` fed in two reads cut at `cut`, and how many requests
+// reached the handler.
+struct Outcome {
+  std::string out;
+  std::size_t handled = 0;
+  bool closing = false;
+};
+
+Outcome serve(std::string_view bytes, std::size_t cut) {
+  Outcome o;
+  HttpSession s([&o](const Request&) {
+    ++o.handled;
+    return Response{.status = 200, .headers = {}, .body = "ok"};
+  });
+  s.feed(bytes.substr(0, cut));
+  s.feed(bytes.substr(cut));
+  o.out = take_all_output(s);
+  o.closing = s.closing();
+  return o;
+}
+
+// Wherever the reads are cut: a 400 that closes, and the handler never called.
+void check_rejected(std::string_view head) {
+  for (std::size_t cut = 0; cut <= head.size(); ++cut) {
+    CAPTURE(cut);
+    const Outcome o = serve(head, cut);
+    CHECK(o.handled == 0);
+    CHECK(o.out.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    CHECK(o.out.find("\r\nConnection: close\r\n") != std::string::npos);
+    CHECK(o.closing);
+  }
+}
+
+// Wherever the reads are cut: answered by the handler, and the connection stays open.
+void check_served(std::string_view head) {
+  for (std::size_t cut = 0; cut <= head.size(); ++cut) {
+    CAPTURE(cut);
+    const Outcome o = serve(head, cut);
+    CHECK(o.handled == 1);
+    CHECK(o.out.starts_with("HTTP/1.1 200 OK\r\n"));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("RFC 9112 5.1: whitespace between a field name and its colon gets 400") {
+  SUBCASE("a tab") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\n"); }
+  SUBCASE("whitespace after the colon is allowed") { check_served("GET / HTTP/1.1\r\nHost:  \t x \t\r\n\r\n"); }
+}
+
+TEST_CASE("RFC 9112 5.2: a field line that begins with a blank (obs-fold, or before the first field) gets 400") {
+  SUBCASE("whitespace before the first field (RFC 9112 2.2)") {
+    check_rejected("GET / HTTP/1.1\r\n Host: x\r\n\r\n");
+  }
+}
+
+TEST_CASE("RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host") {
+  SUBCASE("one, empty (a target without an authority)") { check_served("GET / HTTP/1.1\r\nHost:\r\n\r\n"); }
+  SUBCASE("HTTP/1.0 without Host is served") { check_served("GET / HTTP/1.0\r\n\r\n"); }
+}
+
+TEST_CASE("RFC 9112: a bad head behind a good request: the good one is answered, then 400 and close") {
+  int handled = 0;
+  HttpSession s([&handled](const Request&) {
+    ++handled;
+    return Response{.status = 200, .headers = {}, .body = "ok"};
+  });
+  s.feed("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /bad HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string out = take_all_output(s);
+  CHECK(handled == 1);
+  CHECK(s.closing());
+  const auto ok = out.find("HTTP/1.1 200 OK\r\n"), bad = out.find("HTTP/1.1 400 Bad Request\r\n");
+  REQUIRE(ok != std::string::npos);
+  REQUIRE(bad != std::string::npos);
+  CHECK(ok < bad);
+  CHECK(handoff::test::count(out, "HTTP/1.1 ") == 2);  // nothing for /after
+}
