@@ -63,8 +63,20 @@ void check_served(std::string_view head) {
 }  // namespace
 
 TEST_CASE("RFC 9112 5.1: whitespace between a field name and its colon gets 400") {
+  SUBCASE("a space") { check_rejected("GET / HTTP/1.1\r\nHost : x\r\n\r\n"); }
+  SUBCASE("spaces") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\nX-A   : 1\r\n\r\n"); }
   SUBCASE("a tab") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\n"); }
   SUBCASE("whitespace after the colon is allowed") { check_served("GET / HTTP/1.1\r\nHost:  \t x \t\r\n\r\n"); }
+}
+
+// llhttp built strict (CMakeLists.txt) also refuses a CR that does not end a line and a
+// request target that is not printable ASCII, as Node's llhttp 9 does.
+TEST_CASE("llhttp strict mode: a CR without LF, and a target that is not printable ASCII, get 400") {
+  SUBCASE("CR then another byte ending a field line") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\rX-A: 1\r\n\r\n"); }
+  SUBCASE("CR then another byte ending the head") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\n\rX"); }
+  SUBCASE("raw UTF-8 in the target") { check_rejected("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n"); }
+  SUBCASE("a tab in the target") { check_rejected("GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n"); }
+  SUBCASE("UTF-8 in a value is allowed") { check_served("GET / HTTP/1.1\r\nHost: x\r\nX-A: caf\xc3\xa9\r\n\r\n"); }
 }
 
 TEST_CASE("RFC 9112 5.2: a field line that begins with a blank (obs-fold, or before the first field) gets 400") {
