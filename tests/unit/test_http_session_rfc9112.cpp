@@ -76,6 +76,11 @@ TEST_CASE("RFC 9112 5.1: whitespace between a field name and its colon gets 400"
   SUBCASE("whitespace after the colon is allowed") { check_served("GET / HTTP/1.1\r\nHost:  \t x \t\r\n\r\n"); }
 }
 
+TEST_CASE("RFC 9112 5.1: a field line without a name gets 400") {
+  check_rejected("GET / HTTP/1.1\r\nHost: x\r\n: 1\r\n\r\n");
+  check_rejected("GET / HTTP/1.1\r\n:\r\nHost: x\r\n\r\n");
+}
+
 // llhttp built strict (CMakeLists.txt) also refuses a CR that does not end a line and a
 // request target that is not printable ASCII, as Node's llhttp 9 does.
 TEST_CASE("llhttp strict mode: a CR without LF, and a target that is not printable ASCII, get 400") {
