@@ -109,6 +109,10 @@ TEST_CASE("RFC 9112 5.2: a field line that begins with a blank (obs-fold, or bef
 }
 
 TEST_CASE("RFC 9112 3.2: an HTTP/1.1 request needs exactly one Host") {
+  SUBCASE("none") { check_rejected("GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"); }
+  SUBCASE("two") { check_rejected("GET / HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n"); }
+  SUBCASE("two, names in other cases") { check_rejected("GET / HTTP/1.1\r\nhost: x\r\nX-A: 1\r\nHOST: y\r\n\r\n"); }
+  SUBCASE("two in HTTP/1.0 as well") { check_rejected("GET / HTTP/1.0\r\nHost: x\r\nHost: y\r\n\r\n"); }
   SUBCASE("one, empty (a target without an authority)") { check_served("GET / HTTP/1.1\r\nHost:\r\n\r\n"); }
   SUBCASE("HTTP/1.0 without Host is served") { check_served("GET / HTTP/1.0\r\n\r\n"); }
 }

@@ -23,6 +23,17 @@ bool after_line_break(const char* begin, const char* at, bool before) {
   return at == begin ? before : at[-1] == '\n';
 }
 
+// HTTP/1.1 (or a later 1.x), which requires Host and knows 100 Continue.
+bool http11(const Request& r) { return r.http_major == 1 && r.http_minor >= 1; }
+
+// RFC 9112 3.2: a server answers 400 to an HTTP/1.1 request without Host, and to any
+// request with more than one.
+bool host_count_ok(const Request& r) {
+  std::size_t hosts = 0;
+  for (const auto& h : r.headers) hosts += iequals(h.name, "host") ? 1 : 0;
+  return hosts == 1 || (hosts == 0 && !http11(r));
+}
+
 }  // namespace
 
 // Request boundaries, in parse order: on_message_begin (a request starts: its first byte),
@@ -197,14 +208,14 @@ struct HttpSession::Impl {
     }
     s.head_so_far.clear();
     s.head_so_far.shrink_to_fit();
+    if (!host_count_ok(s.current)) return s.refuse(400);
     // A declared body over the limit is refused before any of it is read (and before a
     // 100 Continue invites it). A chunked one is counted as it comes (on_body).
     if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size)
       return s.refuse(413);  // llhttp reports it as HPE_CB_HEADERS_COMPLETE; error_status says why
     // Like Node's server without a 'checkContinue' listener: a client that waits for
     // permission to send its body (curl does above 1 KiB) gets it at once.
-    if (s.current.http_major == 1 && s.current.http_minor >= 1 &&
-        iequals(s.current.header("expect"), "100-continue"))
+    if (http11(s.current) && iequals(s.current.header("expect"), "100-continue"))
       s.out.push_back(continue_response());
     return HPE_OK;
   }
