@@ -273,9 +273,9 @@ struct HttpSession::Impl {
       buffer_end = bytes.data() + bytes.size();
       request_start = nullptr;
       const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
-      // Up to where llhttp stopped: after a pause, the rest is the next round's buffer.
-      line_break_before =
-          after_line_break(buffer_begin, err == HPE_OK ? buffer_end : llhttp_get_error_pos(&parser), line_break_before);
+      // After a pause, the rest of the buffer (parsed next) begins a request: no value
+      // continues into it, so only a buffer parsed to its end counts.
+      if (err == HPE_OK) line_break_before = after_line_break(buffer_begin, buffer_end, line_break_before);
       if (handing_back) return;
       // A head still incomplete at the end of this buffer: keep its bytes so far.
       if (belongs && in_message && !headers_done && start_seen)
