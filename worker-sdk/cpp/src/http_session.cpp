@@ -181,10 +181,12 @@ struct HttpSession::Impl {
 
   static int on_header_value_complete(llhttp_t* p) {
     auto& s = of(p);
-    // llhttp 8 takes a line that begins with its colon; a field name is a token, at least
-    // one character (RFC 9112 5.1), and Node refuses it too.
-    if (!s.headers_done && s.field.empty()) return s.refuse(400);
-    if (!s.headers_done) s.current.headers.push_back({std::move(s.field), std::move(s.value)});
+    if (!s.headers_done) {
+      // llhttp 8 takes a line that begins with its colon; a field name is a token, at
+      // least one character (RFC 9112 5.1), and Node refuses it too.
+      if (s.field.empty()) return s.refuse(400);
+      s.current.headers.push_back({std::move(s.field), std::move(s.value)});
+    }
     s.field.clear();
     s.value.clear();
     return HPE_OK;
