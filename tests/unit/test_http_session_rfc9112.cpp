@@ -40,7 +40,8 @@ Outcome serve(const std::vector<std::string_view>& reads) {
 // `bytes` in two reads cut at each byte, then in reads of one byte.
 std::vector<Outcome> serve_split(std::string_view bytes) {
   std::vector<Outcome> outcomes;
-  for (std::size_t cut = 0; cut <= bytes.size(); ++cut) outcomes.push_back(serve({bytes.substr(0, cut), bytes.substr(cut)}));
+  for (std::size_t cut = 0; cut <= bytes.size(); ++cut)
+    outcomes.push_back(serve({bytes.substr(0, cut), bytes.substr(cut)}));
   std::vector<std::string_view> bytewise;
   for (std::size_t i = 0; i < bytes.size(); ++i) bytewise.push_back(bytes.substr(i, 1));
   outcomes.push_back(serve(bytewise));
@@ -123,7 +124,9 @@ TEST_CASE("RFC 9112: a bad head behind a good request: the good one is answered,
     ++handled;
     return Response{.status = 200, .headers = {}, .body = "ok"};
   });
-  s.feed("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /bad HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  s.feed("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /bad HTTP/1.1\r\nHost: x\r\nX-A\t: 1\r\n\r\n"
+         "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(handled == 1);
   CHECK(s.closing());
