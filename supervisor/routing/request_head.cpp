@@ -14,9 +14,10 @@ std::string_view trim_blanks(std::string_view s) {
   return s;
 }
 
-// RFC 9110 tchar. llhttp 8 (the one Debian ships) lets a space into a field name and
-// between the name and the colon, and takes an empty name; Node's llhttp 9 and RFC 9112
-// (section 5.1: "MUST reject") do not, so neither do we: "Host : evil" must not route.
+// RFC 9110 tchar. llhttp 8 (the one Debian ships) takes an empty name, and built loose
+// (we build it strict: CMakeLists.txt) a space in a field name and between the name and
+// the colon; Node's llhttp 9 and RFC 9112 (section 5.1: "MUST reject") do not, so neither
+// do we: "Host : evil" must not route.
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
@@ -190,8 +191,8 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
     return result;
   }
   head.length = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
-  // llhttp 8.1 ends a head at CR followed by any byte, not only CRLF (as CVE-2023-30589
-  // describes); the head must end at the empty line our scan found.
+  // llhttp 8.1 built loose ends a head at CR followed by any byte, not only CRLF (as
+  // CVE-2023-30589 describes); the head must end at the empty line our scan found.
   if (head.length != end) {
     result.status = HeadStatus::malformed;
     return result;

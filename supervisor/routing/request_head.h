@@ -44,8 +44,9 @@ struct HeadParse {
 };
 
 // Parses the request head at the start of `bytes` (which may hold more: a body, the next
-// request). Uses llhttp, and is stricter than Debian's llhttp 8.1 where that one is lax
-// (a CR without LF ending a head, blanks in field names, obs-fold, RTSP/ICE versions):
+// request). Uses llhttp (built strict: CMakeLists.txt), and is stricter than Debian's
+// llhttp 8.1 where that one is lax even so (an empty field name, obs-fold, RTSP/ICE
+// versions) or when built loose (a CR without LF ending a head, blanks in field names):
 // what passes here is a plain HTTP/1.x head. Bytes that cannot begin a request line
 // (binary, TLS) are malformed at once, without waiting for an end of head.
 HeadParse parse_request_head(std::string_view bytes, std::size_t max_head);

@@ -100,13 +100,13 @@ TEST_CASE("http session: chunked body split at every byte boundary arrives whole
 TEST_CASE("http session: Content-Length body split across feeds") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("PUT /cl HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123");
+  s.feed("PUT /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123");
   CHECK(rec.seen.empty());
   CHECK_FALSE(s.idle());  // a request is under way: the request timeout applies
   CHECK_FALSE(s.has_output());
   s.feed("456");
   CHECK(rec.seen.empty());
-  s.feed("789GET /next HTTP/1.1\r\n\r\n");
+  s.feed("789GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(rec.seen.size() == 2);
   CHECK(rec.seen[0].body == "0123456789");
   CHECK(rec.seen[1].target == "/next");
@@ -139,13 +139,13 @@ TEST_CASE("http session: HTTP/1.0 closes unless keep-alive is asked for") {
 TEST_CASE("http session: Connection: close from the client is honoured") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("GET /last HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n");
+  s.feed("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(s.closing());
   CHECK(out.find("Connection: close\r\n") != std::string::npos);
   CHECK(out.find("/never") == std::string::npos);
   CHECK(rec.seen.size() == 1);
-  s.feed("GET /after HTTP/1.1\r\n\r\n");
+  s.feed("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK_FALSE(s.has_output());
 }
 
@@ -156,7 +156,7 @@ TEST_CASE("http session: Connection: close from the handler is honoured") {
     r.body = "bye";
     return r;
   });
-  s.feed("GET / HTTP/1.1\r\n\r\n");
+  s.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(s.closing());
   CHECK(count(out, "Connection:") == 1);  // ours, not a duplicate of the handler's
@@ -166,7 +166,7 @@ TEST_CASE("http session: Connection: close from the handler is honoured") {
 TEST_CASE("http session: HEAD has Content-Length but no body") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n");
+  s.feed("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n\r\n");
   auto out = s.take_output();
   REQUIRE(out.size() == 2);
   CHECK(out[0].head.find("Content-Length: 16\r\n") != std::string::npos);  // "you asked for /h"
@@ -178,7 +178,7 @@ TEST_CASE("http session: HEAD has Content-Length but no body") {
 TEST_CASE("http session: malformed request gets 400 and closes") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("GET /ok HTTP/1.1\r\n\r\nthis is not http\r\n\r\n");
+  s.feed("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nthis is not http\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(s.closing());
   REQUIRE(rec.seen.size() == 1);  // the good request before it was still answered, first
@@ -201,7 +201,7 @@ TEST_CASE("http session: handler headers appear, framing headers are the SDK's")
     r.body = "{}";
     return r;
   });
-  s.feed("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  s.feed("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(out.rfind("HTTP/1.1 201 Created\r\n", 0) == 0);
   CHECK(out.find("Content-Type: application/json\r\n") != std::string::npos);
@@ -214,7 +214,7 @@ TEST_CASE("http session: handler headers appear, framing headers are the SDK's")
 TEST_CASE("http session: Expect: 100-continue gets an interim response first") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  s.feed("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
   auto interim = s.take_output();
   REQUIRE(interim.size() == 1);
   CHECK(interim[0].head == "HTTP/1.1 100 Continue\r\n\r\n");
@@ -227,13 +227,13 @@ TEST_CASE("http session: limits answer 431 and 413 and close") {
   Recorder rec;
   SUBCASE("head too large") {
     HttpSession s(rec.handler(), HttpLimits{.max_header_size = 64, .max_body_size = 1024});
-    s.feed("GET / HTTP/1.1\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n");
+    s.feed("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100, 'a') + "\r\n\r\n");
     CHECK(take_all_output(s).rfind("HTTP/1.1 431 ", 0) == 0);
     CHECK(s.closing());
   }
   SUBCASE("body too large") {
     HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 4});
-    s.feed("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+    s.feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
     CHECK(take_all_output(s).rfind("HTTP/1.1 413 ", 0) == 0);
     CHECK(s.closing());
   }
@@ -246,7 +246,7 @@ TEST_CASE("http session: a throwing handler costs a 500, not the connection") {
     if (++calls == 1) throw std::runtime_error("boom");
     return Response{};
   });
-  s.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  s.feed("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(out.rfind("HTTP/1.1 500 ", 0) == 0);
   CHECK(out.find("HTTP/1.1 200 OK") != std::string::npos);
@@ -256,7 +256,7 @@ TEST_CASE("http session: a throwing handler costs a 500, not the connection") {
 TEST_CASE("http session: timeout mid-request answers 408; EOF ends the session") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("GET /slow HTTP/1.1\r\nHo");
+  s.feed("GET /slow HTTP/1.1\r\nHost: x\r\nHo");
   s.timeout();
   CHECK(take_all_output(s).rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);
   CHECK(s.closing());
@@ -264,14 +264,14 @@ TEST_CASE("http session: timeout mid-request answers 408; EOF ends the session")
   HttpSession t(rec.handler());
   t.finish();
   CHECK(t.closing());
-  t.feed("GET / HTTP/1.1\r\n\r\n");
+  t.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK_FALSE(t.has_output());
 }
 
 TEST_CASE("http session: an upgrade request is answered, then the connection closes") {
   Recorder rec;
   HttpSession s(rec.handler());
-  s.feed("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
+  s.feed("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
   CHECK(rec.seen.size() == 1);
   CHECK(s.closing());
   CHECK(take_all_output(s).find("Connection: close") != std::string::npos);
@@ -281,7 +281,7 @@ TEST_CASE("http session: pipelined output pauses parsing and resumes in order") 
   Recorder rec;
   HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 100});
   std::string pipeline;
-  for (int i = 0; i < 10; ++i) pipeline += "GET /" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  for (int i = 0; i < 10; ++i) pipeline += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
   // Half now, the rest arriving while paused.
   const std::size_t half = pipeline.size() / 2;
   s.feed(std::string_view(pipeline).substr(0, half));
@@ -310,7 +310,7 @@ TEST_CASE("http session: pipelined output pauses parsing and resumes in order") 
 TEST_CASE("http session: EOF while paused still answers what was received") {
   Recorder rec;
   HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 1});
-  s.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\nGET /partial HTTP/1.1\r\n");
+  s.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\nGET /partial HTTP/1.1\r\nHost: x\r\n");
   s.finish();
   CHECK_FALSE(s.closing());
   for (int rounds = 0; s.paused() && rounds < 20; ++rounds) {  // bounded: a bug must fail, not hang
@@ -325,7 +325,7 @@ TEST_CASE("http session: EOF while paused still answers what was received") {
 TEST_CASE("http session: close() drops held requests") {
   Recorder rec;
   HttpSession s(rec.handler(), HttpLimits{.max_header_size = 1024, .max_body_size = 1024, .max_pending_output = 1});
-  s.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  s.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(s.paused());
   s.close();
   s.resume();

@@ -177,7 +177,7 @@ TEST_CASE("drain: requests held by back-pressure are answered on resume; the las
 TEST_CASE("drain: a Connection: close from the client still closes at once") {
   HttpSession s(answer);
   s.drain();
-  s.feed("GET /bye HTTP/1.1\r\nConnection: close\r\n\r\n" + get("/never"));
+  s.feed("GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + get("/never"));
   const auto out = responses(s);
   REQUIRE(out.size() == 1);
   CHECK(says_close(out[0]));

@@ -49,12 +49,12 @@ HttpLimits limits_with(std::size_t max_requests) {
 TEST_CASE("keep-alive: responses announce the timeout in whole seconds; a closing one does not") {
   Recorder rec;
   HttpSession s(rec.handler(), {}, 5'000);
-  s.feed("GET /a HTTP/1.1\r\n\r\n");
+  s.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string kept = take_all_output(s);
   CHECK(kept.find("\r\nKeep-Alive: timeout=5\r\n") != std::string::npos);
   CHECK(kept.find("Connection:") == std::string::npos);  // HTTP/1.1 keeps alive by default
 
-  s.feed("GET /b HTTP/1.1\r\nConnection: close\r\n\r\n");
+  s.feed("GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const std::string closed = take_all_output(s);
   CHECK(closed.find("Connection: close\r\n") != std::string::npos);
   CHECK(closed.find("Keep-Alive") == std::string::npos);
@@ -64,7 +64,7 @@ TEST_CASE("keep-alive: responses announce the timeout in whole seconds; a closin
 TEST_CASE("keep-alive: under a second is not announced (timeout=0 would mean do not reuse)") {
   Recorder rec;
   HttpSession s(rec.handler(), {}, 900);
-  s.feed("GET / HTTP/1.1\r\n\r\n");
+  s.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(take_all_output(s).find("Keep-Alive") == std::string::npos);
 }
 
@@ -85,7 +85,7 @@ TEST_CASE("keep-alive: a handler's own Keep-Alive header is dropped, the SDK wri
         return r;
       },
       {}, 5'000);
-  s.feed("GET / HTTP/1.1\r\n\r\n");
+  s.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = take_all_output(s);
   CHECK(count(out, "Keep-Alive") == 1);
   CHECK(out.find("Keep-Alive: timeout=5\r\n") != std::string::npos);
@@ -94,7 +94,7 @@ TEST_CASE("keep-alive: a handler's own Keep-Alive header is dropped, the SDK wri
 TEST_CASE("max_requests_per_socket: the last allowed response closes; later pipelined requests are not served") {
   Recorder rec;
   HttpSession s(rec.handler(), limits_with(3), 5'000);
-  s.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n");
+  s.feed("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\nGET /4 HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto h = heads(take_all_output(s));
   REQUIRE(h.size() == 3);
   // Announced as the number of requests still allowed after this one.
@@ -110,13 +110,13 @@ TEST_CASE("max_requests_per_socket: the last allowed response closes; later pipe
 TEST_CASE("max_requests_per_socket: 1 closes after the first response; 0 never limits") {
   Recorder rec;
   HttpSession one(rec.handler(), limits_with(1));
-  one.feed("GET / HTTP/1.1\r\n\r\n");
+  one.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(take_all_output(one).find("Connection: close") != std::string::npos);
   CHECK(one.closing());
 
   HttpSession unlimited(rec.handler(), limits_with(0), 5'000);
   std::string pipeline;
-  for (int i = 0; i < 200; ++i) pipeline += "GET / HTTP/1.1\r\n\r\n";
+  for (int i = 0; i < 200; ++i) pipeline += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   unlimited.feed(pipeline);
   const std::string out = take_all_output(unlimited);
   CHECK(count(out, "HTTP/1.1 200 OK") == 200);
@@ -127,7 +127,7 @@ TEST_CASE("max_requests_per_socket: 1 closes after the first response; 0 never l
 TEST_CASE("max_requests_per_socket: async answers count the same way") {
   std::vector<Responder> pending;
   HttpSession s([&](const Request&, Responder r) { pending.push_back(std::move(r)); }, limits_with(2));
-  s.feed("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+  s.feed("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(pending.size() == 1);
   pending[0].send(Response{});
   REQUIRE(pending.size() == 2);
@@ -146,20 +146,20 @@ TEST_CASE("max_body_size: a declared Content-Length over it gets 413 before any 
   l.max_body_size = 10;
   SUBCASE("plain") {
     HttpSession s(rec.handler(), l);
-    s.feed("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
+    s.feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
     CHECK(take_all_output(s).rfind("HTTP/1.1 413 Content Too Large\r\n", 0) == 0);
     CHECK(s.closing());
   }
   SUBCASE("with Expect: 100-continue") {
     HttpSession s(rec.handler(), l);
-    s.feed("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
+    s.feed("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
     const std::string out = take_all_output(s);
     CHECK(out.find("100 Continue") == std::string::npos);
     CHECK(out.rfind("HTTP/1.1 413 ", 0) == 0);
   }
   SUBCASE("exactly at the limit is fine") {
     HttpSession s(rec.handler(), l);
-    s.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
+    s.feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
     CHECK(take_all_output(s).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     REQUIRE(rec.seen.size() == 1);
     CHECK(rec.seen[0].body == "0123456789");
@@ -167,8 +167,8 @@ TEST_CASE("max_body_size: a declared Content-Length over it gets 413 before any 
 }
 
 TEST_CASE("max_body_size: a chunked body is counted as it arrives, split at every byte") {
-  const std::string over = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n5\r\nghijk\r\n0\r\n\r\n";
-  const std::string at = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n";
+  const std::string over = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n5\r\nghijk\r\n0\r\n\r\n";
+  const std::string at = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n";
   HttpLimits l;
   l.max_body_size = 10;
   Recorder rec;
@@ -190,13 +190,14 @@ TEST_CASE("max_header_size: the request line and headers may reach it, not pass 
   HttpLimits l;
   l.max_header_size = 100;
   Recorder rec;
-  // "/" + name + value = 100 bytes.
-  const std::string fits = "GET / HTTP/1.1\r\n" + name + ": " + std::string(100 - 1 - name.size(), 'a') + "\r\n\r\n";
+  const std::size_t counted = 1 + 4 + 1 + name.size();  // "/", "Host", "x", the name
+  // With the value: 100 bytes.
+  const std::string fits = "GET / HTTP/1.1\r\nHost: x\r\n" + name + ": " + std::string(100 - counted, 'a') + "\r\n\r\n";
   HttpSession ok(rec.handler(), l);
   ok.feed(fits);
   CHECK(take_all_output(ok).rfind("HTTP/1.1 200 ", 0) == 0);
 
-  const std::string too_big = "GET / HTTP/1.1\r\n" + name + ": " + std::string(100 - name.size(), 'a') + "\r\n\r\n";
+  const std::string too_big = "GET / HTTP/1.1\r\nHost: x\r\n" + name + ": " + std::string(100 - counted + 1, 'a') + "\r\n\r\n";
   HttpSession refused(rec.handler(), l);
   for (char c : too_big) refused.feed(std::string_view(&c, 1));
   CHECK(take_all_output(refused).rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
@@ -205,11 +206,11 @@ TEST_CASE("max_header_size: the request line and headers may reach it, not pass 
 
 TEST_CASE("pipelining: chunked and Content-Length requests, split at every byte, are answered in order") {
   const std::string stream =
-      "POST /1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n0\r\n\r\n"
-      "POST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\ntwo"
-      "GET /3 HTTP/1.1\r\n\r\n"
-      "HEAD /4 HTTP/1.1\r\n\r\n"
-      "POST /5 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nf\r\n4\r\nive!\r\n0\r\nTrailer: x\r\n\r\n";
+      "POST /1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n0\r\n\r\n"
+      "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\ntwo"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /4 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /5 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nf\r\n4\r\nive!\r\n0\r\nTrailer: x\r\n\r\n";
   Recorder rec;
   HttpSession s(rec.handler(), {}, 5'000);
   std::string out;
@@ -239,7 +240,7 @@ TEST_CASE("request boundaries: the edge sees when a request begins and when its 
   CHECK(s.requests_begun() == 0);
   CHECK(s.idle());
   CHECK_FALSE(s.receiving_head());
-  s.feed("POST /a HTTP/1.1\r\nContent-");
+  s.feed("POST /a HTTP/1.1\r\nHost: x\r\nContent-");
   CHECK(s.requests_begun() == 1);
   CHECK(s.receiving_head());
   CHECK_FALSE(s.idle());
@@ -261,7 +262,7 @@ TEST_CASE("408: only to a client in the middle of a request; an idle connection 
   Recorder rec;
   SUBCASE("idle after a response") {
     HttpSession s(rec.handler(), {}, 5'000);
-    s.feed("GET / HTTP/1.1\r\n\r\n");
+    s.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     (void)s.take_output();
     s.timeout();
     CHECK(s.closing());
@@ -281,7 +282,7 @@ TEST_CASE("408: only to a client in the middle of a request; an idle connection 
   }
   SUBCASE("a head and half a body") {
     HttpSession s(rec.handler());
-    s.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf");
+    s.feed("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf");
     s.timeout();
     const std::string out = take_all_output(s);
     CHECK(out.rfind("HTTP/1.1 408 Request Timeout\r\n", 0) == 0);

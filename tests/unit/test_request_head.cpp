@@ -170,6 +170,8 @@ TEST_CASE("request head: what llhttp rejects is malformed") {
       "GET / HTTP/0.9\r\n\r\n",
       "GET /\r\n\r\n",                                             // HTTP/0.9 request line
       "GET / RTSP/1.0\r\n\r\n",                                    // llhttp 8 knows RTSP too
+      "GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n",                         // not ASCII in the target
+      "GET /a\tb HTTP/1.1\r\n\r\n",                                // (llhttp's strict mode)
       "GET / HTTP/1.1\r\nHo(st: x\r\n\r\n",                        // invalid header names
       "GET / HTTP/1.1\r\nHost\r\n\r\n",
       "GET / HTTP/1.1\r\nHo st: x\r\n\r\n",
@@ -192,8 +194,8 @@ TEST_CASE("request head: what llhttp rejects is malformed") {
 }
 
 TEST_CASE("request head: accepted oddities") {
-  // UTF-8 in a value and in the target, HTAB inside a value, upgrades, CONNECT.
-  CHECK(status_of("GET /caf\xc3\xa9 HTTP/1.1\r\nX: caf\xc3\xa9\r\n\r\n") == HeadStatus::complete);
+  // UTF-8 in a value, HTAB inside a value, upgrades, CONNECT.
+  CHECK(status_of("GET /cafe HTTP/1.1\r\nX: caf\xc3\xa9\r\n\r\n") == HeadStatus::complete);
   CHECK(parse_request_head("GET / HTTP/1.1\r\nX: a\tb\r\n\r\n", kMax).head.header("x") == "a\tb");
   CHECK(status_of("GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05") ==
         HeadStatus::complete);

@@ -11,6 +11,31 @@
 
 namespace handoff {
 
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// Whether the bytes before `at` end in a line break and then nothing but blanks. They
+// may reach back past `begin`, where the buffer being parsed starts: `before` says it for
+// the bytes parsed before that buffer.
+bool after_line_break(const char* begin, const char* at, bool before) {
+  while (at != begin && is_blank(at[-1])) --at;
+  return at == begin ? before : at[-1] == '\n';
+}
+
+// HTTP/1.1 (or a later 1.x), which requires Host and knows 100 Continue.
+bool http11(const Request& r) { return r.http_major == 1 && r.http_minor >= 1; }
+
+// RFC 9112 3.2: a server answers 400 to an HTTP/1.1 request without Host, and to any
+// request with more than one.
+bool host_count_ok(const Request& r) {
+  std::size_t hosts = 0;
+  for (const auto& h : r.headers) hosts += iequals(h.name, "host") ? 1 : 0;
+  return hosts == 1 || (hosts == 0 && !http11(r));
+}
+
+}  // namespace
+
 // Request boundaries, in parse order: on_message_begin (a request starts: its first byte),
 // on_headers_complete (its head is known and no body byte is consumed yet: where a
 // request after the first can be checked before anything is done with it, e.g. whether
@@ -44,6 +69,7 @@ struct HttpSession::Impl {
   std::function<bool(const Request&)> belongs;
   const char* buffer_begin = nullptr;  // the buffer llhttp is parsing
   const char* buffer_end = nullptr;
+  bool line_break_before = false;  // after_line_break() of the bytes parsed before the buffer
   const char* request_start = nullptr;
   bool start_seen = false;
   std::string head_so_far;
@@ -56,7 +82,7 @@ struct HttpSession::Impl {
   bool peer_done = false;    // EOF seen; close once the held bytes are parsed
   std::string held;          // bytes received while paused or awaiting
   std::size_t produced = 0;  // response bytes since the last take_output()
-  int error_status = 0;  // set by a callback that aborts the parse with HPE_USER
+  int error_status = 0;  // set by refuse(), for a callback that aborts the parse
   std::size_t answered = 0;
   std::vector<SerializedResponse> out;
 
@@ -89,12 +115,16 @@ struct HttpSession::Impl {
     return s;
   }
 
+  // Aborts the parse: execute() answers `status` and closes.
+  int refuse(int status) {
+    error_status = status;
+    return HPE_USER;
+  }
+
   // Head bytes are capped so a peer cannot grow memory with endless headers.
   int count_head(std::size_t n) {
     head_bytes += n;
-    if (head_bytes <= limits.max_header_size) return HPE_OK;
-    error_status = 431;
-    return HPE_USER;
+    return head_bytes <= limits.max_header_size ? HPE_OK : refuse(431);
   }
 
   static int on_message_begin(llhttp_t* p) {
@@ -140,13 +170,23 @@ struct HttpSession::Impl {
   static int on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
     if (int e = s.count_head(n)) return e;
+    // llhttp 8 takes a line that begins with a blank (obs-fold) as more of the value above
+    // it; RFC 9112 5.2 lets a server refuse it with 400, and Node does. llhttp starts a
+    // value after the blanks that follow its colon, so one that follows a line break (and
+    // blanks) is such a line. (An empty value comes as an empty span after its line.)
+    if (n != 0 && after_line_break(s.buffer_begin, at, s.line_break_before)) return s.refuse(400);
     if (!s.headers_done) s.value.append(at, n);
     return HPE_OK;
   }
 
   static int on_header_value_complete(llhttp_t* p) {
     auto& s = of(p);
-    if (!s.headers_done) s.current.headers.push_back({std::move(s.field), std::move(s.value)});
+    if (!s.headers_done) {
+      // llhttp 8 takes a line that begins with its colon; a field name is a token, at
+      // least one character (RFC 9112 5.1), and Node refuses it too.
+      if (s.field.empty()) return s.refuse(400);
+      s.current.headers.push_back({std::move(s.field), std::move(s.value)});
+    }
     s.field.clear();
     s.value.clear();
     return HPE_OK;
@@ -170,26 +210,21 @@ struct HttpSession::Impl {
     }
     s.head_so_far.clear();
     s.head_so_far.shrink_to_fit();
+    if (!host_count_ok(s.current)) return s.refuse(400);
     // A declared body over the limit is refused before any of it is read (and before a
     // 100 Continue invites it). A chunked one is counted as it comes (on_body).
-    if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size) {
-      s.error_status = 413;
-      return HPE_USER;  // llhttp reports it as HPE_CB_HEADERS_COMPLETE; error_status says why
-    }
+    if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > s.limits.max_body_size)
+      return s.refuse(413);  // llhttp reports it as HPE_CB_HEADERS_COMPLETE; error_status says why
     // Like Node's server without a 'checkContinue' listener: a client that waits for
     // permission to send its body (curl does above 1 KiB) gets it at once.
-    if (s.current.http_major == 1 && s.current.http_minor >= 1 &&
-        iequals(s.current.header("expect"), "100-continue"))
+    if (http11(s.current) && iequals(s.current.header("expect"), "100-continue"))
       s.out.push_back(continue_response());
     return HPE_OK;
   }
 
   static int on_body(llhttp_t* p, const char* at, std::size_t n) {
     auto& s = of(p);
-    if (s.current.body.size() + n > s.limits.max_body_size) {
-      s.error_status = 413;
-      return HPE_USER;
-    }
+    if (s.current.body.size() + n > s.limits.max_body_size) return s.refuse(413);
     s.current.body.append(at, n);
     return HPE_OK;
   }
@@ -240,6 +275,9 @@ struct HttpSession::Impl {
       buffer_end = bytes.data() + bytes.size();
       request_start = nullptr;
       const llhttp_errno_t err = llhttp_execute(&parser, bytes.data(), bytes.size());
+      // After a pause, the rest of the buffer (parsed next) begins a request: no value
+      // continues into it, so only a buffer parsed to its end counts.
+      if (err == HPE_OK) line_break_before = after_line_break(buffer_begin, buffer_end, line_break_before);
       if (handing_back) return;
       // A head still incomplete at the end of this buffer: keep its bytes so far.
       if (belongs && in_message && !headers_done && start_seen)
