@@ -188,15 +188,16 @@ async function exitOf(child, ms = WAIT_MS) {
   }
 }
 
-// Starts `script` not as a worker: without an IPC channel, or with `ipc` one that is not
-// the supervisor's (no HANDOFF_APP). Resolves once it prints the port it listens on.
-async function startStandalone(t, script, { env = {}, ipc = false } = {}) {
+// Starts `script` (with `args`) not as a worker: without an IPC channel, or with `ipc` one
+// that is not the supervisor's (no HANDOFF_APP). Resolves once it prints the port it
+// listens on.
+async function startStandalone(t, script, { env = {}, ipc = false, args = [] } = {}) {
   const options = { env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) };
   const child = track(
     t,
     ipc
-      ? fork(script, [], { ...options, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-      : spawn(process.execPath, [script], { ...options, stdio: ['ignore', 'pipe', 'pipe'] }),
+      ? fork(script, args, { ...options, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+      : spawn(process.execPath, [script, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   const listening = () => /listening on port (\d+)/.exec(child.output);
   if (!listening()) await waitFor(child.stdout, 'data', { pred: listening, child, what: 'the listening line' });

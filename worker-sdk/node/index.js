@@ -23,6 +23,7 @@ const EventEmitter = require('node:events');
 const http = require('node:http');
 const net = require('node:net');
 const { belongsHere } = require('./route-key');
+const { toServer } = require('./frameworks');
 // What http.Server uses to detach a parser from its socket, and what Node's child_process
 // calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
@@ -89,27 +90,47 @@ class Handoff extends EventEmitter {
   }
 }
 
-// serve(server, options) -> Handoff (an EventEmitter: 'welcome' (info), 'drain'
+// serve(app, options) -> Handoff (an EventEmitter: 'welcome' (info), 'drain'
 // ({reason, timeoutMs}), 'drained' ({reason}), 'disconnect').
-// `server` is an http.Server, https.Server or net.Server, or a request listener such as
-// an Express app (wrapped in http.createServer).
+// `app` is an http.Server, https.Server or net.Server, a request listener such as an
+// Express app (wrapped in http.createServer), a Koa app or a Fastify instance
+// (frameworks.js says how each is served, and refuses anything else).
 // Options: port, host (standalone only); graceMs: how long a drain the master did not
 // time (the master gone, SIGTERM, a `drain` without timeout_ms) may run before the
 // process exits (Infinity: never force an exit); sigterm: false leaves SIGTERM alone.
-function serve(server, options = {}) {
-  if (typeof server === 'function') server = http.createServer(server);
-  if (!(server instanceof net.Server)) {
-    throw new TypeError('serve(server): expected an http.Server, a net.Server or a request listener');
-  }
+function serve(app, options = {}) {
+  const target = toServer(app);
   if (served) throw new Error('serve() may be called once per process');
-  served = new Handoff(server);
+  const handoff = (served = new Handoff(target.server));
 
   if (!worker.supervised) {
-    server.listen(options.port ?? process.env.PORT ?? 8080, options.host ?? process.env.HOST);
-    return served;
+    crashOnRejection(target.listen(options.port ?? process.env.PORT ?? 8080, options.host ?? process.env.HOST));
+    return handoff;
   }
-  attach(served, server, options);
-  return served;
+  attach(handoff, target.server, options);
+  // The master sends connections once the worker says `ready`, so an app that boots
+  // asynchronously (Fastify's plugins) says it only when it can serve them; its
+  // start-up counts against the app's start_timeout. A drain that came first (the
+  // master retired the worker meanwhile) leaves nothing to be ready for.
+  const sayReady = () => {
+    if (!handoff.draining) send({ handoff: 'ready', v: PROTOCOL_VERSION });
+  };
+  if (target.ready) crashOnRejection(Promise.resolve(target.ready()).then(sayReady));
+  else sayReady();
+  return handoff;
+}
+
+// An app that cannot boot (a Fastify plugin that throws) or listen must not linger as a
+// worker that never becomes ready: its error becomes an uncaught exception, which the
+// app's own 'uncaughtException' handler sees, or which ends the process.
+function crashOnRejection(result) {
+  if (result && typeof result.then === 'function') {
+    result.then(undefined, (error) =>
+      process.nextTick(() => {
+        throw error;
+      }),
+    );
+  }
 }
 
 function attach(handoff, server, options) {
@@ -581,7 +602,7 @@ function attach(handoff, server, options) {
   process.once('disconnect', onDisconnect);
   if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
-  send({ handoff: 'ready', v: PROTOCOL_VERSION });
+  // serve() says `ready` once the app can take connections.
 }
 
 // At once, in the 'upgrade' call: nothing more is read from the kernel, so whatever
