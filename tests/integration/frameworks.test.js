@@ -5,7 +5,7 @@
 // app and app.callback()), ws on an http.Server's upgrade, an https.Server and a plain
 // net.Server. Requests go on keep-alive connections under round_robin (an L4 rule: a
 // connection stays with the worker it was handed to). Workers run on the test's own
-// Node (process.execPath), so one run of this file proves one Node version.
+// Node (h.NODE), so one run of this file proves one Node version.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -25,8 +25,9 @@ function installed() {
   assert.ok(fs.existsSync(path.join(NODE_MODULES, '.package-lock.json')), `${NODE_MODULES} is missing: run \`cd tests/apps && npm ci\``);
 }
 
-function cluster(port, args, extra = '') {
-  return h.config({ port, command: [process.execPath, ...args.map((a, i) => (i === 0 ? path.join(APPS, a) : a))], workers: 2, extra });
+// 2 workers of tests/apps/SCRIPT with its arguments, round_robin.
+function cluster(port, [script, ...args]) {
+  return h.config({ port, command: [h.NODE, path.join(APPS, script), ...args], workers: 2 });
 }
 
 // One request on `agent` (a keep-alive agent with one socket: every request of a loop

@@ -384,6 +384,9 @@ function parentPid(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+// The Node that workers run on: the one running this test file, so that one run proves
+// one Node version (under wine, the Windows node.exe on wine's PATH).
+const NODE = windows.enabled ? 'node' : process.execPath;
 const HELLO_CPP = path.join(BIN, 'hello-cpp');
 const HELLO_NODE = path.join(ROOT, 'examples/hello-node/server.js');
 const PLAIN_NODE = path.join(ROOT, 'examples/hello-node/plain.js');
@@ -407,6 +410,7 @@ module.exports = {
   BIN,
   SUPERVISOR,
   supervisorArgv,
+  NODE,
   HELLO_CPP,
   HELLO_NODE,
   PLAIN_NODE,
