@@ -180,42 +180,49 @@ for (const fw of FRAMEWORKS) {
   });
 }
 
-test("ws: a WebSocket echo through the http.Server's upgrade handler, on each of 2 workers; a drain closes them with 1001", async (t) => {
-  installed();
-  const { WebSocket } = require(path.join(NODE_MODULES, 'ws'));
-  const port = await h.freePort();
-  const sup = await h.startSupervisor(cluster(port, ['ws-app.js']), { ready: 2 });
-  t.after(() => sup.stop());
+const WS_MODES = [
+  ['upgrade', "through the http.Server's upgrade handler"],
+  ['attached', 'attached to the http.Server (new WebSocketServer({ server }))'],
+];
 
-  const sockets = [];
-  t.after(() => sockets.forEach((ws) => ws.terminate()));
-  const slots = new Set();
-  for (let i = 0; i < 4; i++) {
-    const ws = client(WebSocket, `ws://127.0.0.1:${port}/echo`);
-    sockets.push(ws);
-    const upgraded = await ws.upgraded;
-    const hello = await ws.next();
-    assert.equal(JSON.parse(hello.data).hello, upgraded);
-    slots.add(h.workerOf({ headers: { 'x-handoff-worker': upgraded } }).slot);
+for (const [mode, how] of WS_MODES) {
+  test(`ws: a WebSocket echo ${how}, on each of 2 workers; a drain closes them with 1001`, async (t) => {
+    installed();
+    const { WebSocket } = require(path.join(NODE_MODULES, 'ws'));
+    const port = await h.freePort();
+    const sup = await h.startSupervisor(cluster(port, ['ws-app.js', mode]), { ready: 2 });
+    t.after(() => sup.stop());
 
-    ws.send(`ping ${i}`);
-    const text = await ws.next();
-    assert.equal(text.isBinary, false);
-    assert.equal(String(text.data), `ping ${i}`);
-    const bytes = Buffer.from(Array.from({ length: 70000 }, (_, j) => (i + j) % 256)); // past a 16-bit length
-    ws.send(bytes);
-    const binary = await ws.next();
-    assert.equal(binary.isBinary, true);
-    assert.ok(Buffer.from(binary.data).equals(bytes));
-  }
-  assert.deepEqual([...slots].sort(), [1, 2]);
+    const sockets = [];
+    t.after(() => sockets.forEach((ws) => ws.terminate()));
+    const slots = new Set();
+    for (let i = 0; i < 4; i++) {
+      const ws = client(WebSocket, `ws://127.0.0.1:${port}/echo`);
+      sockets.push(ws);
+      const upgraded = await ws.upgraded;
+      const hello = await ws.next();
+      assert.equal(JSON.parse(hello.data).hello, upgraded);
+      slots.add(h.workerOf({ headers: { 'x-handoff-worker': upgraded } }).slot);
 
-  // The supervisor's shutdown drains the workers; the app closes its WebSockets on the
-  // SDK's 'drain' event, going away (1001), and the workers then exit.
-  const stopped = sup.stop();
-  for (const ws of sockets) assert.deepEqual(await ws.closed, { code: 1001, reason: 'worker draining' });
-  await stopped;
-});
+      ws.send(`ping ${i}`);
+      const text = await ws.next();
+      assert.equal(text.isBinary, false);
+      assert.equal(String(text.data), `ping ${i}`);
+      const bytes = Buffer.from(Array.from({ length: 70000 }, (_, j) => (i + j) % 256)); // past a 16-bit length
+      ws.send(bytes);
+      const binary = await ws.next();
+      assert.equal(binary.isBinary, true);
+      assert.ok(Buffer.from(binary.data).equals(bytes));
+    }
+    assert.deepEqual([...slots].sort(), [1, 2]);
+
+    // The supervisor's shutdown drains the workers; the app closes its WebSockets on the
+    // SDK's 'drain' event, going away (1001), and the workers then exit.
+    const stopped = sup.stop();
+    for (const ws of sockets) assert.deepEqual(await ws.closed, { code: 1001, reason: 'worker draining' });
+    await stopped;
+  });
+}
 
 test('an https.Server: TLS on the handed-over sockets, keep-alive, on each of 2 workers', async (t) => {
   installed();
