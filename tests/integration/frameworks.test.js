@@ -300,3 +300,22 @@ test('a net.Server (no HTTP): a line echo on each of 2 workers', async (t) => {
   assert.deepEqual([...slots].sort(), [1, 2]);
   await sup.stop();
 });
+
+test("the cluster.yaml of every recipe in docs/recipes passes `supervisor check`", async () => {
+  const recipes = path.join(h.ROOT, 'docs', 'recipes');
+  const dir = h.tempDir();
+  let checked = 0;
+  for (const page of fs.readdirSync(recipes).filter((f) => f.endsWith('.md'))) {
+    const blocks = [...fs.readFileSync(path.join(recipes, page), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)];
+    for (const [i, [, yaml]] of blocks.entries()) {
+      // A free port: the recipe's own may be taken on this machine, which check reports.
+      const port = await h.freePort();
+      const file = path.join(dir, `${page}.${i}.yaml`);
+      fs.writeFileSync(file, yaml.replace(/address: 127\.0\.0\.1:\d+/g, `address: 127.0.0.1:${port}`));
+      const { code, stdout, stderr } = await h.runSupervisor(['check', file]);
+      assert.equal(code, 0, `${page}:\n${yaml}\n${stdout}${stderr}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 6, `${checked} configs`);
+});
