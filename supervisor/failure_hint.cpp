@@ -34,8 +34,11 @@ std::string failure_hint(bool said_hello, const WorkerFacts& facts) {
   if (!facts.address_in_use.empty()) {
     constexpr std::size_t kQuoted = 160;  // enough for the address, short enough for one log line
     const std::string line = facts.address_in_use.substr(0, kQuoted);
-    return "its output says the address is in use (\"" + line + "\"): it listens on a port itself, one the master " +
-           "or another slot holds; " + std::string(kUseServe) + (said_hello ? ", and call only serve()" : "");
+    const std::string said = "its output says the address is in use (\"" + line + "\"): ";
+    if (said_hello)
+      return said + "it calls serve() and also listens on a port itself, one the master or another slot holds; " +
+             "remove its listen() call: under the supervisor serve() is all it needs";
+    return said + "it listens on a port itself, one the master or another slot holds; " + std::string(kUseServe);
   }
   if (said_hello) return "";
   return "it never said hello: a Node app must call serve() from handoff-worker (a program without the SDK needs "

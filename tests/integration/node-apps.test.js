@@ -16,6 +16,7 @@ const h = require('./helpers');
 const NODE = process.execPath;
 const LISTENS_ITSELF = path.join(__dirname, 'fixtures/listens-itself.js');
 const CHANNEL_REPORT = path.join(__dirname, 'fixtures/channel-report.js');
+const SERVES_AND_LISTENS = path.join(__dirname, 'fixtures/serves-and-listens.js');
 // npm (`#!/usr/bin/env node`) and the scripts it runs find this Node first.
 const WITH_THIS_NODE = { PATH: `${path.dirname(NODE)}${path.delimiter}${process.env.PATH}` };
 
@@ -107,6 +108,30 @@ ${app('pair', 'pair', `    workers: 2\n    env: {OWN_PORT: "${own3}"}`)}
     ),
   );
   await sup.log.waitFor(new RegExp(`event=start_failure app=pair slot=\\d .*hint="it never said hello, and it listens on ${bound(own3)} itself`));
+});
+
+test('an app that calls serve() and listen() both: the copies that cannot bind die with a hint to drop listen()', async (t) => {
+  const [port, own] = [await h.freePort(), await h.freePort()];
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [NODE, SERVES_AND_LISTENS], workers: 2, extra: `    env: {OWN_PORT: "${own}"}\n` }),
+  );
+  t.after(() => sup.stop());
+  // Its hello and its death come close together: whether the master read the hello first
+  // decides which of the two hints it gives, and both name the cause.
+  const [, fix] = await sup.log.waitFor(
+    new RegExp(
+      `event=(?:exit|start_failure) app=hello slot=\\d pid=\\d+ generation=\\d+ status="exit code 1" .*` +
+        `hint="its output says the address is in use \\(\\\\"Error: listen EADDRINUSE: address already in use :::${own}\\\\"\\): ` +
+        '(it calls serve\\(\\) and also listens on a port itself, one the master or another slot holds; remove its ' +
+        'listen\\(\\) call: under the supervisor serve\\(\\) is all it needs|it listens on a port itself, one the ' +
+        'master or another slot holds; hand the server to serve\\(\\) from handoff-worker instead of calling listen\\(\\): ' +
+        'the master owns the ports)"',
+    ),
+  );
+  assert.ok(fix);
+  // The copy that took the port serves through the master all the same.
+  await sup.log.waitFor(/event=ready app=hello slot=\d /);
+  assert.strictEqual((await h.request({ port })).status, 200);
 });
 
 test('check refuses `npm start` and its kind, quoting scripts.start from the package.json in cwd', async () => {

@@ -426,7 +426,10 @@ TEST_CASE("a worker that said hello gets no hint of the kind, unless its output 
   m.hello(2);
   r.worker_facts.address_in_use = "Error: listen EADDRINUSE";
   m.exited(2, crash, *m.next_deadline() - 1s);
-  CHECK(r.last("start_failure").at("hint").ends_with("the master owns the ports, and call only serve()"));
+  CHECK(r.last("start_failure").at("hint") ==
+        "its output says the address is in use (\"Error: listen EADDRINUSE\"): it calls serve() and also listens on a "
+        "port itself, one the master or another slot holds; remove its listen() call: under the supervisor serve() is "
+        "all it needs");
 }
 
 TEST_CASE("a crash after ready gets a hint only when its output said EADDRINUSE") {
