@@ -456,9 +456,10 @@ void Slot::expire_waiting(TimePoint t) {
 
 void Slot::flush_waiting() {
   auto waiting = queue_.take_waiting();
-  log_event("queue_flushed", {{"app", config_->name}, {"slot", std::to_string(number_)},
-                                  {"connections", std::to_string(waiting.size())},
-                                  {"reason", "no worker of this slot has been ready yet, and its start failed"}});
+  log_event("queue_flushed", {{"app", config_->name},
+                               {"slot", std::to_string(number_)},
+                               {"connections", std::to_string(waiting.size())},
+                               {"reason", "no worker of this slot has been ready yet, and its start failed"}});
   // Without affinity another slot, still starting, may take them; with it they belong
   // here, and waiting queue.timeout for a slot that does not start only delays the 503.
   if (!app_.affinity()) {
