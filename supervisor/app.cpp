@@ -111,13 +111,19 @@ void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
   std::optional<std::size_t> pick;
   if (decision.kind == Decision::Kind::slot) pick = decision.slot;
   if (!pick) {
-    // No slot is ready and the rule has no preference: wait in the first slot's queue
-    // (bounded like any other) until some slot comes up; slot_changed moves it there.
+    // No slot is ready and the rule has no preference: wait in the queue (bounded like
+    // any other) of the first slot that may still start a worker, until some slot comes
+    // up; slot_changed moves it there. No slot can: 503 now.
     if (config_->on_unavailable == Unavailable::reject) {
       reject(std::move(connection), 503);
       return;
     }
-    slots_.front()->enqueue(std::move(connection));
+    for (auto& slot : slots_)
+      if (!slot->turns_away()) {
+        slot->enqueue(std::move(connection));
+        return;
+      }
+    reject(std::move(connection), 503);
     return;
   }
   if (!views_[*pick].ready) {

@@ -91,6 +91,9 @@ struct RunAs {
   std::optional<std::uint32_t> gid;
 };
 
+// The most slots an app can have (`workers`, `supervisor scale`).
+inline constexpr int kMaxWorkers = 4096;
+
 struct AppConfig {
   std::string name;
   std::vector<std::string> command;  // argv; argv[0] resolved against PATH and cwd

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "supervisor/config_schema.h"
+#include "supervisor/package_runner.h"
 #include "supervisor/observe/scoreboard_host.h"
 #include "supervisor/platform/httpsys.h"
 #include "supervisor/platform/platform.h"
@@ -37,6 +38,13 @@ void check_exec_size(const Config& config, const AppConfig& app, const std::stri
   } else {
     errors.push_back({config.file, app.where, field, overflow->message});
   }
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
@@ -108,6 +116,10 @@ ConfigErrors check_environment(Config& config) {
     // A rule that loads code (a plugin) is tried now, so a bad one stops the start.
     std::string why;
     if (!make_policy(app.policy, why)) errors.push_back({config.file, app.policy_where, field + ".policy", why});
+    if (auto problem = package_runner_problem(app.command, read_text(std::filesystem::path(app.cwd) / "package.json"))) {
+      errors.push_back({config.file, app.command_where, field + ".command", *problem});
+      continue;
+    }
     auto program = platform::find_executable(app.command.front(), app.cwd);
     if (!program) {
       errors.push_back({config.file, app.command_where, field + ".command",

@@ -14,6 +14,7 @@
 #include "supervisor/command_line.h"
 #include "supervisor/config_values.h"
 #include "supervisor/did_you_mean.h"
+#include "supervisor/platform/platform.h"
 #include "supervisor/routing/dispatch_policy.h"
 #include "supervisor/routing/httpsys_prefix.h"
 
@@ -96,9 +97,11 @@ std::optional<std::string> read_name(const YAML::Node& node, Context& ctx, const
   return text;
 }
 
+// `alternative`: another value the key takes, named in the message ("`auto`").
 std::optional<long long> read_integer(const YAML::Node& node, Context& ctx, const std::string& field, long long min,
-                                      long long max) {
-  const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+                                      long long max, std::string_view alternative = {}) {
+  std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!alternative.empty()) range += " or " + std::string(alternative);
   if (!node.IsScalar()) {
     ctx.error(node, field, "expected " + range + ", got " + describe(node));
     return std::nullopt;
@@ -536,9 +539,17 @@ const Field<AppConfig> kAppFields[] = {
          if (auto problem = control_character_problem(a.command.front()))
            ctx.error(v.IsSequence() ? v[0] : v, field, *problem);
      }},
-    {"workers", "integer", "1", "Number of worker processes (slots 1..N).", false,
+    {"workers", "integer or `auto`", "1",
+     "Number of worker processes (slots 1..N). `auto`: one per CPU the supervisor may run on (its CPU affinity, "
+     "which `taskset` or a cgroup cpuset narrows), counted when the config is loaded and again on each reload; "
+     "`status` shows the number.",
+     false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto n = read_integer(v, ctx, field, 1, 4096)) a.workers = static_cast<int>(*n);
+       if (v.IsScalar() && v.Scalar() == "auto") {
+         a.workers = std::clamp(platform::usable_cpu_count(), 1, kMaxWorkers);
+         return;
+       }
+       if (auto n = read_integer(v, ctx, field, 1, kMaxWorkers, "`auto`")) a.workers = static_cast<int>(*n);
      }},
     {"policy", "string or mapping", "round_robin", "", false, &read_policy},
     {"missing_key", "404 | round_robin | ip_hash", "404",
@@ -668,7 +679,7 @@ const Field<AppConfig> kAppFields[] = {
      "`READY=1` once every app has).",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
-       if (auto n = read_integer(v, ctx, field, 0, 4096)) a.min_ready = static_cast<int>(*n);
+       if (auto n = read_integer(v, ctx, field, 0, kMaxWorkers)) a.min_ready = static_cast<int>(*n);
      }},
     {"group", "string", "the user's group", "Run the workers with this group.", false,
      HANDOFF_NAME(AppConfig, run_as.group)},

@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
   std::string scale_app;
   int scale_workers = 0;
   scale->add_option("app", scale_app, "app name")->required();
-  scale->add_option("workers", scale_workers, "number of workers")->required()->check(CLI::Range(1, 4096));
+  scale->add_option("workers", scale_workers, "number of workers")
+      ->required()
+      ->check(CLI::Range(1, handoff::kMaxWorkers));
 
   try {
     cli.parse(argc, argv);

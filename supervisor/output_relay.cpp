@@ -4,7 +4,10 @@
 
 namespace handoff {
 
-void LinePrefixer::emit(std::string_view line) { log_output({app_, slot_, pid_, stream_}, line); }
+void LinePrefixer::emit(std::string_view line) {
+  log_output({app_, slot_, pid_, stream_}, line);
+  if (tap_) tap_(line);
+}
 
 void LinePrefixer::feed(std::string_view bytes) {
   while (!bytes.empty()) {

@@ -5,6 +5,7 @@
 // of kMaxLine, so a worker cannot make the master buffer without limit.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -13,7 +14,10 @@ namespace handoff {
 class LinePrefixer {
  public:
   static constexpr std::size_t kMaxLine = 16 * 1024;
-  LinePrefixer(std::string app, int slot, std::string_view stream) : app_(std::move(app)), slot_(slot), stream_(stream) {}
+  // `tap` sees each line as it is logged (the slot looks for clues to a failure in them).
+  using Tap = std::function<void(std::string_view line)>;
+  LinePrefixer(std::string app, int slot, std::string_view stream, Tap tap = {})
+      : app_(std::move(app)), slot_(slot), stream_(stream), tap_(std::move(tap)) {}
 
   void set_pid(int pid) { pid_ = pid; }
   void feed(std::string_view bytes);
@@ -24,6 +28,7 @@ class LinePrefixer {
   std::string app_;
   int slot_;
   std::string_view stream_;  // "stdout" or "stderr"
+  Tap tap_;
   int pid_ = 0;
   std::string partial_;
 };

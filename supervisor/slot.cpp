@@ -151,6 +151,10 @@ void Slot::sample_rss() {
 }
 
 void Slot::enqueue(ConnectionPtr connection) {
+  if (turns_away()) {
+    app_.reject(std::move(connection), 503);
+    return;
+  }
   if (queue_.waiting() >= config_->queue.max) {
     app_.reject(std::move(connection), 503);
     return;
@@ -280,6 +284,16 @@ void Slot::replacement_done(bool ok) {
 
 double Slot::random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
+WorkerFacts Slot::facts(int generation) {
+  WorkerFacts facts;
+  Process* p = process(generation);
+  if (!p) return facts;
+  facts.address_in_use = p->address_in_use;
+  // Only a running process has sockets to look at (its group's remains die with it).
+  if (p->worker && !p->worker->exited()) facts.listening = platform::listening_tcp_addresses(p->worker->pid());
+  return facts;
+}
+
 // ---- Worker events ------------------------------------------------------------------
 
 void Slot::on_message(Process& p, const ipc::Message& message) {
@@ -401,6 +415,7 @@ void Slot::settle() {
       app_.redispatch(queue_.take_waiting());
     app_.slot_changed();
   }
+  if (turns_away() && queue_.waiting() > 0) flush_waiting();
   pump();
   expire_waiting(now());
   check_ack(now());
@@ -437,6 +452,21 @@ void Slot::expire_waiting(TimePoint t) {
     log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
     app_.reject(std::move(*expired), 503);
   }
+}
+
+void Slot::flush_waiting() {
+  auto waiting = queue_.take_waiting();
+  log_event("queue_flushed", {{"app", config_->name},
+                               {"slot", std::to_string(number_)},
+                               {"connections", std::to_string(waiting.size())},
+                               {"reason", "no worker of this slot has been ready yet, and its start failed"}});
+  // Without affinity another slot, still starting, may take them; with it they belong
+  // here, and waiting queue.timeout for a slot that does not start only delays the 503.
+  if (!app_.affinity()) {
+    app_.redispatch(std::move(waiting));
+    return;
+  }
+  for (auto& c : waiting) app_.reject(std::move(c), 503);
 }
 
 void Slot::check_ack(TimePoint t) {

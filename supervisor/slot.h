@@ -45,6 +45,9 @@ class Slot final : private SlotEffects {
   int number() const { return number_; }
   SlotState state() const { return machine_.state(); }
   bool accepting() const { return machine_.accepting().has_value(); }
+  // Connections must not wait here: the slot has never had a ready worker and its start
+  // failed (SlotMachine::failing_to_start). They get 503 at once.
+  bool turns_away() const { return machine_.failing_to_start(); }
   std::size_t queued() const { return queue_.size(); }
   // Restarts and replacements of this slot's workers, by reason (for /metrics).
   const std::map<std::string, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
@@ -59,6 +62,7 @@ class Slot final : private SlotEffects {
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
     std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
+    std::string address_in_use;  // the first line of its output that said EADDRINUSE
     Process(Slot& s, int g) : slot(s), generation(g) {}
     void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
     void on_channel_lost() override { slot.on_channel_lost(*this); }
@@ -67,6 +71,9 @@ class Slot final : private SlotEffects {
       slot.on_handback(std::move(socket), message);
     }
     void on_exit(std::int64_t status, int signal) override { slot.on_exit(*this, status, signal); }
+    void on_output(std::string_view line) override {
+      if (address_in_use.empty() && mentions_address_in_use(line)) address_in_use = line;
+    }
   };
 
   // SlotEffects
@@ -76,6 +83,7 @@ class Slot final : private SlotEffects {
   void event(const LifecycleEvent& event) override;
   void replacement_done(bool ok) override;
   double random() override;
+  WorkerFacts facts(int generation) override;
 
   void on_message(Process& p, const ipc::Message& message);
   void on_channel_lost(Process& p);
@@ -88,6 +96,7 @@ class Slot final : private SlotEffects {
   void pump();
   void send_drain(Process& p, const ipc::Drain& drain);
   void expire_waiting(TimePoint now);
+  void flush_waiting();  // while turns_away(): what waits gets another slot or 503
   void check_ack(TimePoint now);  // the handle in flight against ack_timeout
   void arm_timer();
   Process* process(int generation);

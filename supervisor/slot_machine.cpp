@@ -83,6 +83,7 @@ void SlotMachine::spawn_current(TimePoint now) {
   if (spawn_worker(current_, false, now)) return;
   // Could not even create the process (e.g. the binary vanished): a crash like any other.
   last_exit_ = "spawn failed";
+  start_failed_ = true;
   Worker never_started;
   never_started.generation = generation_;
   crashed(never_started, now);
@@ -102,6 +103,7 @@ void SlotMachine::ready(int generation, TimePoint now) {
   if (!w || w->phase != Phase::starting) return;
   w->phase = Phase::ready;
   w->ready_at = now;
+  ever_ready_ = true;
   w->last_heartbeat = now;
   emit("ready", {{"generation", std::to_string(generation)}, {"startup_ms", std::to_string(duration_cast<milliseconds>(now - w->started).count())}});
   if (next_ && next_->generation == generation) {
@@ -183,8 +185,7 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
     Worker failed = std::move(*next_);
     next_.reset();
     last_exit_ = how;
-    emit("start_failure", {{"generation", std::to_string(generation)}, {"status", how},
-                           {"reason", failed.killed ? failed.kill_reason : "exited before ready"}});
+    start_failure(failed, how);
     effects_.replacement_done(false);
     return;
   }
@@ -197,12 +198,20 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
     if (idle()) emit("stopped");
     return;
   }
-  if (gone.phase == Phase::starting)
-    emit("start_failure", {{"generation", std::to_string(generation)}, {"status", how},
-                           {"reason", gone.killed ? gone.kill_reason : "exited before ready"}});
-  else
-    emit("exit", {{"generation", std::to_string(generation)}, {"status", how},
-                  {"uptime_ms", std::to_string(duration_cast<milliseconds>(now - gone.ready_at).count())}});
+  if (gone.phase == Phase::starting) {
+    start_failed_ = true;
+    start_failure(gone, how);
+  } else {
+    std::vector<std::pair<std::string_view, std::string>> fields{
+        {"generation", std::to_string(generation)},
+        {"status", how},
+        {"uptime_ms", std::to_string(duration_cast<milliseconds>(now - gone.ready_at).count())}};
+    // Once it has served, only its output can say something (a worker with
+    // `ready: on_spawn` never says hello, and that is no fault).
+    if (WorkerFacts facts = effects_.facts(generation); !facts.address_in_use.empty())
+      fields.emplace_back("hint", failure_hint(gone.sdk, facts));
+    emit("exit", std::move(fields));
+  }
   if (next_) {
     // Its replacement was already starting: it takes over, no restart needed.
     current_ = std::move(next_);
@@ -210,6 +219,22 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
     return;
   }
   crashed(gone, now);
+}
+
+// Start failures happen only to workers that are to say `ready` (`ready: sdk`; with
+// `on_spawn` the slot reports them ready at once), so one that never said hello missed it.
+std::string SlotMachine::hint_for(const Worker& worker) {
+  if (!worker.hint.empty()) return worker.hint;
+  return failure_hint(worker.sdk, effects_.facts(worker.generation));
+}
+
+void SlotMachine::start_failure(const Worker& worker, const std::string& how) {
+  std::vector<std::pair<std::string_view, std::string>> fields{
+      {"generation", std::to_string(worker.generation)},
+      {"status", how},
+      {"reason", worker.killed ? worker.kill_reason : "exited before ready"}};
+  if (std::string hint = hint_for(worker); !hint.empty()) fields.emplace_back("hint", std::move(hint));
+  emit("start_failure", std::move(fields));
 }
 
 void SlotMachine::crashed(const Worker& worker, TimePoint now) {
@@ -279,7 +304,11 @@ void SlotMachine::tick(TimePoint now) {
   }
   for (Worker* w : {current_ ? &*current_ : nullptr, next_ ? &*next_ : nullptr}) {
     if (!w) continue;
-    if (w->phase == Phase::starting && now >= w->deadline) kill(*w, "no ready within start_timeout");
+    if (w->phase == Phase::starting && now >= w->deadline && !w->killed) {
+      // Asked now, while it runs: a port it listens on itself is the likeliest reason.
+      if (!w->sdk) w->hint = failure_hint(false, effects_.facts(w->generation));
+      kill(*w, "no ready within start_timeout");
+    }
     if (auto hb = heartbeat_deadline(*w); hb && now >= *hb) kill(*w, "hung: no heartbeat within heartbeat.timeout");
   }
   for (auto& w : draining_)

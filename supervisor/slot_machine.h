@@ -14,6 +14,11 @@
 //   - crash_loop_exits crashes within crash_loop_window: state crash_loop, retrying at
 //     max_delay, never giving up;
 //   - exit before ready, or no ready within start_timeout (then SIGKILL): a start failure;
+//     one that never said `hello`, or whose output said EADDRINUSE, gets a `hint` built
+//     from the facts the slot gathers (failure_hint.h), the first time before the kill;
+//   - a slot that has never had a ready worker and failed to start takes no waiting: its
+//     queue is answered 503 and so is every connection for it, until a worker is ready
+//     (failing_to_start());
 //   - an SDK worker silent for heartbeat_timeout is hung: SIGKILL, then a crash as above;
 //   - a worker that broke the channel's protocol or did not acknowledge a connection
 //     within ack_timeout (the slot tells: `misbehaved`): SIGKILL, then a crash as above;
@@ -30,6 +35,7 @@
 #include <vector>
 
 #include "supervisor/config.h"
+#include "supervisor/failure_hint.h"
 
 namespace handoff {
 
@@ -65,6 +71,9 @@ class SlotEffects {
   virtual void event(const LifecycleEvent& event) = 0;
   virtual void replacement_done(bool ok) = 0;  // for a rolling reload waiting on this slot
   virtual double random() = 0;                 // uniform in [0, 1): the jitter
+  // What can be found out about a worker that failed (before a start_timeout kill, or at
+  // its exit), for the hint in the log.
+  virtual WorkerFacts facts(int generation) = 0;
 
  protected:
   ~SlotEffects() = default;
@@ -108,6 +117,10 @@ class SlotMachine {
   bool idle() const { return !current_ && !next_ && draining_.empty(); }
   int generation() const { return generation_; }
   const std::string& last_exit() const { return last_exit_; }
+  // The slot has never had a ready worker and its last start failed: the app does not
+  // start as configured (no `hello`, EADDRINUSE, a crash at start), so connections for it
+  // are answered 503 at once rather than after queue.timeout. Ends with the first ready.
+  bool failing_to_start() const { return !ever_ready_ && start_failed_ && !stopping_; }
   int restarts() const { return restarts_; }
 
  private:
@@ -123,6 +136,7 @@ class SlotMachine {
     bool sdk = false;
     bool killed = false;   // we sent SIGKILL: do not send it again
     std::string kill_reason;
+    std::string hint;      // gathered before a start_timeout kill, while it still runs
   };
 
   Worker* find(int generation);
@@ -132,6 +146,9 @@ class SlotMachine {
   void crashed(const Worker& worker, TimePoint now);
   void retire(Worker worker, TimePoint now, std::chrono::milliseconds grace, bool hand_back);
   void kill(Worker& worker, std::string reason);
+  // A start_failure's `hint` field: the one gathered before its kill, or one from now.
+  std::string hint_for(const Worker& worker);
+  void start_failure(const Worker& worker, const std::string& how);
   void emit(std::string_view name, std::vector<std::pair<std::string_view, std::string>> fields = {});
   std::optional<TimePoint> heartbeat_deadline(const Worker& worker) const;
 
@@ -146,6 +163,8 @@ class SlotMachine {
   std::vector<TimePoint> recent_crashes_;
   bool crash_loop_ = false;
   bool stopping_ = false;
+  bool ever_ready_ = false;
+  bool start_failed_ = false;
   int restarts_ = 0;
   std::string last_exit_;
 };

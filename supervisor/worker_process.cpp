@@ -33,8 +33,11 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   init_pipe(self->channel_, 1);
   init_pipe(self->out_.pipe, 0);
   init_pipe(self->err_.pipe, 0);
-  self->out_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stdout");
-  self->err_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stderr");
+  // The observer outlives the process's pipes (the slot keeps exited processes until
+  // their output is relayed), and `observer` is a reference that stays valid.
+  auto tap = [&observer](std::string_view line) { observer.on_output(line); };
+  self->out_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stdout", tap);
+  self->err_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stderr", tap);
 
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));

@@ -46,6 +46,8 @@ class WorkerProcess {
     // is no longer read; the worker must be killed.
     virtual void on_protocol_violation(const std::string& reason) = 0;
     virtual void on_exit(std::int64_t exit_status, int term_signal) = 0;
+    // A line of its stdout or stderr, after it went to the log.
+    virtual void on_output(std::string_view line) = 0;
 
    protected:
     ~Observer() = default;

@@ -1,5 +1,7 @@
 #include "supervisor/control/control_protocol.h"
 
+#include "supervisor/config.h"
+
 namespace handoff::control {
 
 using nlohmann::json;
@@ -9,7 +11,6 @@ namespace {
 constexpr std::pair<std::string_view, Command> kCommands[] = {
     {"status", Command::status}, {"reload", Command::reload}, {"scale", Command::scale}, {"stop", Command::stop}};
 
-constexpr int kMaxWorkers = 4096;  // as `workers` in the config
 
 std::string line_of(const nlohmann::ordered_json& j) {
   std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);

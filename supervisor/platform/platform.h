@@ -44,6 +44,16 @@ std::optional<Ids> resolve_user(const std::string& user, const std::string& grou
 // Gives up root for good, after the listeners are bound. False and a reason on failure.
 bool drop_privileges(const Ids& ids, std::string& error);
 
+// How many CPUs this process may run on: its affinity mask (sched_getaffinity on Linux, so
+// `taskset` and cgroup cpusets count; the process affinity mask on Windows), at least 1.
+// `workers: auto` starts one worker per CPU counted here.
+int usable_cpu_count();
+
+// The TCP addresses ("0.0.0.0:3000", "[::]:3000") on which a process, or any process of
+// the process group it leads, listens itself: a worker that does so took a port instead of
+// taking its connections from the master. Linux reads /proc; elsewhere empty.
+std::vector<std::string> listening_tcp_addresses(int group_leader);
+
 // Resident memory of another process, in bytes, as the OS counts it.
 std::optional<std::uint64_t> process_rss(int pid);
 

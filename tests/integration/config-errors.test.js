@@ -35,7 +35,7 @@ for (const mode of ['--config', 'check']) {
     const file = write(good(8) + '    workers: [1]\n');
     const r = await run(file);
     assert.strictEqual(r.code, 2);
-    assert.match(r.stderr, new RegExp(`${file}:6:14: apps\\[0\\]\\.workers: expected an integer from 1 to 4096, got a list`));
+    assert.match(r.stderr, new RegExp(`${file}:6:14: apps\\[0\\]\\.workers: expected an integer from 1 to 4096 or \`auto\`, got a list`));
   });
 
   test(`${mode}: a zero heartbeat interval, which would get every SDK worker killed as hung`, async () => {

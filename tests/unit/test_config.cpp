@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <variant>
 
 #include "supervisor/address.h"
@@ -11,6 +13,7 @@
 #include "tests/unit/support.h"
 #include "supervisor/config_schema.h"
 #include "supervisor/config_values.h"
+#include "supervisor/platform/platform.h"
 #include "supervisor/worker_env.h"
 
 using namespace handoff;
@@ -76,6 +79,45 @@ ipc_max_message: 4096
   CHECK(c.ipc_max_message == 4096);
 }
 
+namespace {
+
+#ifdef __linux__
+// The kernel's own account of our affinity, "0-3,8,10-11" in /proc/self/status: a second
+// source for the count that `workers: auto` takes from sched_getaffinity.
+int cpus_allowed_by_proc() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("Cpus_allowed_list:")) continue;
+    std::stringstream ranges(line.substr(line.find(':') + 1));
+    int count = 0;
+    std::string range;
+    while (std::getline(ranges, range, ',')) {
+      const auto dash = range.find('-');
+      count += dash == std::string::npos ? 1 : std::stoi(range.substr(dash + 1)) - std::stoi(range.substr(0, dash)) + 1;
+    }
+    return count;
+  }
+  return 0;
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("workers: auto is one per CPU this process may run on") {
+  const int cpus = platform::usable_cpu_count();
+  CHECK(cpus >= 1);
+  CHECK(static_cast<unsigned>(cpus) <= std::max(1u, std::thread::hardware_concurrency()));
+#ifdef __linux__
+  CHECK(cpus == cpus_allowed_by_proc());
+#endif
+  auto c = parse_ok(std::string(kMinimal) + "    workers: auto\n");
+  CHECK(c.apps[0].workers == cpus);
+  // Other words are not numbers of workers.
+  CHECK(parse_errors(std::string(kMinimal) + "    workers: max\n").at(0) ==
+        "test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096 or `auto`, got \"max\"");
+}
+
 TEST_CASE("errors name file, line, column and field") {
   const auto errors = parse_errors(R"(listeners:
   - address: 127.0.0.1:8080
@@ -92,7 +134,7 @@ apps:
         "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, ip_hash, url_segment, host, header, cookie, query, "
         "plugin); did you mean "
         "\"ip_hash\"?");
-  CHECK(errors[2] == "test.yaml:8:14: apps[0].workers: expected an integer from 1 to 4096, got \"many\"");
+  CHECK(errors[2] == "test.yaml:8:14: apps[0].workers: expected an integer from 1 to 4096 or `auto`, got \"many\"");
 }
 
 TEST_CASE("missing keys, bad addresses, broken YAML and dangling references") {

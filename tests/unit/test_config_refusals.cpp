@@ -160,7 +160,7 @@ TEST_CASE("control characters in paths, users and rule keys are refused too; arg
 
 TEST_CASE("values quoted in other messages show their control characters too") {
   CHECK(parse_errors(with("    workers: \"4\\n\"\n")).at(0) ==
-        R"(test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096, got "4\n")");
+        R"(test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096 or `auto`, got "4\n")");
   CHECK(parse_errors(with("    ready: \"sdk\\x01\"\n")).at(0).starts_with(R"(test.yaml:6:12: apps[0].ready: unknown value "sdk\x01")"));
 }
 

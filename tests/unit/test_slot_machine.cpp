@@ -25,6 +25,8 @@ struct Recorder final : SlotEffects {
   std::vector<bool> replacements;
   bool fail_spawn = false;
   double jitter = 0.5;
+  WorkerFacts worker_facts;            // what facts() finds, for any generation
+  std::vector<std::string> timeline;   // "facts 1", "kill 1": the order the effects came in
 
   bool spawn(int generation, bool replacement, std::string& error) override {
     if (fail_spawn) {
@@ -40,7 +42,14 @@ struct Recorder final : SlotEffects {
     handed_back.push_back(hand_back);
     if (machine) drained_sdk.push_back(machine->speaks_sdk(generation));
   }
-  void kill(int generation) override { killed.push_back(generation); }
+  void kill(int generation) override {
+    killed.push_back(generation);
+    timeline.push_back("kill " + std::to_string(generation));
+  }
+  WorkerFacts facts(int generation) override {
+    timeline.push_back("facts " + std::to_string(generation));
+    return worker_facts;
+  }
   void event(const LifecycleEvent& e) override {
     events.emplace_back(e.name);
     std::map<std::string, std::string> f;
@@ -57,6 +66,13 @@ struct Recorder final : SlotEffects {
     return out;
   }
   bool saw(const std::string& name) const { return std::find(events.begin(), events.end(), name) != events.end(); }
+  // The fields of the last event of that name.
+  std::map<std::string, std::string> last(const std::string& name) const {
+    for (std::size_t i = events.size(); i-- > 0;)
+      if (events[i] == name) return event_fields[i];
+    FAIL("no event " << name);
+    return {};
+  }
 };
 
 LifecyclePolicy policy() {
@@ -359,4 +375,113 @@ TEST_CASE("a misbehaving replacement or draining worker is killed too; an unknow
   CHECK(m.accepting() == 1);
   m.misbehaved(7, "nobody");
   CHECK(r.killed == std::vector<int>{2});
+}
+
+TEST_CASE("a worker that never says hello is asked about before its start_timeout kill, and the hint says what it found") {
+  Recorder r;
+  r.worker_facts.listening = {"[::]:3000"};
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.tick(t0 + 5s);
+  m.tick(t0 + 5s + 1ms);  // a second tick before the exit asks nothing again
+  CHECK(r.timeline == std::vector<std::string>{"facts 1", "kill 1"});
+  m.exited(1, ExitStatus{0, 9, false}, t0 + 5s + 2ms);
+  const auto failure = r.last("start_failure");
+  CHECK(failure.at("reason") == "no ready within start_timeout");
+  CHECK(failure.at("hint") ==
+        "it never said hello, and it listens on [::]:3000 itself; hand the server to serve() from handoff-worker "
+        "instead of calling listen(): the master owns the ports");
+  CHECK(r.timeline.size() == 2);  // the facts from before the kill, not asked again at the exit
+}
+
+TEST_CASE("an exit before hello gets a hint from its output, or the one about serve() and npm") {
+  Recorder r;
+  r.worker_facts.address_in_use = "Error: listen EADDRINUSE: address already in use :::8080";
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.exited(1, crash, t0 + 10ms);
+  CHECK(r.last("start_failure").at("hint") ==
+        "its output says the address is in use (\"Error: listen EADDRINUSE: address already in use :::8080\"): it "
+        "listens on a port itself, one the master or another slot holds; hand the server to serve() from "
+        "handoff-worker instead of calling listen(): the master owns the ports");
+  r.worker_facts = {};
+  m.tick(*m.next_deadline());
+  m.exited(2, ExitStatus{0, 0, false}, *m.next_deadline());
+  const auto hint = r.last("start_failure").at("hint");
+  CHECK(hint.starts_with("it never said hello: a Node app must call serve() from handoff-worker"));
+  CHECK(hint.find("`ready: on_spawn`") != std::string::npos);
+  CHECK(hint.find("npm") != std::string::npos);
+}
+
+TEST_CASE("a worker that said hello gets no hint of the kind, unless its output said EADDRINUSE") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.hello(1);
+  m.tick(t0 + 5s);
+  CHECK(r.timeline == std::vector<std::string>{"kill 1"});
+  m.exited(1, ExitStatus{0, 9, false}, t0 + 5s);
+  CHECK_FALSE(r.last("start_failure").contains("hint"));
+  m.tick(*m.next_deadline());
+  m.hello(2);
+  r.worker_facts.address_in_use = "Error: listen EADDRINUSE";
+  m.exited(2, crash, *m.next_deadline() - 1s);
+  CHECK(r.last("start_failure").at("hint") ==
+        "its output says the address is in use (\"Error: listen EADDRINUSE\"): it calls serve() and also listens on a "
+        "port itself, one the master or another slot holds; remove its listen() call: under the supervisor serve() is "
+        "all it needs");
+}
+
+TEST_CASE("a crash after ready gets a hint only when its output said EADDRINUSE") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  m.ready(1, t0);  // as `ready: on_spawn` does: never a hello, and no fault in that
+  m.exited(1, crash, t0 + 1s);
+  CHECK_FALSE(r.last("exit").contains("hint"));
+  m.tick(*m.next_deadline());
+  m.ready(2, *m.next_deadline());
+  r.worker_facts.address_in_use = "OSError: [Errno 98] Address already in use";
+  m.exited(2, crash, t0 + 20s);
+  CHECK(r.last("exit").at("hint").starts_with("its output says the address is in use"));
+}
+
+TEST_CASE("a slot that has never had a ready worker turns connections away once its start failed") {
+  Recorder r;
+  SlotMachine m(policy(), r);
+  m.start(t0);
+  CHECK_FALSE(m.failing_to_start());  // the first start may yet succeed: connections wait for it
+  m.exited(1, crash, t0 + 10ms);
+  CHECK(m.failing_to_start());
+  m.tick(*m.next_deadline());
+  CHECK(m.failing_to_start());  // retrying does not change what is known
+  m.ready(2, *m.next_deadline());
+  CHECK_FALSE(m.failing_to_start());
+  // Once it has served, a failed restart is a crash like any other: connections wait.
+  m.exited(2, crash, t0 + 20s);
+  m.tick(*m.next_deadline());
+  m.exited(3, crash, *m.next_deadline());
+  CHECK_FALSE(m.failing_to_start());
+
+  Recorder cannot_spawn;
+  cannot_spawn.fail_spawn = true;
+  SlotMachine n(policy(), cannot_spawn);
+  n.start(t0);
+  CHECK(n.failing_to_start());
+  n.stop(t0, 1s);
+  CHECK_FALSE(n.failing_to_start());
+}
+
+TEST_CASE("failure hints: which output lines say EADDRINUSE") {
+  CHECK(mentions_address_in_use("Error: listen EADDRINUSE: address already in use :::3000"));
+  CHECK(mentions_address_in_use("OSError: [Errno 98] Address already in use"));
+  CHECK(mentions_address_in_use("listen tcp :8080: bind: address already in use"));
+  CHECK_FALSE(mentions_address_in_use("GET /address 200"));
+  CHECK(failure_hint(true, {}).empty());
+  CHECK(failure_hint(true, {{"127.0.0.1:3000", "[::]:3001"}, ""}) ==
+        "it listens on 127.0.0.1:3000, [::]:3001 itself; hand the server to serve() from handoff-worker instead of "
+        "calling listen(): the master owns the ports");
+  // A long line is quoted short: the whole of it is in the log just above.
+  const auto hint = failure_hint(false, {{}, "EADDRINUSE " + std::string(1000, 'x')});
+  CHECK(hint.size() < 500);
 }
