@@ -8,6 +8,7 @@
 //   SOCKETIO_COOKIE=1   socket.io's `cookie` option: the session id also in the `io` cookie
 //   SOCKETIO_IDS=base64 the app's own generateId, set after socketio(io), with ids that the
 //                       client must percent-encode (each has '+' and '/')
+//   SOCKETIO_IDS=constant a generateId that returns one id, always (socketio() gives up)
 //
 // Events: 'whoami' (ack: where the session lives), 'echo' (ack: size and SHA-256 of what
 // arrived), 'shout' (to a room, with the default in-memory adapter: this worker's sockets
@@ -26,6 +27,8 @@ const io = new Server(httpServer, {
 if (process.env.SOCKETIO_ROUTED !== '0') socketio(io);
 if (process.env.SOCKETIO_IDS === 'base64') {
   io.engine.generateId = () => `id+/${crypto.randomBytes(15).toString('base64')}`;
+} else if (process.env.SOCKETIO_IDS === 'constant') {
+  io.engine.generateId = () => 'always-the-same';
 }
 
 // Test instrumentation, not something an app needs: connections that arrived with bytes
@@ -40,7 +43,8 @@ const where = () => ({ slot: worker.slot, pid: process.pid, generation: worker.g
 
 // "Session ID unknown" and every other refusal, counted by the test from the log.
 io.engine.on('connection_error', (err) => {
-  console.error(`socketio connection_error code=${err.code} message=${JSON.stringify(err.message)}`);
+  const why = err.context?.error?.message ?? '';
+  console.error(`socketio connection_error code=${err.code} message=${JSON.stringify(err.message)} ${why}`);
 });
 
 io.on('connection', (socket) => {
