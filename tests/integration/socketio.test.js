@@ -38,13 +38,14 @@ const { io: connectClient } = appPackage('socket.io-client');
 const WORKERS = 4;
 const UNKNOWN_LINE = /socketio connection_error code=1 /; // engine.io's Server.errors.UNKNOWN_SID
 
-function socketioConfig(port, { policy = '{query: sid}', missingKey = 'round_robin', env = {} } = {}) {
+function socketioConfig(port, options = {}) {
+  const { workers = WORKERS, policy = '{query: sid}', missingKey = 'round_robin', env = {} } = options;
   return `listeners:
   - address: 127.0.0.1:${port}
 apps:
   - name: sio
     command: ${JSON.stringify([process.execPath, APP])}
-    workers: ${WORKERS}
+    workers: ${workers}
     policy: ${policy}
 ${missingKey ? `    missing_key: ${missingKey}\n` : ''}    env: ${JSON.stringify(env)}
 `;
@@ -385,6 +386,58 @@ test('a rolling reload (SIGHUP, changed env): every client reconnects to the new
       `for ${clients.length} clients; connect errors: ${connectErrors.length}; "Session ID unknown": ` +
       `${unknownSession} (clients), ${s.serverUnknown(mark)} (engine.io); upgrade errors: ${upgradeErrors.length}`,
   );
+});
+
+test('scaling 4 → 8 → 3 workers: sessions keep their worker, new ones land in the new slots', { timeout: 180000 }, async (t) => {
+  const s = await setUp(t);
+  // A keep-alive agent per client (each browser has its own connections), and polling
+  // only, so that every request of a session is routed again by its id (a WebSocket stays
+  // on its connection whatever the count).
+  const own = () => ({ agent: s.agent(), transports: ['polling'] });
+  const early = await s.connect(40, own, { name: 'early' });
+  const before = await Promise.all(early.map((c) => c.ask('whoami')));
+  const sessionOf = (a) => `${a.pid}/${a.sid}`;
+
+  let mark = s.sup.log.mark();
+  fs.writeFileSync(s.sup.file, socketioConfig(s.port, { workers: 8 }));
+  s.sup.child.kill('SIGHUP');
+  for (let slot = 5; slot <= 8; slot++) {
+    await s.sup.log.waitFor(new RegExp(`event=ready app=sio slot=${slot} `), { from: mark });
+  }
+  // The workers of slots 1 to 4 still know 4 workers (their welcome): their ids were drawn
+  // for up to maxWorkers (16 by default), which is what keeps them right.
+  const late = await s.connect(80, own, { name: 'late' });
+  const grown = await Promise.all([...early, ...late].map((c) => c.ask('whoami')));
+  early.forEach((c, i) => assert.equal(sessionOf(grown[i]), sessionOf(before[i]), `${c.name}: the same session`));
+  const slotAmong8 = (c) => slotForKey(encodeURIComponent(c.engine.id), 8) + 1;
+  late.forEach((c, i) => assert.equal(grown[early.length + i].slot, slotAmong8(c), c.name));
+  const newSlots = late.filter((_, i) => grown[early.length + i].slot > 4).length;
+  assert.ok(newSlots > 0, 'sessions in the new slots');
+  assert.deepEqual(troubles([...early, ...late]), NO_TROUBLE);
+  assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
+
+  mark = s.sup.log.mark();
+  fs.writeFileSync(s.sup.file, socketioConfig(s.port, { workers: 3 }));
+  s.sup.child.kill('SIGHUP');
+  for (let slot = 4; slot <= 8; slot++) {
+    await s.sup.log.waitFor(new RegExp(`event=exit app=sio slot=${slot} `), { from: mark });
+  }
+  const all = [...early, ...late];
+  const moved = all.filter((_, i) => grown[i].slot > 3);
+  await Promise.all(moved.map((c) => c.connectedTimes(2)));
+  const shrunk = await Promise.all(all.map((c) => c.ask('whoami')));
+  all.forEach((c, i) => {
+    assert.ok(shrunk[i].slot <= 3, c.name);
+    if (grown[i].slot <= 3) {
+      assert.equal(sessionOf(shrunk[i]), sessionOf(grown[i]), `${c.name}: the same session`);
+      assert.equal(c.connects, 1, c.name);
+    } else {
+      assert.deepEqual(c.disconnects, ['transport close'], `${c.name}: closed by the drain, reconnected`);
+    }
+  });
+  assert.deepEqual({ ...troubles(all), disconnects: [] }, NO_TROUBLE);
+  assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
+  t.diagnostic(`${newSlots} of ${late.length} new sessions in slots 5-8; ${moved.length} sessions moved on scale-down`);
 });
 
 test('{query: room}: a room\'s members meet in one worker and a broadcast reaches them all, without an adapter', { timeout: 120000 }, async (t) => {

@@ -38,20 +38,31 @@ async function handshake(port) {
 
 const slotOf = (sid, workers) => slotForKey(encodeURIComponent(sid), workers) + 1;
 
-test('a worker issues only session ids that hash to its slot, by the latest welcome', { timeout: 60000 }, async (t) => {
+// The id reaches `slot` under every worker count from `slot` to `most`.
+function assertRoutedHere(sid, slot, most) {
+  for (let n = slot; n <= most; n++) assert.equal(slotOf(sid, n), slot, `${sid} among ${n}`);
+}
+
+test('a worker issues only session ids that hash to its slot, for any count up to maxWorkers', { timeout: 60000 }, async (t) => {
   const master = await startWorker(t, APP, { env: { HANDOFF_APP: 'sio' }, welcome: welcome(3, 4) });
   for (let i = 0; i < 40; i++) {
     const { status, sid, body } = await handshake(master.port);
     assert.equal(status, 200, body);
-    assert.equal(slotOf(sid, 4), 3, sid);
+    assertRoutedHere(sid, 3, 16); // the default: twice the count, at least 16
   }
-  // A later welcome (another worker count) is what the next ids follow.
-  master.child.send({ handoff: 'welcome', v: 1, ...welcome(2, 7) });
-  // The welcome and the next socket travel on one channel, in order.
-  for (let i = 0; i < 40; i++) {
-    const { sid } = await handshake(master.port);
-    assert.equal(slotOf(sid, 7), 2, sid);
-  }
+  // A later welcome (another count) is what the next ids follow. The welcome and the next
+  // socket travel on one channel, in order.
+  master.child.send({ handoff: 'welcome', v: 1, ...welcome(2, 40) });
+  for (let i = 0; i < 20; i++) assertRoutedHere((await handshake(master.port)).sid, 2, 80);
+});
+
+test('maxWorkers chosen by the app', { timeout: 60000 }, async (t) => {
+  const env = { HANDOFF_APP: 'sio', SOCKETIO_MAX_WORKERS: '100' };
+  const master = await startWorker(t, APP, { env, welcome: welcome(5, 6) });
+  for (let i = 0; i < 20; i++) assertRoutedHere((await handshake(master.port)).sid, 5, 100);
+  // Fewer than the workers there are: the count itself wins.
+  master.child.send({ handoff: 'welcome', v: 1, ...welcome(5, 120) });
+  for (let i = 0; i < 10; i++) assertRoutedHere((await handshake(master.port)).sid, 5, 120);
 });
 
 test('with the cookie option the io cookie is the session id, URL-safe as sent', { timeout: 60000 }, async (t) => {
@@ -67,14 +78,16 @@ test('with the cookie option the io cookie is the session id, URL-safe as sent',
 test('a generateId that repeats itself: the handshake is refused, with the reason', { timeout: 60000 }, async (t) => {
   const master = await startWorker(t, APP, { env: { HANDOFF_APP: 'sio', SOCKETIO_IDS: 'constant' }, welcome: welcome(1, 4) });
   const id = 'always-the-same';
-  // One slot of four is the id's own: there the id is fine; the others cannot issue one.
-  const own = slotOf(id, 4);
+  // One slot is the id's own (among 16, the default headroom for 4 workers): there the id
+  // is fine; the others cannot issue one.
+  const own = slotOf(id, 16);
+  assert.ok(own <= 4, 'the test needs an id of one of the 4 slots');
   const other = own === 1 ? 2 : 1;
   master.child.send({ handoff: 'welcome', v: 1, ...welcome(other, 4) });
   const refused = await handshake(master.port);
   assert.equal(refused.status, 400, refused.body);
   assert.match(refused.body, /"code":3/); // engine.io's BAD_REQUEST
-  const line = /connection_error code=3 .*no session id for slot \d+ of 4 in \d+ draws/;
+  const line = /connection_error code=3 .*no session id for slot \d+ of 16 in \d+ draws/;
   if (!line.test(master.child.output)) await waitFor(master.child.stderr, 'data', { pred: () => line.test(master.child.output) });
   master.child.send({ handoff: 'welcome', v: 1, ...welcome(own, 4) });
   assert.equal((await handshake(master.port)).sid, id);
@@ -104,8 +117,11 @@ test('the app may set its own generateId after socketio(): its ids are the ones 
   assert.throws(() => (engine.generateId = 42), TypeError);
 });
 
-test('anything but a socket.io or engine.io Server is refused', () => {
+test('anything but a socket.io or engine.io Server is refused, and a maxWorkers that is no count', () => {
   for (const value of [null, undefined, 42, 'io', {}, { bind() {} }, http.createServer()]) {
     assert.throws(() => socketio(value), TypeError, String(value));
+  }
+  for (const maxWorkers of [0, -1, 2.5, '8', NaN]) {
+    assert.throws(() => socketio(new engineio.Server(), { maxWorkers }), RangeError, String(maxWorkers));
   }
 });

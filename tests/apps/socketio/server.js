@@ -6,6 +6,7 @@
 // Environment (set by the test's config):
 //   SOCKETIO_ROUTED=0   leave engine.io's session ids alone (the failure socketio() fixes)
 //   SOCKETIO_COOKIE=1   socket.io's `cookie` option: the session id also in the `io` cookie
+//   SOCKETIO_MAX_WORKERS=N  socketio(io, {maxWorkers: N})
 //   SOCKETIO_IDS=base64 the app's own generateId, set after socketio(io), with ids that the
 //                       client must percent-encode (each has '+' and '/')
 //   SOCKETIO_IDS=constant a generateId that returns one id, always (socketio() gives up)
@@ -24,7 +25,8 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 4e6, // engine.io's default (1e6) refuses a 1 MB message
   cookie: process.env.SOCKETIO_COOKIE === '1' ? { name: 'io' } : false,
 });
-if (process.env.SOCKETIO_ROUTED !== '0') socketio(io);
+const maxWorkers = process.env.SOCKETIO_MAX_WORKERS ? Number(process.env.SOCKETIO_MAX_WORKERS) : undefined;
+if (process.env.SOCKETIO_ROUTED !== '0') socketio(io, { maxWorkers });
 if (process.env.SOCKETIO_IDS === 'base64') {
   io.engine.generateId = () => `id+/${crypto.randomBytes(15).toString('base64')}`;
 } else if (process.env.SOCKETIO_IDS === 'constant') {
