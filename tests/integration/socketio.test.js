@@ -13,7 +13,7 @@
 //    keep-alive agent (the SDK hands requests for other slots back on kept connections);
 //  - {query: room}: a room's members in one worker, broadcasts without an adapter;
 //  - ip_hash: clients with distinct addresses.
-// Workers run the test runner's own Node (process.execPath): one run proves one version.
+// And what ends sessions: kill -9 of a worker, a rolling reload, scaling 4 → 8 → 3.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -36,6 +36,9 @@ function appPackage(name) {
 const { io: connectClient } = appPackage('socket.io-client');
 
 const WORKERS = 4;
+// The runner's own Node, so that one run proves one version; under wine (the Windows
+// build) the prefix's Windows node.
+const NODE = h.WINDOWS ? 'node' : process.execPath;
 const UNKNOWN_LINE = /socketio connection_error code=1 /; // engine.io's Server.errors.UNKNOWN_SID
 
 function socketioConfig(port, options = {}) {
@@ -44,7 +47,7 @@ function socketioConfig(port, options = {}) {
   - address: 127.0.0.1:${port}
 apps:
   - name: sio
-    command: ${JSON.stringify([process.execPath, APP])}
+    command: ${JSON.stringify([NODE, APP])}
     workers: ${workers}
     policy: ${policy}
 ${missingKey ? `    missing_key: ${missingKey}\n` : ''}    env: ${JSON.stringify(env)}
@@ -140,15 +143,23 @@ async function setUp(t, options) {
   const sup = await h.startSupervisor(socketioConfig(port, options), { ready: WORKERS });
   const clients = [];
   const agents = [];
-  t.after(async () => {
-    for (const c of clients) c.close();
-    for (const a of agents) a.destroy();
-    await sup.stop();
-  });
+  let finished = null;
+  // Closes the clients, then stops the supervisor: every line its workers wrote is in the
+  // log after that, so counts taken then are complete.
+  const finish = () => {
+    finished ??= (async () => {
+      for (const c of clients) c.close();
+      for (const a of agents) a.destroy();
+      await sup.stop();
+    })();
+    return finished;
+  };
+  t.after(finish);
   return {
     port,
     sup,
     clients,
+    finish,
     agent(options = {}) {
       const agent = new http.Agent({ keepAlive: true, ...options });
       agents.push(agent);
@@ -233,6 +244,7 @@ test('{query: sid} + socketio(io): 500 sessions from one address over one keep-a
   const echoes = await Promise.all(clients.map((c, i) => c.ask('echo', `hello ${i}`)));
   echoes.forEach((e, i) => assert.equal(e.bytes, `hello ${i}`.length));
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
   t.diagnostic(`sessions per slot: ${JSON.stringify(Object.fromEntries(slots))}; ${carried(echoes)}`);
 });
@@ -245,6 +257,7 @@ test('{cookie: io} + socketio(io) with socket.io\'s cookie option: sessions rout
   const slots = perSlot(await checkSessions(clients));
   assert.equal(slots.size, WORKERS, `sessions in every worker: ${JSON.stringify([...slots])}`);
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 });
 
@@ -255,6 +268,7 @@ test('{query: sid} + socketio(io) with the app\'s own generateId, ids the client
   await checkSessions(clients);
   for (const c of clients) assert.match(c.engine.id, /^id\+\//, 'the app\'s id, which the client sends as id%2B%2F...');
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 });
 
@@ -296,6 +310,7 @@ test('a 1 MB message over long-polling (the polling upload) arrives whole in the
     });
   }
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 });
 
@@ -335,6 +350,7 @@ test('kill -9 of one worker: only its clients reconnect, the others keep their s
     NO_TROUBLE,
     'the victims reconnected without errors',
   );
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
   t.diagnostic(`killed slot ${victimSlot}: ${victims.length} of ${clients.length} sessions reconnected`);
 });
@@ -381,6 +397,9 @@ test('a rolling reload (SIGHUP, changed env): every client reconnects to the new
   const echoes = await Promise.all(clients.map((c, i) => c.ask('echo', `after ${i}`)));
   echoes.forEach((e, i) => assert.equal(e.bytes, `after ${i}`.length));
   const { unknownSession, connectErrors, upgradeErrors } = troubles(clients);
+  // Counted, not required to be 0: a request in flight while its worker retires may meet
+  // the successor. Every client above came back and went on.
+  await s.finish();
   t.diagnostic(
     `drains took ${drainMs.join(', ')} ms; reconnects: ${sum(clients, (c) => c.connects - 1)} ` +
       `for ${clients.length} clients; connect errors: ${connectErrors.length}; "Session ID unknown": ` +
@@ -414,7 +433,6 @@ test('scaling 4 → 8 → 3 workers: sessions keep their worker, new ones land i
   const newSlots = late.filter((_, i) => grown[early.length + i].slot > 4).length;
   assert.ok(newSlots > 0, 'sessions in the new slots');
   assert.deepEqual(troubles([...early, ...late]), NO_TROUBLE);
-  assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 
   mark = s.sup.log.mark();
   fs.writeFileSync(s.sup.file, socketioConfig(s.port, { workers: 3 }));
@@ -436,6 +454,7 @@ test('scaling 4 → 8 → 3 workers: sessions keep their worker, new ones land i
     }
   });
   assert.deepEqual({ ...troubles(all), disconnects: [] }, NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
   t.diagnostic(`${newSlots} of ${late.length} new sessions in slots 5-8; ${moved.length} sessions moved on scale-down`);
 });
@@ -470,6 +489,7 @@ test('{query: room}: a room\'s members meet in one worker and a broadcast reache
   // Nobody heard another room's shout.
   clients.forEach((c, i) => assert.ok(c.received.every((m) => m.room === roomOf(i)), c.name));
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 });
 
@@ -491,5 +511,6 @@ test('ip_hash: clients from several loopback addresses each stay in their addres
   });
   assert.ok(new Set(pidOfAddress.values()).size > 1, 'addresses spread over workers');
   assert.deepEqual(troubles(clients), NO_TROUBLE);
+  await s.finish();
   assert.equal(s.serverUnknown(), 0, '"Session ID unknown" answered by engine.io');
 });
