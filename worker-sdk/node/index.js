@@ -655,4 +655,4 @@ function startHttpConnectionTracking(server) {
   return list && typeof list.active === 'function' ? list : null;
 }
 
-module.exports = { serve, info, worker, PROTOCOL_VERSION };
+module.exports = { serve, info, worker, PROTOCOL_VERSION, socketio: require('./socketio').socketio };
