@@ -119,8 +119,10 @@ export const worker: Readonly<WorkerInfo>;
 export const PROTOCOL_VERSION: number;
 
 /**
- * Lets a socket.io server (`new Server(...)` from the socket.io package) run on this
- * worker under the supervisor (worker-sdk/node/socketio.js). Its argument is typed
- * `unknown` so that this package does not depend on socket.io's types.
+ * Makes a socket.io server (or an engine.io server) issue session ids that the app's rule
+ * (`policy: {query: sid}` or `{cookie: io}`) sends back to this worker
+ * (worker-sdk/node/socketio.js). `maxWorkers`: the largest worker count the ids must keep
+ * their worker through (default: twice the count, at least 16). Returns its argument, with
+ * its own type: this package does not depend on socket.io's types.
  */
-export function socketio(io: unknown): void;
+export function socketio<S extends object>(io: S, options?: { maxWorkers?: number }): S;

@@ -86,6 +86,9 @@ export function refusals(): void {
   serve({});
 }
 
-export function socketIo(io: object): void {
-  socketio(io);
+export function socketIo<S extends { engine?: unknown }>(io: S): S {
+  const same: S = socketio(io, { maxWorkers: 8 });
+  // @ts-expect-error: maxWorkers is a number
+  socketio(io, { maxWorkers: 'eight' });
+  return same;
 }
