@@ -384,6 +384,9 @@ function parentPid(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+// Node workers run on the Node that runs the tests (never a bare "node" from PATH), so
+// one run of a test file proves one Node version.
+const NODE = process.execPath;
 const HELLO_CPP = path.join(BIN, 'hello-cpp');
 const HELLO_NODE = path.join(ROOT, 'examples/hello-node/server.js');
 const PLAIN_NODE = path.join(ROOT, 'examples/hello-node/plain.js');
@@ -407,6 +410,7 @@ module.exports = {
   BIN,
   SUPERVISOR,
   supervisorArgv,
+  NODE,
   HELLO_CPP,
   HELLO_NODE,
   PLAIN_NODE,
