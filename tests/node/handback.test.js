@@ -133,3 +133,20 @@ for (const [sdk, script] of SDKS) {
     assert.equal(master.handbacks.length, 1);
   });
 }
+
+test('node: an app without upgrade listeners sees none, before or after hand-backs', { timeout: 60000 }, async (t) => {
+  const master = await twoSlots(t, SCRIPTS.echo);
+  const client = await RawClient.connect(master.front.port);
+  t.after(() => client.close());
+  for (const slot of [1, 2, 1, 2, 1]) {
+    client.write(`GET /${slot}/listeners HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const res = await client.response();
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body.toString());
+    // The SDK's 'upgrade' listener lives only inside the parse of a request it hands back.
+    assert.equal(seen.upgrade, 0);
+    assert.ok(!seen.added.includes('upgrade'), `the app saw an 'upgrade' listener added: ${res.body}`);
+    assert.ok(!seen.removed.includes('upgrade'), `the app saw an 'upgrade' listener removed: ${res.body}`);
+  }
+  assert.equal(master.handbacks.length, 4);
+});

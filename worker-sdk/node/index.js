@@ -151,10 +151,13 @@ function attach(handoff, server, options) {
   // one a framework prepends later), whichever event carries it.
   const emit = server.emit;
   server.emit = function emitTracked(event, a, b, c) {
-    if ((event === 'upgrade' || event === 'connect') && a && a[kHandback]) {
+    if (event === 'upgrade' && a && a[kHandback]) {
+      releaseUpgrade();
       handBack(a, b, c);
       return true; // not the app's: it belongs to another slot
     }
+    // Our own short-lived 'upgrade' listener (holdUpgrade) is nothing the app should see.
+    if ((event === 'newListener' || event === 'removeListener') && b === handBackListener) return false;
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
       if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
@@ -320,7 +323,8 @@ function attach(handoff, server, options) {
   // 'request' event) returns 2 for such a request, which tells llhttp to stop right after
   // its head (no body parsed, nothing after it parsed); http.Server then detaches the
   // socket (its listeners removed, the parser freed, reading back in JS) and emits
-  // 'upgrade' with the bytes of that read after the head, which our emit wrapper takes
+  // 'upgrade' with the bytes of that read after the head (holdUpgrade makes sure it does,
+  // with or without the app's own 'upgrade' listeners), which our emit wrapper takes
   // instead of the app. Those bytes, after a re-serialized head (method, target, version,
   // raw headers: an equivalent head, not the exact bytes), are what the master gets; a
   // body and pipelined requests beyond that read are still in the kernel.
@@ -339,10 +343,36 @@ function attach(handoff, server, options) {
       if (seen > 1 && route && req.method !== 'CONNECT' && !belongsHere(route, worker.slot, worker.workers, req.url, req.rawHeaders)) {
         req[kHandback] = conn;
         req.upgrade = true; // http.Server's test after the parse: detach the socket
+        holdUpgrade();
         return 2; // llhttp: no body, stop here (HPE_PAUSED_UPGRADE)
       }
       return onIncoming.call(this, req, keepAlive);
     };
+  }
+
+  // http.Server emits 'upgrade' for a detached request only if the server has an
+  // 'upgrade' listener (Node 22 and 24 check `listenerCount('upgrade') > 0` after the
+  // parse and destroy the socket otherwise; Node 20 emits it regardless). An app without
+  // one (Express, Fastify, plain http) must not get one for good: Node 24 then takes a
+  // real `Upgrade:` request for an upgrade instead of a normal request. So a listener is
+  // added only from the moment a request is marked for hand-back (onIncoming, inside the
+  // parse) to the 'upgrade' that follows in the same synchronous call, which removes it;
+  // no other request is parsed in between, so none sees it. The emit wrapper hides its
+  // newListener/removeListener events and takes the 'upgrade' before any listener runs,
+  // so the listener itself is never called. Should the 'upgrade' not come (the parse
+  // failed after the head), the next tick removes it all the same.
+  let upgradeHeld = false;
+  function holdUpgrade() {
+    if (upgradeHeld) return;
+    upgradeHeld = true;
+    server.on('upgrade', handBackListener);
+    process.nextTick(releaseUpgrade);
+  }
+
+  function releaseUpgrade() {
+    if (!upgradeHeld) return;
+    upgradeHeld = false;
+    server.removeListener('upgrade', handBackListener);
   }
 
   // 'upgrade' for a request that goes back: `rest` is what the read that completed its
@@ -583,6 +613,10 @@ function attach(handoff, server, options) {
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
 }
+
+// The 'upgrade' listener that holdUpgrade() adds for a moment; never called (the emit
+// wrapper takes the event first), it only makes http.Server emit it.
+function handBackListener() {}
 
 // At once, in the 'upgrade' call: nothing more is read from the kernel, so whatever
 // follows stays there for the master (bytes read and dropped would be lost: Node issue
