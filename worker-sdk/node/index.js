@@ -127,7 +127,7 @@ function attach(handoff, server, options) {
 
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
-  let route = null; // welcome.route: how to check each next request on a keep-alive socket
+  let route = null; // welcome.route, then `route`: how to check each next request on a keep-alive socket
   let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
@@ -578,9 +578,15 @@ function attach(handoff, server, options) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
       if (message.http !== undefined) applyHttp(message.http);
-      route = message.route !== null && typeof message.route === 'object' ? message.route : null;
+      route = routeOf(message);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
+    } else if (message.handoff === 'route') {
+      // A reload changed the app's rule or its shared ports' prefixes, or a reload or a
+      // scale its slot count: checkRequests() reads both at each request, so the next
+      // request of every connection held now is checked against them.
+      if (Number.isInteger(message.workers)) worker.workers = message.workers;
+      route = routeOf(message);
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
     } else if (message.handoff === 'drain') {
@@ -612,6 +618,11 @@ function attach(handoff, server, options) {
   if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
+}
+
+// The rule in a `welcome` or `route` message; absent: nothing to check (round_robin...).
+function routeOf(message) {
+  return message.route !== null && typeof message.route === 'object' ? message.route : null;
 }
 
 // The 'upgrade' listener that holdUpgrade() adds for a moment; never called (the emit

@@ -143,7 +143,8 @@ class Worker {
   std::size_t connections() const;
 
   // Filled from HANDOFF_APP/HANDOFF_SLOT/HANDOFF_WORKERS/HANDOFF_GENERATION at
-  // construction, then from the master's `welcome` message.
+  // construction, then from the master's `welcome` message; `workers` also from a `route`
+  // message (a reload or a scale changed the app's slot count).
   const WorkerInfo& info() const;
 
  private:
