@@ -134,3 +134,23 @@ test('net.Socket: a handle that reads can be stopped (socket._handle.reading, re
   assert.equal(socket._handle.reading, true);
   assert.equal(typeof socket._handle.readStop, 'function');
 });
+
+test("net.Socket: remoteAddress, remotePort, remoteFamily are prototype getters an own property shadows, also as http's req.socket", TIMEOUT, async (t) => {
+  // showClient(): the client's address from the master's `conn` instead of the kernel's peer.
+  for (const name of ['remoteAddress', 'remotePort', 'remoteFamily']) {
+    const getter = Object.getOwnPropertyDescriptor(net.Socket.prototype, name);
+    assert.equal(typeof getter?.get, 'function', `net.Socket.prototype.${name} is a getter`);
+  }
+  const server = http.createServer((req, res) =>
+    res.end(JSON.stringify([req.socket.remoteAddress, req.socket.remotePort, req.socket.remoteFamily, req.socket === socket])),
+  );
+  const { client, server: socket } = await socketPair(t);
+  for (const name of ['remoteAddress', 'remotePort', 'remoteFamily']) {
+    assert.equal(Object.getOwnPropertyDescriptor(socket, name), undefined, `a socket has no own ${name}`);
+  }
+  const shown = { remoteAddress: '2001:db8::7', remotePort: 41235, remoteFamily: 'IPv6' };
+  for (const [name, value] of Object.entries(shown)) Object.defineProperty(socket, name, { value, configurable: true });
+  server.emit('connection', socket);
+  client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.deepEqual(JSON.parse((await client.response()).body.toString()), ['2001:db8::7', 41235, 'IPv6', true]);
+});

@@ -292,6 +292,7 @@ function attach(handoff, server, options) {
     if (server.noDelay) socket.setNoDelay(true);
     if (server.keepAlive) socket.setKeepAlive(true, server.keepAliveInitialDelay * 1000);
     socket.allowHalfOpen = server.allowHalfOpen;
+    showClient(socket, message);
     // Count it, so getConnections() and close()'s 'close' event see it.
     server._connections++;
     sockets.add(socket);
@@ -618,6 +619,28 @@ function attach(handoff, server, options) {
   if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   send({ handoff: 'ready', v: PROTOCOL_VERSION });
+}
+
+// The client as the master saw it (`conn.remote`, `conn.port`: behind a load balancer that
+// speaks the PROXY protocol, the client's address, not the balancer's) is what the socket
+// says: socket.remoteAddress, remotePort and remoteFamily, so req.socket.remoteAddress and
+// Express's req.ip, show it. net.Socket has them as getters on its prototype, which read
+// the kernel's peer; an own property of this socket shadows them (a socket handed back
+// and handed over again is a new socket, given the same address by the master). A TLS
+// socket over it (https.Server) keeps asking the kernel.
+function showClient(socket, message) {
+  if (typeof message.remote !== 'string' || message.remote === '') return;
+  const shown = {
+    remoteAddress: message.remote,
+    remotePort: Number.isInteger(message.port) ? message.port : undefined,
+    remoteFamily: net.isIPv6(message.remote) ? 'IPv6' : net.isIPv4(message.remote) ? 'IPv4' : undefined,
+  };
+  for (const [name, value] of Object.entries(shown)) {
+    // Feature check: a Node whose sockets hold these as fixed own properties keeps its own.
+    const own = Object.getOwnPropertyDescriptor(socket, name);
+    if (own && !own.configurable) continue;
+    Object.defineProperty(socket, name, { value, configurable: true, enumerable: false, writable: false });
+  }
 }
 
 // The rule in a `welcome` or `route` message; absent: nothing to check (round_robin...).
