@@ -16,12 +16,14 @@ const EXPRESS = path.join(h.ROOT, 'tests', 'apps', 'express-worker.js');
 const APPS = [
   { name: 'Express 4', command: [h.NODE, EXPRESS, 'express'], parse: express },
   { name: 'Express 5', command: [h.NODE, EXPRESS, 'express5'], parse: express },
+  { name: 'Fastify', command: [h.NODE, path.join(h.ROOT, 'tests', 'apps', 'fastify-worker.js')], parse: express },
   { name: 'C++ SDK (hello-cpp)', command: [h.HELLO_CPP], parse: cpp },
 ];
 
+// Express and Fastify: req.ip is the socket's remoteAddress (no trust proxy).
 function express(body) {
   const seen = JSON.parse(body);
-  assert.strictEqual(seen.ip, seen.remoteAddress, "req.ip is the socket's remoteAddress (no trust proxy)");
+  assert.strictEqual(seen.ip, seen.remoteAddress, body);
   return { address: seen.remoteAddress, port: seen.remotePort, family: seen.remoteFamily };
 }
 

@@ -20,7 +20,9 @@ const APPS = {
   'plain http (hello-node)': [h.NODE, h.HELLO_NODE],
   'Express 4': [h.NODE, path.join(APPS_DIR, 'express-worker.js'), 'express'],
   'Express 5': [h.NODE, path.join(APPS_DIR, 'express-worker.js'), 'express5'],
+  Fastify: [h.NODE, path.join(APPS_DIR, 'fastify-worker.js')],
   'ws (its own upgrade listener)': [h.NODE, path.join(APPS_DIR, 'ws-worker.js')],
+  'socket.io (its own request and upgrade listeners)': [h.NODE, path.join(APPS_DIR, 'socketio-worker.js')],
 };
 const URL_SEGMENT = '{url_segment: {index: 1, direct: true}}';
 
@@ -244,6 +246,38 @@ test('ws app: after hand-backs on one keep-alive connection, a WebSocket upgrade
       assert.strictEqual(echoed, `hello/${then}/${res.body} ping`);
     } finally {
       client.close();
+    }
+  }
+});
+
+test('socket.io app: a client of slot 2 connects (polling, then WebSocket) and is answered there', async (t) => {
+  const { io } = require(path.join(APPS_DIR, 'node_modules', 'socket.io-client'));
+  const port = await h.freePort();
+  await start(t, cluster({ port, apps: [{ command: APPS['socket.io (its own request and upgrade listeners)'] }] }), { hello: 2 });
+  for (const slot of [2, 1]) {
+    const socket = io(`http://127.0.0.1:${port}`, { path: `/${slot}/socket.io`, reconnection: false, timeout: h.TIMEOUT });
+    try {
+      await new Promise((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('connect_error', reject);
+      });
+      const answer = await socket.timeout(h.TIMEOUT).emitWithAck('echo', 'ping');
+      assert.match(answer, new RegExp(`^hello/${slot}/\\d+ ping$`));
+      // Then engine.io upgrades to a WebSocket, on the same slot: ask again over it.
+      const engine = socket.io.engine;
+      if (engine.transport.name !== 'websocket') {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no upgrade to a WebSocket')), h.TIMEOUT);
+          engine.once('upgrade', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      assert.strictEqual(engine.transport.name, 'websocket');
+      assert.match(await socket.timeout(h.TIMEOUT).emitWithAck('echo', 'again'), new RegExp(`^hello/${slot}/\\d+ again$`));
+    } finally {
+      socket.disconnect();
     }
   }
 });
