@@ -354,8 +354,9 @@ function attach(handoff, server, options) {
   // http.Server emits 'upgrade' for a detached request only if the server has an
   // 'upgrade' listener (Node 22 and 24 check `listenerCount('upgrade') > 0` after the
   // parse and destroy the socket otherwise; Node 20 emits it regardless). An app without
-  // one (Express, Fastify, plain http) must not get one for good: Node 24 then takes a
-  // real `Upgrade:` request for an upgrade instead of a normal request. So a listener is
+  // one (Express, Fastify, plain http) must not get one for good: Node (20 to 24) would
+  // then take a real `Upgrade:` request for an upgrade instead of a normal request, which
+  // is what it gives an app without listeners. So a listener is
   // added only from the moment a request is marked for hand-back (onIncoming, inside the
   // parse) to the 'upgrade' that follows in the same synchronous call, which removes it;
   // no other request is parsed in between, so none sees it. The emit wrapper hides its
