@@ -53,6 +53,9 @@ std::string connection_line(std::string_view tag, const Connection& c, bool head
   return line;
 }
 
+// A route with neither a rule nor prefixes checks nothing: it is left out (`route` absent).
+bool checks_something(const RouteCheck& r) { return !r.rule.empty() || !r.prefixes.empty(); }
+
 json route_to_json(const RouteCheck& r) {
   json j{{"rule", r.rule}};
   if (r.rule == "url_segment") {
@@ -165,6 +168,12 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     }
     return finish(r, d);
   }
+  if (tag == names::kRoute) {
+    Route rt;
+    rt.workers = r.get<int>("workers");
+    if (auto route = j.find("route"); route != j.end()) rt.route = route_from_json(*route);
+    return finish(r, rt);
+  }
   return Unknown{tag};
 }
 
@@ -226,7 +235,7 @@ std::string encode(const Message& message) {
             o["workers"] = w.workers;
             o["generation"] = w.generation;
             o["heartbeat_ms"] = w.heartbeat_ms;
-            if (!w.route.rule.empty() || !w.route.prefixes.empty()) o["route"] = route_to_json(w.route);
+            if (checks_something(w.route)) o["route"] = route_to_json(w.route);
             if (w.http) {
               o["http"] = json{{"keep_alive_timeout_ms", w.http->keep_alive_timeout_ms},
                                {"headers_timeout_ms", w.http->headers_timeout_ms},
@@ -250,6 +259,12 @@ std::string encode(const Message& message) {
             json o = tagged(names::kDrain);
             o["timeout_ms"] = d.timeout_ms;
             if (d.handback) o["handback"] = true;
+            return o;
+          },
+          [](const Route& rt) {
+            json o = tagged(names::kRoute);
+            o["workers"] = rt.workers;
+            if (checks_something(rt.route)) o["route"] = route_to_json(rt.route);
             return o;
           },
           [](const Unknown& u) { return json{{"handoff", u.what}, {"v", kVersion}}; },
@@ -291,6 +306,7 @@ std::string_view name_of(const Message& message) {
                         [](const Ready&) { return names::kReady; },
                         [](const Stats&) { return names::kStats; },
                         [](const Drain&) { return names::kDrain; },
+                        [](const Route&) { return names::kRoute; },
                         [](const Unknown&) { return std::string_view{"unknown"}; },
                     },
                     message);

@@ -44,6 +44,7 @@ inline constexpr std::string_view kConn = "conn";
 inline constexpr std::string_view kStats = "stats";
 inline constexpr std::string_view kDrain = "drain";
 inline constexpr std::string_view kHandback = "handback";
+inline constexpr std::string_view kRoute = "route";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -68,6 +69,9 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kHandback, Direction::to_master,
      "inside NODE_HANDLE: a keep-alive socket whose next request belongs to another slot (or that a draining "
      "worker gives up idle), with the bytes read"},
+    {names::kRoute, Direction::to_worker,
+     "a reload or a scale changed the app's rule, its shared ports' prefixes or its slot count: replaces "
+     "welcome's `route` and `workers` at once"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -142,12 +146,21 @@ struct HttpSys {
 struct Welcome {
   std::string app;
   int slot = 0;  // 1-based, as users see it
-  int workers = 0;
+  int workers = 0;  // the app's slots now
   int generation = 0;
   std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
   RouteCheck route = {};  // empty rule: never hand back
   std::optional<HttpSettings> http = std::nullopt;  // absent: the worker keeps its own settings
   std::optional<HttpSys> httpsys = std::nullopt;    // absent: connections come as sockets
+};
+
+// What a worker checks keep-alive requests against changed after its `welcome` (a reload
+// changed the rule or the prefixes of a shared port, a reload or `scale` the slot count):
+// both replace welcome's at once, on the connections the worker holds too.
+struct Route {
+  int workers = 0;        // the app's slots now
+  RouteCheck route = {};  // empty rule (and no prefixes): never hand back
+  bool operator==(const Route&) const = default;
 };
 
 // The heartbeat. Counters are totals since the worker started, except `connections`.
@@ -175,7 +188,8 @@ struct Unknown {
   std::string what;  // the cmd or handoff tag, if any
 };
 
-using Message = std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Unknown>;
+using Message =
+    std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);

@@ -168,6 +168,15 @@ void App::set_rule() {
 
 void App::set_foreign_prefixes(std::vector<std::string> prefixes) { route_check_.foreign = std::move(prefixes); }
 
+void App::announce_route() {
+  const auto message = route_message();
+  log_event("route", {{"app", config_->name},
+                      {"workers", std::to_string(message.workers)},
+                      {"rule", message.route.rule.empty() ? "none" : message.route.rule}});
+  // Retired slots are draining: their responses close their connections anyway.
+  for (auto& slot : slots_) slot->send_route(message);
+}
+
 void App::handed_back(ConnectionPtr connection) {
   if (route_again_) route_again_(std::move(connection));
 }

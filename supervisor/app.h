@@ -58,6 +58,12 @@ class App {
   // set the prefix part when apps share a port.
   const ipc::RouteCheck& route_check() const { return route_check_; }
   void set_foreign_prefixes(std::vector<std::string> prefixes);
+  // The rule with the slot count it maps keys onto: what welcome says, and what a `route`
+  // message tells workers that said hello before a reload or a scale changed it.
+  ipc::Route route_message() const { return {static_cast<int>(slots_.size()), route_check_}; }
+  // Sends route_message() to every SDK worker of its slots now (and logs it): the master
+  // calls it when a reload or a scale changed it.
+  void announce_route();
   // Where connections that workers hand back go (the master routes them again).
   void on_handback(std::function<void(ConnectionPtr)> route_again) { route_again_ = std::move(route_again); }
   void handed_back(ConnectionPtr connection);

@@ -1,6 +1,7 @@
 #include "supervisor/master.h"
 
 #include <csignal>
+#include <map>
 #include <set>
 #include <variant>
 
@@ -349,6 +350,9 @@ void Master::reload() {
     log_line("control_socket and admin changes take effect at the next start; kept the current ones");
   next.control_socket = config_.control_socket;
   next.admin = config_.admin;
+  // What the SDK workers of the apps that stay check their keep-alive requests against.
+  std::map<std::string, ipc::Route> routes_before;
+  for (const auto& [name, app] : apps_) routes_before.emplace(name, app->route_message());
   // Apps that are gone drain away; new ones start; the others reconfigure in place.
   for (auto it = apps_.begin(); it != apps_.end();) {
     const bool kept = std::any_of(next.apps.begin(), next.apps.end(), [&](const AppConfig& a) { return a.name == it->first; });
@@ -376,6 +380,11 @@ void Master::reload() {
   config_ = std::move(next);
   set_log_format(config_.log_format);
   wire_listeners();
+  // A changed rule, shared-port prefixes (the listeners just set them) or slot count
+  // applies to the connections the workers hold now, not only to their next ones.
+  for (const auto& [name, app] : apps_)
+    if (auto it = routes_before.find(name); it != routes_before.end() && !(it->second == app->route_message()))
+      app->announce_route();
 }
 
 void Master::shutdown() {
@@ -525,6 +534,8 @@ control::Reply Master::handle(const control::Request& request, std::function<voi
       }
       const auto before = it->second->slot_count();
       it->second->scale(request.workers);
+      // Keys map onto the new slot count: the workers that stay check with it too.
+      if (it->second->slot_count() != before) it->second->announce_route();
       return {true,
               "app " + request.app + ": " + std::to_string(request.workers) + " workers (was " + std::to_string(before) +
                   "); the config's `workers` applies again at the next reload",

@@ -305,9 +305,12 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                      log_line(name() + ": worker speaks protocol version " + std::to_string(hello.version) +
                               ", we speak " + std::to_string(ipc::kVersion));
                    machine_.hello(generation);
+                   p.welcomed = true;
                    const auto& lc = machine_.policy();
-                   p.worker->send(ipc::Welcome{config_->name, number_, config_->workers, generation,
-                                               lc.heartbeat_interval.count(), app_.route_check(),
+                   // The app's slots now (a `scale` may have changed them since the config).
+                   const auto route = app_.route_message();
+                   p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
+                                               lc.heartbeat_interval.count(), route.route,
                                                http_settings(*p.config), httpsys_for(p)});
                  },
                  [&](const ipc::Ready&) {
@@ -347,6 +350,11 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
              message);
   // An ACK, once per connection, only frees the way for the next one (pump above).
   if (lifecycle) settle();
+}
+
+void Slot::send_route(const ipc::Route& route) {
+  for (auto& [generation, p] : processes_)
+    if (p->welcomed && p->worker->channel_open()) p->worker->send(route);
 }
 
 void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {

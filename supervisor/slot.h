@@ -40,6 +40,8 @@ class Slot final : private SlotEffects {
   void sample_rss();
 
   void enqueue(ConnectionPtr connection);
+  // Tells its SDK workers (those that said hello) the app's new rule and slot count.
+  void send_route(const ipc::Route& route);
   std::vector<ConnectionPtr> take_waiting() { return queue_.take_waiting(); }
 
   int number() const { return number_; }
@@ -60,6 +62,7 @@ class Slot final : private SlotEffects {
     std::unique_ptr<WorkerProcess> worker;
     std::shared_ptr<const AppConfig> config;  // what it was started with (its `welcome` says so)
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
+    bool welcomed = false;  // said hello (an SDK worker): it takes our messages, not only handles
     std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
     std::string address_in_use;  // the first line of its output that said EADDRINUSE

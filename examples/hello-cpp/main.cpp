@@ -4,6 +4,8 @@
 //   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000) without blocking the
 //                     loop; tests use it to have a request in flight during a drain
 //   POST /echo     -> 200 with the request's body
+//   GET /ip        -> 200 "<address> <port>": the client as the worker sees it (the PROXY
+//                     protocol source on a listener that takes one)
 // The last path segment names the action, so /3/room/pid works under URL routing too.
 #include <handoff/worker.h>
 
@@ -64,6 +66,10 @@ int main() {
       const int ms = slow_ms(target);
       worker->after(static_cast<std::uint64_t>(ms),
                     [&reply, responder, ms] { responder.send(reply("slow " + std::to_string(ms) + " ms")); });
+      return;
+    }
+    if (action == "ip") {
+      responder.send(reply(request.remote_address + " " + std::to_string(request.remote_port)));
       return;
     }
     responder.send(reply(action == "pid" ? std::to_string(worker->info().pid) : "Hello, world!"));

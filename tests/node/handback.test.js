@@ -133,3 +133,70 @@ for (const [sdk, script] of SDKS) {
     assert.equal(master.handbacks.length, 1);
   });
 }
+
+test('node: an app without upgrade listeners sees none, before or after hand-backs', { timeout: 60000 }, async (t) => {
+  const master = await twoSlots(t, SCRIPTS.echo);
+  const client = await RawClient.connect(master.front.port);
+  t.after(() => client.close());
+  for (const slot of [1, 2, 1, 2, 1]) {
+    client.write(`GET /${slot}/listeners HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const res = await client.response();
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body.toString());
+    // The SDK's 'upgrade' listener lives only inside the parse of a request it hands back.
+    assert.equal(seen.upgrade, 0);
+    assert.ok(!seen.added.includes('upgrade'), `the app saw an 'upgrade' listener added: ${res.body}`);
+    assert.ok(!seen.removed.includes('upgrade'), `the app saw an 'upgrade' listener removed: ${res.body}`);
+  }
+  assert.equal(master.handbacks.length, 4);
+});
+
+test('node: a `route` message replaces the rule of the welcome, for the connections held', { timeout: 60000 }, async (t) => {
+  // Welcomed without a rule (round_robin): everything stays.
+  const master = await twoSlots(t, SCRIPTS.hello, { route: null });
+  const pids = master.slots.map((w) => w.child.pid);
+  const connect = async () => {
+    const client = await RawClient.connect(master.front.port);
+    t.after(() => client.close());
+    return async (path) => {
+      client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      return pids.indexOf(Number((await client.response()).body.toString())) + 1;
+    };
+  };
+  const slotOf = await connect();
+  assert.equal(await slotOf('/1/pid'), 1);
+  assert.equal(await slotOf('/2/pid'), 1);
+
+  // The reload's rule. A message on the channel and a request on a socket are read by
+  // the worker in no set order (two descriptors), so wait until both workers act on it:
+  // a fresh connection's /2/ goes back from slot 1 and its next /1/ from slot 2.
+  const tell = (message, slots = master.slots) =>
+    Promise.all(slots.map((w) => new Promise((resolve) => w.child.send({ handoff: 'route', v: 1, ...message }, resolve))));
+  const until = async (done, what) => {
+    const deadline = Date.now() + 10000;
+    while (!(await done())) assert.ok(Date.now() < deadline, `still not ${what}`);
+  };
+  await tell({ workers: 2, route: ROUTE });
+  await until(async () => {
+    const probe = await connect();
+    return [await probe('/1/pid'), await probe('/2/pid'), await probe('/1/pid')].join() === '1,2,1';
+  }, 'checking /N/');
+  assert.equal(await slotOf('/2/pid'), 2);
+  assert.equal(await slotOf('/1/pid'), 1);
+  assert.equal(await slotOf('/2/pid'), 2);
+
+  // And back to no rule, slot 2 first (slot 1 still hands /2/ over, so a probe reaches it),
+  // then slot 1: the held connection, on slot 2, stays there.
+  await tell({ workers: 2 }, [master.slots[1]]);
+  await until(async () => {
+    const probe = await connect();
+    return [await probe('/1/pid'), await probe('/2/pid'), await probe('/1/pid')].join() === '1,2,2';
+  }, 'keeping everything on slot 2');
+  await tell({ workers: 2 }, [master.slots[0]]);
+  await until(async () => {
+    const probe = await connect();
+    return [await probe('/1/pid'), await probe('/2/pid')].join() === '1,1';
+  }, 'keeping everything on slot 1');
+  assert.equal(await slotOf('/1/pid'), 2);
+  assert.equal(await slotOf('/2/pid'), 2);
+});

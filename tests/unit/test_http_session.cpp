@@ -51,6 +51,26 @@ TEST_CASE("http session: simple GET gets 200 with Content-Length and body") {
   CHECK(s.idle());
 }
 
+TEST_CASE("http session: every request carries the peer it was given (the client's address and port)") {
+  Recorder rec;
+  HttpSession s(rec.handler());
+  s.set_peer("203.0.113.7", 41234);
+  s.feed("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+  (void)take_all_output(s);
+  REQUIRE(rec.seen.size() == 2);
+  for (const auto& r : rec.seen) {
+    CHECK(r.remote_address == "203.0.113.7");
+    CHECK(r.remote_port == 41234);
+  }
+  Recorder none;
+  HttpSession unknown(none.handler());
+  unknown.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  (void)take_all_output(unknown);
+  REQUIRE(none.seen.size() == 1);
+  CHECK(none.seen[0].remote_address.empty());
+  CHECK(none.seen[0].remote_port == 0);
+}
+
 TEST_CASE("http session: pipelined keep-alive requests are answered in order") {
   Recorder rec;
   HttpSession s(rec.handler());

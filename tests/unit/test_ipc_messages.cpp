@@ -116,6 +116,33 @@ TEST_CASE("invalid UTF-8 in a field is replaced, so the line stays valid JSON") 
   CHECK(std::holds_alternative<ipc::Message>(ipc::decode(std::string_view(line).substr(0, line.size() - 1))));
 }
 
+TEST_CASE("route: the app's slot count and rule after a reload or a scale; no rule, no `route`") {
+  const ipc::RouteCheck rule{"header", 1, false, "x-room", true, {"/chat/"}, {"/api/"}};
+  const auto full = std::get<ipc::Route>(round_trip(ipc::Route{.workers = 4, .route = rule}));
+  CHECK(full.workers == 4);
+  CHECK(full.route == rule);
+  const std::string line = ipc::encode(ipc::Route{.workers = 4, .route = rule});
+  CHECK(line.starts_with(R"({"handoff":"route")"));
+  CHECK(line.find(R"("workers":4)") != std::string::npos);
+  CHECK(line.find(R"("route":{)") != std::string::npos);
+  CHECK(line.find(R"("name":"x-room")") != std::string::npos);
+  // round_robin after a reload: the message says so by having no `route` (as welcome).
+  const std::string none = ipc::encode(ipc::Route{.workers = 2, .route = {}});
+  CHECK(none.find(R"("route":)") == std::string::npos);
+  const auto cleared = std::get<ipc::Route>(round_trip(ipc::Route{.workers = 2, .route = {}}));
+  CHECK(cleared.workers == 2);
+  CHECK(cleared.route == ipc::RouteCheck{});
+  // Prefixes alone (round_robin apps sharing a port) still travel.
+  ipc::RouteCheck prefixes_only;
+  prefixes_only.prefixes = {"/a/"};
+  prefixes_only.foreign = {"/b/"};
+  CHECK(std::get<ipc::Route>(round_trip(ipc::Route{.workers = 2, .route = prefixes_only})).route == prefixes_only);
+  CHECK(ipc::name_of(ipc::Message{ipc::Route{}}) == "route");
+  // `workers` is required: a worker must not guess the slot count its keys map onto.
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"route","v":1})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"route","v":1,"workers":"2"})")));
+}
+
 TEST_CASE("protocols/README.md documents every message of the catalogue") {
   std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/protocols/README.md");
   REQUIRE(in);

@@ -17,6 +17,7 @@ struct FakeEdge final : ChannelProtocol::Events {
   std::vector<std::string> sent;
   std::vector<ipc::Welcome> welcomes;
   std::vector<ipc::Drain> drains;
+  std::vector<ipc::Route> routes;
   std::vector<std::string> logs;
   std::vector<bool> answers;
 
@@ -34,6 +35,7 @@ struct FakeEdge final : ChannelProtocol::Events {
   }
   void welcome(const ipc::Welcome& w) override { welcomes.push_back(w); }
   void drain(const ipc::Drain& d) override { drains.push_back(d); }
+  void route(const ipc::Route& r) override { routes.push_back(r); }
   void handle_answered(bool acknowledged) override { answers.push_back(acknowledged); }
   void send(std::string line) override { sent.push_back(std::move(line)); }
   void log(std::string_view what) override { logs.emplace_back(what); }
@@ -105,6 +107,24 @@ TEST_CASE("channel protocol: welcome is delivered") {
   CHECK(edge.welcomes[0].workers == 4);
   CHECK(edge.welcomes[0].generation == 3);
   CHECK(edge.sent.empty());
+}
+
+TEST_CASE("channel protocol: route after welcome is delivered, and answers nothing") {
+  ChannelProtocol p;
+  FakeEdge edge;
+  ipc::RouteCheck rule;
+  rule.rule = "header";
+  rule.name = "x-room";
+  p.feed(ipc::encode(ipc::Welcome{.app = "chat", .slot = 2, .workers = 2, .generation = 3}) +
+             ipc::encode(ipc::Route{.workers = 4, .route = rule}) + ipc::encode(ipc::Route{.workers = 4, .route = {}}),
+         edge);
+  REQUIRE(edge.welcomes.size() == 1);
+  REQUIRE(edge.routes.size() == 2);
+  CHECK(edge.routes[0].workers == 4);
+  CHECK(edge.routes[0].route == rule);
+  CHECK(edge.routes[1].route.rule.empty());
+  CHECK(edge.sent.empty());
+  CHECK(edge.logs.empty());
 }
 
 TEST_CASE("channel protocol: welcome carries heartbeat_ms; drain is delivered, then handles still ACKed") {

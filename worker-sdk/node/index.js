@@ -148,7 +148,7 @@ function attach(handoff, server, options) {
 
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
-  let route = null; // welcome.route: how to check each next request on a keep-alive socket
+  let route = null; // welcome.route, then `route`: how to check each next request on a keep-alive socket
   let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
@@ -172,10 +172,13 @@ function attach(handoff, server, options) {
   // one a framework prepends later), whichever event carries it.
   const emit = server.emit;
   server.emit = function emitTracked(event, a, b, c) {
-    if ((event === 'upgrade' || event === 'connect') && a && a[kHandback]) {
+    if (event === 'upgrade' && a && a[kHandback]) {
+      releaseUpgrade();
       handBack(a, b, c);
       return true; // not the app's: it belongs to another slot
     }
+    // Our own short-lived 'upgrade' listener (holdUpgrade) is nothing the app should see.
+    if ((event === 'newListener' || event === 'removeListener') && b === handBackListener) return false;
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
       if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
@@ -310,6 +313,7 @@ function attach(handoff, server, options) {
     if (server.noDelay) socket.setNoDelay(true);
     if (server.keepAlive) socket.setKeepAlive(true, server.keepAliveInitialDelay * 1000);
     socket.allowHalfOpen = server.allowHalfOpen;
+    showClient(socket, message);
     // Count it, so getConnections() and close()'s 'close' event see it.
     server._connections++;
     sockets.add(socket);
@@ -341,7 +345,8 @@ function attach(handoff, server, options) {
   // 'request' event) returns 2 for such a request, which tells llhttp to stop right after
   // its head (no body parsed, nothing after it parsed); http.Server then detaches the
   // socket (its listeners removed, the parser freed, reading back in JS) and emits
-  // 'upgrade' with the bytes of that read after the head, which our emit wrapper takes
+  // 'upgrade' with the bytes of that read after the head (holdUpgrade makes sure it does,
+  // with or without the app's own 'upgrade' listeners), which our emit wrapper takes
   // instead of the app. Those bytes, after a re-serialized head (method, target, version,
   // raw headers: an equivalent head, not the exact bytes), are what the master gets; a
   // body and pipelined requests beyond that read are still in the kernel.
@@ -360,10 +365,37 @@ function attach(handoff, server, options) {
       if (seen > 1 && route && req.method !== 'CONNECT' && !belongsHere(route, worker.slot, worker.workers, req.url, req.rawHeaders)) {
         req[kHandback] = conn;
         req.upgrade = true; // http.Server's test after the parse: detach the socket
+        holdUpgrade();
         return 2; // llhttp: no body, stop here (HPE_PAUSED_UPGRADE)
       }
       return onIncoming.call(this, req, keepAlive);
     };
+  }
+
+  // http.Server emits 'upgrade' for a detached request only if the server has an
+  // 'upgrade' listener (Node 22 and 24 check `listenerCount('upgrade') > 0` after the
+  // parse and destroy the socket otherwise; Node 20 emits it regardless). An app without
+  // one (Express, Fastify, plain http) must not get one for good: Node (20 to 24) would
+  // then take a real `Upgrade:` request for an upgrade instead of a normal request, which
+  // is what it gives an app without listeners. So a listener is
+  // added only from the moment a request is marked for hand-back (onIncoming, inside the
+  // parse) to the 'upgrade' that follows in the same synchronous call, which removes it;
+  // no other request is parsed in between, so none sees it. The emit wrapper hides its
+  // newListener/removeListener events and takes the 'upgrade' before any listener runs,
+  // so the listener itself is never called. Should the 'upgrade' not come (the parse
+  // failed after the head), the next tick removes it all the same.
+  let upgradeHeld = false;
+  function holdUpgrade() {
+    if (upgradeHeld) return;
+    upgradeHeld = true;
+    server.on('upgrade', handBackListener);
+    process.nextTick(releaseUpgrade);
+  }
+
+  function releaseUpgrade() {
+    if (!upgradeHeld) return;
+    upgradeHeld = false;
+    server.removeListener('upgrade', handBackListener);
   }
 
   // 'upgrade' for a request that goes back: `rest` is what the read that completed its
@@ -569,9 +601,15 @@ function attach(handoff, server, options) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
       if (message.http !== undefined) applyHttp(message.http);
-      route = message.route !== null && typeof message.route === 'object' ? message.route : null;
+      route = routeOf(message);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
+    } else if (message.handoff === 'route') {
+      // A reload changed the app's rule or its shared ports' prefixes, or a reload or a
+      // scale its slot count: checkRequests() reads both at each request, so the next
+      // request of every connection held now is checked against them.
+      if (Number.isInteger(message.workers)) worker.workers = message.workers;
+      route = routeOf(message);
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
     } else if (message.handoff === 'drain') {
@@ -604,6 +642,37 @@ function attach(handoff, server, options) {
   send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
   // serve() says `ready` once the app can take connections.
 }
+
+// The client as the master saw it (`conn.remote`, `conn.port`: behind a load balancer that
+// speaks the PROXY protocol, the client's address, not the balancer's) is what the socket
+// says: socket.remoteAddress, remotePort and remoteFamily, so req.socket.remoteAddress and
+// Express's req.ip, show it. net.Socket has them as getters on its prototype, which read
+// the kernel's peer; an own property of this socket shadows them (a socket handed back
+// and handed over again is a new socket, given the same address by the master). A TLS
+// socket over it (https.Server) keeps asking the kernel.
+function showClient(socket, message) {
+  if (typeof message.remote !== 'string' || message.remote === '') return;
+  const shown = {
+    remoteAddress: message.remote,
+    remotePort: Number.isInteger(message.port) ? message.port : undefined,
+    remoteFamily: net.isIPv6(message.remote) ? 'IPv6' : net.isIPv4(message.remote) ? 'IPv4' : undefined,
+  };
+  for (const [name, value] of Object.entries(shown)) {
+    // Feature check: a Node whose sockets hold these as fixed own properties keeps its own.
+    const own = Object.getOwnPropertyDescriptor(socket, name);
+    if (own && !own.configurable) continue;
+    Object.defineProperty(socket, name, { value, configurable: true, enumerable: false, writable: false });
+  }
+}
+
+// The rule in a `welcome` or `route` message; absent: nothing to check (round_robin...).
+function routeOf(message) {
+  return message.route !== null && typeof message.route === 'object' ? message.route : null;
+}
+
+// The 'upgrade' listener that holdUpgrade() adds for a moment; never called (the emit
+// wrapper takes the event first), it only makes http.Server emit it.
+function handBackListener() {}
 
 // At once, in the 'upgrade' call: nothing more is read from the kernel, so whatever
 // follows stays there for the master (bytes read and dropped would be lost: Node issue

@@ -98,6 +98,10 @@ void Channel::drain(const ipc::Drain& d) {
   if (callbacks_.drain) callbacks_.drain(d);
 }
 
+void Channel::route(const ipc::Route& r) {
+  if (callbacks_.route) callbacks_.route(r);
+}
+
 void Channel::handle_answered(bool acknowledged) {
   if (callbacks_.handle_answered) callbacks_.handle_answered(acknowledged);
 }

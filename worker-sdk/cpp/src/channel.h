@@ -16,6 +16,7 @@ class Channel final : ChannelProtocol::Events {
     std::function<void(UvHandle<uv_tcp_t>, const ipc::Conn&)> connection;  // a socket from the master
     std::function<void(bool acknowledged)> handle_answered;  // ACK or NACK of our last handle
     std::function<void(const ipc::Welcome&)> welcome;
+    std::function<void(const ipc::Route&)> route;  // the app's rule or slot count changed
     std::function<void(const ipc::Drain&)> drain;
     std::function<void()> closed;  // EOF or error: the master is gone
   };
@@ -46,6 +47,7 @@ class Channel final : ChannelProtocol::Events {
   void discard_handle() override;
   void welcome(const ipc::Welcome& w) override;
   void drain(const ipc::Drain& d) override;
+  void route(const ipc::Route& r) override;
   void handle_answered(bool acknowledged) override;
   void send(std::string line) override { send_line(std::move(line)); }
   void log(std::string_view what) override;

@@ -46,6 +46,8 @@ void ChannelProtocol::on_line(std::string_view line, Events& events) {
           events.welcome(m);
         } else if constexpr (std::is_same_v<M, ipc::Drain>) {
           events.drain(m);
+        } else if constexpr (std::is_same_v<M, ipc::Route>) {
+          events.route(m);
         } else if constexpr (std::is_same_v<M, ipc::HandleAck>) {
           events.handle_answered(true);
         } else if constexpr (std::is_same_v<M, ipc::HandleNack>) {

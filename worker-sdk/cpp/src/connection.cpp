@@ -1,6 +1,8 @@
 #include "connection.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 #include "read_buffer.h"
 #include "write_request.h"
@@ -25,6 +27,22 @@ constexpr unsigned kLingerMs = 2'000;
 constexpr std::uint64_t kQuietMs = 100;
 
 Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
+
+// The socket's peer as text and port (a standalone worker's client); empty if unknown.
+std::pair<std::string, int> socket_peer(const uv_tcp_t* tcp) {
+  sockaddr_storage address{};
+  int length = sizeof address;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
+  char text[64] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    if (uv_ip4_name(in, text, sizeof text) == 0) return {text, ntohs(in->sin_port)};
+  } else if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    if (uv_ip6_name(in6, text, sizeof text) == 0) return {text, ntohs(in6->sin6_port)};
+  }
+  return {};
+}
 
 // The loop's time is taken once per iteration, and one iteration may serve thousands of
 // connections: a timeout measured from that stale time would fire early by as long as the
@@ -61,6 +79,14 @@ void Connection::start() {
   last_activity_ = fresh_now(loop_);
   request_started_ = last_activity_;  // the first request's time counts from its arrival
   if (belongs_) session_.check_requests(belongs_);
+  // Who the requests come from: the master's word (a PROXY protocol source stays the
+  // client's across hand-backs), else, standalone, the socket's peer.
+  if (!conn_.remote_address.empty()) {
+    session_.set_peer(conn_.remote_address, conn_.remote_port);
+  } else {
+    auto [address, port] = socket_peer(tcp_.get());
+    session_.set_peer(std::move(address), port);
+  }
   // Bytes the master read from this socket (a handback, or where it cannot peek) come
   // before anything the socket holds: nothing is read from it before this returns.
   if (!conn_.head.empty()) session_.feed(std::exchange(conn_.head, {}));

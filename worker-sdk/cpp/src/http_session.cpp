@@ -56,6 +56,8 @@ struct HttpSession::Impl {
   // The request being parsed. llhttp hands out spans that may be cut at any byte
   // (the end of one feed), so every span is appended, never assigned.
   Request current;
+  std::string peer_address;  // copied into each request
+  int peer_port = 0;
   std::string field, value;
   std::size_t head_bytes = 0;
   bool headers_done = false;
@@ -130,6 +132,8 @@ struct HttpSession::Impl {
   static int on_message_begin(llhttp_t* p) {
     auto& s = of(p);
     s.current = Request{};
+    s.current.remote_address = s.peer_address;
+    s.current.remote_port = s.peer_port;
     s.field.clear();
     s.value.clear();
     s.head_bytes = 0;
@@ -445,6 +449,11 @@ bool HttpSession::has_output() const { return !impl_->out.empty(); }
 std::size_t HttpSession::requests() const { return impl_->answered; }
 
 void HttpSession::check_requests(std::function<bool(const Request&)> belongs) { impl_->belongs = std::move(belongs); }
+
+void HttpSession::set_peer(std::string address, int port) {
+  impl_->peer_address = std::move(address);
+  impl_->peer_port = port;
+}
 bool HttpSession::handing_back() const { return impl_->handing_back; }
 std::string HttpSession::take_handback_bytes() { return std::exchange(impl_->handback, {}); }
 

@@ -67,7 +67,7 @@ struct Worker::Impl final : Connection::Owner {
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
   std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
   std::uint64_t requests = 0;
-  ipc::RouteCheck route;  // welcome.route: whether a keep-alive request is still ours
+  ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
   // here until the master's ACK (NODE-IPC.md: one handle in flight per channel).
@@ -232,6 +232,13 @@ int Worker::Impl::start_supervised() {
                        if (w.httpsys && !httpsys) start_httpsys(*w.httpsys);
                        scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
+                     },
+                 // Read at each request (serve()): connections held now check their next
+                 // requests against the new rule and slot count.
+                 .route =
+                     [this](const ipc::Route& r) {
+                       info.workers = r.workers;
+                       route = r.route;
                      },
                  .drain =
                      [this](const ipc::Drain& d) {

@@ -24,6 +24,8 @@ class ChannelProtocol {
     virtual void discard_handle() = 0;
     virtual void welcome(const ipc::Welcome& welcome) = 0;
     virtual void drain(const ipc::Drain& drain) = 0;
+    // A reload or a scale changed the app's rule or slot count: replaces welcome's.
+    virtual void route(const ipc::Route& route) = 0;
     // The master answered the handle we sent last (a `handback`): ACK (true) or NACK.
     virtual void handle_answered(bool acknowledged) = 0;
     virtual void send(std::string line) = 0;

@@ -34,6 +34,9 @@ class HttpSession {
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
+  // Who the requests come from (Request::remote_address, remote_port); before feed().
+  void set_peer(std::string address, int port);
+
   // Bytes from the peer. Once closing(), further bytes are ignored: after a
   // `Connection: close` exchange or an error, the rest of the stream is not trusted.
   // While paused(), bytes are held, unparsed, until resume().

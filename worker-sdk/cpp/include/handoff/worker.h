@@ -30,6 +30,12 @@ struct Request {
   int http_major = 1, http_minor = 1;
   std::vector<Header> headers;  // in arrival order, names as sent
   std::string body;             // decoded (chunked framing removed)
+  // Who sent it: the client's address and port as the master saw them (under the
+  // supervisor: the source of the PROXY protocol header on a listener that takes one, so
+  // the client's and not the load balancer's), else the socket's peer. Textual,
+  // "203.0.113.7" or "2001:db8::1"; empty and 0 when unknown.
+  std::string remote_address;
+  int remote_port = 0;
 
   // Value of the first header with this name, compared case-insensitively; "" if absent.
   std::string_view header(std::string_view name) const;
@@ -143,7 +149,8 @@ class Worker {
   std::size_t connections() const;
 
   // Filled from HANDOFF_APP/HANDOFF_SLOT/HANDOFF_WORKERS/HANDOFF_GENERATION at
-  // construction, then from the master's `welcome` message.
+  // construction, then from the master's `welcome` message; `workers` also from a `route`
+  // message (a reload or a scale changed the app's slot count).
   const WorkerInfo& info() const;
 
  private:
