@@ -15,7 +15,7 @@ const { RawClient } = require('../node/helpers');
 
 const SDKS = [
   { name: 'C++ SDK (hello-cpp)', command: [h.HELLO_CPP] },
-  { name: 'Node SDK (hello-node)', command: ['node', h.HELLO_NODE] },
+  { name: 'Node SDK (hello-node)', command: [h.NODE, h.HELLO_NODE] },
 ];
 const ROUTES = [
   { name: 'L4 round_robin', policy: 'round_robin', path: '/pid' },
@@ -151,7 +151,7 @@ test('Node SDK (hello-node): rolling reload and max_requests recycling under kee
   const config = (version) =>
     h.config({
       port,
-      command: ['node', h.HELLO_NODE],
+      command: [h.NODE, h.HELLO_NODE],
       workers: 2,
       extra: `    env: {VERSION: "${version}"}\n    max_requests: 400\n    heartbeat: {interval: 50ms, timeout: 5s}\n`,
     });

@@ -12,7 +12,7 @@ const { RawClient } = require('../node/helpers');
 
 const SDKS = [
   { name: 'C++ SDK (hello-cpp)', command: [h.HELLO_CPP] },
-  { name: 'Node SDK (hello-node)', command: ['node', h.HELLO_NODE] },
+  { name: 'Node SDK (hello-node)', command: [h.NODE, h.HELLO_NODE] },
 ];
 
 function cluster({ port, apps }) {
@@ -98,7 +98,7 @@ test('port sharing: one keep-alive connection alternating /a/ and /b/ reaches th
       port,
       apps: [
         { name: 'a', command: [h.HELLO_CPP], workers: 2, policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
-        { name: 'b', command: ['node', h.HELLO_NODE], workers: 2, policy: 'round_robin', extra: '    routes: ["/b/"]\n' },
+        { name: 'b', command: [h.NODE, h.HELLO_NODE], workers: 2, policy: 'round_robin', extra: '    routes: ["/b/"]\n' },
       ],
     }),
     { a: 2, b: 2 },
@@ -114,7 +114,7 @@ test('port sharing: one keep-alive connection alternating /a/ and /b/ reaches th
 test('a plain Node worker without the SDK keeps the connection: every request goes to the first slot', async (t) => {
   const port = await h.freePort();
   const sup = await start(
-    cluster({ port, apps: [{ command: ['node', h.PLAIN_NODE], extra: '    ready: on_spawn\n' }] }),
+    cluster({ port, apps: [{ command: [h.NODE, h.PLAIN_NODE], extra: '    ready: on_spawn\n' }] }),
     { hello: 4 },
   );
   t.after(() => sup.stop());

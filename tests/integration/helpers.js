@@ -384,6 +384,10 @@ function parentPid(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+// The Node that runs Node workers: the one running this test file, so that one run of the
+// suite proves one Node version (ctest runs it on each LTS line). Under wine the workers
+// are Windows node.exe, found as `node` through WINEPATH (windows/test.sh).
+const NODE = windows.enabled ? 'node' : process.execPath;
 const HELLO_CPP = path.join(BIN, 'hello-cpp');
 const HELLO_NODE = path.join(ROOT, 'examples/hello-node/server.js');
 const PLAIN_NODE = path.join(ROOT, 'examples/hello-node/plain.js');
@@ -407,6 +411,7 @@ module.exports = {
   BIN,
   SUPERVISOR,
   supervisorArgv,
+  NODE,
   HELLO_CPP,
   HELLO_NODE,
   PLAIN_NODE,

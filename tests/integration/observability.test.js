@@ -79,7 +79,7 @@ apps:
     workers: 2
     listeners: [cpp]
   - name: node
-    command: ${JSON.stringify(['node', h.HELLO_NODE])}
+    command: ${JSON.stringify([h.NODE, h.HELLO_NODE])}
     workers: 2
     listeners: [node]
     heartbeat: {interval: 200ms, timeout: 10s}
@@ -188,7 +188,7 @@ test('/readyz is 503 while workers start and 200 once min_ready are ready; /heal
   - address: 127.0.0.1:${port}
 apps:
   - name: gated
-    command: ${JSON.stringify(['node', GATED])}
+    command: ${JSON.stringify([h.NODE, GATED])}
     workers: 2
     min_ready: 2
     env: {GATE: ${JSON.stringify(gate)}}
@@ -385,7 +385,7 @@ test('a worker printing 10 MB without a newline does not block dispatch', async 
   - {address: "127.0.0.1:${other}", name: quiet}
 apps:
   - name: noisy
-    command: ${JSON.stringify(['node', NOISY])}
+    command: ${JSON.stringify([h.NODE, NOISY])}
     env: {NOISE_BYTES: "${10 * 1024 * 1024}"}
     listeners: [noisy]
   - name: quiet
