@@ -48,7 +48,11 @@ process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
 });
 
-async function freePort() {
+// A port nothing listens on, and one this process has not handed out before: the kernel
+// often gives a port just closed to the next bind to port 0, so two calls in a row (a test
+// asking for three ports) could get the same one, and the master would refuse its config.
+const portsGiven = new Set();
+function unusedPort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -57,6 +61,15 @@ async function freePort() {
     });
     srv.on('error', reject);
   });
+}
+async function freePort() {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = await unusedPort();
+    if (portsGiven.has(port)) continue;
+    portsGiven.add(port);
+    return port;
+  }
+  throw new Error('no port not handed out before in 1,000 tries');
 }
 
 // A fresh directory for a test's files, removed when the test file's process exits.
