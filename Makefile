@@ -2,21 +2,31 @@
 # machine as root: they install what is missing first.
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
-            nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs node-ws libsystemd-dev \
+            nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs npm node-ws libsystemd-dev \
             prometheus socat systemd util-linux stress-ng openssl
 # The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
 WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml
+# The Node LTS binaries of the test suite (tools/node-lts): `make run`, `make test` and
+# `make bench` run with PATH from `node-lts.sh path`, which puts the suite's default Node
+# first when the system's node is older than the oldest supported line (Debian 12: 18).
+# Not `make test-windows`: Windows Node 24 does not start under Debian 12's wine.
+NODE_LTS := tools/node-lts/node-lts.sh
+WITH_NODE = path=$$($(NODE_LTS) path) && PATH=$$path
 
 .PHONY: all deps deps-windows build build-asan build-windows run test test-fast test-asan test-loaded test-windows bench clean
 
 all: build
 
 # Installs the Debian packages of a list that are missing (as root; otherwise says what to run).
+# A package counts as there when an installed one provides it (nodesource's nodejs
+# provides npm).
 define install_missing
 	@missing=""; \
+	provided=$$(dpkg-query -W -f='$${db:Status-Abbrev}$${Provides}\n' | sed -n 's/^ii *//p' | tr ',' '\n' | sed 's/^ *//; s/ .*//'); \
 	for p in $(1); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	    echo "$$provided" | grep -qx "$$p" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
@@ -29,8 +39,12 @@ define install_missing
 	fi
 endef
 
+# Then the npm packages, each from its package-lock, once: the Node LTS binaries into
+# build/node-lts, and the apps the tests run (tests/apps).
 deps:
 	$(call install_missing,$(PACKAGES))
+	@$(NODE_LTS) install
+	@tools/npm-ci.sh tests/apps
 
 build: deps
 	cmake --preset default
@@ -41,16 +55,16 @@ build-asan: deps
 	cmake --build --preset asan
 
 run: build
-	build/bin/supervisor --config $(CONFIG)
+	$(WITH_NODE) build/bin/supervisor --config $(CONFIG)
 
 # The whole suite, then the whole suite again under AddressSanitizer + UBSan.
 test: test-fast test-asan
 
 test-fast: build
-	ctest --preset default
+	$(WITH_NODE) ctest --preset default
 
 test-asan: build-asan
-	ctest --preset asan
+	$(WITH_NODE) ctest --preset asan
 
 # The lifecycle and fault tests once more beside a CPU hog on every core, as on a busy
 # shared machine (tests/loaded.sh).
@@ -72,7 +86,7 @@ test-windows: build-windows
 
 # Every configuration side by side (bench/run.sh, about 13 minutes; BENCH_ARGS=--quick: 3).
 bench: deps
-	bench/run.sh $(BENCH_ARGS)
+	$(WITH_NODE) bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-asan build-release build-windows

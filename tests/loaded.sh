@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(cd "${1:-build/bin}" && pwd)
 cores=$(nproc)
+node=$(tools/node-lts/node-lts.sh default) # the suite's default Node (make deps)
 stress-ng --cpu "$cores" --timeout 900s --quiet &
 hog=$!
 trap 'kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null || true' EXIT
 echo "tests/loaded.sh: stress-ng --cpu $cores running (pid $hog)"
 HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$PWD" timeout 900 \
-  node --test --test-concurrency=1 tests/integration/lifecycle.test.js tests/integration/faults.test.js
+  "$node" --test --test-concurrency=1 tests/integration/lifecycle.test.js tests/integration/faults.test.js

@@ -32,7 +32,7 @@ run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
 node_dir=$("$root/windows/node.sh") || { echo "windows/test.sh: cannot get Windows Node"; exit 1; }
 run integration 1500 env HANDOFF_TARGET=windows WINEPATH="$node_dir" NODE_SKIP_PLATFORM_CHECK=1 HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" \
   NODE_OPTIONS="--require $root/tests/integration/windows.js" \
-  node --test --test-concurrency=1 "$root/tests/integration/"
+  node --test --test-concurrency=1 "$root"/tests/integration/*.test.js
 node "$root/tests/integration/windows.js"
 
 # The prefix's persistent wineserver (and its services) ends with the run.

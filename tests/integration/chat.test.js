@@ -23,7 +23,7 @@ function chatConfig(port, policy) {
   - address: 127.0.0.1:${port}
 apps:
   - name: chat
-    command: ${JSON.stringify(['node', CHAT])}
+    command: ${JSON.stringify([h.NODE, CHAT])}
     workers: ${WORKERS}
     policy: ${policy}
 `;

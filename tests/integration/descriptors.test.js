@@ -58,7 +58,7 @@ test("after 1,000 connections the master's descriptor count is back where it sta
 
 for (const [kind, command] of [
   ['C++', [h.HELLO_CPP]],
-  ['Node', ['node', h.HELLO_NODE]],
+  ['Node', [h.NODE, h.HELLO_NODE]],
 ]) {
   test(`a ${kind} worker holds only stdio, its channel and its own sockets`, async (t) => {
     const port = await h.freePort();

@@ -224,7 +224,7 @@ test('a command behind a wrapper (sh -c) is killed as a process group: its app d
   const sup = await h.startSupervisor(
     h.config({
       port,
-      command: ['sh', '-c', `node ${JSON.stringify(h.PLAIN_NODE)}; echo unreachable`],
+      command: ['sh', '-c', `${JSON.stringify(h.NODE)} ${JSON.stringify(h.PLAIN_NODE)}; echo unreachable`],
       workers: 1,
       extra: '    ready: on_spawn\n    restart: {min_delay: 100ms}\n',
     }),
@@ -255,9 +255,9 @@ test('the master killed with SIGKILL: every worker is gone within 2 s, and a new
   - {address: "127.0.0.1:${ports[3]}", name: wrapped}
 apps:
   - {name: cpp, command: ${JSON.stringify([h.HELLO_CPP])}, listeners: [cpp], workers: 2}
-  - {name: node, command: ${JSON.stringify(['node', h.HELLO_NODE])}, listeners: [node], workers: 1}
-  - {name: plain, command: ${JSON.stringify(['node', PLAIN_NODE_HELD])}, listeners: [plain], workers: 1, ready: on_spawn}
-  - {name: wrapped, command: ${JSON.stringify(['sh', '-c', `node ${PLAIN_NODE_HELD}; exit 0`])}, listeners: [wrapped], workers: 1, ready: on_spawn}
+  - {name: node, command: ${JSON.stringify([h.NODE, h.HELLO_NODE])}, listeners: [node], workers: 1}
+  - {name: plain, command: ${JSON.stringify([h.NODE, PLAIN_NODE_HELD])}, listeners: [plain], workers: 1, ready: on_spawn}
+  - {name: wrapped, command: ${JSON.stringify(['sh', '-c', `${JSON.stringify(h.NODE)} ${JSON.stringify(PLAIN_NODE_HELD)}; exit 0`])}, listeners: [wrapped], workers: 1, ready: on_spawn}
 `;
   const first = await h.startSupervisor(yaml);
   for (const app of ['cpp', 'node', 'plain', 'wrapped'])

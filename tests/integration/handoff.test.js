@@ -7,8 +7,8 @@ const h = require('./helpers');
 
 const kinds = [
   { name: 'C++ SDK worker (hello-cpp)', command: [h.HELLO_CPP], extra: '' },
-  { name: 'Node SDK worker (hello-node)', command: ['node', h.HELLO_NODE], extra: '' },
-  { name: 'plain Node worker without SDK (ready: on_spawn)', command: ['node', h.PLAIN_NODE], extra: '    ready: on_spawn\n' },
+  { name: 'Node SDK worker (hello-node)', command: [h.NODE, h.HELLO_NODE], extra: '' },
+  { name: 'plain Node worker without SDK (ready: on_spawn)', command: [h.NODE, h.PLAIN_NODE], extra: '    ready: on_spawn\n' },
 ];
 
 for (const kind of kinds) {
@@ -43,7 +43,7 @@ for (const kind of kinds) {
 }
 
 test('1,000 sequential connections are all answered (C++ and Node workers)', async (t) => {
-  for (const command of [[h.HELLO_CPP], ['node', h.HELLO_NODE]]) {
+  for (const command of [[h.HELLO_CPP], [h.NODE, h.HELLO_NODE]]) {
     const port = await h.freePort();
     const sup = await h.startSupervisor(h.config({ port, command, workers: 2 }), { ready: 2 });
     t.after(() => sup.stop());

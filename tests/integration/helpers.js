@@ -48,7 +48,11 @@ process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
 });
 
-async function freePort() {
+// A port nothing listens on, and one this process has not handed out before: the kernel
+// often gives a port just closed to the next bind to port 0, so two calls in a row (a test
+// asking for three ports) could get the same one, and the master would refuse its config.
+const portsGiven = new Set();
+function unusedPort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -57,6 +61,15 @@ async function freePort() {
     });
     srv.on('error', reject);
   });
+}
+async function freePort() {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = await unusedPort();
+    if (portsGiven.has(port)) continue;
+    portsGiven.add(port);
+    return port;
+  }
+  throw new Error('no port not handed out before in 1,000 tries');
 }
 
 // A fresh directory for a test's files, removed when the test file's process exits.
@@ -384,8 +397,9 @@ function parentPid(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-// The Node that workers run on: the one running this test file, so that one run proves
-// one Node version (under wine, the Windows node.exe on wine's PATH).
+// The Node that runs Node workers: the one running this test file, so that one run of the
+// suite proves one Node version (ctest runs it on each LTS line). Under wine the workers
+// are Windows node.exe, found as `node` through WINEPATH (windows/test.sh).
 const NODE = windows.enabled ? 'node' : process.execPath;
 const HELLO_CPP = path.join(BIN, 'hello-cpp');
 const HELLO_NODE = path.join(ROOT, 'examples/hello-node/server.js');

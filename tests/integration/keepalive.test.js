@@ -170,7 +170,7 @@ test(`${COUNT} idle keep-alive sockets on a C++ worker: held by the worker only,
 
 test(`${COUNT} idle keep-alive sockets on a Node worker (SDK, default keep_alive_timeout): the same closing`, async (t) => {
   // Node closes at keepAliveTimeout + 1 s (its own margin), within the 2 s allowed.
-  await idleSockets(t, { command: ['node', h.HELLO_NODE], keepAliveMs: 5000, http: '' });
+  await idleSockets(t, { command: [h.NODE, h.HELLO_NODE], keepAliveMs: 5000, http: '' });
 });
 
 // ---- slow clients ------------------------------------------------------------------

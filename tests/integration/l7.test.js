@@ -183,7 +183,7 @@ test('port sharing: the longest URL prefix picks the app; no match is 404', asyn
       apps: [
         app({ name: 'chat', workers: 2, policy: '{url_segment: {index: 2, direct: true}}', extra: '    routes: ["/chat/"]\n' }),
         app({ name: 'api', workers: 1, policy: 'round_robin', extra: '    routes: ["/api/", "/chat/admin/"]\n' }),
-        app({ name: 'node', command: ['node', h.HELLO_NODE], workers: 1, policy: 'round_robin', extra: '    routes: ["/static/"]\n' }),
+        app({ name: 'node', command: [h.NODE, h.HELLO_NODE], workers: 1, policy: 'round_robin', extra: '    routes: ["/static/"]\n' }),
       ],
     }),
     { chat: 2, api: 1, node: 1 },

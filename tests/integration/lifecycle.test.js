@@ -175,7 +175,7 @@ test('changing workers scales without touching the other slots', async (t) => {
 
 for (const [kind, command] of [
   ['C++', [h.HELLO_CPP]],
-  ['Node', ['node', h.HELLO_NODE]],
+  ['Node', [h.NODE, h.HELLO_NODE]],
 ]) {
   test(`SIGTERM with a slow request in flight (${kind}): it completes, new connections are refused, exit 0`, async (t) => {
     const port = await h.freePort();
@@ -241,7 +241,7 @@ for (const [mode, expected] of [
 test('user: workers run as the configured user', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(
-    h.config({ port, command: ['node', h.PLAIN_NODE], workers: 1, extra: '    ready: on_spawn\n    user: nobody\n' }),
+    h.config({ port, command: [h.NODE, h.PLAIN_NODE], workers: 1, extra: '    ready: on_spawn\n    user: nobody\n' }),
   );
   t.after(() => sup.stop());
   const [, pid] = await sup.log.waitFor(/event=spawn app=hello slot=1 pid=(\d+)/);

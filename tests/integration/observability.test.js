@@ -79,7 +79,7 @@ apps:
     workers: 2
     listeners: [cpp]
   - name: node
-    command: ${JSON.stringify(['node', h.HELLO_NODE])}
+    command: ${JSON.stringify([h.NODE, h.HELLO_NODE])}
     workers: 2
     listeners: [node]
     heartbeat: {interval: 200ms, timeout: 10s}
@@ -149,10 +149,13 @@ test('/metrics passes promtool check metrics and its counters move with traffic'
   assert.strictEqual(lint.status, 0, `promtool: ${lint.stdout}${lint.stderr}\n${before.body}`);
 
   for (let i = 0; i < 10; i++) await h.request({ port: cppPort });
+  // A C++ worker writes a response before it counts it in the scoreboard: the client can
+  // see the last response a moment before the worker's count moves.
   const after = await h.eventually(async () => {
     const m = (await admin(adminPort, '/metrics')).body;
     const dispatched = [1, 2].map((slot) => sample(m, 'handoff_connections_dispatched_total', { app: 'cpp', slot }));
-    return { ok: dispatched[0] + dispatched[1] === 10, m, dispatched };
+    const requests = [1, 2].map((slot) => sample(m, 'handoff_worker_requests_total', { app: 'cpp', slot }));
+    return { ok: dispatched[0] + dispatched[1] === 10 && requests[0] + requests[1] === 10, m, dispatched };
   });
   assert.deepStrictEqual(after.dispatched, [5, 5], 'round_robin: 5 connections to each slot');
   const m = after.m;
@@ -188,7 +191,7 @@ test('/readyz is 503 while workers start and 200 once min_ready are ready; /heal
   - address: 127.0.0.1:${port}
 apps:
   - name: gated
-    command: ${JSON.stringify(['node', GATED])}
+    command: ${JSON.stringify([h.NODE, GATED])}
     workers: 2
     min_ready: 2
     env: {GATE: ${JSON.stringify(gate)}}
@@ -385,7 +388,7 @@ test('a worker printing 10 MB without a newline does not block dispatch', async 
   - {address: "127.0.0.1:${other}", name: quiet}
 apps:
   - name: noisy
-    command: ${JSON.stringify(['node', NOISY])}
+    command: ${JSON.stringify([h.NODE, NOISY])}
     env: {NOISE_BYTES: "${10 * 1024 * 1024}"}
     listeners: [noisy]
   - name: quiet

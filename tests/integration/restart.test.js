@@ -6,7 +6,7 @@ const h = require('./helpers');
 
 for (const [kind, command] of [
   ['C++', [h.HELLO_CPP]],
-  ['Node', ['node', h.HELLO_NODE]],
+  ['Node', [h.NODE, h.HELLO_NODE]],
 ]) {
   test(`SIGKILL a ${kind} worker: it returns in its slot and the next connections are served`, async (t) => {
     const port = await h.freePort();

@@ -38,7 +38,7 @@ const { io: connectClient } = appPackage('socket.io-client');
 const WORKERS = 4;
 // The runner's own Node, so that one run proves one version; under wine (the Windows
 // build) the prefix's Windows node.
-const NODE = h.WINDOWS ? 'node' : process.execPath;
+const NODE = h.NODE;
 const UNKNOWN_LINE = /socketio connection_error code=1 /; // engine.io's Server.errors.UNKNOWN_SID
 
 function socketioConfig(port, options = {}) {

@@ -99,8 +99,9 @@ const DEFAULT_ENV = { HANDOFF_APP: 'hello', HANDOFF_SLOT: '1', HANDOFF_WORKERS: 
 //    does) and resolves once the worker has acknowledged it;
 //  - waitMessage(pred) resolves with the first message, seen or to come, matching pred.
 async function forkWorker(t, script, { env = {}, handshake = true, welcome } = {}) {
-  // A .js script runs under Node; anything else is a worker binary (a C++ SDK example),
-  // started with the same channel on fd 3.
+  // A .js script runs under this Node (fork() uses process.execPath: node-sdk-NN proves
+  // line NN); anything else is a worker binary (a C++ SDK example), started with the same
+  // channel on fd 3.
   const options = { env: childEnv({ ...DEFAULT_ENV, ...env }), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] };
   const child = track(
     t,
