@@ -13,7 +13,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('./helpers');
 
-const NODE = process.execPath;
+const NODE = h.NODE;
 const LISTENS_ITSELF = path.join(__dirname, 'fixtures/listens-itself.js');
 const CHANNEL_REPORT = path.join(__dirname, 'fixtures/channel-report.js');
 const SERVES_AND_LISTENS = path.join(__dirname, 'fixtures/serves-and-listens.js');
