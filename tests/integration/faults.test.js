@@ -47,15 +47,7 @@ function pidsOf(sup, app) {
 
 // Every process whose parent is `pid`.
 function childrenOf(pid) {
-  const out = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
-    } catch {} // gone while we looked
-  }
-  return out;
+  return h.processTable().filter((p) => p.ppid === pid).map((p) => p.pid);
 }
 
 test('the master ignores SIGPIPE though its parent left it at the default; its workers get the default', async (t) => {

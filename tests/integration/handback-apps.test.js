@@ -25,31 +25,8 @@ const APPS = {
   'ws (its own upgrade listener)': [h.NODE, path.join(APPS_DIR, 'ws-worker.js')],
   'socket.io (its own request and upgrade listeners)': [h.NODE, path.join(APPS_DIR, 'socketio-worker.js')],
 };
-const URL_SEGMENT = '{url_segment: {index: 1, direct: true}}';
 
-function cluster({ port, listener = '', apps }) {
-  return `listeners:
-  - address: 127.0.0.1:${port}
-${listener}apps:
-${apps
-  .map(
-    ({ name = 'hello', command, workers = 2, policy = URL_SEGMENT, extra = '' }) =>
-      `  - name: ${name}
-    command: ${JSON.stringify(command)}
-    workers: ${workers}
-    policy: ${policy}
-${extra}`,
-  )
-  .join('')}`;
-}
 
-async function start(t, yaml, ready) {
-  const sup = await h.startSupervisor(yaml);
-  t.after(() => sup.stop());
-  for (const [appName, slots] of Object.entries(ready))
-    for (let slot = 1; slot <= slots; slot++) await sup.log.waitFor(new RegExp(`event=ready app=${appName} slot=${slot} `));
-  return sup;
-}
 
 // `count` requests one after another on one keep-alive agent (one socket at a time, as a
 // browser or a proxy reuses one), to paths[i % paths.length]. Every failure is counted,
@@ -102,7 +79,7 @@ function assertRightSlots({ results, sockets }, slotOf) {
 for (const [name, command] of Object.entries(APPS)) {
   test(`${name}: 100 requests alternating two slots on one keep-alive connection, each answered by its slot`, async (t) => {
     const port = await h.freePort();
-    await start(t, cluster({ port, apps: [{ command }] }), { hello: 2 });
+    await h.startApps(t, h.appsConfig({ port, apps: [{ command }] }), { hello: 2 });
     const run = await alternate(port, ['/1/pid', '/2/pid'], 100);
     assertRightSlots(run, (p) => Number(p[1]));
   });
@@ -110,9 +87,9 @@ for (const [name, command] of Object.entries(APPS)) {
 
 test('a port shared by two Node apps: 100 requests alternating /a/ and /b/ on one keep-alive connection', async (t) => {
   const port = await h.freePort();
-  await start(
+  await h.startApps(
     t,
-    cluster({
+    h.appsConfig({
       port,
       apps: [
         { name: 'a', command: APPS['Express 4'], policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
@@ -160,7 +137,7 @@ test('an app without upgrade listeners answers a real Upgrade request as plain N
   await new Promise((resolve) => plain.listen(0, '127.0.0.1', resolve));
   t.after(() => plain.close());
   const port = await h.freePort();
-  await start(t, cluster({ port, apps: [{ command: APPS['plain http (hello-node)'] }] }), { hello: 2 });
+  await h.startApps(t, h.appsConfig({ port, apps: [{ command: APPS['plain http (hello-node)'] }] }), { hello: 2 });
   for (const requests of [
     [get('/1/pid'), get('/1/pid', UPGRADE), get('/1/pid')], // stays on slot 1
     [get('/1/pid'), get('/2/pid', UPGRADE), get('/2/pid'), get('/1/pid', UPGRADE), get('/1/pid')], // handed back
@@ -228,7 +205,7 @@ async function webSocketOn(client, p) {
 
 test('ws app: after hand-backs on one keep-alive connection, a WebSocket upgrade is served by its slot', async (t) => {
   const port = await h.freePort();
-  await start(t, cluster({ port, apps: [{ command: APPS['ws (its own upgrade listener)'] }] }), { hello: 2 });
+  await h.startApps(t, h.appsConfig({ port, apps: [{ command: APPS['ws (its own upgrade listener)'] }] }), { hello: 2 });
   for (const [first, then] of [
     [1, 2],
     [2, 1],
@@ -254,7 +231,7 @@ test('ws app: after hand-backs on one keep-alive connection, a WebSocket upgrade
 test('socket.io app: a client of slot 2 connects (polling, then WebSocket) and is answered there', async (t) => {
   const { io } = require(path.join(APPS_DIR, 'node_modules', 'socket.io-client'));
   const port = await h.freePort();
-  await start(t, cluster({ port, apps: [{ command: APPS['socket.io (its own request and upgrade listeners)'] }] }), { hello: 2 });
+  await h.startApps(t, h.appsConfig({ port, apps: [{ command: APPS['socket.io (its own request and upgrade listeners)'] }] }), { hello: 2 });
   for (const slot of [2, 1]) {
     const socket = io(`http://127.0.0.1:${port}`, { path: `/${slot}/socket.io`, reconnection: false, timeout: h.TIMEOUT });
     try {

@@ -15,28 +15,7 @@ const SDKS = [
   { name: 'Node SDK (hello-node)', command: [h.NODE, h.HELLO_NODE] },
 ];
 
-function cluster({ port, apps }) {
-  return `listeners:
-  - address: 127.0.0.1:${port}
-apps:
-${apps
-  .map(
-    ({ name = 'hello', command, workers = 4, policy = '{url_segment: {index: 1, direct: true}}', extra = '' }) =>
-      `  - name: ${name}
-    command: ${JSON.stringify(command)}
-    workers: ${workers}
-    policy: ${policy}
-${extra}`,
-  )
-  .join('')}`;
-}
 
-async function start(yaml, ready) {
-  const sup = await h.startSupervisor(yaml);
-  for (const [appName, slots] of Object.entries(ready))
-    for (let slot = 1; slot <= slots; slot++) await sup.log.waitFor(new RegExp(`event=ready app=${appName} slot=${slot} `));
-  return sup;
-}
 
 // One keep-alive connection; `send` writes one request and resolves with its response.
 async function connection(t, port) {
@@ -59,8 +38,7 @@ async function connection(t, port) {
 for (const sdk of SDKS) {
   test(`${sdk.name}: one keep-alive connection alternating /1/ /2/ /3/ ... reaches the right slot each time`, async (t) => {
     const port = await h.freePort();
-    const sup = await start(cluster({ port, apps: [{ command: sdk.command }] }), { hello: 4 });
-    t.after(() => sup.stop());
+    await h.startApps(t, h.appsConfig({ port, apps: [{ command: sdk.command, workers: 4 }] }), { hello: 4 });
     const conn = await connection(t, port);
     const order = [1, 2, 3, 1, 4, 4, 2, 1, 3, 2];
     const pids = new Map();
@@ -75,8 +53,7 @@ for (const sdk of SDKS) {
 
   test(`${sdk.name}: a 1 MB POST for another slot on a keep-alive connection arrives whole`, async (t) => {
     const port = await h.freePort();
-    const sup = await start(cluster({ port, apps: [{ command: sdk.command }] }), { hello: 4 });
-    t.after(() => sup.stop());
+    await h.startApps(t, h.appsConfig({ port, apps: [{ command: sdk.command, workers: 4 }] }), { hello: 4 });
     const conn = await connection(t, port);
     assert.strictEqual((await conn.get('/1/pid')).worker.slot, 1);
     const body = crypto.randomBytes(1 << 20);
@@ -93,17 +70,17 @@ for (const sdk of SDKS) {
 
 test('port sharing: one keep-alive connection alternating /a/ and /b/ reaches the right app each time', async (t) => {
   const port = await h.freePort();
-  const sup = await start(
-    cluster({
+  await h.startApps(
+    t,
+    h.appsConfig({
       port,
       apps: [
-        { name: 'a', command: [h.HELLO_CPP], workers: 2, policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
-        { name: 'b', command: [h.NODE, h.HELLO_NODE], workers: 2, policy: 'round_robin', extra: '    routes: ["/b/"]\n' },
+        { name: 'a', command: [h.HELLO_CPP], policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
+        { name: 'b', command: [h.NODE, h.HELLO_NODE], policy: 'round_robin', extra: '    routes: ["/b/"]\n' },
       ],
     }),
     { a: 2, b: 2 },
   );
-  t.after(() => sup.stop());
   const conn = await connection(t, port);
   for (const app of ['a', 'b', 'b', 'a', 'b', 'a', 'a', 'b']) {
     const { worker } = await conn.get(`/${app}/pid`);
@@ -113,11 +90,11 @@ test('port sharing: one keep-alive connection alternating /a/ and /b/ reaches th
 
 test('a plain Node worker without the SDK keeps the connection: every request goes to the first slot', async (t) => {
   const port = await h.freePort();
-  const sup = await start(
-    cluster({ port, apps: [{ command: [h.NODE, h.PLAIN_NODE], extra: '    ready: on_spawn\n' }] }),
+  await h.startApps(
+    t,
+    h.appsConfig({ port, apps: [{ command: [h.NODE, h.PLAIN_NODE], workers: 4, extra: '    ready: on_spawn\n' }] }),
     { hello: 4 },
   );
-  t.after(() => sup.stop());
   const conn = await connection(t, port);
   const first = (await conn.get('/1/pid')).worker;
   assert.strictEqual(first.slot, 1);

@@ -391,6 +391,20 @@ function alive(pid) {
   }
 }
 
+// Every process of the machine with its parent and its process group, from /proc.
+function processTable() {
+  const out = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(entry), ppid: Number(ppid), pgid: Number(pgid) });
+    } catch {} // gone while we looked
+  }
+  return out;
+}
+
 function parentPid(pid) {
   if (windows.enabled) return windows.parentPid(pid);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -414,6 +428,35 @@ apps:
     workers: ${workers}
     policy: ${policy}
 ${extra}`;
+}
+
+// A config of several apps on one listener. `listener`: more keys of the listener, as
+// lines indented under its `- address:`. Each app: name ('hello'), command, workers (2),
+// policy (url_segment with slot numbers: /1/... reaches slot 1), extra (its own lines).
+function appsConfig({ port, listener = '', apps }) {
+  return `listeners:
+  - address: 127.0.0.1:${port}
+${listener}apps:
+${apps
+  .map(
+    ({ name = 'hello', command, workers = 2, policy = '{url_segment: {index: 1, direct: true}}', extra = '' }) =>
+      `  - name: ${name}
+    command: ${JSON.stringify(command)}
+    workers: ${workers}
+    policy: ${policy}
+${extra}`,
+  )
+  .join('')}`;
+}
+
+// Starts the supervisor on `yaml`, stopped when test `t` ends, and waits until every app
+// of `ready` ({app: slots}) has that many slots ready.
+async function startApps(t, yaml, ready) {
+  const sup = await startSupervisor(yaml);
+  t.after(() => sup.stop());
+  for (const [app, slots] of Object.entries(ready))
+    for (let slot = 1; slot <= slots; slot++) await sup.log.waitFor(new RegExp(`event=ready app=${app} slot=${slot} `));
+  return sup;
 }
 
 module.exports = {
@@ -440,7 +483,10 @@ module.exports = {
   eventually,
   parentPid,
   alive,
+  processTable,
   config,
+  appsConfig,
+  startApps,
   load,
   loadProgress,
   addressForSlot,

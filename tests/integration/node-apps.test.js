@@ -30,15 +30,7 @@ function npmProject(script) {
 
 // The processes of the process group `leader` leads (a worker and what it started).
 function groupOf(leader) {
-  const out = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === leader) out.push(Number(entry));
-    } catch {} // gone while we looked
-  }
-  return out;
+  return h.processTable().filter((p) => p.pgid === leader).map((p) => p.pid);
 }
 
 const commandLine = (pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');

@@ -18,29 +18,7 @@ const SDKS = [
 const CANDIDATE_ROOMS = Array.from({ length: 64 }, (_, i) => `room-${i}`);
 const ROOMS_PER_SLOT = 4;
 
-function cluster({ port, apps }) {
-  return `listeners:
-  - address: 127.0.0.1:${port}
-apps:
-${apps
-  .map(
-    ({ name = 'hello', command, workers = 2, policy, extra = '' }) =>
-      `  - name: ${name}
-    command: ${JSON.stringify(command)}
-    workers: ${workers}
-    policy: ${policy}
-${extra}`,
-  )
-  .join('')}`;
-}
 
-async function start(t, yaml, ready) {
-  const sup = await h.startSupervisor(yaml);
-  t.after(() => sup.stop());
-  for (const [appName, slots] of Object.entries(ready))
-    for (let slot = 1; slot <= slots; slot++) await sup.log.waitFor(new RegExp(`event=ready app=${appName} slot=${slot} `));
-  return sup;
-}
 
 // Rewrites the config and reloads (SIGHUP); resolves once the master has told the app's
 // workers their new rule (its `route` log line).
@@ -150,8 +128,8 @@ async function checkRooms(conns, rooms) {
 for (const sdk of SDKS) {
   test(`${sdk.name}: round_robin -> {header: x-room} by reload applies to the keep-alive connections held, and back`, async (t) => {
     const port = await h.freePort();
-    const config = (policy) => cluster({ port, apps: [{ command: sdk.command, policy }] });
-    const sup = await start(t, config('round_robin'), { hello: 2 });
+    const config = (policy) => h.appsConfig({ port, apps: [{ command: sdk.command, policy }] });
+    const sup = await h.startApps(t, config('round_robin'), { hello: 2 });
     const conns = await connections(t, port, 4);
     assert.deepStrictEqual(new Set(conns.map((c) => c.first.slot)), new Set([1, 2]), 'round_robin used both slots');
 
@@ -180,7 +158,7 @@ for (const sdk of SDKS) {
 
   test(`${sdk.name}: supervisor scale 2 -> 3 maps the keys of the keep-alive connections held onto 3 slots`, async (t) => {
     const port = await h.freePort();
-    const sup = await start(t, cluster({ port, apps: [{ command: sdk.command, policy: '{header: x-room}' }] }), { hello: 2 });
+    const sup = await h.startApps(t, h.appsConfig({ port, apps: [{ command: sdk.command, policy: '{header: x-room}' }] }), { hello: 2 });
     const conns = await connections(t, port, 4, (i) => room(CANDIDATE_ROOMS[i]));
     const before = await masterMap(port);
     const mark = sup.log.mark();
@@ -205,14 +183,14 @@ for (const sdk of SDKS) {
   test(`${sdk.name}: a reload that gives part of an app's prefix to another app on a shared port applies to connections held`, async (t) => {
     const port = await h.freePort();
     const config = (bRoutes) =>
-      cluster({
+      h.appsConfig({
         port,
         apps: [
           { name: 'a', command: sdk.command, policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
           { name: 'b', command: sdk.command, policy: 'round_robin', extra: `    routes: ${JSON.stringify(bRoutes)}\n` },
         ],
       });
-    const sup = await start(t, config(['/b/']), { a: 2, b: 2 });
+    const sup = await h.startApps(t, config(['/b/']), { a: 2, b: 2 });
     const client = await RawClient.connect(port);
     t.after(() => client.close());
     const get = async (path) => {

@@ -15,6 +15,14 @@
 
 namespace handoff::test {
 
+// The smallest config that loads: one listener, one app. Tests append keys to its app.
+inline constexpr const char* kOneApp = R"(listeners:
+  - address: 127.0.0.1:8080
+apps:
+  - name: hello
+    command: node server.js
+)";
+
 // A config that must load (its errors, if any, fail the test), from text named test.yaml in /base.
 inline Config parse_ok(const std::string& text) {
   auto r = parse_config(text, "test.yaml", "/base");

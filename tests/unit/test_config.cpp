@@ -24,12 +24,7 @@ using handoff::test::parse_ok;
 namespace {
 
 
-const char* kMinimal = R"(listeners:
-  - address: 127.0.0.1:8080
-apps:
-  - name: hello
-    command: node server.js
-)";
+const char* kMinimal = handoff::test::kOneApp;
 
 }  // namespace
 

@@ -16,12 +16,7 @@ using handoff::test::parse_ok;
 
 namespace {
 
-const char* kApp = R"(listeners:
-  - address: 127.0.0.1:8080
-apps:
-  - name: hello
-    command: node server.js
-)";
+const char* kApp = handoff::test::kOneApp;
 
 
 }  // namespace

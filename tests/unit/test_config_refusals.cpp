@@ -23,12 +23,7 @@ using handoff::test::parse_ok;
 
 namespace {
 
-const char* kApp = R"(listeners:
-  - address: 127.0.0.1:8080
-apps:
-  - name: hello
-    command: node server.js
-)";
+const char* kApp = handoff::test::kOneApp;
 
 std::string with(const std::string& lines) { return std::string(kApp) + lines; }
 
