@@ -181,7 +181,10 @@ async function setUp(t, options) {
       return made;
     },
     serverUnknown(from = 0) {
-      return sup.log.lines.slice(from).filter((l) => UNKNOWN_LINE.test(l)).length;
+      const lines = sup.log.lines.slice(from).filter((l) => UNKNOWN_LINE.test(l));
+      // Each one is in the test's output: which request, on which worker, got it.
+      for (const line of lines) t.diagnostic(line);
+      return lines.length;
     },
   };
 }

@@ -46,7 +46,9 @@ const where = () => ({ slot: worker.slot, pid: process.pid, generation: worker.g
 // "Session ID unknown" and every other refusal, counted by the test from the log.
 io.engine.on('connection_error', (err) => {
   const why = err.context?.error?.message ?? '';
-  console.error(`socketio connection_error code=${err.code} message=${JSON.stringify(err.message)} ${why}`);
+  // Which request got it (method, URL with its sid and transport): what a failing test prints.
+  const req = err.req ? `${err.req.method} ${err.req.url}` : '';
+  console.error(`socketio connection_error code=${err.code} message=${JSON.stringify(err.message)} ${why} request=${JSON.stringify(req)}`);
 });
 
 io.on('connection', (socket) => {
