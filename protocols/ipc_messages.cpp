@@ -271,7 +271,7 @@ std::string encode(const Message& message) {
       },
       message);
   // Invalid UTF-8 in a string would make dump() throw; replace it instead, since a
-  // malformed line would crash a Node peer (NODE-IPC.md).
+  // malformed line would crash a Node peer (protocols/README.md).
   std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
   line.push_back('\n');
   return line;

@@ -70,7 +70,7 @@ struct Worker::Impl final : Connection::Owner {
   ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
-  // here until the master's ACK (NODE-IPC.md: one handle in flight per channel).
+  // here until the master's ACK (protocols/README.md: one handle in flight per channel).
   struct Handback {
     UvHandle<uv_tcp_t> socket;
     std::string line;

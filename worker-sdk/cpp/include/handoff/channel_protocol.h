@@ -1,6 +1,6 @@
 // The worker's side of the IPC channel, without the pipe: lines in, decisions out.
 //
-// The master sends one handle at a time and waits for its ACK (NODE-IPC.md), so the
+// The master sends one handle at a time and waits for its ACK (protocols/README.md), so the
 // rule is: each complete NODE_HANDLE line claims the one pending handle. The fd travels
 // with the first bytes of its line, so by the time the whole line is decoded the handle
 // is pending; whether it is, and taking it, is the edge's job (Events).
