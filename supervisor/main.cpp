@@ -12,11 +12,11 @@
 #include <cstdio>
 #include <variant>
 
-#include "supervisor/config_loader.h"
-#include "supervisor/config_schema.h"
-#include "supervisor/control/commands.h"
-#include "supervisor/master.h"
-#include "supervisor/descriptor_budget.h"
+#include "supervisor/core/config_loader.h"
+#include "supervisor/core/config_schema.h"
+#include "supervisor/cli/commands.h"
+#include "supervisor/edge/master.h"
+#include "supervisor/core/descriptor_budget.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/process_hygiene.h"
 #include "supervisor/platform/worker_group.h"

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "supervisor/routing/proxy_protocol.h"
+#include "supervisor/core/routing/proxy_protocol.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/routing/request_head.h"
+#include "supervisor/core/routing/request_head.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include <handoff/http_session.h>
 
-#include "supervisor/config_loader.h"
+#include "supervisor/core/config_loader.h"
 
 namespace handoff::test {
 

@@ -7,14 +7,14 @@
 #include <thread>
 #include <variant>
 
-#include "supervisor/address.h"
-#include "supervisor/command_line.h"
-#include "supervisor/config_loader.h"
+#include "supervisor/core/address.h"
+#include "supervisor/core/command_line.h"
+#include "supervisor/core/config_loader.h"
 #include "tests/unit/support.h"
-#include "supervisor/config_schema.h"
-#include "supervisor/config_values.h"
+#include "supervisor/core/config_schema.h"
+#include "supervisor/core/config_values.h"
 #include "supervisor/platform/platform.h"
-#include "supervisor/worker_env.h"
+#include "supervisor/core/worker_env.h"
 
 using namespace handoff;
 

@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "supervisor/config_loader.h"
+#include "supervisor/core/config_loader.h"
 #include "tests/unit/support.h"
 
 using namespace handoff;

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #endif
 
-#include "supervisor/config_loader.h"
+#include "supervisor/core/config_loader.h"
 #include "supervisor/platform/platform.h"
 #include "tests/unit/support.h"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervisor/handoff_queue.h"
+#include "supervisor/core/handoff_queue.h"
 
 using handoff::HandoffQueue;
 

@@ -7,8 +7,8 @@
 #include <variant>
 
 #include "protocols/ipc_messages.h"
-#include "supervisor/config_loader.h"
-#include "supervisor/routing/httpsys_prefix.h"
+#include "supervisor/core/config_loader.h"
+#include "supervisor/core/routing/httpsys_prefix.h"
 
 using namespace handoff;
 

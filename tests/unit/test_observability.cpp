@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "protocols/scoreboard.h"
-#include "supervisor/config_loader.h"
-#include "supervisor/control/control_protocol.h"
-#include "supervisor/observe/admin_routes.h"
-#include "supervisor/observe/histogram.h"
-#include "supervisor/observe/metrics_text.h"
-#include "supervisor/observe/restart_reasons.h"
-#include "supervisor/observe/status_view.h"
-#include "supervisor/worker_env.h"
+#include "supervisor/core/config_loader.h"
+#include "supervisor/core/control/control_protocol.h"
+#include "supervisor/core/observe/admin_routes.h"
+#include "supervisor/core/observe/histogram.h"
+#include "supervisor/core/observe/metrics_text.h"
+#include "supervisor/core/observe/restart_reasons.h"
+#include "supervisor/core/observe/status_view.h"
+#include "supervisor/core/worker_env.h"
 
 using namespace handoff;
 namespace sb = handoff::scoreboard;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervisor/package_runner.h"
+#include "supervisor/core/package_runner.h"
 
 using namespace handoff;
 

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/routing/proxy_protocol.h"
+#include "supervisor/core/routing/proxy_protocol.h"
 
 using namespace handoff;
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/routing/request_head.h"
+#include "supervisor/core/routing/request_head.h"
 
 using namespace handoff;
 

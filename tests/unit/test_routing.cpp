@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "protocols/consistent_hash.h"
-#include "supervisor/routing/dispatch_policy.h"
-#include "supervisor/routing/prefix_table.h"
+#include "supervisor/core/routing/dispatch_policy.h"
+#include "supervisor/core/routing/prefix_table.h"
 #include "protocols/route_key.h"
 
 using namespace handoff;

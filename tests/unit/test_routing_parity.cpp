@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/routing/dispatch_policy.h"
+#include "supervisor/core/routing/dispatch_policy.h"
 
 using namespace handoff;
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/slot_machine.h"
+#include "supervisor/core/slot_machine.h"
 
 using namespace handoff;
 using namespace std::chrono_literals;

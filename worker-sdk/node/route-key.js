@@ -176,7 +176,7 @@ function firstHeader(rawHeaders, name) {
 }
 
 // The key of the request under the app's rule, as the master's KeyRule subclasses take
-// it (supervisor/routing/dispatch_policies.cpp), or null when it has none.
+// it (supervisor/core/routing/dispatch_policies.cpp), or null when it has none.
 function keyOf(route, path, query, rawHeaders) {
   switch (route.rule) {
     case 'url_segment':

@@ -1,6 +1,6 @@
 // Whether a request on a keep-alive connection still belongs to this worker: the app's
 // rule from `welcome.route`, decided exactly as the master routes (the key functions of
-// protocols/route_key.h, as supervisor/routing/dispatch_policies.cpp takes keys). Pure.
+// protocols/route_key.h, as supervisor/core/routing/dispatch_policies.cpp takes keys). Pure.
 #pragma once
 
 #include <handoff/worker.h>

@@ -1,0 +1,92 @@
+#include "supervisor/cli/commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <variant>
+
+#include "protocols/scoreboard_segment.h"
+#include "supervisor/core/config_loader.h"
+#include "supervisor/cli/control_client.h"
+#include "supervisor/edge/scoreboard_host.h"
+#include "supervisor/core/observe/status_view.h"
+#include "supervisor/platform/service.h"
+
+namespace handoff::commands {
+namespace {
+
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int send(const std::string& socket, const control::Request& request) {
+  auto answer = control::call(socket, request);
+  if (auto* why = std::get_if<std::string>(&answer)) {
+    std::fprintf(stderr, "supervisor %s: %s: %s\n", std::string(control::to_string(request.command)).c_str(),
+                 socket.c_str(), why->c_str());
+    return kFailed;
+  }
+  const auto& reply = std::get<control::Reply>(answer);
+  std::fprintf(reply.ok ? stdout : stderr, "%s\n", reply.message.c_str());
+  return reply.ok ? 0 : kFailed;
+}
+
+}  // namespace
+
+std::string locate_socket(const std::string& config_path, const std::string& socket_path) {
+  if (!socket_path.empty()) return std::filesystem::absolute(socket_path).lexically_normal().string();
+  if (config_path.empty()) {
+    std::fprintf(stderr, "say which supervisor: --config FILE (its control_socket) or --socket PATH\n");
+    return {};
+  }
+  auto loaded = load_config(config_path);
+  if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
+    for (const auto& e : *errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return {};
+  }
+  return std::get<Config>(loaded).control_socket;
+}
+
+int status(const std::string& socket, bool json) {
+  if (socket.empty()) return kUsage;
+  const std::string name = scoreboard_name(socket);
+  std::string why;
+  auto segment = scoreboard::Segment::open(name, false, why);
+  if (!segment) {
+    std::fprintf(stderr, "supervisor status: no supervisor is running with control socket %s (scoreboard %s: %s)\n",
+                 socket.c_str(), name.c_str(), why.c_str());
+    return kFailed;
+  }
+  const auto& header = *segment->header();
+  const auto pid = header.master_pid.load();
+  if (!platform::process_alive(pid)) {
+    std::fprintf(stderr, "supervisor status: the supervisor (pid %lld) of %s is gone; its scoreboard is stale\n",
+                 static_cast<long long>(pid), socket.c_str());
+    return kFailed;
+  }
+  const StatusInput input{pid, header.started_ms.load(), unix_ms(), scoreboard::read_all(header)};
+  if (json) std::printf("%s\n", status_json(input).dump(2).c_str());
+  else std::fputs(status_table(input).c_str(), stdout);
+  return 0;
+}
+
+int reload(const std::string& socket) {
+  if (socket.empty()) return kUsage;
+  return send(socket, {control::Command::reload, {}, 0});
+}
+
+int scale(const std::string& socket, const std::string& app, int workers) {
+  if (socket.empty()) return kUsage;
+  return send(socket, {control::Command::scale, app, workers});
+}
+
+int stop(const std::string& socket) {
+  if (socket.empty()) return kUsage;
+  return send(socket, {control::Command::stop, {}, 0});
+}
+
+}  // namespace handoff::commands

@@ -1,0 +1,119 @@
+#include "supervisor/core/observe/metrics_text.h"
+
+#include <cstdio>
+
+namespace handoff {
+
+std::string escape_label(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+namespace {
+
+std::string number(double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.9g", v);
+  return text;
+}
+
+class Writer {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, const std::string& value) {
+    out_ += name;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += " " + value + "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, std::uint64_t value) {
+    sample(name, labels, std::to_string(value));
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+std::string slot_labels(const scoreboard::Snapshot& s) {
+  return "app=\"" + escape_label(s.app) + "\",slot=\"" + std::to_string(s.slot) + "\"";
+}
+
+std::string app_label(const std::string& app) { return "app=\"" + escape_label(app) + "\""; }
+
+}  // namespace
+
+std::string render_metrics(const MetricsInput& in) {
+  Writer w;
+  w.family("handoff_master_start_time_seconds", "gauge", "Start time of the supervisor since the Unix epoch.");
+  char start[32];
+  std::snprintf(start, sizeof start, "%.3f", static_cast<double>(in.master_started_ms) / 1000.0);
+  w.sample("handoff_master_start_time_seconds", "", std::string(start));
+
+  w.family("handoff_slot_state", "gauge", "1 for the state each slot is in (stopped, starting, ready, backoff, crash_loop, stopping).");
+  for (const auto& s : in.slots)
+    w.sample("handoff_slot_state", slot_labels(s) + ",state=\"" + std::string(scoreboard::to_string(s.state)) + "\"", 1);
+
+  w.family("handoff_slot_generation", "gauge", "Generation of the slot's current worker (1 for the first, +1 per replacement).");
+  for (const auto& s : in.slots) w.sample("handoff_slot_generation", slot_labels(s), s.generation);
+
+  w.family("handoff_connections_dispatched_total", "counter", "Connections handed to the slot's workers and acknowledged.");
+  for (const auto& s : in.slots) w.sample("handoff_connections_dispatched_total", slot_labels(s), s.handed_off);
+
+  w.family("handoff_connections_queued", "gauge", "Connections waiting for the slot's worker now.");
+  for (const auto& s : in.slots) w.sample("handoff_connections_queued", slot_labels(s), s.queued);
+
+  w.family("handoff_worker_connections", "gauge", "Connections open in the slot's current worker.");
+  for (const auto& s : in.slots) w.sample("handoff_worker_connections", slot_labels(s), s.connections);
+
+  w.family("handoff_worker_requests_total", "counter", "Requests completed by the slot's current worker (restarts from 0 with each new worker).");
+  for (const auto& s : in.slots) w.sample("handoff_worker_requests_total", slot_labels(s), s.requests);
+
+  w.family("handoff_worker_response_bytes_total", "counter", "Response bytes written by the slot's current worker (C++ SDK workers).");
+  for (const auto& s : in.slots) w.sample("handoff_worker_response_bytes_total", slot_labels(s), s.bytes);
+
+  w.family("handoff_worker_resident_memory_bytes", "gauge", "Resident memory of the slot's current worker, read by the master.");
+  for (const auto& s : in.slots) w.sample("handoff_worker_resident_memory_bytes", slot_labels(s), s.rss);
+
+  w.family("handoff_slot_restarts_total", "counter", "Restarts and replacements of the slot's worker, by reason.");
+  for (const auto& app : in.apps)
+    for (const auto& [slot, reasons] : app.restarts)
+      for (const auto& [reason, n] : reasons)
+        w.sample("handoff_slot_restarts_total",
+                 app_label(app.name) + ",slot=\"" + std::to_string(slot) + "\",reason=\"" + escape_label(reason) + "\"", n);
+
+  w.family("handoff_connections_rejected_total", "counter",
+           "Connections the master answered itself with an error status instead of handing them over.");
+  for (const auto& app : in.apps)
+    for (int status : kRejectionStatuses) {
+      auto it = app.rejected.find(status);
+      w.sample("handoff_connections_rejected_total", app_label(app.name) + ",status=\"" + std::to_string(status) + "\"",
+               it == app.rejected.end() ? 0 : it->second);
+    }
+
+  w.family("handoff_app_ready_workers", "gauge", "Ready workers of the app.");
+  for (const auto& app : in.apps) w.sample("handoff_app_ready_workers", app_label(app.name), static_cast<std::uint64_t>(app.ready_workers));
+  w.family("handoff_app_min_ready_workers", "gauge", "Ready workers the app needs for /readyz (min_ready).");
+  for (const auto& app : in.apps) w.sample("handoff_app_min_ready_workers", app_label(app.name), static_cast<std::uint64_t>(app.min_ready));
+
+  w.family("handoff_handoff_latency_seconds", "histogram", "Time from accept to the worker's acknowledgement of the socket.");
+  for (const auto& app : in.apps) {
+    const auto& h = app.handoff_latency;
+    for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i)
+      w.sample("handoff_handoff_latency_seconds_bucket", app_label(app.name) + ",le=\"" + number(Histogram::kBounds[i]) + "\"",
+               h.cumulative(i));
+    w.sample("handoff_handoff_latency_seconds_bucket", app_label(app.name) + ",le=\"+Inf\"", h.count());
+    w.sample("handoff_handoff_latency_seconds_sum", app_label(app.name), number(h.sum()));
+    w.sample("handoff_handoff_latency_seconds_count", app_label(app.name), h.count());
+  }
+  return w.take();
+}
+
+}  // namespace handoff

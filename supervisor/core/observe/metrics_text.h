@@ -1,0 +1,41 @@
+// /metrics in the Prometheus text exposition format (version 0.0.4). Pure: per-slot
+// numbers come from the scoreboard, per-app ones from the master's counters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocols/scoreboard.h"
+#include "supervisor/core/observe/histogram.h"
+
+namespace handoff {
+
+// The statuses the master answers itself instead of handing a connection over: 503
+// (no worker: queue full, queue timeout, `reject`), and from the request-head
+// classifier 408 (head timeout), 431 (head too large), 400 (malformed head).
+inline constexpr int kRejectionStatuses[] = {400, 408, 431, 503};
+
+struct AppMetrics {
+  std::string name;
+  std::map<int, std::uint64_t> rejected;  // by status; every kRejectionStatuses entry is shown
+  Histogram handoff_latency;              // accept to the worker's ACK, in seconds
+  int ready_workers = 0;
+  int min_ready = 1;
+  // Restarts by reason, per slot number.
+  std::map<std::uint32_t, std::map<std::string, std::uint64_t>> restarts;
+};
+
+struct MetricsInput {
+  std::int64_t master_started_ms = 0;
+  std::vector<scoreboard::Snapshot> slots;
+  std::vector<AppMetrics> apps;
+};
+
+std::string render_metrics(const MetricsInput& input);
+
+// A label value with \, " and newline escaped as the format requires.
+std::string escape_label(const std::string& value);
+
+}  // namespace handoff

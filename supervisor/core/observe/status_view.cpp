@@ -1,0 +1,108 @@
+#include "supervisor/core/observe/status_view.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace handoff {
+
+std::string format_uptime(std::int64_t ms) {
+  if (ms <= 0) return "-";
+  const std::int64_t s = ms / 1000;
+  char text[32];
+  if (s < 60) std::snprintf(text, sizeof text, "%llds", static_cast<long long>(s));
+  else if (s < 3600) std::snprintf(text, sizeof text, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else if (s < 86400)
+    std::snprintf(text, sizeof text, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
+  else
+    std::snprintf(text, sizeof text, "%lldd%02lldh", static_cast<long long>(s / 86400), static_cast<long long>(s % 86400 / 3600));
+  return text;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  if (bytes == 0) return "-";
+  char text[32];
+  const double b = static_cast<double>(bytes);
+  if (bytes < (1u << 20)) std::snprintf(text, sizeof text, "%.0fK", b / 1024);
+  else if (bytes < (1u << 30)) std::snprintf(text, sizeof text, "%.1fM", b / (1 << 20));
+  else std::snprintf(text, sizeof text, "%.2fG", b / (1 << 30));
+  return text;
+}
+
+namespace {
+
+bool has_worker(const scoreboard::Snapshot& s) {
+  return s.pid != 0 && s.state != scoreboard::State::backoff && s.state != scoreboard::State::crash_loop &&
+         s.state != scoreboard::State::stopped;
+}
+
+}  // namespace
+
+nlohmann::ordered_json status_json(const StatusInput& in) {
+  nlohmann::ordered_json out;
+  out["master"] = {{"pid", in.master_pid}, {"started_ms", in.master_started_ms},
+                   {"uptime_ms", in.master_started_ms ? in.now_ms - in.master_started_ms : 0}};
+  auto slots = nlohmann::ordered_json::array();
+  for (const auto& s : in.slots) {
+    const bool running = has_worker(s);
+    nlohmann::ordered_json j;
+    j["app"] = s.app;
+    j["slot"] = s.slot;
+    j["pid"] = running ? s.pid : 0;
+    j["state"] = scoreboard::to_string(s.state);
+    j["generation"] = s.generation;
+    j["uptime_ms"] = running && s.started_ms ? std::max<std::int64_t>(0, in.now_ms - s.started_ms) : 0;
+    j["restarts"] = s.restarts;
+    j["connections"] = s.connections;
+    j["requests"] = s.requests;
+    j["requests_per_second"] = s.requests_per_second;
+    j["handed_off"] = s.handed_off;
+    j["queued"] = s.queued;
+    j["bytes"] = s.bytes;
+    j["rss"] = s.rss;
+    j["heartbeat_age_ms"] = s.heartbeat_ms ? in.now_ms - s.heartbeat_ms : -1;
+    j["last_exit"] = s.last_exit;
+    slots.push_back(std::move(j));
+  }
+  out["slots"] = std::move(slots);
+  return out;
+}
+
+std::string status_table(const StatusInput& in, const std::vector<double>* rates) {
+  struct Row {
+    std::vector<std::string> cells;
+  };
+  const std::vector<std::string> header = {"APP", "SLOT", "PID", "STATE", "GEN", "UPTIME", "RESTARTS",
+                                           "CONNS", "REQUESTS", "REQ/S", "RSS", "LAST EXIT"};
+  std::vector<std::vector<std::string>> rows{header};
+  for (std::size_t i = 0; i < in.slots.size(); ++i) {
+    const auto& s = in.slots[i];
+    const bool running = has_worker(s);
+    const double rate = rates && i < rates->size() ? (*rates)[i] : s.requests_per_second;
+    char rate_text[32];
+    std::snprintf(rate_text, sizeof rate_text, "%.1f", rate);
+    rows.push_back({s.app, std::to_string(s.slot), running ? std::to_string(s.pid) : "-",
+                    std::string(scoreboard::to_string(s.state)), std::to_string(s.generation),
+                    running ? format_uptime(in.now_ms - s.started_ms) : "-", std::to_string(s.restarts),
+                    std::to_string(s.connections), std::to_string(s.requests), rate_text, format_bytes(s.rss),
+                    s.last_exit.empty() ? "-" : s.last_exit});
+  }
+  std::vector<std::size_t> width(header.size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      const bool last = c + 1 == r.size();
+      const bool numeric = c == 1 || c == 2 || (c >= 4 && c <= 10);
+      const std::string pad(width[c] - r[c].size(), ' ');
+      line += numeric ? pad + r[c] : (last ? r[c] : r[c] + pad);
+      if (!last) line += "  ";
+    }
+    out += line + "\n";
+  }
+  if (in.slots.empty()) out += "(no slots)\n";
+  return out;
+}
+
+}  // namespace handoff

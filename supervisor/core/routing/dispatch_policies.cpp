@@ -1,0 +1,121 @@
+// The registry of routing rules. One class per rule, one line per rule in the table.
+#include "protocols/consistent_hash.h"
+#include "protocols/route_key.h"
+#include "supervisor/core/routing/dispatch_policy.h"
+#include "supervisor/core/routing/plugin_policy.h"
+
+namespace handoff {
+namespace {
+
+class RoundRobin final : public DispatchPolicy {
+ public:
+  Decision pick(const RouteInput&, std::span<const SlotView> slots) override {
+    for (std::size_t step = 0; step < slots.size(); ++step) {
+      const std::size_t candidate = (next_ + step) % slots.size();
+      if (slots[candidate].ready) {
+        next_ = candidate + 1;
+        return Decision::to(candidate);
+      }
+    }
+    return Decision::wait();
+  }
+
+ private:
+  std::size_t next_ = 0;
+};
+
+class IpHash final : public DispatchPolicy {
+ public:
+  Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
+    if (slots.empty()) return Decision::wait();
+    return Decision::to(jump_hash(key_hash(input.client_address), static_cast<std::uint32_t>(slots.size())));
+  }
+};
+
+// The L7 rules: a key from the request head (route_key.h) names the slot, by consistent
+// hash or, for `url_segment` with `direct`, as its number. Without a key: 404, or the
+// fallback rule.
+class KeyRule final : public DispatchPolicy {
+ public:
+  explicit KeyRule(const RuleConfig& config) : config_(config) {
+    if (config.missing_key != "404") {
+      RuleConfig fallback;
+      fallback.name = config.missing_key;
+      std::string ignored;  // the schema only lets rules without parameters through
+      fallback_ = make_policy(fallback, ignored);
+    }
+  }
+
+  Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
+    if (slots.empty()) return Decision::wait();
+    if (input.head)
+      if (auto key = rule_key(config_.name, config_.index, config_.key_name, input.head->path, input.head->query,
+                              input.head->headers, lowered_)) {
+        if (!config_.direct) return Decision::to(slot_for_key(*key, slots.size()));
+        if (auto slot = direct_slot(*key, slots.size())) return Decision::to(*slot);
+      }
+    if (fallback_) return fallback_->pick(input, slots);
+    return Decision::refuse(404);
+  }
+
+ private:
+  const RuleConfig config_;
+  std::unique_ptr<DispatchPolicy> fallback_;
+  std::string lowered_;  // a host key, lowercased
+};
+
+template <class T>
+std::unique_ptr<DispatchPolicy> make(const RuleConfig&, std::string&) {
+  return std::make_unique<T>();
+}
+
+template <class T>
+std::unique_ptr<DispatchPolicy> make_keyed(const RuleConfig& config, std::string&) {
+  return std::make_unique<T>(config);
+}
+
+using P = RuleParameters;
+
+// name, help, affinity, needs_head, worker_checkable, parameters, make
+constexpr PolicyEntry kPolicies[] = {
+    {"round_robin", "each new connection goes to the next ready worker", false, false, false, P::none,
+     &make<RoundRobin>},
+    {"ip_hash", "the client address picks the worker (jump consistent hash); a down worker's clients wait for it",
+     true, false, false, P::none, &make<IpHash>},
+    {"url_segment",
+     "`{url_segment: {index: N, direct: BOOL}}`: the Nth path segment is the key; with `direct`, a number "
+     "addresses a slot (`/3/...` is slot 3)",
+     true, true, true, P::url_segment, &make_keyed<KeyRule>},
+    {"host", "the Host header's name (without port, any case) is the key", true, true, true, P::none,
+     &make_keyed<KeyRule>},
+    {"header", "`{header: NAME}`: that request header's value is the key", true, true, true, P::name,
+     &make_keyed<KeyRule>},
+    {"cookie", "`{cookie: NAME}`: that cookie's value is the key", true, true, true, P::name, &make_keyed<KeyRule>},
+    {"query", "`{query: NAME}`: that query parameter's value (as sent) is the key", true, true, true, P::name,
+     &make_keyed<KeyRule>},
+    {"plugin",
+     "`{plugin: {path: LIB, config: STRING}}`: a shared library with the C ABI of protocols/affinity.h picks the "
+     "slot",
+     true, true, false, P::plugin, &make_plugin_policy},
+};
+
+}  // namespace
+
+std::span<const PolicyEntry> policy_registry() { return kPolicies; }
+
+const PolicyEntry* find_policy(std::string_view name) {
+  for (const auto& entry : kPolicies)
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+std::unique_ptr<DispatchPolicy> make_policy(const RuleConfig& config, std::string& error) {
+  const auto* entry = find_policy(config.name);
+  if (!entry) {
+    error = "unknown policy \"" + config.name + "\"";
+    return nullptr;
+  }
+  return entry->make(config, error);
+}
+
+}  // namespace handoff

@@ -1,0 +1,76 @@
+#include "supervisor/edge/control_server.h"
+
+#include <filesystem>
+
+#include "supervisor/edge/log.h"
+#include "supervisor/platform/service.h"
+
+namespace handoff {
+namespace {
+
+class ControlSession final : public ShortServer::Session {
+ public:
+  ControlSession(ControlServer::Handler& handler, std::optional<std::string> refusal)
+      : handler_(handler), refusal_(std::move(refusal)) {}
+
+  std::optional<std::string> feed(std::string_view bytes) override {
+    if (refusal_) return control::encode(control::Reply{false, *refusal_, {}});
+    line_.append(bytes);
+    const auto newline = line_.find('\n');
+    if (newline == std::string::npos) return std::nullopt;
+    auto decoded = control::decode_request(std::string_view(line_).substr(0, newline));
+    if (auto* error = std::get_if<std::string>(&decoded)) return control::encode(control::Reply{false, *error, {}});
+    const auto& request = std::get<control::Request>(decoded);
+    log_event("control", {{"command", std::string(control::to_string(request.command))}});
+    return control::encode(handler_.handle(request, after_));
+  }
+  std::string too_large() override { return control::encode(control::Reply{false, "request too long", {}}); }
+  void answered() override {
+    if (after_) std::exchange(after_, nullptr)();
+  }
+
+ private:
+  ControlServer::Handler& handler_;
+  std::optional<std::string> refusal_;
+  std::string line_;
+  std::function<void()> after_;
+};
+
+}  // namespace
+
+ControlServer::ControlServer(uv_loop_t* loop, Handler& handler)
+    : handler_(handler),
+      server_(loop, {.max_request = control::kMaxLine, .timeout = std::chrono::milliseconds(10'000)},
+              [this](std::intptr_t fd) -> std::unique_ptr<ShortServer::Session> {
+                const auto uid = platform::peer_uid(fd);
+                const bool allowed =
+                    uid && (*uid == platform::effective_uid() || *uid == 0 || (allowed_extra_ && *uid == *allowed_extra_));
+                std::optional<std::string> refusal;
+                if (!allowed) {
+                  const std::string who = uid ? "uid " + std::to_string(*uid) : "an unknown user";
+                  log_event("control_refused", {{"uid", uid ? std::to_string(*uid) : "unknown"}});
+                  refusal = "permission denied: " + who + " is not the supervisor's user";
+                }
+                return std::make_unique<ControlSession>(handler_, std::move(refusal));
+              }) {}
+
+ControlServer::~ControlServer() { close(); }
+
+int ControlServer::listen(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_socket(std::filesystem::symlink_status(path, ec))) std::filesystem::remove(path, ec);
+  const int rc = server_.listen_pipe(path);
+  if (rc == 0) path_ = path;
+  return rc;
+}
+
+void ControlServer::close() {
+  server_.close();
+  if (!path_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+    path_.clear();
+  }
+}
+
+}  // namespace handoff

@@ -1,0 +1,41 @@
+// A listening TCP socket: accepts, reads the peer's address, and passes each connection
+// on. libuv edge.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <handoff/uv_handle.h>
+
+#include "supervisor/core/config.h"
+#include "supervisor/edge/connection.h"
+
+namespace handoff {
+
+class Listener {
+ public:
+  using OnConnection = std::function<void(ConnectionPtr)>;
+
+  // Binds and listens, or listens on an `inherited` socket already bound to the address
+  // (LISTEN_FDS). Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
+  int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection,
+           std::optional<std::intptr_t> inherited = std::nullopt);
+  void close() { socket_.reset(); }
+  const ListenerConfig& config() const { return config_; }
+  const uv_tcp_t* handle() const { return socket_.get(); }
+
+ private:
+  void accept_one();
+
+  ListenerConfig config_;  // a copy: a reload replaces the Config it came from
+  OnConnection on_connection_;
+  UvHandle<uv_tcp_t> socket_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace handoff

@@ -1,0 +1,509 @@
+#include "supervisor/edge/slot.h"
+
+#include "supervisor/core/routing/httpsys_prefix.h"
+
+#include "protocols/overloaded.h"
+
+#include <csignal>
+#include <variant>
+
+#include "supervisor/edge/app.h"
+#include "supervisor/edge/log.h"
+#include "supervisor/platform/platform.h"
+#include "supervisor/core/worker_env.h"
+
+namespace handoff {
+namespace {
+
+TimePoint now() { return std::chrono::steady_clock::now(); }
+
+std::uint64_t ms(Milliseconds d) { return static_cast<std::uint64_t>(d.count()); }
+
+ipc::HttpSettings http_settings(const AppConfig& app) {
+  const HttpPolicy& h = app.http;
+  return {.keep_alive_timeout_ms = ms(h.keep_alive_timeout),
+          .headers_timeout_ms = ms(h.headers_timeout),
+          .request_timeout_ms = ms(h.request_timeout),
+          .max_requests_per_socket = h.max_requests_per_socket,
+          .max_header_size = h.max_header_size,
+          .max_body_size = h.max_body_size};
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+scoreboard::State shown(SlotState state) {
+  switch (state) {
+    case SlotState::stopped: return scoreboard::State::stopped;
+    case SlotState::starting: return scoreboard::State::starting;
+    case SlotState::ready: return scoreboard::State::ready;
+    case SlotState::backoff: return scoreboard::State::backoff;
+    case SlotState::crash_loop: return scoreboard::State::crash_loop;
+    case SlotState::stopping: return scoreboard::State::stopping;
+  }
+  return scoreboard::State::stopped;
+}
+
+}  // namespace
+
+Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
+    : app_(app), number_(number), config_(std::move(config)), machine_(config_->lifecycle, *this) {
+  timer_ = UvHandle<uv_timer_t>::make();
+  uv_timer_init(app_.loop(), timer_.get());
+  timer_.mark_initialized();
+  timer_->data = this;
+  if (auto* board = app_.scoreboard()) {
+    record_ = scoreboard::allocate(board, config_->name, static_cast<std::uint32_t>(number_));
+    if (!record_) log_line(name() + ": the scoreboard is full; this slot is not shown in status");
+  }
+}
+
+Slot::~Slot() {
+  if (auto* r = record()) scoreboard::release(*r);
+}
+
+scoreboard::Record* Slot::record() const {
+  auto* board = app_.scoreboard();
+  return board && record_ ? scoreboard::record(board, *record_) : nullptr;
+}
+
+void Slot::show_worker(int generation) {
+  auto* r = record();
+  Process* p = process(generation);
+  if (!r || !p || !p->worker) return;
+  scoreboard::begin_worker(*r, p->worker->pid(), static_cast<std::uint32_t>(generation), unix_ms());
+  rate_requests_ = 0;
+  rate_at_ = now();
+}
+
+void Slot::publish_queue() {
+  if (auto* r = record()) r->queued.store(queue_.waiting(), std::memory_order_relaxed);
+}
+
+void Slot::publish_rate(TimePoint t) {
+  auto* r = record();
+  if (!r) return;
+  const auto requests = r->requests.load(std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(t - rate_at_).count();
+  // A new worker starts counting from 0 again.
+  const auto delta = requests >= rate_requests_ ? requests - rate_requests_ : requests;
+  if (seconds > 0)
+    r->rate_milli.store(static_cast<std::uint64_t>(static_cast<double>(delta) * 1000.0 / seconds), std::memory_order_relaxed);
+  rate_requests_ = requests;
+  rate_at_ = t;
+}
+
+std::string Slot::name() const { return config_->name + "/" + std::to_string(number_); }
+
+Slot::Process* Slot::process(int generation) {
+  auto it = processes_.find(generation);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
+// ---- Commands from the app ----------------------------------------------------------
+
+void Slot::start() {
+  machine_.start(now());
+  settle();
+}
+
+void Slot::stop(std::chrono::milliseconds grace, bool hand_back) {
+  // Nobody will serve what waits here any more.
+  for (auto& c : queue_.take_waiting()) app_.reject(std::move(c), 503);
+  machine_.stop(now(), grace, hand_back);
+  settle();
+}
+
+void Slot::kill_all() {
+  machine_.kill_all();
+  settle();
+}
+
+SlotMachine::Replace Slot::replace(std::shared_ptr<const AppConfig> config) {
+  pending_config_ = std::move(config);
+  machine_.set_policy(pending_config_->lifecycle);
+  const auto result = machine_.replace("reload", now());
+  if (result != SlotMachine::Replace::started) {
+    set_config(pending_config_);
+    pending_config_.reset();
+  }
+  settle();
+  return result;
+}
+
+void Slot::set_config(std::shared_ptr<const AppConfig> config) {
+  config_ = std::move(config);
+  machine_.set_policy(config_->lifecycle);
+}
+
+void Slot::sample_rss() {
+  publish_rate(now());
+  const auto generation = machine_.accepting();
+  if (!generation) return;
+  if (Process* p = process(*generation); p && p->worker)
+    if (auto rss = platform::process_rss(p->worker->pid())) {
+      if (auto* r = record()) r->rss.store(*rss, std::memory_order_relaxed);
+      machine_.rss(*generation, *rss, now());
+    }
+  settle();
+}
+
+void Slot::enqueue(ConnectionPtr connection) {
+  if (turns_away()) {
+    app_.reject(std::move(connection), 503);
+    return;
+  }
+  if (queue_.waiting() >= config_->queue.max) {
+    app_.reject(std::move(connection), 503);
+    return;
+  }
+  connection->queued_at = now();
+  queue_.push(std::move(connection));
+  // The accept path: send it if the worker is free; only a connection left waiting
+  // needs the timer (for queue.timeout).
+  pump();
+  if (queue_.waiting() > 0) {
+    arm_timer();
+    publish_queue();
+  }
+}
+
+// ---- SlotEffects: what the machine asks of the world --------------------------------
+
+bool Slot::spawn(int generation, bool replacement, std::string& error) {
+  const auto& config = replacement && pending_config_ ? pending_config_ : config_;
+  const AppConfig& app = *config;
+  SpawnSpec spec;
+  spec.argv = app.command;
+  spec.cwd = app.cwd;
+  std::optional<ScoreboardRef> board;
+  if (record_ && app_.scoreboard_for_workers(app)) board = ScoreboardRef{app_.scoreboard_name(), *record_};
+  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation}, board);
+  spec.app = app.name;
+  spec.slot = number_;
+  spec.max_message = app_.ipc_max_message();
+  spec.uid = app.run_as.uid;
+  spec.gid = app.run_as.gid;
+  spec.guard = app_.worker_guard();
+  if (!prepare_httpsys(app, error)) return false;
+  exited_.clear();  // earlier generations have had time to flush their output
+  auto p = std::make_unique<Process>(*this, generation);
+  p->oom_kills_at_spawn = platform::oom_kill_count();
+  p->worker = WorkerProcess::spawn(app_.loop(), spec, *p, error);
+  if (!p->worker) return false;
+  p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
+  p->config = config;
+  processes_[generation] = std::move(p);
+  if (!replacement) show_worker(generation);  // a replacement is shown once it takes over
+  event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
+  return true;
+}
+
+bool Slot::prepare_httpsys(const AppConfig& app, std::string& error) {
+  if (app.httpsys.empty()) {
+    httpsys_.reset();
+    return true;
+  }
+  const std::string prefix = httpsys_slot_prefix(app.httpsys, app.routes.empty() ? "" : app.routes.front(), number_);
+  if (httpsys_ && httpsys_->prefix() == prefix) return true;
+  httpsys_.reset();  // a reload moved the slot's prefix: the old one is released first
+  httpsys_ = platform::HttpSysQueue::create(prefix, error);
+  if (!httpsys_) return false;
+  log_event("httpsys_queue", {{"app", config_->name}, {"slot", std::to_string(number_)}, {"prefix", prefix}});
+  return true;
+}
+
+// Each worker gets its own duplicate of the slot's queue: it dies with the worker, the
+// queue (and requests waiting in it) stays with the slot.
+std::optional<ipc::HttpSys> Slot::httpsys_for(Process& p) {
+  if (!httpsys_ || !p.config || p.config->httpsys.empty()) return std::nullopt;
+  std::string why;
+  auto value = httpsys_->give_to(p.worker->process(), why);
+  if (!value) {
+    log_line(name() + ": " + why);
+    p.worker->signal(SIGKILL);  // it could never serve; the restart policy takes over
+    return std::nullopt;
+  }
+  return ipc::HttpSys{*value, httpsys_->prefix()};
+}
+
+void Slot::drain(int generation, std::chrono::milliseconds grace, bool hand_back) {
+  Process* p = process(generation);
+  if (!p) return;
+  const ipc::Drain drain{.timeout_ms = grace.count(), .handback = hand_back};
+  // A handle on its way to this worker must be acknowledged first, or it would land in
+  // a worker that has already decided to stop.
+  if (in_flight_generation_ == generation && queue_.in_flight()) {
+    p->drain_after_ack = drain;
+    return;
+  }
+  send_drain(*p, drain);
+}
+
+void Slot::send_drain(Process& p, const ipc::Drain& drain) {
+  p.drain_after_ack.reset();
+  if (machine_.speaks_sdk(p.generation) && p.worker->channel_open()) {
+    p.worker->send(drain);
+  } else {
+    p.worker->signal(SIGTERM);  // a plain worker's way to be told
+  }
+}
+
+void Slot::kill(int generation) {
+  if (Process* p = process(generation)) p->worker->signal(SIGKILL);
+}
+
+void Slot::event(const LifecycleEvent& e) {
+  restarts_.on_event(e.name, e.fields);
+  if (auto* r = record()) {
+    std::uint64_t total = 0;
+    for (const auto& [reason, n] : restarts_.counts()) total += n;
+    r->restarts.store(total, std::memory_order_relaxed);
+    for (const auto& [key, value] : e.fields) {
+      if (key == "status" && (e.name == "exit" || e.name == "start_failure")) scoreboard::set_last_exit(*r, value);
+      if (key == "generation" && e.name == "replaced") show_worker(std::stoi(value));
+    }
+  }
+  LogFields fields{{"app", config_->name}, {"slot", std::to_string(number_)}};
+  for (const auto& [key, value] : e.fields) {
+    if (key == "generation") {
+      if (Process* p = process(std::stoi(value)); p && p->worker) fields.emplace_back("pid", std::to_string(p->worker->pid()));
+    }
+    fields.emplace_back(key, value);
+  }
+  log_event(e.name, fields);
+}
+
+void Slot::replacement_done(bool ok) {
+  if (ok && pending_config_) config_ = pending_config_;
+  pending_config_.reset();
+  app_.replacement_done(number_, ok);
+}
+
+double Slot::random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
+
+WorkerFacts Slot::facts(int generation) {
+  WorkerFacts facts;
+  Process* p = process(generation);
+  if (!p) return facts;
+  facts.address_in_use = p->address_in_use;
+  // Only a running process has sockets to look at (its group's remains die with it).
+  if (p->worker && !p->worker->exited()) facts.listening = platform::listening_tcp_addresses(p->worker->pid());
+  return facts;
+}
+
+// ---- Worker events ------------------------------------------------------------------
+
+void Slot::on_message(Process& p, const ipc::Message& message) {
+  const int generation = p.generation;
+  bool lifecycle = true;  // whether the message can change the slot's state
+  std::visit(overloaded{
+                 [&](const ipc::Hello& hello) {
+                   if (hello.version != ipc::kVersion)
+                     log_line(name() + ": worker speaks protocol version " + std::to_string(hello.version) +
+                              ", we speak " + std::to_string(ipc::kVersion));
+                   machine_.hello(generation);
+                   p.welcomed = true;
+                   const auto& lc = machine_.policy();
+                   // The app's slots now (a `scale` may have changed them since the config).
+                   const auto route = app_.route_message();
+                   p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
+                                               lc.heartbeat_interval.count(), route.route,
+                                               http_settings(*p.config), httpsys_for(p)});
+                 },
+                 [&](const ipc::Ready&) {
+                   if (!p.ready_on_spawn) machine_.ready(generation, now());
+                 },
+                 [&](const ipc::Stats& stats) {
+                   if (auto* r = record())
+                     scoreboard::report_stats(*r, static_cast<std::uint32_t>(generation), stats.requests,
+                                              stats.connections, unix_ms());
+                   machine_.heartbeat(generation, stats.requests, now());
+                 },
+                 [&](const ipc::HandleAck&) {
+                   lifecycle = false;
+                   if (in_flight_generation_ != generation) return;  // not the one we wait for
+                   if (ConnectionPtr* sent = queue_.in_flight()) app_.handed_off(**sent);
+                   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
+                   queue_.ack();  // the returned connection closes our copy as it goes
+                   ack_deadline_.reset();
+                   if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+                   pump();
+                 },
+                 [&](const ipc::HandleNack&) {
+                   if (in_flight_generation_ != generation) return;
+                   if (ConnectionPtr* again = queue_.nack()) {
+                     Connection& c = **again;
+                     p.worker->send(handle_message(c), c.socket.stream());
+                   } else if (queue_.in_flight()) {
+                     // A worker that NACKs the same socket again and again is broken; the
+                     // connection waits at the head of the queue for its replacement.
+                     machine_.misbehaved(generation, "protocol: refused a connection " +
+                                                         std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) +
+                                                         " times in a row (NACK)");
+                   }
+                 },
+                 [](const auto&) {},  // unknown, or not for the master: ignored
+             },
+             message);
+  // An ACK, once per connection, only frees the way for the next one (pump above).
+  if (lifecycle) settle();
+}
+
+void Slot::send_route(const ipc::Route& route) {
+  for (auto& [generation, p] : processes_)
+    if (p->welcomed && p->worker->channel_open()) p->worker->send(route);
+}
+
+void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {
+  auto c = std::make_unique<Connection>();
+  c->socket = std::move(socket);
+  c->id = message.id;
+  c->listener = message.listener;
+  c->carried = message.head;
+  c->handed_back = true;
+  c->accepted_at = std::chrono::steady_clock::now();  // its hand-off latency counts from here
+  // The address the worker was given (a PROXY protocol source stays the client's).
+  if (!set_peer_address(*c, message.remote_address, message.remote_port) && !read_peer_address(*c)) return;
+  app_.handed_back(std::move(c));
+}
+
+void Slot::on_protocol_violation(Process& p, const std::string& reason) {
+  machine_.misbehaved(p.generation, "protocol: " + reason);
+  settle();
+}
+
+void Slot::on_channel_lost(Process& p) {
+  machine_.channel_lost(p.generation, now());
+  settle();
+}
+
+void Slot::on_exit(Process& p, std::int64_t status, int signal) {
+  ExitStatus exit{status, signal, false};
+  if (signal == SIGKILL && p.oom_kills_at_spawn) {
+    const auto count = platform::oom_kill_count();
+    exit.out_of_memory = count && *count > *p.oom_kills_at_spawn;
+  }
+  const int generation = p.generation;
+  // Whatever it had not acknowledged goes back to the head of the queue: nothing is lost.
+  if (in_flight_generation_ == generation) {
+    queue_.requeue_in_flight();
+    ack_deadline_.reset();
+  }
+  machine_.exited(generation, exit, now());
+  // Keep the process object (its pipes may still hold its last words) but out of the map.
+  auto node = processes_.extract(generation);
+  if (!node.empty()) exited_.push_back(std::move(node.mapped()));
+  settle();
+}
+
+// ---- Settling -----------------------------------------------------------------------
+
+void Slot::settle() {
+  if (settling_) return;  // re-entered through the app; the outer call finishes the job
+  settling_ = true;
+  for (auto& [generation, p] : processes_) {
+    if (p->ready_on_spawn && machine_.state() != SlotState::stopping) {
+      p->ready_on_spawn = false;
+      machine_.ready(generation, now());
+    }
+  }
+  const auto accepting = machine_.accepting();
+  const auto state = machine_.state();
+  if (accepting != was_accepting_ || state != was_state_) {
+    if (auto* r = record()) r->state.store(static_cast<std::uint32_t>(shown(state)), std::memory_order_relaxed);
+    const bool lost_worker = was_accepting_ && !accepting;
+    was_accepting_ = accepting;
+    was_state_ = state;
+    // Without a ready worker, connections that need not wait for this slot go elsewhere.
+    if (lost_worker && (!app_.affinity() || config_->on_unavailable != Unavailable::queue) &&
+        state != SlotState::stopping && queue_.waiting() > 0)
+      app_.redispatch(queue_.take_waiting());
+    app_.slot_changed();
+  }
+  if (turns_away() && queue_.waiting() > 0) flush_waiting();
+  pump();
+  expire_waiting(now());
+  check_ack(now());
+  arm_timer();
+  publish_queue();
+  settling_ = false;
+}
+
+void Slot::pump() {
+  const auto generation = machine_.accepting();
+  if (!generation || queue_.in_flight()) return;
+  Process* p = process(*generation);
+  if (!p || !p->worker->channel_open()) return;
+  while (ConnectionPtr* next = queue_.begin_send()) {
+    Connection& c = **next;
+    in_flight_generation_ = *generation;
+    const int rc = p->worker->send(handle_message(c), c.socket.stream());
+    if (rc == 0) {
+      ack_deadline_ = now() + machine_.policy().ack_timeout;
+      return;
+    }
+    // The channel broke under us; its read side reports it. Keep the connection.
+    log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
+    queue_.requeue_in_flight();
+    return;
+  }
+}
+
+void Slot::expire_waiting(TimePoint t) {
+  const auto timeout = config_->queue.timeout;
+  while (ConnectionPtr* oldest = queue_.oldest_waiting()) {
+    if (t - (*oldest)->queued_at < timeout) break;
+    auto expired = queue_.pop_waiting();
+    log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
+    app_.reject(std::move(*expired), 503);
+  }
+}
+
+void Slot::flush_waiting() {
+  auto waiting = queue_.take_waiting();
+  log_event("queue_flushed", {{"app", config_->name},
+                               {"slot", std::to_string(number_)},
+                               {"connections", std::to_string(waiting.size())},
+                               {"reason", "no worker of this slot has been ready yet, and its start failed"}});
+  // Without affinity another slot, still starting, may take them; with it they belong
+  // here, and waiting queue.timeout for a slot that does not start only delays the 503.
+  if (!app_.affinity()) {
+    app_.redispatch(std::move(waiting));
+    return;
+  }
+  for (auto& c : waiting) app_.reject(std::move(c), 503);
+}
+
+void Slot::check_ack(TimePoint t) {
+  if (!ack_deadline_ || t < *ack_deadline_ || !queue_.in_flight()) return;
+  ack_deadline_.reset();  // once: the kill's exit puts the connection back in the queue
+  machine_.misbehaved(in_flight_generation_, "hung: no ACK within ack_timeout");
+}
+
+void Slot::arm_timer() {
+  std::optional<TimePoint> when = machine_.next_deadline();
+  if (ack_deadline_ && (!when || *ack_deadline_ < *when)) when = ack_deadline_;
+  if (ConnectionPtr* oldest = queue_.oldest_waiting()) {
+    const TimePoint expiry = (*oldest)->queued_at + config_->queue.timeout;
+    if (!when || expiry < *when) when = expiry;
+  }
+  if (!when) {
+    uv_timer_stop(timer_.get());
+    return;
+  }
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* me = static_cast<Slot*>(t->data);
+        if (!me) return;
+        me->machine_.tick(now());
+        me->settle();  // checks the ACK deadline too
+      },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
+}
+
+}  // namespace handoff

@@ -1,0 +1,255 @@
+#include "supervisor/edge/worker_process.h"
+
+#include <cstdio>
+#include <variant>
+
+#include "supervisor/edge/log.h"
+#include "supervisor/platform/platform.h"
+
+namespace handoff {
+namespace {
+
+struct WriteRequest {
+  uv_write_t req;
+  std::string line;  // must live until the write completes
+};
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(Observer& observer, std::size_t max_message)
+    : observer_(observer), framer_(max_message) {}
+
+WorkerProcess::~WorkerProcess() = default;  // UvHandle members close their handles
+
+std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const SpawnSpec& spec, Observer& observer,
+                                                    std::string& error) {
+  std::unique_ptr<WorkerProcess> self(new WorkerProcess(observer, spec.max_message));
+  auto init_pipe = [&](UvHandle<uv_pipe_t>& pipe, int ipc) {
+    pipe = UvHandle<uv_pipe_t>::make();
+    uv_pipe_init(loop, pipe.get(), ipc);
+    pipe.mark_initialized();
+    pipe->data = self.get();
+  };
+  init_pipe(self->channel_, 1);
+  init_pipe(self->out_.pipe, 0);
+  init_pipe(self->err_.pipe, 0);
+  // The observer outlives the process's pipes (the slot keeps exited processes until
+  // their output is relayed), and `observer` is a reference that stays valid.
+  auto tap = [&observer](std::string_view line) { observer.on_output(line); };
+  self->out_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stdout", tap);
+  self->err_.lines = std::make_unique<LinePrefixer>(spec.app, spec.slot, "stderr", tap);
+
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> env;
+  for (const auto& e : spec.env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+
+  // fd 0 is /dev/null; 1 and 2 come back to us; 3 is the IPC channel, as Node's fork()
+  // sets it up. libuv creates every pipe close-on-exec on our side, so no worker
+  // inherits another's channel or our listening sockets.
+  uv_stdio_container_t stdio[4];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[1].data.stream = self->out_.pipe.stream();
+  stdio[2].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+  stdio[2].data.stream = self->err_.pipe.stream();
+  stdio[3].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE | UV_WRITABLE_PIPE);
+  stdio[3].data.stream = self->channel_.stream();
+
+  uv_process_options_t options{};
+  options.file = argv[0];
+  options.args = argv.data();
+  options.env = env.data();
+  options.cwd = spec.cwd.c_str();
+  options.stdio = stdio;
+  options.stdio_count = 4;
+  options.flags = UV_PROCESS_WINDOWS_HIDE | platform::worker_spawn_flags();
+  if (spec.uid) {
+    options.flags |= UV_PROCESS_SETUID;
+    options.uid = static_cast<uv_uid_t>(*spec.uid);
+  }
+  if (spec.gid) {
+    options.flags |= UV_PROCESS_SETGID;
+    options.gid = static_cast<uv_gid_t>(*spec.gid);
+  }
+  options.exit_cb = [](uv_process_t* p, int64_t status, int term_signal) {
+    auto* me = static_cast<WorkerProcess*>(p->data);
+    if (!me) return;
+    me->exited_ = true;
+    // What the worker started dies with it (an app behind `npm start` or `sh -c`).
+    platform::kill_worker_remains(me->pid_);
+    if (me->guard_) me->guard_->forget(me->pid_);
+    me->observer_.on_exit(status, term_signal);  // may destroy `me`: touch nothing after
+  };
+
+  self->process_ = UvHandle<uv_process_t>::make();
+  const int rc = uv_spawn(loop, self->process_.get(), &options);
+  // uv_spawn initializes the handle even when it fails; it must be closed either way.
+  self->process_.mark_initialized();
+  if (rc != 0) {
+    error = uv_strerror(rc);
+    return nullptr;
+  }
+  self->process_->data = self.get();
+  self->pid_ = self->process_->pid;
+  self->guard_ = spec.guard;
+  if (self->guard_) self->guard_->watch(self->pid_);
+  self->out_.lines->set_pid(self->pid_);
+  self->err_.lines->set_pid(self->pid_);
+  self->channel_open_ = true;
+
+  uv_read_start(self->channel_.stream(), alloc, [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* me = static_cast<WorkerProcess*>(s->data);
+    if (!me) return;
+    if (n > 0) me->on_channel_bytes({buf->base, static_cast<size_t>(n)});
+    else if (n < 0) me->close_channel();
+  });
+  auto relay = [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+    auto* me = static_cast<WorkerProcess*>(s->data);
+    if (!me) return;
+    auto& output = s == me->out_.pipe.stream() ? me->out_ : me->err_;
+    if (n > 0) output.lines->feed({buf->base, static_cast<size_t>(n)});
+    else if (n < 0) {
+      output.lines->flush();
+      uv_read_stop(s);
+    }
+  };
+  uv_read_start(self->out_.pipe.stream(), alloc, relay);
+  uv_read_start(self->err_.pipe.stream(), alloc, relay);
+  return self;
+}
+
+void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  // One buffer per process is enough: libuv reads one stream at a time and each read
+  // callback consumes the bytes before returning.
+  auto* me = static_cast<WorkerProcess*>(handle->data);
+  static char discard[256];
+  if (!me) {
+    *buf = uv_buf_init(discard, sizeof discard);
+    return;
+  }
+  *buf = uv_buf_init(me->read_buffer_, sizeof me->read_buffer_);
+}
+
+void WorkerProcess::on_channel_bytes(std::string_view bytes) {
+  if (broken_) return;
+  // A socket comes with the first bytes of its NODE_HANDLE line: take it now, and give it
+  // to that line's message when the line is complete (protocols/handle_pairing.h).
+  std::vector<UvHandle<uv_tcp_t>> arrived;
+  auto broken = take_pending(arrived);
+  if (!broken) broken = pairing_.begin_read(bytes, arrived.size());
+  if (broken) return violation(*broken);  // `arrived` closes what came
+  for (auto& socket : arrived) received_.push_back(std::move(socket));
+  auto owned = [this]() -> std::optional<UvHandle<uv_tcp_t>> {
+    if (!pairing_.line_owns_handle() || received_.empty()) return std::nullopt;
+    auto socket = std::move(received_.front());
+    received_.pop_front();
+    return socket;
+  };
+  ipc::feed_lines(
+      framer_, bytes, [&](std::string_view line) { on_line(line, owned()); },
+      [&](std::size_t length) {
+        const bool had_socket = owned().has_value();
+        if (broken_) return;
+        if (had_socket) return violation("a descriptor with a message over the size limit");
+        log_line("pid " + std::to_string(pid_) + " sent a message of " + std::to_string(length) +
+                 " bytes, over the limit of " + std::to_string(framer_.max_line()) + "; dropped");
+      });
+}
+
+std::optional<std::string> WorkerProcess::take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived) {
+  std::optional<std::string> broken;
+  // Each uv_accept takes one descriptor off the pending list, even when it fails, so the
+  // loop ends; the bound is for a libuv that would not.
+  for (int guard = 0; guard < 1024 && uv_pipe_pending_count(channel_.get()) > 0; ++guard) {
+    const uv_handle_type type = uv_pipe_pending_type(channel_.get());
+    auto socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(channel_->loop, socket.get());
+    socket.mark_initialized();
+    if (uv_accept(channel_.stream(), socket.stream()) != 0) {
+      broken = "a descriptor the master could not take";
+      continue;
+    }
+    if (type != UV_TCP) {
+      broken = std::string("a descriptor that is not a TCP socket (") + uv_handle_type_name(type) + ")";
+      continue;
+    }
+    if (platform::is_listening(platform::socket_of(socket.get()))) {
+      broken = "a listening socket";
+      continue;
+    }
+    arrived.push_back(std::move(socket));
+  }
+  return broken;
+}
+
+void WorkerProcess::on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket) {
+  if (broken_) return;
+  auto decoded = ipc::decode(line);
+  if (auto* error = std::get_if<ipc::DecodeError>(&decoded)) {
+    if (socket) return violation("a descriptor with a malformed message (" + error->reason + ")");
+    log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
+    return;
+  }
+  auto& message = std::get<ipc::Message>(decoded);
+  auto* back = std::get_if<ipc::Handback>(&message);
+  if (!back) {
+    if (socket) return violation(std::string("a descriptor with a message that carries none (") +
+                                 std::string(ipc::name_of(message)) + ")");
+    return observer_.on_message(message);
+  }
+  if (!socket) {
+    // The line came without its socket: Node's sender retries a few times.
+    if (++nacks_in_a_row_ > ipc::kMaxHandleResends)
+      return violation("handback messages without their socket, " + std::to_string(nacks_in_a_row_) + " in a row");
+    send(ipc::HandleNack{});
+    return;
+  }
+  nacks_in_a_row_ = 0;
+  send(ipc::HandleAck{});
+  observer_.on_handback(std::move(*socket), *back);
+}
+
+void WorkerProcess::violation(const std::string& reason) {
+  if (broken_) return;
+  broken_ = true;
+  received_.clear();  // closes them
+  log_line("pid " + std::to_string(pid_) + " broke the channel protocol: " + reason);
+  observer_.on_protocol_violation(reason);
+  close_channel();
+}
+
+void WorkerProcess::close_channel() {
+  if (!channel_open_) return;
+  channel_open_ = false;
+  uv_read_stop(channel_.stream());
+  observer_.on_channel_lost();
+}
+
+int WorkerProcess::send(const ipc::Message& message, uv_stream_t* handle) {
+  if (!channel_open_) return UV_EPIPE;
+  auto* request = new WriteRequest{};
+  request->line = ipc::encode(message);
+  uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
+  auto done = [](uv_write_t* req, int status) {
+    // The stream's `data` is cleared before it closes: a write cancelled by the close
+    // finds no process to tell.
+    auto* me = static_cast<WorkerProcess*>(req->handle->data);
+    delete reinterpret_cast<WriteRequest*>(req);
+    // EPIPE or worse: the worker can take no more messages (its end is closed, or shut
+    // for reading while it still writes). Lost like a channel at EOF.
+    if (me && status < 0 && status != UV_ECANCELED) me->close_channel();
+  };
+  const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, handle, done)
+                        : uv_write(&request->req, channel_.stream(), &buf, 1, done);
+  if (rc != 0) delete request;
+  return rc;
+}
+
+void WorkerProcess::signal(int signum) {
+  if (!exited_ && process_) platform::signal_worker(process_.get(), signum);
+}
+
+}  // namespace handoff

@@ -1,0 +1,108 @@
+// One worker process and its pipes: the IPC channel on fd 3 (Node's json framing,
+// handle passing), and stdout/stderr relayed line by line. libuv edge: everything that
+// decides what to do with a message lives in Slot.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <handoff/uv_handle.h>
+
+#include "protocols/handle_pairing.h"
+#include "protocols/ipc_messages.h"
+#include "protocols/line_framer.h"
+#include "supervisor/edge/output_relay.h"
+#include "supervisor/platform/worker_group.h"
+
+namespace handoff {
+
+struct SpawnSpec {
+  std::vector<std::string> argv;  // argv[0] is an absolute path
+  std::string cwd;
+  std::vector<std::string> env;   // "NAME=value", complete
+  std::string app;                // for the log lines of its output
+  int slot = 0;
+  std::size_t max_message = ipc::kDefaultMaxMessageBytes;
+  std::optional<std::uint32_t> uid, gid;  // run as another user (POSIX, supervisor is root)
+  platform::WorkerGuard* guard = nullptr;  // kills the worker's group if the master dies
+};
+
+class WorkerProcess {
+ public:
+  class Observer {
+   public:
+    virtual void on_message(const ipc::Message& message) = 0;
+    // A socket the worker gave back (already ACKed), with its `handback` message.
+    virtual void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) = 0;
+    virtual void on_channel_lost() = 0;  // EOF or error: no more handles can go
+    // The worker broke the channel's protocol (a descriptor that is not a connected TCP
+    // socket, several at once, one without its message, NACKs without end). The channel
+    // is no longer read; the worker must be killed.
+    virtual void on_protocol_violation(const std::string& reason) = 0;
+    virtual void on_exit(std::int64_t exit_status, int term_signal) = 0;
+    // A line of its stdout or stderr, after it went to the log.
+    virtual void on_output(std::string_view line) = 0;
+
+   protected:
+    ~Observer() = default;
+  };
+
+  // Returns nullptr and a reason when the process cannot be created.
+  static std::unique_ptr<WorkerProcess> spawn(uv_loop_t* loop, const SpawnSpec& spec, Observer& observer,
+                                               std::string& error);
+  ~WorkerProcess();
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  int pid() const { return pid_; }
+  const uv_process_t& process() const { return *process_.get(); }
+  bool exited() const { return exited_; }
+  bool channel_open() const { return channel_open_; }
+
+  // Queues one message; with `handle`, libuv sends the socket with it (SCM_RIGHTS on
+  // POSIX, WSADuplicateSocket on Windows). Returns a libuv error code, 0 on success.
+  int send(const ipc::Message& message, uv_stream_t* handle = nullptr);
+
+  // Delivers a signal to the worker's process group; harmless after the process exited.
+  void signal(int signum);
+
+ private:
+  struct Output {
+    UvHandle<uv_pipe_t> pipe;
+    std::unique_ptr<LinePrefixer> lines;
+  };
+
+  explicit WorkerProcess(Observer& observer, std::size_t max_message);
+  static void alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  void on_channel_bytes(std::string_view bytes);
+  // Takes every descriptor that came with the last read; a reason when one is not a
+  // connected TCP socket (each is closed as it goes).
+  std::optional<std::string> take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived);
+  void on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket);
+  void violation(const std::string& reason);
+  void close_channel();
+
+  Observer& observer_;
+  UvHandle<uv_process_t> process_;
+  UvHandle<uv_pipe_t> channel_;
+  Output out_, err_;
+  ipc::LineFramer framer_;
+  ipc::HandlePairing pairing_;
+  // Sockets that arrived on the channel, each waiting for the line it came with.
+  std::deque<UvHandle<uv_tcp_t>> received_;
+  platform::WorkerGuard* guard_ = nullptr;
+  int pid_ = 0;
+  int nacks_in_a_row_ = 0;  // handback lines that came without their socket
+  bool exited_ = false;
+  bool channel_open_ = false;
+  bool broken_ = false;  // a protocol violation: nothing more it sends is believed
+  char read_buffer_[64 * 1024];
+};
+
+}  // namespace handoff
