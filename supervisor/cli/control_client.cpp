@@ -2,7 +2,7 @@
 
 #include <uv.h>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "supervisor/platform/service.h"
 

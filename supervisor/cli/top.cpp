@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <map>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard_segment.h"
 #include "supervisor/cli/commands.h"

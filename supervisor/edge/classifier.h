@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "supervisor/core/config.h"
 #include "supervisor/edge/connection.h"

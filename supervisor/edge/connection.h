@@ -12,7 +12,7 @@
 #include <span>
 #include <string>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "protocols/ipc_messages.h"
 

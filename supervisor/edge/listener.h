@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "supervisor/core/config.h"
 #include "supervisor/edge/connection.h"

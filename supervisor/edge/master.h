@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "supervisor/edge/app.h"
 #include "supervisor/edge/classifier.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 namespace handoff {
 

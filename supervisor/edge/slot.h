@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard.h"
 #include "supervisor/edge/connection.h"

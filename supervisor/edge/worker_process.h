@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include "protocols/handle_pairing.h"
 #include "protocols/ipc_messages.h"

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include "supervisor/core/config_loader.h"
 

@@ -1,5 +1,5 @@
 // serialize_response: framing rules that the session relies on.
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // HttpSession with the real llhttp parser: bytes in, response bytes out.
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include <doctest/doctest.h>
 

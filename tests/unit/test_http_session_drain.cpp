@@ -1,6 +1,6 @@
 // HttpSession while draining, and with an AsyncHandler: the decisions the I/O edge only
 // carries out (which response says `Connection: close`, when a connection may close).
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include <doctest/doctest.h>
 

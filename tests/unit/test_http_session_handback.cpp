@@ -1,7 +1,7 @@
 // HttpSession's per-request affinity: which request goes back, and exactly which bytes go
 // with it (from its first byte to the end of everything read), whatever the reads.
-#include <handoff/http_session.h>
-#include <handoff/route_check.h>
+#include "worker-sdk/cpp/src/http_session.h"
+#include "worker-sdk/cpp/src/route_check.h"
 
 #include "protocols/route_key.h"
 

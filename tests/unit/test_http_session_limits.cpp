@@ -1,6 +1,6 @@
 // HttpSession's keep-alive announcements, per-connection and per-request limits, and the
 // request boundaries the edge times, with the real llhttp parser.
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include <doctest/doctest.h>
 

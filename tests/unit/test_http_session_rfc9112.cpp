@@ -2,7 +2,7 @@
 // 400 (and, as Node's server does, the connection closed after it), with the real llhttp
 // parser. Every head is also fed in two reads cut at each byte, and a byte at a time: a
 // rule must not depend on where a read ends.
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include <doctest/doctest.h>
 

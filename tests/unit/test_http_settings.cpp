@@ -1,6 +1,6 @@
 // The master's `http` settings applied to a C++ worker's options: the config wins, and a
 // value the program chose itself is named when it is replaced.
-#include <handoff/http_settings.h>
+#include "worker-sdk/cpp/src/http_settings.h"
 
 #include <doctest/doctest.h>
 

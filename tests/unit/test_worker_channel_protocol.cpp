@@ -1,5 +1,5 @@
 // ChannelProtocol: the worker's decisions on the IPC channel, with no pipe.
-#include <handoff/channel_protocol.h>
+#include "worker-sdk/cpp/src/channel_protocol.h"
 
 #include <doctest/doctest.h>
 

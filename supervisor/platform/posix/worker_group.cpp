@@ -11,7 +11,7 @@
 #include <string>
 #include <set>
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 namespace handoff::platform {
 

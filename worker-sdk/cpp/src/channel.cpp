@@ -1,6 +1,6 @@
 #include "channel.h"
 
-#include "read_buffer.h"
+#include "uvglue/read_buffer.h"
 #include "write_request.h"
 
 #include <cstdio>

@@ -2,8 +2,8 @@
 // pipe, lines fed to ChannelProtocol, sockets received with their NODE_HANDLE lines.
 #pragma once
 
-#include <handoff/channel_protocol.h>
-#include <handoff/uv_handle.h>
+#include "worker-sdk/cpp/src/channel_protocol.h"
+#include "uvglue/uv_handle.h"
 
 #include <functional>
 #include <string>

@@ -1,4 +1,4 @@
-#include <handoff/channel_protocol.h>
+#include "worker-sdk/cpp/src/channel_protocol.h"
 
 #include <type_traits>
 #include <utility>

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "read_buffer.h"
+#include "uvglue/read_buffer.h"
 #include "write_request.h"
 
 namespace handoff {

@@ -2,8 +2,8 @@
 // responses out with one writev per batch, timeouts, back-pressure and the close.
 #pragma once
 
-#include <handoff/http_session.h>
-#include <handoff/uv_handle.h>
+#include "worker-sdk/cpp/src/http_session.h"
+#include "uvglue/uv_handle.h"
 #include <handoff/worker.h>
 
 #include "protocols/ipc_messages.h"

@@ -1,4 +1,4 @@
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 
 #include <llhttp.h>
 

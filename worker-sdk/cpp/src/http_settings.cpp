@@ -1,4 +1,4 @@
-#include <handoff/http_settings.h>
+#include "worker-sdk/cpp/src/http_settings.h"
 
 #include <algorithm>
 #include <cstdint>

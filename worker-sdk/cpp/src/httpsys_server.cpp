@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <exception>
 
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 
 #include "responder_state.h"
 

@@ -6,8 +6,8 @@
 
 #include <uv.h>
 
-#include <handoff/http_session.h>
-#include <handoff/uv_handle.h>
+#include "worker-sdk/cpp/src/http_session.h"
+#include "uvglue/uv_handle.h"
 
 #include <deque>
 #include <functional>

@@ -1,4 +1,4 @@
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 #include <handoff/worker.h>
 
 namespace handoff {

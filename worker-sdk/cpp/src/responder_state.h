@@ -2,7 +2,7 @@
 // HTTP.SYS server's request (httpsys_server.cpp); nothing once it is answered or gone.
 #pragma once
 
-#include <handoff/http_session.h>
+#include "worker-sdk/cpp/src/http_session.h"
 #include <handoff/worker.h>
 
 #include <functional>

@@ -1,4 +1,4 @@
-#include <handoff/route_check.h>
+#include "worker-sdk/cpp/src/route_check.h"
 
 #include <algorithm>
 #include <string>

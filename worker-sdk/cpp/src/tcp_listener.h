@@ -1,7 +1,7 @@
 // Standalone mode's own listening socket (supervised workers get sockets from the master).
 #pragma once
 
-#include <handoff/uv_handle.h>
+#include "uvglue/uv_handle.h"
 
 #include <functional>
 #include <string>

@@ -1,7 +1,7 @@
 #include <handoff/worker.h>
 
-#include <handoff/http_settings.h>
-#include <handoff/route_check.h>
+#include "worker-sdk/cpp/src/http_settings.h"
+#include "worker-sdk/cpp/src/route_check.h"
 
 #include "channel.h"
 #include "connection.h"

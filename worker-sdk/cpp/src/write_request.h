@@ -5,7 +5,7 @@
 // only through handle->data, which UvHandle clears before closing.
 #pragma once
 
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 
 #include <uv.h>
 

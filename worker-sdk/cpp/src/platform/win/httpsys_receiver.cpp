@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 
 #include "../httpsys.h"
 

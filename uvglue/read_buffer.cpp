@@ -1,4 +1,4 @@
-#include "read_buffer.h"
+#include "uvglue/read_buffer.h"
 
 namespace handoff {
 

@@ -10,7 +10,7 @@
 // are already buffered behind it: pipelined requests are all answered, the last closes.
 #pragma once
 
-#include <handoff/response_writer.h>
+#include "worker-sdk/cpp/src/response_writer.h"
 #include <handoff/worker.h>
 
 #include <functional>
