@@ -47,19 +47,6 @@ void clear_counters(Record& r) {
 
 }  // namespace
 
-std::string_view to_string(State state) {
-  switch (state) {
-    case State::free: return "free";
-    case State::stopped: return "stopped";
-    case State::starting: return "starting";
-    case State::ready: return "ready";
-    case State::backoff: return "backoff";
-    case State::crash_loop: return "crash_loop";
-    case State::stopping: return "stopping";
-  }
-  return "unknown";
-}
-
 std::size_t segment_bytes(std::uint32_t capacity) { return header_bytes() + std::size_t{capacity} * sizeof(Record); }
 
 Header* format(void* memory, std::size_t bytes, std::uint32_t capacity, std::int64_t master_pid, std::int64_t now_ms) {
@@ -105,7 +92,7 @@ std::optional<std::uint32_t> allocate(Header* header, std::string_view app, std:
     });
     r.slot.store(slot, std::memory_order_relaxed);
     r.generation.store(0, std::memory_order_relaxed);
-    r.state.store(static_cast<std::uint32_t>(State::stopped), std::memory_order_relaxed);
+    r.state.store(static_cast<std::uint32_t>(SlotState::stopped), std::memory_order_relaxed);
     r.pid.store(0, std::memory_order_relaxed);
     r.started_ms.store(0, std::memory_order_relaxed);
     r.restarts.store(0, std::memory_order_relaxed);
@@ -120,7 +107,7 @@ std::optional<std::uint32_t> allocate(Header* header, std::string_view app, std:
 }
 
 void release(Record& r) {
-  r.state.store(static_cast<std::uint32_t>(State::free), std::memory_order_relaxed);
+  r.state.store(static_cast<std::uint32_t>(SlotState::free), std::memory_order_relaxed);
   r.generation.store(0, std::memory_order_relaxed);
   r.in_use.store(0, std::memory_order_release);
 }
@@ -169,7 +156,7 @@ Snapshot read(const Record& r, std::uint32_t index) {
   s.pid = r.pid.load(std::memory_order_relaxed);
   s.generation = r.generation.load(std::memory_order_relaxed);
   const auto state = r.state.load(std::memory_order_relaxed);
-  s.state = state <= static_cast<std::uint32_t>(State::stopping) ? static_cast<State>(state) : State::free;
+  s.state = state <= static_cast<std::uint32_t>(kLastSlotState) ? static_cast<SlotState>(state) : SlotState::free;
   s.started_ms = r.started_ms.load(std::memory_order_relaxed);
   s.restarts = r.restarts.load(std::memory_order_relaxed);
   s.handed_off = r.handed_off.load(std::memory_order_relaxed);

@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/slot_state.h"
+
 namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
@@ -37,10 +39,6 @@ inline constexpr std::size_t kExitBytes = 96;
 inline constexpr const char* kSegmentEnv = "HANDOFF_SCOREBOARD";
 inline constexpr const char* kRecordEnv = "HANDOFF_SCOREBOARD_RECORD";
 
-// The slot's state, as SlotState names it (slot_machine.h), plus `free` for an unused record.
-enum class State : std::uint32_t { free = 0, stopped, starting, ready, backoff, crash_loop, stopping };
-std::string_view to_string(State state);
-
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the scoreboard needs lock-free 64-bit atomics");
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 
@@ -51,7 +49,7 @@ struct Record {
   std::atomic<char> last_exit[kExitBytes];
   std::atomic<std::uint32_t> slot;
   std::atomic<std::uint32_t> generation;
-  std::atomic<std::uint32_t> state;
+  std::atomic<std::uint32_t> state;          // a SlotState (slot_state.h)
   std::atomic<std::uint32_t> self_reported;  // generation of the worker writing its own counters
   std::atomic<std::int64_t> pid;
   std::atomic<std::int64_t> started_ms;    // Unix time in ms when the current worker started
@@ -131,7 +129,7 @@ struct Snapshot {
   std::uint32_t slot = 0;
   std::int64_t pid = 0;
   std::uint32_t generation = 0;
-  State state = State::free;
+  SlotState state = SlotState::free;
   std::int64_t started_ms = 0;
   std::uint64_t restarts = 0;
   std::string last_exit;

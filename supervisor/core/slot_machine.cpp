@@ -9,31 +9,7 @@ namespace handoff {
 
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-std::string_view to_string(SlotState state) {
-  switch (state) {
-    case SlotState::stopped: return "stopped";
-    case SlotState::starting: return "starting";
-    case SlotState::ready: return "ready";
-    case SlotState::backoff: return "backoff";
-    case SlotState::crash_loop: return "crash_loop";
-    case SlotState::stopping: return "stopping";
-  }
-  return "?";
-}
-
-std::string describe(const ExitStatus& exit) {
-  if (exit.out_of_memory) return "killed: out of memory";
-  if (exit.signal) return "killed by signal " + std::to_string(exit.signal);
-  return "exit code " + std::to_string(exit.code);
-}
-
-SlotState SlotMachine::state() const {
-  if (stopping_) return idle() ? SlotState::stopped : SlotState::stopping;
-  if (current_) return current_->phase == Phase::ready ? SlotState::ready : SlotState::starting;
-  if (restart_at_) return crash_loop_ ? SlotState::crash_loop : SlotState::backoff;
-  return SlotState::stopped;
-}
+using namespace slot_event;
 
 std::optional<int> SlotMachine::accepting() const {
   if (current_ && current_->phase == Phase::ready) return current_->generation;
@@ -53,17 +29,13 @@ SlotMachine::Worker* SlotMachine::find(int generation) {
   return nullptr;
 }
 
-void SlotMachine::emit(std::string_view name, std::vector<std::pair<std::string_view, std::string>> fields) {
-  effects_.event({name, std::move(fields)});
-}
-
 // ---- Starting -----------------------------------------------------------------------
 
 bool SlotMachine::spawn_worker(std::optional<Worker>& slot, bool replacement, TimePoint now) {
   const int generation = ++generation_;
   std::string error;
   if (!effects_.spawn(generation, replacement, error)) {
-    emit("spawn_failed", {{"generation", std::to_string(generation)}, {"error", error}});
+    emit(SpawnFailed{generation, error});
     return false;
   }
   Worker w;
@@ -80,7 +52,10 @@ bool SlotMachine::spawn_worker(std::optional<Worker>& slot, bool replacement, Ti
 }
 
 void SlotMachine::spawn_current(TimePoint now) {
-  if (spawn_worker(current_, false, now)) return;
+  if (spawn_worker(current_, false, now)) {
+    state_ = SlotState::starting;
+    return;
+  }
   // Could not even create the process (e.g. the binary vanished): a crash like any other.
   last_exit_ = "spawn failed";
   start_failed_ = true;
@@ -105,14 +80,16 @@ void SlotMachine::ready(int generation, TimePoint now) {
   w->ready_at = now;
   ever_ready_ = true;
   w->last_heartbeat = now;
-  emit("ready", {{"generation", std::to_string(generation)}, {"startup_ms", std::to_string(duration_cast<milliseconds>(now - w->started).count())}});
+  if (current_ && current_->generation == generation) state_ = SlotState::ready;
+  emit(Ready{generation, duration_cast<milliseconds>(now - w->started)});
   if (next_ && next_->generation == generation) {
     // The replacement is ready: switch dispatch to it, then retire the old worker.
     std::optional<Worker> old = std::move(current_);
     current_ = std::move(next_);
     next_.reset();
+    state_ = SlotState::ready;
     if (old) retire(std::move(*old), now, policy_.drain_timeout, /*hand_back=*/true);
-    emit("replaced", {{"generation", std::to_string(generation)}});
+    emit(Replaced{generation});
     effects_.replacement_done(true);
   }
 }
@@ -125,17 +102,17 @@ void SlotMachine::heartbeat(int generation, std::uint64_t requests, TimePoint no
   w->sdk = true;
   w->last_heartbeat = now;
   if (current_ && w == &*current_ && w->request_quota && requests >= w->request_quota && w->phase == Phase::ready)
-    replace("max_requests", now);
+    replace(RestartReason::max_requests, now);
 }
 
 void SlotMachine::rss(int generation, std::uint64_t bytes, TimePoint now) {
   if (!policy_.max_rss || bytes <= policy_.max_rss) return;
-  if (current_ && current_->generation == generation && current_->phase == Phase::ready) replace("max_rss", now);
+  if (current_ && current_->generation == generation && current_->phase == Phase::ready) replace(RestartReason::max_rss, now);
 }
 
-SlotMachine::Replace SlotMachine::replace(std::string_view reason, TimePoint now) {
+SlotMachine::Replace SlotMachine::replace(RestartReason reason, TimePoint now) {
   if (stopping_ || !current_ || current_->phase != Phase::ready || next_) return Replace::not_ready;
-  emit("recycle", {{"generation", std::to_string(current_->generation)}, {"reason", std::string(reason)}});
+  emit(Recycling{current_->generation, reason});
   return spawn_worker(next_, true, now) ? Replace::started : Replace::failed;
 }
 
@@ -149,73 +126,74 @@ void SlotMachine::retire(Worker worker, TimePoint now, milliseconds grace, bool 
   effects_.drain(generation, grace, hand_back);
   // Logged once it is sent (or deferred behind a handle in flight): a reader of the log
   // acting on this line finds the drain on its way.
-  emit("drain", {{"generation", std::to_string(generation)}, {"timeout", format_duration(grace)},
-                 {"handback", hand_back ? "true" : "false"}});
+  emit(Draining{generation, grace, hand_back});
 }
 
-void SlotMachine::kill(Worker& worker, std::string reason) {
-  if (worker.killed) return;
-  worker.killed = true;
-  worker.kill_reason = reason;
-  emit("kill", {{"generation", std::to_string(worker.generation)}, {"reason", std::move(reason)}});
+void SlotMachine::kill(Worker& worker, Kill why) {
+  if (worker.kill) return;
+  worker.kill = why;
+  emit(Killed{worker.generation, std::move(why)});
   effects_.kill(worker.generation);
 }
 
 void SlotMachine::channel_lost(int generation, TimePoint) {
   // A worker without its channel can get no more connections; replace it.
-  if (Worker* w = find(generation); w && w->phase != Phase::draining) kill(*w, "channel closed");
+  if (Worker* w = find(generation); w && w->phase != Phase::draining) kill(*w, {KillReason::channel_closed, {}});
 }
 
-void SlotMachine::misbehaved(int generation, std::string reason) {
-  if (Worker* w = find(generation)) kill(*w, std::move(reason));
+void SlotMachine::misbehaved(int generation, KillReason reason, std::string detail) {
+  if (Worker* w = find(generation)) kill(*w, {reason, std::move(detail)});
 }
 
 // ---- Exits --------------------------------------------------------------------------
 
 void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now) {
-  const std::string how = describe(status);
   auto drained = std::find_if(draining_.begin(), draining_.end(), [&](const Worker& w) { return w.generation == generation; });
   if (drained != draining_.end()) {
     draining_.erase(drained);
-    emit("exit", {{"generation", std::to_string(generation)}, {"status", how}, {"planned", "true"}});
-    if (stopping_ && idle()) emit("stopped");
+    emit(Exited::retired(generation, status));
+    if (stopping_ && idle()) {
+      state_ = SlotState::stopped;
+      emit(Stopped{});
+    }
     return;
   }
   if (next_ && next_->generation == generation) {
     Worker failed = std::move(*next_);
     next_.reset();
-    last_exit_ = how;
-    start_failure(failed, how);
+    last_exit_ = describe(status);
+    start_failure(failed, status);
     effects_.replacement_done(false);
     return;
   }
   if (!current_ || current_->generation != generation) return;  // not ours (any more)
   Worker gone = std::move(*current_);
   current_.reset();
-  last_exit_ = how;
+  last_exit_ = describe(status);
   if (stopping_) {
-    emit("exit", {{"generation", std::to_string(generation)}, {"status", how}, {"planned", "true"}});
-    if (idle()) emit("stopped");
+    emit(Exited::retired(generation, status));
+    if (idle()) {
+      state_ = SlotState::stopped;
+      emit(Stopped{});
+    }
     return;
   }
   if (gone.phase == Phase::starting) {
     start_failed_ = true;
-    start_failure(gone, how);
+    start_failure(gone, status);
   } else {
-    std::vector<std::pair<std::string_view, std::string>> fields{
-        {"generation", std::to_string(generation)},
-        {"status", how},
-        {"uptime_ms", std::to_string(duration_cast<milliseconds>(now - gone.ready_at).count())}};
+    auto exit = Exited::unplanned(generation, status, duration_cast<milliseconds>(now - gone.ready_at));
     // Once it has served, only its output can say something (a worker with
     // `ready: on_spawn` never says hello, and that is no fault).
     if (WorkerFacts facts = effects_.facts(generation); !facts.address_in_use.empty())
-      fields.emplace_back("hint", failure_hint(gone.sdk, facts));
-    emit("exit", std::move(fields));
+      exit.hint = failure_hint(gone.sdk, facts);
+    emit(exit);
   }
   if (next_) {
     // Its replacement was already starting: it takes over, no restart needed.
     current_ = std::move(next_);
     next_.reset();
+    state_ = current_->phase == Phase::ready ? SlotState::ready : SlotState::starting;
     return;
   }
   crashed(gone, now);
@@ -228,13 +206,8 @@ std::string SlotMachine::hint_for(const Worker& worker) {
   return failure_hint(worker.sdk, effects_.facts(worker.generation));
 }
 
-void SlotMachine::start_failure(const Worker& worker, const std::string& how) {
-  std::vector<std::pair<std::string_view, std::string>> fields{
-      {"generation", std::to_string(worker.generation)},
-      {"status", how},
-      {"reason", worker.killed ? worker.kill_reason : "exited before ready"}};
-  if (std::string hint = hint_for(worker); !hint.empty()) fields.emplace_back("hint", std::move(hint));
-  emit("start_failure", std::move(fields));
+void SlotMachine::start_failure(const Worker& worker, const ExitStatus& status) {
+  emit(StartFailed{worker.generation, status, worker.kill, hint_for(worker)});
 }
 
 void SlotMachine::crashed(const Worker& worker, TimePoint now) {
@@ -259,12 +232,9 @@ void SlotMachine::crashed(const Worker& worker, TimePoint now) {
   ++crashes_in_a_row_;
   ++restarts_;
   restart_at_ = now + delay;
-  if (crash_loop_ && !was_crash_loop)
-    emit("crash_loop", {{"exits", std::to_string(recent_crashes_.size())},
-                        {"window", format_duration(policy_.crash_loop_window)},
-                        {"last_exit", last_exit_}});
-  emit("backoff", {{"delay_ms", std::to_string(delay.count())}, {"crashes_in_a_row", std::to_string(crashes_in_a_row_)},
-                   {"state", std::string(to_string(state()))}});
+  state_ = crash_loop_ ? SlotState::crash_loop : SlotState::backoff;
+  if (crash_loop_ && !was_crash_loop) emit(CrashLoop{recent_crashes_.size(), policy_.crash_loop_window, last_exit_});
+  emit(Backoff{delay, crashes_in_a_row_, crash_loop_});
 }
 
 // ---- Stopping and time --------------------------------------------------------------
@@ -282,37 +252,38 @@ void SlotMachine::stop(TimePoint now, milliseconds grace, bool hand_back) {
     current_.reset();
   }
   for (auto& w : draining_) w.deadline = std::min(w.deadline, now + grace);
-  if (idle()) emit("stopped");
+  state_ = idle() ? SlotState::stopped : SlotState::stopping;
+  if (idle()) emit(Stopped{});
 }
 
 void SlotMachine::kill_all() {
   for (Worker* w : {current_ ? &*current_ : nullptr, next_ ? &*next_ : nullptr})
-    if (w) kill(*w, "stop now");
-  for (auto& w : draining_) kill(w, "stop now");
+    if (w) kill(*w, {KillReason::stop_now, {}});
+  for (auto& w : draining_) kill(w, {KillReason::stop_now, {}});
 }
 
 std::optional<TimePoint> SlotMachine::heartbeat_deadline(const Worker& w) const {
-  if (!w.sdk || w.phase != Phase::ready || policy_.heartbeat_timeout.count() <= 0 || w.killed) return std::nullopt;
+  if (!w.sdk || w.phase != Phase::ready || policy_.heartbeat_timeout.count() <= 0 || w.kill) return std::nullopt;
   return w.last_heartbeat + policy_.heartbeat_timeout;
 }
 
 void SlotMachine::tick(TimePoint now) {
   if (restart_at_ && now >= *restart_at_) {
     restart_at_.reset();
-    emit("restart", {{"generation", std::to_string(generation_ + 1)}});
+    emit(Restarting{generation_ + 1});
     spawn_current(now);
   }
   for (Worker* w : {current_ ? &*current_ : nullptr, next_ ? &*next_ : nullptr}) {
     if (!w) continue;
-    if (w->phase == Phase::starting && now >= w->deadline && !w->killed) {
+    if (w->phase == Phase::starting && now >= w->deadline && !w->kill) {
       // Asked now, while it runs: a port it listens on itself is the likeliest reason.
       if (!w->sdk) w->hint = failure_hint(false, effects_.facts(w->generation));
-      kill(*w, "no ready within start_timeout");
+      kill(*w, {KillReason::start_timeout, {}});
     }
-    if (auto hb = heartbeat_deadline(*w); hb && now >= *hb) kill(*w, "hung: no heartbeat within heartbeat.timeout");
+    if (auto hb = heartbeat_deadline(*w); hb && now >= *hb) kill(*w, {KillReason::heartbeat_timeout, {}});
   }
   for (auto& w : draining_)
-    if (now >= w.deadline) kill(w, "drain timeout");
+    if (now >= w.deadline) kill(w, {KillReason::drain_timeout, {}});
 }
 
 std::optional<TimePoint> SlotMachine::next_deadline() const {
@@ -322,11 +293,11 @@ std::optional<TimePoint> SlotMachine::next_deadline() const {
   };
   for (const Worker* w : {current_ ? &*current_ : nullptr, next_ ? &*next_ : nullptr}) {
     if (!w) continue;
-    if (w->phase == Phase::starting && !w->killed) consider(w->deadline);
+    if (w->phase == Phase::starting && !w->kill) consider(w->deadline);
     consider(heartbeat_deadline(*w));
   }
   for (const auto& w : draining_)
-    if (!w.killed) consider(w.deadline);
+    if (!w.kill) consider(w.deadline);
   return soonest;
 }
 

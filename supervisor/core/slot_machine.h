@@ -34,28 +34,14 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/slot_state.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/failure_hint.h"
+#include "supervisor/core/slot_events.h"
 
 namespace handoff {
 
 using TimePoint = std::chrono::steady_clock::time_point;
-
-enum class SlotState { stopped, starting, ready, backoff, crash_loop, stopping };
-std::string_view to_string(SlotState state);
-
-struct ExitStatus {
-  std::int64_t code = 0;
-  int signal = 0;
-  bool out_of_memory = false;  // the kernel's OOM killer sent the signal
-};
-std::string describe(const ExitStatus& exit);
-
-// One structured log line: an event name and its fields, in order.
-struct LifecycleEvent {
-  std::string_view name;
-  std::vector<std::pair<std::string_view, std::string>> fields;
-};
 
 class SlotEffects {
  public:
@@ -68,7 +54,7 @@ class SlotEffects {
   // closing them under their clients.
   virtual void drain(int generation, std::chrono::milliseconds grace, bool hand_back) = 0;
   virtual void kill(int generation) = 0;   // SIGKILL
-  virtual void event(const LifecycleEvent& event) = 0;
+  virtual void event(const SlotEvent& event) = 0;
   virtual void replacement_done(bool ok) = 0;  // for a rolling reload waiting on this slot
   virtual double random() = 0;                 // uniform in [0, 1): the jitter
   // What can be found out about a worker that failed (before a start_timeout kill, or at
@@ -95,13 +81,14 @@ class SlotMachine {
   void exited(int generation, const ExitStatus& status, TimePoint now);
   void channel_lost(int generation, TimePoint now);
   // The worker broke the protocol or stopped taking connections: it is killed, whatever
-  // its phase, and `reason` is the kill's reason.
-  void misbehaved(int generation, std::string reason);
+  // its phase, for `reason` (protocol, ack_timeout) with `detail` beside it in the log.
+  void misbehaved(int generation, KillReason reason, std::string detail = {});
   // Starts a replacement for a ready worker; replacement_done reports how it ended.
   // `not_ready`: nothing to replace (no ready worker, already replacing, stopping); the
   // next start of the slot uses the new config anyway. `failed`: the spawn failed.
+  // `reason`: reload, max_requests or max_rss.
   enum class Replace { started, not_ready, failed };
-  Replace replace(std::string_view reason, TimePoint now);
+  Replace replace(RestartReason reason, TimePoint now);
   // `hand_back`: the slot goes away while the app keeps serving (a scale-down), so its
   // workers may hand idle connections back; false when everything stops.
   void stop(TimePoint now, std::chrono::milliseconds grace, bool hand_back = false);
@@ -109,7 +96,7 @@ class SlotMachine {
   void tick(TimePoint now);  // call at next_deadline()
 
   // ---- Queries ----
-  SlotState state() const;
+  SlotState state() const { return state_; }
   std::optional<TimePoint> next_deadline() const;
   // The generation to hand connections to, when there is a ready one.
   std::optional<int> accepting() const;
@@ -134,8 +121,7 @@ class SlotMachine {
     TimePoint deadline{};  // start timeout, or drain deadline
     std::uint64_t request_quota = 0;
     bool sdk = false;
-    bool killed = false;   // we sent SIGKILL: do not send it again
-    std::string kill_reason;
+    std::optional<Kill> kill;  // we sent SIGKILL, and why: do not send it again
     std::string hint;      // gathered before a start_timeout kill, while it still runs
   };
 
@@ -145,11 +131,11 @@ class SlotMachine {
   void spawn_current(TimePoint now);
   void crashed(const Worker& worker, TimePoint now);
   void retire(Worker worker, TimePoint now, std::chrono::milliseconds grace, bool hand_back);
-  void kill(Worker& worker, std::string reason);
+  void kill(Worker& worker, Kill why);
   // A start_failure's `hint` field: the one gathered before its kill, or one from now.
   std::string hint_for(const Worker& worker);
-  void start_failure(const Worker& worker, const std::string& how);
-  void emit(std::string_view name, std::vector<std::pair<std::string_view, std::string>> fields = {});
+  void start_failure(const Worker& worker, const ExitStatus& status);
+  void emit(const SlotEvent& event) { effects_.event(event); }
   std::optional<TimePoint> heartbeat_deadline(const Worker& worker) const;
 
   LifecyclePolicy policy_;
@@ -161,6 +147,11 @@ class SlotMachine {
   int generation_ = 0;
   int crashes_in_a_row_ = 0;
   std::vector<TimePoint> recent_crashes_;
+  // The slot's state, set where it changes. crash_loop_ and stopping_ are not derived
+  // from it: the first is the backoff policy's memory across restarts (a restarted
+  // worker is `starting` still inside the loop), the second tells a stopped slot that
+  // may start (before start()) from one that never will again.
+  SlotState state_ = SlotState::stopped;
   bool crash_loop_ = false;
   bool stopping_ = false;
   bool ever_ready_ = false;

@@ -34,18 +34,6 @@ std::int64_t unix_ms() {
       .count();
 }
 
-scoreboard::State shown(SlotState state) {
-  switch (state) {
-    case SlotState::stopped: return scoreboard::State::stopped;
-    case SlotState::starting: return scoreboard::State::starting;
-    case SlotState::ready: return scoreboard::State::ready;
-    case SlotState::backoff: return scoreboard::State::backoff;
-    case SlotState::crash_loop: return scoreboard::State::crash_loop;
-    case SlotState::stopping: return scoreboard::State::stopping;
-  }
-  return scoreboard::State::stopped;
-}
-
 }  // namespace
 
 Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
@@ -124,7 +112,7 @@ void Slot::kill_all() {
 SlotMachine::Replace Slot::replace(std::shared_ptr<const AppConfig> config) {
   pending_config_ = std::move(config);
   machine_.set_policy(pending_config_->lifecycle);
-  const auto result = machine_.replace("reload", now());
+  const auto result = machine_.replace(RestartReason::reload, now());
   if (result != SlotMachine::Replace::started) {
     set_config(pending_config_);
     pending_config_.reset();
@@ -197,7 +185,7 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   p->config = config;
   processes_[generation] = std::move(p);
   if (!replacement) show_worker(generation);  // a replacement is shown once it takes over
-  event({"spawn", {{"generation", std::to_string(generation)}, {"command", app.command.front()}}});
+  event(slot_event::Spawned{generation, app.command.front()});
   return true;
 }
 
@@ -255,25 +243,28 @@ void Slot::kill(int generation) {
   if (Process* p = process(generation)) p->worker->signal(SIGKILL);
 }
 
-void Slot::event(const LifecycleEvent& e) {
-  restarts_.on_event(e.name, e.fields);
+void Slot::event(const SlotEvent& e) {
+  restarts_.on_event(e);
   if (auto* r = record()) {
     std::uint64_t total = 0;
     for (const auto& [reason, n] : restarts_.counts()) total += n;
     r->restarts.store(total, std::memory_order_relaxed);
-    for (const auto& [key, value] : e.fields) {
-      if (key == "status" && (e.name == "exit" || e.name == "start_failure")) scoreboard::set_last_exit(*r, value);
-      if (key == "generation" && e.name == "replaced") show_worker(std::stoi(value));
-    }
+    std::visit(overloaded{
+                   [&](const slot_event::Exited& exit) { scoreboard::set_last_exit(*r, describe(exit.status)); },
+                   [&](const slot_event::StartFailed& failure) { scoreboard::set_last_exit(*r, describe(failure.status)); },
+                   [&](const slot_event::Replaced& replaced) { show_worker(replaced.generation); },
+                   [](const auto&) {},
+               },
+               e);
   }
+  const EventText text = text_of(e);
   LogFields fields{{"app", config_->name}, {"slot", std::to_string(number_)}};
-  for (const auto& [key, value] : e.fields) {
-    if (key == "generation") {
-      if (Process* p = process(std::stoi(value)); p && p->worker) fields.emplace_back("pid", std::to_string(p->worker->pid()));
-    }
-    fields.emplace_back(key, value);
+  if (text.generation) {
+    if (Process* p = process(*text.generation); p && p->worker) fields.emplace_back("pid", std::to_string(p->worker->pid()));
+    fields.emplace_back("generation", std::to_string(*text.generation));
   }
-  log_event(e.name, fields);
+  fields.insert(fields.end(), text.fields.begin(), text.fields.end());
+  log_event(text.name, fields);
 }
 
 void Slot::replacement_done(bool ok) {
@@ -340,9 +331,10 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    } else if (queue_.in_flight()) {
                      // A worker that NACKs the same socket again and again is broken; the
                      // connection waits at the head of the queue for its replacement.
-                     machine_.misbehaved(generation, "protocol: refused a connection " +
-                                                         std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) +
-                                                         " times in a row (NACK)");
+                     machine_.misbehaved(generation, KillReason::protocol,
+                                         "refused a connection " +
+                                             std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) +
+                                             " times in a row (NACK)");
                    }
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
@@ -371,7 +363,7 @@ void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) 
 }
 
 void Slot::on_protocol_violation(Process& p, const std::string& reason) {
-  machine_.misbehaved(p.generation, "protocol: " + reason);
+  machine_.misbehaved(p.generation, KillReason::protocol, reason);
   settle();
 }
 
@@ -413,7 +405,7 @@ void Slot::settle() {
   const auto accepting = machine_.accepting();
   const auto state = machine_.state();
   if (accepting != was_accepting_ || state != was_state_) {
-    if (auto* r = record()) r->state.store(static_cast<std::uint32_t>(shown(state)), std::memory_order_relaxed);
+    if (auto* r = record()) r->state.store(static_cast<std::uint32_t>(state), std::memory_order_relaxed);
     const bool lost_worker = was_accepting_ && !accepting;
     was_accepting_ = accepting;
     was_state_ = state;
@@ -480,7 +472,7 @@ void Slot::flush_waiting() {
 void Slot::check_ack(TimePoint t) {
   if (!ack_deadline_ || t < *ack_deadline_ || !queue_.in_flight()) return;
   ack_deadline_.reset();  // once: the kill's exit puts the connection back in the queue
-  machine_.misbehaved(in_flight_generation_, "hung: no ACK within ack_timeout");
+  machine_.misbehaved(in_flight_generation_, KillReason::ack_timeout);
 }
 
 void Slot::arm_timer() {

@@ -52,7 +52,7 @@ class Slot final : private SlotEffects {
   bool turns_away() const { return machine_.failing_to_start(); }
   std::size_t queued() const { return queue_.size(); }
   // Restarts and replacements of this slot's workers, by reason (for /metrics).
-  const std::map<std::string, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
+  const std::map<RestartReason, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
 
  private:
   // One process of this slot and its channel's events, tagged with its generation.
@@ -83,7 +83,7 @@ class Slot final : private SlotEffects {
   bool spawn(int generation, bool replacement, std::string& error) override;
   void drain(int generation, std::chrono::milliseconds grace, bool hand_back) override;
   void kill(int generation) override;
-  void event(const LifecycleEvent& event) override;
+  void event(const SlotEvent& event) override;
   void replacement_done(bool ok) override;
   double random() override;
   WorkerFacts facts(int generation) override;

@@ -3,7 +3,9 @@
 // protocol, the admin routes, and the config keys that turn them on.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include <cstring>
 #include <variant>
@@ -20,6 +22,7 @@
 #include "supervisor/core/worker_env.h"
 
 using namespace handoff;
+using namespace std::chrono_literals;
 namespace sb = handoff::scoreboard;
 
 namespace {
@@ -53,7 +56,7 @@ TEST_CASE("scoreboard: format, validate, allocate and release records") {
   CHECK(all[0].app == "api");  // ordered by app, then slot
   CHECK(all[0].slot == 1);
   CHECK(all[2].app == "web");
-  CHECK(all[3].state == sb::State::stopped);
+  CHECK(all[3].state == SlotState::stopped);
 
   sb::release(*sb::record(b.header, *web2));
   CHECK(sb::read_all(*b.header).size() == 3);
@@ -113,14 +116,14 @@ TEST_CASE("status: table and JSON from the same snapshot") {
   auto i = *sb::allocate(b.header, "web", 1);
   sb::Record& r = *sb::record(b.header, i);
   sb::begin_worker(r, 321, 3, 10'000);
-  r.state.store(static_cast<std::uint32_t>(sb::State::ready));
+  r.state.store(static_cast<std::uint32_t>(SlotState::ready));
   r.requests.store(1500);
   r.rss.store(12 * 1024 * 1024);
   r.rate_milli.store(2500);
   r.restarts.store(2);
   sb::set_last_exit(r, "exit code 1");
   auto j = *sb::allocate(b.header, "web", 2);
-  sb::record(b.header, j)->state.store(static_cast<std::uint32_t>(sb::State::backoff));
+  sb::record(b.header, j)->state.store(static_cast<std::uint32_t>(SlotState::backoff));
 
   const StatusInput in{4242, 1000, 75'000, sb::read_all(*b.header)};
   const auto json = status_json(in);
@@ -165,24 +168,46 @@ TEST_CASE("histogram: cumulative buckets, sum and count") {
 }
 
 TEST_CASE("restart reasons from lifecycle events") {
+  using namespace slot_event;
   RestartReasons r;
-  using F = std::vector<std::pair<std::string_view, std::string>>;
-  r.on_event("exit", F{{"status", "killed by signal 9"}});
-  r.on_event("backoff", F{});
-  r.on_event("kill", F{{"reason", "hung: no heartbeat within heartbeat.timeout"}});
-  r.on_event("exit", F{{"status", "killed by signal 9"}});
-  r.on_event("backoff", F{});
-  r.on_event("kill", F{{"reason", "channel closed"}});
-  r.on_event("exit", F{{"status", "killed by signal 9"}});
-  r.on_event("backoff", F{});
-  r.on_event("recycle", F{{"reason", "max_rss"}});
-  r.on_event("recycle", F{{"reason", "reload"}});
-  r.on_event("exit", F{{"status", "exit code 0"}, {"planned", "true"}});  // the drained one: nothing
-  r.on_event("kill", F{{"reason", "no ready within start_timeout"}});
-  r.on_event("start_failure", F{});
-  r.on_event("backoff", F{});
-  const std::map<std::string, std::uint64_t> want{{"crash", 2}, {"hung", 1}, {"max_rss", 1}, {"reload", 1}, {"start_timeout", 1}};
+  const ExitStatus killed{0, 9, false};
+  r.on_event(Exited::unplanned(1, killed, 1s));
+  r.on_event(Backoff{});
+  r.on_event(Killed{2, {KillReason::heartbeat_timeout, {}}});
+  r.on_event(Exited::unplanned(2, killed, 1s));
+  r.on_event(Backoff{});
+  r.on_event(Killed{3, {KillReason::channel_closed, {}}});
+  r.on_event(Exited::unplanned(3, killed, 1s));
+  r.on_event(Backoff{});
+  r.on_event(Recycling{4, RestartReason::max_rss});
+  r.on_event(Recycling{5, RestartReason::reload});
+  r.on_event(Exited::retired(4, {}));  // the drained one: nothing
+  r.on_event(Killed{6, {KillReason::start_timeout, {}}});
+  r.on_event(StartFailed{6, killed, Kill{KillReason::start_timeout, {}}, ""});
+  r.on_event(Backoff{});
+  r.on_event(Killed{7, {KillReason::protocol, "a listening socket"}});
+  r.on_event(Exited::unplanned(7, killed, 1s));
+  r.on_event(Backoff{});
+  r.on_event(Killed{8, {KillReason::ack_timeout, {}}});
+  r.on_event(Exited::unplanned(8, killed, 1s));
+  r.on_event(Backoff{});
+  const std::map<RestartReason, std::uint64_t> want{{RestartReason::crash, 2},         {RestartReason::hung, 2},
+                                                    {RestartReason::max_rss, 1},       {RestartReason::reload, 1},
+                                                    {RestartReason::start_timeout, 1}, {RestartReason::protocol, 1}};
   CHECK(r.counts() == want);
+}
+
+TEST_CASE("restart reasons: one list, each with its own label name") {
+  std::set<std::string_view> names;
+  for (RestartReason reason : kRestartReasons) names.insert(to_string(reason));
+  CHECK(names.size() == kRestartReasons.size());
+  CHECK(names.count("unknown") == 0);
+  // Every value of the enum is in the list, in the enum's order (a map by reason iterates so).
+  for (std::size_t i = 0; i < kRestartReasons.size(); ++i) CHECK(static_cast<std::size_t>(kRestartReasons[i]) == i);
+  CHECK(to_string(static_cast<RestartReason>(kRestartReasons.size())) == "unknown");
+  // The list is in the order of the names: /metrics lists them so.
+  CHECK(std::is_sorted(kRestartReasons.begin(), kRestartReasons.end(),
+                       [](RestartReason a, RestartReason b) { return to_string(a) < to_string(b); }));
 }
 
 TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histogram") {
@@ -190,7 +215,7 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   auto i = *sb::allocate(b.header, "we\"b", 1);
   sb::Record& r = *sb::record(b.header, i);
   sb::begin_worker(r, 7, 1, 0);
-  r.state.store(static_cast<std::uint32_t>(sb::State::ready));
+  r.state.store(static_cast<std::uint32_t>(SlotState::ready));
   r.handed_off.store(12);
   MetricsInput in;
   in.master_started_ms = 1'700'000'000'123;
@@ -199,7 +224,7 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   app.name = "we\"b";
   app.rejected[503] = 4;
   app.handoff_latency.observe(0.0002);
-  app.restarts[1]["crash"] = 3;
+  app.restarts[1][RestartReason::crash] = 3;
   app.ready_workers = 1;
   in.apps.push_back(app);
   const std::string text = render_metrics(in);

@@ -59,7 +59,7 @@ std::string render_metrics(const MetricsInput& in) {
 
   w.family("handoff_slot_state", "gauge", "1 for the state each slot is in (stopped, starting, ready, backoff, crash_loop, stopping).");
   for (const auto& s : in.slots)
-    w.sample("handoff_slot_state", slot_labels(s) + ",state=\"" + std::string(scoreboard::to_string(s.state)) + "\"", 1);
+    w.sample("handoff_slot_state", slot_labels(s) + ",state=\"" + std::string(to_string(s.state)) + "\"", 1);
 
   w.family("handoff_slot_generation", "gauge", "Generation of the slot's current worker (1 for the first, +1 per replacement).");
   for (const auto& s : in.slots) w.sample("handoff_slot_generation", slot_labels(s), s.generation);
@@ -87,7 +87,7 @@ std::string render_metrics(const MetricsInput& in) {
     for (const auto& [slot, reasons] : app.restarts)
       for (const auto& [reason, n] : reasons)
         w.sample("handoff_slot_restarts_total",
-                 app_label(app.name) + ",slot=\"" + std::to_string(slot) + "\",reason=\"" + escape_label(reason) + "\"", n);
+                 app_label(app.name) + ",slot=\"" + std::to_string(slot) + "\",reason=\"" + std::string(to_string(reason)) + "\"", n);
 
   w.family("handoff_connections_rejected_total", "counter",
            "Connections the master answered itself with an error status instead of handing them over.");

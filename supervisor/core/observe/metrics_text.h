@@ -9,6 +9,7 @@
 
 #include "protocols/scoreboard.h"
 #include "supervisor/core/observe/histogram.h"
+#include "supervisor/core/restart_reason.h"
 
 namespace handoff {
 
@@ -24,7 +25,7 @@ struct AppMetrics {
   int ready_workers = 0;
   int min_ready = 1;
   // Restarts by reason, per slot number.
-  std::map<std::uint32_t, std::map<std::string, std::uint64_t>> restarts;
+  std::map<std::uint32_t, std::map<RestartReason, std::uint64_t>> restarts;
 };
 
 struct MetricsInput {

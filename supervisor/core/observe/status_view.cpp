@@ -31,8 +31,8 @@ std::string format_bytes(std::uint64_t bytes) {
 namespace {
 
 bool has_worker(const scoreboard::Snapshot& s) {
-  return s.pid != 0 && s.state != scoreboard::State::backoff && s.state != scoreboard::State::crash_loop &&
-         s.state != scoreboard::State::stopped;
+  return s.pid != 0 && s.state != SlotState::backoff && s.state != SlotState::crash_loop &&
+         s.state != SlotState::stopped;
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     j["app"] = s.app;
     j["slot"] = s.slot;
     j["pid"] = running ? s.pid : 0;
-    j["state"] = scoreboard::to_string(s.state);
+    j["state"] = to_string(s.state);
     j["generation"] = s.generation;
     j["uptime_ms"] = running && s.started_ms ? std::max<std::int64_t>(0, in.now_ms - s.started_ms) : 0;
     j["restarts"] = s.restarts;
@@ -81,7 +81,7 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     char rate_text[32];
     std::snprintf(rate_text, sizeof rate_text, "%.1f", rate);
     rows.push_back({s.app, std::to_string(s.slot), running ? std::to_string(s.pid) : "-",
-                    std::string(scoreboard::to_string(s.state)), std::to_string(s.generation),
+                    std::string(to_string(s.state)), std::to_string(s.generation),
                     running ? format_uptime(in.now_ms - s.started_ms) : "-", std::to_string(s.restarts),
                     std::to_string(s.connections), std::to_string(s.requests), rate_text, format_bytes(s.rss),
                     s.last_exit.empty() ? "-" : s.last_exit});
