@@ -678,6 +678,9 @@ function attach(handoff, server, options) {
     drain.finished = true;
     clearInterval(drain.sweep);
     clearTimeout(drain.wake);
+    // The process should now exit by itself; should something of the app's keep it alive
+    // (a timer, a pool, a boot that never ends), the deadline still ends it, unref'd.
+    if (machine.deadline !== null) drain.wake = setTimeout(exitNow, Math.min(Math.max(0, machine.deadline - now()), TIMEOUT_MAX)).unref();
     stopHeartbeat();
     process.off('message', onMessage);
     process.off('disconnect', onDisconnect);
