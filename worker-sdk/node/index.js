@@ -24,21 +24,21 @@ const http = require('node:http');
 const net = require('node:net');
 const { belongsHere } = require('./route-key');
 const { toServer } = require('./frameworks');
+const { DrainMachine } = require('./drain');
 // What http.Server uses to detach a parser from its socket, and what Node's child_process
 // calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
 
 const PROTOCOL_VERSION = 1;
 const DEFAULT_GRACE_MS = 5000;
-// Draining, a keep-alive connection is closed once it has been quiet this long. Closing
-// one at the very moment its client sends the next request fails that request ("socket
-// hang up"); under load a connection quiet for this long really is idle.
-const IDLE_GRACE_MS = 100;
-const SWEEP_MS = 25; // how often a drain looks for quiet connections
-const DEADLINE_MARGIN_MS = 100; // a drain's forced exit comes this much before the master's kill
+// Draining, how often the SDK asks http.Server which connections are inside a request
+// (it tells no event when a next request's first bytes arrive). When an idle one is
+// handed back or closed, and when the drain ends, is drain.js's decision.
+const SWEEP_MS = 25;
 const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
 const kHandback = Symbol('handoff.handback'); // on a request that goes back: its `conn`
 const kConn = Symbol('handoff.conn'); // on a handed-over socket: its `conn` message
+const kDrainId = Symbol('handoff.drainId'); // on a socket: its id in the drain machine
 
 const now = () => performance.now();
 
@@ -143,8 +143,15 @@ function attach(handoff, server, options) {
   let requests = 0; // responses completed since start
   let closing = false;
   let heartbeat = null;
-  let drain = null; // once draining: { reason, sweep, deadline, finished }
-  let sigterms = 0;
+  // How the worker stops is the machine's to decide (drain.js); this function feeds it
+  // (the master's drain, SIGTERM, the channel's loss, connections' activity) and carries
+  // out its effects (drainEffects).
+  const machine = new DrainMachine(graceMs);
+  const bySocketId = new Map(); // drain machine id -> socket (a handed-over one, or a TLS socket over it)
+  let lastSocketId = 0;
+  // Once draining: { reason, timeoutMs, sweep, wake, finished }
+  let drain = null;
+  let nextDrain = null; // what the event being fed would start: { reason, timeoutMs }
 
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
@@ -164,7 +171,7 @@ function attach(handoff, server, options) {
   server.close = function closeWhenDrained(cb) {
     closing = true;
     if (typeof cb === 'function') this.once('close', () => cb());
-    if (drain && !drain.finished) return this; // finishDrainIfDone() closes it
+    if (machine.draining) return this; // finishDrainIfDone() closes it
     return close.call(this);
   };
 
@@ -184,7 +191,7 @@ function attach(handoff, server, options) {
       if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
     } else if (event === 'upgrade' || event === 'connect') {
       const state = connState(b);
-      if (state) state.upgraded = true; // no longer HTTP: never closed as idle
+      if (state) detach(state); // no longer HTTP: never closed as idle
     }
     return emit.apply(this, arguments);
   };
@@ -193,9 +200,12 @@ function attach(handoff, server, options) {
     if (!socket || socket.destroyed) return null;
     let state = conns.get(socket);
     if (!state) {
-      state = { responses: new Set(), last: now(), upgraded: false, closing: false, whenIdle: null };
+      state = { id: socket[kDrainId], responses: new Set(), last: now(), upgraded: false, closing: false, whenIdle: null };
       conns.set(socket, state);
       socket.once('close', () => conns.delete(socket));
+      // A TLS socket over a handed-over one: a connection of its own to the drain, which
+      // cannot travel (its session stays here); the socket under it waits for it.
+      if (state.id === undefined) state.id = register(socket, false);
     }
     return state;
   }
@@ -204,11 +214,12 @@ function attach(handoff, server, options) {
     if (!res || typeof res.once !== 'function') return;
     // Draining: this response says `Connection: close`, and Node closes the connection
     // once it has gone out.
-    if (drain) res.shouldKeepAlive = false;
+    if (machine.phase !== 'serving') res.shouldKeepAlive = false;
     const state = connState(req && req.socket);
     if (state) {
       state.responses.add(res);
       state.last = now();
+      if (machine.draining) drainEffects(machine.busy(state.last, state.id));
     }
     let done = false;
     const end = () => {
@@ -322,8 +333,26 @@ function attach(handoff, server, options) {
     // Handed over while draining (it was in flight): served all the same, and its
     // responses say `Connection: close` (trackRequest). Not closed before its first
     // request: only headersTimeout does that.
+    // It can go back when http.Server tells which connections are inside a request.
+    register(socket, connectionsList !== null);
     server.emit('connection', socket);
     checkRequests(socket, message);
+  }
+
+  // A socket the drain machine counts until it closes (or goes back: forget()).
+  function register(socket, movable) {
+    const id = ++lastSocketId;
+    socket[kDrainId] = id;
+    bySocketId.set(id, socket);
+    if (!movable) socket.once('close', () => unregister(socket));
+    drainEffects(machine.opened(now(), id, movable));
+    return id;
+  }
+
+  function unregister(socket) {
+    const id = socket[kDrainId];
+    if (id === undefined || !bySocketId.delete(id)) return;
+    drainEffects(machine.closed(now(), id));
   }
 
   // The socket is no longer ours: closed, or given back to the master.
@@ -332,7 +361,7 @@ function attach(handoff, server, options) {
     conns.delete(socket);
     server._connections--;
     if (closing) server._emitCloseIfDrained();
-    if (drain) finishDrainIfDone();
+    unregister(socket);
   }
 
   // ---- per-request affinity (handback) ----
@@ -419,7 +448,7 @@ function attach(handoff, server, options) {
       sendBack(socket, conn, bytes);
     };
     state.whenIdle = whenIdle;
-    state.upgraded = true; // a drain leaves it alone: it is about to go
+    detach(state); // a drain leaves it alone: it is about to go
     whenIdle();
   }
 
@@ -488,48 +517,127 @@ function attach(handoff, server, options) {
 
   // Stops taking work without failing a client: requests in progress finish and their
   // connections close after the response; connections that have not sent a request yet
-  // are served (with close) when it comes; keep-alive connections are closed once quiet
-  // for IDLE_GRACE_MS, or, when the master's drain says `handback` (a successor serves
-  // this slot), handed back to the master as soon as they are idle (handBackIdle). When
-  // the last connection has gone, the server is closed and the channel disconnected, and
-  // the process exits by itself. `timeoutMs` bounds it all.
-  function startDrain(reason, timeoutMs, handback = false) {
-    if (drain) return;
-    drain = { reason, timeoutMs, sweep: null, deadline: null, finished: false, handback };
-    handoff.draining = true;
-    for (const state of conns.values()) {
-      for (const res of state.responses) if (!res.headersSent) res.shouldKeepAlive = false;
-    }
-    if (Number.isFinite(timeoutMs) && timeoutMs >= 0) {
-      // Unref'd: it only forces the exit if something keeps the process alive. For the
-      // master's drain, a little before its own kill, so that the exit is ours (code 0).
-      const margin = reason === 'drain' ? Math.min(DEADLINE_MARGIN_MS, timeoutMs / 10) : 0;
-      drain.deadline = setTimeout(exitNow, Math.min(timeoutMs - margin, TIMEOUT_MAX)).unref();
-    }
-    drain.sweep = setInterval(closeQuietConnections, SWEEP_MS).unref();
-    handoff.emit('drain', { reason, timeoutMs });
-    closeQuietConnections();
-    finishDrainIfDone();
+  // are served (with close) when it comes; keep-alive connections are closed once idle
+  // for the machine's grace, or, when the master's drain says `handback` (a successor
+  // serves this slot), handed back to the master as soon as they are idle (handBackIdle).
+  // When the last connection has gone, the server is closed and the channel
+  // disconnected, and the process exits by itself. The machine's deadline bounds it all.
+  // `reason` and `timeoutMs` are what the 'drain' event tells the app, should this start one.
+  function feedDrain(reason, timeoutMs, event) {
+    nextDrain = { reason, timeoutMs };
+    reportActivity();
+    drainEffects(event());
+    nextDrain = null;
   }
 
-  function closeQuietConnections() {
+  // Effects come from events that effects themselves cause (a socket handed back is
+  // forgotten, which may end the drain): they queue, and the outermost call carries them out.
+  const pendingEffects = [];
+  let carryingOut = false;
+  function drainEffects(effects) {
+    pendingEffects.push(...effects);
+    if (carryingOut) return;
+    carryingOut = true;
+    try {
+      while (pendingEffects.length > 0) carryOut(pendingEffects.shift());
+    } finally {
+      carryingOut = false;
+    }
+  }
+
+  function carryOut(effect) {
+    const socket = effect.id === undefined ? undefined : bySocketId.get(effect.id);
+    const state = socket && conns.get(socket);
+    switch (effect.kind) {
+      case 'stop_accepting':
+        drainStarted();
+        break;
+      case 'finish':
+        if (state) for (const res of state.responses) if (!res.headersSent) res.shouldKeepAlive = false;
+        break;
+      case 'hand_back':
+        if (!socket || !state) break;
+        // It was idle and movable at the last look; should it no longer travel (the
+        // channel went in between), it closes as an idle one would.
+        if (canHandBack(socket)) handBackIdle(socket, state);
+        else closeIdle(socket, state);
+        break;
+      case 'close':
+        if (socket && state) closeIdle(socket, state);
+        break;
+      case 'arm_timer':
+        if (drain) armWake(effect.at);
+        break;
+      case 'exit':
+        exitNow();
+        break;
+      case 'stopped':
+        finishDrainIfDone();
+        break;
+    }
+  }
+
+  function drainStarted() {
+    const { reason, timeoutMs } = nextDrain ?? { reason: 'drain', timeoutMs: undefined };
+    drain = { reason, timeoutMs, sweep: null, wake: null, finished: false };
+    handoff.draining = true;
+    // Unref'd, as the wake-up: they only act if something keeps the process alive.
+    drain.sweep = setInterval(sweep, SWEEP_MS).unref();
+    handoff.emit('drain', { reason, timeoutMs });
+  }
+
+  function armWake(at) {
+    clearTimeout(drain.wake);
+    drain.wake = setTimeout(wake, Math.min(Math.max(0, at - now()), TIMEOUT_MAX)).unref();
+  }
+
+  function wake() {
+    drain.wake = null;
+    sweep(); // a connection whose next request has begun since the last look is not idle
+    // The machine asks again only when its next time moves; never leave it unwoken.
+    const next = machine.nextWakeup();
+    if (next !== null && drain && drain.wake === null && !drain.finished) armWake(next);
+  }
+
+  // Tells the machine what each connection is doing: http.Server tells no event when a
+  // next request begins, so its list of connections inside a request is asked.
+  function reportActivity() {
     // Sockets whose parser is inside a request (a head or a body partly received) or that
     // have not completed a first one (http.Server's list, which drives headersTimeout).
     const busy = new Set();
     if (connectionsList) for (const parser of connectionsList.active()) busy.add(parser.socket);
     const t = now();
     for (const [socket, state] of conns) {
-      if (state.upgraded || state.closing || state.responses.size > 0) continue;
+      if (state.upgraded || state.closing) continue;
       if (busy.has(socket)) {
         state.last = t;
-      } else if (drain.handback && connectionsList && canHandBack(socket)) {
-        handBackIdle(socket, state);
-      } else if (t - state.last >= IDLE_GRACE_MS) {
-        state.closing = true;
-        if (typeof socket.destroySoon === 'function') socket.destroySoon();
-        else socket.end();
+        drainEffects(machine.busy(t, state.id));
+      } else if (state.responses.size === 0 && quiet(socket)) {
+        drainEffects(machine.idle(state.last, state.id)); // idle since its last activity
       }
     }
+  }
+
+  // The machine decides on fresh facts only: every tick follows a look at the connections.
+  function sweep() {
+    reportActivity();
+    drainEffects(machine.tick(now()));
+  }
+
+  // No byte waits to be written or read: between requests.
+  function quiet(socket) {
+    return !socket.destroyed && !socket.writableEnded && socket.writableLength === 0 && socket.readableLength === 0;
+  }
+
+  function detach(state) {
+    state.upgraded = true;
+    if (machine.draining) drainEffects(machine.detached(now(), state.id));
+  }
+
+  function closeIdle(socket, state) {
+    state.closing = true;
+    if (typeof socket.destroySoon === 'function') socket.destroySoon();
+    else socket.end();
   }
 
   // An idle keep-alive socket of ours that can travel: the handed-over socket itself (not
@@ -551,7 +659,7 @@ function attach(handoff, server, options) {
 
   // Race-free because JavaScript runs between reads: http.Server's parser consumes the
   // socket natively, but only inside a read callback, never while this runs. The parser
-  // is not inside a request (closeQuietConnections asked http.Server's list), so not a
+  // is not inside a request (reportActivity asked http.Server's list), so not a
   // byte of a next request has been read; reading stops now, and whatever the client
   // sends from here on stays in the kernel for the master and the next worker. The head
   // is empty. The parser is freed here, as child_process would when it takes the handle:
@@ -566,9 +674,13 @@ function attach(handoff, server, options) {
   }
 
   function finishDrainIfDone() {
-    if (!drain || drain.finished || sockets.size > 0) return;
+    if (!drain || drain.finished || machine.phase !== 'stopped') return;
     drain.finished = true;
     clearInterval(drain.sweep);
+    clearTimeout(drain.wake);
+    // The process should now exit by itself; should something of the app's keep it alive
+    // (a timer, a pool, a boot that never ends), the deadline still ends it, unref'd.
+    if (machine.deadline !== null) drain.wake = setTimeout(exitNow, Math.min(Math.max(0, machine.deadline - now()), TIMEOUT_MAX)).unref();
     stopHeartbeat();
     process.off('message', onMessage);
     process.off('disconnect', onDisconnect);
@@ -613,8 +725,10 @@ function attach(handoff, server, options) {
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
     } else if (message.handoff === 'drain') {
-      const timeoutMs = Number.isInteger(message.timeout_ms) && message.timeout_ms > 0 ? message.timeout_ms : graceMs;
-      startDrain('drain', timeoutMs, message.handback === true);
+      const timeoutMs = Number.isInteger(message.timeout_ms) && message.timeout_ms > 0 ? message.timeout_ms : 0;
+      feedDrain('drain', timeoutMs || graceMs, () =>
+        machine.drain(now(), timeoutMs, message.handback === true && process.connected),
+      );
     }
     // Anything else (later protocol versions, the app's own messages) is ignored.
   }
@@ -623,16 +737,14 @@ function attach(handoff, server, options) {
   function onDisconnect() {
     stopHeartbeat();
     handoff.emit('disconnect');
-    startDrain('disconnect', graceMs);
+    feedDrain('disconnect', graceMs, () => machine.channelLost(now()));
   }
 
   // The supervisor drains SDK workers with a `drain` message; SIGTERM comes from
   // elsewhere (kill, systemd stopping the whole group). The first one drains (or lets a
-  // drain already under way go on); a second one means "now".
+  // drain already under way go on); a second one means "now" (the machine counts them).
   function onSigterm() {
-    sigterms++;
-    if (sigterms === 1) startDrain('SIGTERM', graceMs);
-    else exitNow();
+    feedDrain('SIGTERM', graceMs, () => machine.signal(now()));
   }
 
   // The 'message' listener also keeps the channel, and so the process, alive.

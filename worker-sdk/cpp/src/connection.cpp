@@ -21,11 +21,6 @@ constexpr std::size_t kLowWater = kHighWater / 2;
 // response still in flight to the peer.
 constexpr unsigned kLingerMs = 2'000;
 
-// Draining, an idle keep-alive connection is closed once quiet this long. Closed at the
-// moment its client sends the next request, the client would fail (RST or EOF with no
-// response); under load a connection quiet this long really is idle.
-constexpr std::uint64_t kQuietMs = 100;
-
 Connection* owner_of(uv_handle_t* handle) { return static_cast<Connection*>(handle->data); }
 
 // The socket's peer as text and port (a standalone worker's client); empty if unknown.
@@ -55,13 +50,14 @@ std::uint64_t fresh_now(uv_loop_t* loop) {
 }  // namespace
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
-                       const WorkerOptions& options, Owner& owner, ipc::Conn conn,
+                       const WorkerOptions& options, Owner& owner, std::uint64_t id, ipc::Conn conn,
                        std::function<bool(const Request&)> belongs)
     : loop_(loop),
       tcp_(std::move(tcp)),
       session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
       options_(options),
       owner_(owner),
+      id_(id),
       conn_(std::move(conn)),
       belongs_(std::move(belongs)) {}
 
@@ -94,10 +90,30 @@ void Connection::start() {
   settle();
 }
 
-void Connection::drain(bool hand_back) {
-  hand_back_when_idle_ = hand_back;
+void Connection::drain() {
   session_.drain();
   settle();
+}
+
+void Connection::hand_back_idle() {
+  if (activity() != Activity::idle) return;
+  // Every byte read so far went through the session, and it holds none of a next
+  // request: stop reading, and whatever the client sends from now on stays in the
+  // kernel for the master (and the successor) to read. Nothing is lost, nothing reset.
+  set_reading(false);
+  hand_back();
+}
+
+Connection::Activity Connection::activity() const {
+  if (session_.handing_back()) return Activity::detached;
+  if (writes_in_flight_ == 0 && !session_.has_output() && session_.between_requests()) return Activity::idle;
+  return Activity::busy;
+}
+
+void Connection::report(Activity activity) {
+  if (activity == reported_) return;
+  reported_ = activity;
+  owner_.activity_changed(this, activity);
 }
 
 void Connection::close_now() {
@@ -153,7 +169,6 @@ void Connection::on_timer(uv_timer_t* timer) {
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
-    case Wait::quiet:  // nothing is in flight either way: no FIN dance needed
       return self->close_now();
     case Wait::nothing:
       return;
@@ -178,16 +193,12 @@ void Connection::settle() {
     // once the responses before that request are written.
     set_reading(false);
     set_wait(Wait::nothing);
-    if (writes_in_flight_ == 0 && !session_.has_output()) hand_back();
-    return;
+    if (writes_in_flight_ == 0 && !session_.has_output()) return hand_back();
+    return report(Activity::detached);
   }
-  if (session_.closing()) return begin_close();
-  if (hand_back_when_idle_ && writes_in_flight_ == 0 && session_.closable()) {
-    // Every byte read so far went through the session, and it holds none of a next
-    // request: stop reading, and whatever the client sends from now on stays in the
-    // kernel for the master (and the successor) to read. Nothing is lost, nothing reset.
-    set_reading(false);
-    return hand_back();
+  if (session_.closing()) {
+    report(Activity::busy);  // it closes by itself: a drain leaves it alone
+    return begin_close();
   }
 
   // While a response is awaited the session would only hold what we read.
@@ -215,12 +226,11 @@ void Connection::settle() {
     set_wait(session_.receiving_head() ? Wait::head : Wait::body, new_request);
   else if (writes_in_flight_ != 0)
     set_wait(Wait::nothing);  // a slow reader is bounded by back-pressure, not by time
-  else if (session_.closable())
-    set_wait(Wait::quiet);
   else if (session_.requests() == 0)
     set_wait(Wait::first_request);
   else
     set_wait(Wait::keep_alive);
+  report(activity());  // last: a draining owner may hand an idle connection back now
 }
 
 void Connection::flush() {
@@ -288,11 +298,6 @@ void Connection::set_wait(Wait wait, bool restart) {
     case Wait::body: ms = request_deadline_ms(options_.request_timeout_ms); break;
     case Wait::closing: ms = options_.request_timeout_ms; break;
     case Wait::linger: ms = kLingerMs; break;
-    case Wait::quiet: {
-      const std::uint64_t quiet_for = uv_now(loop_) - last_activity_;
-      ms = quiet_for >= kQuietMs ? 1 : kQuietMs - quiet_for;  // 0 would mean "no timer"
-      break;
-    }
     case Wait::nothing: break;
   }
   if (ms == 0) {

@@ -14,6 +14,12 @@ namespace handoff {
 
 class Connection {
  public:
+  // What a drain needs to know of it (DrainMachine): busy (a request in progress, a
+  // response owed or being written, or none served yet), idle (a keep-alive connection
+  // between requests, every byte read gone through the session), or detached (going back
+  // to the master by the route rule).
+  enum class Activity { busy, idle, detached };
+
   class Owner {
    public:
     // The connection is finished: the owner destroys it (from inside this call).
@@ -26,6 +32,9 @@ class Connection {
     virtual void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) = 0;
     // n response bytes went to the socket (the scoreboard's `bytes`).
     virtual void bytes_written(std::size_t) {}
+    // The connection's activity changed. Busy and detached never make the owner destroy
+    // the connection from inside this call; idle may (a draining owner hands it back).
+    virtual void activity_changed(Connection*, Activity) {}
 
    protected:
     ~Owner() = default;
@@ -33,8 +42,9 @@ class Connection {
 
   // `conn`: what the master said about the socket (its `head` is read before the socket);
   // `belongs`: the per-request check of a keep-alive connection (none: every request stays).
+  // `id`: the owner's name for it (its DrainMachine's).
   Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options,
-             Owner& owner, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {});
+             Owner& owner, std::uint64_t id, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
@@ -42,13 +52,19 @@ class Connection {
   // Starts serving. May close (and so destroy) the connection if the socket is unusable.
   void start();
   // The worker retires: the request in progress, or the next one, gets the last response
-  // (`Connection: close`); an idle keep-alive connection closes once quiet for a moment,
-  // or, with `hand_back` (the master's drain says a successor serves), goes back to the
-  // master at once (Owner::hand_back, an empty head): its client's next request, sent
-  // at any moment, then reaches the successor instead of a closing socket.
-  void drain(bool hand_back = false);
+  // (`Connection: close`). When an idle one is closed or handed back is the owner's
+  // DrainMachine's decision.
+  void drain();
+  // An idle connection goes back to the master (Owner::hand_back, an empty head): reading
+  // stops first, so whatever its client sends from now on stays in the kernel for the
+  // master and the successor. Does nothing unless idle.
+  void hand_back_idle();
   // Closes at once; the owner destroys the connection before this returns.
   void close_now();
+
+  std::uint64_t id() const { return id_; }
+  Activity activity() const;
+  std::uint64_t last_activity() const { return last_activity_; }  // uv_now() of the last read or write
 
  private:
   // What the timer currently measures; it restarts only when this (or the request) changes,
@@ -57,8 +73,8 @@ class Connection {
   //   keep_alive     the last response written, no byte of a next request: closed quietly
   //   head, body     a request in progress: 408 at its headers_timeout / request_timeout,
   //                  both counted from the request's first byte (the first: from arrival)
-  //   closing, linger, quiet   the ways out (see connection.cpp)
-  enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger, quiet };
+  //   closing, linger   the ways out (see connection.cpp)
+  enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -73,6 +89,8 @@ class Connection {
   void hand_back();
   void set_reading(bool on);
   void set_wait(Wait wait, bool restart = false);
+  // Tells the owner of a change; the last thing a callback does (idle may destroy this).
+  void report(Activity activity);
   std::uint64_t request_deadline_ms(std::uint64_t timeout_ms) const;
 
   uv_loop_t* loop_;
@@ -81,11 +99,12 @@ class Connection {
   HttpSession session_;
   const WorkerOptions& options_;
   Owner& owner_;
+  std::uint64_t id_;
   ipc::Conn conn_;
   std::function<bool(const Request&)> belongs_;
 
   bool reading_ = false;
-  bool hand_back_when_idle_ = false;  // drain(true): an idle keep-alive socket goes back
+  Activity reported_ = Activity::busy;  // what the owner was last told
   bool broken_ = false;  // read or write error: close without ceremony
   bool eof_ = false;     // the peer finished sending
   bool shutdown_started_ = false;

@@ -432,9 +432,11 @@ void HttpSession::timeout() {
 
 void HttpSession::drain() { impl_->draining = true; }
 
-bool HttpSession::closable() const {
+bool HttpSession::closable() const { return impl_->draining && between_requests(); }
+
+bool HttpSession::between_requests() const {
   const auto& s = *impl_;
-  return s.draining && !s.closing && s.answered > 0 && !s.in_message && !s.awaiting && !s.paused && s.held.empty();
+  return !s.closing && s.answered > 0 && !s.in_message && !s.awaiting && !s.paused && s.held.empty();
 }
 
 bool HttpSession::waiting() const { return impl_->awaiting != nullptr; }

@@ -59,9 +59,11 @@ class HttpSession {
   // The worker is retiring: the response in progress, or the next one, is the last
   // (`Connection: close`), unless more requests are already buffered behind it.
   void drain();
-  // Draining, and nothing to do: a response was sent, no request has begun since, and no
-  // byte is held. The edge closes such a connection once it has been quiet a while.
-  // A fresh connection (no request yet) is not closable: its request will come.
+  // Nothing to do: a response was sent, no request has begun since, and no byte is held
+  // (an idle keep-alive connection, which a drain may hand back or close: DrainMachine).
+  // A fresh connection (no request yet) is not between requests: its request will come.
+  bool between_requests() const;
+  // Draining and between_requests().
   bool closable() const;
 
   // An AsyncHandler's response is awaited: the edge reads nothing and times nothing.

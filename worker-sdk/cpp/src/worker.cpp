@@ -1,5 +1,6 @@
 #include <handoff/worker.h>
 
+#include "worker-sdk/cpp/src/drain_machine.h"
 #include "worker-sdk/cpp/src/http_settings.h"
 #include "worker-sdk/cpp/src/route_check.h"
 
@@ -21,19 +22,13 @@ namespace handoff {
 
 namespace {
 
-// A drain's own deadline comes this much before the master's kill, so that the exit is
-// ours (code 0, connections cut by us) rather than a SIGKILL.
-constexpr std::int64_t kDeadlineMarginMs = 100;
-
 // A handle the master NACKs (its line came without the descriptor) is sent again this
 // many times, as Node's child_process does; then the connection is dropped.
 constexpr int kMaxRetransmissions = 3;
 
-// Without a timeout from the master, ours applies.
-std::int64_t drain_deadline_ms(std::int64_t master_ms, std::int64_t own_ms) {
-  if (master_ms <= 0) return own_ms;
-  return std::max<std::int64_t>(1, master_ms - std::min(kDeadlineMarginMs, master_ms / 10));
-}
+// The HTTP.SYS queue counts as one connection of the drain machine while it serves: busy
+// (never idle, never handed back) until it has stopped receiving and answered what it had.
+constexpr std::uint64_t kHttpSysId = 0;
 
 }  // namespace
 
@@ -52,19 +47,23 @@ struct Worker::Impl final : Connection::Owner {
   WorkerInfo info;
   std::optional<int> channel_fd;  // supervised when set
 
-  // serving -> draining (graceful) -> stopped (everything closed); `stopped` also
-  // straight from serving (a second signal, the deadline, a failed start).
-  enum class Phase { serving, draining, stopped };
-  Phase phase = Phase::serving;
-  bool drain_hands_back = false;  // the master's drain said `handback`: idle sockets go back
+  // How the worker stops (serving -> draining -> stopped) is this machine's to decide;
+  // this class feeds it (the master's drain, signals, the channel's loss, connections'
+  // activity) and carries out its effects (drain_effects()).
+  DrainMachine machine{std::nullopt};
+  // stop_now() ran (the deadline, a second signal, a failed start): nothing is served.
+  bool stopping_now = false;
   bool running = false;  // inside run(): the loop is usable
+  std::deque<DrainEffect> pending_effects;  // carried out in order, never re-entrantly
+  bool carrying_out = false;
 
   uv_loop_t loop{};
   std::unique_ptr<Channel> channel;
   std::unique_ptr<TcpListener> listener;
   UvHandle<uv_signal_t> sigterm, sigint;
-  UvHandle<uv_timer_t> deadline, heartbeat;
-  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections;
+  UvHandle<uv_timer_t> wake, heartbeat;  // wake: the machine's next tick (deadline, idle grace)
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;  // by Connection::id()
+  std::uint64_t last_connection_id = 0;  // ids from 1: 0 is the HTTP.SYS queue's (kHttpSysId)
   std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
   std::uint64_t requests = 0;
   ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
@@ -74,6 +73,7 @@ struct Worker::Impl final : Connection::Owner {
   struct Handback {
     UvHandle<uv_tcp_t> socket;
     std::string line;
+    std::uint64_t id = 0;  // the connection's, which the machine counts until the ACK
     int retransmissions = 0;
   };
   std::deque<Handback> handbacks;
@@ -97,7 +97,13 @@ struct Worker::Impl final : Connection::Owner {
   int start_standalone();
   int watch_signal(UvHandle<uv_signal_t>& handle, int signum);
   void serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn = {});
-  void drain(std::int64_t timeout_ms, bool hand_back = false);
+  std::int64_t now();
+  bool stopped() const { return stopping_now || machine.phase() == DrainMachine::Phase::stopped; }
+  void drain_effects(const DrainEffects& effects);
+  void carry_out(const DrainEffect& effect);
+  void report_activity();
+  void arm_wake(std::int64_t at);
+  Connection* find_connection(std::uint64_t id);
   void stop_now();
   void finish_if_done();
   void apply_http(const ipc::HttpSettings& http);
@@ -105,6 +111,7 @@ struct Worker::Impl final : Connection::Owner {
   void send_stats();
   void after(std::uint64_t ms, std::function<void()> fn);
   void connection_closed(Connection* connection) override;
+  void activity_changed(Connection* connection, Connection::Activity activity) override;
   void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) override;
   void send_next_handback();
   void handback_answered(bool acknowledged);
@@ -174,7 +181,10 @@ int Worker::Impl::run() {
     std::fprintf(stderr, "handoff worker: uv_loop_init: %s\n", uv_strerror(rc));
     return 1;
   }
-  phase = Phase::serving;
+  // Unset (0), the program's grace never forces an exit.
+  machine = DrainMachine(options.shutdown_timeout_ms > 0 ? std::optional<std::int64_t>(options.shutdown_timeout_ms)
+                                                          : std::nullopt);
+  stopping_now = false;
   running = true;
   int status = watch_signal(sigterm, SIGTERM);
   if (status == 0) status = watch_signal(sigint, SIGINT);
@@ -205,11 +215,10 @@ int Worker::Impl::watch_signal(UvHandle<uv_signal_t>& handle, int signum) {
   auto on_signal = [](uv_signal_t* s, int) {
     auto* self = static_cast<Impl*>(s->data);
     if (self == nullptr) return;
-    // The first signal drains (as the master's `drain` does); a second one means "now".
-    if (self->phase == Phase::serving)
-      self->drain(self->options.shutdown_timeout_ms);
-    else
-      self->stop_now();
+    // The first signal drains (as the master's `drain` does, or lets it go on); a second
+    // one means "now".
+    self->report_activity();
+    self->drain_effects(self->machine.signal(self->now()));
   };
   if (int rc = uv_signal_start(signal.get(), on_signal, signum); rc != 0) return rc;
   handle = std::move(signal);
@@ -242,19 +251,17 @@ int Worker::Impl::start_supervised() {
                      },
                  .drain =
                      [this](const ipc::Drain& d) {
-                       drain(drain_deadline_ms(d.timeout_ms, options.shutdown_timeout_ms), d.handback);
+                       report_activity();
+                       drain_effects(machine.drain(now(), d.timeout_ms, d.handback && channel->is_open()));
                      },
                  // The master is gone: nobody hands us sockets or reads our stats.
                  .closed =
                      [this] {
                        heartbeat.reset();
                        drop_handbacks();
-                       if (phase == Phase::draining && drain_hands_back) {
-                         // Nobody takes sockets back any more: idle ones close as quiet.
-                         drain_hands_back = false;
-                         for_each_connection([](Connection* c) { c->drain(false); });
-                       }
-                       drain(options.shutdown_timeout_ms);
+                       // Nobody takes sockets back any more: idle ones close after the grace.
+                       report_activity();
+                       drain_effects(machine.channel_lost(now()));
                      },
              });
   if (int rc = channel->open(*channel_fd); rc != 0) {
@@ -280,54 +287,120 @@ int Worker::Impl::start_standalone() {
 }
 
 void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
-  if (phase == Phase::stopped) return;  // tcp closes here
+  if (stopped()) return;  // tcp closes here
   // Under the supervisor each request after a connection's first is checked against the
   // app's rule (read at request time: a later welcome applies at once).
   std::function<bool(const Request&)> belongs;
   if (channel)
     belongs = [this](const Request& r) { return belongs_here(route, info.slot, info.workers, r.target, r.headers); };
+  const std::uint64_t id = ++last_connection_id;
   auto connection =
-      std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, conn, std::move(belongs));
+      std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, id, conn, std::move(belongs));
   Connection* raw = connection.get();
-  connections.emplace(raw, std::move(connection));
+  connections.emplace(id, std::move(connection));
   connections_peak = std::max(connections_peak, connections.size());
   scoreboard.connection_opened();
   raw->start();  // may close at once, and be gone
-  // Draining, a socket still arrives if the master sent it before it sent `drain`: it is
-  // served all the same, its response saying `Connection: close`.
-  if (phase == Phase::draining && connections.count(raw) != 0) raw->drain(drain_hands_back);
+  // Draining, a socket still arrives if the master sent it before it sent `drain`: the
+  // machine has it served all the same, its response saying `Connection: close`. Only a
+  // socket under a channel can go back.
+  if (connections.count(id) != 0) drain_effects(machine.opened(now(), id, channel && channel->is_open()));
 }
 
-// Graceful: the channel stays open (a handle may be in flight, and the heartbeat goes
-// on), every connection finishes what it has begun, and run() returns once none is left
-// or at the deadline.
-// With `hand_back` (the master's drain: a successor serves this slot), idle keep-alive
-// connections go back to the master instead of being closed under their clients; they
-// count toward nothing here once sent (hand_back() below), only their ACK is awaited.
-void Worker::Impl::drain(std::int64_t timeout_ms, bool hand_back) {
-  if (phase != Phase::serving) return;
-  phase = Phase::draining;
-  drain_hands_back = hand_back && channel && channel->is_open();
-  if (listener) listener->close();
-  auto timer = UvHandle<uv_timer_t>::make();
-  if (timeout_ms > 0 && uv_timer_init(&loop, timer.get()) == 0) {
+std::int64_t Worker::Impl::now() {
+  uv_update_time(&loop);
+  return static_cast<std::int64_t>(uv_now(&loop));
+}
+
+// Serving, connections' activity is not reported (it changes at every request, and only a
+// drain needs it): the machine learns it here, when a drain may begin.
+void Worker::Impl::report_activity() {
+  if (machine.phase() != DrainMachine::Phase::serving) return;
+  for (auto& [id, c] : connections) {
+    const auto activity = c->activity();
+    if (activity == Connection::Activity::idle)
+      (void)machine.idle(static_cast<std::int64_t>(c->last_activity()), id);  // serving: no effect
+    else if (activity == Connection::Activity::detached)
+      (void)machine.detached(now(), id);
+  }
+}
+
+void Worker::Impl::activity_changed(Connection* connection, Connection::Activity activity) {
+  if (!machine.draining()) return;  // report_activity() tells it when a drain begins
+  const std::uint64_t id = connection->id();
+  switch (activity) {
+    case Connection::Activity::busy: return drain_effects(machine.busy(now(), id));
+    case Connection::Activity::idle:
+      return drain_effects(machine.idle(static_cast<std::int64_t>(connection->last_activity()), id));
+    case Connection::Activity::detached: return drain_effects(machine.detached(now(), id));
+  }
+}
+
+// Effects come from events that effects themselves cause (a connection told to finish
+// may close at once): they queue, and are carried out in order by the outermost call.
+void Worker::Impl::drain_effects(const DrainEffects& effects) {
+  pending_effects.insert(pending_effects.end(), effects.begin(), effects.end());
+  if (carrying_out) return;
+  carrying_out = true;
+  while (!pending_effects.empty()) {
+    const DrainEffect effect = pending_effects.front();
+    pending_effects.pop_front();
+    carry_out(effect);
+  }
+  carrying_out = false;
+}
+
+void Worker::Impl::carry_out(const DrainEffect& effect) {
+  switch (effect.kind) {
+    case DrainEffect::Kind::stop_accepting:
+      if (listener) listener->close();
+      if (httpsys) httpsys->drain();
+      return;
+    case DrainEffect::Kind::finish:
+      if (auto* c = find_connection(effect.id)) c->drain();
+      return;
+    case DrainEffect::Kind::hand_back:
+      if (auto* c = find_connection(effect.id)) c->hand_back_idle();
+      return;
+    case DrainEffect::Kind::close:
+      // Nothing is in flight on an idle connection: no FIN dance needed.
+      if (auto* c = find_connection(effect.id)) c->close_now();
+      return;
+    case DrainEffect::Kind::arm_timer: return arm_wake(effect.at);
+    case DrainEffect::Kind::exit: return stop_now();
+    case DrainEffect::Kind::stopped: return finish_if_done();
+  }
+}
+
+Connection* Worker::Impl::find_connection(std::uint64_t id) {
+  auto it = connections.find(id);
+  return it == connections.end() ? nullptr : it->second.get();
+}
+
+void Worker::Impl::arm_wake(std::int64_t at) {
+  if (!wake) {
+    auto timer = UvHandle<uv_timer_t>::make();
+    if (uv_timer_init(&loop, timer.get()) != 0) return;
     timer.mark_initialized();
     timer->data = this;
-    uv_timer_start(
-        timer.get(),
-        [](uv_timer_t* t) {
-          if (auto* self = static_cast<Impl*>(t->data)) self->stop_now();
-        },
-        static_cast<std::uint64_t>(timeout_ms), 0);
-    deadline = std::move(timer);
+    wake = std::move(timer);
   }
-  for_each_connection([this](Connection* c) { c->drain(drain_hands_back); });
-  if (httpsys) httpsys->drain();
-  finish_if_done();
+  const std::int64_t in = at - now();
+  uv_timer_start(
+      wake.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Impl*>(t->data);
+        if (self == nullptr) return;
+        self->drain_effects(self->machine.tick(self->now()));
+        // The machine asks again only when its next time moves; never leave it unwoken.
+        if (auto next = self->machine.next_wakeup(); next && self->wake && !uv_is_active(self->wake.base()))
+          self->arm_wake(*next);
+      },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(in, 0)), 0);
 }
 
 void Worker::Impl::stop_now() {
-  phase = Phase::stopped;
+  stopping_now = true;
   if (listener) listener->close();
   for_each_connection([](Connection* c) { c->close_now(); });
   if (httpsys) httpsys->stop();
@@ -337,29 +410,31 @@ void Worker::Impl::stop_now() {
 // Connections remove themselves from the map while we visit them, so visit a copy.
 template <class Fn>
 void Worker::Impl::for_each_connection(Fn fn) {
-  std::vector<Connection*> snapshot;
+  std::vector<std::uint64_t> snapshot;
   snapshot.reserve(connections.size());
-  for (auto& [raw, owned] : connections) snapshot.push_back(raw);
-  for (Connection* c : snapshot)
-    if (connections.count(c) != 0) fn(c);
+  for (auto& [id, owned] : connections) snapshot.push_back(id);
+  for (std::uint64_t id : snapshot)
+    if (auto* c = find_connection(id)) fn(c);
 }
 
 void Worker::Impl::finish_if_done() {
-  if (phase == Phase::serving || !connections.empty() || !handbacks.empty()) return;
+  if (!stopped() || !connections.empty() || !handbacks.empty()) return;
   if (httpsys && !httpsys->idle()) return;
-  phase = Phase::stopped;  // (httpsys, idle, holds no handle now; it goes after the loop)
+  stopping_now = true;  // (httpsys, idle, holds no handle now; it goes after the loop)
   // The last open handles: closing them lets uv_run return. Closing the channel tells
   // the master we are done; a handle it sent meanwhile is not ACKed, so it goes elsewhere.
   if (channel) channel->close();
   heartbeat.reset();
   sigterm.reset();
   sigint.reset();
-  deadline.reset();
+  wake.reset();
   timers.clear();
 }
 
 void Worker::Impl::connection_closed(Connection* connection) {
-  if (connections.erase(connection) != 0) scoreboard.connection_closed();
+  const std::uint64_t id = connection->id();
+  if (connections.erase(id) != 0) scoreboard.connection_closed();  // destroys it
+  drain_effects(machine.closed(now(), id));
   // A wave of idle connections has closed (their keep-alive timeouts come in a burst, as
   // they were opened): give their memory back. Rare (the peak must halve, from at least
   // kReleaseAfter) and cheap next to closing that many sockets.
@@ -373,13 +448,17 @@ void Worker::Impl::connection_closed(Connection* connection) {
 }
 
 void Worker::Impl::hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) {
-  // No longer ours: it counts toward nothing here (the socket waits only for its ACK).
-  if (connections.erase(connection) != 0) scoreboard.connection_closed();
+  // No longer ours: it counts toward nothing here (the socket waits only for its ACK; the
+  // machine counts it until then).
+  const std::uint64_t id = connection->id();
+  if (connections.erase(id) != 0) scoreboard.connection_closed();  // destroys it
   if (channel && channel->is_open()) {
-    handbacks.push_back({std::move(socket), ChannelProtocol::handback_line(message)});
+    handbacks.push_back({std::move(socket), ChannelProtocol::handback_line(message), id});
     send_next_handback();
+  } else {
+    // Without a channel the socket closes here: nobody could route it again.
+    drain_effects(machine.closed(now(), id));
   }
-  // Without a channel the socket closes here: nobody could route it again.
   finish_if_done();
 }
 
@@ -387,7 +466,9 @@ void Worker::Impl::send_next_handback() {
   if (handback_sent || handbacks.empty()) return;
   auto& front = handbacks.front();
   if (channel->send_handle(front.line, front.socket.stream()) != 0) {
+    const std::uint64_t id = front.id;
     handbacks.pop_front();  // closes it: the channel is broken, the client retries
+    drain_effects(machine.closed(now(), id));
     return send_next_handback();
   }
   handback_sent = true;
@@ -398,14 +479,20 @@ void Worker::Impl::send_next_handback() {
 void Worker::Impl::handback_answered(bool acknowledged) {
   if (!handback_sent || handbacks.empty()) return;
   handback_sent = false;
-  if (acknowledged || ++handbacks.front().retransmissions > kMaxRetransmissions) handbacks.pop_front();
+  if (acknowledged || ++handbacks.front().retransmissions > kMaxRetransmissions) {
+    const std::uint64_t id = handbacks.front().id;
+    handbacks.pop_front();
+    drain_effects(machine.closed(now(), id));
+  }
   send_next_handback();
   finish_if_done();
 }
 
 void Worker::Impl::drop_handbacks() {
+  auto dropped = std::move(handbacks);  // their sockets close here
   handbacks.clear();
   handback_sent = false;
+  for (const auto& h : dropped) drain_effects(machine.closed(now(), h.id));
 }
 
 // The slot's queue replaces sockets: the master sends none to an app on an `httpsys`
@@ -414,13 +501,19 @@ void Worker::Impl::start_httpsys(const ipc::HttpSys& queue) {
   httpsys = std::make_unique<HttpSysServer>(
       &loop, handler,
       HttpSysServer::Callbacks{.responses = [this](std::size_t n) { responses_produced(n); },
-                               .idle = [this] { finish_if_done(); }});
+                               .idle =
+                                   [this] {
+                                     drain_effects(machine.closed(now(), kHttpSysId));
+                                     finish_if_done();
+                                   }});
   std::string why;
   if (!httpsys->start(queue, options.limits.max_body_size, why)) {
     std::fprintf(stderr, "handoff worker: cannot serve HTTP.SYS queue %s: %s\n", queue.prefix.c_str(), why.c_str());
     httpsys.reset();
     stop_now();
+    return;
   }
+  drain_effects(machine.opened(now(), kHttpSysId, false));
 }
 
 // The config wins; a value of the program's own that it replaces is named, once.
@@ -435,7 +528,7 @@ void Worker::Impl::apply_http(const ipc::HttpSettings& http) {
 // reason to keep running.
 void Worker::Impl::start_heartbeat(std::int64_t ms) {
   heartbeat.reset();
-  if (ms <= 0 || phase == Phase::stopped || !channel || !channel->is_open()) return;
+  if (ms <= 0 || stopped() || !channel || !channel->is_open()) return;
   auto timer = UvHandle<uv_timer_t>::make();
   if (uv_timer_init(&loop, timer.get()) != 0) return;
   timer.mark_initialized();
@@ -463,7 +556,7 @@ void Worker::Impl::send_stats() {
 }
 
 void Worker::Impl::after(std::uint64_t ms, std::function<void()> fn) {
-  if (!running || phase == Phase::stopped) return;
+  if (!running || stopped()) return;
   auto timer = UvHandle<uv_timer_t>::make();
   if (uv_timer_init(&loop, timer.get()) != 0) return;
   timer.mark_initialized();
