@@ -152,7 +152,11 @@ void Classifier::arm_timer() {
       timer_.get(),
       [](uv_timer_t* t) {
         auto* me = static_cast<Classifier*>(t->data);
-        me->intake_.tick(Clock::now());
+        const auto now = Clock::now();
+        if (me->peek_)
+          for (const IntakeId id : me->intake_.idle_due(now))
+            if (auto it = me->watches_.find(id); it != me->watches_.end()) me->peek(*it->second, false);
+        me->intake_.tick(now);
         me->arm_timer();
       },
       static_cast<std::uint64_t>(std::max<Milliseconds::rep>(wait.count(), 0)) + 1, 0);

@@ -71,6 +71,15 @@ std::optional<HeadIntake::Clock::time_point> HeadIntake::next_deadline() const {
   return entries_.front().deadline;
 }
 
+std::vector<IntakeId> HeadIntake::idle_due(Clock::time_point now) const {
+  std::vector<IntakeId> out;
+  for (const auto& e : entries_) {
+    if (e.deadline > now) break;
+    if (e.handed_back && e.bytes.empty()) out.push_back(e.id);
+  }
+  return out;
+}
+
 bool HeadIntake::strip_proxy_header(Entry& e) {
   const auto parsed =
       parse_proxy_header(std::span<const std::byte>(reinterpret_cast<const std::byte*>(e.bytes.data()), e.bytes.size()));

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "supervisor/config.h"
 #include "supervisor/routing/proxy_protocol.h"
@@ -99,6 +100,10 @@ class HeadIntake {
   std::size_t peek_length(IntakeId id) const;
   // When tick() has something to do next.
   std::optional<Clock::time_point> next_deadline() const;
+  // The idle hand-backs tick(now) would close without a word: a peek source looks at
+  // them once more first (peeked), so that a client whose bytes came just now, with the
+  // poll's wake-up still on its way, gets its 408.
+  std::vector<IntakeId> idle_due(Clock::time_point now) const;
   std::size_t size() const { return entries_.size(); }
   bool contains(IntakeId id) const { return index_.contains(id); }
 

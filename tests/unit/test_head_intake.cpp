@@ -283,6 +283,28 @@ TEST_CASE("head intake: an idle hand-back that asks nothing is closed without a 
   CHECK(edge.last() == "closed 3");
 }
 
+TEST_CASE("head intake: idle hand-backs due are named, for a last look before the tick closes them") {
+  RecordingEdge edge;
+  HeadIntake intake(heads(), edge);
+  intake.added(1, {.carried = {}, .handed_back = true}, t0);
+  intake.peeked(1, {}, false);
+  intake.added(2, {.carried = "GET /1/x HTTP/1.1\r\n", .handed_back = true}, t0);
+  intake.peeked(2, {}, false);
+  intake.added(3, {}, t0);
+  intake.peeked(3, {}, false);
+  intake.added(4, {.carried = {}, .handed_back = true}, t0 + 1s);
+  intake.peeked(4, {}, false);
+  CHECK(intake.idle_due(t0 + 1999ms).empty());
+  CHECK(intake.idle_due(t0 + 2s) == std::vector<IntakeId>{1});
+  // The last look finds the client's bytes after all: 408, not a silent close.
+  intake.peeked(1, "GET /1/x HTTP/1.1\r\n", false);
+  intake.tick(t0 + 2s);
+  CHECK(edge.effects[edge.effects.size() - 3] == "rejected 1 408");
+  CHECK(edge.effects[edge.effects.size() - 2] == "rejected 2 408");
+  CHECK(edge.last() == "rejected 3 408");
+  CHECK(intake.contains(4));
+}
+
 TEST_CASE("head intake: an idle hand-back whose client then sends half a head gets 408, peeking or reading") {
   // The regression of read mode: the bytes read after the hand-back were forgotten at
   // the timeout, and the client that asked was closed without its 408.
