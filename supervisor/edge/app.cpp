@@ -68,10 +68,7 @@ std::optional<std::size_t> App::rehash(std::size_t home) const {
   return std::nullopt;
 }
 
-void App::reject(ConnectionPtr connection, int status) {
-  if (!asked_nothing(*connection)) count_rejection(status);
-  handoff::reject(std::move(connection), status);
-}
+void App::reject(ConnectionPtr connection, int status) { handoff::reject(std::move(connection), status, rejected_); }
 
 void App::handed_off(const Connection& connection) {
   handoff_latency_.observe(

@@ -72,10 +72,10 @@ class App {
   void scale(int workers);
 
   // ---- Observability ----
-  // Answers a connection with an error status itself, and counts it (/metrics). The
-  // request-head classifier's 400/408/431 go through here too.
+  // Answers a connection with an error status itself, and counts it (/metrics): the
+  // master's one reject path (handoff::reject) with this app's counts. On a port of this
+  // app alone, the classifier's 400/408/431 and the 404 of an unknown prefix come here too.
   void reject(ConnectionPtr connection, int status);
-  void count_rejection(int status) { ++rejected_[status]; }
   void handed_off(const Connection& connection);  // its ACK came: hand-off latency
   int ready_workers() const;
   std::size_t slot_count() const { return slots_.size(); }
@@ -120,7 +120,7 @@ class App {
   bool rolling_ = false;
   bool stopping_ = false;
   AppHooks hooks_;
-  std::map<int, std::uint64_t> rejected_;
+  RejectionCounts rejected_;
   Histogram handoff_latency_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes
 };

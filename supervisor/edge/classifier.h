@@ -1,89 +1,71 @@
-// Reads what the master must know about a connection before choosing its worker: a PROXY
-// protocol header (consumed) and the request head (peeked: left in the kernel, so the
-// worker reads a pristine socket). libuv edge; the parsing is in routing/request_head.h
-// and routing/proxy_protocol.h.
-//
-// Bounded against slow clients: a head that takes longer than head_timeout gets 408; one
-// longer than max_head 431; a malformed one 400; and at most max_classifying connections
-// are read at once, the oldest closed first when more arrive.
+// The edge of the head intake (core/head_intake.h): owns the sockets of the connections
+// being classified, feeds the machine from a byte source, and carries out its effects.
+// The byte source is a peek (the bytes stay in the kernel, so the worker reads a pristine
+// socket) where the platform can, or a read (the bytes are taken and carried with the
+// handle, as on Windows; HANDOFF_CLASSIFY_BY_READING=1 forces it, to test that path here).
 #pragma once
 
 #include <uv.h>
 
-#include <chrono>
-#include <cstddef>
 #include <functional>
-#include <list>
 #include <memory>
-#include <string>
+#include <unordered_map>
 
 #include "uvglue/uv_handle.h"
 
-#include "supervisor/core/config.h"
 #include "supervisor/edge/connection.h"
+#include "supervisor/core/head_intake.h"
 #include "supervisor/core/routing/request_head.h"
 
 namespace handoff {
 
-class Classifier {
+class Classifier : private IntakeEdge {
  public:
-  struct Settings {
-    bool proxy_protocol = false;  // consume a PROXY header first
-    bool read_head = false;       // then read the request head
-    Milliseconds head_timeout{10'000};
-    std::size_t max_head = 16 * 1024;
-    std::size_t max_classifying = 1024;
-  };
+  using Settings = HeadIntake::Settings;
   // `head` is null when the listener does not read heads; it lives during the call only.
   using OnClassified = std::function<void(ConnectionPtr, const RequestHead* head)>;
-  // Every connection the classifier answers with an error status, for metrics and logs.
-  using OnRejected = std::function<void(int status)>;
+  // A connection to answer with an error status (400, 408, 431): the master's one reject
+  // path answers and counts it.
+  using OnRejected = std::function<void(ConnectionPtr, int status)>;
 
-  Classifier(uv_loop_t* loop, Settings settings, OnClassified on_classified, OnRejected on_rejected = {});
-  ~Classifier();
+  Classifier(uv_loop_t* loop, Settings settings, OnClassified on_classified, OnRejected on_rejected);
+  ~Classifier() override;
   Classifier(const Classifier&) = delete;
   Classifier& operator=(const Classifier&) = delete;
 
-  void set_settings(const Settings& settings) { settings_ = settings; }
+  void set_settings(const Settings& settings) { intake_.set_settings(settings); }
   // Takes the connection until it is classified (or answered and closed).
   void add(ConnectionPtr connection);
-  std::size_t size() const { return pending_.size(); }
+  std::size_t size() const { return intake_.size(); }
 
  private:
-  struct Pending {
-    ConnectionPtr connection;
-    UvHandle<uv_poll_t> poll;
-    std::string bytes;      // carried bytes, then what a peek showed after them
-    bool proxy_done = false;
-    bool reading = false;   // read mode: the bytes are taken and carried (connection->carried)
-    bool ended = false;     // read mode: the client sent its end of stream
-    bool read_started = false;
-    std::chrono::steady_clock::time_point deadline;
+  struct Watch {
     Classifier* owner = nullptr;
-    std::list<Pending>::iterator self;
+    IntakeId id = 0;
+    ConnectionPtr connection;
+    UvHandle<uv_poll_t> poll;  // the peek source's readiness
+    bool reading = false;      // the read source has started
   };
 
-  enum class Progress { done, wait, finished };
+  // IntakeEdge: the machine's effects.
+  bool proxied(IntakeId id, const ProxyHeader& header, std::size_t in_kernel) override;
+  void waiting(IntakeId id, std::size_t in_kernel) override;
+  void classified(IntakeId id, const RequestHead* head, std::string_view taken) override;
+  void rejected(IntakeId id, int status) override;
+  void closed(IntakeId id) override;
 
-  void step(Pending& p, bool peer_closed);  // reads what is there and decides, or waits for more
-  void step_reading(Pending& p);             // the same where the platform cannot peek
-  void judge_head(Pending& p, std::string_view bytes, bool ended, std::size_t seen);
-  Progress read_proxy_header(Pending& p, bool peer_closed);
-  void watch(Pending& p);                    // wake when more bytes (or the peer's close) arrive
-  void finish(Pending& p, const RequestHead* head);
-  void fail(Pending& p, int status);         // 0: close without an answer
-  std::list<Pending> take(Pending& p);       // out of the list, no longer watched
+  void peek(Watch& w, bool peer_closed);  // the peek source: reports the kernel's view
+  void start_reading(Watch& w);           // the read source: reports each read
+  ConnectionPtr release(IntakeId id);     // no longer watched: libuv allows one watcher per fd
   void arm_timer();
 
   uv_loop_t* loop_;
-  // Peek (leave the bytes in the kernel) where the platform can; otherwise read them and
-  // carry them with the handle. HANDOFF_CLASSIFY_BY_READING=1 forces reading, to test
-  // on Linux the path Windows takes.
   bool peek_;
-  Settings settings_;
   OnClassified on_classified_;
   OnRejected on_rejected_;
-  std::list<Pending> pending_;  // oldest first: deadlines and eviction both follow it
+  HeadIntake intake_;
+  std::unordered_map<IntakeId, std::unique_ptr<Watch>> watches_;
+  IntakeId next_id_ = 1;
   UvHandle<uv_timer_t> timer_;
 };
 

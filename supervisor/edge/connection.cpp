@@ -97,17 +97,20 @@ struct Rejection {
   void finish() { delete this; }
 };
 
-}  // namespace
-
+// Whether the client of a handed-back socket asked nothing: what the master knows first,
+// then (only if that does not tell) one look at the kernel.
 bool asked_nothing(const Connection& c) {
-  if (!c.handed_back || !c.carried.empty()) return false;
+  if (!c.handed_back || c.asked || !c.carried.empty()) return false;
   char byte = 0;
   // 0: the client closed; UV_EAGAIN: nothing yet; UV_ENOSYS: no peeking here.
   return platform::peek_socket(platform::socket_of(c.socket.get()), &byte, 1) <= 0;
 }
 
-void reject(ConnectionPtr connection, int status) {
+}  // namespace
+
+void reject(ConnectionPtr connection, int status, RejectionCounts& counts) {
   if (asked_nothing(*connection)) return;  // closes it
+  ++counts[status];
   const std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
   auto* r = new Rejection{};
   r->response = "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " +

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,6 +35,9 @@ struct Connection {
   // A worker gave it back (`handback`): routed again from its listener, its PROXY header
   // long consumed. With nothing carried, a draining worker gave it up idle (see asked_nothing).
   bool handed_back = false;
+  // The classifier saw the client send something since the master got the socket (a
+  // request head, or the start of one): it asked, and a rejection answers it.
+  bool asked = false;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 };
@@ -51,15 +55,16 @@ bool set_peer_address(Connection& connection, const std::string& text, int port)
 // The reason phrase of an HTTP status the master answers with: 404 → "Not Found".
 std::string_view reason_phrase(int status);
 
-// A connection a draining worker handed back idle whose client has sent nothing since
-// (nothing carried, nothing in the kernel; where the platform cannot peek, nothing
-// carried): it asked nothing, so an error status would answer no request. It is closed
-// like any idle keep-alive connection instead.
-bool asked_nothing(const Connection& connection);
+// Rejections counted by status (handoff_connections_rejected_total): an app's, or a
+// listener's for those no app is known for.
+using RejectionCounts = std::map<int, std::uint64_t>;
 
-// Answers a connection nobody can serve with a short HTTP error (503 also says
-// Retry-After) and closes it once the client has had the chance to read it. One that
-// asked_nothing() is closed without a word.
-void reject(ConnectionPtr connection, int status);
+// The one way the master answers a connection nobody can serve itself: a short HTTP error
+// (503 also says Retry-After), counted once in `counts`, then closed once the client has
+// had the chance to read it. A socket a draining worker handed back idle whose client has
+// asked nothing since (nothing carried, not `asked`, nothing in the kernel; where the
+// platform cannot peek, nothing carried) is closed without a word and not counted, like
+// any idle keep-alive connection: an error status would answer no request.
+void reject(ConnectionPtr connection, int status, RejectionCounts& counts);
 
 }  // namespace handoff

@@ -89,11 +89,7 @@ void Master::wire_listeners() {
     else
       port.classifier = std::make_unique<Classifier>(
           &loop_, settings, [this, i](ConnectionPtr c, const RequestHead* head) { route(i, std::move(c), head); },
-          [this, i](int status) {
-            // Heads that could not be routed (400/408/431) count on the app of the port; on a
-            // port shared by several apps no app is known yet, and they count on none.
-            if (ports_[i].apps.size() == 1) ports_[i].apps.front()->count_rejection(status);
-          });
+          [this, i](ConnectionPtr c, int status) { reject(i, std::move(c), status); });
   }
   // Each app's workers learn which prefixes on their ports belong to others (welcome.route).
   for (auto& [name, app] : apps_) {
@@ -121,8 +117,14 @@ void Master::route(std::size_t i, ConnectionPtr connection, const RequestHead* h
   } else if (head) {
     if (auto owner = port.prefixes.match(head->path)) app = port.apps[*owner];
   }
-  if (!app) return reject(std::move(connection), 404);  // no app claims this path
+  if (!app) return reject(i, std::move(connection), 404);  // no app claims this path
   app->dispatch(std::move(connection), head);
+}
+
+void Master::reject(std::size_t i, ConnectionPtr connection, int status) {
+  const Port& port = ports_[i];
+  if (port.apps.size() == 1) return port.apps.front()->reject(std::move(connection), status);
+  handoff::reject(std::move(connection), status, listener_rejected_[config_.listeners[i].name]);
 }
 
 void Master::handed_back(ConnectionPtr connection) {
@@ -131,7 +133,8 @@ void Master::handed_back(ConnectionPtr connection) {
       return accept(i, std::move(connection));
   // Its listener is gone (shutting down): nobody can serve it any more. One a draining
   // worker gave back idle, whose client asked nothing, just closes (reject() knows).
-  reject(std::move(connection), 503);
+  auto& counts = listener_rejected_[connection->listener];
+  handoff::reject(std::move(connection), 503, counts);
 }
 
 void Master::monitor() {
@@ -500,6 +503,7 @@ std::string Master::metrics_text() {
   in.master_started_ms = started_ms_;
   in.slots = snapshot();
   for (const auto& [name, app] : apps_) in.apps.push_back(app->metrics());
+  in.listener_rejected = listener_rejected_;
   return render_metrics(in);
 }
 

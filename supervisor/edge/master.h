@@ -48,6 +48,9 @@ class Master final : public ControlServer::Handler, public AdminSource {
   void route(std::size_t port, ConnectionPtr connection, const RequestHead* head);
   void accept(std::size_t port, ConnectionPtr connection);
   void handed_back(ConnectionPtr connection);
+  // Every connection the master answers itself on a port (400, 404, 408, 431, 503): the
+  // port's app counts it, or the listener when the port has several apps (none known).
+  void reject(std::size_t port, ConnectionPtr connection, int status);
   void monitor();  // every second: worker memory against max_rss, rates, finished apps freed
   int open_observability();  // scoreboard, control socket, admin endpoint; exit code on failure
   void start_watchdog();
@@ -78,6 +81,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
     PrefixTable prefixes;   // owners are indexes into `apps`
   };
   std::vector<Port> ports_;  // in the order of config_.listeners
+  std::map<std::string, RejectionCounts> listener_rejected_;  // by listener name: rejections no app is known for
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;

@@ -194,3 +194,38 @@ test('scale-down: an idle keep-alive connection of a slot that goes away is rout
   const { worker } = await onTwo.get('/pid');
   assert.strictEqual(worker.slot, 1);
 });
+
+// A socket a draining worker handed back idle is the master's again, with the listener's
+// head_timeout: a client that then sends half a head and stops gets its 408 like any other
+// slow client, whether the master peeks at the head or reads and carries it (Windows).
+for (const mode of [
+  { name: 'peeking', env: {} },
+  { name: 'reading', env: { HANDOFF_CLASSIFY_BY_READING: '1' } },
+]) {
+  test(`hand-back (${mode.name}): half a head sent on a handed-back idle socket gets 408 after head_timeout`, async (t) => {
+    const port = await h.freePort();
+    const config = (version) =>
+      h.appsConfig({
+        port,
+        listener: '    head_timeout: 2s\n',
+        apps: [{ command: [h.HELLO_CPP], workers: 2, extra: `    env: {VERSION: "${version}"}\n` }],
+      });
+    const sup = await h.startSupervisor(config(1), { ready: 2, env: mode.env });
+    t.after(() => sup.stop());
+    const conn = await keepAlive(t, port);
+    const oldPid = (await conn.get('/1/pid')).worker.pid;
+
+    fs.writeFileSync(sup.file, config(2));
+    const mark = sup.log.mark();
+    sup.child.kill('SIGHUP');
+    await sup.log.waitFor(new RegExp(`event=drain app=hello slot=1 pid=${oldPid} generation=1 .*handback=true`), { from: mark });
+    // Its worker has exited: the idle socket is the master's now, being classified.
+    await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${oldPid} generation=1 `), { from: mark });
+    assert.ok(!conn.client.closed, 'the idle connection outlived its worker');
+
+    conn.client.write('GET /1/x HTTP/1.1\r\nHost: x\r\n');
+    const res = await conn.client.response(h.TIMEOUT);
+    assert.strictEqual(res.status, 408);
+    assert.strictEqual(res.headers.connection, 'close');
+  });
+}

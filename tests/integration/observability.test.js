@@ -476,3 +476,45 @@ test('systemd socket activation: listeners come from LISTEN_FDS', async (t) => {
   const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
   assert.ok(!env.includes('LISTEN_FDS'), 'workers do not inherit LISTEN_FDS');
 });
+
+// Every answer the master gives itself is counted once: on the app of a port it serves
+// alone (a path outside its routes too), on the listener when several apps share it and
+// none is known yet.
+test('/metrics: rejections count on the port\'s app, or on a shared listener when no app is known', async (t) => {
+  const [sharedPort, alonePort, adminPort] = [await h.freePort(), await h.freePort(), await h.freePort()];
+  const yaml = `listeners:
+  - {address: "127.0.0.1:${sharedPort}", name: shared, max_head: 1KiB}
+  - {address: "127.0.0.1:${alonePort}", name: alone}
+apps:
+  - name: a
+    command: ${JSON.stringify([h.HELLO_CPP])}
+    workers: 1
+    listeners: [shared]
+    routes: ["/a/"]
+  - name: b
+    command: ${JSON.stringify([h.HELLO_CPP])}
+    workers: 1
+    listeners: [shared]
+    routes: ["/b/"]
+  - name: c
+    command: ${JSON.stringify([h.HELLO_CPP])}
+    workers: 1
+    listeners: [alone]
+    routes: ["/c/"]
+admin: 127.0.0.1:${adminPort}
+`;
+  await h.startApps(t, yaml, { a: 1, b: 1, c: 1 });
+  assert.strictEqual((await h.request({ port: sharedPort, path: '/a/x' })).status, 200);
+  assert.strictEqual((await h.request({ port: sharedPort, path: '/nobody/x' })).status, 404);
+  assert.strictEqual((await h.request({ port: sharedPort, path: '/nobody/y' })).status, 404);
+  assert.strictEqual((await h.request({ port: sharedPort, path: '/a/x', headers: { 'X-Big': 'b'.repeat(2000) } })).status, 431);
+  assert.strictEqual((await h.request({ port: alonePort, path: '/nobody/x' })).status, 404);
+  const m = (await admin(adminPort, '/metrics')).body;
+  assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { listener: 'shared', status: 404 }), 2);
+  assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { listener: 'shared', status: 431 }), 1);
+  assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { app: 'c', status: 404 }), 1);
+  for (const name of ['a', 'b', 'c'])
+    for (const status of [400, 408, 431, 503])
+      assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { app: name, status }), 0, `${name} ${status}`);
+  assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { listener: 'alone', status: 404 }), undefined);
+});

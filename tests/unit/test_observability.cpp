@@ -223,10 +223,12 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   AppMetrics app;
   app.name = "we\"b";
   app.rejected[503] = 4;
+  app.rejected[404] = 2;  // a path no app claims, on a port of this app alone
   app.handoff_latency.observe(0.0002);
   app.restarts[1][RestartReason::crash] = 3;
   app.ready_workers = 1;
   in.apps.push_back(app);
+  in.listener_rejected["sh\"ared"][408] = 5;  // a listener of several apps, no app known
   const std::string text = render_metrics(in);
   auto has = [&](const std::string& line) {
     INFO(line);
@@ -240,6 +242,9 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"408\"} 0");
   has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"431\"} 0");
   has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"400\"} 0");
+  has("handoff_connections_rejected_total{app=\"we\\\"b\",status=\"404\"} 2");
+  has("handoff_connections_rejected_total{listener=\"sh\\\"ared\",status=\"408\"} 5");
+  CHECK(text.find("listener=\"sh\\\"ared\",status=\"503\"") == std::string::npos);  // only what was counted
   has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"1\",reason=\"crash\"} 3");
   has("# TYPE handoff_handoff_latency_seconds histogram");
   has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"0.0001\"} 0");

@@ -91,12 +91,17 @@ std::string render_metrics(const MetricsInput& in) {
 
   w.family("handoff_connections_rejected_total", "counter",
            "Connections the master answered itself with an error status instead of handing them over.");
-  for (const auto& app : in.apps)
-    for (int status : kRejectionStatuses) {
-      auto it = app.rejected.find(status);
-      w.sample("handoff_connections_rejected_total", app_label(app.name) + ",status=\"" + std::to_string(status) + "\"",
-               it == app.rejected.end() ? 0 : it->second);
-    }
+  const auto rejections = [&](const std::string& label, const std::map<int, std::uint64_t>& counts, bool all) {
+    std::map<int, std::uint64_t> shown;
+    if (all)
+      for (int status : kRejectionStatuses) shown[status] = 0;
+    for (const auto& [status, n] : counts) shown[status] = n;
+    for (const auto& [status, n] : shown)
+      w.sample("handoff_connections_rejected_total", label + ",status=\"" + std::to_string(status) + "\"", n);
+  };
+  for (const auto& app : in.apps) rejections(app_label(app.name), app.rejected, true);
+  for (const auto& [listener, counts] : in.listener_rejected)
+    rejections("listener=\"" + escape_label(listener) + "\"", counts, false);
 
   w.family("handoff_app_ready_workers", "gauge", "Ready workers of the app.");
   for (const auto& app : in.apps) w.sample("handoff_app_ready_workers", app_label(app.name), static_cast<std::uint64_t>(app.ready_workers));

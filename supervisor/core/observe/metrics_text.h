@@ -15,7 +15,8 @@ namespace handoff {
 
 // The statuses the master answers itself instead of handing a connection over: 503
 // (no worker: queue full, queue timeout, `reject`), and from the request-head
-// classifier 408 (head timeout), 431 (head too large), 400 (malformed head).
+// classifier 408 (head timeout), 431 (head too large), 400 (malformed head). These are
+// always shown; others (404 for a path no app claims, a plugin's choice) once counted.
 inline constexpr int kRejectionStatuses[] = {400, 408, 431, 503};
 
 struct AppMetrics {
@@ -32,6 +33,9 @@ struct MetricsInput {
   std::int64_t master_started_ms = 0;
   std::vector<scoreboard::Snapshot> slots;
   std::vector<AppMetrics> apps;
+  // Rejections on a listener shared by several apps, before any app was known (a head
+  // that could not be read, a path no app claims), by listener name, then by status.
+  std::map<std::string, std::map<int, std::uint64_t>> listener_rejected;
 };
 
 std::string render_metrics(const MetricsInput& input);
