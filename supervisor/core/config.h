@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "protocols/defaults.h"
+
 #include "supervisor/core/routing/dispatch_policy.h"
 
 namespace handoff {
@@ -27,7 +29,7 @@ struct ListenerConfig {
   std::string name;     // defaults to the address text
   std::string host;     // "127.0.0.1", "::1", "0.0.0.0"
   int port = 0;
-  int backlog = 511;
+  int backlog = defaults::kBacklog;
   bool proxy_protocol = false;           // a PROXY v1/v2 header comes first
   Milliseconds head_timeout{10'000};     // for the request head (and PROXY header) to arrive: then 408
   std::size_t max_head = 16 * 1024;      // longer heads get 431
@@ -74,12 +76,12 @@ struct QueuePolicy {
 // The workers' HTTP servers (both SDKs), sent to each worker in `welcome`. Timeouts of 0
 // mean none; max_requests_per_socket 0 means no limit.
 struct HttpPolicy {
-  Milliseconds keep_alive_timeout{5'000};
-  Milliseconds headers_timeout{60'000};
-  Milliseconds request_timeout{300'000};
-  std::uint64_t max_requests_per_socket = 0;
-  std::uint64_t max_header_size = 64 * 1024;
-  std::uint64_t max_body_size = 16 * 1024 * 1024;
+  Milliseconds keep_alive_timeout{defaults::kKeepAliveTimeoutMs};
+  Milliseconds headers_timeout{defaults::kHeadersTimeoutMs};
+  Milliseconds request_timeout{defaults::kRequestTimeoutMs};
+  std::uint64_t max_requests_per_socket = defaults::kMaxRequestsPerSocket;
+  std::uint64_t max_header_size = defaults::kMaxHeaderSize;
+  std::uint64_t max_body_size = defaults::kMaxBodySize;
   bool operator==(const HttpPolicy&) const = default;
 };
 

@@ -267,6 +267,8 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
     if (auto text = read_name(v, ctx, field)) out.member = *text;           \
   }
 
+const std::string kBacklogText = std::to_string(ListenerConfig{}.backlog);  // documented from the value
+
 const Field<ListenerConfig> kListenerFields[] = {
     {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`. Required, unless `httpsys`.",
      false,
@@ -302,7 +304,7 @@ const Field<ListenerConfig> kListenerFields[] = {
        l.httpsys_where = location_of(v);
        if (l.name.empty()) l.name = *text;
      }},
-    {"backlog", "integer", "511", "Length of the kernel's accept queue.", false,
+    {"backlog", "integer", kBacklogText, "Length of the kernel's accept queue.", false,
      [](const YAML::Node& v, ListenerConfig& l, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 1, 65535)) l.backlog = static_cast<int>(*n);
      }},
@@ -480,18 +482,28 @@ constexpr Milliseconds kMaxHttpTimeout{24 * 3'600'000};
     else if (d) h.member = *d;                                                               \
   }
 
+// The documented defaults are made from the values themselves (config.h, from
+// protocols/defaults.h), so the reference cannot drift from what applies.
+const struct {
+  std::string keep_alive_timeout = format_duration(HttpPolicy{}.keep_alive_timeout);
+  std::string headers_timeout = format_duration(HttpPolicy{}.headers_timeout);
+  std::string request_timeout = format_duration(HttpPolicy{}.request_timeout);
+  std::string max_header_size = format_size(HttpPolicy{}.max_header_size);
+  std::string max_body_size = format_size(HttpPolicy{}.max_body_size);
+} kHttpDefaultText;
+
 const Field<HttpPolicy> kHttpFields[] = {
-    {"keep_alive_timeout", "duration", "5s",
+    {"keep_alive_timeout", "duration", kHttpDefaultText.keep_alive_timeout,
      "An idle keep-alive connection (its last response written, no byte of a next request) is closed quietly "
      "after this long; announced as `Keep-Alive: timeout=<seconds>`. Never applies while a request is in "
      "progress. `0s`: idle connections stay open.",
      false, HANDOFF_HTTP_TIMEOUT(keep_alive_timeout)},
-    {"headers_timeout", "duration", "60s",
+    {"headers_timeout", "duration", kHttpDefaultText.headers_timeout,
      "A request whose head is not complete this long after its first byte (a connection's first request: after "
      "the connection reached the worker) gets `408` and the connection closes. A new connection that sends "
      "nothing at all is closed without a response. `0s`: none.",
      false, HANDOFF_HTTP_TIMEOUT(headers_timeout)},
-    {"request_timeout", "duration", "300s",
+    {"request_timeout", "duration", kHttpDefaultText.request_timeout,
      "A request not received whole (head and body) this long after its first byte gets `408` and the "
      "connection closes. `0s`: none.",
      false, HANDOFF_HTTP_TIMEOUT(request_timeout)},
@@ -500,13 +512,13 @@ const Field<HttpPolicy> kHttpFields[] = {
      [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 0, 1LL << 31)) h.max_requests_per_socket = static_cast<std::uint64_t>(*n);
      }},
-    {"max_header_size", "size", "64KiB", "Largest request line plus headers; a larger head gets `431`.", false,
+    {"max_header_size", "size", kHttpDefaultText.max_header_size, "Largest request line plus headers; a larger head gets `431`.", false,
      [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
        auto n = read_size(v, ctx, field);
        if (n && (*n < 1024 || *n > (64u << 20))) ctx.error(v, field, "expected a size from 1KiB to 64MiB");
        else if (n) h.max_header_size = *n;
      }},
-    {"max_body_size", "size", "16MiB",
+    {"max_body_size", "size", kHttpDefaultText.max_body_size,
      "Largest request body (after chunked decoding); a larger one gets `413` (at once when its Content-Length "
      "says so). The C++ SDK holds a body in memory: this bounds it. There is no unlimited.",
      false,

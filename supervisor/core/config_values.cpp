@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 namespace handoff {
 namespace {
@@ -59,6 +60,13 @@ std::string format_duration(Milliseconds d) {
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string format_size(std::uint64_t bytes) {
+  static constexpr std::pair<const char*, std::uint64_t> kUnits[] = {{"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}};
+  for (const auto& [unit, size] : kUnits)
+    if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + unit;
+  return std::to_string(bytes);
 }
 
 }  // namespace handoff

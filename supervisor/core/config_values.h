@@ -19,5 +19,6 @@ std::optional<Milliseconds> parse_duration(std::string_view text);
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
 std::string format_duration(Milliseconds d);  // "1.5s", "100ms", for docs and logs
+std::string format_size(std::uint64_t bytes);  // "64KiB", "16MiB", "1000": the largest exact unit
 
 }  // namespace handoff

@@ -3,12 +3,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "protocols/defaults.h"
+
 namespace handoff {
 
 namespace {
-
-// Node's default backlog.
-constexpr int kBacklog = 511;
 
 int resolve(uv_loop_t* loop, const std::string& host, int port, sockaddr_storage* out) {
   std::memset(out, 0, sizeof *out);
@@ -39,7 +38,7 @@ int TcpListener::listen(const std::string& host, int port) {
   tcp.mark_initialized();
   if (int rc = uv_tcp_bind(tcp.get(), reinterpret_cast<const sockaddr*>(&address), 0); rc != 0) return rc;
   tcp->data = this;
-  if (int rc = uv_listen(tcp.stream(), kBacklog, on_connection); rc != 0) return rc;
+  if (int rc = uv_listen(tcp.stream(), defaults::kBacklog, on_connection); rc != 0) return rc;
   tcp_ = std::move(tcp);
   return 0;
 }

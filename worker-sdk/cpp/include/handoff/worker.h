@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/defaults.h"
+
 namespace handoff {
 
 struct Header {
@@ -82,11 +84,11 @@ struct WorkerInfo {
 // supervisor the first three come from the app's `http:` section of cluster.yaml (same
 // names), sent in `welcome`; standalone, these values apply.
 struct HttpLimits {
-  std::size_t max_header_size = 64 * 1024;        // request line + headers, else 431
-  std::size_t max_body_size = 16 * 1024 * 1024;   // decoded body, else 413 (a larger
-                                                  // Content-Length: 413 before the body)
+  std::size_t max_header_size = defaults::kMaxHeaderSize;  // request line + headers, else 431
+  // Decoded body, else 413 (a larger Content-Length: 413 before the body).
+  std::size_t max_body_size = defaults::kMaxBodySize;
   // Responses on one connection; the last one says `Connection: close`. 0: no limit.
-  std::size_t max_requests_per_socket = 0;
+  std::size_t max_requests_per_socket = defaults::kMaxRequestsPerSocket;
   // Parsing of pipelined requests pauses once this many response bytes wait to be
   // written, so one read of tiny requests cannot produce unbounded output.
   std::size_t max_pending_output = 1024 * 1024;
@@ -102,13 +104,13 @@ struct WorkerOptions {
   // An idle keep-alive connection (its last response written, no byte of a next request
   // received) is closed quietly after this long. Announced to clients in
   // `Keep-Alive: timeout=<seconds>`. A request in progress never sees this timeout.
-  unsigned keep_alive_timeout_ms = 5'000;
+  unsigned keep_alive_timeout_ms = defaults::kKeepAliveTimeoutMs;
   // From the first byte of a request (for a connection's first request: from its arrival)
   // until its head is complete, and until the whole request is received: past either, the
   // client gets `408` and the connection closes. A fresh connection that sends nothing is
   // closed quietly at headers_timeout; an idle keep-alive connection never gets a 408.
-  unsigned headers_timeout_ms = 60'000;
-  unsigned request_timeout_ms = 300'000;
+  unsigned headers_timeout_ms = defaults::kHeadersTimeoutMs;
+  unsigned request_timeout_ms = defaults::kRequestTimeoutMs;
   // On SIGTERM/SIGINT or master loss, responses already produced are flushed for at
   // most this long; then every connection is closed.
   unsigned shutdown_timeout_ms = 5'000;
