@@ -16,6 +16,7 @@
 #include "supervisor/core/config_schema.h"
 #include "supervisor/cli/commands.h"
 #include "supervisor/edge/master.h"
+#include "supervisor/edge/real_host.h"
 #include "supervisor/core/descriptor_budget.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/process_hygiene.h"
@@ -27,13 +28,13 @@ constexpr int kConfigInvalid = 2;
 
 // Loads and checks a config; prints every problem. nullopt means "exit 2".
 std::optional<handoff::Config> load_checked(const std::string& path) {
-  auto loaded = handoff::load_config(path);
+  auto loaded = handoff::load_config(path, handoff::real_host());
   if (auto* errors = std::get_if<handoff::ConfigErrors>(&loaded)) {
     for (const auto& e : *errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return std::nullopt;
   }
   auto config = std::get<handoff::Config>(std::move(loaded));
-  const auto problems = handoff::check_environment(config);
+  const auto problems = handoff::check_environment(config, handoff::real_host());
   for (const auto& e : problems) std::fprintf(stderr, "%s\n", e.to_string().c_str());
   if (!problems.empty()) return std::nullopt;
   return config;

@@ -8,6 +8,7 @@
 #include "protocols/scoreboard_segment.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/cli/control_client.h"
+#include "supervisor/edge/real_host.h"
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/core/observe/status_view.h"
 #include "supervisor/platform/service.h"
@@ -43,7 +44,7 @@ std::string locate_socket(const std::string& config_path, const std::string& soc
     std::fprintf(stderr, "say which supervisor: --config FILE (its control_socket) or --socket PATH\n");
     return {};
   }
-  auto loaded = load_config(config_path);
+  auto loaded = load_config(config_path, real_host());
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
     for (const auto& e : *errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return {};

@@ -1,10 +1,9 @@
 #include "supervisor/core/address.h"
 
+#include <charconv>
 #include <cstring>
 
-#include <uv.h>
-
-#include <charconv>
+#include "supervisor/core/ip_text.h"
 
 namespace handoff {
 
@@ -22,13 +21,12 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port < 1 || port > 65535)
     return std::nullopt;
-  // uv_inet_pton is a pure text conversion, portable across our platforms.
-  unsigned char scratch[16];
-  const std::string h(host);
-  const bool v6 = uv_inet_pton(AF_INET6, h.c_str(), scratch) == 0;
-  const bool v4 = !v6 && uv_inet_pton(AF_INET, h.c_str(), scratch) == 0;
+  // An IPv6 address may name its interface ("fe80::1%eth0"): the listener binds it with
+  // that scope (uv_ip6_addr), so only the address before the zone is checked here.
+  const bool v6 = parse_ipv6_text(host.substr(0, host.find('%'))).has_value();
+  const bool v4 = !v6 && parse_ipv4_text(host).has_value();
   if (!(v4 || v6) || v6 != bracketed) return std::nullopt;
-  return HostPort{h, port};
+  return HostPort{std::string(host), port};
 }
 
 std::span<const unsigned char> canonical_address(const unsigned char* bytes, std::size_t length) {

@@ -10,9 +10,7 @@
 
 #include "supervisor/core/config_schema.h"
 #include "supervisor/core/package_runner.h"
-#include "supervisor/edge/scoreboard_host.h"
-#include "supervisor/platform/httpsys.h"
-#include "supervisor/platform/platform.h"
+#include "supervisor/core/scoreboard_name.h"
 #include "supervisor/core/worker_env.h"
 
 namespace handoff {
@@ -21,9 +19,9 @@ namespace {
 // A worker's argv and environment must fit what the OS copies into a new process, or
 // every start fails (E2BIG) and the slot goes round its backoff for ever.
 void check_exec_size(const Config& config, const AppConfig& app, const std::string& field,
-                     const Environment& inherited, ConfigErrors& errors) {
+                     const Environment& inherited, const HostFacts& host, ConfigErrors& errors) {
   const auto env = largest_worker_environment(inherited, app, scoreboard_name(config.control_socket));
-  const auto overflow = platform::exec_overflow(app.command, env);
+  const auto overflow = host.exec_overflow(app.command, env);
   if (!overflow) return;
   if (overflow->argument) {
     errors.push_back({config.file, app.command_where, field + ".command", overflow->message});
@@ -50,7 +48,7 @@ std::string read_text(const std::filesystem::path& path) {
 }  // namespace
 
 std::variant<Config, ConfigErrors> parse_config(const std::string& text, const std::string& file,
-                                                const std::string& base_dir) {
+                                                const std::string& base_dir, const HostFacts& host) {
   ConfigErrors errors;
   YAML::Node root;
   try {
@@ -65,7 +63,7 @@ std::variant<Config, ConfigErrors> parse_config(const std::string& text, const s
   }
   Config config;
   try {
-    read_config(root, file, base_dir, config, errors);
+    read_config(root, file, base_dir, host, config, errors);
   } catch (const YAML::Exception& e) {  // e.g. a key that is itself a mapping
     errors.push_back({file, {e.mark.line + 1, e.mark.column + 1}, "", e.msg});
   }
@@ -73,25 +71,25 @@ std::variant<Config, ConfigErrors> parse_config(const std::string& text, const s
   return config;
 }
 
-std::variant<Config, ConfigErrors> load_config(const std::string& path) {
+std::variant<Config, ConfigErrors> load_config(const std::string& path, const HostFacts& host) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ConfigErrors{{path, {}, "", "cannot read the file"}};
   std::stringstream text;
   text << in.rdbuf();
   const auto dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
-  return parse_config(text.str(), path, dir);
+  return parse_config(text.str(), path, dir, host);
 }
 
-ConfigErrors check_environment(Config& config) {
+ConfigErrors check_environment(Config& config, const HostFacts& host) {
   ConfigErrors errors;
-  const auto inherited = supervisor_environment();
+  const auto inherited = host.environment();
   auto resolve = [&](RunAs& run_as, Location where, const std::string& field) {
     if (run_as.user.empty()) {
       if (!run_as.group.empty()) errors.push_back({config.file, where, field + ".group", "a group needs a user too"});
       return;
     }
     std::string why;
-    if (auto ids = platform::resolve_user(run_as.user, run_as.group, why)) {
+    if (auto ids = host.resolve_user(run_as.user, run_as.group, why)) {
       run_as.uid = ids->uid;
       run_as.gid = ids->gid;
     } else {
@@ -101,7 +99,7 @@ ConfigErrors check_environment(Config& config) {
   resolve(config.run_as, {}, "");
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     std::string why;
-    if (config.listeners[i].is_httpsys() && !platform::httpsys_available(why))
+    if (config.listeners[i].is_httpsys() && !host.httpsys_available(why))
       errors.push_back({config.file, config.listeners[i].httpsys_where, "listeners[" + std::to_string(i) + "].httpsys", why});
   }
   for (std::size_t i = 0; i < config.apps.size(); ++i) {
@@ -115,12 +113,12 @@ ConfigErrors check_environment(Config& config) {
     resolve(app.run_as, app.where, field);
     // A rule that loads code (a plugin) is tried now, so a bad one stops the start.
     std::string why;
-    if (!make_policy(app.policy, why)) errors.push_back({config.file, app.policy_where, field + ".policy", why});
+    if (!make_policy(app.policy, host.load_library, why)) errors.push_back({config.file, app.policy_where, field + ".policy", why});
     if (auto problem = package_runner_problem(app.command, read_text(std::filesystem::path(app.cwd) / "package.json"))) {
       errors.push_back({config.file, app.command_where, field + ".command", *problem});
       continue;
     }
-    auto program = platform::find_executable(app.command.front(), app.cwd);
+    auto program = host.find_executable(app.command.front(), app.cwd);
     if (!program) {
       errors.push_back({config.file, app.command_where, field + ".command",
                         "command not found: \"" + app.command.front() + "\" (looked in " +
@@ -128,7 +126,7 @@ ConfigErrors check_environment(Config& config) {
       continue;
     }
     app.command.front() = *program;
-    check_exec_size(config, app, field, inherited, errors);
+    check_exec_size(config, app, field, inherited, host, errors);
   }
   return errors;
 }

@@ -14,7 +14,6 @@
 #include "supervisor/core/command_line.h"
 #include "supervisor/core/config_values.h"
 #include "supervisor/core/did_you_mean.h"
-#include "supervisor/platform/platform.h"
 #include "supervisor/core/routing/dispatch_policy.h"
 #include "supervisor/core/routing/httpsys_prefix.h"
 
@@ -30,6 +29,7 @@ Location location_of(const YAML::Node& node) {
 struct Context {
   const std::string& file;
   const std::string& base_dir;
+  const HostFacts& host;
   ConfigErrors& errors;
 
   void error(const YAML::Node& node, const std::string& field, std::string message) const {
@@ -558,7 +558,7 @@ const Field<AppConfig> kAppFields[] = {
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (v.IsScalar() && v.Scalar() == "auto") {
-         a.workers = std::clamp(platform::usable_cpu_count(), 1, kMaxWorkers);
+         a.workers = std::clamp(ctx.host.usable_cpu_count(), 1, kMaxWorkers);
          return;
        }
        if (auto n = read_integer(v, ctx, field, 1, kMaxWorkers, "`auto`")) a.workers = static_cast<int>(*n);
@@ -964,9 +964,9 @@ std::string table(std::span<const Field<T>> fields, std::string_view policy_help
 
 }  // namespace
 
-void read_config(const YAML::Node& root, const std::string& file, const std::string& base_dir, Config& out,
-                 ConfigErrors& errors) {
-  Context ctx{file, base_dir, errors};
+void read_config(const YAML::Node& root, const std::string& file, const std::string& base_dir, const HostFacts& host,
+                 Config& out, ConfigErrors& errors) {
+  Context ctx{file, base_dir, host, errors};
   out.file = file;
   const std::size_t before = errors.size();
   Walked walked;

@@ -9,13 +9,15 @@
 
 #include "supervisor/core/config.h"
 #include "supervisor/core/config_error.h"
+#include "supervisor/core/host_facts.h"
 
 namespace handoff {
 
 // Reads a parsed document into `out`. `base_dir` resolves relative paths (the config
-// file's directory). Problems are appended to `errors`; `out` is complete only if none.
-void read_config(const YAML::Node& root, const std::string& file, const std::string& base_dir, Config& out,
-                 ConfigErrors& errors);
+// file's directory); `host` counts the CPUs for `workers: auto`. Problems are appended to
+// `errors`; `out` is complete only if none.
+void read_config(const YAML::Node& root, const std::string& file, const std::string& base_dir, const HostFacts& host,
+                 Config& out, ConfigErrors& errors);
 
 // Markdown reference of every key, generated from the same tables.
 std::string config_reference_markdown();

@@ -1,7 +1,5 @@
 #include "supervisor/core/worker_env.h"
 
-#include <uv.h>
-
 #include <limits>
 #include <map>
 #include <string_view>
@@ -16,16 +14,6 @@ bool is_ours(std::string_view name) {
 }
 
 }  // namespace
-
-Environment supervisor_environment() {
-  Environment out;
-  uv_env_item_t* items = nullptr;
-  int count = 0;
-  if (uv_os_environ(&items, &count) != 0) return out;
-  for (int i = 0; i < count; ++i) out.emplace_back(items[i].name, items[i].value);
-  uv_os_free_environ(items, count);
-  return out;
-}
 
 std::vector<std::string> worker_environment(const Environment& inherited, const SlotIdentity& id,
                                             const std::optional<ScoreboardRef>& scoreboard) {

@@ -27,10 +27,9 @@ struct ScoreboardRef {
   std::uint32_t record = 0;
 };
 
+// The supervisor's own environment (HostFacts::environment), which workers inherit (less
+// the variables above).
 using Environment = std::vector<std::pair<std::string, std::string>>;
-
-// The supervisor's own environment, which workers inherit (less the variables above).
-Environment supervisor_environment();
 
 std::vector<std::string> worker_environment(const Environment& inherited, const SlotIdentity& identity,
                                             const std::optional<ScoreboardRef>& scoreboard = std::nullopt);

@@ -1,7 +1,7 @@
 #include "supervisor/edge/app.h"
 
 #include "supervisor/edge/log.h"
-#include "supervisor/core/worker_env.h"
+#include "supervisor/edge/real_host.h"
 
 namespace handoff {
 
@@ -137,7 +137,7 @@ void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
 
 void App::set_rule() {
   std::string error;
-  auto policy = make_policy(config_->policy, error);
+  auto policy = make_policy(config_->policy, real_host().load_library, error);
   const PolicyEntry* entry = find_policy(config_->policy.name);
   if (!policy) {
     // The config check made this rule a moment ago (a plugin that loaded then and not
@@ -145,7 +145,7 @@ void App::set_rule() {
     log_event("policy_failed", {{"app", config_->name}, {"error", error}});
     if (policy_) return;
     entry = find_policy("round_robin");
-    policy = make_policy(RuleConfig{}, error);
+    policy = make_policy(RuleConfig{}, real_host().load_library, error);
   }
   policy_entry_ = entry;
   policy_ = std::move(policy);

@@ -9,6 +9,7 @@
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/descriptor_budget.h"
 #include "supervisor/edge/log.h"
+#include "supervisor/edge/real_host.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/observe/status_view.h"
 #include "supervisor/platform/platform.h"
@@ -340,10 +341,10 @@ void Master::reload() {
     for (const auto& e : errors) log_event("reload_failed", {{"error", e.to_string()}});
     log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
   };
-  auto loaded = load_config(config_path_);
+  auto loaded = load_config(config_path_, real_host());
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) return refuse(*errors);
   auto next = std::get<Config>(std::move(loaded));
-  if (auto problems = check_environment(next); !problems.empty()) return refuse(problems);
+  if (auto problems = check_environment(next, real_host()); !problems.empty()) return refuse(problems);
   if (!same_listeners(config_, next)) {
     log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
     return;

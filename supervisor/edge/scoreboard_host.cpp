@@ -1,20 +1,10 @@
 #include "supervisor/edge/scoreboard_host.h"
 
 #include <chrono>
-#include <cstdio>
-
-#include <xxhash.h>
 
 #include "supervisor/platform/service.h"
 
 namespace handoff {
-
-std::string scoreboard_name(std::string_view control_socket) {
-  char text[40];
-  std::snprintf(text, sizeof text, "handoff-%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(control_socket.data(), control_socket.size())));
-  return text;
-}
 
 std::unique_ptr<ScoreboardHost> ScoreboardHost::create(const std::string& name, bool& replaced, std::string& error) {
   replaced = false;

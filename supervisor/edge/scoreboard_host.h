@@ -10,13 +10,10 @@
 #include <string_view>
 
 #include "protocols/scoreboard_segment.h"
+#include "supervisor/core/scoreboard_name.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {
-
-// The segment of the supervisor serving `control_socket` (an absolute path): the same
-// name for the master and for `supervisor status`, different for two supervisors.
-std::string scoreboard_name(std::string_view control_socket);
 
 class ScoreboardHost {
  public:

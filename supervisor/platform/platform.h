@@ -10,32 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/core/host_facts.h"
+
 namespace handoff::platform {
+
+// The types the core's HostFacts answers with, which these functions implement.
+using ExecOverflow = handoff::ExecOverflow;
+using Ids = handoff::UserIds;
 
 // The absolute path of an executable: a name with a directory separator is taken
 // relative to cwd; a bare name is looked up in PATH (and PATHEXT on Windows).
 std::optional<std::string> find_executable(const std::string& program, const std::string& cwd);
 
-// What the OS refuses to copy into a new process: execve's E2BIG on Linux (the total of
-// argv and environment, and each string alone), the command line and environment block of
-// CreateProcess on Windows. `argument` or `variable` is the index (into argv or env) of the
-// one string too long by itself; neither when it is all of them together. The message says
-// what is too large, its size and the limit, in the OS's own units.
-struct ExecOverflow {
-  std::optional<std::size_t> argument;
-  std::optional<std::size_t> variable;
-  std::string message;
-};
-// `env` holds "NAME=value" strings, as the process gets them. nullopt when it all fits.
+// What the OS refuses to copy into a new process (core/host_facts.h says what each field
+// means). `env` holds "NAME=value" strings, as the process gets them. nullopt when it all fits.
 std::optional<ExecOverflow> exec_overflow(const std::vector<std::string>& argv, const std::vector<std::string>& env);
 
 // Number of descriptors (handles) this process has open, for leak checks and status.
 int open_descriptor_count();
-
-struct Ids {
-  std::uint32_t uid = 0;
-  std::uint32_t gid = 0;
-};
 
 // The uid and gid for a user name (and optional group name; default: the user's primary
 // group). nullopt and a reason when either is unknown or the platform has no such thing.

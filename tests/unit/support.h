@@ -12,8 +12,23 @@
 #include "worker-sdk/cpp/src/http_session.h"
 
 #include "supervisor/core/config_loader.h"
+#include "supervisor/core/host_facts.h"
 
 namespace handoff::test {
+
+// A machine with `cpus` CPUs (`workers: auto`) that answers nothing else: all the schema
+// asks. Tests of what a config asks of the real machine pass real_host() instead.
+inline HostFacts host_with_cpus(int cpus) {
+  HostFacts host;
+  host.usable_cpu_count = [cpus] { return cpus; };
+  return host;
+}
+
+// The machine the schema tests read configs on.
+inline const HostFacts& parsing_host() {
+  static const HostFacts host = host_with_cpus(4);
+  return host;
+}
 
 // The smallest config that loads: one listener, one app. Tests append keys to its app.
 inline constexpr const char* kOneApp = R"(listeners:
@@ -25,7 +40,7 @@ apps:
 
 // A config that must load (its errors, if any, fail the test), from text named test.yaml in /base.
 inline Config parse_ok(const std::string& text) {
-  auto r = parse_config(text, "test.yaml", "/base");
+  auto r = parse_config(text, "test.yaml", "/base", parsing_host());
   if (auto* errors = std::get_if<ConfigErrors>(&r))
     for (const auto& e : *errors) FAIL_CHECK(e.to_string());
   REQUIRE(std::holds_alternative<Config>(r));
@@ -34,7 +49,7 @@ inline Config parse_ok(const std::string& text) {
 
 // The located errors of a config that must not load.
 inline std::vector<std::string> parse_errors(const std::string& text) {
-  auto r = parse_config(text, "test.yaml", "/base");
+  auto r = parse_config(text, "test.yaml", "/base", parsing_host());
   REQUIRE(std::holds_alternative<ConfigErrors>(r));
   std::vector<std::string> out;
   for (const auto& e : std::get<ConfigErrors>(r)) out.push_back(e.to_string());

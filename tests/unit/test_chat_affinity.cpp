@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "supervisor/core/routing/dispatch_policy.h"
+#include "supervisor/edge/shared_library.h"
 
 using namespace handoff;
 
@@ -33,7 +34,7 @@ Decision pick(DispatchPolicy& policy, std::string_view path, std::size_t slots) 
 
 std::unique_ptr<DispatchPolicy> load(const RuleConfig& rule) {
   std::string error;
-  auto policy = make_policy(rule, error);
+  auto policy = make_policy(rule, open_shared_library, error);
   INFO(error);
   REQUIRE(policy);
   return policy;
@@ -41,7 +42,7 @@ std::unique_ptr<DispatchPolicy> load(const RuleConfig& rule) {
 
 std::string load_error(const RuleConfig& rule) {
   std::string error;
-  CHECK_FALSE(make_policy(rule, error));
+  CHECK_FALSE(make_policy(rule, open_shared_library, error));
   return error;
 }
 }  // namespace

@@ -13,6 +13,7 @@
 #include "tests/unit/support.h"
 #include "supervisor/core/config_schema.h"
 #include "supervisor/core/config_values.h"
+#include "supervisor/edge/real_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/core/worker_env.h"
 
@@ -106,8 +107,14 @@ TEST_CASE("workers: auto is one per CPU this process may run on") {
 #ifdef __linux__
   CHECK(cpus == cpus_allowed_by_proc());
 #endif
-  auto c = parse_ok(std::string(kMinimal) + "    workers: auto\n");
-  CHECK(c.apps[0].workers == cpus);
+  const auto text = std::string(kMinimal) + "    workers: auto\n";
+  CHECK(std::get<Config>(parse_config(text, "test.yaml", "/base", real_host())).apps[0].workers == cpus);
+  // The count is the host's, within 1..kMaxWorkers.
+  CHECK(parse_ok(text).apps[0].workers == 4);
+  for (const auto& [counted, workers] : {std::pair{0, 1}, std::pair{kMaxWorkers + 1, kMaxWorkers}}) {
+    const HostFacts host = test::host_with_cpus(counted);
+    CHECK(std::get<Config>(parse_config(text, "test.yaml", "/base", host)).apps[0].workers == workers);
+  }
   // Other words are not numbers of workers.
   CHECK(parse_errors(std::string(kMinimal) + "    workers: max\n").at(0) ==
         "test.yaml:6:14: apps[0].workers: expected an integer from 1 to 4096 or `auto`, got \"max\"");
@@ -156,9 +163,9 @@ TEST_CASE("missing keys, bad addresses, broken YAML and dangling references") {
 TEST_CASE("a command that is not there is found before anything starts") {
   auto r = parse_config(std::string(kMinimal).replace(std::string(kMinimal).find("node server.js"), 14,
                                                       "no-such-program-here"),
-                        "test.yaml", "/");
+                        "test.yaml", "/", real_host());
   auto config = std::get<Config>(r);
-  auto problems = check_environment(config);
+  auto problems = check_environment(config, real_host());
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].to_string() ==
         "test.yaml:5:14: apps[0].command: command not found: \"no-such-program-here\" (looked in PATH)");
@@ -171,6 +178,8 @@ TEST_CASE("host:port parsing") {
   CHECK_FALSE(parse_host_port("127.0.0.1"));
   CHECK_FALSE(parse_host_port("127.0.0.1:0"));
   CHECK_FALSE(parse_host_port("[127.0.0.1]:80"));
+  CHECK(parse_host_port("[fe80::1%eth0]:8080")->host == "fe80::1%eth0");  // bound with its zone
+  CHECK_FALSE(parse_host_port("01.2.3.4:80"));
 }
 
 TEST_CASE("command strings split like a shell would, without one") {
@@ -288,23 +297,23 @@ TEST_CASE("an unknown user is a config error") {
 #endif
   auto r = parse_config(std::string(kMinimal).replace(std::string(kMinimal).find("node server.js"), 14, program) +
                             "    user: no-such-user-here\n",
-                        "test.yaml", "/");
+                        "test.yaml", "/", real_host());
   auto config = std::get<Config>(r);
-  auto problems = check_environment(config);
+  auto problems = check_environment(config, real_host());
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].to_string() == "test.yaml:4:5: apps[0].user: " + expected);
 }
 
 TEST_CASE("policies with parameters: one rule per app, each parameter checked where it is written") {
   auto app = [](std::string lines) { return std::string(kMinimal) + lines; };
-  auto config = std::get<Config>(parse_config(app("    policy: {url_segment: {index: 2, direct: true}}\n    missing_key: round_robin\n"), "test.yaml", "/tmp"));
+  auto config = std::get<Config>(parse_config(app("    policy: {url_segment: {index: 2, direct: true}}\n    missing_key: round_robin\n"), "test.yaml", "/tmp", test::parsing_host()));
   CHECK(config.apps[0].policy.name == "url_segment");
   CHECK(config.apps[0].policy.index == 2);
   CHECK(config.apps[0].policy.direct);
   CHECK(config.apps[0].policy.missing_key == "round_robin");
-  config = std::get<Config>(parse_config(app("    policy:\n      header: X-Room\n"), "test.yaml", "/tmp"));
+  config = std::get<Config>(parse_config(app("    policy:\n      header: X-Room\n"), "test.yaml", "/tmp", test::parsing_host()));
   CHECK(config.apps[0].policy.key_name == "X-Room");
-  config = std::get<Config>(parse_config(app("    policy: {plugin: {path: lib/a.so, config: \"x=1\"}}\n"), "test.yaml", "/tmp"));
+  config = std::get<Config>(parse_config(app("    policy: {plugin: {path: lib/a.so, config: \"x=1\"}}\n"), "test.yaml", "/tmp", test::parsing_host()));
   CHECK(std::filesystem::path(config.apps[0].policy.plugin_path).lexically_normal() == std::filesystem::path("/tmp/lib/a.so").lexically_normal());
   CHECK(config.apps[0].policy.plugin_config == "x=1");
 

@@ -13,6 +13,7 @@
 #endif
 
 #include "supervisor/core/config_loader.h"
+#include "supervisor/edge/real_host.h"
 #include "supervisor/platform/platform.h"
 #include "tests/unit/support.h"
 
@@ -169,11 +170,11 @@ const char* kShell = "sh";
 
 // The environment stage's problems with an app running the shell, from a config in "/".
 std::vector<std::string> environment_errors(const std::string& lines) {
-  auto r = parse_config(with_command(kShell) + lines, "test.yaml", "/");
+  auto r = parse_config(with_command(kShell) + lines, "test.yaml", "/", real_host());
   REQUIRE(std::holds_alternative<Config>(r));
   auto config = std::get<Config>(r);
   std::vector<std::string> out;
-  for (const auto& e : check_environment(config)) out.push_back(e.to_string());
+  for (const auto& e : check_environment(config, real_host())) out.push_back(e.to_string());
   return out;
 }
 
@@ -199,9 +200,9 @@ TEST_CASE("one argument too long for execve is refused at the command; one inher
   const std::string big(200'000, 'x');
   auto errors = environment_errors("");  // the shell alone fits
   CHECK(errors.empty());
-  auto r = parse_config(with_command("[sh, -c, " + big + "]"), "test.yaml", "/");
+  auto r = parse_config(with_command("[sh, -c, " + big + "]"), "test.yaml", "/", real_host());
   auto config = std::get<Config>(r);
-  auto problems = check_environment(config);
+  auto problems = check_environment(config, real_host());
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].to_string().starts_with(
       "test.yaml:5:14: apps[0].command: argument 2 is 200001 bytes with its NUL; execve accepts at most "));

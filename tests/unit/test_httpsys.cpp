@@ -8,13 +8,14 @@
 
 #include "protocols/ipc_messages.h"
 #include "supervisor/core/config_loader.h"
+#include "tests/unit/support.h"
 #include "supervisor/core/routing/httpsys_prefix.h"
 
 using namespace handoff;
 
 namespace {
 
-std::variant<Config, ConfigErrors> parse(const std::string& text) { return parse_config(text, "web.yaml", "/base"); }
+std::variant<Config, ConfigErrors> parse(const std::string& text) { return parse_config(text, "web.yaml", "/base", test::parsing_host()); }
 
 std::string errors_of(const std::string& text) {
   auto r = parse(text);

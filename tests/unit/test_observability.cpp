@@ -13,6 +13,7 @@
 
 #include "protocols/scoreboard.h"
 #include "supervisor/core/config_loader.h"
+#include "tests/unit/support.h"
 #include "supervisor/core/control/control_protocol.h"
 #include "supervisor/core/observe/admin_routes.h"
 #include "supervisor/core/observe/histogram.h"
@@ -319,7 +320,7 @@ TEST_CASE("admin routes") {
 
 TEST_CASE("config: admin, control_socket and min_ready") {
   const std::string base = "listeners:\n  - address: 127.0.0.1:8080\napps:\n  - name: web\n    command: w\n    workers: 2\n";
-  auto parse = [](const std::string& text) { return parse_config(text, "/etc/handoff/cluster.yaml", "/etc/handoff"); };
+  auto parse = [](const std::string& text) { return parse_config(text, "/etc/handoff/cluster.yaml", "/etc/handoff", test::parsing_host()); };
   auto plain = std::get<Config>(parse(base));
   CHECK_FALSE(plain.admin.enabled);
   CHECK(std::filesystem::path(plain.control_socket).lexically_normal() == std::filesystem::path("/etc/handoff/cluster.sock").lexically_normal());

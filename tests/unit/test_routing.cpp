@@ -9,6 +9,7 @@
 #include "protocols/consistent_hash.h"
 #include "supervisor/core/routing/dispatch_policy.h"
 #include "supervisor/core/routing/prefix_table.h"
+#include "supervisor/edge/shared_library.h"
 #include "protocols/route_key.h"
 
 using namespace handoff;
@@ -52,7 +53,7 @@ TEST_CASE("registry knows round_robin and ip_hash and nothing by another name") 
 
 TEST_CASE("round_robin cycles over ready slots and skips the others") {
   std::string error;
-  auto policy = make_policy(RuleConfig{}, error);
+  auto policy = make_policy(RuleConfig{}, LibraryLoader{}, error);
   auto slots = all_ready(4);
   auto address = ipv4(127, 0, 0, 1);
   RouteInput input{address};
@@ -72,7 +73,7 @@ TEST_CASE("ip_hash: the same address always gets the same slot, even when it is 
   std::string error;
   RuleConfig rule;
   rule.name = "ip_hash";
-  auto policy = make_policy(rule, error);
+  auto policy = make_policy(rule, LibraryLoader{}, error);
   auto slots = all_ready(4);
   std::map<std::size_t, int> seen;
   for (unsigned host = 2; host <= 65; ++host) {
@@ -114,7 +115,7 @@ RequestHead head_for(std::string_view path, std::vector<HeaderView> headers = {}
 
 Decision pick_with(const RuleConfig& rule, const RequestHead& head, std::size_t slots = 4) {
   std::string error;
-  auto policy = make_policy(rule, error);
+  auto policy = make_policy(rule, LibraryLoader{}, error);
   REQUIRE(policy);
   auto views = all_ready(slots);
   auto address = ipv4(127, 0, 0, 1);
@@ -162,6 +163,6 @@ TEST_CASE("a plugin that does not exist cannot be made, and the error names it")
   auto r = rule("plugin");
   r.plugin_path = "/nonexistent/libnothing.so";
   std::string error;
-  CHECK_FALSE(make_policy(r, error));
+  CHECK_FALSE(make_policy(r, open_shared_library, error));
   CHECK(error.find("/nonexistent/libnothing.so") != std::string::npos);
 }

@@ -33,7 +33,7 @@ TEST_CASE("ip_hash picks the slots the parity fixture lists") {
     std::string error;
     RuleConfig config;
     config.name = "ip_hash";
-    auto rule = entry->make(config, error);
+    auto rule = entry->make(config, LibraryLoader{}, error);
     const std::vector<SlotView> slots(workers, SlotView{true});
     const auto picked = rule->pick({{reinterpret_cast<const std::byte*>(bytes), v6 ? 16u : 4u}}, slots);
     REQUIRE(picked.kind == Decision::Kind::slot);

@@ -41,8 +41,8 @@ class KeyRule final : public DispatchPolicy {
     if (config.missing_key != "404") {
       RuleConfig fallback;
       fallback.name = config.missing_key;
-      std::string ignored;  // the schema only lets rules without parameters through
-      fallback_ = make_policy(fallback, ignored);
+      std::string ignored;  // the schema only lets rules without parameters (and plugins) through
+      fallback_ = make_policy(fallback, LibraryLoader{}, ignored);
     }
   }
 
@@ -65,12 +65,12 @@ class KeyRule final : public DispatchPolicy {
 };
 
 template <class T>
-std::unique_ptr<DispatchPolicy> make(const RuleConfig&, std::string&) {
+std::unique_ptr<DispatchPolicy> make(const RuleConfig&, const LibraryLoader&, std::string&) {
   return std::make_unique<T>();
 }
 
 template <class T>
-std::unique_ptr<DispatchPolicy> make_keyed(const RuleConfig& config, std::string&) {
+std::unique_ptr<DispatchPolicy> make_keyed(const RuleConfig& config, const LibraryLoader&, std::string&) {
   return std::make_unique<T>(config);
 }
 
@@ -109,13 +109,14 @@ const PolicyEntry* find_policy(std::string_view name) {
   return nullptr;
 }
 
-std::unique_ptr<DispatchPolicy> make_policy(const RuleConfig& config, std::string& error) {
+std::unique_ptr<DispatchPolicy> make_policy(const RuleConfig& config, const LibraryLoader& load_library,
+                                            std::string& error) {
   const auto* entry = find_policy(config.name);
   if (!entry) {
     error = "unknown policy \"" + config.name + "\"";
     return nullptr;
   }
-  return entry->make(config, error);
+  return entry->make(config, load_library, error);
 }
 
 }  // namespace handoff

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "supervisor/core/routing/request_head.h"
+#include "supervisor/core/shared_library.h"
 
 namespace handoff {
 
@@ -96,13 +97,16 @@ struct PolicyEntry {
   // hand back a keep-alive request that belongs elsewhere.
   bool worker_checkable;
   RuleParameters parameters;
-  std::unique_ptr<DispatchPolicy> (*make)(const RuleConfig& config, std::string& error);
+  std::unique_ptr<DispatchPolicy> (*make)(const RuleConfig& config, const LibraryLoader& load_library,
+                                          std::string& error);
 };
 
 std::span<const PolicyEntry> policy_registry();
 const PolicyEntry* find_policy(std::string_view name);
 
-// Makes the rule a config names; null with `error` set when it cannot (plugins).
-std::unique_ptr<DispatchPolicy> make_policy(const RuleConfig& config, std::string& error);
+// Makes the rule a config names; null with `error` set when it cannot (plugins). A
+// `plugin` rule opens its library with `load_library` (the host's: edge/shared_library.h).
+std::unique_ptr<DispatchPolicy> make_policy(const RuleConfig& config, const LibraryLoader& load_library,
+                                            std::string& error);
 
 }  // namespace handoff

@@ -1,7 +1,5 @@
 #include "supervisor/core/routing/plugin_policy.h"
 
-#include <uv.h>
-
 #include <vector>
 
 #include "protocols/affinity.h"
@@ -15,17 +13,16 @@ class PluginPolicy final : public DispatchPolicy {
  public:
   ~PluginPolicy() override {
     if (context_ && destroy_) destroy_(context_);
-    if (loaded_) uv_dlclose(&library_);
   }
 
-  bool load(const RuleConfig& config, std::string& error) {
+  bool load(const RuleConfig& config, const LibraryLoader& load_library, std::string& error) {
     const std::string& path = config.plugin_path;
-    if (uv_dlopen(path.c_str(), &library_) != 0) {
-      error = "cannot load plugin " + path + ": " + uv_dlerror(&library_);
-      uv_dlclose(&library_);
+    if (!load_library) {
+      error = "cannot load plugin " + path + ": plugins are not loaded here";
       return false;
     }
-    loaded_ = true;
+    library_ = load_library(path, error);
+    if (!library_) return false;
     handoff_affinity_abi_version_fn version = nullptr;
     handoff_affinity_create_fn create = nullptr;
     const std::pair<const char*, void**> symbols[] = {
@@ -35,7 +32,7 @@ class PluginPolicy final : public DispatchPolicy {
         {HANDOFF_AFFINITY_SYMBOL_DESTROY, reinterpret_cast<void**>(&destroy_)},
     };
     for (const auto& [name, where] : symbols)
-      if (uv_dlsym(&library_, name, where) != 0) {
+      if (!(*where = library_->symbol(name))) {
         error = "plugin " + path + " does not export " + name;
         return false;
       }
@@ -80,8 +77,7 @@ class PluginPolicy final : public DispatchPolicy {
   }
 
  private:
-  uv_lib_t library_{};
-  bool loaded_ = false;
+  std::unique_ptr<SharedLibrary> library_;  // unloaded after the destructor ran destroy_
   void* context_ = nullptr;
   handoff_affinity_pick_fn pick_ = nullptr;
   handoff_affinity_destroy_fn destroy_ = nullptr;
@@ -91,9 +87,10 @@ class PluginPolicy final : public DispatchPolicy {
 
 }  // namespace
 
-std::unique_ptr<DispatchPolicy> make_plugin_policy(const RuleConfig& config, std::string& error) {
+std::unique_ptr<DispatchPolicy> make_plugin_policy(const RuleConfig& config, const LibraryLoader& load_library,
+                                                   std::string& error) {
   auto policy = std::make_unique<PluginPolicy>();
-  if (!policy->load(config, error)) return nullptr;
+  if (!policy->load(config, load_library, error)) return nullptr;
   return policy;
 }
 

@@ -1,13 +1,12 @@
 #include "supervisor/core/routing/proxy_protocol.h"
 
-#include <uv.h>
-
 #include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string_view>
 
 #include "supervisor/core/address.h"
+#include "supervisor/core/ip_text.h"
 
 namespace handoff {
 
@@ -44,9 +43,8 @@ void set_address(ProxyHeader& h, const unsigned char* bytes, std::size_t length)
   const std::size_t n = canonical.size();
   std::memcpy(h.address.data(), raw, n);
   h.address_length = n;
-  // uv_inet_ntop is a pure text conversion, portable across our platforms.
-  char text[64];
-  if (uv_inet_ntop(n == 4 ? AF_INET : AF_INET6, raw, text, sizeof text) == 0) h.address_text = text;
+  h.address_text = n == 4 ? ipv4_text(std::span<const unsigned char, 4>(raw, 4))
+                          : ipv6_text(std::span<const unsigned char, 16>(raw, 16));
 }
 
 // ---- v1: "PROXY TCP4 203.0.113.7 192.0.2.1 56324 443\r\n" ----
@@ -72,19 +70,16 @@ std::optional<int> parse_port(std::string_view s) {
   return port;
 }
 
-// An address of the declared family, in the characters the spec allows (no IPv6 zone,
-// no IPv4 leading zeros: uv_inet_pton rejects those).
+// An address of the declared family (no IPv6 zone, no IPv4 leading zeros: ip_text.h).
 bool parse_address(std::string_view s, bool v6, unsigned char (&out)[16]) {
-  if (s.empty() || s.size() > 45) return false;
-  for (const char c : s) {
-    const bool digit = c >= '0' && c <= '9';
-    const bool hex = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!(digit || c == '.' || (v6 && (hex || c == ':')))) return false;
+  if (v6) {
+    const auto address = parse_ipv6_text(s);
+    if (address) std::copy(address->begin(), address->end(), out);
+    return address.has_value();
   }
-  char text[46];
-  std::memcpy(text, s.data(), s.size());
-  text[s.size()] = '\0';
-  return uv_inet_pton(v6 ? AF_INET6 : AF_INET, text, out) == 0;
+  const auto address = parse_ipv4_text(s);
+  if (address) std::copy(address->begin(), address->end(), out);
+  return address.has_value();
 }
 
 ProxyParse parse_v1(std::span<const std::byte> bytes) {

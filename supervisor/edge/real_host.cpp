@@ -1,0 +1,34 @@
+#include "supervisor/edge/real_host.h"
+
+#include <uv.h>
+
+#include "supervisor/edge/shared_library.h"
+#include "supervisor/platform/httpsys.h"
+#include "supervisor/platform/platform.h"
+
+namespace handoff {
+
+Environment supervisor_environment() {
+  Environment out;
+  uv_env_item_t* items = nullptr;
+  int count = 0;
+  if (uv_os_environ(&items, &count) != 0) return out;
+  for (int i = 0; i < count; ++i) out.emplace_back(items[i].name, items[i].value);
+  uv_os_free_environ(items, count);
+  return out;
+}
+
+const HostFacts& real_host() {
+  static const HostFacts host{
+      .usable_cpu_count = &platform::usable_cpu_count,
+      .environment = &supervisor_environment,
+      .find_executable = &platform::find_executable,
+      .resolve_user = &platform::resolve_user,
+      .httpsys_available = &platform::httpsys_available,
+      .exec_overflow = &platform::exec_overflow,
+      .load_library = &open_shared_library,
+  };
+  return host;
+}
+
+}  // namespace handoff
