@@ -54,11 +54,11 @@ std::string connection_line(std::string_view tag, const Connection& c, bool head
 }
 
 // A route with neither a rule nor prefixes checks nothing: it is left out (`route` absent).
-bool checks_something(const RouteCheck& r) { return !r.rule.empty() || !r.prefixes.empty(); }
+bool checks_something(const RouteCheck& r) { return r.rule != KeySource::none || !r.prefixes.empty(); }
 
 json route_to_json(const RouteCheck& r) {
-  json j{{"rule", r.rule}};
-  if (r.rule == "url_segment") {
+  json j{{"rule", name_of(r.rule)}};
+  if (r.rule == KeySource::url_segment) {
     j["index"] = r.index;
     j["direct"] = r.direct;
   }
@@ -72,7 +72,7 @@ json route_to_json(const RouteCheck& r) {
 RouteCheck route_from_json(const json& j) {
   RouteCheck r;
   if (!j.is_object()) return r;
-  r.rule = j.value("rule", "");
+  r.rule = key_source_named(j.value("rule", ""));
   r.index = j.value("index", 1);
   r.direct = j.value("direct", false);
   r.name = j.value("name", "");

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/route_key.h"
+
 namespace handoff::ipc {
 
 inline constexpr int kVersion = 1;
@@ -111,7 +113,7 @@ struct Hello {
 // What an SDK worker needs to check that the next request on a keep-alive connection is
 // still its own: the app's rule, where a worker can evaluate it (see route_key.h).
 struct RouteCheck {
-  std::string rule;       // "url_segment", "host", "header", "cookie", "query"; "" = no check
+  KeySource rule = KeySource::none;  // none: no check; on the wire by its name (route_key.h)
   int index = 1;          // url_segment
   bool direct = false;    // url_segment
   std::string name;       // header, cookie, query

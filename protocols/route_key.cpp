@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "protocols/http_text.h"
 #include "protocols/consistent_hash.h"
 
 namespace handoff {
@@ -10,12 +11,6 @@ namespace {
 
 std::optional<std::string_view> unless_empty(std::string_view s) {
   if (s.empty()) return std::nullopt;
-  return s;
-}
-
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace handoff {
 
@@ -39,11 +40,30 @@ std::size_t slot_for_key(std::string_view key, std::size_t slots);
 // `slots` without sign or leading zeros. Anything else: nullopt.
 std::optional<std::size_t> direct_slot(std::string_view key, std::size_t slots);
 
-// Whether `rule` takes its key from the request (the rules below); others (round_robin,
-// ip_hash, plugin) have no key a worker could check.
-inline bool is_key_rule(std::string_view rule) {
-  return rule == "url_segment" || rule == "host" || rule == "header" || rule == "cookie" || rule == "query";
+// The rules that take their key from the request. A rule's name is resolved to this once
+// (config load, `welcome`), so no request compares rule names; round_robin, ip_hash and
+// plugins have no key a worker could check: none.
+enum class KeySource { none, url_segment, host, header, cookie, query };
+
+// The one list of their names (config and wire): unknown names are none.
+inline constexpr std::pair<std::string_view, KeySource> kKeySourceNames[] = {
+    {"url_segment", KeySource::url_segment}, {"host", KeySource::host},   {"header", KeySource::header},
+    {"cookie", KeySource::cookie},           {"query", KeySource::query},
+};
+
+inline KeySource key_source_named(std::string_view rule) {
+  for (const auto& [name, source] : kKeySourceNames)
+    if (name == rule) return source;
+  return KeySource::none;
 }
+
+inline std::string_view name_of(KeySource source) {  // "" for none
+  for (const auto& [name, s] : kKeySourceNames)
+    if (s == source) return name;
+  return {};
+}
+
+inline bool is_key_rule(std::string_view rule) { return key_source_named(rule) != KeySource::none; }
 
 inline bool same_name(std::string_view a, std::string_view b) {  // header names: any case
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -56,7 +76,7 @@ inline bool same_name(std::string_view a, std::string_view b) {  // header names
 // `headers`: a range of {name, value} in the order sent. `index` is url_segment's
 // segment, `name` the header/cookie/query name. A host key is lowercased into `lowered`.
 template <class Headers>
-std::optional<std::string_view> rule_key(std::string_view rule, int index, std::string_view name,
+std::optional<std::string_view> rule_key(KeySource rule, int index, std::string_view name,
                                          std::string_view path, std::string_view query, const Headers& headers,
                                          std::string& lowered) {
   auto first_header = [&](std::string_view wanted) -> std::optional<std::string_view> {
@@ -64,28 +84,30 @@ std::optional<std::string_view> rule_key(std::string_view rule, int index, std::
       if (same_name(h.name, wanted)) return std::string_view(h.value);
     return std::nullopt;
   };
-  if (rule == "url_segment") return path_segment(path, index);
-  if (rule == "query") return query_value(query, name);
-  if (rule == "header") {
-    auto value = first_header(name);
-    if (!value || value->empty()) return std::nullopt;
-    return value;
-  }
-  if (rule == "cookie") {
-    for (const auto& h : headers)
-      if (same_name(h.name, "cookie"))
-        if (auto value = cookie_value(h.value, name)) return value;
-    return std::nullopt;
-  }
-  if (rule == "host") {
-    auto host = first_header("host");
-    auto bare = host ? host_without_port(*host) : std::nullopt;
-    if (!bare) return std::nullopt;
-    // Host names are case-insensitive: Example.COM and example.com are one key.
-    lowered.assign(bare->begin(), bare->end());
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return std::string_view(lowered);
+  switch (rule) {
+    case KeySource::none: return std::nullopt;
+    case KeySource::url_segment: return path_segment(path, index);
+    case KeySource::query: return query_value(query, name);
+    case KeySource::header: {
+      auto value = first_header(name);
+      if (!value || value->empty()) return std::nullopt;
+      return value;
+    }
+    case KeySource::cookie:
+      for (const auto& h : headers)
+        if (same_name(h.name, "cookie"))
+          if (auto value = cookie_value(h.value, name)) return value;
+      return std::nullopt;
+    case KeySource::host: {
+      auto host = first_header("host");
+      auto bare = host ? host_without_port(*host) : std::nullopt;
+      if (!bare) return std::nullopt;
+      // Host names are case-insensitive: Example.COM and example.com are one key.
+      lowered.assign(bare->begin(), bare->end());
+      std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      return std::string_view(lowered);
+    }
   }
   return std::nullopt;
 }

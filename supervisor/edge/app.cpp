@@ -153,7 +153,7 @@ void App::set_rule() {
   route_check_ = {};
   if (policy_entry_->worker_checkable) {
     const auto& rule = config_->policy;
-    route_check_.rule = rule.name;
+    route_check_.rule = key_source_named(rule.name);
     route_check_.index = rule.index;
     route_check_.direct = rule.direct;
     route_check_.name = rule.key_name;
@@ -169,7 +169,7 @@ void App::announce_route() {
   const auto message = route_message();
   log_event("route", {{"app", config_->name},
                       {"workers", std::to_string(message.workers)},
-                      {"rule", message.route.rule.empty() ? "none" : message.route.rule}});
+                      {"rule", message.route.rule == KeySource::none ? "none" : std::string(name_of(message.route.rule))}});
   // Retired slots are draining: their responses close their connections anyway.
   for (auto& slot : slots_) slot->send_route(message);
 }

@@ -166,7 +166,7 @@ TEST_CASE("handback: without a check nothing goes back") {
 
 TEST_CASE("route check: decides as the master routes") {
   const std::vector<Header> none;
-  ipc::RouteCheck seg{.rule = "url_segment", .index = 1, .direct = true, .name = "", .missing_stays = true,
+  ipc::RouteCheck seg{.rule = KeySource::url_segment, .index = 1, .direct = true, .name = "", .missing_stays = true,
                       .prefixes = {}, .foreign = {}};
   CHECK(belongs_here(seg, 2, 4, "/2/pid", none));
   CHECK_FALSE(belongs_here(seg, 2, 4, "/3/pid", none));
@@ -178,13 +178,13 @@ TEST_CASE("route check: decides as the master routes") {
   CHECK(belongs_here(seg, 2, 4, "/2/pid", none));
 
   const auto room = slot_for_key("room-42", 4) + 1;
-  ipc::RouteCheck header{.rule = "header", .index = 1, .direct = false, .name = "X-Room", .missing_stays = false,
+  ipc::RouteCheck header{.rule = KeySource::header, .index = 1, .direct = false, .name = "X-Room", .missing_stays = false,
                          .prefixes = {}, .foreign = {}};
   ipc::RouteCheck query = header;
-  query.rule = "query";
+  query.rule = KeySource::query;
   query.name = "room";
   ipc::RouteCheck cookie = query;
-  cookie.rule = "cookie";
+  cookie.rule = KeySource::cookie;
   for (int slot = 1; slot <= 4; ++slot) {
     const bool mine = static_cast<std::size_t>(slot) == room;
     CHECK(belongs_here(header, slot, 4, "/", {{"x-room", "room-42"}}) == mine);
@@ -192,13 +192,13 @@ TEST_CASE("route check: decides as the master routes") {
     CHECK(belongs_here(cookie, slot, 4, "/", {{"Cookie", "a=1"}, {"cookie", "room=room-42"}}) == mine);
   }
   CHECK_FALSE(belongs_here(header, 1, 4, "/", {{"X-Room", ""}}));  // empty is missing
-  ipc::RouteCheck host{.rule = "host", .index = 1, .direct = false, .name = "", .missing_stays = true,
+  ipc::RouteCheck host{.rule = KeySource::host, .index = 1, .direct = false, .name = "", .missing_stays = true,
                        .prefixes = {}, .foreign = {}};
   const auto example = static_cast<int>(slot_for_key("example.com", 3)) + 1;
   CHECK(belongs_here(host, example, 3, "/", {{"Host", "EXAMPLE.com:8080"}}));
   CHECK_FALSE(belongs_here(host, example % 3 + 1, 3, "/", {{"Host", "example.com"}}));
 
-  ipc::RouteCheck shared{.rule = "", .index = 1, .direct = false, .name = "", .missing_stays = true,
+  ipc::RouteCheck shared{.rule = KeySource::none, .index = 1, .direct = false, .name = "", .missing_stays = true,
                          .prefixes = {"/a/"}, .foreign = {"/b/", "/a/b/"}};
   CHECK(belongs_here(shared, 1, 2, "/a/x", none));
   CHECK_FALSE(belongs_here(shared, 1, 2, "/b/x", none));
@@ -207,6 +207,6 @@ TEST_CASE("route check: decides as the master routes") {
 
   CHECK(belongs_here(ipc::RouteCheck{}, 1, 4, "/3/x", none));
   ipc::RouteCheck plugin{};
-  plugin.rule = "plugin";
+  plugin.rule = key_source_named("plugin");  // a rule a worker cannot check: none
   CHECK(belongs_here(plugin, 1, 4, "/3/x", none));
 }

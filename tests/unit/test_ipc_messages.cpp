@@ -40,10 +40,10 @@ TEST_CASE("every message survives a round trip") {
   auto hello = std::get<ipc::Hello>(round_trip(ipc::Hello{"cpp", 1, 1234}));
   CHECK(hello.sdk == "cpp");
   CHECK(hello.pid == 1234);
-  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7, 1500, ipc::RouteCheck{"url_segment", 2, true, "", false, {"/chat/"}, {"/api/"}}}));
+  auto w = std::get<ipc::Welcome>(round_trip(ipc::Welcome{"chat", 3, 4, 7, 1500, ipc::RouteCheck{handoff::KeySource::url_segment, 2, true, "", false, {"/chat/"}, {"/api/"}}}));
   CHECK(w.heartbeat_ms == 1500);
-  CHECK(w.route == ipc::RouteCheck{"url_segment", 2, true, "", false, {"/chat/"}, {"/api/"}});
-  CHECK(std::get<ipc::Welcome>(round_trip(ipc::Welcome{"a", 1, 1, 1, 0, {}})).route.rule.empty());
+  CHECK(w.route == ipc::RouteCheck{handoff::KeySource::url_segment, 2, true, "", false, {"/chat/"}, {"/api/"}});
+  CHECK(std::get<ipc::Welcome>(round_trip(ipc::Welcome{"a", 1, 1, 1, 0, {}})).route.rule == handoff::KeySource::none);
   auto st = std::get<ipc::Stats>(round_trip(ipc::Stats{10, 2, 1u << 30}));
   CHECK(st.requests == 10);
   CHECK(st.connections == 2);
@@ -117,7 +117,7 @@ TEST_CASE("invalid UTF-8 in a field is replaced, so the line stays valid JSON") 
 }
 
 TEST_CASE("route: the app's slot count and rule after a reload or a scale; no rule, no `route`") {
-  const ipc::RouteCheck rule{"header", 1, false, "x-room", true, {"/chat/"}, {"/api/"}};
+  const ipc::RouteCheck rule{handoff::KeySource::header, 1, false, "x-room", true, {"/chat/"}, {"/api/"}};
   const auto full = std::get<ipc::Route>(round_trip(ipc::Route{.workers = 4, .route = rule}));
   CHECK(full.workers == 4);
   CHECK(full.route == rule);

@@ -113,7 +113,7 @@ TEST_CASE("channel protocol: route after welcome is delivered, and answers nothi
   ChannelProtocol p;
   FakeEdge edge;
   ipc::RouteCheck rule;
-  rule.rule = "header";
+  rule.rule = KeySource::header;
   rule.name = "x-room";
   p.feed(ipc::encode(ipc::Welcome{.app = "chat", .slot = 2, .workers = 2, .generation = 3}) +
              ipc::encode(ipc::Route{.workers = 4, .route = rule}) + ipc::encode(ipc::Route{.workers = 4, .route = {}}),
@@ -122,7 +122,7 @@ TEST_CASE("channel protocol: route after welcome is delivered, and answers nothi
   REQUIRE(edge.routes.size() == 2);
   CHECK(edge.routes[0].workers == 4);
   CHECK(edge.routes[0].route == rule);
-  CHECK(edge.routes[1].route.rule.empty());
+  CHECK(edge.routes[1].route.rule == KeySource::none);
   CHECK(edge.sent.empty());
   CHECK(edge.logs.empty());
 }

@@ -37,7 +37,7 @@ class IpHash final : public DispatchPolicy {
 // fallback rule.
 class KeyRule final : public DispatchPolicy {
  public:
-  explicit KeyRule(const RuleConfig& config) : config_(config) {
+  explicit KeyRule(const RuleConfig& config) : config_(config), source_(key_source_named(config.name)) {
     if (config.missing_key != "404") {
       RuleConfig fallback;
       fallback.name = config.missing_key;
@@ -49,7 +49,7 @@ class KeyRule final : public DispatchPolicy {
   Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
     if (slots.empty()) return Decision::wait();
     if (input.head)
-      if (auto key = rule_key(config_.name, config_.index, config_.key_name, input.head->path, input.head->query,
+      if (auto key = rule_key(source_, config_.index, config_.key_name, input.head->path, input.head->query,
                               input.head->headers, lowered_)) {
         if (!config_.direct) return Decision::to(slot_for_key(*key, slots.size()));
         if (auto slot = direct_slot(*key, slots.size())) return Decision::to(*slot);
@@ -60,6 +60,7 @@ class KeyRule final : public DispatchPolicy {
 
  private:
   const RuleConfig config_;
+  const KeySource source_;
   std::unique_ptr<DispatchPolicy> fallback_;
   std::string lowered_;  // a host key, lowercased
 };

@@ -3,16 +3,11 @@
 #include <llhttp.h>
 
 #include "protocols/route_key.h"
+#include "protocols/http_text.h"
 
 namespace handoff {
 
 namespace {
-
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 9110 tchar. llhttp 8 (the one Debian ships) takes an empty name, and built loose
 // (we build it strict: CMakeLists.txt) a space in a field name and between the name and

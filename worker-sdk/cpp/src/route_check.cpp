@@ -24,12 +24,12 @@ bool belongs_here(const ipc::RouteCheck& route, int slot, int workers, std::stri
         }
     if (!ours) return false;
   }
-  if (!is_key_rule(route.rule)) return true;
+  if (route.rule == KeySource::none) return true;
   std::string lowered;
   const auto slots = static_cast<std::size_t>(std::max(workers, 1));
   if (auto key = rule_key(route.rule, route.index, route.name, path, query, headers, lowered)) {
     const std::optional<std::size_t> target_slot =
-        route.rule == "url_segment" && route.direct ? direct_slot(*key, slots) : slot_for_key(*key, slots);
+        route.rule == KeySource::url_segment && route.direct ? direct_slot(*key, slots) : slot_for_key(*key, slots);
     if (target_slot) return *target_slot + 1 == static_cast<std::size_t>(slot);
   }
   return route.missing_stays;
