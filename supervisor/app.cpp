@@ -143,32 +143,29 @@ void App::worker_gone(std::size_t lane) {
 
 void App::worker_load(std::size_t lane, std::uint32_t open) { dispatcher_.worker_load(lane, open); }
 
+void App::queue_length(std::size_t lane, std::size_t waiting) {
+  if (Slot* slot = by_lane_[lane]) slot->show_queued(waiting);
+}
+
 void App::settled() {
+  if (misbehaving_.empty() && !dispatcher_.deadline_moved()) return;  // the hand-off path
   if (!misbehaving_.empty())
     for (auto pending = std::exchange(misbehaving_, {}); auto& [lane, reason] : pending)
       if (Slot* slot = by_lane_[lane]) slot->misbehaved(reason);
-  shown_queued_.resize(by_lane_.size());
-  for (std::size_t lane = 0; lane < by_lane_.size(); ++lane)
-    if (const auto waiting = dispatcher_.waiting(lane); waiting != shown_queued_[lane] && by_lane_[lane]) {
-      shown_queued_[lane] = waiting;
-      by_lane_[lane]->show_queued(waiting);
-    }
   arm_timer();
 }
 
 void App::arm_timer() {
-  // Armed for the earliest deadline; one that moved later (an ACK came) is left to fire
-  // early and find nothing due, which keeps the timer off the hand-off path.
-  const auto when = dispatcher_.next_deadline();
-  if (!when || (timer_at_ && *timer_at_ <= *when)) return;
-  timer_at_ = when;
+  // Only when the dispatcher's earliest deadline moved earlier: a deadline that an ACK
+  // cleared lets the timer fire early and find nothing due.
+  const auto when = dispatcher_.take_deadline();
+  if (!when) return;
   const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
   uv_timer_start(
       timer_.get(),
       [](uv_timer_t* t) {
         auto* me = static_cast<App*>(t->data);
         if (!me) return;
-        me->timer_at_.reset();
         me->dispatcher_.tick(now());
         me->settled();
       },

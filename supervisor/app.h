@@ -98,6 +98,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
   void misbehaved(std::size_t lane, const std::string& reason) override;
   void queue_timeout(std::size_t lane) override;
   void queue_flushed(std::size_t lane, std::size_t connections) override;
+  void queue_length(std::size_t lane, std::size_t waiting) override;
 
   // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
   void settled();
@@ -119,9 +120,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   std::vector<std::pair<std::size_t, std::string>> misbehaving_;  // lanes to report after the event
-  std::vector<std::size_t> shown_queued_;  // by lane: what the scoreboard shows waiting
   UvHandle<uv_timer_t> timer_;  // the dispatcher's next deadline
-  std::optional<TimePoint> timer_at_;
   ipc::RouteCheck route_check_;
   std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
   bool rolling_ = false;

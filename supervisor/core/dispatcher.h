@@ -67,6 +67,8 @@ class DispatchEffects {
   virtual void queue_timeout(std::size_t lane) = 0;
   // A lane that turns away flushed what waited there (moved or rejected).
   virtual void queue_flushed(std::size_t lane, std::size_t connections) = 0;
+  // How many connections wait in the lane now (reported when it changed).
+  virtual void queue_length(std::size_t lane, std::size_t waiting) = 0;
 
  protected:
   ~DispatchEffects() = default;
@@ -102,10 +104,12 @@ class Dispatcher {
   // dispatched again over the slots that stay. Its lane keeps the handle in flight.
   void retire_last(TimePoint now) {
     if (order_.empty()) return;
-    Lane& lane = lanes_[order_.back()];
+    const std::size_t retired = order_.back();
     order_.pop_back();
-    lane.retired = true;
-    redispatch(lane.queue.take_waiting(), now);
+    lanes_[retired].retired = true;
+    auto orphans = lanes_[retired].queue.take_waiting();
+    report(retired);
+    redispatch(std::move(orphans), now);
   }
 
   // A retired slot is freed: anything still in its lane goes with it.
@@ -117,6 +121,7 @@ class Dispatcher {
   // The slot stops (shutdown, scale-down, app removed): nobody will serve what waits.
   void stop_slot(std::size_t lane) {
     for (auto& item : lanes_[lane].queue.take_waiting()) effects_.reject(std::move(item.connection), 503);
+    report(lane);
   }
   // The app stops: new connections are answered 503.
   void stop() { stopping_ = true; }
@@ -186,6 +191,7 @@ class Dispatcher {
     Lane& l = lanes_[lane];
     l.queue.requeue_in_flight();
     l.ack_deadline.reset();
+    if (const Item* head = l.queue.oldest_waiting()) note_deadline(head->queued_at + settings_.queue_timeout);
     pump(lane, now);
   }
 
@@ -199,11 +205,24 @@ class Dispatcher {
         effects_.queue_timeout(lane);
         effects_.reject(std::move(expired->connection), 503);
       }
+      report(lane);
       if (l.ack_deadline && now >= *l.ack_deadline && l.queue.in_flight()) {
         l.ack_deadline.reset();  // once: the kill's exit puts the connection back in the queue
         effects_.misbehaved(lane, "hung: no ACK within ack_timeout");
       }
     }
+    earliest_ = next_deadline();
+    earliest_moved_ = true;
+  }
+
+  // When tick() must run, if that moved earlier since the last call (the caller arms
+  // its timer then). Kept up as deadlines are set, so the hand-off path scans nothing;
+  // it may be early (an ACK cleared that deadline): tick() then finds nothing due.
+  bool deadline_moved() const { return earliest_moved_; }
+  std::optional<TimePoint> take_deadline() {
+    if (!earliest_moved_) return std::nullopt;
+    earliest_moved_ = false;
+    return earliest_;
   }
 
   // When tick() has something to do next, if anything waits or is in flight.
@@ -241,11 +260,12 @@ class Dispatcher {
     LaneState state;
     std::uint32_t open = 0;  // connections its worker reports open
     std::optional<TimePoint> ack_deadline;
+    std::size_t reported = 0;  // the waiting count queue_length() last reported
     bool retired = false;
   };
 
   // Where the rule's decision sends it, with on_unavailable for a slot that is down.
-  void route(Item item, const Decision& decision, TimePoint now) {
+  void route(Item&& item, const Decision& decision, TimePoint now) {
     if (decision.kind == Decision::Kind::reject) return effects_.reject(std::move(item.connection), decision.status);
     if (decision.kind == Decision::Kind::any) {
       // No slot is ready and the rule has no preference: wait in the queue of the first
@@ -268,22 +288,43 @@ class Dispatcher {
     enqueue(order_[pick], std::move(item), now);
   }
 
-  void enqueue(std::size_t lane, Item item, TimePoint now) {
+  void enqueue(std::size_t lane, Item&& item, TimePoint now) {
     Lane& l = lanes_[lane];
     if (l.state.turns_away || l.queue.waiting() >= settings_.queue_max)
       return effects_.reject(std::move(item.connection), 503);
     item.queued_at = now;
     l.queue.push(std::move(item));
+    note_deadline(now + settings_.queue_timeout);
     pump(lane, now);
   }
 
+  // Sends the next waiting connection if the lane's worker is free, and reports its queue.
   void pump(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
-    if (!l.state.ready || l.queue.in_flight()) return;
-    if (Item* next = l.queue.begin_send()) {
-      if (effects_.send(lane, next->connection)) l.ack_deadline = now + settings_.ack_timeout;
-      else l.queue.requeue_in_flight();
+    if (l.state.ready && !l.queue.in_flight())
+      if (Item* next = l.queue.begin_send()) {
+        if (effects_.send(lane, next->connection)) {
+          l.ack_deadline = now + settings_.ack_timeout;
+          note_deadline(*l.ack_deadline);
+        } else {
+          l.queue.requeue_in_flight();
+        }
+      }
+    report(lane);
+  }
+
+  void report(std::size_t lane) {
+    Lane& l = lanes_[lane];
+    if (const std::size_t waiting = l.queue.waiting(); waiting != l.reported) {
+      l.reported = waiting;
+      effects_.queue_length(lane, waiting);
     }
+  }
+
+  void note_deadline(TimePoint t) {
+    if (earliest_ && *earliest_ <= t) return;
+    earliest_ = t;
+    earliest_moved_ = true;
   }
 
   void redispatch(std::vector<Item> items, TimePoint now) {
@@ -298,7 +339,10 @@ class Dispatcher {
     if (!any_ready) return;
     for (std::size_t i = 0; i < order_.size(); ++i) {
       Lane& l = lanes_[order_[i]];
-      if (!l.state.ready && l.queue.waiting() > 0) redispatch(l.queue.take_waiting(), now);
+      if (l.state.ready || l.queue.waiting() == 0) continue;
+      auto waiting = l.queue.take_waiting();
+      report(order_[i]);
+      redispatch(std::move(waiting), now);
     }
   }
 
@@ -307,6 +351,7 @@ class Dispatcher {
   // does not start only delays the 503.
   void flush(std::size_t lane, TimePoint now) {
     auto waiting = lanes_[lane].queue.take_waiting();
+    report(lane);
     effects_.queue_flushed(lane, waiting.size());
     if (!affinity_) return redispatch(std::move(waiting), now);
     for (auto& item : waiting) effects_.reject(std::move(item.connection), 503);
@@ -339,6 +384,8 @@ class Dispatcher {
   std::vector<Lane> lanes_;
   std::vector<std::size_t> order_;  // the lanes of the routing order: slot 1, 2, ...
   std::vector<SlotView> views_;
+  std::optional<TimePoint> earliest_;  // no later than any deadline tick() has
+  bool earliest_moved_ = false;
 };
 
 }  // namespace handoff

@@ -24,6 +24,7 @@ struct Recorder final : DispatchEffects<int> {
   std::vector<std::pair<std::size_t, std::string>> broken;
   std::vector<std::size_t> timeouts;
   std::vector<std::pair<std::size_t, std::size_t>> flushed;
+  std::map<std::size_t, std::size_t> lengths;  // the last queue_length of each lane
   bool channel_open = true;
 
   bool send(std::size_t lane, int& c) override {
@@ -37,6 +38,7 @@ struct Recorder final : DispatchEffects<int> {
   void misbehaved(std::size_t lane, const std::string& reason) override { broken.emplace_back(lane, reason); }
   void queue_timeout(std::size_t lane) override { timeouts.push_back(lane); }
   void queue_flushed(std::size_t lane, std::size_t n) override { flushed.emplace_back(lane, n); }
+  void queue_length(std::size_t lane, std::size_t n) override { lengths[lane] = n; }
 
   std::vector<int> sent_to(std::size_t lane) const {
     std::vector<int> out;
@@ -153,12 +155,17 @@ TEST_CASE("dispatcher: queue.timeout answers 503 to what waited too long, oldest
   Fixture f(rule("ip_hash"), 2, 1, settings(Unavailable::queue, 10, 500ms));
   const auto client = client_of(1);
   f.d.dispatch(1, from(client), t0);
+  CHECK(f.d.take_deadline() == t0 + 500ms);  // for the caller's timer
   f.d.dispatch(2, from(client), t0 + 300ms);
+  CHECK(!f.d.take_deadline());  // not earlier: the timer stays
+  CHECK(f.fx.lengths[1] == 2);
   REQUIRE(f.d.next_deadline());
   CHECK(*f.d.next_deadline() == t0 + 500ms);
   f.d.tick(t0 + 499ms);
   CHECK(f.fx.rejected.empty());
   f.d.tick(t0 + 500ms);
+  CHECK(f.d.take_deadline() == t0 + 800ms);
+  CHECK(f.fx.lengths[1] == 1);
   CHECK(f.fx.rejected == std::vector<std::pair<int, int>>{{1, 503}});
   CHECK(f.fx.timeouts == std::vector<std::size_t>{1});
   CHECK(*f.d.next_deadline() == t0 + 800ms);
