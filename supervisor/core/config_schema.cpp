@@ -564,7 +564,7 @@ const Field<AppConfig> kAppFields[] = {
        if (auto n = read_integer(v, ctx, field, 1, kMaxWorkers, "`auto`")) a.workers = static_cast<int>(*n);
      }},
     {"policy", "string or mapping", "round_robin", "", false, &read_policy},
-    {"missing_key", "404 | round_robin | ip_hash", "404",
+    {"missing_key", "404 | round_robin | least_connections | ip_hash", "404",
      "For rules with a key: a request without one, or with a direct slot number out of range, gets `404`, or goes "
      "where this rule without a key sends it.",
      false,

@@ -71,6 +71,7 @@ class HandoffQueue {
 
   // The oldest waiting item, to check its age; pop_waiting removes it.
   T* oldest_waiting() { return waiting_.empty() ? nullptr : &waiting_.front(); }
+  const T* oldest_waiting() const { return waiting_.empty() ? nullptr : &waiting_.front(); }
   std::optional<T> pop_waiting() {
     if (waiting_.empty()) return std::nullopt;
     std::optional<T> out(std::move(waiting_.front()));
@@ -79,6 +80,7 @@ class HandoffQueue {
   }
 
   T* in_flight() { return in_flight_ ? &*in_flight_ : nullptr; }
+  const T* in_flight() const { return in_flight_ ? &*in_flight_ : nullptr; }
   std::size_t waiting() const { return waiting_.size(); }
   std::size_t size() const { return waiting_.size() + (in_flight_ ? 1 : 0); }
 

@@ -4,21 +4,38 @@
 #include "supervisor/edge/real_host.h"
 
 namespace handoff {
+namespace {
+
+TimePoint now() { return std::chrono::steady_clock::now(); }
+
+}  // namespace
 
 App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
          std::function<void()> on_stopped, AppHooks hooks)
     : loop_(loop),
       config_(std::move(config)),
-      ipc_max_message_(ipc_max_message),
       on_stopped_(std::move(on_stopped)),
-      inherited_env_(supervisor_environment()),
-      hooks_(std::move(hooks)) {
+      hooks_(std::move(hooks)),
+      context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
+               hooks_.scoreboard_uid, hooks_.worker_guard, {}},
+      dispatcher_(*this, DispatchSettings::of(*config_)) {
+  timer_ = UvHandle<uv_timer_t>::make();
+  uv_timer_init(loop_, timer_.get());
+  timer_.mark_initialized();
+  timer_->data = this;
   set_rule();
-  for (int n = 1; n <= config_->workers; ++n) slots_.push_back(std::make_unique<Slot>(*this, n, config_));
-  refresh_views();
+  for (int n = 1; n <= config_->workers; ++n) add_slot(n);
 }
 
 App::~App() = default;
+
+Slot& App::add_slot(int number) {
+  const std::size_t lane = dispatcher_.add_slot();
+  slots_.push_back(std::make_unique<Slot>(context_, static_cast<SlotObserver&>(*this), number, lane, config_));
+  if (by_lane_.size() <= lane) by_lane_.resize(lane + 1);
+  by_lane_[lane] = slots_.back().get();
+  return *slots_.back();
+}
 
 void App::start() {
   for (auto& slot : slots_) slot->start();
@@ -27,9 +44,14 @@ void App::start() {
 void App::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   rolling_ = false;
-  for (auto& slot : slots_) slot->stop(grace);
-  for (auto& slot : retired_) slot->stop(grace);
-  slot_changed();
+  dispatcher_.stop();
+  for (auto* list : {&slots_, &retired_})
+    for (auto& slot : *list) {
+      dispatcher_.stop_slot(slot->lane());  // nobody will serve what waits there any more
+      slot->stop(grace);
+    }
+  settled();
+  ready_changed();
 }
 
 void App::kill_all() {
@@ -51,28 +73,100 @@ void App::sample_rss() {
   for (auto& slot : slots_) slot->sample_rss();
 }
 
-// ---- Dispatch -----------------------------------------------------------------------
+// ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
-void App::refresh_views() {
-  views_.resize(slots_.size());
-  for (std::size_t i = 0; i < slots_.size(); ++i) views_[i].ready = slots_[i]->accepting();
-}
-
-// Another ready slot for a connection whose own slot is down: the next ready one after
-// it, so the same key always moves to the same place.
-std::optional<std::size_t> App::rehash(std::size_t home) const {
-  for (std::size_t step = 1; step < views_.size(); ++step) {
-    const std::size_t candidate = (home + step) % views_.size();
-    if (views_[candidate].ready) return candidate;
-  }
-  return std::nullopt;
+void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
+  const Connection& c = *connection;
+  const RouteInput input{c.address_bytes(), head, c.address_text, c.port};
+  // Kept for a second look only where the rule reads the connection.
+  std::unique_ptr<const RouteFacts> facts;
+  if (reads_connection(*policy_entry_))
+    facts = std::make_unique<const RouteFacts>(c.address_bytes(), c.address_text, c.port, head,
+                                               policy_entry_->needs_head);
+  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now());
+  settled();
 }
 
 void App::reject(ConnectionPtr connection, int status) { handoff::reject(std::move(connection), status, rejected_); }
 
-void App::handed_off(const Connection& connection) {
+bool App::send(std::size_t lane, ConnectionPtr& connection) { return by_lane_[lane]->send(*connection); }
+
+void App::resend(std::size_t lane, ConnectionPtr& connection) { by_lane_[lane]->resend(*connection); }
+
+void App::handed_off(std::size_t, ConnectionPtr connection) {
+  // Its ACK came: the hand-off latency; the connection closes our copy as it goes.
   handoff_latency_.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - connection.accepted_at).count());
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - connection->accepted_at).count());
+}
+
+void App::misbehaved(std::size_t lane, KillReason reason, std::string detail) {
+  // Killing the worker changes the slot, which the dispatcher hears of: after its event.
+  misbehaving_.push_back({lane, reason, std::move(detail)});
+}
+
+void App::queue_timeout(std::size_t lane) {
+  log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(by_lane_[lane]->number())}});
+}
+
+void App::queue_flushed(std::size_t lane, std::size_t connections) {
+  log_event("queue_flushed", {{"app", config_->name},
+                               {"slot", std::to_string(by_lane_[lane]->number())},
+                               {"connections", std::to_string(connections)},
+                               {"reason", "no worker of this slot has been ready yet, and its start failed"}});
+}
+
+void App::slot_changed(std::size_t lane) {
+  dispatcher_.slot_state(lane, by_lane_[lane]->lane_state(), now());
+  settled();
+  ready_changed();
+}
+
+void App::acked(std::size_t lane) {
+  // The time only matters when another connection waits to be sent (its ACK deadline):
+  // the clock is left alone on the hand-off path otherwise.
+  dispatcher_.ack(lane, dispatcher_.waiting(lane) > 0 ? now() : TimePoint{});
+  settled();
+}
+
+void App::nacked(std::size_t lane) {
+  dispatcher_.nack(lane);
+  settled();
+}
+
+void App::worker_gone(std::size_t lane) {
+  dispatcher_.worker_gone(lane, now());
+  settled();
+}
+
+void App::worker_load(std::size_t lane, std::uint32_t open) { dispatcher_.worker_load(lane, open); }
+
+void App::queue_length(std::size_t lane, std::size_t waiting) {
+  if (Slot* slot = by_lane_[lane]) slot->show_queued(waiting);
+}
+
+void App::settled() {
+  if (misbehaving_.empty() && !dispatcher_.deadline_moved()) return;  // the hand-off path
+  if (!misbehaving_.empty())
+    for (auto pending = std::exchange(misbehaving_, {}); auto& m : pending)
+      if (Slot* slot = by_lane_[m.lane]) slot->misbehaved(m.reason, std::move(m.detail));
+  arm_timer();
+}
+
+void App::arm_timer() {
+  // Only when the dispatcher's earliest deadline moved earlier: a deadline that an ACK
+  // cleared lets the timer fire early and find nothing due.
+  const auto when = dispatcher_.take_deadline();
+  if (!when) return;
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        auto* me = static_cast<App*>(t->data);
+        if (!me) return;
+        me->dispatcher_.tick(now());
+        me->settled();
+      },
+      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
 }
 
 int App::ready_workers() const {
@@ -94,47 +188,6 @@ AppMetrics App::metrics() const {
   return m;
 }
 
-void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
-  if (stopping_ || slots_.empty()) {
-    reject(std::move(connection), 503);
-    return;
-  }
-  const auto decision =
-      policy_->pick(RouteInput{connection->address_bytes(), head, connection->address_text, connection->port}, views_);
-  if (decision.kind == Decision::Kind::reject) {
-    reject(std::move(connection), decision.status);
-    return;
-  }
-  std::optional<std::size_t> pick;
-  if (decision.kind == Decision::Kind::slot) pick = decision.slot;
-  if (!pick) {
-    // No slot is ready and the rule has no preference: wait in the queue (bounded like
-    // any other) of the first slot that may still start a worker, until some slot comes
-    // up; slot_changed moves it there. No slot can: 503 now.
-    if (config_->on_unavailable == Unavailable::reject) {
-      reject(std::move(connection), 503);
-      return;
-    }
-    for (auto& slot : slots_)
-      if (!slot->turns_away()) {
-        slot->enqueue(std::move(connection));
-        return;
-      }
-    reject(std::move(connection), 503);
-    return;
-  }
-  if (!views_[*pick].ready) {
-    switch (config_->on_unavailable) {
-      case Unavailable::queue: break;
-      case Unavailable::rehash:
-        if (auto other = rehash(*pick)) pick = other;
-        break;
-      case Unavailable::reject: reject(std::move(connection), 503); return;
-    }
-  }
-  slots_[*pick]->enqueue(std::move(connection));
-}
-
 void App::set_rule() {
   std::string error;
   auto policy = make_policy(config_->policy, real_host().load_library, error);
@@ -143,12 +196,12 @@ void App::set_rule() {
     // The config check made this rule a moment ago (a plugin that loaded then and not
     // now): keep the rule we have; without one, fall back to round_robin.
     log_event("policy_failed", {{"app", config_->name}, {"error", error}});
-    if (policy_) return;
+    if (policy_entry_) return;
     entry = find_policy("round_robin");
     policy = make_policy(RuleConfig{}, real_host().load_library, error);
   }
   policy_entry_ = entry;
-  policy_ = std::move(policy);
+  dispatcher_.set_rule(std::move(policy), entry->affinity);
   auto foreign = std::move(route_check_.foreign);
   route_check_ = {};
   if (policy_entry_->worker_checkable) {
@@ -174,32 +227,12 @@ void App::announce_route() {
   for (auto& slot : slots_) slot->send_route(message);
 }
 
-void App::handed_back(ConnectionPtr connection) {
-  if (route_again_) route_again_(std::move(connection));
-}
-
-void App::slot_changed() {
-  // The views follow readiness here, so dispatch reads them without asking every slot.
-  refresh_views();
+void App::ready_changed() {
   if (const int ready = ready_workers(); ready != ready_) {
     ready_ = ready;
     if (hooks_.on_ready_changed) hooks_.on_ready_changed();
   }
-  if (stopping_) {
-    if (stopped() && on_stopped_) on_stopped_();
-    return;
-  }
-  // A slot came up: connections waiting where no rule keeps them get another chance.
-  if (affinity() && config_->on_unavailable == Unavailable::queue) return;
-  bool any_ready = false;
-  for (const auto& v : views_) any_ready = any_ready || v.ready;
-  if (!any_ready) return;
-  for (std::size_t i = 0; i < slots_.size(); ++i)
-    if (!views_[i].ready) redispatch(slots_[i]->take_waiting());
-}
-
-void App::redispatch(std::vector<ConnectionPtr> connections) {
-  for (auto& c : connections) dispatch(std::move(c));
+  if (stopping_ && stopped() && on_stopped_) on_stopped_();
 }
 
 // ---- Reload -------------------------------------------------------------------------
@@ -208,6 +241,7 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
+  dispatcher_.set_settings(DispatchSettings::of(*config_));
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
   if (!new_workers)
@@ -225,22 +259,18 @@ void App::scale(int workers) {
   const auto target = static_cast<std::size_t>(workers);
   if (target == slots_.size()) return;
   log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
-  while (slots_.size() < target) {
-    slots_.push_back(std::make_unique<Slot>(*this, static_cast<int>(slots_.size()) + 1, config_));
-    slots_.back()->start();
-  }
-  std::vector<ConnectionPtr> orphans;
+  while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
     slots_.pop_back();
-    for (auto& c : slot->take_waiting()) orphans.push_back(std::move(c));
+    // What waits there is routed again over the slots that stay, with its key.
+    dispatcher_.retire_last(now());
     // The app goes on serving: its workers may give idle keep-alive sockets back.
     slot->stop(config_->lifecycle.drain_timeout, /*hand_back=*/true);
     retired_.push_back(std::move(slot));
   }
-  refresh_views();
-  redispatch(std::move(orphans));
-  slot_changed();  // readiness counts changed
+  settled();
+  ready_changed();  // readiness counts changed
 }
 
 void App::roll_step() {
@@ -270,7 +300,12 @@ void App::replacement_done(int slot, bool ok) {
 }
 
 void App::reap_retired() {
-  std::erase_if(retired_, [](const std::unique_ptr<Slot>& s) { return s->state() == SlotState::stopped; });
+  std::erase_if(retired_, [this](const std::unique_ptr<Slot>& s) {
+    if (s->state() != SlotState::stopped) return false;
+    dispatcher_.forget(s->lane());
+    by_lane_[s->lane()] = nullptr;
+    return true;
+  });
 }
 
 }  // namespace handoff

@@ -1,6 +1,7 @@
-// An app at run time: its slots, its routing rule, and the rolling of its workers when
-// its config changes. Connections from its listeners come in through dispatch(); the
-// rule names a slot; on_unavailable decides what happens when that slot has no worker.
+// An app at run time: its slots, its Dispatcher (supervisor/core/dispatcher.h: the rule,
+// on_unavailable, the queues), and the rolling of its workers when its config changes.
+// Here is the glue: connections from its listeners go into the dispatcher, its slots'
+// reports too, and what the dispatcher decides is carried out on sockets and workers.
 #pragma once
 
 #include <uv.h>
@@ -15,6 +16,7 @@
 
 #include "protocols/scoreboard.h"
 #include "supervisor/core/config.h"
+#include "supervisor/core/dispatcher.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -34,7 +36,7 @@ struct AppHooks {
   platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
 };
 
-class App {
+class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
  public:
   App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
       std::function<void()> on_stopped, AppHooks hooks = {});
@@ -65,8 +67,7 @@ class App {
   // calls it when a reload or a scale changed it.
   void announce_route();
   // Where connections that workers hand back go (the master routes them again).
-  void on_handback(std::function<void(ConnectionPtr)> route_again) { route_again_ = std::move(route_again); }
-  void handed_back(ConnectionPtr connection);
+  void on_handback(std::function<void(ConnectionPtr)> route_again) { context_.hand_back = std::move(route_again); }
   // Changes the number of slots now (`supervisor scale`, or `workers` on reload); the
   // config file's value applies again at the next reload.
   void scale(int workers);
@@ -75,51 +76,60 @@ class App {
   // Answers a connection with an error status itself, and counts it (/metrics): the
   // master's one reject path (handoff::reject) with this app's counts. On a port of this
   // app alone, the classifier's 400/408/431 and the 404 of an unknown prefix come here too.
-  void reject(ConnectionPtr connection, int status);
-  void handed_off(const Connection& connection);  // its ACK came: hand-off latency
+  void reject(ConnectionPtr connection, int status) override;
   int ready_workers() const;
   std::size_t slot_count() const { return slots_.size(); }
   AppMetrics metrics() const;
 
-  // For slots.
-  uv_loop_t* loop() const { return loop_; }
   const AppConfig& config() const { return *config_; }
-  bool affinity() const { return policy_entry_->affinity; }
-  std::size_t ipc_max_message() const { return ipc_max_message_; }
-  const std::vector<std::pair<std::string, std::string>>& inherited_environment() const { return inherited_env_; }
-  void slot_changed();  // a slot's readiness changed
-  void redispatch(std::vector<ConnectionPtr> connections);
-  void replacement_done(int slot, bool ok);
-  scoreboard::Header* scoreboard() const { return hooks_.scoreboard; }
-  const std::string& scoreboard_name() const { return hooks_.scoreboard_name; }
-  platform::WorkerGuard* worker_guard() const { return hooks_.worker_guard; }
-  bool scoreboard_for_workers(const AppConfig& config) const {
-    return hooks_.scoreboard && (!config.run_as.uid || config.run_as.uid == hooks_.scoreboard_uid);
-  }
 
  private:
-  void refresh_views();
+  // SlotObserver
+  void slot_changed(std::size_t lane) override;
+  void acked(std::size_t lane) override;
+  void nacked(std::size_t lane) override;
+  void worker_gone(std::size_t lane) override;
+  void worker_load(std::size_t lane, std::uint32_t open) override;
+  void replacement_done(int slot, bool ok) override;
+  // DispatchEffects
+  bool send(std::size_t lane, ConnectionPtr& connection) override;
+  void resend(std::size_t lane, ConnectionPtr& connection) override;
+  void handed_off(std::size_t lane, ConnectionPtr connection) override;
+  void misbehaved(std::size_t lane, KillReason reason, std::string detail) override;
+  void queue_timeout(std::size_t lane) override;
+  void queue_flushed(std::size_t lane, std::size_t connections) override;
+  void queue_length(std::size_t lane, std::size_t waiting) override;
+
+  // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
+  void settled();
+  void arm_timer();
+  Slot& add_slot(int number);
+  void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void roll_step();
   void reap_retired();
-  std::optional<std::size_t> rehash(std::size_t home) const;
 
   uv_loop_t* loop_;
   std::shared_ptr<const AppConfig> config_;
-  std::size_t ipc_max_message_;
   std::function<void()> on_stopped_;
-  std::vector<std::pair<std::string, std::string>> inherited_env_;
-  const PolicyEntry* policy_entry_;
-  std::unique_ptr<DispatchPolicy> policy_;
+  AppHooks hooks_;
+  SlotContext context_;
+  const PolicyEntry* policy_entry_ = nullptr;
+  Dispatcher<ConnectionPtr> dispatcher_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
-  std::vector<SlotView> views_;
+  std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
+  struct Misbehaving {
+    std::size_t lane;
+    KillReason reason;
+    std::string detail;
+  };
+  std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
+  UvHandle<uv_timer_t> timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
-  std::function<void(ConnectionPtr)> route_again_;
   std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
   bool rolling_ = false;
   bool stopping_ = false;
-  AppHooks hooks_;
   RejectionCounts rejected_;
   Histogram handoff_latency_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes

@@ -7,7 +7,6 @@
 #include <csignal>
 #include <variant>
 
-#include "supervisor/edge/app.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/core/worker_env.h"
@@ -36,13 +35,19 @@ std::int64_t unix_ms() {
 
 }  // namespace
 
-Slot::Slot(App& app, int number, std::shared_ptr<const AppConfig> config)
-    : app_(app), number_(number), config_(std::move(config)), machine_(config_->lifecycle, *this) {
+Slot::Slot(const SlotContext& context, SlotObserver& observer, int number, std::size_t lane,
+           std::shared_ptr<const AppConfig> config)
+    : context_(context),
+      observer_(observer),
+      number_(number),
+      lane_(lane),
+      config_(std::move(config)),
+      machine_(config_->lifecycle, *this) {
   timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(app_.loop(), timer_.get());
+  uv_timer_init(context_.loop, timer_.get());
   timer_.mark_initialized();
   timer_->data = this;
-  if (auto* board = app_.scoreboard()) {
+  if (auto* board = context_.scoreboard) {
     record_ = scoreboard::allocate(board, config_->name, static_cast<std::uint32_t>(number_));
     if (!record_) log_line(name() + ": the scoreboard is full; this slot is not shown in status");
   }
@@ -53,7 +58,7 @@ Slot::~Slot() {
 }
 
 scoreboard::Record* Slot::record() const {
-  auto* board = app_.scoreboard();
+  auto* board = context_.scoreboard;
   return board && record_ ? scoreboard::record(board, *record_) : nullptr;
 }
 
@@ -66,8 +71,8 @@ void Slot::show_worker(int generation) {
   rate_at_ = now();
 }
 
-void Slot::publish_queue() {
-  if (auto* r = record()) r->queued.store(queue_.waiting(), std::memory_order_relaxed);
+void Slot::show_queued(std::size_t waiting) {
+  if (auto* r = record()) r->queued.store(waiting, std::memory_order_relaxed);
 }
 
 void Slot::publish_rate(TimePoint t) {
@@ -98,8 +103,6 @@ void Slot::start() {
 }
 
 void Slot::stop(std::chrono::milliseconds grace, bool hand_back) {
-  // Nobody will serve what waits here any more.
-  for (auto& c : queue_.take_waiting()) app_.reject(std::move(c), 503);
   machine_.stop(now(), grace, hand_back);
   settle();
 }
@@ -135,27 +138,34 @@ void Slot::sample_rss() {
       if (auto* r = record()) r->rss.store(*rss, std::memory_order_relaxed);
       machine_.rss(*generation, *rss, now());
     }
+  // Workers that write their record themselves report their open connections there.
+  if (auto* r = record(); r && generation) observer_.worker_load(lane_, static_cast<std::uint32_t>(r->connections.load(std::memory_order_relaxed)));
   settle();
 }
 
-void Slot::enqueue(ConnectionPtr connection) {
-  if (turns_away()) {
-    app_.reject(std::move(connection), 503);
-    return;
+bool Slot::send(Connection& c) {
+  const auto generation = machine_.accepting();
+  if (!generation) return false;
+  Process* p = process(*generation);
+  if (!p || !p->worker->channel_open()) return false;
+  if (const int rc = p->worker->send(handle_message(c), c.socket.stream()); rc != 0) {
+    // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
+    log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
+    return false;
   }
-  if (queue_.waiting() >= config_->queue.max) {
-    app_.reject(std::move(connection), 503);
-    return;
-  }
-  connection->queued_at = now();
-  queue_.push(std::move(connection));
-  // The accept path: send it if the worker is free; only a connection left waiting
-  // needs the timer (for queue.timeout).
-  pump();
-  if (queue_.waiting() > 0) {
-    arm_timer();
-    publish_queue();
-  }
+  in_flight_generation_ = *generation;
+  return true;
+}
+
+void Slot::resend(Connection& c) {
+  if (!in_flight_generation_) return;
+  if (Process* p = process(*in_flight_generation_)) p->worker->send(handle_message(c), c.socket.stream());
+}
+
+void Slot::misbehaved(KillReason reason, std::string detail) {
+  if (!in_flight_generation_) return;
+  machine_.misbehaved(*in_flight_generation_, reason, std::move(detail));
+  settle();
 }
 
 // ---- SlotEffects: what the machine asks of the world --------------------------------
@@ -167,19 +177,19 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   spec.argv = app.command;
   spec.cwd = app.cwd;
   std::optional<ScoreboardRef> board;
-  if (record_ && app_.scoreboard_for_workers(app)) board = ScoreboardRef{app_.scoreboard_name(), *record_};
-  spec.env = worker_environment(app_.inherited_environment(), {app, number_, generation}, board);
+  if (record_ && context_.scoreboard_for_workers(app)) board = ScoreboardRef{context_.scoreboard_name, *record_};
+  spec.env = worker_environment(context_.inherited_env, {app, number_, generation}, board);
   spec.app = app.name;
   spec.slot = number_;
-  spec.max_message = app_.ipc_max_message();
+  spec.max_message = context_.ipc_max_message;
   spec.uid = app.run_as.uid;
   spec.gid = app.run_as.gid;
-  spec.guard = app_.worker_guard();
+  spec.guard = context_.worker_guard;
   if (!prepare_httpsys(app, error)) return false;
   exited_.clear();  // earlier generations have had time to flush their output
   auto p = std::make_unique<Process>(*this, generation);
   p->oom_kills_at_spawn = platform::oom_kill_count();
-  p->worker = WorkerProcess::spawn(app_.loop(), spec, *p, error);
+  p->worker = WorkerProcess::spawn(context_.loop, spec, *p, error);
   if (!p->worker) return false;
   p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
   p->config = config;
@@ -223,7 +233,7 @@ void Slot::drain(int generation, std::chrono::milliseconds grace, bool hand_back
   const ipc::Drain drain{.timeout_ms = grace.count(), .handback = hand_back};
   // A handle on its way to this worker must be acknowledged first, or it would land in
   // a worker that has already decided to stop.
-  if (in_flight_generation_ == generation && queue_.in_flight()) {
+  if (in_flight_generation_ == generation) {
     p->drain_after_ack = drain;
     return;
   }
@@ -270,7 +280,7 @@ void Slot::event(const SlotEvent& e) {
 void Slot::replacement_done(bool ok) {
   if (ok && pending_config_) config_ = pending_config_;
   pending_config_.reset();
-  app_.replacement_done(number_, ok);
+  observer_.replacement_done(number_, ok);
 }
 
 double Slot::random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
@@ -299,7 +309,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    p.welcomed = true;
                    const auto& lc = machine_.policy();
                    // The app's slots now (a `scale` may have changed them since the config).
-                   const auto route = app_.route_message();
+                   const auto route = observer_.route_message();
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
                                                http_settings(*p.config), httpsys_for(p)});
@@ -312,35 +322,24 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                      scoreboard::report_stats(*r, static_cast<std::uint32_t>(generation), stats.requests,
                                               stats.connections, unix_ms());
                    machine_.heartbeat(generation, stats.requests, now());
+                   observer_.worker_load(lane_, static_cast<std::uint32_t>(stats.connections));
                  },
                  [&](const ipc::HandleAck&) {
                    lifecycle = false;
                    if (in_flight_generation_ != generation) return;  // not the one we wait for
-                   if (ConnectionPtr* sent = queue_.in_flight()) app_.handed_off(**sent);
+                   in_flight_generation_.reset();
                    if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
-                   queue_.ack();  // the returned connection closes our copy as it goes
-                   ack_deadline_.reset();
                    if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
-                   pump();
+                   observer_.acked(lane_);  // the next one may go
                  },
                  [&](const ipc::HandleNack&) {
                    if (in_flight_generation_ != generation) return;
-                   if (ConnectionPtr* again = queue_.nack()) {
-                     Connection& c = **again;
-                     p.worker->send(handle_message(c), c.socket.stream());
-                   } else if (queue_.in_flight()) {
-                     // A worker that NACKs the same socket again and again is broken; the
-                     // connection waits at the head of the queue for its replacement.
-                     machine_.misbehaved(generation, KillReason::protocol,
-                                         "refused a connection " +
-                                             std::to_string(HandoffQueue<ConnectionPtr>::kMaxNacks + 1) +
-                                             " times in a row (NACK)");
-                   }
+                   observer_.nacked(lane_);
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
              },
              message);
-  // An ACK, once per connection, only frees the way for the next one (pump above).
+  // An ACK, once per connection, only frees the way for the next one (the dispatcher sends it).
   if (lifecycle) settle();
 }
 
@@ -359,7 +358,7 @@ void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) 
   c->accepted_at = std::chrono::steady_clock::now();  // its hand-off latency counts from here
   // The address the worker was given (a PROXY protocol source stays the client's).
   if (!set_peer_address(*c, message.remote_address, message.remote_port) && !read_peer_address(*c)) return;
-  app_.handed_back(std::move(c));
+  if (context_.hand_back) context_.hand_back(std::move(c));
 }
 
 void Slot::on_protocol_violation(Process& p, const std::string& reason) {
@@ -379,23 +378,20 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
     exit.out_of_memory = count && *count > *p.oom_kills_at_spawn;
   }
   const int generation = p.generation;
-  // Whatever it had not acknowledged goes back to the head of the queue: nothing is lost.
-  if (in_flight_generation_ == generation) {
-    queue_.requeue_in_flight();
-    ack_deadline_.reset();
-  }
+  const bool had_handle = in_flight_generation_ == generation;
+  if (had_handle) in_flight_generation_.reset();
   machine_.exited(generation, exit, now());
   // Keep the process object (its pipes may still hold its last words) but out of the map.
   auto node = processes_.extract(generation);
   if (!node.empty()) exited_.push_back(std::move(node.mapped()));
+  // Whatever it had not acknowledged goes back to the head of the queue: nothing is lost.
+  if (had_handle) observer_.worker_gone(lane_);
   settle();
 }
 
 // ---- Settling -----------------------------------------------------------------------
 
 void Slot::settle() {
-  if (settling_) return;  // re-entered through the app; the outer call finishes the job
-  settling_ = true;
   for (auto& [generation, p] : processes_) {
     if (p->ready_on_spawn && machine_.state() != SlotState::stopping) {
       p->ready_on_spawn = false;
@@ -404,84 +400,19 @@ void Slot::settle() {
   }
   const auto accepting = machine_.accepting();
   const auto state = machine_.state();
-  if (accepting != was_accepting_ || state != was_state_) {
+  const bool turning_away = machine_.failing_to_start();
+  if (accepting != was_accepting_ || state != was_state_ || turning_away != was_turning_away_) {
     if (auto* r = record()) r->state.store(static_cast<std::uint32_t>(state), std::memory_order_relaxed);
-    const bool lost_worker = was_accepting_ && !accepting;
     was_accepting_ = accepting;
     was_state_ = state;
-    // Without a ready worker, connections that need not wait for this slot go elsewhere.
-    if (lost_worker && (!app_.affinity() || config_->on_unavailable != Unavailable::queue) &&
-        state != SlotState::stopping && queue_.waiting() > 0)
-      app_.redispatch(queue_.take_waiting());
-    app_.slot_changed();
+    was_turning_away_ = turning_away;
+    observer_.slot_changed(lane_);
   }
-  if (turns_away() && queue_.waiting() > 0) flush_waiting();
-  pump();
-  expire_waiting(now());
-  check_ack(now());
   arm_timer();
-  publish_queue();
-  settling_ = false;
-}
-
-void Slot::pump() {
-  const auto generation = machine_.accepting();
-  if (!generation || queue_.in_flight()) return;
-  Process* p = process(*generation);
-  if (!p || !p->worker->channel_open()) return;
-  while (ConnectionPtr* next = queue_.begin_send()) {
-    Connection& c = **next;
-    in_flight_generation_ = *generation;
-    const int rc = p->worker->send(handle_message(c), c.socket.stream());
-    if (rc == 0) {
-      ack_deadline_ = now() + machine_.policy().ack_timeout;
-      return;
-    }
-    // The channel broke under us; its read side reports it. Keep the connection.
-    log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
-    queue_.requeue_in_flight();
-    return;
-  }
-}
-
-void Slot::expire_waiting(TimePoint t) {
-  const auto timeout = config_->queue.timeout;
-  while (ConnectionPtr* oldest = queue_.oldest_waiting()) {
-    if (t - (*oldest)->queued_at < timeout) break;
-    auto expired = queue_.pop_waiting();
-    log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(number_)}});
-    app_.reject(std::move(*expired), 503);
-  }
-}
-
-void Slot::flush_waiting() {
-  auto waiting = queue_.take_waiting();
-  log_event("queue_flushed", {{"app", config_->name},
-                               {"slot", std::to_string(number_)},
-                               {"connections", std::to_string(waiting.size())},
-                               {"reason", "no worker of this slot has been ready yet, and its start failed"}});
-  // Without affinity another slot, still starting, may take them; with it they belong
-  // here, and waiting queue.timeout for a slot that does not start only delays the 503.
-  if (!app_.affinity()) {
-    app_.redispatch(std::move(waiting));
-    return;
-  }
-  for (auto& c : waiting) app_.reject(std::move(c), 503);
-}
-
-void Slot::check_ack(TimePoint t) {
-  if (!ack_deadline_ || t < *ack_deadline_ || !queue_.in_flight()) return;
-  ack_deadline_.reset();  // once: the kill's exit puts the connection back in the queue
-  machine_.misbehaved(in_flight_generation_, KillReason::ack_timeout);
 }
 
 void Slot::arm_timer() {
-  std::optional<TimePoint> when = machine_.next_deadline();
-  if (ack_deadline_ && (!when || *ack_deadline_ < *when)) when = ack_deadline_;
-  if (ConnectionPtr* oldest = queue_.oldest_waiting()) {
-    const TimePoint expiry = (*oldest)->queued_at + config_->queue.timeout;
-    if (!when || expiry < *when) when = expiry;
-  }
+  const std::optional<TimePoint> when = machine_.next_deadline();
   if (!when) {
     uv_timer_stop(timer_.get());
     return;
@@ -493,7 +424,7 @@ void Slot::arm_timer() {
         auto* me = static_cast<Slot*>(t->data);
         if (!me) return;
         me->machine_.tick(now());
-        me->settle();  // checks the ACK deadline too
+        me->settle();
       },
       static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
 }

@@ -1,11 +1,12 @@
 // One worker position of an app at run time: drives its SlotMachine with real processes
-// and a timer, and holds the queue of connections routed to it. Connections wait here
-// while the slot has no ready worker, so a restarted worker takes its clients back
-// (affinity to the slot, not to a pid).
+// and a timer, and carries handles to its worker. It decides nothing about connections:
+// the app's Dispatcher does (supervisor/core/dispatcher.h); the slot reports what its
+// lifecycle and its workers' ACKs, NACKs and exits mean for them to its SlotObserver.
 #pragma once
 
 #include <uv.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -15,19 +16,50 @@
 
 #include "protocols/scoreboard.h"
 #include "supervisor/edge/connection.h"
+#include "supervisor/core/dispatcher.h"
 #include "supervisor/core/observe/restart_reasons.h"
 #include "supervisor/platform/httpsys.h"
-#include "supervisor/core/handoff_queue.h"
+#include "supervisor/platform/worker_group.h"
 #include "supervisor/core/slot_machine.h"
 #include "supervisor/edge/worker_process.h"
 
 namespace handoff {
 
-class App;
+// What every slot of an app shares, set once by the app (the hand-back sink by the master).
+struct SlotContext {
+  uv_loop_t* loop = nullptr;
+  std::size_t ipc_max_message = 0;
+  std::vector<std::pair<std::string, std::string>> inherited_env;
+  scoreboard::Header* scoreboard = nullptr;  // null: no scoreboard
+  std::string scoreboard_name;
+  std::optional<std::uint32_t> scoreboard_uid;  // the workers' user it was given to
+  platform::WorkerGuard* worker_guard = nullptr;
+  std::function<void(ConnectionPtr)> hand_back;  // where connections workers give back go
+
+  bool scoreboard_for_workers(const AppConfig& config) const {
+    return scoreboard && (!config.run_as.uid || config.run_as.uid == scoreboard_uid);
+  }
+};
+
+// What a slot reports (its app feeds the dispatcher and its counts with it).
+class SlotObserver {
+ public:
+  virtual void slot_changed(std::size_t lane) = 0;      // readiness or state changed
+  virtual void acked(std::size_t lane) = 0;             // the handle in flight was taken
+  virtual void nacked(std::size_t lane) = 0;            // ... refused: send it again
+  virtual void worker_gone(std::size_t lane) = 0;       // ... its worker exited without answering
+  virtual void worker_load(std::size_t lane, std::uint32_t open) = 0;  // connections open in its worker
+  virtual void replacement_done(int slot, bool ok) = 0;
+  virtual ipc::Route route_message() const = 0;         // the rule and slot count for `welcome`
+
+ protected:
+  ~SlotObserver() = default;
+};
 
 class Slot final : private SlotEffects {
  public:
-  Slot(App& app, int number, std::shared_ptr<const AppConfig> config);
+  Slot(const SlotContext& context, SlotObserver& observer, int number, std::size_t lane,
+       std::shared_ptr<const AppConfig> config);
   ~Slot();
 
   void start();
@@ -39,18 +71,25 @@ class Slot final : private SlotEffects {
   void set_config(std::shared_ptr<const AppConfig> config);  // used at the next start
   void sample_rss();
 
-  void enqueue(ConnectionPtr connection);
+  // Hands a connection to the ready worker (the dispatcher's send); false when it cannot.
+  bool send(Connection& connection);
+  // The same connection again, to the worker that NACKed it.
+  void resend(Connection& connection);
+  // The worker with the handle in flight is broken (no ACK in time, NACKs): killed.
+  void misbehaved(KillReason reason, std::string detail);
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
   void send_route(const ipc::Route& route);
-  std::vector<ConnectionPtr> take_waiting() { return queue_.take_waiting(); }
+  void show_queued(std::size_t waiting);  // in its scoreboard record
 
   int number() const { return number_; }
+  std::size_t lane() const { return lane_; }
   SlotState state() const { return machine_.state(); }
   bool accepting() const { return machine_.accepting().has_value(); }
-  // Connections must not wait here: the slot has never had a ready worker and its start
-  // failed (SlotMachine::failing_to_start). They get 503 at once.
-  bool turns_away() const { return machine_.failing_to_start(); }
-  std::size_t queued() const { return queue_.size(); }
+  // What the dispatcher goes by. turns_away: the slot has never had a ready worker and
+  // its start failed (SlotMachine::failing_to_start): connections must not wait here.
+  LaneState lane_state() const {
+    return {machine_.accepting().has_value(), machine_.failing_to_start(), machine_.state() == SlotState::stopping};
+  }
   // Restarts and replacements of this slot's workers, by reason (for /metrics).
   const std::map<RestartReason, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
 
@@ -94,13 +133,9 @@ class Slot final : private SlotEffects {
   void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message);
   void on_exit(Process& p, std::int64_t status, int signal);
 
-  // After every event: deferred readies, dispatch changes, sending, queue timeouts, timer.
+  // After every event: deferred readies, changes reported, timer.
   void settle();
-  void pump();
   void send_drain(Process& p, const ipc::Drain& drain);
-  void expire_waiting(TimePoint now);
-  void flush_waiting();  // while turns_away(): what waits gets another slot or 503
-  void check_ack(TimePoint now);  // the handle in flight against ack_timeout
   void arm_timer();
   Process* process(int generation);
   std::string name() const;
@@ -111,24 +146,24 @@ class Slot final : private SlotEffects {
   // The scoreboard record of this slot, if the master has a scoreboard (and room).
   scoreboard::Record* record() const;
   void show_worker(int generation);  // the record now describes this generation
-  void publish_queue();
   void publish_rate(TimePoint now);
 
-  App& app_;
+  const SlotContext& context_;
+  SlotObserver& observer_;
   const int number_;
+  const std::size_t lane_;
   std::shared_ptr<const AppConfig> config_;
   std::shared_ptr<const AppConfig> pending_config_;  // of a replacement being started
   SlotMachine machine_;
   std::map<int, std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Process>> exited_;  // kept until their output is relayed
-  HandoffQueue<ConnectionPtr> queue_;
-  int in_flight_generation_ = 0;
-  std::optional<TimePoint> ack_deadline_;  // of the handle in flight, until its ACK
+  // The worker generation a handle is in flight to, until its ACK or its exit.
+  std::optional<int> in_flight_generation_;
   std::optional<int> was_accepting_;
   SlotState was_state_ = SlotState::stopped;
+  bool was_turning_away_ = false;
   UvHandle<uv_timer_t> timer_;
   std::mt19937_64 random_{std::random_device{}()};
-  bool settling_ = false;
   std::optional<std::uint32_t> record_;
   RestartReasons restarts_;
   std::unique_ptr<platform::HttpSysQueue> httpsys_;

@@ -133,7 +133,7 @@ apps:
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "test.yaml:6:5: apps[0].wrokers: unknown key (did you mean 'workers'?)");
   CHECK(errors[1] ==
-        "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, ip_hash, url_segment, host, header, cookie, query, "
+        "test.yaml:7:13: apps[0].policy: unknown policy \"ip_hsah\" (one of: round_robin, least_connections, ip_hash, url_segment, host, header, cookie, query, "
         "plugin); did you mean "
         "\"ip_hash\"?");
   CHECK(errors[2] == "test.yaml:8:14: apps[0].workers: expected an integer from 1 to 4096 or `auto`, got \"many\"");
@@ -324,5 +324,5 @@ TEST_CASE("policies with parameters: one rule per app, each parameter checked wh
   CHECK(parse_errors(app("    policy: {ip_hash: x}\n")).at(0).find("this rule takes no parameters") != std::string::npos);
   CHECK(parse_errors(app("    policy: {header: a, cookie: b}\n")).at(0).find("expected one rule") != std::string::npos);
   CHECK(parse_errors(app("    policy: {plugin: {config: x}}\n")).at(0).find("missing required key 'path'") != std::string::npos);
-  CHECK(parse_errors(app("    missing_key: url_segment\n")).at(0).find("(one of: 404, round_robin, ip_hash)") != std::string::npos);
+  CHECK(parse_errors(app("    missing_key: url_segment\n")).at(0).find("(one of: 404, round_robin, least_connections, ip_hash)") != std::string::npos);
 }

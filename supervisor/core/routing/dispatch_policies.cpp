@@ -24,6 +24,25 @@ class RoundRobin final : public DispatchPolicy {
   std::size_t next_ = 0;
 };
 
+// The ready slot with the least load (SlotView::load: waiting, in flight and open); among
+// equals, the next in turn, so an idle app still spreads its connections.
+class LeastConnections final : public DispatchPolicy {
+ public:
+  Decision pick(const RouteInput&, std::span<const SlotView> slots) override {
+    std::optional<std::size_t> best;
+    for (std::size_t step = 0; step < slots.size(); ++step) {
+      const std::size_t candidate = (next_ + step) % slots.size();
+      if (slots[candidate].ready && (!best || slots[candidate].load < slots[*best].load)) best = candidate;
+    }
+    if (!best) return Decision::wait();
+    next_ = *best + 1;
+    return Decision::to(*best);
+  }
+
+ private:
+  std::size_t next_ = 0;
+};
+
 class IpHash final : public DispatchPolicy {
  public:
   Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
@@ -81,6 +100,10 @@ using P = RuleParameters;
 constexpr PolicyEntry kPolicies[] = {
     {"round_robin", "each new connection goes to the next ready worker", false, false, false, P::none,
      &make<RoundRobin>},
+    {"least_connections",
+     "each new connection goes to the ready worker with the fewest connections (waiting for it, being handed "
+     "to it, and open in it as it reports them)",
+     false, false, false, P::none, &make<LeastConnections>},
     {"ip_hash", "the client address picks the worker (jump consistent hash); a down worker's clients wait for it",
      true, false, false, P::none, &make<IpHash>},
     {"url_segment",

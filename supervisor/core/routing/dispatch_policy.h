@@ -21,7 +21,9 @@ namespace handoff {
 
 struct SlotView {
   bool ready = false;
-  std::uint32_t load = 0;  // connections waiting in the slot's queue plus those its worker reports open
+  // Connections waiting in the slot's queue or in flight to its worker, plus those its
+  // worker reports open (its `stats`, or its scoreboard record, sampled each second).
+  std::uint32_t load = 0;
 };
 
 struct RouteInput {
@@ -100,6 +102,11 @@ struct PolicyEntry {
   std::unique_ptr<DispatchPolicy> (*make)(const RuleConfig& config, const LibraryLoader& load_library,
                                           std::string& error);
 };
+
+// Whether the rule's pick reads the connection (its address or request head), so that a
+// connection routed again later must keep them: every rule but those without affinity
+// and head, which go by the slots' state alone (round_robin, least_connections).
+inline bool reads_connection(const PolicyEntry& entry) { return entry.affinity || entry.needs_head; }
 
 std::span<const PolicyEntry> policy_registry();
 const PolicyEntry* find_policy(std::string_view name);
