@@ -137,6 +137,10 @@ class Client {
   }
 }
 
+// Requests of an http.Agent on a connection or waiting for one (kept idle ones are free).
+const inFlight = (agent) =>
+  [agent.sockets, agent.requests].reduce((n, lists) => n + Object.values(lists).reduce((m, l) => m + l.length, 0), 0);
+
 // Per test: a supervisor, clients and agents, all closed after it whatever happened.
 async function setUp(t, options) {
   const port = await h.freePort();
@@ -144,13 +148,27 @@ async function setUp(t, options) {
   const clients = [];
   const agents = [];
   let finished = null;
-  // Closes the clients, then stops the supervisor: every line its workers wrote is in the
-  // log after that, so counts taken then are complete.
+  // Closes the clients, waits until every request they have in flight is answered, then
+  // stops the supervisor: every line its workers wrote is in the log after that, so counts
+  // taken then are complete. A long-polling client has requests in flight when it closes
+  // (its pending poll, the POST with socket.io's disconnect, then the one with engine.io's
+  // close packet; the server answers the poll once the session closes), and nothing may cut
+  // them short. Agents destroyed at once reset them, and xmlhttprequest-ssl sends a request
+  // reset on a kept connection again on a new one, while engine.io has dropped the session
+  // for its poll's closed connection: "Session ID unknown" (every client, each time, when
+  // the master still accepts then, as under ASan). A supervisor stopped first has its
+  // workers drop every session (io.close() on drain) before those requests arrive.
   const finish = () => {
     finished ??= (async () => {
       for (const c of clients) c.close();
+      const settled = await h.eventually(() => {
+        const busy = agents.reduce((n, a) => n + inFlight(a), 0);
+        return { ok: busy === 0, busy };
+      });
       for (const a of agents) a.destroy();
       await sup.stop();
+      if (!settled.ok)
+        throw new Error(`${settled.busy} requests of the closed clients still unanswered after ${h.TIMEOUT} ms`);
     })();
     return finished;
   };
