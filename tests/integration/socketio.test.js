@@ -60,6 +60,14 @@ function isUnknownSession(error) {
   return Boolean(error) && error.description === 400 && /"code":1[,}]/.test(String(error.context?.responseText ?? ''));
 }
 
+// A disconnect's details as text: the transport error's message, HTTP status (description)
+// and the start of the response, or the WebSocket close's.
+function describeDetails(details) {
+  if (!details) return 'no details';
+  const text = String(details.context?.responseText ?? details.context?.reason ?? '').slice(0, 120);
+  return [details.message, details.description, text].filter((x) => x !== undefined && x !== '').join(' ');
+}
+
 // Resolves when `emitter` emits `event` (with pred true), rejects after `ms`.
 function once(emitter, event, what, { ms = h.TIMEOUT, pred = () => true } = {}) {
   return new Promise((resolve, reject) => {
@@ -85,6 +93,7 @@ class Client {
     this.socket = connectClient(`http://127.0.0.1:${port}`, { forceNew: true, ...options });
     this.connects = 0;
     this.disconnects = []; // reasons
+    this.disconnectDetails = []; // what engine.io-client said with each (for failure messages)
     this.connectErrors = []; // messages
     this.unknownSession = 0; // 400 "Session ID unknown" seen by this client
     this.upgradeErrors = [];
@@ -93,6 +102,7 @@ class Client {
     socket.on('connect', () => this.connects++);
     socket.on('disconnect', (reason, details) => {
       this.disconnects.push(reason);
+      this.disconnectDetails.push(describeDetails(details));
       if (isUnknownSession(details)) this.unknownSession++;
     });
     socket.on('connect_error', (error) => {
@@ -413,7 +423,7 @@ test('a rolling reload (SIGHUP, changed env): every client reconnects to the new
     assert.ok(!oldPids.has(after.answers[i].pid), c.name);
     assert.equal(after.answers[i].slot, slotOfSid(c.engine.id), c.name);
     assert.ok(c.connects >= 2, `${c.name} reconnected`);
-    assert.ok(c.disconnects.every((r) => r === 'transport close'), `${c.name}: ${c.disconnects}`);
+    assert.ok(c.disconnects.every((r) => r === 'transport close'), `${c.name}: ${c.disconnects} (${c.disconnectDetails.join('; ')})`);
   });
   const echoes = await Promise.all(clients.map((c, i) => c.ask('echo', `after ${i}`)));
   echoes.forEach((e, i) => assert.equal(e.bytes, `after ${i}`.length));
