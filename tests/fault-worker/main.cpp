@@ -156,25 +156,29 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[1];
   send_message(ipc::Hello{"fault", ipc::kVersion, getpid()});
-  send_message(ipc::Ready{});
-  // Its channel takes no more messages, while it still writes its heartbeats: the
-  // master's next write (the first handle) fails with EPIPE (a SIGPIPE, if the master
-  // did not ignore it).
-  if (mode == "flood") {
-    const std::string oversize(3 << 20, 'x');  // each over the master's 1 MiB line limit
-    for (int i = 0; i < 3; ++i) send_line(oversize + "\n");
-    for (int i = 0; i < 2000; ++i) send_line(i % 2 ? "{\"unterminated\n" : "[1,2,3]\n");
-  }
+  // shut-read: its channel takes no more messages, while it still writes its heartbeats:
+  // the master's next write (the first handle) fails with EPIPE (a SIGPIPE, if the master
+  // did not ignore it). It shuts its side after the welcome (the answer to hello) and says
+  // ready only then: a handle the master wrote before the shutdown would sit unread in the
+  // channel, no write would fail, and the kill would be for a missing ACK instead (seen on
+  // a loaded machine).
   if (mode == "shut-read") {
     std::string welcome;
     std::vector<int> none;
     for (int i = 0; i < 100 && welcome.find('\n') == std::string::npos; ++i)
       if (!receive(welcome, none, 100)) return 0;
-    shutdown(kChannel, SHUT_RD);  // after the welcome: the next message is a handle
-    for (;;) {                     // reads would only see end of stream now
+    shutdown(kChannel, SHUT_RD);  // reads would only see end of stream now
+    send_message(ipc::Ready{});
+    for (;;) {
       send_message(ipc::Stats{});
       poll(nullptr, 0, 200);
     }
+  }
+  send_message(ipc::Ready{});
+  if (mode == "flood") {
+    const std::string oversize(3 << 20, 'x');  // each over the master's 1 MiB line limit
+    for (int i = 0; i < 3; ++i) send_line(oversize + "\n");
+    for (int i = 0; i < 2000; ++i) send_line(i % 2 ? "{\"unterminated\n" : "[1,2,3]\n");
   }
   std::string bytes;
   std::vector<int> fds;

@@ -5,11 +5,11 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 const windows = require('./windows'); // the same suite against the Windows build, under wine
+const { freePort } = require('./ports'); // below the ephemeral range, a block per process
 
 const ROOT = process.env.HANDOFF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const BIN = path.resolve(process.env.HANDOFF_BIN || path.join(ROOT, 'build/bin'));
@@ -47,30 +47,6 @@ const running = new Set();
 process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
 });
-
-// A port nothing listens on, and one this process has not handed out before: the kernel
-// often gives a port just closed to the next bind to port 0, so two calls in a row (a test
-// asking for three ports) could get the same one, and the master would refuse its config.
-const portsGiven = new Set();
-function unusedPort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-async function freePort() {
-  for (let tries = 0; tries < 1000; tries++) {
-    const port = await unusedPort();
-    if (portsGiven.has(port)) continue;
-    portsGiven.add(port);
-    return port;
-  }
-  throw new Error('no port not handed out before in 1,000 tries');
-}
 
 // A fresh directory for a test's files, removed when the test file's process exits.
 const tempDirs = [];

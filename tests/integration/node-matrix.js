@@ -2,10 +2,10 @@
 // The integration suite in the Node version matrix (tests/CMakeLists.txt). Loaded first
 // (`node --require` this file `--test ...`; it reaches each test file's process, not the
 // workers) with HANDOFF_NODE_MATRIX set:
-//   - `skip` (integration-node20, integration-node22): the tests without-node-workers.txt
+//   - `skip` (integration-node20-N, integration-node22-N): the tests without-node-workers.txt
 //     lists are reported as skipped, with the reason: they start no Node worker, so another
-//     Node line proves nothing new, and they run once, in `integration`;
-//   - `check` (integration, on the default Node): they run, and one that starts a
+//     Node line proves nothing new, and they run once, in `integration-N`;
+//   - `check` (integration-N, on the default Node): they run, and one that starts a
 //     supervisor whose config names a Node worker fails: the list is wrong.
 // Whole files of that list are left out by CMake itself; they are checked here too.
 const fs = require('node:fs');
@@ -15,7 +15,7 @@ const childProcess = require('node:child_process');
 
 const mode = process.env.HANDOFF_NODE_MATRIX;
 const LIST = path.join(__dirname, 'without-node-workers.txt');
-const REASON = 'starts no Node worker: runs once, in `integration` (the default Node)';
+const REASON = 'starts no Node worker: runs once, in `integration-N` (the default Node)';
 
 // "FILE" -> every test of it; "FILE: NAME" -> that test.
 function readList() {

@@ -17,6 +17,11 @@ const SDKS = [
 ];
 const CANDIDATE_ROOMS = Array.from({ length: 64 }, (_, i) => `room-${i}`);
 const ROOMS_PER_SLOT = 4;
+// The keep-alive connections these tests hold sit idle between their steps (a reload, a
+// scale, probes on other connections): on a busy machine (ctest -j2 beside a build) that
+// took over the default keep_alive_timeout of 5 s, and the worker rightly closed one
+// ("connection closed"). Timeouts are not what this file tests: they outlive the test.
+const HELD = '    http: {keep_alive_timeout: 300s}\n';
 
 
 
@@ -128,7 +133,7 @@ async function checkRooms(conns, rooms) {
 for (const sdk of SDKS) {
   test(`${sdk.name}: round_robin -> {header: x-room} by reload applies to the keep-alive connections held, and back`, async (t) => {
     const port = await h.freePort();
-    const config = (policy) => h.appsConfig({ port, apps: [{ command: sdk.command, policy }] });
+    const config = (policy) => h.appsConfig({ port, apps: [{ command: sdk.command, policy, extra: HELD }] });
     const sup = await h.startApps(t, config('round_robin'), { hello: 2 });
     const conns = await connections(t, port, 4);
     assert.deepStrictEqual(new Set(conns.map((c) => c.first.slot)), new Set([1, 2]), 'round_robin used both slots');
@@ -158,7 +163,7 @@ for (const sdk of SDKS) {
 
   test(`${sdk.name}: supervisor scale 2 -> 3 maps the keys of the keep-alive connections held onto 3 slots`, async (t) => {
     const port = await h.freePort();
-    const sup = await h.startApps(t, h.appsConfig({ port, apps: [{ command: sdk.command, policy: '{header: x-room}' }] }), { hello: 2 });
+    const sup = await h.startApps(t, h.appsConfig({ port, apps: [{ command: sdk.command, policy: '{header: x-room}', extra: HELD }] }), { hello: 2 });
     const conns = await connections(t, port, 4, (i) => room(CANDIDATE_ROOMS[i]));
     const before = await masterMap(port);
     const mark = sup.log.mark();
@@ -186,8 +191,8 @@ for (const sdk of SDKS) {
       h.appsConfig({
         port,
         apps: [
-          { name: 'a', command: sdk.command, policy: 'round_robin', extra: '    routes: ["/a/"]\n' },
-          { name: 'b', command: sdk.command, policy: 'round_robin', extra: `    routes: ${JSON.stringify(bRoutes)}\n` },
+          { name: 'a', command: sdk.command, policy: 'round_robin', extra: `    routes: ["/a/"]\n${HELD}` },
+          { name: 'b', command: sdk.command, policy: 'round_robin', extra: `    routes: ${JSON.stringify(bRoutes)}\n${HELD}` },
         ],
       });
     const sup = await h.startApps(t, config(['/b/']), { a: 2, b: 2 });
