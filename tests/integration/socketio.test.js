@@ -423,7 +423,15 @@ test('a rolling reload (SIGHUP, changed env): every client reconnects to the new
     assert.ok(!oldPids.has(after.answers[i].pid), c.name);
     assert.equal(after.answers[i].slot, slotOfSid(c.engine.id), c.name);
     assert.ok(c.connects >= 2, `${c.name} reconnected`);
-    assert.ok(c.disconnects.every((r) => r === 'transport close'), `${c.name}: ${c.disconnects} (${c.disconnectDetails.join('; ')})`);
+    // A session ends with its worker: engine.io's close reaches the client ('transport
+    // close'). The one other ending is the race counted below: a POST already in flight
+    // when its worker retired reaches the successor in the same slot, which answers
+    // "Session ID unknown" (400), and engine.io-client reports that as 'transport error'.
+    // Anything else (a timeout, a reset, a 5xx) fails.
+    const expected = (reason, i) =>
+      reason === 'transport close' ||
+      (reason === 'transport error' && /Session ID unknown/.test(c.disconnectDetails[i] ?? ''));
+    assert.ok(c.disconnects.every(expected), `${c.name}: ${c.disconnects} (${c.disconnectDetails.join('; ')})`);
   });
   const echoes = await Promise.all(clients.map((c, i) => c.ask('echo', `after ${i}`)));
   echoes.forEach((e, i) => assert.equal(e.bytes, `after ${i}`.length));
