@@ -51,7 +51,7 @@ enum class Unavailable {
   reject,  // 503 at once
 };
 
-// The restart and recycling policy of each slot (see lifecycle/slot_machine.h).
+// The restart and recycling policy of each slot (see core/slot_machine.h).
 struct LifecyclePolicy {
   Milliseconds min_delay{100};
   Milliseconds max_delay{30'000};
