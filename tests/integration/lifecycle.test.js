@@ -5,6 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const net = require('node:net');
+const path = require('node:path');
 const h = require('./helpers');
 
 const ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 2}`);
@@ -239,12 +240,21 @@ for (const [mode, expected] of [
 }
 
 test('user: workers run as the configured user', { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  // The worker's program must be one `nobody` can reach: a checkout may sit in a directory
+  // only root may enter (/root, or a mktemp -d), so the test runs a copy of hello-cpp
+  // (system libraries only) from a directory everyone may enter.
+  const dir = h.tempDir();
+  fs.chmodSync(dir, 0o755);
+  const program = path.join(dir, 'hello-cpp');
+  fs.copyFileSync(h.HELLO_CPP, program);
+  fs.chmodSync(program, 0o755);
   const port = await h.freePort();
   const sup = await h.startSupervisor(
-    h.config({ port, command: [h.NODE, h.PLAIN_NODE], workers: 1, extra: '    ready: on_spawn\n    user: nobody\n' }),
+    h.config({ port, command: [program], workers: 1, extra: `    cwd: ${dir}\n    user: nobody\n` }),
   );
   t.after(() => sup.stop());
   const [, pid] = await sup.log.waitFor(/event=spawn app=hello slot=1 pid=(\d+)/);
+  await sup.log.waitFor(/event=ready app=hello slot=1 /);
   const res = await h.request({ port });
   assert.strictEqual(res.status, 200);
   const uid = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)[1];
