@@ -28,7 +28,6 @@ struct Connection {
   int port = 0;
   std::string listener;       // the listener's name
   std::chrono::steady_clock::time_point accepted_at{};  // for the hand-off latency histogram
-  std::chrono::steady_clock::time_point queued_at{};  // when it entered a slot's queue
   // Bytes of the connection the master no longer has in the kernel (a worker handed the
   // socket back after reading them): they go to the next worker in `conn.head`.
   std::string carried;
