@@ -13,6 +13,8 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+std::size_t base64_encode(std::string_view bytes, char* out) { return b64::encode(out, bytes.data(), bytes.size()); }
+
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::string out(b64::decoded_size(text.size()), '\0');

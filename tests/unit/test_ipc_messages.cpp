@@ -85,6 +85,26 @@ TEST_CASE("a handle line is one JSON line whatever its strings hold") {
   }
 }
 
+TEST_CASE("a handle line has room for the largest numbers and any head length") {
+  // The line is written into a buffer sized in advance: the widest id and port, and heads
+  // of every length modulo 3 (base64's padding), up to a 64 KiB head.
+  for (const std::size_t head_size : {0u, 1u, 2u, 3u, 4u, 5u, 100u, 65536u}) {
+    CAPTURE(head_size);
+    std::string head(head_size, '\0');
+    for (std::size_t i = 0; i < head_size; ++i) head[i] = static_cast<char>(i * 7);
+    const ipc::Handle sent{{UINT64_MAX, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", INT32_MIN, "listener", head}};
+    const std::string line = ipc::encode(sent);
+    REQUIRE(line.back() == '\n');
+    const auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+    REQUIRE(std::holds_alternative<ipc::Message>(decoded));
+    const auto& got = std::get<ipc::Handle>(std::get<ipc::Message>(decoded)).conn;
+    CHECK(got.id == UINT64_MAX);
+    CHECK(got.remote_address == sent.conn.remote_address);
+    CHECK(got.remote_port == INT32_MIN);
+    CHECK(got.head == head);
+  }
+}
+
 TEST_CASE("what Node itself sends decodes") {
   // Node's ACK and a handle message as child_process writes it, with its optional key.
   CHECK(std::holds_alternative<ipc::HandleAck>(std::get<ipc::Message>(ipc::decode("{\"cmd\":\"NODE_HANDLE_ACK\"}"))));
