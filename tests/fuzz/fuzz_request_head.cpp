@@ -32,20 +32,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (p.status != HeadStatus::complete) return 0;
 
   const RequestHead& h = p.head;
-  require(h.length > 0 && h.length <= bytes.size() && h.length <= max_head);
+  const std::size_t length = h.bytes.size();
+  require(length > 0 && length <= bytes.size() && length <= max_head && h.bytes.data() == bytes.data());
   require(h.http_major == 1);
-  const std::string_view head(bytes.data(), h.length);
+  const std::string_view head = h.bytes;
   for (const auto v : {h.method, h.target, h.path, h.query}) require(inside(v, head));
   for (const auto& f : h.headers) {
     require(inside(f.name, head) && inside(f.value, head) && !f.name.empty());
     require(h.header(f.name).has_value());
   }
   // The head alone parses the same, and whatever follows it is never looked at.
-  const std::string alone(bytes.data(), h.length);
+  const std::string alone(h.bytes);
   const HeadParse again = parse_request_head(alone, max_head);
-  require(again.status == HeadStatus::complete && again.head.length == h.length &&
+  require(again.status == HeadStatus::complete && again.head.bytes.size() == length &&
           again.head.headers.size() == h.headers.size());
   const HeadParse more = parse_request_head(alone + "\x01garbage\r\n\r\n", max_head);
-  require(more.status == HeadStatus::complete && more.head.length == h.length);
+  require(more.status == HeadStatus::complete && more.head.bytes.size() == length);
   return 0;
 }

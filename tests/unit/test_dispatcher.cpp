@@ -104,12 +104,10 @@ unsigned char client_of(std::size_t slot) {
 
 // An L7 request for `path`; only the facts keep the head (the buffer goes at once).
 std::unique_ptr<const RouteFacts> request(const std::string& path) {
-  RequestHead head;
-  std::string copy = path;
-  head.method = "GET";
-  head.target = copy;
-  head.path = copy;
-  return std::make_unique<const RouteFacts>(std::span<const std::byte>{}, "127.0.0.1", 40000, &head, true);
+  const std::string bytes = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const HeadParse parsed = parse_request_head(bytes, bytes.size());
+  REQUIRE(parsed.status == HeadStatus::complete);
+  return std::make_unique<const RouteFacts>(std::span<const std::byte>{}, "127.0.0.1", 40000, &parsed.head, true);
 }
 
 RuleConfig url_segment(bool direct) {

@@ -43,7 +43,7 @@ TEST_CASE("request head: a complete head gives views into the buffer, values tri
   CHECK(h.query == "user=ann&x=&lang=fr");
   CHECK(h.http_major == 1);
   CHECK(h.http_minor == 1);
-  CHECK(h.length == kHead.size());
+  CHECK(h.bytes.size() == kHead.size());
   REQUIRE(h.headers.size() == 7);
   CHECK(h.headers[0].name == "Host");
   CHECK(h.headers[0].value == "Example.com:8080");
@@ -79,7 +79,7 @@ TEST_CASE("request head: no query, HTTP/1.0, and a target with '?' but nothing a
     CHECK(p.head.query.empty());
     CHECK(p.head.http_minor == 0);
     CHECK(p.head.headers.empty());
-    CHECK(p.head.length == bytes.size());
+    CHECK(p.head.bytes.size() == bytes.size());
   }
   {
     const std::string bytes = "GET /a? HTTP/1.1\r\n\r\n";
@@ -106,7 +106,7 @@ TEST_CASE("request head: bytes after the head are never parsed") {
     const std::string bytes = kHead + after;
     const HeadParse p = parse_request_head(bytes, kMax);
     REQUIRE(p.status == HeadStatus::complete);
-    CHECK(p.head.length == kHead.size());
+    CHECK(p.head.bytes.size() == kHead.size());
     CHECK(p.head.header("content-length") == "5");
   }
   // A chunked body after the head: its first chunk is not looked at.
@@ -121,14 +121,14 @@ TEST_CASE("request head: line endings as llhttp takes them") {
     const HeadParse p = parse_request_head(bytes, kMax);
     REQUIRE(p.status == HeadStatus::complete);
     CHECK(p.head.path == "/x");
-    CHECK(p.head.length == bytes.size());
+    CHECK(p.head.bytes.size() == bytes.size());
     CHECK(status_of("\r\n\r\n") == HeadStatus::incomplete);
     CHECK(status_of("\r\n\r\nGET /x HTTP/1.1\r\n") == HeadStatus::incomplete);
   }
   // A bare LF after the request line, and as the final empty line.
   CHECK(status_of("GET / HTTP/1.1\n\n") == HeadStatus::complete);
   CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\n\n") == HeadStatus::complete);
-  CHECK(parse_request_head("GET / HTTP/1.1\r\nHost: h\r\n\nbody", kMax).head.length == 26);
+  CHECK(parse_request_head("GET / HTTP/1.1\r\nHost: h\r\n\nbody", kMax).head.bytes.size() == 26);
   // A bare LF after a header line is not taken.
   CHECK(status_of("GET / HTTP/1.1\r\nHost: h\n\r\n") == HeadStatus::malformed);
   CHECK(status_of("GET / HTTP/1.1\r\nHost: h\n\n") == HeadStatus::malformed);

@@ -185,17 +185,17 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
     result.status = HeadStatus::malformed;
     return result;
   }
-  head.length = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
+  const auto length = static_cast<std::size_t>(llhttp_get_error_pos(&parser) - bytes.data());
   // llhttp 8.1 built loose ends a head at CR followed by any byte, not only CRLF (as
   // CVE-2023-30589 describes); the head must end at the empty line our scan found.
-  if (head.length != end) {
+  if (length != end) {
     result.status = HeadStatus::malformed;
     return result;
   }
   // Let llhttp finish judging the head without giving it a byte more: the checks it makes
   // after on_headers_complete (Transfer-Encoding without chunked, ...) run here.
   llhttp_resume(&parser);
-  err = llhttp_execute(&parser, bytes.data() + head.length, 0);
+  err = llhttp_execute(&parser, bytes.data() + length, 0);
   if (err != HPE_OK && err != HPE_PAUSED_UPGRADE) {
     result.status = HeadStatus::malformed;
     return result;
@@ -210,6 +210,7 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
   const std::size_t question = head.target.find('?');
   head.path = head.target.substr(0, question);
   if (question != std::string_view::npos) head.query = head.target.substr(question + 1);
+  head.bytes = bytes.substr(0, length);
   result.status = HeadStatus::complete;
   return result;
 }

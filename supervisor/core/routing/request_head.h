@@ -25,7 +25,8 @@ struct RequestHead {
   int http_major = 1;
   int http_minor = 1;
   std::vector<HeaderView> headers;
-  std::size_t length = 0;   // bytes of the head, final CRLF CRLF included
+  // The head's own bytes, final CRLF CRLF included: what a rule would parse again.
+  std::string_view bytes;
 
   // The first header of that name (case-insensitive), if any.
   std::optional<std::string_view> header(std::string_view name) const;
