@@ -74,16 +74,16 @@ void Master::wire_listeners() {
     const auto& lc = config_.listeners[i];
     Port& port = ports_[i];
     port.apps.clear();
-    port.prefixes = {};
+    port.routes = {};
     bool any_needs_head = false;
     for (const auto& [name, app] : apps_)
       for (const auto& l : app->config().listeners)
         if (l == lc.name) {
-          for (const auto& prefix : app->config().routes) port.prefixes.add(prefix, port.apps.size());
+          port.routes.add(app->config().routes);
           port.apps.push_back(app.get());
           any_needs_head = any_needs_head || app->needs_head();
         }
-    const Classifier::Settings settings{lc.proxy_protocol, any_needs_head || !port.prefixes.empty(), lc.head_timeout,
+    const Classifier::Settings settings{lc.proxy_protocol, any_needs_head || port.routes.reads_path(), lc.head_timeout,
                                         lc.max_head, lc.max_classifying};
     port.classify = settings.proxy_protocol || settings.read_head;
     if (port.classifier) port.classifier->set_settings(settings);
@@ -98,7 +98,7 @@ void Master::wire_listeners() {
     for (std::size_t i = 0; i < ports_.size(); ++i)
       for (std::size_t owner = 0; owner < ports_[i].apps.size(); ++owner)
         if (ports_[i].apps[owner] == app.get())
-          for (auto& prefix : ports_[i].prefixes.others_of(owner))
+          for (auto& prefix : ports_[i].routes.foreign_to(owner))
             if (std::find(foreign.begin(), foreign.end(), prefix) == foreign.end()) foreign.push_back(std::move(prefix));
     app->set_foreign_prefixes(std::move(foreign));
   }
@@ -112,14 +112,9 @@ void Master::accept(std::size_t i, ConnectionPtr connection) {
 
 void Master::route(std::size_t i, ConnectionPtr connection, const RequestHead* head) {
   const Port& port = ports_[i];
-  App* app = nullptr;
-  if (port.prefixes.empty()) {
-    if (!port.apps.empty()) app = port.apps.front();
-  } else if (head) {
-    if (auto owner = port.prefixes.match(head->path)) app = port.apps[*owner];
-  }
-  if (!app) return reject(i, std::move(connection), 404);  // no app claims this path
-  app->dispatch(std::move(connection), head);
+  const auto owner = port.routes.owner(head);
+  if (!owner) return reject(i, std::move(connection), 404);  // no app claims this path
+  port.apps[*owner]->dispatch(std::move(connection), head);
 }
 
 void Master::reject(std::size_t i, ConnectionPtr connection, int status) {

@@ -23,7 +23,7 @@
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/worker_group.h"
-#include "supervisor/core/routing/prefix_table.h"
+#include "supervisor/core/routing/port_apps.h"
 
 namespace handoff {
 
@@ -77,8 +77,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
     std::unique_ptr<Listener> listener;
     std::unique_ptr<Classifier> classifier;
     bool classify = false;  // read a PROXY header and/or the request head before routing
-    std::vector<App*> apps;
-    PrefixTable prefixes;   // owners are indexes into `apps`
+    std::vector<App*> apps;  // indexed as `routes` counts them
+    PortApps routes;
   };
   std::vector<Port> ports_;  // in the order of config_.listeners
   std::map<std::string, RejectionCounts> listener_rejected_;  // by listener name: rejections no app is known for

@@ -8,6 +8,7 @@
 
 #include "protocols/consistent_hash.h"
 #include "supervisor/core/routing/dispatch_policy.h"
+#include "supervisor/core/routing/port_apps.h"
 #include "supervisor/core/routing/prefix_table.h"
 #include "supervisor/edge/shared_library.h"
 #include "protocols/route_key.h"
@@ -109,6 +110,32 @@ TEST_CASE("prefix table: the longest prefix wins; no match is nothing") {
   CHECK_FALSE(table.match("/").has_value());
   CHECK(table.others_of(0) == std::vector<std::string>{"/chat/admin/", "/api/"});
   CHECK(table.others_of(1) == std::vector<std::string>{"/chat/"});
+}
+
+TEST_CASE("port apps: the only app takes the port; shared ports go by the longest prefix, else 404") {
+  RequestHead chat_room;
+  chat_room.path = "/chat/room";
+  RequestHead root;
+  root.path = "/";
+
+  PortApps none;
+  CHECK_FALSE(none.owner(&root).has_value());
+
+  PortApps alone;
+  CHECK(alone.add({}) == 0u);
+  CHECK_FALSE(alone.reads_path());
+  CHECK(alone.owner(nullptr) == 0u);  // no head read: the port is its own
+  CHECK(alone.owner(&root) == 0u);
+
+  PortApps shared;
+  CHECK(shared.add({"/chat/"}) == 0u);
+  CHECK(shared.add({"/api/", "/chat/admin/"}) == 1u);
+  CHECK(shared.reads_path());
+  CHECK(shared.size() == 2u);
+  CHECK(shared.owner(&chat_room) == 0u);
+  CHECK_FALSE(shared.owner(&root).has_value());     // nobody claims it: 404
+  CHECK_FALSE(shared.owner(nullptr).has_value());   // no head: no path to go by
+  CHECK(shared.foreign_to(0) == std::vector<std::string>{"/chat/admin/", "/api/"});
 }
 
 namespace {
