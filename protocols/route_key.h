@@ -51,13 +51,13 @@ inline constexpr std::pair<std::string_view, KeySource> kKeySourceNames[] = {
     {"cookie", KeySource::cookie},           {"query", KeySource::query},
 };
 
-inline KeySource key_source_named(std::string_view rule) {
+constexpr KeySource key_source_named(std::string_view rule) {
   for (const auto& [name, source] : kKeySourceNames)
     if (name == rule) return source;
   return KeySource::none;
 }
 
-inline std::string_view name_of(KeySource source) {  // "" for none
+constexpr std::string_view name_of(KeySource source) {  // "" for none
   for (const auto& [name, s] : kKeySourceNames)
     if (s == source) return name;
   return {};

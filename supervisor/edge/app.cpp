@@ -204,9 +204,9 @@ void App::set_rule() {
   dispatcher_.set_rule(std::move(policy), entry->affinity);
   auto foreign = std::move(route_check_.foreign);
   route_check_ = {};
-  if (policy_entry_->worker_checkable) {
+  if (policy_entry_->key != KeySource::none) {
     const auto& rule = config_->policy;
-    route_check_.rule = key_source_named(rule.name);
+    route_check_.rule = policy_entry_->key;
     route_check_.index = rule.index;
     route_check_.direct = rule.direct;
     route_check_.name = rule.key_name;

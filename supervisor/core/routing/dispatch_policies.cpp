@@ -96,31 +96,34 @@ std::unique_ptr<DispatchPolicy> make_keyed(const RuleConfig& config, const Libra
 
 using P = RuleParameters;
 
-// name, help, affinity, needs_head, worker_checkable, parameters, make
+// A rule that takes its key from the request: named by its KeySource (route_key.h), the
+// one list of those names, which the SDKs share.
+constexpr PolicyEntry keyed(KeySource key, std::string_view help, RuleParameters parameters) {
+  return {name_of(key), help, true, true, key, parameters, &make_keyed<KeyRule>};
+}
+
+// name, help, affinity, needs_head, key, parameters, make
 constexpr PolicyEntry kPolicies[] = {
-    {"round_robin", "each new connection goes to the next ready worker", false, false, false, P::none,
+    {"round_robin", "each new connection goes to the next ready worker", false, false, KeySource::none, P::none,
      &make<RoundRobin>},
     {"least_connections",
      "each new connection goes to the ready worker with the fewest connections (waiting for it, being handed "
      "to it, and open in it as it reports them)",
-     false, false, false, P::none, &make<LeastConnections>},
+     false, false, KeySource::none, P::none, &make<LeastConnections>},
     {"ip_hash", "the client address picks the worker (jump consistent hash); a down worker's clients wait for it",
-     true, false, false, P::none, &make<IpHash>},
-    {"url_segment",
-     "`{url_segment: {index: N, direct: BOOL}}`: the Nth path segment is the key; with `direct`, a number "
-     "addresses a slot (`/3/...` is slot 3)",
-     true, true, true, P::url_segment, &make_keyed<KeyRule>},
-    {"host", "the Host header's name (without port, any case) is the key", true, true, true, P::none,
-     &make_keyed<KeyRule>},
-    {"header", "`{header: NAME}`: that request header's value is the key", true, true, true, P::name,
-     &make_keyed<KeyRule>},
-    {"cookie", "`{cookie: NAME}`: that cookie's value is the key", true, true, true, P::name, &make_keyed<KeyRule>},
-    {"query", "`{query: NAME}`: that query parameter's value (as sent) is the key", true, true, true, P::name,
-     &make_keyed<KeyRule>},
+     true, false, KeySource::none, P::none, &make<IpHash>},
+    keyed(KeySource::url_segment,
+          "`{url_segment: {index: N, direct: BOOL}}`: the Nth path segment is the key; with `direct`, a number "
+          "addresses a slot (`/3/...` is slot 3)",
+          P::url_segment),
+    keyed(KeySource::host, "the Host header's name (without port, any case) is the key", P::none),
+    keyed(KeySource::header, "`{header: NAME}`: that request header's value is the key", P::name),
+    keyed(KeySource::cookie, "`{cookie: NAME}`: that cookie's value is the key", P::name),
+    keyed(KeySource::query, "`{query: NAME}`: that query parameter's value (as sent) is the key", P::name),
     {"plugin",
      "`{plugin: {path: LIB, config: STRING}}`: a shared library with the C ABI of protocols/affinity.h picks the "
      "slot",
-     true, true, false, P::plugin, &make_plugin_policy},
+     true, true, KeySource::none, P::plugin, &make_plugin_policy},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/route_key.h"
 #include "supervisor/core/routing/request_head.h"
 #include "supervisor/core/shared_library.h"
 
@@ -95,9 +96,10 @@ struct PolicyEntry {
   // Whether the rule reads the request head (an L7 rule): the listener then peeks it
   // before dispatch.
   bool needs_head;
-  // Whether an SDK worker can evaluate the rule on its own requests (route_key.h), and so
-  // hand back a keep-alive request that belongs elsewhere.
-  bool worker_checkable;
+  // The request key the rule reads (route_key.h), which an SDK worker can evaluate on its
+  // own requests and so hand back a keep-alive request that belongs elsewhere; none for
+  // rules without such a key. A key rule's name is its KeySource's name.
+  KeySource key;
   RuleParameters parameters;
   std::unique_ptr<DispatchPolicy> (*make)(const RuleConfig& config, const LibraryLoader& load_library,
                                           std::string& error);
