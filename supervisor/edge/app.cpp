@@ -43,7 +43,7 @@ void App::start() {
 
 void App::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
-  rolling_ = false;
+  roll_.stop();
   dispatcher_.stop();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
@@ -249,9 +249,7 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   scale(config_->workers);
   if (new_workers) {
     log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}});
-    rolling_ = true;
-    roll_next_ = 0;
-    roll_step();
+    roll_.start();
   }
 }
 
@@ -273,30 +271,13 @@ void App::scale(int workers) {
   ready_changed();  // readiness counts changed
 }
 
-void App::roll_step() {
-  while (rolling_ && roll_next_ < slots_.size()) {
-    switch (slots_[roll_next_]->replace(config_)) {
-      case SlotMachine::Replace::started: return;  // replacement_done continues the roll
-      case SlotMachine::Replace::not_ready: ++roll_next_; break;  // it will start with the new config
-      case SlotMachine::Replace::failed:
-        replacement_done(static_cast<int>(roll_next_) + 1, false);
-        return;
-    }
-  }
-  if (rolling_) log_event("reload_done", {{"app", config_->name}});
-  rolling_ = false;
-}
+void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::size_t>(slot - 1), ok); }
 
-void App::replacement_done(int slot, bool ok) {
-  if (!rolling_ || static_cast<std::size_t>(slot) != roll_next_ + 1) return;  // a recycling, not the roll
-  if (!ok) {
-    rolling_ = false;
-    log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(slot)},
-                                 {"reason", "the new worker did not become ready; the old workers keep serving"}});
-    return;
-  }
-  ++roll_next_;
-  roll_step();
+void App::done() { log_event("reload_done", {{"app", config_->name}}); }
+
+void App::aborted(std::size_t index) {
+  log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(index + 1)},
+                               {"reason", "the new worker did not become ready; the old workers keep serving"}});
 }
 
 void App::reap_retired() {

@@ -17,6 +17,7 @@
 #include "protocols/scoreboard.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/rolling_reload.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -36,7 +37,7 @@ struct AppHooks {
   platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
 };
 
-class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
+class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
  public:
   App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t ipc_max_message,
       std::function<void()> on_stopped, AppHooks hooks = {});
@@ -99,6 +100,11 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
   void queue_timeout(std::size_t lane) override;
   void queue_flushed(std::size_t lane, std::size_t connections) override;
   void queue_length(std::size_t lane, std::size_t waiting) override;
+  // RollingReload::Effects
+  std::size_t slots() const override { return slots_.size(); }
+  SlotMachine::Replace replace(std::size_t index) override { return slots_[index]->replace(config_); }
+  void done() override;
+  void aborted(std::size_t index) override;
 
   // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
   void settled();
@@ -106,7 +112,6 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
   Slot& add_slot(int number);
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
-  void roll_step();
   void reap_retired();
 
   uv_loop_t* loop_;
@@ -127,8 +132,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr> {
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
   UvHandle<uv_timer_t> timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
-  std::size_t roll_next_ = 0;  // the slot a rolling reload replaces next
-  bool rolling_ = false;
+  RollingReload roll_{*this};
   bool stopping_ = false;
   RejectionCounts rejected_;
   Histogram handoff_latency_;
