@@ -579,10 +579,10 @@ function attach(handoff, server, options) {
 
   function drainStarted() {
     const { reason, timeoutMs } = nextDrain ?? { reason: 'drain', timeoutMs: undefined };
-    drain = { reason, timeoutMs, sweep: null, wake: null, finished: false };
+    drain = { reason, timeoutMs, sweep: null, wake: null, look: null, finished: false };
     handoff.draining = true;
     // Unref'd, as the wake-up: they only act if something keeps the process alive.
-    drain.sweep = setInterval(sweep, SWEEP_MS).unref();
+    drain.sweep = setInterval(sweepAfterIo, SWEEP_MS).unref();
     handoff.emit('drain', { reason, timeoutMs });
   }
 
@@ -593,10 +593,24 @@ function attach(handoff, server, options) {
 
   function wake() {
     drain.wake = null;
-    sweep(); // a connection whose next request has begun since the last look is not idle
-    // The machine asks again only when its next time moves; never leave it unwoken.
-    const next = machine.nextWakeup();
-    if (next !== null && drain && drain.wake === null && !drain.finished) armWake(next);
+    sweepAfterIo();
+  }
+
+  // Timers run before the event loop reads what arrived meanwhile. After a stall (a busy
+  // machine did not run this process for longer than the idle grace), a connection whose
+  // next request already waits in the kernel would look idle, and closing it would reset
+  // that request (the client: ECONNRESET on a reused socket). So a timer only asks for a
+  // look, and the look comes after the loop's I/O phase (setImmediate), on fresh facts.
+  function sweepAfterIo() {
+    if (drain.look) return;
+    drain.look = setImmediate(() => {
+      drain.look = null;
+      if (drain.finished) return;
+      sweep(); // a connection whose next request has begun since the last look is not idle
+      // The machine asks again only when its next time moves; never leave it unwoken.
+      const next = machine.nextWakeup();
+      if (next !== null && drain && drain.wake === null && !drain.finished) armWake(next);
+    }).unref();
   }
 
   // Tells the machine what each connection is doing: http.Server tells no event when a
@@ -678,6 +692,7 @@ function attach(handoff, server, options) {
     drain.finished = true;
     clearInterval(drain.sweep);
     clearTimeout(drain.wake);
+    clearImmediate(drain.look);
     // The process should now exit by itself; should something of the app's keep it alive
     // (a timer, a pool, a boot that never ends), the deadline still ends it, unref'd.
     if (machine.deadline !== null) drain.wake = setTimeout(exitNow, Math.min(Math.max(0, machine.deadline - now()), TIMEOUT_MAX)).unref();
