@@ -3,7 +3,7 @@
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
             nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs npm node-ws libsystemd-dev \
-            prometheus socat systemd util-linux stress-ng openssl
+            socat systemd util-linux stress-ng openssl
 # The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
 WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml
@@ -40,11 +40,15 @@ define install_missing
 endef
 
 # Then the npm packages, each from its package-lock, once: the Node LTS binaries into
-# build/node-lts, and the apps the tests run (tests/apps).
+# build/node-lts, and the apps the tests run (tests/apps); and promtool, extracted from
+# Debian's prometheus package without installing it (the package starts a server).
+# Nothing installed here may start a service: tools/check-no-services.sh checks it.
 deps:
 	$(call install_missing,$(PACKAGES))
 	@$(NODE_LTS) install
 	@tools/npm-ci.sh tests/apps
+	@tools/promtool/promtool.sh install
+	@tools/check-no-services.sh $(PACKAGES)
 
 build: deps
 	cmake --preset default
@@ -75,6 +79,7 @@ test-loaded: build
 # the integration suite under wine64 with Linux-side clients (docs/windows.md).
 deps-windows: deps
 	$(call install_missing,$(WINDOWS_PACKAGES))
+	@tools/check-no-services.sh $(WINDOWS_PACKAGES)
 	windows/deps.sh
 
 build-windows: deps-windows

@@ -697,13 +697,13 @@ const Field<AppConfig> kAppFields[] = {
      HANDOFF_NAME(AppConfig, run_as.group)},
 };
 
-// `admin: 127.0.0.1:9090` is short for `admin: {address: 127.0.0.1:9090}`.
+// `admin: 127.0.0.1:8081` is short for `admin: {address: 127.0.0.1:8081}`.
 void read_admin_address(const YAML::Node& v, AdminConfig& a, Context& ctx, const std::string& field) {
   auto text = read_name(v, ctx, field);
   if (!text) return;
   auto parsed = parse_host_port(*text);
   if (!parsed) {
-    ctx.error(v, field, "expected an IP address and port, as 127.0.0.1:9090 or [::1]:9090, got \"" + *text + "\"");
+    ctx.error(v, field, "expected an IP address and port, as 127.0.0.1:8081 or [::1]:8081, got \"" + *text + "\"");
     return;
   }
   a.enabled = true;
@@ -762,7 +762,7 @@ const Field<Config> kTopFields[] = {
          c.control_socket = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
      }},
     {"admin", "string or mapping", "off",
-     "The admin HTTP endpoint: `/metrics` (Prometheus), `/healthz`, `/readyz`, `/status`. `127.0.0.1:9090`, or "
+     "The admin HTTP endpoint: `/metrics` (Prometheus), `/healthz`, `/readyz`, `/status`. `127.0.0.1:8081`, or "
      "a mapping (see below).",
      false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {

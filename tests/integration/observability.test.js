@@ -12,6 +12,10 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const h = require('./helpers');
 
+// Debian's promtool, extracted by `make deps` (tools/promtool/promtool.sh: the package
+// itself would start a Prometheus server).
+const PROMTOOL = path.join(h.ROOT, 'build/tools/bin/promtool');
+
 const GATED = path.join(__dirname, 'fixtures/gated-worker.js');
 const NOISY = path.join(__dirname, 'fixtures/noisy-worker.js');
 
@@ -145,7 +149,7 @@ test('/metrics passes promtool check metrics and its counters move with traffic'
   const before = await admin(adminPort, '/metrics');
   assert.strictEqual(before.status, 200);
   assert.match(before.headers['content-type'], /^text\/plain; version=0\.0\.4/);
-  const lint = spawnSync('promtool', ['check', 'metrics'], { input: before.body, encoding: 'utf8' });
+  const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: before.body, encoding: 'utf8' });
   assert.strictEqual(lint.status, 0, `promtool: ${lint.stdout}${lint.stderr}\n${before.body}`);
 
   for (let i = 0; i < 10; i++) await h.request({ port: cppPort });
@@ -180,7 +184,7 @@ test('/metrics passes promtool check metrics and its counters move with traffic'
   const crashed = (await admin(adminPort, '/metrics')).body;
   const restarts = [1, 2].map((slot) => sample(crashed, 'handoff_slot_restarts_total', { app: 'node', slot, reason: 'crash' }) || 0);
   assert.strictEqual(restarts[0] + restarts[1], 1, crashed);
-  const lint2 = spawnSync('promtool', ['check', 'metrics'], { input: crashed, encoding: 'utf8' });
+  const lint2 = spawnSync(PROMTOOL, ['check', 'metrics'], { input: crashed, encoding: 'utf8' });
   assert.strictEqual(lint2.status, 0, `promtool: ${lint2.stdout}${lint2.stderr}`);
 });
 
