@@ -1,5 +1,7 @@
 #include "protocols/scoreboard.h"
 
+#include "protocols/build_info.h"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -47,6 +49,11 @@ void clear_counters(Record& r) {
 
 }  // namespace
 
+Build master_build(const Header& h) {
+  auto text = [](const char* field, std::size_t size) { return std::string(field, strnlen(field, size)); };
+  return {text(h.master_version, sizeof h.master_version), text(h.master_commit, sizeof h.master_commit)};
+}
+
 std::size_t segment_bytes(std::uint32_t capacity) { return header_bytes() + std::size_t{capacity} * sizeof(Record); }
 
 Header* format(void* memory, std::size_t bytes, std::uint32_t capacity, std::int64_t master_pid, std::int64_t now_ms) {
@@ -59,6 +66,8 @@ Header* format(void* memory, std::size_t bytes, std::uint32_t capacity, std::int
   h->record_size = sizeof(Record);
   h->master_pid.store(master_pid);
   h->started_ms.store(now_ms);
+  build::kVersion.copy(h->master_version, sizeof h->master_version - 1);
+  build::kCommit.copy(h->master_commit, sizeof h->master_commit - 1);
   auto* records = static_cast<std::byte*>(memory) + header_bytes();
   for (std::uint32_t i = 0; i < capacity; ++i) new (records + i * sizeof(Record)) Record{};
   return h;

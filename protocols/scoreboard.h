@@ -30,7 +30,7 @@
 namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;  // 2: the master's build in the header
 inline constexpr std::uint32_t kCapacity = 4096;  // records per segment; slots beyond are not shown
 inline constexpr std::size_t kAppBytes = 64;
 inline constexpr std::size_t kExitBytes = 96;
@@ -71,7 +71,17 @@ struct Header {
   std::uint32_t record_size;
   std::atomic<std::int64_t> master_pid;
   std::atomic<std::int64_t> started_ms;
+  // The master's build (protocols/build_info.h), NUL-terminated: what `status` reports,
+  // which may differ from the build of the binary that reads it after an upgrade.
+  char master_version[24];
+  char master_commit[24];
 };
+
+// A master's build as its header records it.
+struct Build {
+  std::string version, commit;
+};
+Build master_build(const Header& header);
 
 // Bytes a segment of `capacity` records needs.
 std::size_t segment_bytes(std::uint32_t capacity = kCapacity);

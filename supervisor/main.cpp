@@ -1,6 +1,7 @@
 // supervisor: the master process of a handoff cluster.
 //
 //   supervisor --config FILE      run the cluster
+//   supervisor --version          its version and commit
 //   supervisor check FILE         validate a config and exit (0 valid, 2 invalid)
 //   supervisor config-reference   print the configuration reference (docs/config.md)
 //   supervisor status [--json]    the slots of a running supervisor (from its scoreboard)
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <variant>
 
+#include "protocols/build_info.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/config_schema.h"
 #include "supervisor/cli/commands.h"
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   // The same command line on every platform: on Windows, CLI11 would otherwise take an
   // argument such as "/etc/handoff/cluster.yaml" for a "/option".
   cli.allow_windows_style_options(false);
+  cli.set_version_flag("-V,--version", "handoff supervisor " + std::string(handoff::build::kVersion) + " (commit " +
+                                           std::string(handoff::build::kCommit) + ")");
   std::string config_path;
   cli.add_option("-c,--config", config_path, "cluster configuration (YAML)")->check(CLI::ExistingFile);
 

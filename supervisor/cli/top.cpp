@@ -51,7 +51,7 @@ struct Top {
     const auto now = std::chrono::steady_clock::now();
     const auto now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    StatusInput in{pid, header.started_ms.load(), now_ms, scoreboard::read_all(header)};
+    StatusInput in{pid, header.started_ms.load(), now_ms, scoreboard::read_all(header), scoreboard::master_build(header)};
     std::vector<double> rates;
     for (const auto& s : in.slots) {
       double rate = 0;

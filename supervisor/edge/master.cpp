@@ -1,5 +1,7 @@
 #include "supervisor/edge/master.h"
 
+#include "protocols/build_info.h"
+
 #include <csignal>
 #include <map>
 #include <set>
@@ -490,9 +492,12 @@ std::vector<scoreboard::Snapshot> Master::snapshot() const {
   return scoreboard::read_all(*scoreboard_->header());
 }
 
-std::string Master::status_text() {
-  return status_json({platform::current_pid(), started_ms_, unix_ms(), snapshot()}).dump();
+StatusInput Master::status_input() const {
+  return {platform::current_pid(), started_ms_, unix_ms(), snapshot(),
+          {std::string(build::kVersion), std::string(build::kCommit)}};
 }
+
+std::string Master::status_text() { return status_json(status_input()).dump(); }
 
 std::string Master::metrics_text() {
   MetricsInput in;
@@ -516,7 +521,7 @@ bool Master::ready(std::string& detail) { return all_ready(detail); }
 control::Reply Master::handle(const control::Request& request, std::function<void()>& after) {
   switch (request.command) {
     case control::Command::status:
-      return {true, {}, status_json({platform::current_pid(), started_ms_, unix_ms(), snapshot()})};
+      return {true, {}, status_json(status_input())};
     case control::Command::reload:
       if (shutting_down_) return {false, "shutting down", {}};
       after = [this] { reload(); };

@@ -23,6 +23,7 @@
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/worker_group.h"
+#include "supervisor/core/observe/status_view.h"
 #include "supervisor/core/routing/port_apps.h"
 
 namespace handoff {
@@ -60,6 +61,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   void check_ready();  // READY=1 once listeners are up and every app has min_ready
   bool all_ready(std::string& detail) const;
   std::vector<scoreboard::Snapshot> snapshot() const;
+  StatusInput status_input() const;
 
   // ControlServer::Handler
   control::Reply handle(const control::Request& request, std::function<void()>& after) override;

@@ -118,6 +118,15 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
   assert.deepStrictEqual(requestsBySlot(settled.s, 'node'), sent.node);
 
   const viaHttp = JSON.parse((await admin(adminPort, '/status')).body);
+  // The master's build: the same in both, and what --version and /metrics say.
+  const version = cli(['--version']);
+  assert.strictEqual(version.code, 0, version.stderr);
+  const [, number, commit] = version.stdout.match(/^handoff supervisor (\S+) \(commit (\S+)\)\n$/) || [];
+  assert.ok(number && commit, version.stdout);
+  assert.deepStrictEqual({ version: viaHttp.master.version, commit: viaHttp.master.commit }, { version: number, commit });
+  assert.deepStrictEqual({ version: settled.s.master.version, commit: settled.s.master.commit }, { version: number, commit });
+  const metrics = (await admin(adminPort, '/metrics')).body;
+  assert.ok(metrics.includes(`handoff_build_info{version="${number}",commit="${commit}"} 1\n`), metrics);
   assert.deepStrictEqual(requestsBySlot(viaHttp, 'cpp'), sent.cpp);
   assert.deepStrictEqual(requestsBySlot(viaHttp, 'node'), sent.node);
   for (const s of viaHttp.slots) {

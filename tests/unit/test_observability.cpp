@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/build_info.h"
 #include "protocols/scoreboard.h"
 #include "supervisor/core/config_loader.h"
 #include "tests/unit/support.h"
@@ -126,9 +127,12 @@ TEST_CASE("status: table and JSON from the same snapshot") {
   auto j = *sb::allocate(b.header, "web", 2);
   sb::record(b.header, j)->state.store(static_cast<std::uint32_t>(SlotState::backoff));
 
-  const StatusInput in{4242, 1000, 75'000, sb::read_all(*b.header)};
+  const StatusInput in{4242, 1000, 75'000, sb::read_all(*b.header), sb::master_build(*b.header)};
   const auto json = status_json(in);
   CHECK(json["master"]["pid"] == 4242);
+  // The master's build as its scoreboard header records it.
+  CHECK(json["master"]["version"] == std::string(build::kVersion));
+  CHECK(json["master"]["commit"] == std::string(build::kCommit));
   CHECK(json["master"]["uptime_ms"] == 74'000);
   REQUIRE(json["slots"].size() == 2);
   CHECK(json["slots"][0]["pid"] == 321);
@@ -236,6 +240,8 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
     CHECK(text.find(line + "\n") != std::string::npos);
   };
   has("handoff_master_start_time_seconds 1700000000.123");
+  has("handoff_build_info{version=\"" + std::string(build::kVersion) + "\",commit=\"" + std::string(build::kCommit) +
+      "\"} 1");
   has("# TYPE handoff_connections_dispatched_total counter");
   has("handoff_connections_dispatched_total{app=\"we\\\"b\",slot=\"1\"} 12");
   has("handoff_slot_state{app=\"we\\\"b\",slot=\"1\",state=\"ready\"} 1");

@@ -1,5 +1,7 @@
 #include "supervisor/core/observe/metrics_text.h"
 
+#include "protocols/build_info.h"
+
 #include <cstdio>
 
 namespace handoff {
@@ -52,6 +54,11 @@ std::string app_label(const std::string& app) { return "app=\"" + escape_label(a
 
 std::string render_metrics(const MetricsInput& in) {
   Writer w;
+  w.family("handoff_build_info", "gauge", "1, labelled with the supervisor's version and commit.");
+  w.sample("handoff_build_info",
+           "version=\"" + escape_label(std::string(build::kVersion)) + "\",commit=\"" +
+               escape_label(std::string(build::kCommit)) + "\"",
+           "1");
   w.family("handoff_master_start_time_seconds", "gauge", "Start time of the supervisor since the Unix epoch.");
   char start[32];
   std::snprintf(start, sizeof start, "%.3f", static_cast<double>(in.master_started_ms) / 1000.0);

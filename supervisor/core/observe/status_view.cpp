@@ -39,7 +39,10 @@ bool has_worker(const scoreboard::Snapshot& s) {
 
 nlohmann::ordered_json status_json(const StatusInput& in) {
   nlohmann::ordered_json out;
-  out["master"] = {{"pid", in.master_pid}, {"started_ms", in.master_started_ms},
+  out["master"] = {{"pid", in.master_pid},
+                   {"version", in.master_build.version},
+                   {"commit", in.master_build.commit},
+                   {"started_ms", in.master_started_ms},
                    {"uptime_ms", in.master_started_ms ? in.now_ms - in.master_started_ms : 0}};
   auto slots = nlohmann::ordered_json::array();
   for (const auto& s : in.slots) {

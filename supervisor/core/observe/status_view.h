@@ -18,6 +18,7 @@ struct StatusInput {
   std::int64_t master_started_ms = 0;
   std::int64_t now_ms = 0;
   std::vector<scoreboard::Snapshot> slots;
+  scoreboard::Build master_build;  // the master's version and commit
 };
 
 nlohmann::ordered_json status_json(const StatusInput& input);
