@@ -5,8 +5,15 @@
 namespace handoff::ipc {
 
 std::optional<std::string> HandlePairing::begin_read(std::string_view bytes, std::size_t handles) {
-  lines_ = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
   line_ = 0;
+  if (handles == 0 && !unfinished_owns_) {
+    // The common read (an ACK, stats): no line of it owns a descriptor, whatever their
+    // number, and counting them is most of the cost of a small read.
+    lines_ = 0;
+    first_owns_ = last_owns_ = false;
+    return std::nullopt;
+  }
+  lines_ = static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
   first_owns_ = unfinished_owns_ && lines_ > 0;
   last_owns_ = false;
   const bool still_unfinished_owned = unfinished_owns_ && lines_ == 0;
