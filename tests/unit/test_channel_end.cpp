@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -265,6 +266,45 @@ TEST_CASE("channel end (master): a descriptor split from the rest of its line is
     CHECK(master.taken == std::vector<int>{50});
     CHECK(lines_of(master) == std::vector<std::string>{kAck});
     CHECK(master.violations.empty());
+  }
+}
+
+TEST_CASE("channel end (master): handbacks and other lines, read in any split the kernel may make, pair every socket with its line") {
+  // Linux ends a read right after the data that carried descriptors: the read holding a
+  // line's first byte (which carries its descriptor) ends within that line. Any other cut
+  // is allowed. Deterministic (fixed seed), bounded.
+  std::mt19937 random(17);
+  for (int round = 0; round < 200; ++round) {
+    std::string stream;
+    std::vector<std::pair<std::size_t, std::size_t>> fd_lines;  // [start, end) of lines with a descriptor
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 1; i <= 12; ++i) {
+      if (random() % 3 == 0) stream += ipc::encode(ipc::Stats{.requests = i, .connections = 1, .rss = 0});
+      const std::size_t start = stream.size();
+      stream += handback_line(i);
+      fd_lines.emplace_back(start, stream.size());
+      ids.push_back(i);
+    }
+    End master(Role::master);
+    std::size_t pos = 0, next_fd = 0;
+    for (int guard = 0; guard < 10000 && pos < stream.size(); ++guard) {
+      std::size_t end = pos + 1 + random() % (stream.size() - pos);
+      std::vector<int> fds;
+      if (next_fd < fd_lines.size() && fd_lines[next_fd].first < end) {
+        const auto [first, last] = fd_lines[next_fd];
+        end = first + 1 + random() % (last - first);  // ends within the descriptor's line
+        fds.push_back(static_cast<int>(100 + next_fd));
+        ++next_fd;
+      }
+      master.read(std::string_view(stream).substr(pos, end - pos), fds);
+      pos = end;
+    }
+    REQUIRE(pos == stream.size());
+    CHECK(master.violations.empty());
+    CHECK(master.taken_ids == ids);
+    CHECK(master.taken.size() == ids.size());
+    for (std::size_t i = 0; i < master.taken.size(); ++i) CHECK(master.taken[i] == static_cast<int>(100 + i));
+    CHECK(lines_of(master) == std::vector<std::string>(ids.size(), kAck));
   }
 }
 
