@@ -4,7 +4,7 @@
 // handle per slot is in flight until its ACK (HandoffQueue), and the rule for whether
 // waiting connections may move to another slot lives here once (may_move()).
 //
-// Events come in (dispatch, slot_state, ack, nack, worker_gone, tick, scaling, settings);
+// Events come in (dispatch, slot_state, ack, refused, worker_gone, tick, scaling, settings);
 // effects go out through DispatchEffects (send, reject, handed_off, misbehaved, and the
 // log events). Effects never call back into the dispatcher. T is whatever the caller
 // uses for a connection: a socket owner in the supervisor, an int in the unit tests.
@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "protocols/ipc_messages.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/route_facts.h"
 #include "supervisor/core/handoff_queue.h"
@@ -55,8 +56,6 @@ class DispatchEffects {
   // Hands `connection` to the lane's ready worker; false when it cannot go now (it stays
   // first in line). `connection` stays the dispatcher's until ack().
   virtual bool send(std::size_t lane, T& connection) = 0;
-  // The worker NACKed it: the same handle again, to the worker that NACKed.
-  virtual void resend(std::size_t lane, T& connection) = 0;
   // Answers `status` (503, 404, a plugin's) and closes.
   virtual void reject(T connection, int status) = 0;
   // The lane's worker acknowledged it: the caller's copy may go.
@@ -174,15 +173,14 @@ class Dispatcher {
     pump(lane, now);
   }
 
-  // The worker got the message but not the handle: send it again, up to kMaxNacks times.
-  void nack(std::size_t lane) {
-    Lane& l = lanes_[lane];
-    if (Item* again = l.queue.nack()) return effects_.resend(lane, again->connection);
-    if (l.queue.in_flight())
-      // A worker that NACKs the same socket again and again is broken; the connection waits
-      // at the head of the queue for its replacement.
+  // The lane's worker refused the handle in flight: its channel resent it on each NACK,
+  // ipc::kMaxHandleResends times (ipc::ChannelEnd), and it was NACKed again. A worker that
+  // refuses the same socket again and again is broken; the connection waits at the head of
+  // the queue for its replacement.
+  void refused(std::size_t lane) {
+    if (lanes_[lane].queue.in_flight())
       effects_.misbehaved(lane, KillReason::protocol,
-                          "refused a connection " + std::to_string(Queue::kMaxNacks + 1) + " times in a row (NACK)");
+                          "refused a connection " + std::to_string(ipc::kMaxHandleResends + 1) + " times in a row (NACK)");
   }
 
   // The worker that had the handle in flight is gone without answering: it goes back to

@@ -1,7 +1,7 @@
 // The per-slot queue of connections waiting to be handed to a worker, with Node's
 // discipline: one handle in flight until the worker ACKs it (two fds in one read break
-// Node's receiver: protocols/README.md), a NACKed handle resent up to kMaxNacks times, and the
-// master's copy released only after the ACK.
+// Node's receiver: protocols/README.md), and the master's copy released only after the
+// ACK. (A NACKed handle is resent by the channel itself: ipc::ChannelEnd.)
 //
 // Pure: T is whatever the caller uses for a connection (a socket owner in the
 // supervisor, an int in tests). Nothing here does I/O.
@@ -13,15 +13,12 @@
 #include <utility>
 #include <vector>
 
-#include "protocols/ipc_messages.h"
 
 namespace handoff {
 
 template <class T>
 class HandoffQueue {
  public:
-  static constexpr int kMaxNacks = ipc::kMaxHandleResends;
-
   void push(T item) { waiting_.push_back(std::move(item)); }
 
   // Starts sending the next waiting item if none is in flight; returns it for sending.
@@ -29,21 +26,11 @@ class HandoffQueue {
     if (in_flight_ || waiting_.empty()) return nullptr;
     in_flight_.emplace(std::move(waiting_.front()));
     waiting_.pop_front();
-    nacks_ = 0;
     return &*in_flight_;
   }
 
   // The worker has it: returns the item so the caller can close its copy.
   std::optional<T> ack() { return take_in_flight(); }
-
-  // The worker got the line but not the handle. Returns the item to send again, or
-  // nullptr when it was NACKed too often: the worker is broken, and the item stays in
-  // flight until the worker is gone (requeue_in_flight).
-  T* nack() {
-    if (!in_flight_) return nullptr;
-    if (++nacks_ > kMaxNacks) return nullptr;
-    return &*in_flight_;
-  }
 
   // The worker is gone: everything it had not acknowledged, the in-flight item first,
   // in arrival order, so it can be dispatched again.
@@ -93,7 +80,6 @@ class HandoffQueue {
 
   std::deque<T> waiting_;
   std::optional<T> in_flight_;
-  int nacks_ = 0;
 };
 
 }  // namespace handoff

@@ -91,8 +91,6 @@ void App::reject(ConnectionPtr connection, int status) { handoff::reject(std::mo
 
 bool App::send(std::size_t lane, ConnectionPtr& connection) { return by_lane_[lane]->send(*connection); }
 
-void App::resend(std::size_t lane, ConnectionPtr& connection) { by_lane_[lane]->resend(*connection); }
-
 void App::handed_off(std::size_t, ConnectionPtr connection) {
   // Its ACK came: the hand-off latency; the connection closes our copy as it goes.
   handoff_latency_.observe(
@@ -128,8 +126,8 @@ void App::acked(std::size_t lane) {
   settled();
 }
 
-void App::nacked(std::size_t lane) {
-  dispatcher_.nack(lane);
+void App::refused(std::size_t lane) {
+  dispatcher_.refused(lane);
   settled();
 }
 

@@ -88,13 +88,12 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // SlotObserver
   void slot_changed(std::size_t lane) override;
   void acked(std::size_t lane) override;
-  void nacked(std::size_t lane) override;
+  void refused(std::size_t lane) override;
   void worker_gone(std::size_t lane) override;
   void worker_load(std::size_t lane, std::uint32_t open) override;
   void replacement_done(int slot, bool ok) override;
   // DispatchEffects
   bool send(std::size_t lane, ConnectionPtr& connection) override;
-  void resend(std::size_t lane, ConnectionPtr& connection) override;
   void handed_off(std::size_t lane, ConnectionPtr connection) override;
   void misbehaved(std::size_t lane, KillReason reason, std::string detail) override;
   void queue_timeout(std::size_t lane) override;

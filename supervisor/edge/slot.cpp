@@ -148,18 +148,13 @@ bool Slot::send(Connection& c) {
   if (!generation) return false;
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
-  if (const int rc = p->worker->send(handle_message(c), c.socket.stream()); rc != 0) {
+  if (const int rc = p->worker->send_handle(handle_message(c), c.socket.stream()); rc != 0) {
     // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
     return false;
   }
   in_flight_generation_ = *generation;
   return true;
-}
-
-void Slot::resend(Connection& c) {
-  if (!in_flight_generation_) return;
-  if (Process* p = process(*in_flight_generation_)) p->worker->send(handle_message(c), c.socket.stream());
 }
 
 void Slot::misbehaved(KillReason reason, std::string detail) {
@@ -299,7 +294,6 @@ WorkerFacts Slot::facts(int generation) {
 
 void Slot::on_message(Process& p, const ipc::Message& message) {
   const int generation = p.generation;
-  bool lifecycle = true;  // whether the message can change the slot's state
   std::visit(overloaded{
                  [&](const ipc::Hello& hello) {
                    if (hello.version != ipc::kVersion)
@@ -324,23 +318,27 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    machine_.heartbeat(generation, stats.requests, now());
                    observer_.worker_load(lane_, static_cast<std::uint32_t>(stats.connections));
                  },
-                 [&](const ipc::HandleAck&) {
-                   lifecycle = false;
-                   if (in_flight_generation_ != generation) return;  // not the one we wait for
-                   in_flight_generation_.reset();
-                   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
-                   if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
-                   observer_.acked(lane_);  // the next one may go
-                 },
-                 [&](const ipc::HandleNack&) {
-                   if (in_flight_generation_ != generation) return;
-                   observer_.nacked(lane_);
-                 },
                  [](const auto&) {},  // unknown, or not for the master: ignored
              },
              message);
-  // An ACK, once per connection, only frees the way for the next one (the dispatcher sends it).
-  if (lifecycle) settle();
+  settle();
+}
+
+// An ACK, once per connection, only frees the way for the next one (the dispatcher sends
+// it): nothing of the slot's lifecycle to settle.
+void Slot::on_handle_taken(Process& p) {
+  if (in_flight_generation_ != p.generation) return;  // not the one we wait for
+  in_flight_generation_.reset();
+  if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
+  if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+  observer_.acked(lane_);  // the next one may go
+}
+
+// The channel resent it ipc::kMaxHandleResends times and the worker still NACKed it.
+void Slot::on_handle_refused(Process& p) {
+  if (in_flight_generation_ != p.generation) return;
+  observer_.refused(lane_);
+  settle();
 }
 
 void Slot::send_route(const ipc::Route& route) {

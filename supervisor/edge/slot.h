@@ -46,7 +46,7 @@ class SlotObserver {
  public:
   virtual void slot_changed(std::size_t lane) = 0;      // readiness or state changed
   virtual void acked(std::size_t lane) = 0;             // the handle in flight was taken
-  virtual void nacked(std::size_t lane) = 0;            // ... refused: send it again
+  virtual void refused(std::size_t lane) = 0;           // ... refused (NACKed, resent, NACKed again)
   virtual void worker_gone(std::size_t lane) = 0;       // ... its worker exited without answering
   virtual void worker_load(std::size_t lane, std::uint32_t open) = 0;  // connections open in its worker
   virtual void replacement_done(int slot, bool ok) = 0;
@@ -73,8 +73,6 @@ class Slot final : private SlotEffects {
 
   // Hands a connection to the ready worker (the dispatcher's send); false when it cannot.
   bool send(Connection& connection);
-  // The same connection again, to the worker that NACKed it.
-  void resend(Connection& connection);
   // The worker with the handle in flight is broken (no ACK in time, NACKs): killed.
   void misbehaved(KillReason reason, std::string detail);
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
@@ -112,6 +110,8 @@ class Slot final : private SlotEffects {
     void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) override {
       slot.on_handback(std::move(socket), message);
     }
+    void on_handle_taken() override { slot.on_handle_taken(*this); }
+    void on_handle_refused() override { slot.on_handle_refused(*this); }
     void on_exit(std::int64_t status, int signal) override { slot.on_exit(*this, status, signal); }
     void on_output(std::string_view line) override {
       if (address_in_use.empty() && mentions_address_in_use(line)) address_in_use = line;
@@ -131,6 +131,8 @@ class Slot final : private SlotEffects {
   void on_channel_lost(Process& p);
   void on_protocol_violation(Process& p, const std::string& reason);
   void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message);
+  void on_handle_taken(Process& p);
+  void on_handle_refused(Process& p);
   void on_exit(Process& p, std::int64_t status, int signal);
 
   // After every event: deferred readies, changes reported, timer.

@@ -1,6 +1,7 @@
 #include "supervisor/edge/worker_process.h"
 
 #include <cstdio>
+#include <memory>
 #include <variant>
 
 #include "supervisor/edge/log.h"
@@ -12,12 +13,13 @@ namespace {
 struct WriteRequest {
   uv_write_t req;
   std::string line;  // must live until the write completes
+  std::uint64_t handle = 0;  // the ChannelEnd's number of a handle line, which gets its bytes back
 };
 
 }  // namespace
 
 WorkerProcess::WorkerProcess(Observer& observer, std::size_t max_message)
-    : observer_(observer), framer_(max_message) {}
+    : observer_(observer), end_(ipc::Role::master, max_message) {}
 
 WorkerProcess::~WorkerProcess() = default;  // UvHandle members close their handles
 
@@ -78,6 +80,9 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
     auto* me = static_cast<WorkerProcess*>(p->data);
     if (!me) return;
     me->exited_ = true;
+    // No answer will come for the handle in flight; the slot keeps its socket.
+    me->end_.abandon_handle();
+    me->in_flight_ = nullptr;
     // What the worker started dies with it (an app behind `npm start` or `sh -c`).
     platform::kill_worker_remains(me->pid_);
     if (me->guard_) me->guard_->forget(me->pid_);
@@ -134,33 +139,14 @@ void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 }
 
 void WorkerProcess::on_channel_bytes(std::string_view bytes) {
-  if (broken_) return;
-  // A socket comes with the first bytes of its NODE_HANDLE line: take it now, and give it
-  // to that line's message when the line is complete (protocols/handle_pairing.h).
-  std::vector<UvHandle<uv_tcp_t>> arrived;
-  auto broken = take_pending(arrived);
-  if (!broken) broken = pairing_.begin_read(bytes, arrived.size());
-  if (broken) return violation(*broken);  // `arrived` closes what came
-  for (auto& socket : arrived) received_.push_back(std::move(socket));
-  auto owned = [this]() -> std::optional<UvHandle<uv_tcp_t>> {
-    if (!pairing_.line_owns_handle() || received_.empty()) return std::nullopt;
-    auto socket = std::move(received_.front());
-    received_.pop_front();
-    return socket;
-  };
-  ipc::feed_lines(
-      framer_, bytes, [&](std::string_view line) { on_line(line, owned()); },
-      [&](std::size_t length) {
-        const bool had_socket = owned().has_value();
-        if (broken_) return;
-        if (had_socket) return violation("a descriptor with a message over the size limit");
-        log_line("pid " + std::to_string(pid_) + " sent a message of " + std::to_string(length) +
-                 " bytes, over the limit of " + std::to_string(framer_.max_line()) + "; dropped");
-      });
+  if (end_.broken()) return;
+  std::size_t taken = 0;
+  const auto unusable = take_pending(taken);
+  end_.feed(bytes, taken, *this, unusable ? std::string_view(*unusable) : std::string_view());
 }
 
-std::optional<std::string> WorkerProcess::take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived) {
-  std::optional<std::string> broken;
+std::optional<std::string> WorkerProcess::take_pending(std::size_t& taken) {
+  std::optional<std::string> unusable;
   // Each uv_accept takes one descriptor off the pending list, even when it fails, so the
   // loop ends; the bound is for a libuv that would not.
   for (int guard = 0; guard < 1024 && uv_pipe_pending_count(channel_.get()) > 0; ++guard) {
@@ -169,56 +155,56 @@ std::optional<std::string> WorkerProcess::take_pending(std::vector<UvHandle<uv_t
     uv_tcp_init(channel_->loop, socket.get());
     socket.mark_initialized();
     if (uv_accept(channel_.stream(), socket.stream()) != 0) {
-      broken = "a descriptor the master could not take";
+      unusable = "a descriptor the master could not take";
       continue;
     }
     if (type != UV_TCP) {
-      broken = std::string("a descriptor that is not a TCP socket (") + uv_handle_type_name(type) + ")";
+      unusable = std::string("a descriptor that is not a TCP socket (") + uv_handle_type_name(type) + ")";
       continue;
     }
     if (platform::is_listening(platform::socket_of(socket.get()))) {
-      broken = "a listening socket";
+      unusable = "a listening socket";
       continue;
     }
-    arrived.push_back(std::move(socket));
+    received_.push_back(std::move(socket));
+    ++taken;
   }
-  return broken;
+  return unusable;
 }
 
-void WorkerProcess::on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket) {
-  if (broken_) return;
-  auto decoded = ipc::decode(line);
-  if (auto* error = std::get_if<ipc::DecodeError>(&decoded)) {
-    if (socket) return violation("a descriptor with a malformed message (" + error->reason + ")");
-    log_line("pid " + std::to_string(pid_) + " sent a malformed message (" + error->reason + "); ignored");
-    return;
-  }
-  auto& message = std::get<ipc::Message>(decoded);
-  auto* back = std::get_if<ipc::Handback>(&message);
-  if (!back) {
-    if (socket) return violation(std::string("a descriptor with a message that carries none (") +
-                                 std::string(ipc::name_of(message)) + ")");
-    return observer_.on_message(message);
-  }
-  if (!socket) {
-    // The line came without its socket: Node's sender retries a few times.
-    if (++nacks_in_a_row_ > ipc::kMaxHandleResends)
-      return violation("handback messages without their socket, " + std::to_string(nacks_in_a_row_) + " in a row");
-    send(ipc::HandleNack{});
-    return;
-  }
-  nacks_in_a_row_ = 0;
-  send(ipc::HandleAck{});
-  observer_.on_handback(std::move(*socket), *back);
+bool WorkerProcess::take_descriptor(const ipc::Message& message) {
+  if (received_.empty()) return false;
+  auto socket = std::move(received_.front());
+  received_.pop_front();
+  observer_.on_handback(std::move(socket), std::get<ipc::Handback>(message));
+  return true;
+}
+
+void WorkerProcess::close_descriptor() {
+  if (!received_.empty()) received_.pop_front();
+}
+
+void WorkerProcess::handle_settled(bool taken) {
+  in_flight_ = nullptr;
+  if (taken) observer_.on_handle_taken();
+  else observer_.on_handle_refused();
 }
 
 void WorkerProcess::violation(const std::string& reason) {
-  if (broken_) return;
-  broken_ = true;
   received_.clear();  // closes them
   log_line("pid " + std::to_string(pid_) + " broke the channel protocol: " + reason);
   observer_.on_protocol_violation(reason);
   close_channel();
+}
+
+void WorkerProcess::ignored(ipc::ChannelEnd::Ignored kind, std::string_view detail) {
+  using Ignored = ipc::ChannelEnd::Ignored;
+  const std::string pid = "pid " + std::to_string(pid_);
+  if (kind == Ignored::malformed) log_line(pid + " sent a malformed message (" + std::string(detail) + "); ignored");
+  if (kind == Ignored::oversize)
+    log_line(pid + " sent a message of " + std::string(detail) + " bytes, over the limit of " +
+             std::to_string(end_.max_line()) + "; dropped");
+  // Unknown messages are a newer worker's: ignored quietly. (`descriptor` is the worker role's.)
 }
 
 void WorkerProcess::close_channel() {
@@ -228,21 +214,45 @@ void WorkerProcess::close_channel() {
   observer_.on_channel_lost();
 }
 
-int WorkerProcess::send(const ipc::Message& message, uv_stream_t* handle) {
+int WorkerProcess::send(const ipc::Message& message) {
   if (!channel_open_) return UV_EPIPE;
-  auto* request = new WriteRequest{};
-  request->line = ipc::encode(message);
+  return write_line(ipc::encode(message), 0);
+}
+
+int WorkerProcess::send_handle(const ipc::Message& message, uv_stream_t* socket) {
+  if (!channel_open_) return UV_EPIPE;
+  const std::uint64_t handle = end_.begin_handle();
+  if (handle == 0) return UV_EBUSY;
+  in_flight_ = socket;
+  if (const int rc = write_line(ipc::encode(message), handle); rc != 0) {
+    end_.abandon_handle();
+    in_flight_ = nullptr;
+    return rc;
+  }
+  return 0;
+}
+
+bool WorkerProcess::write(std::string line, std::uint64_t handle) {
+  if (!channel_open_ || (handle != 0 && !in_flight_)) return false;
+  return write_line(std::move(line), handle) == 0;
+}
+
+int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
+  auto* request = new WriteRequest{{}, std::move(line), handle};
   uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
   auto done = [](uv_write_t* req, int status) {
     // The stream's `data` is cleared before it closes: a write cancelled by the close
     // finds no process to tell.
     auto* me = static_cast<WorkerProcess*>(req->handle->data);
-    delete reinterpret_cast<WriteRequest*>(req);
+    std::unique_ptr<WriteRequest> done_request(reinterpret_cast<WriteRequest*>(req));
+    if (!me) return;
+    // A handle line's bytes stay with its channel end until the answer, for a resend.
+    if (done_request->handle != 0 && status == 0) me->end_.written(done_request->handle, std::move(done_request->line), *me);
     // EPIPE or worse: the worker can take no more messages (its end is closed, or shut
     // for reading while it still writes). Lost like a channel at EOF.
-    if (me && status < 0 && status != UV_ECANCELED) me->close_channel();
+    if (status < 0 && status != UV_ECANCELED) me->close_channel();
   };
-  const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, handle, done)
+  const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, in_flight_, done)
                         : uv_write(&request->req, channel_.stream(), &buf, 1, done);
   if (rc != 0) delete request;
   return rc;

@@ -1,6 +1,6 @@
 // One worker process and its pipes: the IPC channel on fd 3 (Node's json framing,
-// handle passing), and stdout/stderr relayed line by line. libuv edge: everything that
-// decides what to do with a message lives in Slot.
+// handle passing), and stdout/stderr relayed line by line. libuv edge: the channel's
+// protocol is ipc::ChannelEnd's (the master's role), what to do with a message Slot's.
 #pragma once
 
 #include <uv.h>
@@ -14,9 +14,8 @@
 
 #include "uvglue/uv_handle.h"
 
-#include "protocols/handle_pairing.h"
+#include "protocols/channel_end.h"
 #include "protocols/ipc_messages.h"
-#include "protocols/line_framer.h"
 #include "supervisor/edge/output_relay.h"
 #include "supervisor/platform/worker_group.h"
 
@@ -33,13 +32,17 @@ struct SpawnSpec {
   platform::WorkerGuard* guard = nullptr;  // kills the worker's group if the master dies
 };
 
-class WorkerProcess {
+class WorkerProcess final : ipc::ChannelEnd::Effects {
  public:
   class Observer {
    public:
     virtual void on_message(const ipc::Message& message) = 0;
-    // A socket the worker gave back (already ACKed), with its `handback` message.
+    // A socket the worker gave back (ACKed right after), with its `handback` message.
     virtual void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) = 0;
+    // The handle in flight (send_handle) was taken: ACKed.
+    virtual void on_handle_taken() = 0;
+    // ... refused: NACKed again after ipc::kMaxHandleResends resends.
+    virtual void on_handle_refused() = 0;
     virtual void on_channel_lost() = 0;  // EOF or error: no more handles can go
     // The worker broke the channel's protocol (a descriptor that is not a connected TCP
     // socket, several at once, one without its message, NACKs without end). The channel
@@ -65,9 +68,13 @@ class WorkerProcess {
   bool exited() const { return exited_; }
   bool channel_open() const { return channel_open_; }
 
-  // Queues one message; with `handle`, libuv sends the socket with it (SCM_RIGHTS on
-  // POSIX, WSADuplicateSocket on Windows). Returns a libuv error code, 0 on success.
-  int send(const ipc::Message& message, uv_stream_t* handle = nullptr);
+  // Queues one message. Returns a libuv error code, 0 on success.
+  int send(const ipc::Message& message);
+  // Queues a message with `socket`, which libuv sends with it (SCM_RIGHTS on POSIX,
+  // WSADuplicateSocket on Windows): one at a time, until on_handle_taken or
+  // on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again; `socket` must stay
+  // open until then, or until the process exits. Returns a libuv error code.
+  int send_handle(const ipc::Message& message, uv_stream_t* socket);
 
   // Delivers a signal to the worker's process group; harmless after the process exited.
   void signal(int signum);
@@ -81,27 +88,34 @@ class WorkerProcess {
   explicit WorkerProcess(Observer& observer, std::size_t max_message);
   static void alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   void on_channel_bytes(std::string_view bytes);
-  // Takes every descriptor that came with the last read; a reason when one is not a
-  // connected TCP socket (each is closed as it goes).
-  std::optional<std::string> take_pending(std::vector<UvHandle<uv_tcp_t>>& arrived);
-  void on_line(std::string_view line, std::optional<UvHandle<uv_tcp_t>> socket);
-  void violation(const std::string& reason);
+  // Takes every descriptor that came with the last read into received_; a reason when one
+  // is not a connected TCP socket (that one is closed).
+  std::optional<std::string> take_pending(std::size_t& taken);
   void close_channel();
+  // Queues `line`; with a ChannelEnd handle number, with the socket in flight. A libuv error code.
+  int write_line(std::string line, std::uint64_t handle);
+
+  // ipc::ChannelEnd::Effects
+  bool write(std::string line, std::uint64_t handle) override;
+  void message(const ipc::Message& message) override { observer_.on_message(message); }
+  bool take_descriptor(const ipc::Message& message) override;
+  void close_descriptor() override;
+  void handle_settled(bool taken) override;
+  void violation(const std::string& reason) override;
+  void ignored(ipc::ChannelEnd::Ignored kind, std::string_view detail) override;
 
   Observer& observer_;
   UvHandle<uv_process_t> process_;
   UvHandle<uv_pipe_t> channel_;
   Output out_, err_;
-  ipc::LineFramer framer_;
-  ipc::HandlePairing pairing_;
+  ipc::ChannelEnd end_;
   // Sockets that arrived on the channel, each waiting for the line it came with.
   std::deque<UvHandle<uv_tcp_t>> received_;
+  uv_stream_t* in_flight_ = nullptr;  // the socket of the handle in flight (the slot's)
   platform::WorkerGuard* guard_ = nullptr;
   int pid_ = 0;
-  int nacks_in_a_row_ = 0;  // handback lines that came without their socket
   bool exited_ = false;
   bool channel_open_ = false;
-  bool broken_ = false;  // a protocol violation: nothing more it sends is believed
   char read_buffer_[64 * 1024];
 };
 

@@ -18,7 +18,7 @@ namespace {
 
 // Records what the dispatcher asks for.
 struct Recorder final : DispatchEffects<int> {
-  std::vector<std::pair<std::size_t, int>> sent;  // (lane, connection), resends included
+  std::vector<std::pair<std::size_t, int>> sent;  // (lane, connection)
   std::vector<std::pair<int, int>> rejected;      // (connection, status)
   std::vector<std::pair<std::size_t, int>> handed;
   std::vector<std::pair<std::size_t, std::string>> broken;
@@ -32,7 +32,6 @@ struct Recorder final : DispatchEffects<int> {
     sent.emplace_back(lane, c);
     return true;
   }
-  void resend(std::size_t lane, int& c) override { sent.emplace_back(lane, c); }
   void reject(int c, int status) override { rejected.emplace_back(c, status); }
   void handed_off(std::size_t lane, int c) override { handed.emplace_back(lane, c); }
   void misbehaved(std::size_t lane, KillReason reason, std::string detail) override {
@@ -260,7 +259,7 @@ TEST_CASE("dispatcher: a stopping slot keeps its queue; stop_slot answers it 503
   CHECK(f.fx.rejected.back() == std::pair<int, int>{3, 503});
 }
 
-TEST_CASE("dispatcher: ack_timeout reports the worker once; NACKs resend until kMaxNacks") {
+TEST_CASE("dispatcher: ack_timeout reports the worker once; a refused handle reports it, and waits for its replacement") {
   Fixture f(rule("round_robin"), 1, 1);
   f.d.dispatch(1, from(1), t0);
   REQUIRE(f.d.next_deadline());
@@ -268,11 +267,16 @@ TEST_CASE("dispatcher: ack_timeout reports the worker once; NACKs resend until k
   f.d.tick(t0 + 5s);
   f.d.tick(t0 + 6s);
   CHECK(f.fx.broken == std::vector<std::pair<std::size_t, std::string>>{{0, "hung: no ACK within ack_timeout"}});
-  for (int i = 0; i < HandoffQueue<int>::kMaxNacks; ++i) f.d.nack(f.lanes[0]);
-  CHECK(f.fx.sent_to(0).size() == 1 + HandoffQueue<int>::kMaxNacks);
-  f.d.nack(f.lanes[0]);
+  // The channel resent it on each NACK (ipc::ChannelEnd); the dispatcher hears of the last.
+  f.d.refused(f.lanes[0]);
+  CHECK(f.fx.sent_to(0).size() == 1);
   REQUIRE(f.fx.broken.size() == 2);
-  CHECK(f.fx.broken[1].second.starts_with("protocol: refused a connection"));
+  CHECK(f.fx.broken[1].second == "protocol: refused a connection 4 times in a row (NACK)");
+  f.d.slot_state(f.lanes[0], {}, t0 + 7s);  // killed for it: the connection waits at the head
+  f.d.worker_gone(f.lanes[0], t0 + 7s);
+  CHECK(f.d.waiting(f.lanes[0]) == 1);
+  f.d.refused(f.lanes[0]);  // nothing in flight: nobody to blame
+  CHECK(f.fx.broken.size() == 2);
 }
 
 TEST_CASE("dispatcher: a slot that turns away flushes its queue: elsewhere without affinity, 503 with it") {

@@ -4,8 +4,26 @@
 #include "write_request.h"
 
 #include <cstdio>
+#include <memory>
+#include <variant>
 
 namespace handoff {
+
+namespace {
+
+// A handle line being written: its bytes go back to the channel end when written, for a
+// resend if the master NACKs it.
+struct HandleWrite {
+  uv_write_t req{};
+  std::string line;
+  std::uint64_t handle = 0;
+};
+
+void log(std::string_view what) {
+  std::fprintf(stderr, "handoff worker: %.*s\n", static_cast<int>(what.size()), what.data());
+}
+
+}  // namespace
 
 Channel::Channel(uv_loop_t* loop, Callbacks callbacks) : loop_(loop), callbacks_(std::move(callbacks)) {}
 
@@ -30,84 +48,123 @@ void Channel::send_line(std::string line) {
     delete request;
 }
 
-int Channel::send_handle(std::string line, uv_stream_t* socket) {
-  if (!pipe_) return UV_EPIPE;
-  auto* request = new WriteRequest;
-  request->head = std::move(line);
-  uv_buf_t buf = uv_buf_init(request->head.data(), static_cast<unsigned>(request->head.size()));
-  request->req.data = request;
-  const int rc = uv_write2(&request->req, pipe_.stream(), &buf, 1, socket,
-                           [](uv_write_t* req, int) { delete WriteRequest::from(req); });
-  if (rc != 0) delete request;
-  return rc;
+bool Channel::send_handle(std::string line, uv_stream_t* socket) {
+  if (!pipe_ || end_.handle_in_flight()) return false;
+  in_flight_ = socket;
+  if (end_.send_handle(std::move(line), *this)) return true;
+  in_flight_ = nullptr;
+  return false;
 }
 
-void Channel::close() { pipe_.reset(); }
+bool Channel::write(std::string line, std::uint64_t handle) {
+  if (!pipe_) return false;
+  if (handle == 0) {
+    send_line(std::move(line));
+    return true;
+  }
+  if (!in_flight_) return false;
+  auto* request = new HandleWrite{{}, std::move(line), handle};
+  uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
+  const int rc = uv_write2(&request->req, pipe_.stream(), &buf, 1, in_flight_, [](uv_write_t* req, int status) {
+    std::unique_ptr<HandleWrite> done(reinterpret_cast<HandleWrite*>(req));
+    // The stream's `data` is cleared before it closes: a cancelled write finds nobody.
+    auto* self = static_cast<Channel*>(req->handle->data);
+    if (self && status == 0) self->end_.written(done->handle, std::move(done->line), *self);
+  });
+  if (rc != 0) delete request;
+  return rc == 0;
+}
+
+void Channel::close() {
+  pipe_.reset();
+  received_.clear();
+  in_flight_ = nullptr;
+  end_.abandon_handle();
+}
 
 void Channel::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<Channel*>(stream->data);
   if (self == nullptr) return;
   if (nread > 0) {
-    self->protocol_.feed({buf->base, static_cast<std::size_t>(nread)}, *self);
+    std::size_t taken = 0;
+    const std::string unusable = self->take_pending(taken);
+    self->end_.feed({buf->base, static_cast<std::size_t>(nread)}, taken, *self, unusable);
     return;
   }
   if (nread < 0) {
-    if (nread != UV_EOF) self->log(std::string("ipc: channel read failed: ") + uv_strerror(static_cast<int>(nread)));
+    if (nread != UV_EOF) log(std::string("ipc: channel read failed: ") + uv_strerror(static_cast<int>(nread)));
     self->close();
     if (self->callbacks_.closed) self->callbacks_.closed();
   }
 }
 
-bool Channel::take_handle(const ipc::Conn& conn) {
-  if (!pipe_ || uv_pipe_pending_count(pipe_.get()) <= 0) return false;
-  if (uv_pipe_pending_type(pipe_.get()) != UV_TCP) {
-    discard_handle();
-    return false;
-  }
-  auto tcp = UvHandle<uv_tcp_t>::make();
-  if (uv_tcp_init(loop_, tcp.get()) != 0) return false;
-  tcp.mark_initialized();
-  if (uv_accept(pipe_.stream(), tcp.stream()) != 0) return false;
-  if (callbacks_.connection) callbacks_.connection(std::move(tcp), conn);
-  return true;
-}
-
-// Accepts the pending descriptor only to close it: left pending, it would be taken by
-// the next NODE_HANDLE line, which carries its own.
-void Channel::discard_handle() {
-  if (!pipe_ || uv_pipe_pending_count(pipe_.get()) <= 0) return;
-  const uv_handle_type type = uv_pipe_pending_type(pipe_.get());
-  if (type == UV_TCP) {
-    auto tcp = UvHandle<uv_tcp_t>::make();
-    if (uv_tcp_init(loop_, tcp.get()) != 0) return;
-    tcp.mark_initialized();
-    (void)uv_accept(pipe_.stream(), tcp.stream());
-  } else if (type == UV_NAMED_PIPE) {
+std::string Channel::take_pending(std::size_t& taken) {
+  std::string unusable;
+  // Each uv_accept takes one descriptor off the pending list, even when it fails; the
+  // bound is for a libuv that would not.
+  for (int guard = 0; guard < 1024 && pipe_ && uv_pipe_pending_count(pipe_.get()) > 0; ++guard) {
+    const uv_handle_type type = uv_pipe_pending_type(pipe_.get());
+    if (type == UV_TCP) {
+      auto tcp = UvHandle<uv_tcp_t>::make();
+      if (uv_tcp_init(loop_, tcp.get()) != 0) break;
+      tcp.mark_initialized();
+      if (uv_accept(pipe_.stream(), tcp.stream()) == 0) {
+        received_.push_back(std::move(tcp));
+        ++taken;
+        continue;
+      }
+      unusable = "a descriptor the worker could not take";
+      continue;
+    }
+    // Accepted only to be closed: left pending, it would be taken by the next read.
+    unusable = std::string("a descriptor that is not a TCP socket (") + uv_handle_type_name(type) + ")";
     auto pipe = UvHandle<uv_pipe_t>::make();
-    if (uv_pipe_init(loop_, pipe.get(), 0) != 0) return;
+    if (uv_pipe_init(loop_, pipe.get(), 0) != 0) break;
     pipe.mark_initialized();
     (void)uv_accept(pipe_.stream(), pipe.stream());
   }
+  return unusable;
 }
 
-void Channel::welcome(const ipc::Welcome& w) {
-  if (callbacks_.welcome) callbacks_.welcome(w);
+void Channel::message(const ipc::Message& message) {
+  if (const auto* w = std::get_if<ipc::Welcome>(&message)) {
+    if (callbacks_.welcome) callbacks_.welcome(*w);
+  } else if (const auto* d = std::get_if<ipc::Drain>(&message)) {
+    if (callbacks_.drain) callbacks_.drain(*d);
+  } else if (const auto* r = std::get_if<ipc::Route>(&message)) {
+    if (callbacks_.route) callbacks_.route(*r);
+  }
+  // Hello, Ready, Stats, Handback travel the other way; ignored.
 }
 
-void Channel::drain(const ipc::Drain& d) {
-  if (callbacks_.drain) callbacks_.drain(d);
+bool Channel::take_descriptor(const ipc::Message& message) {
+  if (!pipe_ || received_.empty()) return false;
+  auto tcp = std::move(received_.front());
+  received_.pop_front();
+  if (callbacks_.connection) callbacks_.connection(std::move(tcp), std::get<ipc::Handle>(message).conn);
+  return true;
 }
 
-void Channel::route(const ipc::Route& r) {
-  if (callbacks_.route) callbacks_.route(r);
+void Channel::close_descriptor() {
+  if (!received_.empty()) received_.pop_front();
 }
 
-void Channel::handle_answered(bool acknowledged) {
-  if (callbacks_.handle_answered) callbacks_.handle_answered(acknowledged);
+void Channel::handle_settled(bool taken) {
+  in_flight_ = nullptr;
+  if (callbacks_.handle_settled) callbacks_.handle_settled(taken);
 }
 
-void Channel::log(std::string_view what) {
-  std::fprintf(stderr, "handoff worker: %.*s\n", static_cast<int>(what.size()), what.data());
+// The worker's role reports none (it trusts the master); kept for the interface.
+void Channel::violation(const std::string& reason) { log("ipc: " + reason); }
+
+void Channel::ignored(ipc::ChannelEnd::Ignored kind, std::string_view detail) {
+  using Ignored = ipc::ChannelEnd::Ignored;
+  switch (kind) {
+    case Ignored::malformed: return log("ipc: ignoring a malformed message: " + std::string(detail));
+    case Ignored::oversize: return log("ipc: ignoring an oversize message of " + std::string(detail) + " bytes");
+    case Ignored::unknown: return log("ipc: ignoring unknown message '" + std::string(detail) + "'");
+    case Ignored::descriptor: return log("ipc: closing " + std::string(detail));
+  }
 }
 
 }  // namespace handoff

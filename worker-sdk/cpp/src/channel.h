@@ -1,20 +1,26 @@
 // The IPC channel to the master, at the libuv edge: NODE_CHANNEL_FD opened as an ipc
-// pipe, lines fed to ChannelProtocol, sockets received with their NODE_HANDLE lines.
+// pipe, its bytes and descriptors fed to ipc::ChannelEnd in the worker's role (framing,
+// which line takes which descriptor, ACK/NACK, resending our handles), and its decisions
+// carried out here.
 #pragma once
 
-#include "worker-sdk/cpp/src/channel_protocol.h"
+#include "protocols/channel_end.h"
 #include "uvglue/uv_handle.h"
 
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 
 namespace handoff {
 
-class Channel final : ChannelProtocol::Events {
+class Channel final : ipc::ChannelEnd::Effects {
  public:
   struct Callbacks {
     std::function<void(UvHandle<uv_tcp_t>, const ipc::Conn&)> connection;  // a socket from the master
-    std::function<void(bool acknowledged)> handle_answered;  // ACK or NACK of our last handle
+    // Our handle in flight is settled: taken (ACK), or refused (NACKed again after
+    // ipc::kMaxHandleResends resends). Its socket is the caller's again.
+    std::function<void(bool taken)> handle_settled;
     std::function<void(const ipc::Welcome&)> welcome;
     std::function<void(const ipc::Route&)> route;  // the app's rule or slot count changed
     std::function<void(const ipc::Drain&)> drain;
@@ -30,9 +36,11 @@ class Channel final : ChannelProtocol::Events {
   int open(int fd);
   // Queues one encoded line; dropped silently once the channel is closed.
   void send_line(std::string line);
-  // Queues one line with a socket (SCM_RIGHTS on its first bytes, as uv_write2 sends it).
-  // The socket stays open here until the master's answer; returns a libuv error code.
-  int send_handle(std::string line, uv_stream_t* socket);
+  // Queues one line with a socket (SCM_RIGHTS on its first bytes, as uv_write2 sends it),
+  // one at a time: false when one is in flight or it cannot be written. The socket must
+  // stay open until handle_settled (the master may NACK it: it is sent again).
+  bool send_handle(std::string line, uv_stream_t* socket);
+  bool handle_in_flight() const { return end_.handle_in_flight(); }
   // Stops reading and closes the pipe. Safe from inside the callbacks; later lines of
   // the read under way find it closed (a handle among them is not ACKed, and the master
   // dispatches it again).
@@ -41,21 +49,25 @@ class Channel final : ChannelProtocol::Events {
 
  private:
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  // Takes every descriptor the last read brought into received_; a reason when one is
+  // not a TCP socket (it is closed).
+  std::string take_pending(std::size_t& taken);
 
-  // ChannelProtocol::Events
-  bool take_handle(const ipc::Conn& conn) override;
-  void discard_handle() override;
-  void welcome(const ipc::Welcome& w) override;
-  void drain(const ipc::Drain& d) override;
-  void route(const ipc::Route& r) override;
-  void handle_answered(bool acknowledged) override;
-  void send(std::string line) override { send_line(std::move(line)); }
-  void log(std::string_view what) override;
+  // ipc::ChannelEnd::Effects
+  bool write(std::string line, std::uint64_t handle) override;
+  void message(const ipc::Message& message) override;
+  bool take_descriptor(const ipc::Message& message) override;
+  void close_descriptor() override;
+  void handle_settled(bool taken) override;
+  void violation(const std::string& reason) override;
+  void ignored(ipc::ChannelEnd::Ignored kind, std::string_view detail) override;
 
   uv_loop_t* loop_;
   Callbacks callbacks_;
   UvHandle<uv_pipe_t> pipe_;
-  ChannelProtocol protocol_;
+  ipc::ChannelEnd end_{ipc::Role::worker};
+  std::deque<UvHandle<uv_tcp_t>> received_;  // sockets waiting for the line they came with
+  uv_stream_t* in_flight_ = nullptr;  // the socket of our handle in flight (the caller's)
 };
 
 }  // namespace handoff

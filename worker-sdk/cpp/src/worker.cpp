@@ -22,10 +22,6 @@ namespace handoff {
 
 namespace {
 
-// A handle the master NACKs (its line came without the descriptor) is sent again this
-// many times, as Node's child_process does; then the connection is dropped.
-constexpr int kMaxRetransmissions = 3;
-
 // The HTTP.SYS queue counts as one connection of the drain machine while it serves: busy
 // (never idle, never handed back) until it has stopped receiving and answered what it had.
 constexpr std::uint64_t kHttpSysId = 0;
@@ -69,12 +65,12 @@ struct Worker::Impl final : Connection::Owner {
   ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
-  // here until the master's ACK (protocols/README.md: one handle in flight per channel).
+  // here until the master's ACK (protocols/README.md: one handle in flight per channel;
+  // the channel resends it on a NACK).
   struct Handback {
     UvHandle<uv_tcp_t> socket;
-    std::string line;
+    std::string line;  // until sent
     std::uint64_t id = 0;  // the connection's, which the machine counts until the ACK
-    int retransmissions = 0;
   };
   std::deque<Handback> handbacks;
   bool handback_sent = false;
@@ -114,7 +110,7 @@ struct Worker::Impl final : Connection::Owner {
   void activity_changed(Connection* connection, Connection::Activity activity) override;
   void hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, ipc::Handback message) override;
   void send_next_handback();
-  void handback_answered(bool acknowledged);
+  void handback_settled();
   void drop_handbacks();
   void responses_produced(std::size_t n) override {
     requests += n;
@@ -229,7 +225,7 @@ int Worker::Impl::start_supervised() {
   channel = std::make_unique<Channel>(
       &loop, Channel::Callbacks{
                  .connection = [this](UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) { serve(std::move(tcp), conn); },
-                 .handle_answered = [this](bool acknowledged) { handback_answered(acknowledged); },
+                 .handle_settled = [this](bool) { handback_settled(); },
                  .welcome =
                      [this](const ipc::Welcome& w) {
                        info.app = w.app;
@@ -268,9 +264,9 @@ int Worker::Impl::start_supervised() {
     std::fprintf(stderr, "handoff worker: cannot open NODE_CHANNEL_FD=%d: %s\n", *channel_fd, uv_strerror(rc));
     return 1;
   }
-  channel->send_line(ChannelProtocol::hello_line(uv_os_getpid()));
+  channel->send_line(ipc::encode(ipc::Hello{.sdk = "cpp", .version = ipc::kVersion, .pid = uv_os_getpid()}));
   // Nothing else to prepare: connections are served as soon as they arrive.
-  channel->send_line(ChannelProtocol::ready_line());
+  channel->send_line(ipc::encode(ipc::Ready{}));
   return 0;
 }
 
@@ -453,7 +449,7 @@ void Worker::Impl::hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, 
   const std::uint64_t id = connection->id();
   if (connections.erase(id) != 0) scoreboard.connection_closed();  // destroys it
   if (channel && channel->is_open()) {
-    handbacks.push_back({std::move(socket), ChannelProtocol::handback_line(message), id});
+    handbacks.push_back({std::move(socket), ipc::encode(message), id});
     send_next_handback();
   } else {
     // Without a channel the socket closes here: nobody could route it again.
@@ -465,7 +461,7 @@ void Worker::Impl::hand_back(Connection* connection, UvHandle<uv_tcp_t> socket, 
 void Worker::Impl::send_next_handback() {
   if (handback_sent || handbacks.empty()) return;
   auto& front = handbacks.front();
-  if (channel->send_handle(front.line, front.socket.stream()) != 0) {
+  if (!channel->send_handle(std::move(front.line), front.socket.stream())) {
     const std::uint64_t id = front.id;
     handbacks.pop_front();  // closes it: the channel is broken, the client retries
     drain_effects(machine.closed(now(), id));
@@ -474,16 +470,14 @@ void Worker::Impl::send_next_handback() {
   handback_sent = true;
 }
 
-// The master took the socket (it has its own descriptor now: ours closes), or the line
-// came without it (sent again, up to kMaxRetransmissions times).
-void Worker::Impl::handback_answered(bool acknowledged) {
+// The master took the socket (it has its own descriptor now: ours closes), or refused it
+// after the channel's resends (the connection is dropped; the client retries).
+void Worker::Impl::handback_settled() {
   if (!handback_sent || handbacks.empty()) return;
   handback_sent = false;
-  if (acknowledged || ++handbacks.front().retransmissions > kMaxRetransmissions) {
-    const std::uint64_t id = handbacks.front().id;
-    handbacks.pop_front();
-    drain_effects(machine.closed(now(), id));
-  }
+  const std::uint64_t id = handbacks.front().id;
+  handbacks.pop_front();
+  drain_effects(machine.closed(now(), id));
   send_next_handback();
   finish_if_done();
 }
@@ -549,7 +543,7 @@ void Worker::Impl::send_stats() {
   scoreboard.heartbeat();
   std::size_t rss = 0;
   if (uv_resident_set_memory(&rss) != 0) rss = 0;
-  channel->send_line(ChannelProtocol::stats_line(
+  channel->send_line(ipc::encode(
       ipc::Stats{.requests = requests,
                  .connections = connections.size() + (httpsys ? httpsys->in_flight() : 0),
                  .rss = rss}));
