@@ -182,7 +182,7 @@ AppMetrics App::metrics() const {
   m.min_ready = config_->min_ready;
   for (const auto* list : {&slots_, &retired_})
     for (const auto& slot : *list)
-      if (!slot->restart_counts().empty()) m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
+      m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
   return m;
 }
 

@@ -231,6 +231,7 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   app.rejected[404] = 2;  // a path no app claims, on a port of this app alone
   app.handoff_latency.observe(0.0002);
   app.restarts[1][RestartReason::crash] = 3;
+  app.restarts[2];  // a slot that never restarted
   app.ready_workers = 1;
   in.apps.push_back(app);
   in.listener_rejected["sh\"ared"][408] = 5;  // a listener of several apps, no app known
@@ -253,6 +254,10 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   has("handoff_connections_rejected_total{listener=\"sh\\\"ared\",status=\"408\"} 5");
   CHECK(text.find("listener=\"sh\\\"ared\",status=\"503\"") == std::string::npos);  // only what was counted
   has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"1\",reason=\"crash\"} 3");
+  // Every reason of every slot from the start, at 0 until it happens.
+  has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"1\",reason=\"hung\"} 0");
+  has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"2\",reason=\"crash\"} 0");
+  has("handoff_slot_restarts_total{app=\"we\\\"b\",slot=\"2\",reason=\"start_timeout\"} 0");
   has("# TYPE handoff_handoff_latency_seconds histogram");
   has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"0.0001\"} 0");
   has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"0.00025\"} 1");

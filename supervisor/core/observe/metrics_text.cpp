@@ -90,11 +90,16 @@ std::string render_metrics(const MetricsInput& in) {
   for (const auto& s : in.slots) w.sample("handoff_worker_resident_memory_bytes", slot_labels(s), s.rss);
 
   w.family("handoff_slot_restarts_total", "counter", "Restarts and replacements of the slot's worker, by reason.");
+  // Every reason of every slot, at 0 until it happens: `increase(...) > 0` then sees a
+  // slot's first crash too (a series that appears at 1 has no increase).
   for (const auto& app : in.apps)
     for (const auto& [slot, reasons] : app.restarts)
-      for (const auto& [reason, n] : reasons)
+      for (const RestartReason reason : kRestartReasons) {
+        const auto it = reasons.find(reason);
         w.sample("handoff_slot_restarts_total",
-                 app_label(app.name) + ",slot=\"" + std::to_string(slot) + "\",reason=\"" + std::string(to_string(reason)) + "\"", n);
+                 app_label(app.name) + ",slot=\"" + std::to_string(slot) + "\",reason=\"" + std::string(to_string(reason)) + "\"",
+                 it == reasons.end() ? 0 : it->second);
+      }
 
   w.family("handoff_connections_rejected_total", "counter",
            "Connections the master answered itself with an error status instead of handing them over.");
