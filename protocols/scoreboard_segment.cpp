@@ -38,9 +38,9 @@ std::unique_ptr<Segment> Segment::create(const std::string& name, std::uint32_t 
   return adopt(std::move(impl), header, name);
 }
 
-std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable, std::string& error) {
+std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable, std::string& error, bool* denied) {
   auto impl = std::make_unique<Impl>();
-  impl->memory = SharedMemory::open(name, writable, error);
+  impl->memory = SharedMemory::open(name, writable, error, denied);
   if (!impl->memory) return nullptr;
   Header* header = validate(impl->memory->address(), impl->memory->size());
   if (!header) {

@@ -17,8 +17,10 @@ class Segment {
   // one of that name exists: the caller decides whether it is stale (remove()).
   static std::unique_ptr<Segment> create(const std::string& name, std::uint32_t capacity, std::int64_t master_pid,
                                          std::int64_t now_ms, std::string& error);
-  // An existing, valid segment; read-only unless `writable`.
-  static std::unique_ptr<Segment> open(const std::string& name, bool writable, std::string& error);
+  // An existing, valid segment; read-only unless `writable`. `denied` (when given): the
+  // segment exists but this user may not open it.
+  static std::unique_ptr<Segment> open(const std::string& name, bool writable, std::string& error,
+                                       bool* denied = nullptr);
   // Removes a stale one (false and why when it cannot: on Windows a section lives as long
   // as any process holds it).
   static bool remove(const std::string& name, std::string& error);

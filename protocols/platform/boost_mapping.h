@@ -24,13 +24,15 @@ struct BoostMapping {
   bip::mapped_region region;
 };
 
-// make() builds the SharedMemory; Boost's exception becomes `error` and a null result.
+// make() builds the SharedMemory; Boost's exception becomes `error` and a null result,
+// and `denied` (when given) says whether it was a permission the OS refused.
 template <class Make>
-auto catching_boost(std::string& error, Make make) -> decltype(make()) {
+auto catching_boost(std::string& error, Make make, bool* denied = nullptr) -> decltype(make()) {
   try {
     return make();
   } catch (const bip::interprocess_exception& e) {
     error = e.what();
+    if (denied) *denied = e.get_error_code() == bip::security_error;
     return nullptr;
   }
 }

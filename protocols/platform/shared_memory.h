@@ -19,7 +19,9 @@ class SharedMemory {
   // Fails when one of that name exists.
   static std::unique_ptr<SharedMemory> create(const std::string& name, std::size_t bytes, std::string& error);
   // An existing mapping; read-only unless `writable`.
-  static std::unique_ptr<SharedMemory> open(const std::string& name, bool writable, std::string& error);
+  // `denied` (when given): whether the OS refused it for want of permission.
+  static std::unique_ptr<SharedMemory> open(const std::string& name, bool writable, std::string& error,
+                                            bool* denied = nullptr);
   // Removes the name (POSIX). Windows has nothing to remove: false, with the reason, when
   // a section of that name is still held open by some process.
   static bool remove(const std::string& name, std::string& error);

@@ -52,16 +52,27 @@ std::string locate_socket(const std::string& config_path, const std::string& soc
   return std::get<Config>(loaded).control_socket;
 }
 
-int status(const std::string& socket, bool json) {
-  if (socket.empty()) return kUsage;
+std::unique_ptr<scoreboard::Segment> open_scoreboard(const char* command, const std::string& socket) {
   const std::string name = scoreboard_name(socket);
   std::string why;
-  auto segment = scoreboard::Segment::open(name, false, why);
-  if (!segment) {
-    std::fprintf(stderr, "supervisor status: no supervisor is running with control socket %s (scoreboard %s: %s)\n",
-                 socket.c_str(), name.c_str(), why.c_str());
-    return kFailed;
-  }
+  bool denied = false;
+  auto segment = scoreboard::Segment::open(name, false, why, &denied);
+  if (segment) return segment;
+  if (denied)
+    std::fprintf(stderr,
+                 "supervisor %s: permission denied: the supervisor of %s lets only its own user read its scoreboard "
+                 "%s (run as that user, or as root)\n",
+                 command, socket.c_str(), name.c_str());
+  else
+    std::fprintf(stderr, "supervisor %s: no supervisor is running with control socket %s (scoreboard %s: %s)\n",
+                 command, socket.c_str(), name.c_str(), why.c_str());
+  return nullptr;
+}
+
+int status(const std::string& socket, bool json) {
+  if (socket.empty()) return kUsage;
+  auto segment = open_scoreboard("status", socket);
+  if (!segment) return kFailed;
   const auto& header = *segment->header();
   const auto pid = header.master_pid.load();
   if (!platform::process_alive(pid)) {

@@ -3,13 +3,20 @@
 // the others go through the control socket. Each returns the process exit code.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "protocols/scoreboard_segment.h"
 
 namespace handoff::commands {
 
 // Where to find a running supervisor: its control socket, given directly or read from
 // its config. An empty string and a message on stderr when neither works.
 std::string locate_socket(const std::string& config_path, const std::string& socket_path);
+
+// The scoreboard of the supervisor of `socket`, read-only; null after saying on stderr why
+// not (none is running, or it is another user's), as `supervisor COMMAND`.
+std::unique_ptr<scoreboard::Segment> open_scoreboard(const char* command, const std::string& socket);
 
 int status(const std::string& socket, bool json);
 int top(const std::string& socket);

@@ -89,16 +89,10 @@ struct Top {
 
 int top(const std::string& socket) {
   if (socket.empty()) return 2;
-  const std::string name = scoreboard_name(socket);
-  std::string why;
   Top t;
   t.socket = socket;
-  t.segment = scoreboard::Segment::open(name, false, why);
-  if (!t.segment) {
-    std::fprintf(stderr, "supervisor top: no supervisor is running with control socket %s (%s)\n", socket.c_str(),
-                 why.c_str());
-    return 1;
-  }
+  t.segment = open_scoreboard("top", socket);
+  if (!t.segment) return 1;
   uv_loop_init(&t.loop);
 
   // Keys: from the terminal in raw mode, or from whatever stdin is (a pipe in tests).

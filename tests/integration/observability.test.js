@@ -316,7 +316,9 @@ test('the control socket is 0600 and refuses another user', async (t) => {
   assert.notStrictEqual(peer.code, 0);
   assert.match(peer.stderr, /permission denied: uid 65534 is not the supervisor's user/);
   await sup.log.waitFor(/event=control_refused uid=65534/, { from: mark });
-  assert.strictEqual(cli(['status', '--socket', socket], { as: nobody }).code, 1, 'nor can it read the scoreboard');
+  const board = cli(['status', '--socket', socket], { as: nobody });
+  assert.strictEqual(board.code, 1, 'nor can it read the scoreboard');
+  assert.match(board.stderr, /^supervisor status: permission denied: the supervisor of \S+ lets only its own user read its scoreboard/, 'and it says so');
 
   // Still running and serving.
   assert.strictEqual((await h.request({ port })).status, 200);

@@ -44,11 +44,16 @@ std::unique_ptr<SharedMemory> SharedMemory::create(const std::string& name, std:
   });
 }
 
-std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error) {
-  return catching_boost(error, [&] {
-    const auto mode = writable ? bip::read_write : bip::read_only;
-    return std::unique_ptr<SharedMemory>(new SharedMemory(std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode)));
-  });
+std::unique_ptr<SharedMemory> SharedMemory::open(const std::string& name, bool writable, std::string& error,
+                                                 bool* denied) {
+  return catching_boost(
+      error,
+      [&] {
+        const auto mode = writable ? bip::read_write : bip::read_only;
+        return std::unique_ptr<SharedMemory>(
+            new SharedMemory(std::make_unique<Impl>(mode, bip::open_only, name.c_str(), mode)));
+      },
+      denied);
 }
 
 bool SharedMemory::remove(const std::string& name, std::string& error) {
