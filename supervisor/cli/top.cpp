@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard_segment.h"
@@ -24,7 +25,7 @@ struct Top {
   std::unique_ptr<scoreboard::Segment> segment;
   std::string socket;
   uv_loop_t loop{};
-  UvHandle<uv_timer_t> timer;
+  Timer timer;
   UvHandle<uv_signal_t> sigint;
   UvHandle<uv_tty_t> tty;
   UvHandle<uv_pipe_t> pipe;
@@ -142,16 +143,8 @@ int top(const std::string& socket) {
         if (auto* me = static_cast<Top*>(s->data)) me->quit();
       },
       SIGINT);
-  t.timer = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&t.loop, t.timer.get());
-  t.timer.mark_initialized();
-  t.timer->data = &t;
-  uv_timer_start(
-      t.timer.get(),
-      [](uv_timer_t* timer) {
-        if (auto* me = static_cast<Top*>(timer->data)) me->frame();
-      },
-      0, kFrameMs);
+  t.timer = Timer(&t.loop);
+  t.timer.start<&Top::frame>(&t, 0, kFrameMs);
   uv_run(&t.loop, UV_RUN_DEFAULT);
   t.quit();
   uv_run(&t.loop, UV_RUN_DEFAULT);

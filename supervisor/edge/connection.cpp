@@ -5,6 +5,7 @@
 
 #include "supervisor/core/address.h"
 #include "supervisor/platform/platform.h"
+#include "uvglue/timer.h"
 
 namespace handoff {
 
@@ -91,7 +92,7 @@ struct Rejection {
   ConnectionPtr connection;
   uv_write_t write{};
   uv_shutdown_t shutdown{};
-  UvHandle<uv_timer_t> linger;
+  Timer linger;
   std::string response;
 
   void finish() { delete this; }
@@ -124,12 +125,8 @@ void reject(ConnectionPtr connection, int status, RejectionCounts& counts) {
         auto* me = static_cast<Rejection*>(req->handle->data);
         if (write_status != 0 || uv_shutdown(&me->shutdown, req->handle, [](uv_shutdown_t* s, int) {
               auto* self = static_cast<Rejection*>(s->handle->data);
-              self->linger = UvHandle<uv_timer_t>::make();
-              uv_timer_init(s->handle->loop, self->linger.get());
-              self->linger.mark_initialized();
-              self->linger->data = self;
-              uv_timer_start(self->linger.get(), [](uv_timer_t* t) { static_cast<Rejection*>(t->data)->finish(); },
-                             1000, 0);
+              self->linger = Timer(s->handle->loop);
+              self->linger.start<&Rejection::finish>(self, 1000);
               const int rc = uv_read_start(
                   s->handle,
                   [](uv_handle_t*, std::size_t, uv_buf_t* out) {

@@ -295,17 +295,9 @@ int Master::run() {
     signal_actions_.emplace_back(handle.get(), action);
     signals_.push_back(std::move(handle));
   }
-  monitor_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&loop_, monitor_.get());
-  monitor_.mark_initialized();
-  monitor_->data = this;
-  uv_timer_start(
-      monitor_.get(),
-      [](uv_timer_t* t) {
-        if (auto* me = static_cast<Master*>(t->data)) me->monitor();
-      },
-      kMonitorEveryMs, kMonitorEveryMs);
-  uv_unref(monitor_.base());  // never the reason the loop keeps running
+  monitor_ = Timer(&loop_);
+  monitor_.start<&Master::monitor>(this, kMonitorEveryMs, kMonitorEveryMs);
+  monitor_.unref();  // never the reason the loop keeps running
   start_watchdog();
 
   for (auto& [name, app] : apps_) app->start();
@@ -450,13 +442,9 @@ void Master::start_watchdog() {
   // Twice per interval, as sd_watchdog_enabled(3) advises; from the loop, so a stuck
   // loop stops the pings and systemd restarts us.
   const auto every = static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval->count() / 2000));
-  watchdog_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&loop_, watchdog_.get());
-  watchdog_.mark_initialized();
-  watchdog_->data = this;
-  uv_timer_start(
-      watchdog_.get(), [](uv_timer_t*) { platform::notify_service_manager("WATCHDOG=1"); }, 0, every);
-  uv_unref(watchdog_.base());
+  watchdog_ = Timer(&loop_);
+  watchdog_.start<[](Master&) { platform::notify_service_manager("WATCHDOG=1"); }>(this, 0, every);
+  watchdog_.unref();
   log_event("watchdog", {{"interval_ms", std::to_string(interval->count() / 1000)}});
 }
 

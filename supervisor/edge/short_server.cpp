@@ -4,6 +4,7 @@
 
 #include "protocols/native_handle.h"
 #include "supervisor/platform/service.h"
+#include "uvglue/timer.h"
 
 namespace handoff {
 
@@ -25,7 +26,7 @@ struct ShortServer::Connection {
   Write* pending = nullptr;
   UvHandle<uv_tcp_t> tcp;
   UvHandle<uv_pipe_t> pipe;
-  UvHandle<uv_timer_t> timer;
+  Timer timer;
   std::unique_ptr<Session> session;
   std::size_t received = 0;
   bool answering = false;
@@ -116,18 +117,11 @@ void ShortServer::on_connection() {
   c->session = accept_(as_intptr(fd));  // the session's platform code knows what it is
   if (!c->session) return drop(c);
 
-  c->timer = UvHandle<uv_timer_t>::make();
-  uv_timer_init(loop_, c->timer.get());
-  c->timer.mark_initialized();
-  c->timer->data = c;
-  uv_timer_start(
-      c->timer.get(),
-      [](uv_timer_t* t) {
-        auto* conn = static_cast<Connection*>(t->data);
-        if (!conn || !conn->server || conn->answering) return;
-        conn->server->finish(conn, conn->session->timed_out());
-      },
-      static_cast<std::uint64_t>(limits_.timeout.count()), 0);
+  c->timer = Timer(loop_);
+  c->timer.start<[](Connection& conn) {
+    if (!conn.server || conn.answering) return;
+    conn.server->finish(&conn, conn.session->timed_out());
+  }>(c, static_cast<std::uint64_t>(limits_.timeout.count()));
 
   uv_read_start(
       c->stream(),
@@ -151,7 +145,7 @@ void ShortServer::on_connection() {
 void ShortServer::finish(Connection* c, std::string answer) {
   c->answering = true;
   uv_read_stop(c->stream());
-  uv_timer_stop(c->timer.get());
+  c->timer.stop();
   if (answer.empty()) {
     c->session->answered();
     return drop(c);

@@ -42,11 +42,8 @@ Slot::Slot(const SlotContext& context, SlotObserver& observer, int number, std::
       number_(number),
       lane_(lane),
       config_(std::move(config)),
-      machine_(config_->lifecycle, *this) {
-  timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(context_.loop, timer_.get());
-  timer_.mark_initialized();
-  timer_->data = this;
+      machine_(config_->lifecycle, *this),
+      timer_(context_.loop) {
   if (auto* board = context_.scoreboard) {
     record_ = scoreboard::allocate(board, config_->name, static_cast<std::uint32_t>(number_));
     if (!record_) log_line(name() + ": the scoreboard is full; this slot is not shown in status");
@@ -414,19 +411,14 @@ void Slot::settle() {
 void Slot::arm_timer() {
   const std::optional<TimePoint> when = machine_.next_deadline();
   if (!when) {
-    uv_timer_stop(timer_.get());
+    timer_.stop();
     return;
   }
   const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* me = static_cast<Slot*>(t->data);
-        if (!me) return;
-        me->machine_.tick(now());
-        me->settle();
-      },
-      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
+  timer_.start<[](Slot& me) {
+    me.machine_.tick(now());
+    me.settle();
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)));
 }
 
 }  // namespace handoff

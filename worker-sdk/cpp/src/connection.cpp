@@ -63,11 +63,8 @@ Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::Any
 
 void Connection::start() {
   tcp_->data = this;
-  auto timer = UvHandle<uv_timer_t>::make();
-  if (uv_timer_init(loop_, timer.get()) != 0) return close_now();
-  timer.mark_initialized();
-  timer->data = this;
-  timer_ = std::move(timer);
+  timer_ = Timer(loop_);
+  if (!timer_) return close_now();
   // Responses leave as whole writes; Nagle's algorithm would only delay them.
   (void)uv_tcp_nodelay(tcp_.get(), 1);
   // An AsyncHandler's answer comes from some other callback of the loop.
@@ -156,20 +153,18 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
   self->settle();
 }
 
-void Connection::on_timer(uv_timer_t* timer) {
-  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(timer));
-  if (self == nullptr) return;
-  switch (self->wait_) {
+void Connection::on_timer() {
+  switch (wait_) {
     case Wait::head:
     case Wait::body:
-      self->session_.timeout();  // 408, then the closing path
-      self->wait_ = Wait::nothing;
-      return self->settle();
+      session_.timeout();  // 408, then the closing path
+      wait_ = Wait::nothing;
+      return settle();
     case Wait::first_request:  // no byte of a request came: nothing to answer
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
-      return self->close_now();
+      return close_now();
     case Wait::nothing:
       return;
   }
@@ -301,10 +296,10 @@ void Connection::set_wait(Wait wait, bool restart) {
     case Wait::nothing: break;
   }
   if (ms == 0) {
-    uv_timer_stop(timer_.get());
+    timer_.stop();
   } else {
     uv_update_time(loop_);  // see fresh_now()
-    uv_timer_start(timer_.get(), on_timer, ms, 0);
+    timer_.start<&Connection::on_timer>(this, ms);
   }
 }
 
