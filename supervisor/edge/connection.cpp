@@ -6,6 +6,7 @@
 #include "supervisor/core/address.h"
 #include "supervisor/platform/platform.h"
 #include "uvglue/timer.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
@@ -90,10 +91,8 @@ namespace {
 // the client reads it (the "lingering close" of nginx and Apache).
 struct Rejection {
   ConnectionPtr connection;
-  uv_write_t write{};
   uv_shutdown_t shutdown{};
   Timer linger;
-  std::string response;
 
   void finish() { delete this; }
 };
@@ -113,17 +112,16 @@ void reject(ConnectionPtr connection, int status, RejectionCounts& counts) {
   if (asked_nothing(*connection)) return;  // closes it
   ++counts[status];
   const std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
+  auto response = std::make_unique<UvWrite>(
+      "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(text.size() + 1) +
+      (status == 503 ? "\r\nRetry-After: 1" : "") + "\r\nConnection: close\r\n\r\n" + text + "\n");
   auto* r = new Rejection{};
-  r->response = "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                std::to_string(text.size() + 1) + (status == 503 ? "\r\nRetry-After: 1" : "") +
-                "\r\nConnection: close\r\n\r\n" + text + "\n";
   r->connection = std::move(connection);
   uv_stream_t* stream = r->connection->socket.stream();
   stream->data = r;
-  uv_buf_t buf = uv_buf_init(r->response.data(), static_cast<unsigned>(r->response.size()));
-  if (uv_write(&r->write, stream, &buf, 1, [](uv_write_t* req, int write_status) {
-        auto* me = static_cast<Rejection*>(req->handle->data);
-        if (write_status != 0 || uv_shutdown(&me->shutdown, req->handle, [](uv_shutdown_t* s, int) {
+  if (UvWrite::start(std::move(response), stream, [](UvWrite& written, int write_status) {
+        auto* me = static_cast<Rejection*>(written.stream()->data);
+        if (write_status != 0 || uv_shutdown(&me->shutdown, written.stream(), [](uv_shutdown_t* s, int) {
               auto* self = static_cast<Rejection*>(s->handle->data);
               self->linger = Timer(s->handle->loop);
               self->linger.start<&Rejection::finish>(self, 1000);

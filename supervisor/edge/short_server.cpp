@@ -5,25 +5,16 @@
 #include "protocols/native_handle.h"
 #include "supervisor/platform/service.h"
 #include "uvglue/timer.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
-namespace {
-
-struct Write {
-  uv_write_t req;
-  std::string bytes;
-  ShortServer::Connection* connection = nullptr;  // cleared if it goes first
-};
-
-}  // namespace
-
 struct ShortServer::Connection {
   ~Connection() {
-    if (pending) pending->connection = nullptr;
+    if (pending) pending->owner = nullptr;
   }
   ShortServer* server = nullptr;
-  Write* pending = nullptr;
+  UvWrite* pending = nullptr;  // the answer being written; its owner is this connection
   UvHandle<uv_tcp_t> tcp;
   UvHandle<uv_pipe_t> pipe;
   Timer timer;
@@ -150,15 +141,11 @@ void ShortServer::finish(Connection* c, std::string answer) {
     c->session->answered();
     return drop(c);
   }
-  auto* w = new Write{};
-  w->bytes = std::move(answer);
-  w->connection = c;
-  c->pending = w;
-  uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
-  const int rc = uv_write(&w->req, c->stream(), &buf, 1, [](uv_write_t* req, int) {
-    auto* write = reinterpret_cast<Write*>(req);
-    Connection* conn = write->connection;
-    delete write;
+  auto write = std::make_unique<UvWrite>(std::move(answer));
+  write->owner = c;
+  c->pending = write.get();
+  const int rc = UvWrite::start(std::move(write), c->stream(), [](UvWrite& written, int) {
+    auto* conn = static_cast<Connection*>(written.owner);
     // The server may have closed meanwhile and deleted the connection (the handle's
     // close cancelled this write).
     if (!conn) return;
@@ -169,8 +156,7 @@ void ShortServer::finish(Connection* c, std::string answer) {
     if (session) session->answered();
   });
   if (rc != 0) {
-    c->pending = nullptr;
-    delete w;
+    c->pending = nullptr;  // (freed by start)
     c->session->answered();
     drop(c);
   }

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "uvglue/read_buffer.h"
-#include "write_request.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
@@ -134,9 +134,8 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   self->settle();
 }
 
-void Connection::on_write(uv_write_t* req, int status) {
-  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(req->handle));
-  delete WriteRequest::from(req);
+void Connection::on_write(UvWrite& write, int status) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(write.stream()));
   if (self == nullptr) return;  // the connection closed with this write queued
   --self->writes_in_flight_;
   if (status < 0) self->broken_ = true;
@@ -230,12 +229,13 @@ void Connection::settle() {
 
 void Connection::flush() {
   if (!session_.has_output()) return;
-  auto* request = new WriteRequest;
-  request->responses = session_.take_output();
-  std::size_t bytes = 0;
-  for (const auto& r : request->responses) bytes += r.head.size() + r.body.size();
-  if (request->write(tcp_.stream(), on_write) != 0) {
-    delete request;
+  auto write = std::make_unique<UvWrite>();
+  for (auto& r : session_.take_output()) {
+    write->add(std::move(r.head));
+    write->add(std::move(r.body));
+  }
+  const std::size_t bytes = write->size();
+  if (UvWrite::start(std::move(write), tcp_.stream(), on_write) != 0) {
     broken_ = true;
     return;
   }

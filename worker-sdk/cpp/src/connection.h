@@ -5,6 +5,7 @@
 #include "worker-sdk/cpp/src/http_session.h"
 #include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
+#include "uvglue/uv_write.h"
 #include <handoff/worker.h>
 
 #include "protocols/ipc_messages.h"
@@ -78,7 +79,7 @@ class Connection {
   enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_write(uv_write_t* req, int status);
+  static void on_write(UvWrite& write, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
   void on_timer();
 
