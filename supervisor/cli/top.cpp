@@ -11,6 +11,7 @@
 #include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard_segment.h"
+#include "protocols/unix_time.h"
 #include "supervisor/cli/commands.h"
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/core/observe/status_view.h"
@@ -50,8 +51,7 @@ struct Top {
       return quit();
     }
     const auto now = std::chrono::steady_clock::now();
-    const auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now_ms = unix_ms();
     StatusInput in{pid, header.started_ms.load(), now_ms, scoreboard::read_all(header)};
     std::vector<double> rates;
     for (const auto& s : in.slots) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <variant>
 
+#include "protocols/unix_time.h"
 #include "supervisor/core/config_error.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/descriptor_budget.h"
@@ -23,11 +24,6 @@ namespace {
 constexpr std::uint64_t kMonitorEveryMs = 1000;
 // /healthz fails when the monitor timer is this late: the loop is stuck somewhere.
 constexpr auto kMonitorLate = std::chrono::milliseconds(5000);
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string address_text(const std::string& host, int port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);

@@ -3,6 +3,7 @@
 #include "supervisor/core/routing/httpsys_prefix.h"
 
 #include "protocols/overloaded.h"
+#include "protocols/unix_time.h"
 
 #include <csignal>
 #include <variant>
@@ -26,11 +27,6 @@ ipc::HttpSettings http_settings(const AppConfig& app) {
           .max_requests_per_socket = h.max_requests_per_socket,
           .max_header_size = h.max_header_size,
           .max_body_size = h.max_body_size};
-}
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
