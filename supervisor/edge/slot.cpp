@@ -17,18 +17,6 @@ namespace {
 
 TimePoint now() { return std::chrono::steady_clock::now(); }
 
-std::uint64_t ms(Milliseconds d) { return static_cast<std::uint64_t>(d.count()); }
-
-ipc::HttpSettings http_settings(const AppConfig& app) {
-  const HttpPolicy& h = app.http;
-  return {.keep_alive_timeout_ms = ms(h.keep_alive_timeout),
-          .headers_timeout_ms = ms(h.headers_timeout),
-          .request_timeout_ms = ms(h.request_timeout),
-          .max_requests_per_socket = h.max_requests_per_socket,
-          .max_header_size = h.max_header_size,
-          .max_body_size = h.max_body_size};
-}
-
 }  // namespace
 
 Slot::Slot(const SlotContext& context, SlotObserver& observer, int number, std::size_t lane,
@@ -305,7 +293,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    const auto route = observer_.route_message();
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
-                                               http_settings(*p.config), httpsys_for(p)});
+                                               p.config->http, httpsys_for(p), DrainRules{}});
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());

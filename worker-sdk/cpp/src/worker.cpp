@@ -235,6 +235,7 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        if (w.http) apply_http(*w.http);
+                       if (w.drain) machine.set_rules(*w.drain);
                        if (w.httpsys && !httpsys) start_httpsys(*w.httpsys);
                        scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
