@@ -1,4 +1,4 @@
-// uvglue's UvWrite on a real loop and a real socket pair: the bytes arrive whole and in
+// uvglue's UvWrite on a real loop and a real pipe: the bytes arrive whole and in
 // order, `done` runs once (also when a close cancels the write), a handle goes along over
 // an IPC pipe.
 #include <doctest/doctest.h>
@@ -21,13 +21,22 @@ struct Pair {
   std::string received;
   char buffer[64 * 1024];
 
+  // A pipe (an anonymous one, which every platform opens as a uv_pipe_t) or, for IPC
+  // (Unix only), a socket pair.
   explicit Pair(int ipc = 0) {
     uv_loop_init(&loop);
-    uv_os_sock_t fds[2];
-    REQUIRE(uv_socketpair(SOCK_STREAM, 0, fds, 0, 0) == 0);
-    open(writer, fds[0], ipc);
-    open(reader, fds[1], ipc);
-    reader->data = this;
+    uv_file fds[2];
+#ifndef _WIN32
+    if (ipc) {
+      uv_os_sock_t socks[2];
+      REQUIRE(uv_socketpair(SOCK_STREAM, 0, socks, 0, 0) == 0);
+      fds[0] = socks[1];
+      fds[1] = socks[0];
+    } else
+#endif
+      REQUIRE(uv_pipe(fds, 0, 0) == 0);  // fds[0] reads, fds[1] writes
+    open(reader, fds[0], ipc);
+    open(writer, fds[1], ipc);
   }
   ~Pair() {
     writer.reset();
@@ -35,11 +44,11 @@ struct Pair {
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
   }
-  void open(UvHandle<uv_pipe_t>& pipe, uv_os_sock_t fd, int ipc) {
+  void open(UvHandle<uv_pipe_t>& pipe, uv_file fd, int ipc) {
     pipe = UvHandle<uv_pipe_t>::make();
     REQUIRE(uv_pipe_init(&loop, pipe.get(), ipc) == 0);
     pipe.mark_initialized();
-    REQUIRE(uv_pipe_open(pipe.get(), static_cast<uv_file>(fd)) == 0);
+    REQUIRE(uv_pipe_open(pipe.get(), fd) == 0);
   }
   // Reads until `n` bytes came.
   void read(std::size_t n) {
