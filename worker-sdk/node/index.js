@@ -712,7 +712,7 @@ function attach(handoff, server, options) {
       // The drain's numbers are the master's; drain.js's own serve only without them
       // (standalone, a signal before the welcome, an older master).
       const rules = rulesFromWelcome(message.drain);
-      if (rules && !machine.draining) machine.rules = rules;
+      if (rules && machine.phase === 'serving') machine.rules = rules; // a drain under way keeps its own
       route = routeOf(message);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());

@@ -88,7 +88,7 @@ class DrainMachine {
   // The deadline for a drain of `timeout_ms` from the master (<= 0: the own grace).
   std::optional<std::int64_t> deadline_ms(std::int64_t timeout_ms) const;
   const DrainRules& rules() const { return rules_; }
-  // The master's numbers (welcome's `drain`), before any drain starts.
+  // The master's numbers (welcome's `drain`); for a machine still serving.
   void set_rules(const DrainRules& rules) { rules_ = rules; }
 
  private:

@@ -235,7 +235,9 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        if (w.http) apply_http(*w.http);
-                       if (w.drain) machine.set_rules(*w.drain);
+                       // The master's drain numbers; a drain already under way (a signal
+                       // came first) keeps the ones it started with, as in the Node SDK.
+                       if (w.drain && machine.phase() == DrainMachine::Phase::serving) machine.set_rules(*w.drain);
                        if (w.httpsys && !httpsys) start_httpsys(*w.httpsys);
                        scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
