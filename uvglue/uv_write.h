@@ -6,8 +6,9 @@
 //   int rc = UvWrite::start(std::move(write), stream, on_written);
 //
 // `done` runs exactly once if start succeeded: when the bytes went out, when the write
-// failed, or with UV_ECANCELED when the stream closed with the write still queued. That
-// last call comes after the stream's owner may be gone, so `done` reaches its owner only
+// failed, or with an error when the stream closed with the write still queued
+// (UV_ECANCELED on Unix; Windows reports what the closed handle gave, such as UV_EBADF).
+// That last call comes after the stream's owner may be gone, so `done` reaches its owner only
 // through `owner` (which an owner that goes first clears) or the stream's `data` (which
 // UvHandle clears before closing), never through a captured pointer. The UvWrite is freed
 // right after `done` returns.
@@ -35,7 +36,7 @@ class UvWrite {
   void add(std::string bytes);
   std::size_t size() const;  // bytes held
 
-  // The stream written to, once started (still set in `done`, also for UV_ECANCELED).
+  // The stream written to, once started (still set in `done`, also after a close).
   uv_stream_t* stream() const { return request_.handle; }
 
   void* owner = nullptr;
