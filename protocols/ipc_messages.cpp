@@ -156,10 +156,10 @@ struct Reader {
   std::string error;
 
   template <class T>
-  T get(const char* key, bool required = true) {
+  T get(std::string_view key, bool required = true) {
     auto it = object.find(key);
     if (it == object.end()) {
-      if (required && error.empty()) error = std::string("missing field '") + key + "'";
+      if (required && error.empty()) error = "missing field '" + std::string(key) + "'";
       return T{};
     }
     if constexpr (std::is_same_v<T, std::string>) {
@@ -169,7 +169,7 @@ struct Reader {
     } else {
       if (it->is_number_integer()) return it->template get<T>();
     }
-    if (error.empty()) error = std::string("field '") + key + "' has the wrong type";
+    if (error.empty()) error = "field '" + std::string(key) + "' has the wrong type";
     return T{};
   }
 };
@@ -199,15 +199,21 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     if (auto http = j.find("http"); http != j.end()) {
       if (!http->is_object()) return DecodeError{"field 'http' has the wrong type"};
       Reader h{*http, {}};
-      w.http = HttpSettings{
-          .keep_alive_timeout_ms = h.get<std::uint64_t>("keep_alive_timeout_ms"),
-          .headers_timeout_ms = h.get<std::uint64_t>("headers_timeout_ms"),
-          .request_timeout_ms = h.get<std::uint64_t>("request_timeout_ms"),
-          .max_requests_per_socket = h.get<std::uint64_t>("max_requests_per_socket"),
-          .max_header_size = h.get<std::uint64_t>("max_header_size"),
-          .max_body_size = h.get<std::uint64_t>("max_body_size"),
-      };
+      HttpSettings settings;
+      for (const auto& s : kHttpSettings) settings.*s.field = h.get<std::uint64_t>(s.wire);
       if (!h.error.empty()) return DecodeError{"http: " + h.error};
+      w.http = settings;
+    }
+    if (auto drain = j.find("drain"); drain != j.end()) {
+      if (!drain->is_object()) return DecodeError{"field 'drain' has the wrong type"};
+      Reader d{*drain, {}};
+      DrainRules rules{.deadline_margin_ms = d.get<std::int64_t>("deadline_margin_ms"),
+                       .deadline_margin_divisor = d.get<std::int64_t>("deadline_margin_divisor"),
+                       .idle_grace_ms = d.get<std::int64_t>("idle_grace_ms")};
+      if (d.error.empty() && (rules.deadline_margin_ms < 0 || rules.deadline_margin_divisor <= 0 || rules.idle_grace_ms < 0))
+        d.error = "a margin or grace below 0, or a divisor below 1";
+      if (!d.error.empty()) return DecodeError{"drain: " + d.error};
+      w.drain = rules;
     }
     if (auto httpsys = j.find("httpsys"); httpsys != j.end()) {
       if (!httpsys->is_object()) return DecodeError{"field 'httpsys' has the wrong type"};
@@ -303,14 +309,15 @@ std::string encode(const Message& message) {
             o["heartbeat_ms"] = w.heartbeat_ms;
             if (checks_something(w.route)) o["route"] = route_to_json(w.route);
             if (w.http) {
-              o["http"] = json{{"keep_alive_timeout_ms", w.http->keep_alive_timeout_ms},
-                               {"headers_timeout_ms", w.http->headers_timeout_ms},
-                               {"request_timeout_ms", w.http->request_timeout_ms},
-                               {"max_requests_per_socket", w.http->max_requests_per_socket},
-                               {"max_header_size", w.http->max_header_size},
-                               {"max_body_size", w.http->max_body_size}};
+              json http = json::object();
+              for (const auto& s : kHttpSettings) http[std::string(s.wire)] = (*w.http).*s.field;
+              o["http"] = std::move(http);
             }
             if (w.httpsys) o["httpsys"] = json{{"queue", w.httpsys->queue}, {"prefix", w.httpsys->prefix}};
+            if (w.drain)
+              o["drain"] = json{{"deadline_margin_ms", w.drain->deadline_margin_ms},
+                                {"deadline_margin_divisor", w.drain->deadline_margin_divisor},
+                                {"idle_grace_ms", w.drain->idle_grace_ms}};
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/drain_rules.h"
+#include "protocols/http_settings.h"
 #include "protocols/route_key.h"
 
 namespace handoff::ipc {
@@ -123,19 +125,6 @@ struct RouteCheck {
   bool operator==(const RouteCheck&) const = default;
 };
 
-// The app's `http:` section of cluster.yaml, for the worker's HTTP server: milliseconds
-// and bytes, named as the config names them. A timeout of 0 means none;
-// max_requests_per_socket 0 means no limit. All six travel together.
-struct HttpSettings {
-  std::uint64_t keep_alive_timeout_ms = 0;
-  std::uint64_t headers_timeout_ms = 0;
-  std::uint64_t request_timeout_ms = 0;
-  std::uint64_t max_requests_per_socket = 0;
-  std::uint64_t max_header_size = 0;
-  std::uint64_t max_body_size = 0;
-  bool operator==(const HttpSettings&) const = default;
-};
-
 // An HTTP.SYS request queue the master created for this slot and duplicated into the
 // worker (Windows, `listeners[].httpsys`): the worker receives its requests from it
 // instead of sockets. `queue` is the HANDLE value in the worker's own process.
@@ -152,8 +141,11 @@ struct Welcome {
   int generation = 0;
   std::int64_t heartbeat_ms = 0;  // send `stats` this often; 0: never
   RouteCheck route = {};  // empty rule: never hand back
-  std::optional<HttpSettings> http = std::nullopt;  // absent: the worker keeps its own settings
-  std::optional<HttpSys> httpsys = std::nullopt;    // absent: connections come as sockets
+  // The app's `http:` section (protocols/http_settings.h). Absent: the worker keeps its own.
+  std::optional<HttpSettings> http = std::nullopt;
+  std::optional<HttpSys> httpsys = std::nullopt;  // absent: connections come as sockets
+  // The drain's numbers (protocols/drain_rules.h). Absent (an older master): the worker's own.
+  std::optional<DrainRules> drain = std::nullopt;
 };
 
 // What a worker checks keep-alive requests against changed after its `welcome` (a reload

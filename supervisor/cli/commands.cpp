@@ -1,11 +1,11 @@
 #include "supervisor/cli/commands.h"
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <variant>
 
 #include "protocols/scoreboard_segment.h"
+#include "protocols/unix_time.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/cli/control_client.h"
 #include "supervisor/edge/real_host.h"
@@ -18,11 +18,6 @@ namespace {
 
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int send(const std::string& socket, const control::Request& request) {
   auto answer = control::call(socket, request);

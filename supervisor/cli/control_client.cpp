@@ -2,6 +2,7 @@
 
 #include <uv.h>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "supervisor/platform/service.h"
@@ -12,7 +13,7 @@ namespace {
 struct Call {
   uv_loop_t loop{};
   UvHandle<uv_pipe_t> pipe;
-  UvHandle<uv_timer_t> timer;
+  Timer timer;
   uv_connect_t connect{};
   uv_write_t write{};
   std::string request;
@@ -41,13 +42,9 @@ std::variant<Reply, std::string> call(const std::string& socket_path, const Requ
   uv_pipe_init(&c.loop, c.pipe.get(), 0);
   c.pipe.mark_initialized();
   c.pipe->data = &c;
-  c.timer = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&c.loop, c.timer.get());
-  c.timer.mark_initialized();
-  c.timer->data = &c;
-  uv_timer_start(
-      c.timer.get(), [](uv_timer_t* t) { static_cast<Call*>(t->data)->finish("no answer from the supervisor in time"); },
-      static_cast<std::uint64_t>(timeout.count()), 0);
+  c.timer = Timer(&c.loop);
+  c.timer.start<[](Call& me) { me.finish("no answer from the supervisor in time"); }>(
+      &c, static_cast<std::uint64_t>(timeout.count()));
   c.connect.data = &c;
   uv_pipe_connect(&c.connect, c.pipe.get(), platform::local_endpoint(socket_path).c_str(), [](uv_connect_t* req, int status) {
     auto* call = static_cast<Call*>(req->data);

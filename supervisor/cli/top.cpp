@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <map>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard_segment.h"
+#include "protocols/unix_time.h"
 #include "supervisor/cli/commands.h"
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/core/observe/status_view.h"
@@ -24,7 +26,7 @@ struct Top {
   std::unique_ptr<scoreboard::Segment> segment;
   std::string socket;
   uv_loop_t loop{};
-  UvHandle<uv_timer_t> timer;
+  Timer timer;
   UvHandle<uv_signal_t> sigint;
   UvHandle<uv_tty_t> tty;
   UvHandle<uv_pipe_t> pipe;
@@ -49,8 +51,7 @@ struct Top {
       return quit();
     }
     const auto now = std::chrono::steady_clock::now();
-    const auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now_ms = unix_ms();
     StatusInput in{pid, header.started_ms.load(), now_ms, scoreboard::read_all(header), scoreboard::master_build(header)};
     std::vector<double> rates;
     for (const auto& s : in.slots) {
@@ -136,16 +137,8 @@ int top(const std::string& socket) {
         if (auto* me = static_cast<Top*>(s->data)) me->quit();
       },
       SIGINT);
-  t.timer = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&t.loop, t.timer.get());
-  t.timer.mark_initialized();
-  t.timer->data = &t;
-  uv_timer_start(
-      t.timer.get(),
-      [](uv_timer_t* timer) {
-        if (auto* me = static_cast<Top*>(timer->data)) me->frame();
-      },
-      0, kFrameMs);
+  t.timer = Timer(&t.loop);
+  t.timer.start<&Top::frame>(&t, 0, kFrameMs);
   uv_run(&t.loop, UV_RUN_DEFAULT);
   t.quit();
   uv_run(&t.loop, UV_RUN_DEFAULT);

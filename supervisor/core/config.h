@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocols/defaults.h"
+#include "protocols/http_settings.h"
 
 #include "supervisor/core/routing/dispatch_policy.h"
 
@@ -75,15 +76,9 @@ struct QueuePolicy {
 
 // The workers' HTTP servers (both SDKs), sent to each worker in `welcome`. Timeouts of 0
 // mean none; max_requests_per_socket 0 means no limit.
-struct HttpPolicy {
-  Milliseconds keep_alive_timeout{defaults::kKeepAliveTimeoutMs};
-  Milliseconds headers_timeout{defaults::kHeadersTimeoutMs};
-  Milliseconds request_timeout{defaults::kRequestTimeoutMs};
-  std::uint64_t max_requests_per_socket = defaults::kMaxRequestsPerSocket;
-  std::uint64_t max_header_size = defaults::kMaxHeaderSize;
-  std::uint64_t max_body_size = defaults::kMaxBodySize;
-  bool operator==(const HttpPolicy&) const = default;
-};
+// The app's `http:` section is what `welcome` carries to its workers, field for field
+// (protocols/http_settings.h: the settings' names, units and defaults).
+using HttpPolicy = ipc::HttpSettings;
 
 // A user to run as, resolved when the config is checked.
 struct RunAs {

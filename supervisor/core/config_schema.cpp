@@ -479,46 +479,48 @@ constexpr Milliseconds kMaxHttpTimeout{24 * 3'600'000};
   [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {           \
     auto d = read_duration(v, ctx, field);                                                   \
     if (d && *d > kMaxHttpTimeout) ctx.error(v, field, "at most 24h (0s: no timeout)");      \
-    else if (d) h.member = *d;                                                               \
+    else if (d) h.member = static_cast<std::uint64_t>(d->count());                           \
   }
 
-// The documented defaults are made from the values themselves (config.h, from
-// protocols/defaults.h), so the reference cannot drift from what applies.
+// The keys are the settings' own (protocols/http_settings.h); the documented defaults are
+// made from the values themselves (from protocols/defaults.h), so the reference cannot
+// drift from what applies.
+constexpr std::string_view http_key(std::uint64_t HttpPolicy::*field) { return http_setting(field).config; }
 const struct {
-  std::string keep_alive_timeout = format_duration(HttpPolicy{}.keep_alive_timeout);
-  std::string headers_timeout = format_duration(HttpPolicy{}.headers_timeout);
-  std::string request_timeout = format_duration(HttpPolicy{}.request_timeout);
+  std::string keep_alive_timeout = format_duration(Milliseconds(HttpPolicy{}.keep_alive_timeout_ms));
+  std::string headers_timeout = format_duration(Milliseconds(HttpPolicy{}.headers_timeout_ms));
+  std::string request_timeout = format_duration(Milliseconds(HttpPolicy{}.request_timeout_ms));
   std::string max_header_size = format_size(HttpPolicy{}.max_header_size);
   std::string max_body_size = format_size(HttpPolicy{}.max_body_size);
 } kHttpDefaultText;
 
 const Field<HttpPolicy> kHttpFields[] = {
-    {"keep_alive_timeout", "duration", kHttpDefaultText.keep_alive_timeout,
+    {http_key(&HttpPolicy::keep_alive_timeout_ms), "duration", kHttpDefaultText.keep_alive_timeout,
      "An idle keep-alive connection (its last response written, no byte of a next request) is closed quietly "
      "after this long; announced as `Keep-Alive: timeout=<seconds>`. Never applies while a request is in "
      "progress. `0s`: idle connections stay open.",
-     false, HANDOFF_HTTP_TIMEOUT(keep_alive_timeout)},
-    {"headers_timeout", "duration", kHttpDefaultText.headers_timeout,
+     false, HANDOFF_HTTP_TIMEOUT(keep_alive_timeout_ms)},
+    {http_key(&HttpPolicy::headers_timeout_ms), "duration", kHttpDefaultText.headers_timeout,
      "A request whose head is not complete this long after its first byte (a connection's first request: after "
      "the connection reached the worker) gets `408` and the connection closes. A new connection that sends "
      "nothing at all is closed without a response. `0s`: none.",
-     false, HANDOFF_HTTP_TIMEOUT(headers_timeout)},
-    {"request_timeout", "duration", kHttpDefaultText.request_timeout,
+     false, HANDOFF_HTTP_TIMEOUT(headers_timeout_ms)},
+    {http_key(&HttpPolicy::request_timeout_ms), "duration", kHttpDefaultText.request_timeout,
      "A request not received whole (head and body) this long after its first byte gets `408` and the "
      "connection closes. `0s`: none.",
-     false, HANDOFF_HTTP_TIMEOUT(request_timeout)},
-    {"max_requests_per_socket", "integer", "0",
+     false, HANDOFF_HTTP_TIMEOUT(request_timeout_ms)},
+    {http_key(&HttpPolicy::max_requests_per_socket), "integer", "0",
      "Requests served on one connection; the last response says `Connection: close`. `0`: no limit.", false,
      [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 0, 1LL << 31)) h.max_requests_per_socket = static_cast<std::uint64_t>(*n);
      }},
-    {"max_header_size", "size", kHttpDefaultText.max_header_size, "Largest request line plus headers; a larger head gets `431`.", false,
+    {http_key(&HttpPolicy::max_header_size), "size", kHttpDefaultText.max_header_size, "Largest request line plus headers; a larger head gets `431`.", false,
      [](const YAML::Node& v, HttpPolicy& h, Context& ctx, const std::string& field) {
        auto n = read_size(v, ctx, field);
        if (n && (*n < 1024 || *n > (64u << 20))) ctx.error(v, field, "expected a size from 1KiB to 64MiB");
        else if (n) h.max_header_size = *n;
      }},
-    {"max_body_size", "size", kHttpDefaultText.max_body_size,
+    {http_key(&HttpPolicy::max_body_size), "size", kHttpDefaultText.max_body_size,
      "Largest request body (after chunked decoding); a larger one gets `413` (at once when its Content-Length "
      "says so). The C++ SDK holds a body in memory: this bounds it. There is no unlimited.",
      false,
@@ -873,8 +875,8 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     if (lc.heartbeat_timeout.count() > 0 && lc.heartbeat_timeout <= lc.heartbeat_interval)
       ctx.error(node["heartbeat"], field + ".heartbeat", "timeout must be longer than interval");
     // As Node's http.Server insists: the head is part of the request.
-    if (const auto& h = app.http; h.headers_timeout.count() > 0 && h.request_timeout.count() > 0 &&
-                                  h.headers_timeout > h.request_timeout)
+    if (const auto& h = app.http; h.headers_timeout_ms > 0 && h.request_timeout_ms > 0 &&
+                                  h.headers_timeout_ms > h.request_timeout_ms)
       ctx.error(node["http"], field + ".http", "headers_timeout is longer than request_timeout");
     if (!config.run_as.user.empty() && !app.run_as.user.empty() && app.run_as.user != config.run_as.user)
       ctx.error(node["user"], field + ".user",

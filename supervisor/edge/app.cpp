@@ -18,11 +18,8 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       hooks_(std::move(hooks)),
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
                hooks_.scoreboard_uid, hooks_.worker_guard, {}},
-      dispatcher_(*this, DispatchSettings::of(*config_)) {
-  timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(loop_, timer_.get());
-  timer_.mark_initialized();
-  timer_->data = this;
+      dispatcher_(*this, DispatchSettings::of(*config_)),
+      timer_(loop_) {
   set_rule();
   for (int n = 1; n <= config_->workers; ++n) add_slot(n);
 }
@@ -156,15 +153,10 @@ void App::arm_timer() {
   const auto when = dispatcher_.take_deadline();
   if (!when) return;
   const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* me = static_cast<App*>(t->data);
-        if (!me) return;
-        me->dispatcher_.tick(now());
-        me->settled();
-      },
-      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
+  timer_.start<[](App& me) {
+    me.dispatcher_.tick(now());
+    me.settled();
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)));
 }
 
 int App::ready_workers() const {

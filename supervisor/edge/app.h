@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "protocols/scoreboard.h"
+#include "uvglue/timer.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
 #include "supervisor/core/rolling_reload.h"
@@ -129,7 +130,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
     std::string detail;
   };
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
-  UvHandle<uv_timer_t> timer_;  // the dispatcher's next deadline
+  Timer timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
   RollingReload roll_{*this};
   bool stopping_ = false;

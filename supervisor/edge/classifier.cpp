@@ -20,12 +20,7 @@ Classifier::Classifier(uv_loop_t* loop, Settings settings, OnClassified on_class
     : loop_(loop),
       peek_(platform::can_peek() && !std::getenv("HANDOFF_CLASSIFY_BY_READING")),
       on_classified_(std::move(on_classified)), on_rejected_(std::move(on_rejected)),
-      intake_(settings, *this) {
-  timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(loop_, timer_.get());
-  timer_.mark_initialized();
-  timer_->data = this;
-}
+      intake_(settings, *this), timer_(loop_) {}
 
 Classifier::~Classifier() = default;  // pending connections close with their handles
 
@@ -148,18 +143,14 @@ void Classifier::arm_timer() {
   const auto next = intake_.next_deadline();
   if (!next) return;
   const auto wait = std::chrono::duration_cast<Milliseconds>(*next - Clock::now());
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* me = static_cast<Classifier*>(t->data);
-        const auto now = Clock::now();
-        if (me->peek_)
-          for (const IntakeId id : me->intake_.idle_due(now))
-            if (auto it = me->watches_.find(id); it != me->watches_.end()) me->peek(*it->second, false);
-        me->intake_.tick(now);
-        me->arm_timer();
-      },
-      static_cast<std::uint64_t>(std::max<Milliseconds::rep>(wait.count(), 0)) + 1, 0);
+  timer_.start<[](Classifier& me) {
+    const auto now = Clock::now();
+    if (me.peek_)
+      for (const IntakeId id : me.intake_.idle_due(now))
+        if (auto it = me.watches_.find(id); it != me.watches_.end()) me.peek(*it->second, false);
+    me.intake_.tick(now);
+    me.arm_timer();
+  }>(this, static_cast<std::uint64_t>(std::max<Milliseconds::rep>(wait.count(), 0)) + 1);
 }
 
 }  // namespace handoff

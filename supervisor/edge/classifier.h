@@ -11,6 +11,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "supervisor/edge/connection.h"
@@ -66,7 +67,7 @@ class Classifier : private IntakeEdge {
   HeadIntake intake_;
   std::unordered_map<IntakeId, std::unique_ptr<Watch>> watches_;
   IntakeId next_id_ = 1;
-  UvHandle<uv_timer_t> timer_;
+  Timer timer_;
 };
 
 }  // namespace handoff

@@ -5,6 +5,8 @@
 
 #include "supervisor/core/address.h"
 #include "supervisor/platform/platform.h"
+#include "uvglue/timer.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
@@ -89,10 +91,8 @@ namespace {
 // the client reads it (the "lingering close" of nginx and Apache).
 struct Rejection {
   ConnectionPtr connection;
-  uv_write_t write{};
   uv_shutdown_t shutdown{};
-  UvHandle<uv_timer_t> linger;
-  std::string response;
+  Timer linger;
 
   void finish() { delete this; }
 };
@@ -112,24 +112,19 @@ void reject(ConnectionPtr connection, int status, RejectionCounts& counts) {
   if (asked_nothing(*connection)) return;  // closes it
   ++counts[status];
   const std::string text = std::to_string(status) + " " + std::string(reason_phrase(status));
+  auto response = std::make_unique<UvWrite>(
+      "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(text.size() + 1) +
+      (status == 503 ? "\r\nRetry-After: 1" : "") + "\r\nConnection: close\r\n\r\n" + text + "\n");
   auto* r = new Rejection{};
-  r->response = "HTTP/1.1 " + text + "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                std::to_string(text.size() + 1) + (status == 503 ? "\r\nRetry-After: 1" : "") +
-                "\r\nConnection: close\r\n\r\n" + text + "\n";
   r->connection = std::move(connection);
   uv_stream_t* stream = r->connection->socket.stream();
   stream->data = r;
-  uv_buf_t buf = uv_buf_init(r->response.data(), static_cast<unsigned>(r->response.size()));
-  if (uv_write(&r->write, stream, &buf, 1, [](uv_write_t* req, int write_status) {
-        auto* me = static_cast<Rejection*>(req->handle->data);
-        if (write_status != 0 || uv_shutdown(&me->shutdown, req->handle, [](uv_shutdown_t* s, int) {
+  if (UvWrite::start(std::move(response), stream, [](UvWrite& written, int write_status) {
+        auto* me = static_cast<Rejection*>(written.stream()->data);
+        if (write_status != 0 || uv_shutdown(&me->shutdown, written.stream(), [](uv_shutdown_t* s, int) {
               auto* self = static_cast<Rejection*>(s->handle->data);
-              self->linger = UvHandle<uv_timer_t>::make();
-              uv_timer_init(s->handle->loop, self->linger.get());
-              self->linger.mark_initialized();
-              self->linger->data = self;
-              uv_timer_start(self->linger.get(), [](uv_timer_t* t) { static_cast<Rejection*>(t->data)->finish(); },
-                             1000, 0);
+              self->linger = Timer(s->handle->loop);
+              self->linger.start<&Rejection::finish>(self, 1000);
               const int rc = uv_read_start(
                   s->handle,
                   [](uv_handle_t*, std::size_t, uv_buf_t* out) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <variant>
 
+#include "protocols/unix_time.h"
 #include "supervisor/core/config_error.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/descriptor_budget.h"
@@ -25,11 +26,6 @@ namespace {
 constexpr std::uint64_t kMonitorEveryMs = 1000;
 // /healthz fails when the monitor timer is this late: the loop is stuck somewhere.
 constexpr auto kMonitorLate = std::chrono::milliseconds(5000);
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string address_text(const std::string& host, int port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -292,17 +288,9 @@ int Master::run() {
     signal_actions_.emplace_back(handle.get(), action);
     signals_.push_back(std::move(handle));
   }
-  monitor_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&loop_, monitor_.get());
-  monitor_.mark_initialized();
-  monitor_->data = this;
-  uv_timer_start(
-      monitor_.get(),
-      [](uv_timer_t* t) {
-        if (auto* me = static_cast<Master*>(t->data)) me->monitor();
-      },
-      kMonitorEveryMs, kMonitorEveryMs);
-  uv_unref(monitor_.base());  // never the reason the loop keeps running
+  monitor_ = Timer(&loop_);
+  monitor_.start<&Master::monitor>(this, kMonitorEveryMs, kMonitorEveryMs);
+  monitor_.unref();  // never the reason the loop keeps running
   start_watchdog();
 
   for (auto& [name, app] : apps_) app->start();
@@ -447,13 +435,9 @@ void Master::start_watchdog() {
   // Twice per interval, as sd_watchdog_enabled(3) advises; from the loop, so a stuck
   // loop stops the pings and systemd restarts us.
   const auto every = static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval->count() / 2000));
-  watchdog_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(&loop_, watchdog_.get());
-  watchdog_.mark_initialized();
-  watchdog_->data = this;
-  uv_timer_start(
-      watchdog_.get(), [](uv_timer_t*) { platform::notify_service_manager("WATCHDOG=1"); }, 0, every);
-  uv_unref(watchdog_.base());
+  watchdog_ = Timer(&loop_);
+  watchdog_.start<[](Master&) { platform::notify_service_manager("WATCHDOG=1"); }>(this, 0, every);
+  watchdog_.unref();
   log_event("watchdog", {{"interval_ms", std::to_string(interval->count() / 1000)}});
 }
 

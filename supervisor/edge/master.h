@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "supervisor/edge/app.h"
@@ -88,8 +89,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::vector<std::unique_ptr<App>> removed_apps_;  // stopping after a reload dropped them
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::vector<std::pair<uv_signal_t*, platform::SignalAction>> signal_actions_;
-  UvHandle<uv_timer_t> monitor_;
-  UvHandle<uv_timer_t> watchdog_;
+  Timer monitor_;
+  Timer watchdog_;
   std::unique_ptr<platform::WorkerGuard> worker_guard_;
   std::unique_ptr<ScoreboardHost> scoreboard_;
   std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to

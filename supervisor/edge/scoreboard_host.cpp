@@ -1,15 +1,13 @@
 #include "supervisor/edge/scoreboard_host.h"
 
-#include <chrono>
-
+#include "protocols/unix_time.h"
 #include "supervisor/platform/service.h"
 
 namespace handoff {
 
 std::unique_ptr<ScoreboardHost> ScoreboardHost::create(const std::string& name, bool& replaced, std::string& error) {
   replaced = false;
-  const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms = unix_ms();
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string why;
     auto segment = scoreboard::Segment::create(name, scoreboard::kCapacity, platform::current_pid(), now_ms, why);

@@ -4,28 +4,20 @@
 
 #include "protocols/native_handle.h"
 #include "supervisor/platform/service.h"
+#include "uvglue/timer.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
-namespace {
-
-struct Write {
-  uv_write_t req;
-  std::string bytes;
-  ShortServer::Connection* connection = nullptr;  // cleared if it goes first
-};
-
-}  // namespace
-
 struct ShortServer::Connection {
   ~Connection() {
-    if (pending) pending->connection = nullptr;
+    if (pending) pending->owner = nullptr;
   }
   ShortServer* server = nullptr;
-  Write* pending = nullptr;
+  UvWrite* pending = nullptr;  // the answer being written; its owner is this connection
   UvHandle<uv_tcp_t> tcp;
   UvHandle<uv_pipe_t> pipe;
-  UvHandle<uv_timer_t> timer;
+  Timer timer;
   std::unique_ptr<Session> session;
   std::size_t received = 0;
   bool answering = false;
@@ -116,18 +108,11 @@ void ShortServer::on_connection() {
   c->session = accept_(as_intptr(fd));  // the session's platform code knows what it is
   if (!c->session) return drop(c);
 
-  c->timer = UvHandle<uv_timer_t>::make();
-  uv_timer_init(loop_, c->timer.get());
-  c->timer.mark_initialized();
-  c->timer->data = c;
-  uv_timer_start(
-      c->timer.get(),
-      [](uv_timer_t* t) {
-        auto* conn = static_cast<Connection*>(t->data);
-        if (!conn || !conn->server || conn->answering) return;
-        conn->server->finish(conn, conn->session->timed_out());
-      },
-      static_cast<std::uint64_t>(limits_.timeout.count()), 0);
+  c->timer = Timer(loop_);
+  c->timer.start<[](Connection& conn) {
+    if (!conn.server || conn.answering) return;
+    conn.server->finish(&conn, conn.session->timed_out());
+  }>(c, static_cast<std::uint64_t>(limits_.timeout.count()));
 
   uv_read_start(
       c->stream(),
@@ -151,20 +136,16 @@ void ShortServer::on_connection() {
 void ShortServer::finish(Connection* c, std::string answer) {
   c->answering = true;
   uv_read_stop(c->stream());
-  uv_timer_stop(c->timer.get());
+  c->timer.stop();
   if (answer.empty()) {
     c->session->answered();
     return drop(c);
   }
-  auto* w = new Write{};
-  w->bytes = std::move(answer);
-  w->connection = c;
-  c->pending = w;
-  uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
-  const int rc = uv_write(&w->req, c->stream(), &buf, 1, [](uv_write_t* req, int) {
-    auto* write = reinterpret_cast<Write*>(req);
-    Connection* conn = write->connection;
-    delete write;
+  auto write = std::make_unique<UvWrite>(std::move(answer));
+  write->owner = c;
+  c->pending = write.get();
+  const int rc = UvWrite::start(std::move(write), c->stream(), [](UvWrite& written, int) {
+    auto* conn = static_cast<Connection*>(written.owner);
     // The server may have closed meanwhile and deleted the connection (the handle's
     // close cancelled this write).
     if (!conn) return;
@@ -175,8 +156,7 @@ void ShortServer::finish(Connection* c, std::string answer) {
     if (session) session->answered();
   });
   if (rc != 0) {
-    c->pending = nullptr;
-    delete w;
+    c->pending = nullptr;  // (freed by start)
     c->session->answered();
     drop(c);
   }

@@ -3,6 +3,7 @@
 #include "supervisor/core/routing/httpsys_prefix.h"
 
 #include "protocols/overloaded.h"
+#include "protocols/unix_time.h"
 
 #include <csignal>
 #include <variant>
@@ -16,23 +17,6 @@ namespace {
 
 TimePoint now() { return std::chrono::steady_clock::now(); }
 
-std::uint64_t ms(Milliseconds d) { return static_cast<std::uint64_t>(d.count()); }
-
-ipc::HttpSettings http_settings(const AppConfig& app) {
-  const HttpPolicy& h = app.http;
-  return {.keep_alive_timeout_ms = ms(h.keep_alive_timeout),
-          .headers_timeout_ms = ms(h.headers_timeout),
-          .request_timeout_ms = ms(h.request_timeout),
-          .max_requests_per_socket = h.max_requests_per_socket,
-          .max_header_size = h.max_header_size,
-          .max_body_size = h.max_body_size};
-}
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Slot::Slot(const SlotContext& context, SlotObserver& observer, int number, std::size_t lane,
@@ -42,11 +26,8 @@ Slot::Slot(const SlotContext& context, SlotObserver& observer, int number, std::
       number_(number),
       lane_(lane),
       config_(std::move(config)),
-      machine_(config_->lifecycle, *this) {
-  timer_ = UvHandle<uv_timer_t>::make();
-  uv_timer_init(context_.loop, timer_.get());
-  timer_.mark_initialized();
-  timer_->data = this;
+      machine_(config_->lifecycle, *this),
+      timer_(context_.loop) {
   if (auto* board = context_.scoreboard) {
     record_ = scoreboard::allocate(board, config_->name, static_cast<std::uint32_t>(number_));
     if (!record_) log_line(name() + ": the scoreboard is full; this slot is not shown in status");
@@ -306,7 +287,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    const auto route = observer_.route_message();
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
-                                               http_settings(*p.config), httpsys_for(p)});
+                                               p.config->http, httpsys_for(p), DrainRules{}});
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());
@@ -412,19 +393,14 @@ void Slot::settle() {
 void Slot::arm_timer() {
   const std::optional<TimePoint> when = machine_.next_deadline();
   if (!when) {
-    uv_timer_stop(timer_.get());
+    timer_.stop();
     return;
   }
   const auto delay = std::chrono::ceil<std::chrono::milliseconds>(*when - now()).count();
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        auto* me = static_cast<Slot*>(t->data);
-        if (!me) return;
-        me->machine_.tick(now());
-        me->settle();
-      },
-      static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)), 0);
+  timer_.start<[](Slot& me) {
+    me.machine_.tick(now());
+    me.settle();
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)));
 }
 
 }  // namespace handoff

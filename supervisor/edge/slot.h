@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard.h"
@@ -164,7 +165,7 @@ class Slot final : private SlotEffects {
   std::optional<int> was_accepting_;
   SlotState was_state_ = SlotState::stopped;
   bool was_turning_away_ = false;
-  UvHandle<uv_timer_t> timer_;
+  Timer timer_;
   std::mt19937_64 random_{std::random_device{}()};
   std::optional<std::uint32_t> record_;
   RestartReasons restarts_;

@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { DrainMachine, RULES } = require('../../worker-sdk/node/drain');
+const { DrainMachine, RULES, rulesFromWelcome } = require('../../worker-sdk/node/drain');
 
 const fixture = require(path.join(__dirname, '..', 'fixtures', 'drain-scenarios.json'));
 
@@ -73,4 +73,15 @@ test('a drain with an infinite grace has no deadline', () => {
   m.opened(0, 1, true);
   assert.deepEqual(spelled(m.signal(0)), ['stop_accepting', 'finish 1']);
   assert.equal(m.nextWakeup(), null);
+});
+
+test("welcome's drain numbers: taken whole, or not at all (then the fallback stays)", () => {
+  const rules = fixture.rules;
+  assert.deepEqual(rulesFromWelcome(rules), RULES);
+  const other = rulesFromWelcome({ deadline_margin_ms: 250, deadline_margin_divisor: 4, idle_grace_ms: 300 });
+  assert.deepEqual(other, { deadlineMarginMs: 250, deadlineMarginDivisor: 4, idleGraceMs: 300 });
+  assert.equal(new DrainMachine(1000, other).deadlineMs(400), 300); // min(250, 400 / 4)
+  for (const bad of [undefined, null, 7, {}, { ...rules, idle_grace_ms: -1 }, { ...rules, deadline_margin_divisor: 0 },
+    { ...rules, deadline_margin_ms: 1.5 }, { deadline_margin_ms: 100, idle_grace_ms: 100 }])
+    assert.equal(rulesFromWelcome(bad), null, JSON.stringify(bad));
 });

@@ -95,6 +95,26 @@ test('idle keep-alive connections close once quiet; a connection without a reque
   await assertCleanExit(master.child);
 });
 
+test("the drain's numbers are the master's: welcome's idle grace keeps an idle connection open that long", { timeout: 30000 }, async (t) => {
+  // 1.5 s instead of drain.js's own 100 ms: a close any sooner means welcome was ignored.
+  const graceMs = 1500;
+  const drain = { deadline_margin_ms: 100, deadline_margin_divisor: 10, idle_grace_ms: graceMs };
+  const master = await startWorker(t, SCRIPTS.echo, { env: { TEST_GRACE_MS: '600000' }, welcome: { ...WELCOME, drain } });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  await request(master.port, { agent });
+  const idleBefore = performance.now(); // the worker saw it idle before this
+  const [idleSocket] = Object.values(agent.freeSockets).flat();
+  assert.ok(idleSocket, 'the client keeps an idle socket');
+  const idleClosed = waitFor(idleSocket, 'close', { what: 'the idle socket closing' });
+  master.drain(600000);
+  await idleClosed;
+  const after = performance.now() - idleBefore;
+  // The response's 'finish' (idle from then) came before the client had it: a few ms of slack.
+  assert.ok(after >= graceMs - 100, `closed ${Math.round(after)} ms after it went idle, before welcome's ${graceMs} ms grace`);
+  await assertCleanExit(master.child);
+});
+
 test('headersTimeout still applies while draining, even after the app calls server.close()', { timeout: 30000 }, async (t) => {
   // http.Server's own close() would stop the timeout checks; the SDK defers it.
   const master = await startWorker(t, SCRIPTS.echo, {

@@ -6,7 +6,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
+const path = require('node:path');
 const { SCRIPTS, startWorker, request, RawClient, waitFor } = require('./helpers');
+const { HTTP_SETTINGS } = require('../../worker-sdk/node/http-settings');
 
 const HTTP = {
   keep_alive_timeout_ms: 1500,
@@ -121,4 +123,12 @@ test('max_header_size: a larger head gets 431', { timeout: 30000 }, async (t) =>
   t.after(() => client.close());
   client.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(3000)}\r\n\r\n`);
   assert.equal((await client.response()).status, 431);
+});
+
+test("the SDK's list of settings is the master's (tests/fixtures/http-settings.json, checked against protocols/http_settings.h)", () => {
+  const fixture = require(path.join(__dirname, '..', 'fixtures', 'http-settings.json')).settings;
+  assert.deepEqual(
+    HTTP_SETTINGS.map(({ config, wire, unit }) => ({ config, wire, unit })),
+    fixture,
+  );
 });

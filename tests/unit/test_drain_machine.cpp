@@ -60,7 +60,7 @@ DrainEffects step(DrainMachine& m, const nlohmann::json& s) {
 
 }  // namespace
 
-TEST_CASE("drain: the fixture's numbers are the machine's") {
+TEST_CASE("drain: the fixture's numbers are the machine's (protocols/drain_rules.h), which the master sends") {
   const auto& rules = fixture().at("rules");
   const DrainRules ours;
   CHECK(rules.at("deadline_margin_ms").get<std::int64_t>() == ours.deadline_margin_ms);

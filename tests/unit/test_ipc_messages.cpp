@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "protocols/ipc_messages.h"
 
 namespace ipc = handoff::ipc;
@@ -207,4 +209,48 @@ TEST_CASE("drain: `handback` only when set, so an older worker sees the drain it
   CHECK(ipc::encode(ipc::Drain{100, true}).find("\"handback\":true") != std::string::npos);
   CHECK(!std::get<ipc::Drain>(std::get<ipc::Message>(ipc::decode(R"({"handoff":"drain","v":1,"timeout_ms":5})"))).handback);
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"drain","v":1,"handback":"yes"})")));
+}
+
+TEST_CASE("welcome carries the drain's numbers; an older master's welcome has none") {
+  const handoff::DrainRules rules{.deadline_margin_ms = 250, .deadline_margin_divisor = 4, .idle_grace_ms = 300};
+  ipc::Welcome sent{.app = "chat", .slot = 1, .workers = 2, .generation = 3, .drain = rules};
+  const std::string line = ipc::encode(sent);
+  CHECK(line.find(R"("drain":{"deadline_margin_divisor":4,"deadline_margin_ms":250,"idle_grace_ms":300})") !=
+        std::string::npos);
+  auto got = std::get<ipc::Welcome>(round_trip(sent));
+  REQUIRE(got.drain.has_value());
+  CHECK(*got.drain == rules);
+  CHECK(std::get<ipc::Welcome>(round_trip(ipc::Welcome{.app = "chat", .slot = 1, .workers = 1, .generation = 1}))
+            .drain == std::nullopt);
+
+  // All three or a malformed message; no number below what the machine can use.
+  const std::string head = R"({"handoff":"welcome","v":1,"app":"a","slot":1,"workers":1,"generation":1,"drain":)";
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(head + R"({"idle_grace_ms":100}})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(head + R"(7})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(
+      ipc::decode(head + R"({"deadline_margin_ms":100,"deadline_margin_divisor":0,"idle_grace_ms":100}})")));
+  CHECK(std::holds_alternative<ipc::Message>(
+      ipc::decode(head + R"({"deadline_margin_ms":100,"deadline_margin_divisor":10,"idle_grace_ms":100}})")));
+}
+
+TEST_CASE("the http settings: one entry per field, and the fixture the Node SDK is checked against says the same") {
+  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/http-settings.json");
+  REQUIRE(in);
+  const auto fixture = nlohmann::json::parse(in).at("settings");
+  REQUIRE(fixture.size() == handoff::kHttpSettings.size());
+  for (std::size_t i = 0; i < handoff::kHttpSettings.size(); ++i) {
+    const auto& s = handoff::kHttpSettings[i];
+    CAPTURE(s.config);
+    CHECK(fixture[i].at("config").get<std::string>() == s.config);
+    CHECK(fixture[i].at("wire").get<std::string>() == s.wire);
+    CHECK(fixture[i].at("unit").get<std::string>() == handoff::to_string(s.unit));
+    CHECK(&handoff::http_setting(s.field) == &s);  // each field once
+  }
+  // Every field of the struct is in the table: a struct of six std::uint64_t.
+  static_assert(sizeof(ipc::HttpSettings) == handoff::kHttpSettings.size() * sizeof(std::uint64_t));
+  // The wire carries exactly the table's names.
+  const auto line = ipc::encode(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1, .http = ipc::HttpSettings{}});
+  const auto http = nlohmann::json::parse(line).at("http");
+  CHECK(http.size() == handoff::kHttpSettings.size());
+  for (const auto& s : handoff::kHttpSettings) CHECK(http.contains(s.wire));
 }

@@ -12,8 +12,11 @@
 // end, with Connection: close), hand_back (`id`, an empty head), close (`id`, idle for
 // the grace), arm_timer (call tick() at `at`), exit (close everything now), stopped.
 
-// The drain's numbers (the C++ SDK's DrainRules; the fixture names them, and both SDKs'
-// tests check them).
+// The drain's numbers: the master sends its own in `welcome` (`drain`, from
+// protocols/drain_rules.h, the C++ SDK's too), and index.js gives them to the machine.
+// These are the fallback for a worker without them (standalone, a signal before the
+// welcome, an older master); tests/fixtures/drain-scenarios.json names the values, and
+// both SDKs' tests check them.
 const RULES = Object.freeze({
   deadlineMarginMs: 100, // at most this much before the master's kill...
   deadlineMarginDivisor: 10, // ...and at most this fraction of its timeout
@@ -194,4 +197,14 @@ class DrainMachine {
   }
 }
 
-module.exports = { DrainMachine, RULES };
+// Welcome's `drain` object as rules; null when absent or not whole (then the fallback
+// stays): all three integers, margin and grace from 0, the divisor from 1.
+function rulesFromWelcome(drain) {
+  if (drain === null || typeof drain !== 'object') return null;
+  const { deadline_margin_ms: marginMs, deadline_margin_divisor: divisor, idle_grace_ms: graceMs } = drain;
+  const whole = (v, min) => Number.isSafeInteger(v) && v >= min;
+  if (!whole(marginMs, 0) || !whole(divisor, 1) || !whole(graceMs, 0)) return null;
+  return Object.freeze({ deadlineMarginMs: marginMs, deadlineMarginDivisor: divisor, idleGraceMs: graceMs });
+}
+
+module.exports = { DrainMachine, RULES, rulesFromWelcome };

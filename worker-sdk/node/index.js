@@ -24,7 +24,8 @@ const http = require('node:http');
 const net = require('node:net');
 const { belongsHere } = require('./route-key');
 const { toServer } = require('./frameworks');
-const { DrainMachine } = require('./drain');
+const { DrainMachine, rulesFromWelcome } = require('./drain');
+const { HTTP_SETTINGS } = require('./http-settings');
 // What http.Server uses to detach a parser from its socket, and what Node's child_process
 // calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
@@ -248,18 +249,13 @@ function attach(handoff, server, options) {
     if (settings === null || typeof settings !== 'object') return;
     // Milliseconds and counts alike: Node's timers and parser take at most 2^31 - 1.
     const int = (v) => (Number.isInteger(v) && v >= 0 ? Math.min(v, TIMEOUT_MAX) : undefined);
-    if (Number.isInteger(settings.max_body_size) && settings.max_body_size > 0) maxBodySize = settings.max_body_size;
+    const body = HTTP_SETTINGS.find((s) => s.sdk);
+    if (Number.isInteger(settings[body.wire]) && settings[body.wire] > 0) maxBodySize = settings[body.wire];
     if (typeof server.headersTimeout !== 'number') return; // a net.Server: no HTTP to set
     const defaults = new http.Server();
-    const wanted = [
-      ['keepAliveTimeout', 'keep_alive_timeout', int(settings.keep_alive_timeout_ms)],
-      ['headersTimeout', 'headers_timeout', int(settings.headers_timeout_ms)],
-      ['requestTimeout', 'request_timeout', int(settings.request_timeout_ms)],
-      ['maxRequestsPerSocket', 'max_requests_per_socket', int(settings.max_requests_per_socket)],
-      ['maxHeaderSize', 'max_header_size', int(settings.max_header_size)],
-    ];
-    for (const [property, key, value] of wanted) {
-      if (value === undefined) continue;
+    for (const { property, config: key, wire, sdk } of HTTP_SETTINGS) {
+      const value = int(settings[wire]);
+      if (sdk || value === undefined) continue;
       const own = server[property];
       if (!httpApplied && own !== defaults[property] && own !== value) {
         console.error(
@@ -728,6 +724,10 @@ function attach(handoff, server, options) {
         if (Number.isInteger(message[key])) worker[key] = message[key];
       }
       if (message.http !== undefined) applyHttp(message.http);
+      // The drain's numbers are the master's; drain.js's own serve only without them
+      // (standalone, a signal before the welcome, an older master).
+      const rules = rulesFromWelcome(message.drain);
+      if (rules && machine.phase === 'serving') machine.rules = rules; // a drain under way keeps its own
       route = routeOf(message);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());

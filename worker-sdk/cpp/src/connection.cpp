@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "uvglue/read_buffer.h"
-#include "write_request.h"
+#include "uvglue/uv_write.h"
 
 namespace handoff {
 
@@ -63,11 +63,8 @@ Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::Any
 
 void Connection::start() {
   tcp_->data = this;
-  auto timer = UvHandle<uv_timer_t>::make();
-  if (uv_timer_init(loop_, timer.get()) != 0) return close_now();
-  timer.mark_initialized();
-  timer->data = this;
-  timer_ = std::move(timer);
+  timer_ = Timer(loop_);
+  if (!timer_) return close_now();
   // Responses leave as whole writes; Nagle's algorithm would only delay them.
   (void)uv_tcp_nodelay(tcp_.get(), 1);
   // An AsyncHandler's answer comes from some other callback of the loop.
@@ -137,9 +134,8 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   self->settle();
 }
 
-void Connection::on_write(uv_write_t* req, int status) {
-  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(req->handle));
-  delete WriteRequest::from(req);
+void Connection::on_write(UvWrite& write, int status) {
+  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(write.stream()));
   if (self == nullptr) return;  // the connection closed with this write queued
   --self->writes_in_flight_;
   if (status < 0) self->broken_ = true;
@@ -156,20 +152,18 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
   self->settle();
 }
 
-void Connection::on_timer(uv_timer_t* timer) {
-  auto* self = owner_of(reinterpret_cast<uv_handle_t*>(timer));
-  if (self == nullptr) return;
-  switch (self->wait_) {
+void Connection::on_timer() {
+  switch (wait_) {
     case Wait::head:
     case Wait::body:
-      self->session_.timeout();  // 408, then the closing path
-      self->wait_ = Wait::nothing;
-      return self->settle();
+      session_.timeout();  // 408, then the closing path
+      wait_ = Wait::nothing;
+      return settle();
     case Wait::first_request:  // no byte of a request came: nothing to answer
     case Wait::keep_alive:
     case Wait::closing:
     case Wait::linger:
-      return self->close_now();
+      return close_now();
     case Wait::nothing:
       return;
   }
@@ -235,12 +229,13 @@ void Connection::settle() {
 
 void Connection::flush() {
   if (!session_.has_output()) return;
-  auto* request = new WriteRequest;
-  request->responses = session_.take_output();
-  std::size_t bytes = 0;
-  for (const auto& r : request->responses) bytes += r.head.size() + r.body.size();
-  if (request->write(tcp_.stream(), on_write) != 0) {
-    delete request;
+  auto write = std::make_unique<UvWrite>();
+  for (auto& r : session_.take_output()) {
+    write->add(std::move(r.head));
+    write->add(std::move(r.body));
+  }
+  const std::size_t bytes = write->size();
+  if (UvWrite::start(std::move(write), tcp_.stream(), on_write) != 0) {
     broken_ = true;
     return;
   }
@@ -301,10 +296,10 @@ void Connection::set_wait(Wait wait, bool restart) {
     case Wait::nothing: break;
   }
   if (ms == 0) {
-    uv_timer_stop(timer_.get());
+    timer_.stop();
   } else {
     uv_update_time(loop_);  // see fresh_now()
-    uv_timer_start(timer_.get(), on_timer, ms, 0);
+    timer_.start<&Connection::on_timer>(this, ms);
   }
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include "worker-sdk/cpp/src/http_session.h"
+#include "uvglue/timer.h"
 #include "uvglue/uv_handle.h"
+#include "uvglue/uv_write.h"
 #include <handoff/worker.h>
 
 #include "protocols/ipc_messages.h"
@@ -77,9 +79,9 @@ class Connection {
   enum class Wait { nothing, first_request, keep_alive, head, body, closing, linger };
 
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_write(uv_write_t* req, int status);
+  static void on_write(UvWrite& write, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
-  static void on_timer(uv_timer_t* timer);
+  void on_timer();
 
   // Called at the end of every callback: writes what the session produced, then
   // decides reading, timer and close. May destroy the connection; callers return.
@@ -95,7 +97,7 @@ class Connection {
 
   uv_loop_t* loop_;
   UvHandle<uv_tcp_t> tcp_;
-  UvHandle<uv_timer_t> timer_;
+  Timer timer_;
   HttpSession session_;
   const WorkerOptions& options_;
   Owner& owner_;

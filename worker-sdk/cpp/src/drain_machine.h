@@ -27,6 +27,8 @@
 //     grace as without `handback`.
 #pragma once
 
+#include "protocols/drain_rules.h"  // the drain's numbers (DrainRules): their one home
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -36,14 +38,6 @@
 #include <vector>
 
 namespace handoff {
-
-// The drain's numbers: their one home in the C++ SDK. The Node SDK's drain.js holds the
-// same values; tests/fixtures/drain-scenarios.json names them and both tests check them.
-struct DrainRules {
-  std::int64_t deadline_margin_ms = 100;    // at most this much before the master's kill...
-  std::int64_t deadline_margin_divisor = 10;  // ...and at most this fraction of its timeout
-  std::int64_t idle_grace_ms = 100;         // an idle keep-alive connection closes after this
-};
 
 struct DrainEffect {
   enum class Kind {
@@ -94,6 +88,8 @@ class DrainMachine {
   // The deadline for a drain of `timeout_ms` from the master (<= 0: the own grace).
   std::optional<std::int64_t> deadline_ms(std::int64_t timeout_ms) const;
   const DrainRules& rules() const { return rules_; }
+  // The master's numbers (welcome's `drain`); for a machine still serving.
+  void set_rules(const DrainRules& rules) { rules_ = rules; }
 
  private:
   enum class Activity { busy, idle, detached, leaving };

@@ -1,9 +1,9 @@
 #include "scoreboard_writer.h"
 
-#include <chrono>
 
 #include "environment.h"
 #include "protocols/scoreboard_segment.h"
+#include "protocols/unix_time.h"
 
 namespace handoff {
 
@@ -35,10 +35,7 @@ bool ScoreboardWriter::attach(const std::string& app, int slot, std::string& err
 
 void ScoreboardWriter::heartbeat() {
   if (!record_) return;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  scoreboard::heartbeat(*record_, generation_, now);
+  scoreboard::heartbeat(*record_, generation_, unix_ms());
 }
 
 }  // namespace handoff

@@ -5,6 +5,7 @@
 #include "worker-sdk/cpp/src/route_check.h"
 
 #include "channel.h"
+#include "uvglue/timer.h"
 #include "connection.h"
 #include "environment.h"
 #include "httpsys_server.h"
@@ -57,7 +58,7 @@ struct Worker::Impl final : Connection::Owner {
   std::unique_ptr<Channel> channel;
   std::unique_ptr<TcpListener> listener;
   UvHandle<uv_signal_t> sigterm, sigint;
-  UvHandle<uv_timer_t> wake, heartbeat;  // wake: the machine's next tick (deadline, idle grace)
+  Timer wake, heartbeat;  // wake: the machine's next tick (deadline, idle grace)
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;  // by Connection::id()
   std::uint64_t last_connection_id = 0;  // ids from 1: 0 is the HTTP.SYS queue's (kHttpSysId)
   std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
@@ -79,13 +80,9 @@ struct Worker::Impl final : Connection::Owner {
   std::unique_ptr<HttpSysServer> httpsys;
   void start_httpsys(const ipc::HttpSys& queue);
 
-  // Worker::after timers. The callback lives here, not in the handle, so that closing
-  // a handle never has to know about it.
-  struct AppTimer {
-    UvHandle<uv_timer_t> handle;
-    std::function<void()> fn;
-  };
-  std::unordered_map<uv_timer_t*, AppTimer> timers;
+  // Worker::after timers, by a number of their own: each leaves the map when it fires.
+  std::unordered_map<std::uint64_t, Timer> timers;
+  std::uint64_t next_timer = 0;
 
   void read_environment();
   int run();
@@ -234,6 +231,9 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        if (w.http) apply_http(*w.http);
+                       // The master's drain numbers; a drain already under way (a signal
+                       // came first) keeps the ones it started with, as in the Node SDK.
+                       if (w.drain && machine.phase() == DrainMachine::Phase::serving) machine.set_rules(*w.drain);
                        if (w.httpsys && !httpsys) start_httpsys(*w.httpsys);
                        scoreboard.set_generation(w.generation);
                        start_heartbeat(w.heartbeat_ms);
@@ -374,25 +374,13 @@ Connection* Worker::Impl::find_connection(std::uint64_t id) {
 }
 
 void Worker::Impl::arm_wake(std::int64_t at) {
-  if (!wake) {
-    auto timer = UvHandle<uv_timer_t>::make();
-    if (uv_timer_init(&loop, timer.get()) != 0) return;
-    timer.mark_initialized();
-    timer->data = this;
-    wake = std::move(timer);
-  }
+  if (!wake && !(wake = Timer(&loop))) return;
   const std::int64_t in = at - now();
-  uv_timer_start(
-      wake.get(),
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Impl*>(t->data);
-        if (self == nullptr) return;
-        self->drain_effects(self->machine.tick(self->now()));
-        // The machine asks again only when its next time moves; never leave it unwoken.
-        if (auto next = self->machine.next_wakeup(); next && self->wake && !uv_is_active(self->wake.base()))
-          self->arm_wake(*next);
-      },
-      static_cast<std::uint64_t>(std::max<std::int64_t>(in, 0)), 0);
+  wake.start<[](Impl& self) {
+    self.drain_effects(self.machine.tick(self.now()));
+    // The machine asks again only when its next time moves; never leave it unwoken.
+    if (auto next = self.machine.next_wakeup(); next && self.wake && !self.wake.active()) self.arm_wake(*next);
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(in, 0)));
 }
 
 void Worker::Impl::stop_now() {
@@ -523,19 +511,12 @@ void Worker::Impl::apply_http(const ipc::HttpSettings& http) {
 void Worker::Impl::start_heartbeat(std::int64_t ms) {
   heartbeat.reset();
   if (ms <= 0 || stopped() || !channel || !channel->is_open()) return;
-  auto timer = UvHandle<uv_timer_t>::make();
-  if (uv_timer_init(&loop, timer.get()) != 0) return;
-  timer.mark_initialized();
-  timer->data = this;
+  Timer timer(&loop);
+  if (!timer) return;
   send_stats();
   const auto period = static_cast<std::uint64_t>(ms);
-  uv_timer_start(
-      timer.get(),
-      [](uv_timer_t* t) {
-        if (auto* self = static_cast<Impl*>(t->data)) self->send_stats();
-      },
-      period, period);
-  uv_unref(timer.base());
+  timer.start<&Impl::send_stats>(this, period, period);
+  timer.unref();
   heartbeat = std::move(timer);
 }
 
@@ -551,25 +532,16 @@ void Worker::Impl::send_stats() {
 
 void Worker::Impl::after(std::uint64_t ms, std::function<void()> fn) {
   if (!running || stopped()) return;
-  auto timer = UvHandle<uv_timer_t>::make();
-  if (uv_timer_init(&loop, timer.get()) != 0) return;
-  timer.mark_initialized();
-  timer->data = this;
-  uv_timer_t* key = timer.get();
-  timers.emplace(key, AppTimer{std::move(timer), std::move(fn)});
-  uv_timer_start(
-      key,
-      [](uv_timer_t* t) {
-        auto* self = static_cast<Impl*>(t->data);
-        if (self == nullptr) return;
-        auto it = self->timers.find(t);
-        if (it == self->timers.end()) return;
-        // Out of the map first: fn may call after() or stop the worker.
-        std::function<void()> callback = std::move(it->second.fn);
-        self->timers.erase(it);  // closes the handle
-        callback();
-      },
-      ms, 0);
+  Timer timer(&loop);
+  if (!timer) return;
+  const std::uint64_t key = next_timer++;
+  // One-shot: the Timer hands the callback over before it runs, so leaving the map
+  // (which closes the handle) first is safe, and fn may call after() or stop the worker.
+  timer.start(ms, 0, [this, key, fn = std::move(fn)] {
+    timers.erase(key);
+    fn();
+  });
+  timers.emplace(key, std::move(timer));
 }
 
 Worker::Worker(Handler handler, WorkerOptions options)

@@ -1,5 +1,9 @@
 // A uv_write_t that owns the bytes it writes, freed by its callback.
 //
+// Only channel.cpp still uses this; everything else writes through uvglue/uv_write.h
+// (UvWrite), and the channel moves there too once its rewrite (issue 17) lands, when this
+// file goes.
+//
 // Write callbacks also run (with UV_ECANCELED) when the stream is closed with writes
 // queued, after the stream's owner may be gone: callbacks therefore reach their owner
 // only through handle->data, which UvHandle clears before closing.

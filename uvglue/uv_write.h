@@ -1,0 +1,61 @@
+// One write to a libuv stream that owns the bytes it writes until libuv is done with
+// them: the master's short answers and, through the C++ SDK, responses and IPC lines.
+//
+//   auto write = std::make_unique<UvWrite>(std::move(bytes));
+//   write->owner = this;                   // optional: whom `done` should reach
+//   int rc = UvWrite::start(std::move(write), stream, on_written);
+//
+// `done` runs exactly once if start succeeded: when the bytes went out, when the write
+// failed, or with an error when the stream closed with the write still queued
+// (UV_ECANCELED on Unix; Windows reports what the closed handle gave, such as UV_EBADF).
+// That last call comes after the stream's owner may be gone, so `done` reaches its owner only
+// through `owner` (which an owner that goes first clears) or the stream's `data` (which
+// UvHandle clears before closing), never through a captured pointer. The UvWrite is freed
+// right after `done` returns.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace handoff {
+
+class UvWrite {
+ public:
+  using Done = void (*)(UvWrite& write, int status);
+
+  UvWrite() = default;
+  explicit UvWrite(std::string bytes) { add(std::move(bytes)); }
+  UvWrite(const UvWrite&) = delete;
+  UvWrite& operator=(const UvWrite&) = delete;
+
+  // Appends bytes; all of them leave with one writev, in order. Empty pieces are skipped.
+  void add(std::string bytes);
+  std::size_t size() const;  // bytes held
+
+  // The stream written to, once started (still set in `done`, also after a close).
+  uv_stream_t* stream() const { return request_.handle; }
+
+  void* owner = nullptr;
+
+  // Starts the write; with `send_handle`, over an IPC pipe, that handle goes along
+  // (uv_write2). On an error the write is freed here, `done` never runs, and the libuv
+  // error code is returned.
+  static int start(std::unique_ptr<UvWrite> write, uv_stream_t* stream, Done done,
+                   uv_stream_t* send_handle = nullptr);
+
+ private:
+  static void finished(uv_write_t* request, int status);
+
+  uv_write_t request_{};
+  Done done_ = nullptr;
+  // The first piece inline: a single line (the common case: IPC messages, short
+  // answers) costs no allocation beyond the UvWrite.
+  std::string first_;
+  std::vector<std::string> more_;
+};
+
+}  // namespace handoff
