@@ -17,7 +17,17 @@ std::size_t UvWrite::size() const {
 }
 
 int UvWrite::start(std::unique_ptr<UvWrite> write, uv_stream_t* stream, Done done, uv_stream_t* send_handle) {
+  write->done_ = done;
+  write->request_.data = write.get();
   // libuv copies the uv_buf_t array into the request; only the bytes must stay.
+  if (write->more_.empty()) {
+    // One piece (an IPC line, a short answer): the hand-off path, kept short.
+    uv_buf_t one = uv_buf_init(write->first_.data(), static_cast<unsigned>(write->first_.size()));
+    const int rc = send_handle ? uv_write2(&write->request_, stream, &one, 1, send_handle, finished)
+                               : uv_write(&write->request_, stream, &one, 1, finished);
+    if (rc == 0) (void)write.release();  // libuv holds it until finished()
+    return rc;
+  }
   constexpr std::size_t kOnStack = 8;
   const std::size_t count = (write->first_.empty() ? 0 : 1) + write->more_.size();
   uv_buf_t on_stack[kOnStack];
@@ -31,15 +41,6 @@ int UvWrite::start(std::unique_ptr<UvWrite> write, uv_stream_t* stream, Done don
   auto add = [&](std::string& s) { bufs[n++] = uv_buf_init(s.data(), static_cast<unsigned>(s.size())); };
   if (!write->first_.empty()) add(write->first_);
   for (auto& piece : write->more_) add(piece);
-  // libuv refuses a write of no buffers on some platforms; an empty write still
-  // completes through `done`, like any other.
-  uv_buf_t none = uv_buf_init(nullptr, 0);
-  if (n == 0) {
-    bufs = &none;
-    n = 1;
-  }
-  write->done_ = done;
-  write->request_.data = write.get();
   const auto nbufs = static_cast<unsigned>(n);
   const int rc = send_handle ? uv_write2(&write->request_, stream, bufs, nbufs, send_handle, finished)
                              : uv_write(&write->request_, stream, bufs, nbufs, finished);

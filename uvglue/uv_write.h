@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ class UvWrite {
   using Done = void (*)(UvWrite& write, int status);
 
   UvWrite() = default;
-  explicit UvWrite(std::string bytes) { add(std::move(bytes)); }
+  explicit UvWrite(std::string&& bytes) : first_(std::move(bytes)) {}
   UvWrite(const UvWrite&) = delete;
   UvWrite& operator=(const UvWrite&) = delete;
 
@@ -40,6 +41,13 @@ class UvWrite {
   uv_stream_t* stream() const { return request_.handle; }
 
   void* owner = nullptr;
+  // The owner's note on what this write is (the IPC channel: the number of the handle
+  // whose line it carries, 0 for a line alone).
+  std::uint64_t tag = 0;
+
+  // The bytes of a single-piece write, back to the caller in `done` (a handle line is
+  // kept for a resend). Empty afterwards.
+  std::string take_bytes() { return std::move(first_); }
 
   // Starts the write; with `send_handle`, over an IPC pipe, that handle goes along
   // (uv_write2). On an error the write is freed here, `done` never runs, and the libuv

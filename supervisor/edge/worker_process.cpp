@@ -5,18 +5,10 @@
 #include <variant>
 
 #include "supervisor/edge/log.h"
+#include "uvglue/uv_write.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {
-namespace {
-
-struct WriteRequest {
-  uv_write_t req;
-  std::string line;  // must live until the write completes
-  std::uint64_t handle = 0;  // the ChannelEnd's number of a handle line, which gets its bytes back
-};
-
-}  // namespace
 
 WorkerProcess::WorkerProcess(Observer& observer, std::size_t max_message)
     : observer_(observer), end_(ipc::Role::master, max_message) {}
@@ -238,24 +230,20 @@ bool WorkerProcess::write(std::string line, std::uint64_t handle) {
 }
 
 int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
-  auto* request = new WriteRequest{{}, std::move(line), handle};
-  uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
-  auto done = [](uv_write_t* req, int status) {
+  auto write = std::make_unique<UvWrite>(std::move(line));
+  write->tag = handle;
+  auto done = [](UvWrite& w, int status) {
     // The stream's `data` is cleared before it closes: a write cancelled by the close
     // finds no process to tell.
-    auto* me = static_cast<WorkerProcess*>(req->handle->data);
-    std::unique_ptr<WriteRequest> done_request(reinterpret_cast<WriteRequest*>(req));
+    auto* me = static_cast<WorkerProcess*>(w.stream()->data);
     if (!me) return;
     // A handle line's bytes stay with its channel end until the answer, for a resend.
-    if (done_request->handle != 0 && status == 0) me->end_.written(done_request->handle, std::move(done_request->line), *me);
+    if (w.tag != 0 && status == 0) me->end_.written(w.tag, w.take_bytes(), *me);
     // EPIPE or worse: the worker can take no more messages (its end is closed, or shut
     // for reading while it still writes). Lost like a channel at EOF.
     if (status < 0 && status != UV_ECANCELED) me->close_channel();
   };
-  const int rc = handle ? uv_write2(&request->req, channel_.stream(), &buf, 1, in_flight_, done)
-                        : uv_write(&request->req, channel_.stream(), &buf, 1, done);
-  if (rc != 0) delete request;
-  return rc;
+  return UvWrite::start(std::move(write), channel_.stream(), done, handle ? in_flight_ : nullptr);
 }
 
 void WorkerProcess::signal(int signum) {

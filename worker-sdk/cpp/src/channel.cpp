@@ -1,7 +1,7 @@
 #include "channel.h"
 
 #include "uvglue/read_buffer.h"
-#include "write_request.h"
+#include "uvglue/uv_write.h"
 
 #include <cstdio>
 #include <memory>
@@ -10,14 +10,6 @@
 namespace handoff {
 
 namespace {
-
-// A handle line being written: its bytes go back to the channel end when written, for a
-// resend if the master NACKs it.
-struct HandleWrite {
-  uv_write_t req{};
-  std::string line;
-  std::uint64_t handle = 0;
-};
 
 void log(std::string_view what) {
   std::fprintf(stderr, "handoff worker: %.*s\n", static_cast<int>(what.size()), what.data());
@@ -40,12 +32,9 @@ int Channel::open(int fd) {
 
 void Channel::send_line(std::string line) {
   if (!pipe_) return;
-  auto* request = new WriteRequest;
-  request->head = std::move(line);
   // The master answers nothing to our lines, so a failed write only matters through
   // the read side, which reports EOF or an error when the master is gone.
-  if (request->write(pipe_.stream(), [](uv_write_t* req, int) { delete WriteRequest::from(req); }) != 0)
-    delete request;
+  (void)UvWrite::start(std::make_unique<UvWrite>(std::move(line)), pipe_.stream(), [](UvWrite&, int) {});
 }
 
 bool Channel::send_handle(std::string line, uv_stream_t* socket) {
@@ -63,15 +52,17 @@ bool Channel::write(std::string line, std::uint64_t handle) {
     return true;
   }
   if (!in_flight_) return false;
-  auto* request = new HandleWrite{{}, std::move(line), handle};
-  uv_buf_t buf = uv_buf_init(request->line.data(), static_cast<unsigned>(request->line.size()));
-  const int rc = uv_write2(&request->req, pipe_.stream(), &buf, 1, in_flight_, [](uv_write_t* req, int status) {
-    std::unique_ptr<HandleWrite> done(reinterpret_cast<HandleWrite*>(req));
-    // The stream's `data` is cleared before it closes: a cancelled write finds nobody.
-    auto* self = static_cast<Channel*>(req->handle->data);
-    if (self && status == 0) self->end_.written(done->handle, std::move(done->line), *self);
-  });
-  if (rc != 0) delete request;
+  // Its bytes go back to the channel end when written, for a resend if the master NACKs.
+  auto write = std::make_unique<UvWrite>(std::move(line));
+  write->tag = handle;
+  const int rc = UvWrite::start(
+      std::move(write), pipe_.stream(),
+      [](UvWrite& w, int status) {
+        // The stream's `data` is cleared before it closes: a cancelled write finds nobody.
+        auto* self = static_cast<Channel*>(w.stream()->data);
+        if (self && status == 0) self->end_.written(w.tag, w.take_bytes(), *self);
+      },
+      in_flight_);
   return rc == 0;
 }
 
