@@ -3,6 +3,9 @@
 //   GET /pid       -> 200 the worker's pid (tests learn which process holds a connection)
 //   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000) without blocking the
 //                     loop; tests use it to have a request in flight during a drain
+//   GET /block?ms=N -> prints "blocking" on stdout, then holds the loop for N ms (a handler
+//                     that computes, or waits on something synchronous), then 200; tests
+//                     use it for a worker that does not run for a while
 //   POST /echo     -> 200 with the request's body
 //   GET /ip        -> 200 "<address> <port>": the client as the worker sees it (the PROXY
 //                     protocol source on a listener that takes one)
@@ -11,8 +14,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -66,6 +72,13 @@ int main() {
       const int ms = slow_ms(target);
       worker->after(static_cast<std::uint64_t>(ms),
                     [&reply, responder, ms] { responder.send(reply("slow " + std::to_string(ms) + " ms")); });
+      return;
+    }
+    if (action == "block") {
+      std::puts("blocking");
+      std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms(target)));
+      responder.send(reply("unblocked"));
       return;
     }
     if (action == "ip") {

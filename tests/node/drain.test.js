@@ -115,6 +115,38 @@ test("the drain's numbers are the master's: welcome's idle grace keeps an idle c
   await assertCleanExit(master.child);
 });
 
+// The stall: a handler holds the worker's loop for 3 s while the client sends its next
+// request on an idle keep-alive connection whose grace (300 ms) ends meanwhile. Timers run
+// before the loop reads; a close decided on the timer alone reset that request.
+for (const [kind, script, blocking] of [
+  ['Node SDK', SCRIPTS.echo, (master) => master.waitMessage(isTest('blocking'), 'the worker to block')],
+  ['C++ SDK', SCRIPTS.helloCpp, (master) => waitFor(master.child.stdout, 'data', { pred: (s) => String(s).includes('blocking'), what: 'the worker to block' })],
+]) {
+  test(`${kind}: after a stall longer than the idle grace, a request that arrived during it is served, not reset`, { timeout: 30000 }, async (t) => {
+    const drain = { deadline_margin_ms: 100, deadline_margin_divisor: 10, idle_grace_ms: 300 };
+    const master = await startWorker(t, script, { env: { TEST_GRACE_MS: '600000' }, welcome: { ...WELCOME, drain } });
+    const idle = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => idle.destroy());
+    await request(master.port, { agent: idle });
+    const blocker = await RawClient.connect(master.port);
+    t.after(() => blocker.close());
+    await master.waitAcks(2);
+    const blocked = blocking(master);
+    master.drain(600000);
+    blocker.write('GET /block?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await blocked;
+    // The worker's loop is held now: this request waits in its kernel buffer.
+    const [socket] = Object.values(idle.freeSockets).flat();
+    assert.ok(socket, 'the idle connection is still open when the stall begins');
+    const res = await request(master.port, { agent: idle });
+    assert.equal(res.status, 200);
+    assert.equal(res.localPort, socket.localPort, 'served on the connection that was idle');
+    assert.equal(res.headers.connection, 'close');
+    assert.equal((await blocker.response()).status, 200);
+    await assertCleanExit(master.child);
+  });
+}
+
 test('headersTimeout still applies while draining, even after the app calls server.close()', { timeout: 30000 }, async (t) => {
   // http.Server's own close() would stop the timeout checks; the SDK defers it.
   const master = await startWorker(t, SCRIPTS.echo, {

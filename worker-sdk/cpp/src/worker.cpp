@@ -59,6 +59,10 @@ struct Worker::Impl final : Connection::Owner {
   std::unique_ptr<TcpListener> listener;
   UvHandle<uv_signal_t> sigterm, sigint;
   Timer wake, heartbeat;  // wake: the machine's next tick (deadline, idle grace)
+  // The tick a wake-up asks for runs after the loop's I/O phase (a check handle, with an
+  // idle handle so that the poll does not block): see arm_wake().
+  UvHandle<uv_check_t> after_io;
+  UvHandle<uv_idle_t> poll_now;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;  // by Connection::id()
   std::uint64_t last_connection_id = 0;  // ids from 1: 0 is the HTTP.SYS queue's (kHttpSysId)
   std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
@@ -96,6 +100,7 @@ struct Worker::Impl final : Connection::Owner {
   void carry_out(const DrainEffect& effect);
   void report_activity();
   void arm_wake(std::int64_t at);
+  void tick_after_io();
   Connection* find_connection(std::uint64_t id);
   void stop_now();
   void finish_if_done();
@@ -376,11 +381,38 @@ Connection* Worker::Impl::find_connection(std::uint64_t id) {
 void Worker::Impl::arm_wake(std::int64_t at) {
   if (!wake && !(wake = Timer(&loop))) return;
   const std::int64_t in = at - now();
-  wake.start<[](Impl& self) {
-    self.drain_effects(self.machine.tick(self.now()));
+  wake.start<[](Impl& self) { self.tick_after_io(); }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(in, 0)));
+}
+
+// libuv runs timers before it reads what arrived meanwhile. After a stall (a busy machine
+// did not run this process for longer than the idle grace), a connection whose next
+// request already waits in the kernel would look idle, and closing it would reset that
+// request (the client: ECONNRESET on a reused socket). So the tick a wake-up asks for
+// runs after the loop's I/O phase, on fresh facts: in a check handle, with an idle handle
+// active meanwhile so that the poll does not wait.
+void Worker::Impl::tick_after_io() {
+  if (!after_io) {
+    auto check = UvHandle<uv_check_t>::make();
+    auto idle = UvHandle<uv_idle_t>::make();
+    if (uv_check_init(&loop, check.get()) != 0) return;
+    check.mark_initialized();
+    if (uv_idle_init(&loop, idle.get()) != 0) return;
+    idle.mark_initialized();
+    check->data = this;
+    after_io = std::move(check);
+    poll_now = std::move(idle);
+  }
+  if (uv_is_active(after_io.base())) return;
+  uv_idle_start(poll_now.get(), [](uv_idle_t*) {});
+  uv_check_start(after_io.get(), [](uv_check_t* handle) {
+    auto* self = static_cast<Impl*>(handle->data);
+    if (!self) return;
+    uv_check_stop(self->after_io.get());
+    uv_idle_stop(self->poll_now.get());
+    self->drain_effects(self->machine.tick(self->now()));
     // The machine asks again only when its next time moves; never leave it unwoken.
-    if (auto next = self.machine.next_wakeup(); next && self.wake && !self.wake.active()) self.arm_wake(*next);
-  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(in, 0)));
+    if (auto next = self->machine.next_wakeup(); next && self->wake && !self->wake.active()) self->arm_wake(*next);
+  });
 }
 
 void Worker::Impl::stop_now() {
@@ -412,6 +444,8 @@ void Worker::Impl::finish_if_done() {
   sigterm.reset();
   sigint.reset();
   wake.reset();
+  after_io.reset();
+  poll_now.reset();
   timers.clear();
 }
 
