@@ -14,7 +14,7 @@ CONFIG ?= configs/cluster.yaml
 NODE_LTS := tools/node-lts/node-lts.sh
 WITH_NODE = path=$$($(NODE_LTS) path) && PATH=$$path
 
-.PHONY: all deps deps-windows build build-asan build-windows run test test-fast test-asan test-loaded test-windows bench clean
+.PHONY: all deps deps-windows packages-windows build build-asan build-windows run test test-fast test-asan test-loaded test-windows bench clean
 
 all: build
 
@@ -77,10 +77,14 @@ test-loaded: build
 
 # Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
 # the integration suite under wine64 with Linux-side clients (docs/windows.md).
-deps-windows: deps
+deps-windows: deps packages-windows
+	windows/deps.sh
+
+# The Windows build's Debian packages alone (.ci/run installs every package first, one apt
+# at a time, and cross-builds the rest beside the Linux suite).
+packages-windows:
 	$(call install_missing,$(WINDOWS_PACKAGES))
 	@tools/check-no-services.sh $(WINDOWS_PACKAGES)
-	windows/deps.sh
 
 build-windows: deps-windows
 	cmake --preset windows

@@ -10,19 +10,22 @@ logs=$root/build-windows/test-logs
 mkdir -p "$logs"
 status=0
 
-run() {  # run NAME TIMEOUT-SECONDS COMMAND... : output to $logs/NAME.log, then shown
+run() {  # run NAME TIMEOUT-SECONDS COMMAND... : output to $logs/NAME.log, then shown; its status
   local name=$1 limit=$2; shift 2
-  echo "== $name"
   timeout --kill-after=10 "$limit" "$@" </dev/null >"$logs/$name.log" 2>&1
   local rc=$?
-  cat "$logs/$name.log"
-  [ $rc -eq 124 ] && echo "windows/test.sh: $name timed out after ${limit}s"
-  [ $rc -ne 0 ] && status=1
-  echo "== $name: exit $rc"
-  return 0
+  # Shown whole, one run at a time (integration files run two at once).
+  {
+    flock 9
+    echo "== $name"
+    cat "$logs/$name.log"
+    [ $rc -eq 124 ] && echo "windows/test.sh: $name timed out after ${limit}s"
+    echo "== $name: exit $rc"
+  } 9>"$logs/.print.lock"
+  return $rc
 }
 
-run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
+run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe" || status=1
 
 # The same integration suite as on Linux (tests/integration), against the .exe files;
 # tests/integration/windows.js adapts signals and pids and holds the skip list. Node
@@ -30,9 +33,33 @@ run unit 300 "$root/windows/wine-run.sh" "$bin/unit-tests.exe"
 # refuses to start on the prefix's default Windows version without the platform check
 # skipped.
 node_dir=$("$root/windows/node.sh") || { echo "windows/test.sh: cannot get Windows Node"; exit 1; }
-run integration 1500 env HANDOFF_TARGET=windows WINEPATH="$node_dir" NODE_SKIP_PLATFORM_CHECK=1 HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" \
-  NODE_OPTIONS="--require $root/tests/integration/windows.js" \
-  node --test --test-concurrency=1 "$root"/tests/integration/*.test.js
+# Each file in a node --test process of its own, with its own timeout and log, the
+# longest first (tests/integration/durations.txt, the Linux times: an order only).
+# JOBS files at a time: a file's ports and files are its own (tests/integration/ports.js,
+# tempDir), its named pipe and scoreboard section are named by its own paths, and wine's
+# one wineserver serves all (the prefix boots once, under a lock: windows/wine-run.sh).
+# One at a time by default: two at once took the integration run from about 620 s to 200
+# s, but in one of two such runs lifecycle's node --test process did not exit after its
+# last test passed (killed at 900 s); not understood yet, so not the default.
+JOBS=${HANDOFF_WINDOWS_JOBS:-1}
+integration_file() {  # integration_file FILE: its run, log in $logs/integration-NAME.log
+  local name; name=integration-$(basename "$1" .test.js)
+  run "$name" 900 env HANDOFF_TARGET=windows WINEPATH="$node_dir" NODE_SKIP_PLATFORM_CHECK=1 \
+    HANDOFF_BIN="$bin" HANDOFF_SOURCE_DIR="$root" NODE_OPTIONS="--require $root/tests/integration/windows.js" \
+    node --test --test-concurrency=1 "$1" || { echo "$name" >>"$logs/failed"; return 1; }
+}
+longest_first() {
+  local file seconds
+  for file in "$root"/tests/integration/*.test.js; do
+    seconds=$(awk -v name="$(basename "$file")" '$1 == name { print $2 }' "$root/tests/integration/durations.txt")
+    echo "${seconds:-30} $file"
+  done | sort -k1,1nr -k2,2 | cut -d' ' -f2-
+}
+rm -f "$logs"/integration*.log "$logs/failed"
+export -f run integration_file
+export bin logs node_dir root
+longest_first | xargs -d '\n' -n 1 -P "$JOBS" bash -c 'integration_file "$1"' integration_file || status=1
+[ -f "$logs/failed" ] && echo "windows/test.sh: failed: $(sort "$logs/failed" | tr '\n' ' ')"
 node "$root/tests/integration/windows.js"
 
 # The prefix's persistent wineserver (and its services) ends with the run.
