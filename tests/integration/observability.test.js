@@ -9,12 +9,12 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const h = require('./helpers');
 
-// Debian's promtool, extracted by `make deps` (tools/promtool/promtool.sh: the package
-// itself would start a Prometheus server).
-const PROMTOOL = path.join(h.ROOT, 'build/tools/bin/promtool');
+// Debian's promtool, extracted by `make deps` (the package itself would start a
+// Prometheus server); where it is, tools/promtool/promtool.sh says.
+const PROMTOOL = execFileSync(path.join(h.ROOT, 'tools/promtool/promtool.sh'), ['path'], { encoding: 'utf8' }).trim();
 
 const GATED = path.join(__dirname, 'fixtures/gated-worker.js');
 const NOISY = path.join(__dirname, 'fixtures/noisy-worker.js');
