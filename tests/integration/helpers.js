@@ -2,7 +2,7 @@
 // Drives the real supervisor binary: writes a config, starts it, waits for its log lines,
 // makes real HTTP requests (from chosen loopback source addresses), and stops it.
 
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
@@ -137,6 +137,8 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
   log.attach(child.stdout);
   log.attach(child.stderr);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const outputPipes = [child.stdout, child.stderr].map(pipeInode);
+  const closed = new Promise((resolve) => child.on('close', resolve));
   const sup = { child, log, file, dir, exited, pid: child.pid };
   running.add(sup);
   // Stopping is part of every test: the master must exit 0 after SIGTERM, and neither it
@@ -145,8 +147,9 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
   // Waits for the exit (a test that sent its own signal) and checks it like stop().
   sup.finished = () => {
     stopping ??= (async () => {
-      const result = await exited;
+      const result = await exitedWithin(child, exited, log);
       running.delete(sup);
+      await outputClosed(child, closed, outputPipes);
       const reports = log.lines.filter((l) => SANITIZER_REPORT.test(l));
       if (reports.length) throw new Error(`sanitizer report:\n${log.lines.join('\n')}`);
       if (result.code !== 0) throw new Error(`supervisor exited with ${JSON.stringify(result)}:\n${log.lines.join('\n')}`);
@@ -187,6 +190,92 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
     await Promise.race([log.waitFor(new RegExp(`event=ready app=\\S+ slot=${slot} `)), died]);
   }
   return sup;
+}
+
+// A master asked to stop has shutdown_timeout (30 s by default: config_schema.cpp) to end
+// its workers gracefully, then ends them itself: one still running well past that is a
+// hung master, killed here and reported with its last lines.
+const STOP_TIMEOUT = 60000;
+async function exitedWithin(child, exited, log) {
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT, null)));
+  const result = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (result) return result;
+  const where = threadsOf(child.pid);
+  child.kill('SIGKILL');
+  await exited;
+  throw new Error(
+    `the master did not exit within ${STOP_TIMEOUT} ms of being asked to stop; its threads (name: kernel wait):\n` +
+      `${where}\nits last lines:\n${log.lines.slice(-60).join('\n')}`,
+  );
+}
+// Where each thread of a process waits in the kernel, from /proc: "name: wchan" lines.
+function threadsOf(pid) {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .map((tid) => {
+        const read = (f) => fs.readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+        return `  ${tid} ${read('comm')}: ${read('wchan')}`;
+      })
+      .join('\n');
+  } catch (e) {
+    return `  (cannot read /proc/${pid}/task: ${e.code})`;
+  }
+}
+
+// The inode of a pipe we read: node's child stdio is a Unix socket pair ("socket:[123]").
+function pipeInode(stream) {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${stream._handle.fd}`).match(/\d+/)[0];
+  } catch {
+    return null;
+  }
+}
+// Processes holding the other end of the given socket pairs, from `ss -xp` (whose lines
+// name each end's inode, its peer's, and the processes holding it): pid and command line.
+function pipeHolders(inodes) {
+  let table = '';
+  try {
+    table = execFileSync('ss', ['-xpn'], { encoding: 'utf8', timeout: 10000 });
+  } catch {}
+  const holders = [];
+  for (const line of table.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (!inodes.includes(fields[7])) continue; // u_str ESTAB 0 0 * LOCAL * PEER users:(...)
+    for (const [, pid] of line.matchAll(/pid=(\d+)/g)) {
+      let command = '?';
+      try {
+        command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      } catch {} // gone meanwhile
+      holders.push({ pid: Number(pid), command });
+    }
+  }
+  return holders;
+}
+// After the master exits, its stdout and stderr must reach end of file: every process
+// that could write to them was its own and ended with it. One that outlives it (a worker
+// the master left behind) would also keep this test file's process from ever exiting, so
+// it is named, killed, and the test fails.
+const OUTPUT_CLOSE_MS = 10000;
+async function outputClosed(child, closed, pipes) {
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, OUTPUT_CLOSE_MS, 'late')));
+  const outcome = await Promise.race([closed, late]);
+  clearTimeout(timer);
+  if (outcome !== 'late') return;
+  const holders = pipeHolders(pipes.filter(Boolean));
+  // Linux pids, by kill(1): under wine, windows.js makes process.kill() speak Windows pids.
+  // Not wine's own server, which every wine process holds its descriptors through.
+  const strays = holders.filter((h) => !/wineserver/.test(h.command)).map((h) => String(h.pid));
+  if (strays.length) spawnSync('kill', ['-KILL', ...strays]);
+  child.stdout.destroy();
+  child.stderr.destroy();
+  throw new Error(
+    `the master exited but its output stayed open ${OUTPUT_CLOSE_MS} ms later: processes it left behind hold it:\n` +
+      (holders.map((h) => `  pid ${h.pid}: ${h.command}`).join('\n') || '  (none found)'),
+  );
 }
 
 // Runs the supervisor to completion (for config errors): { code, stdout, stderr }.
