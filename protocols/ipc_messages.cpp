@@ -228,6 +228,7 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     Stats st;
     st.requests = r.get<std::uint64_t>("requests", false);
     st.connections = r.get<std::uint64_t>("connections", false);
+    st.bytes = r.get<std::uint64_t>("bytes", false);
     st.rss = r.get<std::uint64_t>("rss", false);
     return finish(r, st);
   }
@@ -325,6 +326,7 @@ std::string encode(const Message& message) {
             json o = tagged(names::kStats);
             o["requests"] = st.requests;
             o["connections"] = st.connections;
+            o["bytes"] = st.bytes;
             o["rss"] = st.rss;
             return o;
           },

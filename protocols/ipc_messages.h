@@ -67,7 +67,7 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kWelcome, Direction::to_worker, "the answer to hello: app, slot, workers, generation"},
     {names::kReady, Direction::to_master, "the worker takes connections from now on"},
     {names::kConn, Direction::to_worker, "inside NODE_HANDLE: connection id, client address and port, listener"},
-    {names::kStats, Direction::to_master, "heartbeat with counters: requests served, open connections, RSS"},
+    {names::kStats, Direction::to_master, "heartbeat with counters: requests served, open connections, response bytes, RSS"},
     {names::kDrain, Direction::to_worker,
      "finish what is in flight, close keep-alive sockets (or hand idle ones back: `handback`), then exit"},
     {names::kHandback, Direction::to_master,
@@ -161,6 +161,7 @@ struct Route {
 struct Stats {
   std::uint64_t requests = 0;     // responses completed
   std::uint64_t connections = 0;  // open now
+  std::uint64_t bytes = 0;        // response bytes written (headers included); absent: 0
   std::uint64_t rss = 0;          // bytes, as the worker sees it (the master reads its own)
 };
 

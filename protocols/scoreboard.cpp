@@ -45,6 +45,8 @@ void clear_counters(Record& r) {
   r.bytes.store(0, std::memory_order_relaxed);
   r.heartbeat_ms.store(0, std::memory_order_relaxed);
   r.rate_milli.store(0, std::memory_order_relaxed);
+  r.cpu_ms.store(0, std::memory_order_relaxed);
+  r.cpu_milli.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -52,6 +54,18 @@ void clear_counters(Record& r) {
 Build master_build(const Header& h) {
   auto text = [](const char* field, std::size_t size) { return std::string(field, strnlen(field, size)); };
   return {text(h.master_version, sizeof h.master_version), text(h.master_commit, sizeof h.master_commit)};
+}
+
+Usage master_usage(const Header& h) {
+  return {static_cast<double>(h.master_cpu_ms.load(std::memory_order_relaxed)) / 1000.0,
+          static_cast<double>(h.master_cpu_milli.load(std::memory_order_relaxed)) / 1000.0,
+          h.master_rss.load(std::memory_order_relaxed)};
+}
+
+void set_master_usage(Header& h, std::uint64_t cpu_ms, std::uint64_t cpu_milli, std::uint64_t rss) {
+  h.master_cpu_ms.store(cpu_ms, std::memory_order_relaxed);
+  h.master_cpu_milli.store(cpu_milli, std::memory_order_relaxed);
+  h.master_rss.store(rss, std::memory_order_relaxed);
 }
 
 std::size_t segment_bytes(std::uint32_t capacity) { return header_bytes() + std::size_t{capacity} * sizeof(Record); }
@@ -134,10 +148,11 @@ void set_last_exit(Record& r, std::string_view text) {
 }
 
 void report_stats(Record& r, std::uint32_t generation, std::uint64_t requests, std::uint64_t connections,
-                  std::int64_t now_ms) {
+                  std::uint64_t bytes, std::int64_t now_ms) {
   if (!owns(r, generation) || r.self_reported.load(std::memory_order_relaxed) == generation) return;
   r.requests.store(requests, std::memory_order_relaxed);
   r.connections.store(connections, std::memory_order_relaxed);
+  r.bytes.store(bytes, std::memory_order_relaxed);
   r.heartbeat_ms.store(now_ms, std::memory_order_relaxed);
 }
 
@@ -171,6 +186,8 @@ Snapshot read(const Record& r, std::uint32_t index) {
   s.handed_off = r.handed_off.load(std::memory_order_relaxed);
   s.queued = r.queued.load(std::memory_order_relaxed);
   s.rss = r.rss.load(std::memory_order_relaxed);
+  s.cpu_seconds = static_cast<double>(r.cpu_ms.load(std::memory_order_relaxed)) / 1000.0;
+  s.cpu = static_cast<double>(r.cpu_milli.load(std::memory_order_relaxed)) / 1000.0;
   s.requests_per_second = static_cast<double>(r.rate_milli.load(std::memory_order_relaxed)) / 1000.0;
   s.connections = r.connections.load(std::memory_order_relaxed);
   s.requests = r.requests.load(std::memory_order_relaxed);

@@ -5,7 +5,7 @@
 //
 // Who writes what (each field has one writer, so no field needs a lock):
 //   master   in_use, app, slot, pid, generation, state, started_ms, restarts, last_exit,
-//            handed_off, queued, rss, rate_milli; and, for workers that do not write
+//            handed_off, queued, rss, cpu_ms, cpu_milli, rate_milli; and, for workers that do not write
 //            their own (Node, plain programs), connections, requests, heartbeat_ms;
 //   worker   a C++ SDK worker whose generation is the record's `generation` adds to
 //            connections, requests and bytes and stamps heartbeat_ms itself (relaxed
@@ -30,7 +30,7 @@
 namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
-inline constexpr std::uint32_t kVersion = 2;  // 2: the master's build in the header
+inline constexpr std::uint32_t kVersion = 3;  // 2: the master's build in the header; 3: CPU
 inline constexpr std::uint32_t kCapacity = 4096;  // records per segment; slots beyond are not shown
 inline constexpr std::size_t kAppBytes = 64;
 inline constexpr std::size_t kExitBytes = 96;
@@ -57,6 +57,8 @@ struct Record {
   std::atomic<std::uint64_t> handed_off;   // connections the slot's workers have acknowledged
   std::atomic<std::uint64_t> queued;       // connections waiting for the slot now
   std::atomic<std::uint64_t> rss;          // bytes
+  std::atomic<std::uint64_t> cpu_ms;       // CPU time of the current worker (user + system)
+  std::atomic<std::uint64_t> cpu_milli;    // its CPU use over the master's last second, in 1/1000 of a core
   std::atomic<std::uint64_t> rate_milli;   // requests per second × 1000, over the master's last second
   std::atomic<std::uint64_t> connections;  // open now in the current worker
   std::atomic<std::uint64_t> requests;     // completed by the current worker
@@ -71,6 +73,10 @@ struct Header {
   std::uint32_t record_size;
   std::atomic<std::int64_t> master_pid;
   std::atomic<std::int64_t> started_ms;
+  // The master's own CPU and memory, as the records' (written every second).
+  std::atomic<std::uint64_t> master_cpu_ms;
+  std::atomic<std::uint64_t> master_cpu_milli;
+  std::atomic<std::uint64_t> master_rss;
   // The master's build (protocols/build_info.h), NUL-terminated: what `status` reports,
   // which may differ from the build of the binary that reads it after an upgrade.
   char master_version[24];
@@ -82,6 +88,15 @@ struct Build {
   std::string version, commit;
 };
 Build master_build(const Header& header);
+
+// A process's CPU and memory as the scoreboard shows them.
+struct Usage {
+  double cpu_seconds = 0;  // CPU time since it started
+  double cpu = 0;          // cores in use over the last second (1.0: one core busy)
+  std::uint64_t rss = 0;   // bytes
+};
+Usage master_usage(const Header& header);
+void set_master_usage(Header& header, std::uint64_t cpu_ms, std::uint64_t cpu_milli, std::uint64_t rss);
 
 // Bytes a segment of `capacity` records needs.
 std::size_t segment_bytes(std::uint32_t capacity = kCapacity);
@@ -109,7 +124,7 @@ void set_last_exit(Record& record, std::string_view text);
 
 // Stats from a worker that does not write its own record (Node's `stats` message).
 void report_stats(Record& record, std::uint32_t generation, std::uint64_t requests, std::uint64_t connections,
-                  std::int64_t now_ms);
+                  std::uint64_t bytes, std::int64_t now_ms);
 
 // ---- The worker's side ----------------------------------------------------------------
 
@@ -146,6 +161,8 @@ struct Snapshot {
   std::uint64_t handed_off = 0;
   std::uint64_t queued = 0;
   std::uint64_t rss = 0;
+  double cpu_seconds = 0;  // of the current worker
+  double cpu = 0;          // cores it used over the master's last second
   double requests_per_second = 0;
   std::uint64_t connections = 0;
   std::uint64_t requests = 0;

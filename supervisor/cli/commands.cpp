@@ -75,8 +75,7 @@ int status(const std::string& socket, bool json) {
                  static_cast<long long>(pid), socket.c_str());
     return kFailed;
   }
-  const StatusInput input{pid, header.started_ms.load(), unix_ms(), scoreboard::read_all(header),
-                          scoreboard::master_build(header)};
+  const StatusInput input = read_status(header, unix_ms());
   if (json) std::printf("%s\n", status_json(input).dump(2).c_str());
   else std::fputs(status_table(input).c_str(), stdout);
   return 0;

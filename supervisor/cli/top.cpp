@@ -52,7 +52,7 @@ struct Top {
     }
     const auto now = std::chrono::steady_clock::now();
     const auto now_ms = unix_ms();
-    StatusInput in{pid, header.started_ms.load(), now_ms, scoreboard::read_all(header), scoreboard::master_build(header)};
+    StatusInput in = read_status(header, now_ms);
     std::vector<double> rates;
     for (const auto& s : in.slots) {
       double rate = 0;

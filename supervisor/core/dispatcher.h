@@ -58,8 +58,9 @@ class DispatchEffects {
   virtual bool send(std::size_t lane, T& connection) = 0;
   // Answers `status` (503, 404, a plugin's) and closes.
   virtual void reject(T connection, int status) = 0;
-  // The lane's worker acknowledged it: the caller's copy may go.
-  virtual void handed_off(std::size_t lane, T connection) = 0;
+  // The lane's worker acknowledged it: the caller's copy may go. `queue_wait` is how long
+  // it waited in the lane's queue before it was sent (0 when the worker was free).
+  virtual void handed_off(std::size_t lane, T connection, TimePoint::duration queue_wait) = 0;
   // The lane's worker with the handle in flight is broken (no ACK in time, NACKs).
   virtual void misbehaved(std::size_t lane, KillReason reason, std::string detail) = 0;
   // The oldest waiting connection waited queue.timeout (it is rejected with 503).
@@ -168,7 +169,7 @@ class Dispatcher {
   // The lane's worker acknowledged the handle in flight; the next one may go.
   void ack(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
-    if (auto item = l.queue.ack()) effects_.handed_off(lane, std::move(item->connection));
+    if (auto item = l.queue.ack()) effects_.handed_off(lane, std::move(item->connection), item->sent_at - item->queued_at);
     l.ack_deadline.reset();
     pump(lane, now);
   }
@@ -251,6 +252,7 @@ class Dispatcher {
     T connection;
     std::unique_ptr<const RouteFacts> facts;  // to route it again (null: the rule reads nothing of it)
     TimePoint queued_at;
+    TimePoint sent_at{};  // its last send: sent_at - queued_at is its wait in the queue
   };
   using Queue = HandoffQueue<Item>;
   struct Lane {
@@ -302,6 +304,7 @@ class Dispatcher {
     if (l.state.ready && !l.queue.in_flight())
       if (Item* next = l.queue.begin_send()) {
         if (effects_.send(lane, next->connection)) {
+          next->sent_at = now;
           l.ack_deadline = now + settings_.ack_timeout;
           note_deadline(*l.ack_deadline);
         } else {

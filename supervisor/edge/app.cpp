@@ -63,11 +63,11 @@ bool App::stopped() const {
   return true;
 }
 
-void App::sample_rss() {
+void App::sample_usage() {
   // Also the place to free slots scaled away: this runs from a timer, never from inside
   // one of those slots' own callbacks.
   reap_retired();
-  for (auto& slot : slots_) slot->sample_rss();
+  for (auto& slot : slots_) slot->sample_usage();
 }
 
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
@@ -88,8 +88,9 @@ void App::reject(ConnectionPtr connection, int status) { handoff::reject(std::mo
 
 bool App::send(std::size_t lane, ConnectionPtr& connection) { return by_lane_[lane]->send(*connection); }
 
-void App::handed_off(std::size_t, ConnectionPtr connection) {
+void App::handed_off(std::size_t, ConnectionPtr connection, TimePoint::duration queue_wait) {
   // Its ACK came: the hand-off latency; the connection closes our copy as it goes.
+  queue_wait_.observe(std::chrono::duration<double>(queue_wait).count());
   handoff_latency_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - connection->accepted_at).count());
 }
@@ -170,6 +171,8 @@ AppMetrics App::metrics() const {
   m.name = config_->name;
   m.rejected = rejected_;
   m.handoff_latency = handoff_latency_;
+  m.queue_wait = queue_wait_;
+  m.worker_counters = config_->ready != ReadyMode::on_spawn;
   m.ready_workers = ready_workers();
   m.min_ready = config_->min_ready;
   for (const auto* list : {&slots_, &retired_})

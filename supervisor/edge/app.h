@@ -52,7 +52,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // A reload: new lifecycle and queue settings apply at once, the rule is swapped,
   // `workers` scales, and a changed command/env/cwd/user rolls the workers slot by slot.
   void reconfigure(std::shared_ptr<const AppConfig> next);
-  void sample_rss();
+  void sample_usage();
 
   void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
 
@@ -95,7 +95,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void replacement_done(int slot, bool ok) override;
   // DispatchEffects
   bool send(std::size_t lane, ConnectionPtr& connection) override;
-  void handed_off(std::size_t lane, ConnectionPtr connection) override;
+  void handed_off(std::size_t lane, ConnectionPtr connection, TimePoint::duration queue_wait) override;
   void misbehaved(std::size_t lane, KillReason reason, std::string detail) override;
   void queue_timeout(std::size_t lane) override;
   void queue_flushed(std::size_t lane, std::size_t connections) override;
@@ -136,6 +136,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   bool stopping_ = false;
   RejectionCounts rejected_;
   Histogram handoff_latency_;
+  Histogram queue_wait_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes
 };
 

@@ -133,8 +133,16 @@ void Master::handed_back(ConnectionPtr connection) {
 
 void Master::monitor() {
   last_monitor_ = std::chrono::steady_clock::now();
-  for (auto& [name, app] : apps_) app->sample_rss();
+  for (auto& [name, app] : apps_) app->sample_usage();
+  sample_own_usage();
   std::erase_if(removed_apps_, [](const std::unique_ptr<App>& a) { return a->stopped(); });
+}
+
+void Master::sample_own_usage() {
+  if (!scoreboard_) return;
+  if (const auto usage = platform::process_usage(0))
+    scoreboard::set_master_usage(*scoreboard_->header(), usage->cpu_ms,
+                                 cpu_rate_.sample(0, usage->cpu_ms, std::chrono::steady_clock::now()), usage->rss);
 }
 
 AppHooks Master::hooks_for(const AppConfig&) {
@@ -477,8 +485,8 @@ std::vector<scoreboard::Snapshot> Master::snapshot() const {
 }
 
 StatusInput Master::status_input() const {
-  return {platform::current_pid(), started_ms_, unix_ms(), snapshot(),
-          {std::string(build::kVersion), std::string(build::kCommit)}};
+  if (scoreboard_) return read_status(*scoreboard_->header(), unix_ms());
+  return {platform::current_pid(), started_ms_, unix_ms(), {}, {std::string(build::kVersion), std::string(build::kCommit)}, {}};
 }
 
 std::string Master::status_text() { return status_json(status_input()).dump(); }
@@ -489,6 +497,14 @@ std::string Master::metrics_text() {
   in.slots = snapshot();
   for (const auto& [name, app] : apps_) in.apps.push_back(app->metrics());
   in.listener_rejected = listener_rejected_;
+  // The process_* metrics of the Prometheus client libraries, read now, as they do.
+  if (const auto usage = platform::process_usage(0)) {
+    in.process.cpu_seconds = static_cast<double>(usage->cpu_ms) / 1000.0;
+    in.process.resident_memory_bytes = usage->rss;
+    if (usage->virtual_bytes) in.process.virtual_memory_bytes = usage->virtual_bytes;
+  }
+  in.process.open_fds = static_cast<std::uint64_t>(platform::open_descriptor_count());
+  in.process.max_fds = platform::descriptor_limit();
   return render_metrics(in);
 }
 

@@ -24,6 +24,7 @@
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/worker_group.h"
+#include "supervisor/core/observe/cpu_rate.h"
 #include "supervisor/core/observe/status_view.h"
 #include "supervisor/core/routing/port_apps.h"
 
@@ -54,6 +55,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   // port's app counts it, or the listener when the port has several apps (none known).
   void reject(std::size_t port, ConnectionPtr connection, int status);
   void monitor();  // every second: worker memory against max_rss, rates, finished apps freed
+  void sample_own_usage();  // the master's CPU and memory, for status and top
   int open_observability();  // scoreboard, control socket, admin endpoint; exit code on failure
   void start_watchdog();
   void check_descriptor_limit();  // raises it, and warns when the config cannot fit
@@ -98,6 +100,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::unique_ptr<AdminServer> admin_;
   std::int64_t started_ms_ = 0;
   std::chrono::steady_clock::time_point last_monitor_{};
+  CpuRate cpu_rate_;
   bool listening_ = false;
   bool notified_ready_ = false;
   bool reloading_ = false;

@@ -110,14 +110,18 @@ void Slot::set_config(std::shared_ptr<const AppConfig> config) {
   machine_.set_policy(config_->lifecycle);
 }
 
-void Slot::sample_rss() {
+void Slot::sample_usage() {
   publish_rate(now());
   const auto generation = machine_.accepting();
   if (!generation) return;
   if (Process* p = process(*generation); p && p->worker)
-    if (auto rss = platform::process_rss(p->worker->pid())) {
-      if (auto* r = record()) r->rss.store(*rss, std::memory_order_relaxed);
-      machine_.rss(*generation, *rss, now());
+    if (const auto usage = platform::process_usage(p->worker->pid())) {
+      if (auto* r = record()) {
+        r->rss.store(usage->rss, std::memory_order_relaxed);
+        r->cpu_ms.store(usage->cpu_ms, std::memory_order_relaxed);
+        r->cpu_milli.store(cpu_rate_.sample(p->worker->pid(), usage->cpu_ms, now()), std::memory_order_relaxed);
+      }
+      machine_.rss(*generation, usage->rss, now());
     }
   // Workers that write their record themselves report their open connections there.
   if (auto* r = record(); r && generation) observer_.worker_load(lane_, static_cast<std::uint32_t>(r->connections.load(std::memory_order_relaxed)));
@@ -295,7 +299,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                  [&](const ipc::Stats& stats) {
                    if (auto* r = record())
                      scoreboard::report_stats(*r, static_cast<std::uint32_t>(generation), stats.requests,
-                                              stats.connections, unix_ms());
+                                              stats.connections, stats.bytes, unix_ms());
                    machine_.heartbeat(generation, stats.requests, now());
                    observer_.worker_load(lane_, static_cast<std::uint32_t>(stats.connections));
                  },

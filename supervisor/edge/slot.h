@@ -18,6 +18,7 @@
 #include "protocols/scoreboard.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/observe/cpu_rate.h"
 #include "supervisor/core/observe/restart_reasons.h"
 #include "supervisor/platform/httpsys.h"
 #include "supervisor/platform/worker_group.h"
@@ -70,7 +71,8 @@ class Slot final : private SlotEffects {
   // A reload step: replace the worker with one started from `config`.
   SlotMachine::Replace replace(std::shared_ptr<const AppConfig> config);
   void set_config(std::shared_ptr<const AppConfig> config);  // used at the next start
-  void sample_rss();
+  // Reads the current worker's memory (against max_rss) and CPU into its record.
+  void sample_usage();
 
   // Hands a connection to the ready worker (the dispatcher's send); false when it cannot.
   bool send(Connection& connection);
@@ -172,6 +174,7 @@ class Slot final : private SlotEffects {
   std::unique_ptr<platform::HttpSysQueue> httpsys_;
   std::uint64_t rate_requests_ = 0;  // requests and time at the last rate sample
   TimePoint rate_at_{};
+  CpuRate cpu_rate_;
 };
 
 }  // namespace handoff

@@ -46,8 +46,17 @@ int usable_cpu_count();
 // taking its connections from the master. Linux reads /proc; elsewhere empty.
 std::vector<std::string> listening_tcp_addresses(int group_leader);
 
-// Resident memory of another process, in bytes, as the OS counts it.
-std::optional<std::uint64_t> process_rss(int pid);
+// What the OS counts of a process (pid 0: this one): resident memory, address space and
+// CPU time (user + system; of that process alone, not of its children).
+struct ProcessUsage {
+  std::uint64_t rss = 0;            // bytes
+  std::uint64_t virtual_bytes = 0;  // 0 where the OS does not say (Windows)
+  std::uint64_t cpu_ms = 0;
+};
+std::optional<ProcessUsage> process_usage(int pid);
+
+// This process's descriptor limit (RLIMIT_NOFILE); nullopt where there is none (Windows).
+std::optional<std::uint64_t> descriptor_limit();
 
 // How many processes the kernel's OOM killer has killed in our memory domain (the
 // cgroup on Linux); read before and after a SIGKILL to tell an OOM kill from others.

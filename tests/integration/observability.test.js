@@ -134,15 +134,28 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
     assert.ok(s.pid > 0 && s.rss >= 0 && s.generation === 1, JSON.stringify(s));
     assert.strictEqual(s.handed_off, sent[s.app][s.slot], `${s.app}/${s.slot} handed off every connection`);
   }
-  assert.ok(viaHttp.slots.find((s) => s.app === 'cpp').bytes > 0, 'C++ workers count response bytes');
+  // Response bytes from both kinds: C++ workers count them in the scoreboard, Node's come
+  // with their heartbeat (the status above had every request: so had that heartbeat).
+  for (const app of ['cpp', 'node'])
+    assert.ok(settled.s.slots.filter((s) => s.app === app).every((s) => s.bytes > 0), `${app} workers count response bytes`);
+  // CPU and memory of the master and of each worker, sampled by the master every second
+  // (CPU time in clock ticks: a Node worker has used some by now, a C++ one may not have).
+  const usage = await h.eventually(() => {
+    const s = statusJson(sup);
+    const node = s.slots.filter((x) => x.app === 'node');
+    return { ok: s.master.rss > 0 && s.master.cpu_seconds >= 0 && node.every((x) => x.cpu_seconds > 0), s };
+  });
+  assert.ok(usage.ok, JSON.stringify(usage.s));
+  assert.ok(usage.s.slots.every((x) => x.cpu_percent >= 0), JSON.stringify(usage.s.slots));
 
-  // The table has one row per slot, with the same request counts.
+  // The table: the master's row, then one row per slot, with the same request counts.
   const table = cli(['status', '--socket', path.join(sup.dir, 'cluster.sock')]);
   assert.strictEqual(table.code, 0, table.stderr);
   const rows = table.stdout.trim().split('\n');
-  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+REQUESTS\s+REQ\/S\s+RSS\s+LAST EXIT$/);
-  assert.strictEqual(rows.length, 5);
-  for (const row of rows.slice(1)) {
+  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+REQUESTS\s+REQ\/S\s+CPU%\s+RSS\s+LAST EXIT$/);
+  assert.match(rows[1], new RegExp(`^\\(master\\)\\s+-\\s+${sup.pid}\\s+running\\s+-\\s+\\S+\\s+-\\s+-\\s+-\\s+-\\s+\\d+\\.\\d\\s+\\S+\\s+-$`));
+  assert.strictEqual(rows.length, 6);
+  for (const row of rows.slice(2)) {
     const [app, slot, , state, , , , , requests] = row.split(/\s+/);
     assert.strictEqual(state, 'ready');
     assert.strictEqual(Number(requests), sent[app][slot], row);
@@ -179,15 +192,26 @@ test('/metrics passes promtool check metrics and its counters move with traffic'
   assert.strictEqual(sample(m, 'handoff_worker_requests_total', { app: 'cpp', slot: 1 }), 5);
   assert.strictEqual(sample(m, 'handoff_handoff_latency_seconds_count', { app: 'cpp' }), 10);
   assert.strictEqual(sample(m, 'handoff_handoff_latency_seconds_bucket', { app: 'cpp', le: '+Inf' }), 10);
+  // Every connection handed over waited in its slot's queue for some time, mostly none.
+  assert.strictEqual(sample(m, 'handoff_queue_wait_seconds_count', { app: 'cpp' }), 10);
+  // The master's own process, as the Prometheus client libraries name it.
+  // (in clock ticks of 10 ms: an idle master may not have used one yet)
+  assert.ok(sample(m, 'process_cpu_seconds_total', {}) >= 0, 'process_cpu_seconds_total');
+  assert.ok(sample(m, 'process_resident_memory_bytes', {}) > 0, 'process_resident_memory_bytes');
+  assert.ok(sample(m, 'process_open_fds', {}) > 0, 'process_open_fds');
+  assert.ok(sample(m, 'process_max_fds', {}) >= sample(m, 'process_open_fds', {}), 'process_max_fds');
   assert.strictEqual(sample(m, 'handoff_slot_state', { app: 'node', slot: 2, state: 'ready' }), 1);
   assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { app: 'cpp', status: 503 }), 0);
   assert.strictEqual(sample(m, 'handoff_connections_rejected_total', { app: 'cpp', status: 408 }), 0);
-  // Memory is sampled by the master every second.
+  // Memory and CPU are sampled by the master every second.
   const rss = await h.eventually(async () => {
     const text = (await admin(adminPort, '/metrics')).body;
-    return { ok: sample(text, 'handoff_worker_resident_memory_bytes', { app: 'node', slot: 1 }) > 0 };
+    return {
+      ok: sample(text, 'handoff_worker_resident_memory_bytes', { app: 'node', slot: 1 }) > 0 &&
+        sample(text, 'handoff_worker_cpu_seconds_total', { app: 'node', slot: 1 }) > 0,
+    };
   });
-  assert.ok(rss.ok, 'the RSS of node/1 is reported');
+  assert.ok(rss.ok, 'the RSS and CPU of node/1 are reported');
 
   // A crash shows up as a restart by reason, once the slot is back.
   const { pid } = h.workerOf(await h.request({ port: nodePort }));

@@ -26,14 +26,15 @@ function nextStats(master, pred, what) {
   );
 }
 
-test('stats come at once, then about every heartbeat_ms, and count requests and connections', { timeout: 30000 }, async (t) => {
+test('stats come at once, then about every heartbeat_ms, and count requests, connections and bytes', { timeout: 30000 }, async (t) => {
   const HEARTBEAT_MS = 200;
   const master = await startWorker(t, SCRIPTS.hello, { welcome: { ...WELCOME, heartbeat_ms: HEARTBEAT_MS } });
   const first = await nextStats(master, () => true, 'the first stats');
-  assert.deepEqual(Object.keys(first).sort(), ['connections', 'handoff', 'requests', 'rss', 'v']);
+  assert.deepEqual(Object.keys(first).sort(), ['bytes', 'connections', 'handoff', 'requests', 'rss', 'v']);
   assert.equal(first.v, 1);
   assert.equal(first.requests, 0);
   assert.equal(first.connections, 0);
+  assert.equal(first.bytes, 0);
   assert.ok(Number.isInteger(first.rss) && first.rss > 1e6, `rss ${first.rss}`);
 
   // Three requests on one keep-alive connection: requests 3, connections 1.
@@ -42,6 +43,8 @@ test('stats come at once, then about every heartbeat_ms, and count requests and 
   for (let i = 0; i < 3; i++) assert.equal((await request(master.port, { agent })).status, 200);
   const busy = await nextStats(master, (m) => m.requests === 3, 'stats with requests 3');
   assert.equal(busy.connections, 1);
+  // Three whole responses, headers included, on the socket still open.
+  assert.ok(busy.bytes > 3 * 'Hello, world!'.length, `bytes ${busy.bytes}`);
 
   // One more, on a second connection that stays open too.
   const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -55,6 +58,8 @@ test('stats come at once, then about every heartbeat_ms, and count requests and 
   other.destroy();
   const idle = await nextStats(master, (m) => m.requests === 4 && m.connections === 0, 'stats with 0 connections');
   assert.equal(idle.requests, 4);
+  // The closed sockets' bytes are kept: four responses of one size.
+  assert.equal(idle.bytes, (busy.bytes / 3) * 4);
 
   // Cadence: no interval much shorter than heartbeat_ms (timers never fire early; the
   // IPC may bunch two a little), and on average not far off it (a busy machine lags).

@@ -25,6 +25,7 @@ struct Recorder final : DispatchEffects<int> {
   std::vector<std::size_t> timeouts;
   std::vector<std::pair<std::size_t, std::size_t>> flushed;
   std::map<std::size_t, std::size_t> lengths;  // the last queue_length of each lane
+  std::map<int, TimePoint::duration> waits;     // each acknowledged connection's time in the queue
   bool channel_open = true;
 
   bool send(std::size_t lane, int& c) override {
@@ -33,7 +34,10 @@ struct Recorder final : DispatchEffects<int> {
     return true;
   }
   void reject(int c, int status) override { rejected.emplace_back(c, status); }
-  void handed_off(std::size_t lane, int c) override { handed.emplace_back(lane, c); }
+  void handed_off(std::size_t lane, int c, TimePoint::duration queue_wait) override {
+    handed.emplace_back(lane, c);
+    waits[c] = queue_wait;
+  }
   void misbehaved(std::size_t lane, KillReason reason, std::string detail) override {
     broken.emplace_back(lane, describe(Kill{reason, std::move(detail)}));
   }
@@ -129,6 +133,20 @@ TEST_CASE("dispatcher: round_robin sends to ready slots in turn, one handle in f
   f.d.ack(f.lanes[1], t0);
   CHECK(f.fx.sent_to(1) == std::vector<int>{2, 4});
   CHECK(f.fx.rejected.empty());
+}
+
+TEST_CASE("dispatcher: the time a connection waited in its slot's queue comes with its ACK") {
+  Fixture f(rule("round_robin"), 1, 0);
+  f.d.dispatch(1, from(1), t0);        // the slot has no worker yet
+  f.d.dispatch(2, from(1), t0 + 1s);
+  f.up(0, t0 + 3s);                    // 1 goes now; 2 waits for 1's ACK
+  f.d.ack(f.lanes[0], t0 + 4s);        // 2 goes at 4 s
+  f.d.ack(f.lanes[0], t0 + 5s);
+  CHECK(f.fx.waits.at(1) == 3s);
+  CHECK(f.fx.waits.at(2) == 3s);
+  f.d.dispatch(3, from(1), t0 + 6s);   // the worker is free: no wait
+  f.d.ack(f.lanes[0], t0 + 7s);
+  CHECK(f.fx.waits.at(3) == 0s);
 }
 
 TEST_CASE("dispatcher: on_unavailable queue keeps affinity: a connection waits for its own slot") {

@@ -46,9 +46,10 @@ TEST_CASE("every message survives a round trip") {
   CHECK(w.heartbeat_ms == 1500);
   CHECK(w.route == ipc::RouteCheck{handoff::KeySource::url_segment, 2, true, "", false, {"/chat/"}, {"/api/"}});
   CHECK(std::get<ipc::Welcome>(round_trip(ipc::Welcome{"a", 1, 1, 1, 0, {}})).route.rule == handoff::KeySource::none);
-  auto st = std::get<ipc::Stats>(round_trip(ipc::Stats{10, 2, 1u << 30}));
+  auto st = std::get<ipc::Stats>(round_trip(ipc::Stats{.requests = 10, .connections = 2, .bytes = 4096, .rss = 1u << 30}));
   CHECK(st.requests == 10);
   CHECK(st.connections == 2);
+  CHECK(st.bytes == 4096);
   CHECK(st.rss == (1u << 30));
   CHECK(std::get<ipc::Drain>(round_trip(ipc::Drain{2500})).timeout_ms == 2500);
   CHECK(!std::get<ipc::Drain>(round_trip(ipc::Drain{2500})).handback);

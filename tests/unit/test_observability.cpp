@@ -18,6 +18,7 @@
 #include "supervisor/core/control/control_protocol.h"
 #include "supervisor/core/observe/admin_routes.h"
 #include "supervisor/core/observe/histogram.h"
+#include "supervisor/core/observe/cpu_rate.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/observe/restart_reasons.h"
 #include "supervisor/core/observe/status_view.h"
@@ -87,7 +88,7 @@ TEST_CASE("scoreboard: a worker writes its counters only while it is the current
   CHECK(s.bytes == 300);
   CHECK(s.heartbeat_ms == 6000);
   // Self-reported: the master's copy of `stats` leaves the counters alone.
-  sb::report_stats(r, 1, 99, 99, 7000);
+  sb::report_stats(r, 1, 99, 99, 99, 7000);
   CHECK(sb::read(r, index).requests == 3);
 
   // A replacement takes over: counters start again, the old worker's writes are ignored.
@@ -100,11 +101,12 @@ TEST_CASE("scoreboard: a worker writes its counters only while it is the current
   CHECK(s.requests == 0);
   CHECK(s.connections == 0);
   // A worker that does not write itself (Node) is reported from its stats.
-  sb::report_stats(r, 2, 7, 2, 9000);
-  sb::report_stats(r, 1, 1000, 1000, 9000);  // not the current one: ignored
+  sb::report_stats(r, 2, 7, 2, 512, 9000);
+  sb::report_stats(r, 1, 1000, 1000, 1000, 9000);  // not the current one: ignored
   s = sb::read(r, index);
   CHECK(s.requests == 7);
   CHECK(s.connections == 2);
+  CHECK(s.bytes == 512);
   CHECK(s.heartbeat_ms == 9000);
 
   sb::set_last_exit(r, "killed by signal 9");
@@ -127,27 +129,39 @@ TEST_CASE("status: table and JSON from the same snapshot") {
   auto j = *sb::allocate(b.header, "web", 2);
   sb::record(b.header, j)->state.store(static_cast<std::uint32_t>(SlotState::backoff));
 
-  const StatusInput in{4242, 1000, 75'000, sb::read_all(*b.header), sb::master_build(*b.header)};
+  r.cpu_ms.store(81'500);
+  r.cpu_milli.store(250);
+  sb::set_master_usage(*b.header, 2'000, 15, 8 * 1024 * 1024);
+  StatusInput in = read_status(*b.header, 75'000);
+  in.master_pid = 4242;
+  in.master_started_ms = 1000;
   const auto json = status_json(in);
   CHECK(json["master"]["pid"] == 4242);
   // The master's build as its scoreboard header records it.
   CHECK(json["master"]["version"] == std::string(build::kVersion));
   CHECK(json["master"]["commit"] == std::string(build::kCommit));
   CHECK(json["master"]["uptime_ms"] == 74'000);
+  CHECK(json["master"]["cpu_percent"] == doctest::Approx(1.5));
+  CHECK(json["master"]["cpu_seconds"] == doctest::Approx(2.0));
+  CHECK(json["master"]["rss"] == 8 * 1024 * 1024);
   REQUIRE(json["slots"].size() == 2);
   CHECK(json["slots"][0]["pid"] == 321);
   CHECK(json["slots"][0]["uptime_ms"] == 65'000);
   CHECK(json["slots"][0]["requests"] == 1500);
   CHECK(json["slots"][0]["requests_per_second"] == doctest::Approx(2.5));
+  CHECK(json["slots"][0]["cpu_percent"] == doctest::Approx(25.0));
+  CHECK(json["slots"][0]["cpu_seconds"] == doctest::Approx(81.5));
   CHECK(json["slots"][0]["last_exit"] == "exit code 1");
   CHECK(json["slots"][1]["state"] == "backoff");
   CHECK(json["slots"][1]["pid"] == 0);
 
   const std::string table = status_table(in);
-  CHECK(table.find("APP  SLOT  PID  STATE    GEN  UPTIME  RESTARTS  CONNS  REQUESTS  REQ/S    RSS  LAST EXIT") == 0);
-  CHECK(table.find("web     1  321  ready      3   1m05s         2      0      1500    2.5  12.0M  exit code 1") !=
+  CHECK(table.find("APP       SLOT   PID  STATE    GEN  UPTIME  RESTARTS  CONNS  REQUESTS  REQ/S  CPU%    RSS  LAST EXIT\n") == 0);
+  CHECK(table.find("(master)     -  4242  running    -   1m14s         -      -         -      -   1.5   8.0M  -\n") !=
         std::string::npos);
-  CHECK(table.find("web     2    -  backoff") != std::string::npos);
+  CHECK(table.find("web          1   321  ready      3   1m05s         2      0      1500    2.5  25.0  12.0M  exit code 1") !=
+        std::string::npos);
+  CHECK(table.find("web          2     -  backoff") != std::string::npos);
 
   CHECK(format_uptime(0) == "-");
   CHECK(format_uptime(45'000) == "45s");
@@ -264,6 +278,70 @@ TEST_CASE("metrics: Prometheus text with HELP, TYPE, escaped labels and a histog
   has("handoff_handoff_latency_seconds_bucket{app=\"we\\\"b\",le=\"+Inf\"} 1");
   has("handoff_handoff_latency_seconds_count{app=\"we\\\"b\"} 1");
   CHECK(escape_label("a\\b\nc") == "a\\\\b\\nc");
+}
+
+TEST_CASE("metrics: the master's process_* metrics, worker CPU, queue wait, and no series a worker kind never reports") {
+  Board b;
+  sb::Record& sdk = *sb::record(b.header, *sb::allocate(b.header, "sdk", 1));
+  sb::begin_worker(sdk, 7, 1, 0);
+  sdk.cpu_ms.store(2'500);
+  sb::Record& plain = *sb::record(b.header, *sb::allocate(b.header, "plain", 1));
+  sb::begin_worker(plain, 8, 1, 0);
+  MetricsInput in;
+  in.master_started_ms = 1'700'000'000'000;
+  in.process = {.cpu_seconds = 1.25, .resident_memory_bytes = 4096, .virtual_memory_bytes = 8192, .open_fds = 12,
+                .max_fds = 1024};
+  in.slots = sb::read_all(*b.header);
+  AppMetrics a;
+  a.name = "sdk";
+  a.queue_wait.observe(0);
+  a.queue_wait.observe(3);
+  AppMetrics p;
+  p.name = "plain";
+  p.worker_counters = false;  // ready: on_spawn
+  in.apps = {a, p};
+  const std::string text = render_metrics(in);
+  auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  };
+  has("# TYPE process_cpu_seconds_total counter");
+  has("process_cpu_seconds_total 1.25");
+  has("process_resident_memory_bytes 4096");
+  has("process_virtual_memory_bytes 8192");
+  has("process_open_fds 12");
+  has("process_max_fds 1024");
+  has("process_start_time_seconds 1700000000.000");
+  has("handoff_worker_cpu_seconds_total{app=\"sdk\",slot=\"1\"} 2.5");
+  has("handoff_worker_cpu_seconds_total{app=\"plain\",slot=\"1\"} 0");
+  has("handoff_worker_requests_total{app=\"sdk\",slot=\"1\"} 0");
+  has("handoff_worker_response_bytes_total{app=\"sdk\",slot=\"1\"} 0");
+  CHECK(text.find("handoff_worker_requests_total{app=\"plain\"") == std::string::npos);
+  CHECK(text.find("handoff_worker_response_bytes_total{app=\"plain\"") == std::string::npos);
+  CHECK(text.find("handoff_worker_connections{app=\"plain\"") == std::string::npos);
+  has("# TYPE handoff_queue_wait_seconds histogram");
+  has("handoff_queue_wait_seconds_bucket{app=\"sdk\",le=\"0.0001\"} 1");
+  has("handoff_queue_wait_seconds_bucket{app=\"sdk\",le=\"2.5\"} 1");
+  has("handoff_queue_wait_seconds_bucket{app=\"sdk\",le=\"5\"} 2");
+  has("handoff_queue_wait_seconds_count{app=\"sdk\"} 2");
+  // Windows has no virtual size nor descriptor limit: those families are left out.
+  in.process.virtual_memory_bytes.reset();
+  in.process.max_fds.reset();
+  const std::string windows = render_metrics(in);
+  CHECK(windows.find("process_max_fds") == std::string::npos);
+  CHECK(windows.find("process_virtual_memory_bytes") == std::string::npos);
+}
+
+TEST_CASE("cpu rate: a core's thousandths between two readings of one process") {
+  using namespace std::chrono_literals;
+  CpuRate rate;
+  const CpuRate::TimePoint t0{};
+  CHECK(rate.sample(10, 5'000, t0) == 0);            // a first reading
+  CHECK(rate.sample(10, 5'500, t0 + 1s) == 500);      // half a core
+  CHECK(rate.sample(10, 7'500, t0 + 2s) == 2000);     // two cores
+  CHECK(rate.sample(11, 100, t0 + 3s) == 0);          // another process: a first reading again
+  CHECK(rate.sample(11, 100, t0 + 3s) == 0);          // no time passed
+  CHECK(rate.sample(11, 350, t0 + 3500ms) == 500);
 }
 
 TEST_CASE("control protocol: one JSON line each way") {

@@ -142,6 +142,7 @@ function attach(handoff, server, options) {
   // its last activity, and whether it left HTTP (upgrade, CONNECT).
   const conns = new Map();
   let requests = 0; // responses completed since start
+  let bytesOfGoneSockets = 0; // bytes written to sockets closed or given back
   let closing = false;
   let heartbeat = null;
   // How the worker stops is the machine's to decide (drain.js); this function feeds it
@@ -354,6 +355,7 @@ function attach(handoff, server, options) {
   // The socket is no longer ours: closed, or given back to the master.
   function forget(socket) {
     if (!sockets.delete(socket)) return;
+    bytesOfGoneSockets += socket.bytesWritten ?? 0;
     conns.delete(socket);
     server._connections--;
     if (closing) server._emitCloseIfDrained();
@@ -485,12 +487,20 @@ function attach(handoff, server, options) {
 
   // ---- heartbeat ----
 
+  // Response bytes written since start, headers included (as the C++ SDK counts them).
+  function bytesWritten() {
+    let total = bytesOfGoneSockets;
+    for (const socket of sockets) total += socket.bytesWritten ?? 0;
+    return total;
+  }
+
   function sendStats() {
     send({
       handoff: 'stats',
       v: PROTOCOL_VERSION,
       requests,
       connections: sockets.size,
+      bytes: bytesWritten(),
       rss: process.memoryUsage.rss(),
     });
   }

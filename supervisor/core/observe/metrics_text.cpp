@@ -25,6 +25,13 @@ std::string number(double v) {
   return text;
 }
 
+// A Unix time in ms as seconds with its milliseconds (%g would round them away).
+std::string unix_seconds(std::int64_t ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", static_cast<double>(ms) / 1000.0);
+  return text;
+}
+
 class Writer {
  public:
   void family(const char* name, const char* type, const char* help) {
@@ -50,6 +57,33 @@ std::string slot_labels(const scoreboard::Snapshot& s) {
 
 std::string app_label(const std::string& app) { return "app=\"" + escape_label(app) + "\""; }
 
+void histogram(Writer& w, const std::string& name, const std::string& labels, const Histogram& h) {
+  for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i)
+    w.sample(name + "_bucket", labels + ",le=\"" + number(Histogram::kBounds[i]) + "\"", h.cumulative(i));
+  w.sample(name + "_bucket", labels + ",le=\"+Inf\"", h.count());
+  w.sample(name + "_sum", labels, number(h.sum()));
+  w.sample(name + "_count", labels, h.count());
+}
+
+void process_metrics(Writer& w, const ProcessMetrics& p, std::int64_t started_ms) {
+  w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  w.sample("process_cpu_seconds_total", "", number(p.cpu_seconds));
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.sample("process_resident_memory_bytes", "", p.resident_memory_bytes);
+  if (p.virtual_memory_bytes) {
+    w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    w.sample("process_virtual_memory_bytes", "", *p.virtual_memory_bytes);
+  }
+  w.family("process_open_fds", "gauge", "Number of open file descriptors.");
+  w.sample("process_open_fds", "", p.open_fds);
+  if (p.max_fds) {
+    w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+    w.sample("process_max_fds", "", *p.max_fds);
+  }
+  w.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+  w.sample("process_start_time_seconds", "", unix_seconds(started_ms));
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsInput& in) {
@@ -60,9 +94,17 @@ std::string render_metrics(const MetricsInput& in) {
                escape_label(std::string(build::kCommit)) + "\"",
            "1");
   w.family("handoff_master_start_time_seconds", "gauge", "Start time of the supervisor since the Unix epoch.");
-  char start[32];
-  std::snprintf(start, sizeof start, "%.3f", static_cast<double>(in.master_started_ms) / 1000.0);
-  w.sample("handoff_master_start_time_seconds", "", std::string(start));
+  w.sample("handoff_master_start_time_seconds", "", unix_seconds(in.master_started_ms));
+
+  process_metrics(w, in.process, in.master_started_ms);
+
+  // A worker kind that does not report a counter has no series for it (not one stuck at 0).
+  std::map<std::string, bool> counted;
+  for (const auto& app : in.apps) counted[app.name] = app.worker_counters;
+  const auto reports = [&](const scoreboard::Snapshot& s) {
+    const auto it = counted.find(s.app);
+    return it == counted.end() || it->second;
+  };
 
   w.family("handoff_slot_state", "gauge", "1 for the state each slot is in (stopped, starting, ready, backoff, crash_loop, stopping).");
   for (const auto& s : in.slots)
@@ -78,16 +120,23 @@ std::string render_metrics(const MetricsInput& in) {
   for (const auto& s : in.slots) w.sample("handoff_connections_queued", slot_labels(s), s.queued);
 
   w.family("handoff_worker_connections", "gauge", "Connections open in the slot's current worker.");
-  for (const auto& s : in.slots) w.sample("handoff_worker_connections", slot_labels(s), s.connections);
+  for (const auto& s : in.slots)
+    if (reports(s)) w.sample("handoff_worker_connections", slot_labels(s), s.connections);
 
   w.family("handoff_worker_requests_total", "counter", "Requests completed by the slot's current worker (restarts from 0 with each new worker).");
-  for (const auto& s : in.slots) w.sample("handoff_worker_requests_total", slot_labels(s), s.requests);
+  for (const auto& s : in.slots)
+    if (reports(s)) w.sample("handoff_worker_requests_total", slot_labels(s), s.requests);
 
-  w.family("handoff_worker_response_bytes_total", "counter", "Response bytes written by the slot's current worker (C++ SDK workers).");
-  for (const auto& s : in.slots) w.sample("handoff_worker_response_bytes_total", slot_labels(s), s.bytes);
+  w.family("handoff_worker_response_bytes_total", "counter", "Response bytes written by the slot's current worker (headers included).");
+  for (const auto& s : in.slots)
+    if (reports(s)) w.sample("handoff_worker_response_bytes_total", slot_labels(s), s.bytes);
 
   w.family("handoff_worker_resident_memory_bytes", "gauge", "Resident memory of the slot's current worker, read by the master.");
   for (const auto& s : in.slots) w.sample("handoff_worker_resident_memory_bytes", slot_labels(s), s.rss);
+
+  w.family("handoff_worker_cpu_seconds_total", "counter",
+           "CPU time (user and system) of the slot's current worker, read by the master (restarts from 0 with each new worker).");
+  for (const auto& s : in.slots) w.sample("handoff_worker_cpu_seconds_total", slot_labels(s), number(s.cpu_seconds));
 
   w.family("handoff_slot_restarts_total", "counter", "Restarts and replacements of the slot's worker, by reason.");
   // Every reason of every slot, at 0 until it happens: `increase(...) > 0` then sees a
@@ -121,15 +170,10 @@ std::string render_metrics(const MetricsInput& in) {
   for (const auto& app : in.apps) w.sample("handoff_app_min_ready_workers", app_label(app.name), static_cast<std::uint64_t>(app.min_ready));
 
   w.family("handoff_handoff_latency_seconds", "histogram", "Time from accept to the worker's acknowledgement of the socket.");
-  for (const auto& app : in.apps) {
-    const auto& h = app.handoff_latency;
-    for (std::size_t i = 0; i < Histogram::kBounds.size(); ++i)
-      w.sample("handoff_handoff_latency_seconds_bucket", app_label(app.name) + ",le=\"" + number(Histogram::kBounds[i]) + "\"",
-               h.cumulative(i));
-    w.sample("handoff_handoff_latency_seconds_bucket", app_label(app.name) + ",le=\"+Inf\"", h.count());
-    w.sample("handoff_handoff_latency_seconds_sum", app_label(app.name), number(h.sum()));
-    w.sample("handoff_handoff_latency_seconds_count", app_label(app.name), h.count());
-  }
+  for (const auto& app : in.apps) histogram(w, "handoff_handoff_latency_seconds", app_label(app.name), app.handoff_latency);
+  w.family("handoff_queue_wait_seconds", "histogram",
+           "Time a connection waited in its slot's queue for the worker (0 when the worker was free), per connection handed over.");
+  for (const auto& app : in.apps) histogram(w, "handoff_queue_wait_seconds", app_label(app.name), app.queue_wait);
   return w.take();
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,14 +24,28 @@ struct AppMetrics {
   std::string name;
   std::map<int, std::uint64_t> rejected;  // by status; every kRejectionStatuses entry is shown
   Histogram handoff_latency;              // accept to the worker's ACK, in seconds
+  Histogram queue_wait;                   // time in its slot's queue before it was sent, in seconds
+  // Its workers report requests, connections and bytes (SDK workers); a plain program
+  // (`ready: on_spawn`) does not, and those series are left out rather than shown at 0.
+  bool worker_counters = true;
   int ready_workers = 0;
   int min_ready = 1;
   // Restarts by reason, per slot number.
   std::map<std::uint32_t, std::map<RestartReason, std::uint64_t>> restarts;
 };
 
+// The master's own process, named as the Prometheus client libraries name it.
+struct ProcessMetrics {
+  double cpu_seconds = 0;
+  std::uint64_t resident_memory_bytes = 0;
+  std::optional<std::uint64_t> virtual_memory_bytes;  // not on Windows
+  std::uint64_t open_fds = 0;                         // handles on Windows
+  std::optional<std::uint64_t> max_fds;               // not on Windows
+};
+
 struct MetricsInput {
   std::int64_t master_started_ms = 0;
+  ProcessMetrics process;
   std::vector<scoreboard::Snapshot> slots;
   std::vector<AppMetrics> apps;
   // Rejections on a listener shared by several apps, before any app was known (a head

@@ -30,6 +30,13 @@ std::string format_bytes(std::uint64_t bytes) {
 
 namespace {
 
+// CPU use as `top` shows it: percent of one core (200.0 is two cores busy).
+std::string format_cpu(double cores) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", cores * 100.0);
+  return text;
+}
+
 bool has_worker(const scoreboard::Snapshot& s) {
   return s.pid != 0 && s.state != SlotState::backoff && s.state != SlotState::crash_loop &&
          s.state != SlotState::stopped;
@@ -37,13 +44,21 @@ bool has_worker(const scoreboard::Snapshot& s) {
 
 }  // namespace
 
+StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms) {
+  return {header.master_pid.load(), header.started_ms.load(), now_ms, scoreboard::read_all(header),
+          scoreboard::master_build(header), scoreboard::master_usage(header)};
+}
+
 nlohmann::ordered_json status_json(const StatusInput& in) {
   nlohmann::ordered_json out;
   out["master"] = {{"pid", in.master_pid},
                    {"version", in.master_build.version},
                    {"commit", in.master_build.commit},
                    {"started_ms", in.master_started_ms},
-                   {"uptime_ms", in.master_started_ms ? in.now_ms - in.master_started_ms : 0}};
+                   {"uptime_ms", in.master_started_ms ? in.now_ms - in.master_started_ms : 0},
+                   {"cpu_percent", in.master_usage.cpu * 100.0},
+                   {"cpu_seconds", in.master_usage.cpu_seconds},
+                   {"rss", in.master_usage.rss}};
   auto slots = nlohmann::ordered_json::array();
   for (const auto& s : in.slots) {
     const bool running = has_worker(s);
@@ -62,6 +77,8 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     j["queued"] = s.queued;
     j["bytes"] = s.bytes;
     j["rss"] = s.rss;
+    j["cpu_percent"] = running ? s.cpu * 100.0 : 0.0;
+    j["cpu_seconds"] = running ? s.cpu_seconds : 0.0;
     j["heartbeat_age_ms"] = s.heartbeat_ms ? in.now_ms - s.heartbeat_ms : -1;
     j["last_exit"] = s.last_exit;
     slots.push_back(std::move(j));
@@ -75,8 +92,11 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     std::vector<std::string> cells;
   };
   const std::vector<std::string> header = {"APP", "SLOT", "PID", "STATE", "GEN", "UPTIME", "RESTARTS",
-                                           "CONNS", "REQUESTS", "REQ/S", "RSS", "LAST EXIT"};
+                                           "CONNS", "REQUESTS", "REQ/S", "CPU%", "RSS", "LAST EXIT"};
   std::vector<std::vector<std::string>> rows{header};
+  rows.push_back({"(master)", "-", std::to_string(in.master_pid), "running", "-",
+                  in.master_started_ms ? format_uptime(in.now_ms - in.master_started_ms) : "-", "-", "-", "-", "-",
+                  format_cpu(in.master_usage.cpu), format_bytes(in.master_usage.rss), "-"});
   for (std::size_t i = 0; i < in.slots.size(); ++i) {
     const auto& s = in.slots[i];
     const bool running = has_worker(s);
@@ -86,7 +106,8 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     rows.push_back({s.app, std::to_string(s.slot), running ? std::to_string(s.pid) : "-",
                     std::string(to_string(s.state)), std::to_string(s.generation),
                     running ? format_uptime(in.now_ms - s.started_ms) : "-", std::to_string(s.restarts),
-                    std::to_string(s.connections), std::to_string(s.requests), rate_text, format_bytes(s.rss),
+                    std::to_string(s.connections), std::to_string(s.requests), rate_text,
+                    running ? format_cpu(s.cpu) : "-", format_bytes(s.rss),
                     s.last_exit.empty() ? "-" : s.last_exit});
   }
   std::vector<std::size_t> width(header.size(), 0);
@@ -97,7 +118,7 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     std::string line;
     for (std::size_t c = 0; c < r.size(); ++c) {
       const bool last = c + 1 == r.size();
-      const bool numeric = c == 1 || c == 2 || (c >= 4 && c <= 10);
+      const bool numeric = c == 1 || c == 2 || (c >= 4 && c <= 11);
       const std::string pad(width[c] - r[c].size(), ' ');
       line += numeric ? pad + r[c] : (last ? r[c] : r[c] + pad);
       if (!last) line += "  ";

@@ -19,11 +19,16 @@ struct StatusInput {
   std::int64_t now_ms = 0;
   std::vector<scoreboard::Snapshot> slots;
   scoreboard::Build master_build;  // the master's version and commit
+  scoreboard::Usage master_usage;  // its CPU and memory
 };
+
+// What a scoreboard says, at `now_ms`.
+StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms);
 
 nlohmann::ordered_json status_json(const StatusInput& input);
 
-// Columns: APP SLOT PID STATE GEN UPTIME RESTARTS CONNS REQUESTS REQ/S RSS LAST EXIT.
+// Columns: APP SLOT PID STATE GEN UPTIME RESTARTS CONNS REQUESTS REQ/S CPU% RSS LAST EXIT;
+// the first row is the master's own ("(master)": its pid, uptime, CPU and memory).
 // `rates`, when given (one per slot, as `top` measures them), replace the master's.
 std::string status_table(const StatusInput& input, const std::vector<double>* rates = nullptr);
 

@@ -1,19 +1,34 @@
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/posix/proc_stat.h"
 
 namespace handoff::platform {
 
-std::optional<std::uint64_t> process_rss(int pid) {
-  // /proc/PID/statm: size resident shared ... in pages. Cheap to read, no parsing of
-  // the longer status file.
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
-  std::uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return std::nullopt;
-  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+std::optional<ProcessUsage> process_usage(int pid) {
+  // /proc/PID/stat: CPU time and memory in one short read.
+  std::ifstream file(pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat");
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  const auto stat = parse_proc_stat(text);
+  if (!stat) return std::nullopt;
+  static const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  static const auto ticks_per_second = static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK));
+  ProcessUsage u;
+  u.rss = stat->resident_pages * page;
+  u.virtual_bytes = stat->virtual_bytes;
+  u.cpu_ms = ticks_per_second > 0 ? stat->cpu_ticks * 1000 / ticks_per_second : 0;
+  return u;
+}
+
+std::optional<std::uint64_t> descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 std::optional<std::uint64_t> oom_kill_count() {

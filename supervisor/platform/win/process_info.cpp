@@ -1,5 +1,6 @@
 // Windows: descriptor counts, user switching and OOM counts have no direct equivalent;
-// RSS comes from the process's working set. Built and tested by the Windows build.
+// RSS comes from the process's working set, CPU time from GetProcessTimes. Built and
+// tested by the Windows build.
 #include <windows.h>
 #include <psapi.h>
 
@@ -23,15 +24,28 @@ bool drop_privileges(const Ids&, std::string& error) {
   return false;
 }
 
-std::optional<std::uint64_t> process_rss(int pid) {
-  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+std::optional<ProcessUsage> process_usage(int pid) {
+  // The working set is what Windows calls resident; CPU time from the kernel and user
+  // times (100 ns units).
+  HANDLE process = pid == 0 ? GetCurrentProcess()
+                            : OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
   if (!process) return std::nullopt;
   PROCESS_MEMORY_COUNTERS counters{};
-  const BOOL ok = GetProcessMemoryInfo(process, &counters, sizeof counters);
-  CloseHandle(process);
+  FILETIME created{}, exited{}, kernel{}, user{};
+  const BOOL ok = GetProcessMemoryInfo(process, &counters, sizeof counters) &&
+                  GetProcessTimes(process, &created, &exited, &kernel, &user);
+  if (pid != 0) CloseHandle(process);
   if (!ok) return std::nullopt;
-  return static_cast<std::uint64_t>(counters.WorkingSetSize);
+  const auto hundred_ns = [](const FILETIME& t) {
+    return (static_cast<std::uint64_t>(t.dwHighDateTime) << 32) | t.dwLowDateTime;
+  };
+  ProcessUsage u;
+  u.rss = static_cast<std::uint64_t>(counters.WorkingSetSize);
+  u.cpu_ms = (hundred_ns(kernel) + hundred_ns(user)) / 10'000;
+  return u;
 }
+
+std::optional<std::uint64_t> descriptor_limit() { return std::nullopt; }
 
 std::optional<std::uint64_t> oom_kill_count() { return std::nullopt; }
 

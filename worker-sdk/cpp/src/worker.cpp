@@ -67,6 +67,7 @@ struct Worker::Impl final : Connection::Owner {
   std::uint64_t last_connection_id = 0;  // ids from 1: 0 is the HTTP.SYS queue's (kHttpSysId)
   std::size_t connections_peak = 0;  // since memory was last given back (connection_closed)
   std::uint64_t requests = 0;
+  std::uint64_t bytes = 0;  // response bytes written, for `stats` where the scoreboard is not mapped
   ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
@@ -118,7 +119,10 @@ struct Worker::Impl final : Connection::Owner {
     requests += n;
     scoreboard.requests_done(n);
   }
-  void bytes_written(std::size_t n) override { scoreboard.bytes_written(n); }
+  void bytes_written(std::size_t n) override {
+    bytes += n;
+    scoreboard.bytes_written(n);
+  }
   template <class Fn>
   void for_each_connection(Fn fn);
 };
@@ -561,6 +565,7 @@ void Worker::Impl::send_stats() {
   channel->send_line(ipc::encode(
       ipc::Stats{.requests = requests,
                  .connections = connections.size() + (httpsys ? httpsys->in_flight() : 0),
+                 .bytes = bytes,
                  .rss = rss}));
 }
 
