@@ -227,7 +227,7 @@ void App::ready_changed() {
 
 // ---- Reload -------------------------------------------------------------------------
 
-void App::reconfigure(std::shared_ptr<const AppConfig> next) {
+bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
@@ -237,10 +237,18 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   if (!new_workers)
     for (auto& slot : slots_) slot->set_config(config_);
   scale(config_->workers);
-  if (new_workers) {
-    log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}});
-    roll_.start();
-  }
+  if (new_workers) return start_roll("config changed");
+  if (roll_all) return start_roll("reload");
+  return false;
+}
+
+bool App::restart() { return start_roll("restart"); }
+
+bool App::start_roll(const char* why) {
+  if (stopping_) return false;
+  log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}, {"why", why}});
+  roll_.start();
+  return true;
 }
 
 void App::scale(int workers) {
@@ -263,11 +271,19 @@ void App::scale(int workers) {
 
 void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::size_t>(slot - 1), ok); }
 
-void App::done() { log_event("reload_done", {{"app", config_->name}}); }
-
-void App::aborted(std::size_t index) {
-  log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(index + 1)},
-                               {"reason", "the new worker did not become ready; the old workers keep serving"}});
+void App::finished(const RollReport& report) {
+  switch (report.outcome) {
+    case RollReport::Outcome::rolled: log_event("reload_done", {{"app", config_->name}}); break;
+    case RollReport::Outcome::aborted:
+      log_event("reload_aborted",
+                {{"app", config_->name},
+                 {"slot", std::to_string(report.steps.empty() ? 1 : report.steps.back().slot)},
+                 {"reason", "the new worker did not become ready; the old workers keep serving"},
+                 {"failure", report.reason}});
+      break;
+    default: log_event("reload_ended", {{"app", config_->name}, {"outcome", describe(report)}}); break;
+  }
+  if (hooks_.on_roll_end) hooks_.on_roll_end(report);
 }
 
 void App::reap_retired() {

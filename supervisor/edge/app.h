@@ -36,6 +36,7 @@ struct AppHooks {
   std::optional<std::uint32_t> scoreboard_uid;
   std::function<void()> on_ready_changed;  // some slot became ready or stopped being
   platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
+  std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -50,8 +51,16 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   bool stopped() const;
 
   // A reload: new lifecycle and queue settings apply at once, the rule is swapped,
-  // `workers` scales, and a changed command/env/cwd/user rolls the workers slot by slot.
-  void reconfigure(std::shared_ptr<const AppConfig> next);
+  // `workers` scales, and the workers roll slot by slot: all of them (`roll_all`, so new
+  // code on disk starts) or only if the command/env/cwd/user/http changed.
+  // True when a roll started.
+  bool reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all);
+  // `supervisor restart APP`: every slot gets a new worker, one at a time. True when a
+  // roll started (not when the app is stopping).
+  bool restart();
+  bool rolling() const { return roll_.rolling(); }
+  // The roll under way (outcome `unfinished`), or how the last one ended.
+  RollReport roll_report() const { return roll_.report(); }
   void sample_rss();
 
   void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
@@ -103,8 +112,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // RollingReload::Effects
   std::size_t slots() const override { return slots_.size(); }
   SlotMachine::Replace replace(std::size_t index) override { return slots_[index]->replace(config_); }
-  void done() override;
-  void aborted(std::size_t index) override;
+  std::optional<std::int64_t> pid(std::size_t index) const override { return slots_[index]->pid(); }
+  std::string failure(std::size_t index) const override { return slots_[index]->last_failure(); }
+  void finished(const RollReport& report) override;
+  bool start_roll(const char* why);
 
   // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
   void settled();
@@ -132,7 +143,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
   Timer timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
-  RollingReload roll_{*this};
+  RollingReload roll_{*this, config_->name};
   bool stopping_ = false;
   RejectionCounts rejected_;
   Histogram handoff_latency_;

@@ -19,6 +19,7 @@
 #include "supervisor/edge/classifier.h"
 #include "supervisor/core/config.h"
 #include "supervisor/edge/control_server.h"
+#include "supervisor/edge/roll_waiters.h"
 #include "supervisor/edge/listener.h"
 #include "supervisor/edge/admin_server.h"
 #include "supervisor/edge/scoreboard_host.h"
@@ -41,7 +42,12 @@ class Master final : public ControlServer::Handler, public AdminSource {
 
  private:
   void on_signal(uv_signal_t* handle);
-  void reload();
+  // Reads the config again and applies it; every app's workers roll unless `config_only`
+  // (then only those whose workers' config changed). What became of each app goes into
+  // `wait` when given. The refusal (config errors), empty when the config was taken.
+  std::string reload(bool config_only, control::RollWait* wait = nullptr);
+  // reload and restart for the control socket: answered at once, or once their rolls end.
+  std::optional<control::Reply> roll_command(const control::Request& request, const ControlServer::Handler::Later& later);
   void shutdown();
   void on_app_stopped();
   void wire_listeners();
@@ -65,7 +71,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
   StatusInput status_input() const;
 
   // ControlServer::Handler
-  control::Reply handle(const control::Request& request, std::function<void()>& after) override;
+  std::optional<control::Reply> handle(const control::Request& request, std::function<void()>& after,
+                                       const Later& later) override;
   // AdminSource
   std::string metrics_text() override;
   std::string status_text() override;
@@ -95,6 +102,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::unique_ptr<ScoreboardHost> scoreboard_;
   std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<RollWaiters> roll_waiters_;  // commands waiting for their rolls
   std::unique_ptr<AdminServer> admin_;
   std::int64_t started_ms_ = 0;
   std::chrono::steady_clock::time_point last_monitor_{};
