@@ -90,16 +90,16 @@ int main(int argc, char** argv) {
   std::string restart_app;
   restart->add_option("app", restart_app, "app name")->required();
   handoff::commands::RollOptions roll_options;
-  for (auto* sub : {reload, restart}) {
+  auto* scale = locate(cli.add_subcommand("scale", "set an app's number of workers until the next reload"));
+  for (auto* sub : {reload, restart, scale}) {
     sub->add_flag("--no-wait", [&](std::int64_t) { roll_options.wait = false; },
-                  "return once the supervisor took the request, not when the rolls ended");
+                  "return once the supervisor took the request, not when the rolls (or the scale) ended");
     sub->add_option_function<int>(
            "--timeout", [&](int seconds) { roll_options.timeout = std::chrono::seconds(seconds); },
            "wait at most this many seconds (default: the apps' start_timeout per slot plus drain_timeout)")
         ->check(CLI::PositiveNumber);
   }
   auto* stop = locate(cli.add_subcommand("stop", "drain every worker and exit (as SIGTERM)"));
-  auto* scale = locate(cli.add_subcommand("scale", "set an app's number of workers until the next reload"));
   std::string scale_app;
   int scale_workers = 0;
   scale->add_option("app", scale_app, "app name")->required();
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     if (*reload) return handoff::commands::reload(socket, config_only, roll_options);
     if (*restart) return handoff::commands::restart(socket, restart_app, roll_options);
     if (*stop) return handoff::commands::stop(socket);
-    return handoff::commands::scale(socket, scale_app, scale_workers);
+    return handoff::commands::scale(socket, scale_app, scale_workers, roll_options);
   }
   if (*check) {
     auto config = load_checked(check_path);

@@ -108,9 +108,8 @@ int restart(const std::string& socket, const std::string& app, RollOptions optio
   return roll(socket, {control::Command::restart, app, 0}, options);
 }
 
-int scale(const std::string& socket, const std::string& app, int workers) {
-  if (socket.empty()) return kUsage;
-  return send(socket, {control::Command::scale, app, workers});
+int scale(const std::string& socket, const std::string& app, int workers, RollOptions options) {
+  return roll(socket, {control::Command::scale, app, workers}, options);
 }
 
 int stop(const std::string& socket) {

@@ -22,16 +22,16 @@ std::unique_ptr<scoreboard::Segment> open_scoreboard(const char* command, const 
 
 int status(const std::string& socket, bool json);
 int top(const std::string& socket);
-// How `reload` and `restart` wait: for the rolls they start (`wait`), at most `timeout`
-// (0: as long as the supervisor's own bound, the apps' start_timeout per slot plus
-// drain_timeout).
+// How `reload`, `restart` and `scale` wait: for the rolls they start, or the new slots to
+// be ready and the removed ones gone (`wait`), at most `timeout` (0: the supervisor's
+// own bound, from the apps' start_timeout and drain_timeout).
 struct RollOptions {
   bool wait = true;
   std::chrono::seconds timeout{0};
 };
 int reload(const std::string& socket, bool config_only, RollOptions options);
 int restart(const std::string& socket, const std::string& app, RollOptions options);
-int scale(const std::string& socket, const std::string& app, int workers);
+int scale(const std::string& socket, const std::string& app, int workers, RollOptions options);
 int stop(const std::string& socket);
 
 }  // namespace handoff::commands

@@ -1,5 +1,7 @@
 #include "supervisor/edge/app.h"
 
+#include <algorithm>
+
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 
@@ -41,6 +43,7 @@ void App::start() {
 void App::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   roll_.stop();
+  end_scale("the app is stopping");
   dispatcher_.stop();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
@@ -114,6 +117,7 @@ void App::slot_changed(std::size_t lane) {
   dispatcher_.slot_state(lane, by_lane_[lane]->lane_state(), now());
   settled();
   ready_changed();
+  if (Slot* slot = by_lane_[lane]; slot && scaling()) watch_scale(*slot);
 }
 
 void App::acked(std::size_t lane) {
@@ -255,6 +259,9 @@ void App::scale(int workers) {
   const auto target = static_cast<std::size_t>(workers);
   if (target == slots_.size()) return;
   log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
+  end_scale("a newer scale came");
+  scale_watch_.emplace(config_->name, slots_.size(), target);
+  scale_reported_ = false;
   while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
@@ -267,6 +274,30 @@ void App::scale(int workers) {
   }
   settled();
   ready_changed();  // readiness counts changed
+  for (auto* list : {&slots_, &retired_})  // those that settled at once (ready on spawn, nothing to drain)
+    for (auto& slot : *list)
+      if (scaling()) watch_scale(*slot);
+}
+
+void App::watch_scale(const Slot& slot) {
+  ScaleWatch& watch = *scale_watch_;
+  const int n = slot.number();
+  const bool retired = std::any_of(retired_.begin(), retired_.end(), [&](const auto& s) { return s.get() == &slot; });
+  if (watch.added(n) && !retired) {
+    if (auto pid = slot.pid()) watch.ready(n, *pid);
+    else if (slot.lane_state().turns_away) watch.failed(n, slot.last_failure());
+  } else if (watch.removed(n) && retired && slot.state() == SlotState::stopped) {
+    watch.stopped(n);
+  }
+  if (watch.complete()) end_scale();
+}
+
+void App::end_scale(const char* interrupted) {
+  if (!scale_watch_ || scale_reported_) return;
+  if (interrupted) scale_watch_->interrupt(interrupted);
+  if (!scale_watch_->complete()) return;
+  scale_reported_ = true;
+  if (hooks_.on_scale_end) hooks_.on_scale_end(config_->name, scale_watch_->ok(), scale_watch_->describe());
 }
 
 void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::size_t>(slot - 1), ok); }

@@ -19,6 +19,7 @@
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
 #include "supervisor/core/rolling_reload.h"
+#include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -37,6 +38,8 @@ struct AppHooks {
   std::function<void()> on_ready_changed;  // some slot became ready or stopped being
   platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
   std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
+  // A scale's slots settled (or it was interrupted): ok, and its line (ScaleWatch).
+  std::function<void(const std::string& app, bool ok, const std::string& line)> on_scale_end;
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -82,6 +85,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // Changes the number of slots now (`supervisor scale`, or `workers` on reload); the
   // config file's value applies again at the next reload.
   void scale(int workers);
+  // The last scale: whether its slots are still settling, and how it went (ScaleWatch).
+  bool scaling() const { return scale_watch_ && !scale_watch_->complete(); }
+  bool scale_ok() const { return !scale_watch_ || scale_watch_->ok(); }
+  std::string scale_text() const { return scale_watch_ ? scale_watch_->describe() : config_->name + ": no scale"; }
 
   // ---- Observability ----
   // Answers a connection with an error status itself, and counts it (/metrics): the
@@ -124,6 +131,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
+  void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
+  void end_scale(const char* interrupted = nullptr);
 
   uv_loop_t* loop_;
   std::shared_ptr<const AppConfig> config_;
@@ -144,6 +153,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Timer timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
   RollingReload roll_{*this, config_->name};
+  std::optional<ScaleWatch> scale_watch_;  // the last scale
+  bool scale_reported_ = false;
   bool stopping_ = false;
   RejectionCounts rejected_;
   Histogram handoff_latency_;

@@ -157,6 +157,9 @@ AppHooks Master::hooks_for(const AppConfig&) {
   hooks.on_roll_end = [this](const RollReport& report) {
     if (roll_waiters_) roll_waiters_->ended(report);
   };
+  hooks.on_scale_end = [this](const std::string& app, bool ok, const std::string& line) {
+    if (roll_waiters_) roll_waiters_->ended(control::scale_key(app), ok, line);
+  };
   return hooks;
 }
 
@@ -192,9 +195,17 @@ int Master::open_observability() {
     else log_line("cannot give the scoreboard to uid " + std::to_string(grantee->uid) + ": " + why);
   }
 
-  roll_waiters_ = std::make_unique<RollWaiters>(&loop_, [this](const std::string& app) {
-    auto it = apps_.find(app);
-    return it == apps_.end() ? RollReport{} : it->second->roll_report();
+  roll_waiters_ = std::make_unique<RollWaiters>(&loop_, [this](const std::string& key, std::chrono::seconds waited) {
+    const std::string after = "after waiting " + std::to_string(waited.count()) + " s (it goes on)";
+    for (const auto& [name, app] : apps_) {
+      if (key == control::scale_key(name)) return app->scale_text() + "; " + after;
+      if (key != name) continue;
+      RollReport report = app->roll_report();
+      report.outcome = RollReport::Outcome::unfinished;
+      report.reason = after;
+      return describe(report);
+    }
+    return key + ": gone from the config meanwhile";
   });
   control_ = std::make_unique<ControlServer>(&loop_, *this);
   if (const int rc = control_->listen(config_.control_socket); rc != 0) {
@@ -580,10 +591,22 @@ std::optional<control::Reply> Master::handle(const control::Request& request, st
         for (const auto& [name, app] : apps_) names += (names.empty() ? "" : ", ") + name;
         return control::Reply{false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
       }
-      const auto before = it->second->slot_count();
-      it->second->scale(request.workers);
+      App& app = *it->second;
+      const auto before = app.slot_count();
+      app.scale(request.workers);
       // Keys map onto the new slot count: the workers that stay check with it too.
-      if (it->second->slot_count() != before) it->second->announce_route();
+      if (app.slot_count() != before) app.announce_route();
+      if (request.wait) {
+        // Answered once the new slots are ready and the removed ones gone.
+        control::RollWait wait;
+        const auto key = control::scale_key(request.app);
+        if (app.slot_count() == before) wait.add(key, true, request.app + ": " + std::to_string(before) + " workers already");
+        else if (app.scaling()) wait.expect(key);
+        else wait.add(key, app.scale_ok(), app.scale_text());
+        const auto bound = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
+                                                  : roll_wait_bound(app.config(), 1);  // the slots start and drain side by side
+        return roll_waiters_->wait(std::move(wait), later, bound);
+      }
       return control::Reply{true,
               "app " + request.app + ": " + std::to_string(request.workers) + " workers (was " + std::to_string(before) +
                   "); the config's `workers` applies again at the next reload",

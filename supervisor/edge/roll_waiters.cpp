@@ -12,10 +12,10 @@ std::optional<control::Reply> RollWaiters::wait(control::RollWait wait, ControlS
   return std::nullopt;
 }
 
-void RollWaiters::ended(const RollReport& report) {
+void RollWaiters::ended(const std::string& key, bool ok, const std::string& line) {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     Waiting& w = **it;
-    if (w.wait.take(report) && w.wait.complete()) {
+    if (w.wait.take(key, ok, line) && w.wait.complete()) {
       auto done = std::move(*it);
       it = waiting_.erase(it);
       done->answer(done->wait.reply());
@@ -26,14 +26,9 @@ void RollWaiters::ended(const RollReport& report) {
 }
 
 void RollWaiters::time_up(Waiting* waiting) {
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(waiting->bound).count();
-  for (const auto pending = waiting->wait.pending(); const auto& app : pending) {
-    RollReport report = progress_(app);
-    report.app = app;
-    report.outcome = RollReport::Outcome::unfinished;
-    report.reason = "after waiting " + std::to_string(seconds) + " s (it goes on)";
-    waiting->wait.add(std::move(report));
-  }
+  const auto waited = std::chrono::duration_cast<std::chrono::seconds>(waiting->bound);
+  for (const auto pending = waiting->wait.pending(); const auto& key : pending)
+    waiting->wait.add(key, false, progress_(key, waited));
   for (auto it = waiting_.begin(); it != waiting_.end(); ++it)
     if (it->get() == waiting) {
       auto done = std::move(*it);  // its timer closes with it: this callback is its last

@@ -23,16 +23,19 @@ namespace handoff {
 
 class RollWaiters {
  public:
-  // `progress`: where the roll of an app still pending is, when the time is up.
-  RollWaiters(uv_loop_t* loop, std::function<RollReport(const std::string& app)> progress)
-      : loop_(loop), progress_(std::move(progress)) {}
+  // `progress`: the line for something still pending (a RollWait key) when the time is
+  // up after `waited`.
+  using Progress = std::function<std::string(const std::string& key, std::chrono::seconds waited)>;
+  RollWaiters(uv_loop_t* loop, Progress progress) : loop_(loop), progress_(std::move(progress)) {}
 
   // The reply now if nothing is pending; else nullopt, and `answer` gets it once every
   // roll ended or after `bound`.
   std::optional<control::Reply> wait(control::RollWait wait, ControlServer::Handler::Later answer,
                                      std::chrono::milliseconds bound);
-  // A roll ended: the commands waiting for it take it, and those now complete answer.
-  void ended(const RollReport& report);
+  // A roll or a scale ended: the commands waiting for it take it, and those now
+  // complete answer.
+  void ended(const RollReport& report) { ended(report.app, !failed(report), describe(report)); }
+  void ended(const std::string& key, bool ok, const std::string& line);
   void clear() { waiting_.clear(); }
 
  private:
@@ -45,7 +48,7 @@ class RollWaiters {
   void time_up(Waiting* waiting);
 
   uv_loop_t* loop_;
-  std::function<RollReport(const std::string&)> progress_;
+  Progress progress_;
   std::list<std::unique_ptr<Waiting>> waiting_;
 };
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "supervisor/core/control/roll_wait.h"
+#include "supervisor/core/scale_watch.h"
 
 #include "supervisor/core/rolling_reload.h"
 
@@ -202,4 +203,53 @@ TEST_CASE("roll wait: answers once every roll it waits for ended; ok unless one 
   fine.add(RollReport::of("api", RollReport::Outcome::unchanged));
   CHECK(fine.complete());
   CHECK(fine.reply().ok);
+}
+
+TEST_CASE("scale watch: added slots until their first worker is ready or fails, removed ones until gone") {
+  ScaleWatch up("hello", 2, 4);
+  CHECK(up.added(3));
+  CHECK(up.added(4));
+  CHECK_FALSE(up.added(2));
+  CHECK_FALSE(up.removed(3));
+  up.stopped(3);  // not a removed slot: ignored
+  up.ready(3, 812);
+  CHECK_FALSE(up.complete());
+  CHECK(up.describe() == "hello: scaled 2 -> 4: slot 3 ready (pid 812), slot 4 not ready");
+  up.ready(4, 813);
+  CHECK(up.complete());
+  CHECK(up.ok());
+  CHECK(up.describe() == "hello: scaled 2 -> 4: slot 3 ready (pid 812), slot 4 ready (pid 813)");
+
+  ScaleWatch broken("hello", 2, 3);
+  broken.failed(3, "start_failure (exit code 1)");
+  broken.ready(3, 9);  // later readiness does not undo the failure the command reports
+  CHECK(broken.complete());
+  CHECK_FALSE(broken.ok());
+  CHECK(broken.describe() == "hello: scaled 2 -> 3: slot 3 failed to start: start_failure (exit code 1)");
+
+  ScaleWatch down("hello", 4, 2);
+  CHECK(down.removed(3));
+  down.stopped(4);
+  CHECK_FALSE(down.complete());
+  down.interrupt("a newer scale came");
+  CHECK(down.complete());
+  CHECK_FALSE(down.ok());
+  CHECK(down.describe() == "hello: scaled 4 -> 2: slot 4 stopped, slot 3 still draining (a newer scale came)");
+  ScaleWatch gone("hello", 4, 2);
+  gone.stopped(3);
+  gone.stopped(4);
+  CHECK(gone.ok());
+  CHECK(gone.describe() == "hello: scaled 4 -> 2: slots 3, 4 stopped");
+}
+
+TEST_CASE("roll wait: a scale is waited for beside a roll of the same app") {
+  control::RollWait wait;
+  wait.expect("hello");
+  wait.expect(control::scale_key("hello"));
+  CHECK(wait.take(control::scale_key("hello"), true, "hello: scaled 1 -> 2: slot 2 ready (pid 7)"));
+  CHECK_FALSE(wait.complete());
+  CHECK(wait.take(RollReport::of("hello", RollReport::Outcome::rolled, 2)));
+  CHECK(wait.complete());
+  CHECK(wait.reply().ok);
+  CHECK(wait.reply().message == "hello: rolled 0/2 slots\nhello: scaled 1 -> 2: slot 2 ready (pid 7)");
 }

@@ -35,7 +35,7 @@ std::string encode(const Request& r) {
     j["workers"] = r.workers;
   }
   if (r.command == Command::restart) j["app"] = r.app;
-  if (r.command == Command::reload || r.command == Command::restart) {
+  if (r.command == Command::reload || r.command == Command::restart || r.command == Command::scale) {
     if (r.wait) j["wait"] = true;
     if (r.config_only) j["config_only"] = true;
     if (r.timeout_ms > 0) j["timeout_ms"] = r.timeout_ms;
@@ -83,7 +83,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
     if (app == j.end() || !app->is_string() || app->get<std::string>().empty()) return std::string("restart needs \"app\"");
     r.app = app->get<std::string>();
   }
-  if (r.command == Command::reload || r.command == Command::restart) {
+  if (r.command == Command::reload || r.command == Command::restart || r.command == Command::scale) {
     for (auto [key, field] : {std::pair{"wait", &r.wait}, std::pair{"config_only", &r.config_only}}) {
       auto flag = j.find(key);
       if (flag == j.end()) continue;

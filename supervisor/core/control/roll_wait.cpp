@@ -2,26 +2,27 @@
 
 namespace handoff::control {
 
-void RollWait::add(RollReport report) {
-  pending_.erase(report.app);
-  reports_[report.app] = std::move(report);
+std::string scale_key(const std::string& app) { return app + " (scale)"; }
+
+void RollWait::add(const std::string& key, bool ok, std::string line) {
+  pending_.erase(key);
+  outcomes_[key] = {ok, std::move(line)};
 }
 
-bool RollWait::take(const RollReport& report) {
-  if (!pending_.contains(report.app)) return false;
-  add(report);
+bool RollWait::take(const std::string& key, bool ok, std::string line) {
+  if (!pending_.contains(key)) return false;
+  add(key, ok, std::move(line));
   return true;
 }
 
 Reply RollWait::reply() const {
   Reply r;
-  r.ok = true;
-  for (const auto& [app, report] : reports_) {
-    if (failed(report)) r.ok = false;
-    r.message += (r.message.empty() ? "" : "\n") + describe(report);
+  r.ok = pending_.empty();
+  for (const auto& [key, outcome] : outcomes_) {
+    r.ok = r.ok && outcome.ok;
+    r.message += (r.message.empty() ? "" : "\n") + outcome.line;
   }
-  for (const auto& app : pending_) r.message += (r.message.empty() ? "" : "\n") + app + ": no answer";
-  if (!pending_.empty()) r.ok = false;
+  for (const auto& key : pending_) r.message += (r.message.empty() ? "" : "\n") + key + ": no answer";
   return r;
 }
 
