@@ -145,16 +145,17 @@ test('deploy: reload with new code on disk and the same config replaces every pi
   const port = await h.freePort();
   const dir = h.tempDir();
   const app = path.join(dir, 'app.js');
-  // The code on disk: every answer says which version of it runs.
-  const writeCode = (version) =>
+  // The code on disk: every answer says which version of it runs; it may take
+  // `startMs` to be ready.
+  const writeCode = (version, startMs = 0) =>
     fs.writeFileSync(
       app,
       `const http = require('node:http');
 const { serve, worker } = require(${JSON.stringify(path.join(h.ROOT, 'worker-sdk/node'))});
-serve(http.createServer((req, res) => {
+setTimeout(() => serve(http.createServer((req, res) => {
   res.writeHead(200, { 'X-Handoff-Worker': worker.app + '/' + worker.slot + '/' + process.pid, 'X-Code': '${version}', 'Content-Length': 2 });
   res.end('ok');
-}));
+})), ${startMs});
 `,
     );
   writeCode('v1');
@@ -215,6 +216,13 @@ serve(http.createServer((req, res) => {
   const quick = await h.cli(sup, ['reload', '--no-wait']);
   assert.deepStrictEqual([quick.code, quick.stdout], [0, `reloading ${sup.file}\n`], quick.stderr);
   await sup.log.waitFor(/event=reload_done app=hello/, { from: before });
+  // A roll that outlasts --timeout: the command says where it stands and fails; it goes on.
+  writeCode('v4', 1500);  // no new worker can be ready within the second waited
+  const slowMark = sup.log.mark();
+  const slow = await h.cli(sup, ['reload', '--timeout', '1']);
+  assert.strictEqual(slow.code, 1, slow.stdout);
+  assert.strictEqual(slow.stderr, 'hello: still rolling at slot 1 after waiting 1 s (it goes on); 0/3 slots rolled\n');
+  await sup.log.waitFor(/event=replaced app=hello slot=1 /, { from: slowMark });
 });
 
 test('a reload to a command that cannot start leaves the old workers serving', async (t) => {
