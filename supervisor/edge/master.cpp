@@ -42,13 +42,6 @@ bool same_listeners(const Config& a, const Config& b) {
   return true;
 }
 
-// What a command waits for after it asked `app` to roll (`rolls`: a roll started).
-void expect_roll(control::RollWait& wait, const App& app, bool rolls) {
-  if (!rolls) return wait.add(RollReport::of(app.config().name, RollReport::Outcome::unchanged));
-  if (app.rolling()) return wait.expect(app.config().name);
-  wait.add(app.roll_report());  // ended at once: no slot had a ready worker, or a spawn failed
-}
-
 }  // namespace
 
 Master::Master(Config config, std::string config_path)
@@ -195,18 +188,8 @@ int Master::open_observability() {
     else log_line("cannot give the scoreboard to uid " + std::to_string(grantee->uid) + ": " + why);
   }
 
-  roll_waiters_ = std::make_unique<RollWaiters>(&loop_, [this](const std::string& key, std::chrono::seconds waited) {
-    const std::string after = "after waiting " + std::to_string(waited.count()) + " s (it goes on)";
-    for (const auto& [name, app] : apps_) {
-      if (key == control::scale_key(name)) return app->scale_text() + "; " + after;
-      if (key != name) continue;
-      RollReport report = app->roll_report();
-      report.outcome = RollReport::Outcome::unfinished;
-      report.reason = after;
-      return describe(report);
-    }
-    return key + ": gone from the config meanwhile";
-  });
+  roll_waiters_ = std::make_unique<RollWaiters>(
+      &loop_, [this](const std::string& key, std::chrono::seconds waited) { return roll_progress(key, waited); });
   control_ = std::make_unique<ControlServer>(&loop_, *this);
   if (const int rc = control_->listen(config_.control_socket); rc != 0) {
     std::fprintf(stderr, "%s: control_socket: cannot listen on %s: %s\n", config_.file.c_str(),
@@ -329,9 +312,7 @@ int Master::run() {
 
 void Master::on_signal(uv_signal_t* handle) {
   for (const auto& [h, action] : signal_actions_)
-    if (h != handle) continue;
-    else if (action == platform::SignalAction::reload) reload(false);  // SIGHUP: a deploy, every worker new
-    else shutdown();
+    if (h == handle) return action == platform::SignalAction::reload ? (void)reload(false) : shutdown();
 }
 
 std::string Master::reload(bool config_only, control::RollWait* wait) {
@@ -540,28 +521,6 @@ bool Master::healthy(std::string& detail) {
 
 bool Master::ready(std::string& detail) { return all_ready(detail); }
 
-std::optional<control::Reply> Master::roll_command(const control::Request& request,
-                                                   const ControlServer::Handler::Later& later) {
-  control::RollWait wait;
-  std::chrono::milliseconds bound{0};
-  if (request.command == control::Command::reload) {
-    if (auto refusal = reload(request.config_only, &wait); !refusal.empty()) return control::Reply{false, refusal, {}};
-  } else {
-    auto it = apps_.find(request.app);
-    if (it == apps_.end()) {
-      std::string names;
-      for (const auto& [name, app] : apps_) names += (names.empty() ? "" : ", ") + name;
-      return control::Reply{false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
-    }
-    expect_roll(wait, *it->second, it->second->restart());
-  }
-  for (const auto& app : wait.pending())
-    if (auto it = apps_.find(app); it != apps_.end())
-      bound = std::max(bound, roll_wait_bound(it->second->config(), it->second->slot_count()));
-  if (request.timeout_ms > 0) bound = std::chrono::milliseconds(request.timeout_ms);
-  return roll_waiters_->wait(std::move(wait), later, bound);
-}
-
 std::optional<control::Reply> Master::handle(const control::Request& request, std::function<void()>& after,
                                              const Later& later) {
   switch (request.command) {
@@ -591,26 +550,7 @@ std::optional<control::Reply> Master::handle(const control::Request& request, st
         for (const auto& [name, app] : apps_) names += (names.empty() ? "" : ", ") + name;
         return control::Reply{false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
       }
-      App& app = *it->second;
-      const auto before = app.slot_count();
-      app.scale(request.workers);
-      // Keys map onto the new slot count: the workers that stay check with it too.
-      if (app.slot_count() != before) app.announce_route();
-      if (request.wait) {
-        // Answered once the new slots are ready and the removed ones gone.
-        control::RollWait wait;
-        const auto key = control::scale_key(request.app);
-        if (app.slot_count() == before) wait.add(key, true, request.app + ": " + std::to_string(before) + " workers already");
-        else if (app.scaling()) wait.expect(key);
-        else wait.add(key, app.scale_ok(), app.scale_text());
-        const auto bound = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
-                                                  : roll_wait_bound(app.config(), 1);  // the slots start and drain side by side
-        return roll_waiters_->wait(std::move(wait), later, bound);
-      }
-      return control::Reply{true,
-              "app " + request.app + ": " + std::to_string(request.workers) + " workers (was " + std::to_string(before) +
-                  "); the config's `workers` applies again at the next reload",
-              {}};
+      return scale_command(*it->second, request, later);
     }
   }
   return control::Reply{false, "unknown command", {}};

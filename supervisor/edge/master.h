@@ -46,8 +46,15 @@ class Master final : public ControlServer::Handler, public AdminSource {
   // (then only those whose workers' config changed). What became of each app goes into
   // `wait` when given. The refusal (config errors), empty when the config was taken.
   std::string reload(bool config_only, control::RollWait* wait = nullptr);
-  // reload and restart for the control socket: answered at once, or once their rolls end.
+  // The commands that wait for what they start (master_rolls.cpp): reload and restart,
+  // answered once their rolls end; scale, once its slots settled (or at once without
+  // `wait`); the line for what is still pending when a command's time is up.
   std::optional<control::Reply> roll_command(const control::Request& request, const ControlServer::Handler::Later& later);
+  std::optional<control::Reply> scale_command(App& app, const control::Request& request,
+                                              const ControlServer::Handler::Later& later);
+  std::string roll_progress(const std::string& key, std::chrono::seconds waited) const;
+  // What `wait` expects of `app` after asking it to roll (`rolls`: a roll started).
+  static void expect_roll(control::RollWait& wait, const App& app, bool rolls);
   void shutdown();
   void on_app_stopped();
   void wire_listeners();
