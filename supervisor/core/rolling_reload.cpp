@@ -23,6 +23,10 @@ void RollingReload::stop() {
   if (rolling_) finish(RollReport::Outcome::stopped);
 }
 
+void RollingReload::slots_changed() {
+  if (rolling_ && next_ >= effects_.slots()) step();
+}
+
 RollReport RollingReload::report() const {
   RollReport r = report_;
   if (rolling_) {

@@ -44,6 +44,8 @@ class RollingReload {
   void replaced(std::size_t index, bool ok);
   // The app stops: a roll under way is reported stopped.
   void stop();
+  // A scale changed the slots: a roll waiting on a slot that is gone now goes on (or ends).
+  void slots_changed();
   bool rolling() const { return rolling_; }
   // The roll so far (outcome `unfinished` while it rolls), or how the last one ended.
   RollReport report() const;

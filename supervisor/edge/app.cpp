@@ -274,6 +274,7 @@ void App::scale(int workers) {
   }
   settled();
   ready_changed();  // readiness counts changed
+  roll_.slots_changed();
   for (auto* list : {&slots_, &retired_})  // those that settled at once (ready on spawn, nothing to drain)
     for (auto& slot : *list)
       if (scaling()) watch_scale(*slot);

@@ -119,6 +119,22 @@ TEST_CASE("rolling reload: a new reload starts over; a scale during the roll cha
   CHECK(s.log.back() == "done");
 }
 
+TEST_CASE("rolling reload: a scale-down that removes the slot being replaced ends the roll") {
+  Slots s;
+  s.answers = {Replace::started, Replace::started, Replace::started};
+  RollingReload roll(s, "hello");
+  roll.start();
+  roll.replaced(0, true);
+  roll.slots_changed();  // nothing removed yet: still waiting on slot 2
+  CHECK(roll.rolling());
+  s.answers.resize(1);  // slots 2 and 3 scaled away while slot 2 was being replaced
+  roll.slots_changed();
+  CHECK_FALSE(roll.rolling());
+  REQUIRE(s.reports.size() == 1);
+  CHECK(s.reports[0].outcome == RollReport::Outcome::rolled);
+  CHECK(describe(s.reports[0]) == "hello: rolled 1/1 slots (pids 100->200)");
+}
+
 TEST_CASE("rolling reload: its report says which pid each slot had and has, and how it ended") {
   Slots s;
   s.answers = {Replace::started, Replace::not_ready, Replace::started};
