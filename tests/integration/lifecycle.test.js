@@ -223,6 +223,11 @@ setTimeout(() => serve(http.createServer((req, res) => {
   assert.strictEqual(slow.code, 1, slow.stdout);
   assert.strictEqual(slow.stderr, 'hello: still rolling at slot 1 after waiting 1 s (it goes on); 0/3 slots rolled\n');
   await sup.log.waitFor(/event=replaced app=hello slot=1 /, { from: slowMark });
+  // An app replaced by another in the file: one line for each.
+  fs.writeFileSync(sup.file, h.appsConfig({ port, apps: [{ name: 'api', command: [h.HELLO_CPP], workers: 1, policy: 'round_robin' }] }));
+  const swapped = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(swapped.code, 0, swapped.stderr);
+  assert.strictEqual(swapped.stdout, 'api: added (1 slot starting)\nhello: removed (its workers drain)\n');
 });
 
 test('a reload to a command that cannot start leaves the old workers serving', async (t) => {
