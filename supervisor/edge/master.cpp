@@ -373,8 +373,10 @@ std::string Master::reload(bool config_only, control::RollWait* wait) {
     auto shared = std::make_shared<const AppConfig>(app_config);
     if (auto it = apps_.find(app_config.name); it != apps_.end()) {
       App& app = *it->second;
+      const auto slots_before = app.slot_count();
       const bool rolls = app.reconfigure(shared, !config_only);
       if (wait) expect_roll(*wait, app, rolls);
+      if (wait && app.slot_count() != slots_before) expect_scale(*wait, app);
     } else {
       log_event("app_added", {{"app", app_config.name}});
       auto app = make_app(app_config, next.ipc_max_message);

@@ -53,8 +53,11 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::optional<control::Reply> scale_command(App& app, const control::Request& request,
                                               const ControlServer::Handler::Later& later);
   std::string roll_progress(const std::string& key, std::chrono::seconds waited) const;
-  // What `wait` expects of `app` after asking it to roll (`rolls`: a roll started).
+  // What `wait` expects of `app` after asking it to roll (`rolls`: a roll started), or
+  // after it scaled; how long the slowest of what it expects may take.
   static void expect_roll(control::RollWait& wait, const App& app, bool rolls);
+  static void expect_scale(control::RollWait& wait, const App& app);
+  std::chrono::milliseconds wait_bound(const control::RollWait& wait) const;
   void shutdown();
   void on_app_stopped();
   void wire_listeners();

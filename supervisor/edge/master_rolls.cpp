@@ -11,6 +11,23 @@ void Master::expect_roll(control::RollWait& wait, const App& app, bool rolls) {
   wait.add(app.roll_report());  // ended at once: no slot had a ready worker, or a spawn failed
 }
 
+void Master::expect_scale(control::RollWait& wait, const App& app) {
+  const auto key = control::scale_key(app.config().name);
+  if (app.scaling()) wait.expect(key);
+  else wait.add(key, app.scale_ok(), app.scale_text());  // settled at once
+}
+
+std::chrono::milliseconds Master::wait_bound(const control::RollWait& wait) const {
+  // Apps roll and scale side by side: the slowest bounds the wait. A roll's slots start
+  // one after the other; a scale's all at once.
+  std::chrono::milliseconds bound{0};
+  for (const auto& [name, app] : apps_) {
+    if (wait.pending().contains(name)) bound = std::max(bound, roll_wait_bound(app->config(), app->slot_count()));
+    if (wait.pending().contains(control::scale_key(name))) bound = std::max(bound, roll_wait_bound(app->config(), 1));
+  }
+  return bound;
+}
+
 std::optional<control::Reply> Master::roll_command(const control::Request& request,
                                                    const ControlServer::Handler::Later& later) {
   control::RollWait wait;
@@ -25,12 +42,7 @@ std::optional<control::Reply> Master::roll_command(const control::Request& reque
     }
     expect_roll(wait, *it->second, it->second->restart());
   }
-  // The apps roll side by side: the slowest bounds the wait.
-  std::chrono::milliseconds bound{0};
-  for (const auto& app : wait.pending())
-    if (auto it = apps_.find(app); it != apps_.end())
-      bound = std::max(bound, roll_wait_bound(it->second->config(), it->second->slot_count()));
-  if (request.timeout_ms > 0) bound = std::chrono::milliseconds(request.timeout_ms);
+  const auto bound = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms) : wait_bound(wait);
   return roll_waiters_->wait(std::move(wait), later, bound);
 }
 
@@ -47,12 +59,10 @@ std::optional<control::Reply> Master::scale_command(App& app, const control::Req
                           {}};
   // Answered once the new slots are ready and the removed ones gone.
   control::RollWait wait;
-  const auto key = control::scale_key(request.app);
-  if (app.slot_count() == before) wait.add(key, true, request.app + ": " + std::to_string(before) + " workers already");
-  else if (app.scaling()) wait.expect(key);
-  else wait.add(key, app.scale_ok(), app.scale_text());
-  const auto bound = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms)
-                                            : roll_wait_bound(app.config(), 1);  // the slots start and drain side by side
+  if (app.slot_count() == before)
+    wait.add(control::scale_key(request.app), true, request.app + ": " + std::to_string(before) + " workers already");
+  else expect_scale(wait, app);
+  const auto bound = request.timeout_ms > 0 ? std::chrono::milliseconds(request.timeout_ms) : wait_bound(wait);
   return roll_waiters_->wait(std::move(wait), later, bound);
 }
 
