@@ -6,8 +6,10 @@
 //   supervisor config-reference   print the configuration reference (docs/config.md)
 //   supervisor status [--json]    the slots of a running supervisor (from its scoreboard)
 //   supervisor top                the same, live, every second
-//   supervisor reload | stop | scale APP N    through its control socket
-// The last four find the supervisor with --config FILE (its control_socket) or --socket PATH.
+//   supervisor reload [--config-only] | restart APP | stop | scale APP N
+//                                 through its control socket; reload and restart wait
+//                                 for their rolls (--no-wait: not; --timeout SECONDS)
+// The last five find the supervisor with --config FILE (its control_socket) or --socket PATH.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -79,9 +81,25 @@ int main(int argc, char** argv) {
   auto* status = locate(cli.add_subcommand("status", "show every slot: pid, state, uptime, restarts, requests, memory"));
   status->add_flag("--json", json, "JSON, as the admin endpoint's /status");
   auto* top = locate(cli.add_subcommand("top", "the status, refreshed every second (q quits)"));
-  auto* reload = locate(cli.add_subcommand("reload", "read the config again and apply it (as SIGHUP)"));
-  auto* stop = locate(cli.add_subcommand("stop", "drain every worker and exit (as SIGTERM)"));
+  auto* reload = locate(cli.add_subcommand(
+      "reload", "read the config again, apply it and roll every app's workers one slot at a time (as SIGHUP)"));
+  bool config_only = false;
+  reload->add_flag("--config-only", config_only,
+                   "roll only the apps whose workers' config (command, env, cwd, user, http) changed");
+  auto* restart = locate(cli.add_subcommand("restart", "roll one app's workers one slot at a time"));
+  std::string restart_app;
+  restart->add_option("app", restart_app, "app name")->required();
+  handoff::commands::RollOptions roll_options;
   auto* scale = locate(cli.add_subcommand("scale", "set an app's number of workers until the next reload"));
+  for (auto* sub : {reload, restart, scale}) {
+    sub->add_flag("--no-wait", [&](std::int64_t) { roll_options.wait = false; },
+                  "return once the supervisor took the request, not when the rolls (or the scale) ended");
+    sub->add_option_function<int>(
+           "--timeout", [&](int seconds) { roll_options.timeout = std::chrono::seconds(seconds); },
+           "wait at most this many seconds (default: the apps' start_timeout per slot plus drain_timeout)")
+        ->check(CLI::PositiveNumber);
+  }
+  auto* stop = locate(cli.add_subcommand("stop", "drain every worker and exit (as SIGTERM)"));
   std::string scale_app;
   int scale_workers = 0;
   scale->add_option("app", scale_app, "app name")->required();
@@ -99,15 +117,16 @@ int main(int argc, char** argv) {
     std::fputs(handoff::config_reference_markdown().c_str(), stdout);
     return 0;
   }
-  if (*status || *top || *reload || *stop || *scale) {
+  if (*status || *top || *reload || *restart || *stop || *scale) {
     const std::string socket =
         handoff::commands::locate_socket(target.config.empty() ? config_path : target.config, target.socket);
     if (socket.empty()) return kConfigInvalid;
     if (*status) return handoff::commands::status(socket, json);
     if (*top) return handoff::commands::top(socket);
-    if (*reload) return handoff::commands::reload(socket);
+    if (*reload) return handoff::commands::reload(socket, config_only, roll_options);
+    if (*restart) return handoff::commands::restart(socket, restart_app, roll_options);
     if (*stop) return handoff::commands::stop(socket);
-    return handoff::commands::scale(socket, scale_app, scale_workers);
+    return handoff::commands::scale(socket, scale_app, scale_workers, roll_options);
   }
   if (*check) {
     auto config = load_checked(check_path);

@@ -19,8 +19,13 @@ namespace {
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 
-int send(const std::string& socket, const control::Request& request) {
-  auto answer = control::call(socket, request);
+// How long the client waits for a command that waits for its rolls: the supervisor
+// answers by its own bound, so this only ends a wait on a supervisor that is stuck.
+constexpr std::chrono::hours kRollWaitCeiling{24};
+
+int send(const std::string& socket, const control::Request& request,
+         std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000)) {
+  auto answer = control::call(socket, request, timeout);
   if (auto* why = std::get_if<std::string>(&answer)) {
     std::fprintf(stderr, "supervisor %s: %s: %s\n", std::string(control::to_string(request.command)).c_str(),
                  socket.c_str(), why->c_str());
@@ -81,14 +86,29 @@ int status(const std::string& socket, bool json) {
   return 0;
 }
 
-int reload(const std::string& socket) {
+int roll(const std::string& socket, control::Request request, RollOptions options) {
   if (socket.empty()) return kUsage;
-  return send(socket, {control::Command::reload, {}, 0});
+  request.wait = options.wait;
+  request.timeout_ms = std::chrono::milliseconds(options.timeout).count();
+  const std::chrono::milliseconds client_timeout =
+      !options.wait ? std::chrono::milliseconds(30'000)
+      : options.timeout.count() > 0 ? std::chrono::milliseconds(options.timeout) + std::chrono::seconds(10)
+                                    : std::chrono::milliseconds(kRollWaitCeiling);
+  return send(socket, request, client_timeout);
 }
 
-int scale(const std::string& socket, const std::string& app, int workers) {
-  if (socket.empty()) return kUsage;
-  return send(socket, {control::Command::scale, app, workers});
+int reload(const std::string& socket, bool config_only, RollOptions options) {
+  control::Request request{control::Command::reload, {}, 0};
+  request.config_only = config_only;
+  return roll(socket, std::move(request), options);
+}
+
+int restart(const std::string& socket, const std::string& app, RollOptions options) {
+  return roll(socket, {control::Command::restart, app, 0}, options);
+}
+
+int scale(const std::string& socket, const std::string& app, int workers, RollOptions options) {
+  return roll(socket, {control::Command::scale, app, workers}, options);
 }
 
 int stop(const std::string& socket) {

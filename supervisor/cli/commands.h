@@ -1,8 +1,10 @@
-// The operator's subcommands of the supervisor binary: status, top, reload, scale, stop.
+// The operator's subcommands of the supervisor binary: status, top, reload, restart,
+// scale, stop.
 // status and top read the scoreboard (so they answer while the master's loop is busy);
 // the others go through the control socket. Each returns the process exit code.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -20,8 +22,16 @@ std::unique_ptr<scoreboard::Segment> open_scoreboard(const char* command, const 
 
 int status(const std::string& socket, bool json);
 int top(const std::string& socket);
-int reload(const std::string& socket);
-int scale(const std::string& socket, const std::string& app, int workers);
+// How `reload`, `restart` and `scale` wait: for the rolls they start, or the new slots to
+// be ready and the removed ones gone (`wait`), at most `timeout` (0: the supervisor's
+// own bound, from the apps' start_timeout and drain_timeout).
+struct RollOptions {
+  bool wait = true;
+  std::chrono::seconds timeout{0};
+};
+int reload(const std::string& socket, bool config_only, RollOptions options);
+int restart(const std::string& socket, const std::string& app, RollOptions options);
+int scale(const std::string& socket, const std::string& app, int workers, RollOptions options);
 int stop(const std::string& socket);
 
 }  // namespace handoff::commands

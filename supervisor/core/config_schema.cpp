@@ -755,7 +755,7 @@ const Field<Config> kTopFields[] = {
     {"group", "string", "the user's group", "The group the supervisor drops to.", false,
      HANDOFF_NAME(Config, run_as.group)},
     {"control_socket", "string", "the config's path with `.sock`",
-     "Unix socket (mode 0600) of `supervisor status|top|reload|scale|stop`; relative to the config file's "
+     "Unix socket (mode 0600) of `supervisor status|top|reload|restart|scale|stop`; relative to the config file's "
      "directory. Also names the scoreboard's shared-memory segment. On Windows the path names a named pipe "
      "`\\\\.\\pipe\\handoff-<hash of the path>` (docs/windows.md).",
      false,

@@ -82,6 +82,10 @@ void SlotMachine::ready(int generation, TimePoint now) {
   w->last_heartbeat = now;
   if (current_ && current_->generation == generation) state_ = SlotState::ready;
   emit(Ready{generation, duration_cast<milliseconds>(now - w->started)});
+  if (promoted_ == generation) {
+    promoted_.reset();
+    effects_.replacement_done(true);
+  }
   if (next_ && next_->generation == generation) {
     // The replacement is ready: switch dispatch to it, then retire the old worker.
     std::optional<Worker> old = std::move(current_);
@@ -170,6 +174,8 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
   Worker gone = std::move(*current_);
   current_.reset();
   last_exit_ = describe(status);
+  const bool owed = promoted_ == generation;  // a replacement that took over, and never was ready
+  promoted_.reset();
   if (stopping_) {
     emit(Exited::retired(generation, status));
     if (idle()) {
@@ -181,6 +187,7 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
   if (gone.phase == Phase::starting) {
     start_failed_ = true;
     start_failure(gone, status);
+    if (owed) effects_.replacement_done(false);
   } else {
     auto exit = Exited::unplanned(generation, status, duration_cast<milliseconds>(now - gone.ready_at));
     // Once it has served, only its output can say something (a worker with
@@ -194,6 +201,7 @@ void SlotMachine::exited(int generation, const ExitStatus& status, TimePoint now
     current_ = std::move(next_);
     next_.reset();
     state_ = current_->phase == Phase::ready ? SlotState::ready : SlotState::starting;
+    if (current_->phase != Phase::ready) promoted_ = current_->generation;
     return;
   }
   crashed(gone, now);

@@ -142,6 +142,9 @@ class SlotMachine {
   SlotEffects& effects_;
   std::optional<Worker> current_;
   std::optional<Worker> next_;
+  // A replacement that took over before it was ready (its predecessor died): whether it
+  // becomes ready is still owed to replacement_done, which a rolling reload waits for.
+  std::optional<int> promoted_;
   std::vector<Worker> draining_;
   std::optional<TimePoint> restart_at_;
   int generation_ = 0;

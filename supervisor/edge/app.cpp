@@ -1,5 +1,7 @@
 #include "supervisor/edge/app.h"
 
+#include <algorithm>
+
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 
@@ -41,6 +43,7 @@ void App::start() {
 void App::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   roll_.stop();
+  end_scale("the app is stopping");
   dispatcher_.stop();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
@@ -115,6 +118,7 @@ void App::slot_changed(std::size_t lane) {
   dispatcher_.slot_state(lane, by_lane_[lane]->lane_state(), now());
   settled();
   ready_changed();
+  if (Slot* slot = by_lane_[lane]; slot && scaling()) watch_scale(*slot);
 }
 
 void App::acked(std::size_t lane) {
@@ -230,7 +234,7 @@ void App::ready_changed() {
 
 // ---- Reload -------------------------------------------------------------------------
 
-void App::reconfigure(std::shared_ptr<const AppConfig> next) {
+bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
@@ -240,16 +244,27 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
   if (!new_workers)
     for (auto& slot : slots_) slot->set_config(config_);
   scale(config_->workers);
-  if (new_workers) {
-    log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}});
-    roll_.start();
-  }
+  if (new_workers) return start_roll("config changed");
+  if (roll_all) return start_roll("reload");
+  return false;
+}
+
+bool App::restart() { return start_roll("restart"); }
+
+bool App::start_roll(const char* why) {
+  if (stopping_) return false;
+  log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}, {"why", why}});
+  roll_.start();
+  return true;
 }
 
 void App::scale(int workers) {
   const auto target = static_cast<std::size_t>(workers);
   if (target == slots_.size()) return;
   log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
+  end_scale("a newer scale came");
+  scale_watch_.emplace(config_->name, slots_.size(), target);
+  scale_reported_ = false;
   while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
@@ -262,15 +277,48 @@ void App::scale(int workers) {
   }
   settled();
   ready_changed();  // readiness counts changed
+  roll_.slots_changed();
+  for (auto* list : {&slots_, &retired_})  // those that settled at once (ready on spawn, nothing to drain)
+    for (auto& slot : *list)
+      if (scaling()) watch_scale(*slot);
+}
+
+void App::watch_scale(const Slot& slot) {
+  ScaleWatch& watch = *scale_watch_;
+  const int n = slot.number();
+  const bool retired = std::any_of(retired_.begin(), retired_.end(), [&](const auto& s) { return s.get() == &slot; });
+  if (watch.added(n) && !retired) {
+    if (auto pid = slot.pid()) watch.ready(n, *pid);
+    else if (slot.lane_state().turns_away) watch.failed(n, slot.last_failure());
+  } else if (watch.removed(n) && retired && slot.state() == SlotState::stopped) {
+    watch.stopped(n);
+  }
+  if (watch.complete()) end_scale();
+}
+
+void App::end_scale(const char* interrupted) {
+  if (!scale_watch_ || scale_reported_) return;
+  if (interrupted) scale_watch_->interrupt(interrupted);
+  if (!scale_watch_->complete()) return;
+  scale_reported_ = true;
+  if (hooks_.on_scale_end) hooks_.on_scale_end(config_->name, scale_watch_->ok(), scale_watch_->describe());
 }
 
 void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::size_t>(slot - 1), ok); }
 
-void App::done() { log_event("reload_done", {{"app", config_->name}}); }
-
-void App::aborted(std::size_t index) {
-  log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(index + 1)},
-                               {"reason", "the new worker did not become ready; the old workers keep serving"}});
+void App::finished(const RollReport& report) {
+  switch (report.outcome) {
+    case RollReport::Outcome::rolled: log_event("reload_done", {{"app", config_->name}}); break;
+    case RollReport::Outcome::aborted:
+      log_event("reload_aborted",
+                {{"app", config_->name},
+                 {"slot", std::to_string(report.steps.empty() ? 1 : report.steps.back().slot)},
+                 {"reason", "the new worker did not become ready; the old workers keep serving"},
+                 {"failure", report.reason}});
+      break;
+    default: log_event("reload_ended", {{"app", config_->name}, {"outcome", describe(report)}}); break;
+  }
+  if (hooks_.on_roll_end) hooks_.on_roll_end(report);
 }
 
 void App::reap_retired() {

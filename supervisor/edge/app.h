@@ -19,6 +19,7 @@
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
 #include "supervisor/core/rolling_reload.h"
+#include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -36,6 +37,9 @@ struct AppHooks {
   std::optional<std::uint32_t> scoreboard_uid;
   std::function<void()> on_ready_changed;  // some slot became ready or stopped being
   platform::WorkerGuard* worker_guard = nullptr;  // told of every worker (the master's)
+  std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
+  // A scale's slots settled (or it was interrupted): ok, and its line (ScaleWatch).
+  std::function<void(const std::string& app, bool ok, const std::string& line)> on_scale_end;
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -50,8 +54,16 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   bool stopped() const;
 
   // A reload: new lifecycle and queue settings apply at once, the rule is swapped,
-  // `workers` scales, and a changed command/env/cwd/user rolls the workers slot by slot.
-  void reconfigure(std::shared_ptr<const AppConfig> next);
+  // `workers` scales, and the workers roll slot by slot: all of them (`roll_all`, so new
+  // code on disk starts) or only if the command/env/cwd/user/http changed.
+  // True when a roll started.
+  bool reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all);
+  // `supervisor restart APP`: every slot gets a new worker, one at a time. True when a
+  // roll started (not when the app is stopping).
+  bool restart();
+  bool rolling() const { return roll_.rolling(); }
+  // The roll under way (outcome `unfinished`), or how the last one ended.
+  RollReport roll_report() const { return roll_.report(); }
   void sample_usage();
 
   void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
@@ -73,6 +85,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // Changes the number of slots now (`supervisor scale`, or `workers` on reload); the
   // config file's value applies again at the next reload.
   void scale(int workers);
+  // The last scale: whether its slots are still settling, and how it went (ScaleWatch).
+  bool scaling() const { return scale_watch_ && !scale_watch_->complete(); }
+  bool scale_ok() const { return !scale_watch_ || scale_watch_->ok(); }
+  std::string scale_text() const { return scale_watch_ ? scale_watch_->describe() : config_->name + ": no scale"; }
 
   // ---- Observability ----
   // Answers a connection with an error status itself, and counts it (/metrics): the
@@ -103,8 +119,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // RollingReload::Effects
   std::size_t slots() const override { return slots_.size(); }
   SlotMachine::Replace replace(std::size_t index) override { return slots_[index]->replace(config_); }
-  void done() override;
-  void aborted(std::size_t index) override;
+  std::optional<std::int64_t> pid(std::size_t index) const override { return slots_[index]->pid(); }
+  std::string failure(std::size_t index) const override { return slots_[index]->last_failure(); }
+  void finished(const RollReport& report) override;
+  bool start_roll(const char* why);
 
   // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
   void settled();
@@ -113,6 +131,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
+  void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
+  void end_scale(const char* interrupted = nullptr);
 
   uv_loop_t* loop_;
   std::shared_ptr<const AppConfig> config_;
@@ -132,7 +152,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
   Timer timer_;  // the dispatcher's next deadline
   ipc::RouteCheck route_check_;
-  RollingReload roll_{*this};
+  RollingReload roll_{*this, config_->name};
+  std::optional<ScaleWatch> scale_watch_;  // the last scale
+  bool scale_reported_ = false;
   bool stopping_ = false;
   RejectionCounts rejected_;
   Histogram handoff_latency_;

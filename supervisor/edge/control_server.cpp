@@ -22,7 +22,14 @@ class ControlSession final : public ShortServer::Session {
     if (auto* error = std::get_if<std::string>(&decoded)) return control::encode(control::Reply{false, *error, {}});
     const auto& request = std::get<control::Request>(decoded);
     log_event("control", {{"command", std::string(control::to_string(request.command))}});
-    return control::encode(handler_.handle(request, after_));
+    // The handler may keep this past the session: it reaches the session only while it lives.
+    ControlServer::Handler::Later later = [alive = std::weak_ptr<ControlSession*>(self_)](const control::Reply& reply) {
+      if (auto session = alive.lock()) (*session)->answer_later(control::encode(reply));
+    };
+    auto reply = handler_.handle(request, after_, later);
+    if (reply) return control::encode(*reply);
+    hold();
+    return std::nullopt;
   }
   std::string too_large() override { return control::encode(control::Reply{false, "request too long", {}}); }
   void answered() override {
@@ -34,6 +41,7 @@ class ControlSession final : public ShortServer::Session {
   std::optional<std::string> refusal_;
   std::string line_;
   std::function<void()> after_;
+  std::shared_ptr<ControlSession*> self_ = std::make_shared<ControlSession*>(this);  // expires with the session
 };
 
 }  // namespace

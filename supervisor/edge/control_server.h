@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "supervisor/core/control/control_protocol.h"
@@ -15,9 +17,14 @@ class ControlServer {
  public:
   class Handler {
    public:
+    // Answers a request given later: safe to keep and call once, at any time; it does
+    // nothing when the client has gone.
+    using Later = std::function<void(const control::Reply&)>;
     // The answer to send; `after` (if set) runs once the answer is written, for commands
-    // that end the loop or take time (stop, reload).
-    virtual control::Reply handle(const control::Request& request, std::function<void()>& after) = 0;
+    // that end the loop or take time (stop, reload). nullopt: the handler kept `later`
+    // and answers through it (a reload waiting for its roll).
+    virtual std::optional<control::Reply> handle(const control::Request& request, std::function<void()>& after,
+                                                 const Later& later) = 0;
 
    protected:
     ~Handler() = default;

@@ -52,6 +52,7 @@ Master::Master(Config config, std::string config_path)
 
 Master::~Master() {
   // Close every handle we still own, let libuv run their close callbacks, then the loop.
+  roll_waiters_.reset();
   control_.reset();  // removes the socket file
   admin_.reset();
   ports_.clear();
@@ -154,6 +155,12 @@ AppHooks Master::hooks_for(const AppConfig&) {
   }
   hooks.on_ready_changed = [this] { check_ready(); };
   hooks.worker_guard = worker_guard_.get();
+  hooks.on_roll_end = [this](const RollReport& report) {
+    if (roll_waiters_) roll_waiters_->ended(report);
+  };
+  hooks.on_scale_end = [this](const std::string& app, bool ok, const std::string& line) {
+    if (roll_waiters_) roll_waiters_->ended(control::scale_key(app), ok, line);
+  };
   return hooks;
 }
 
@@ -189,6 +196,8 @@ int Master::open_observability() {
     else log_line("cannot give the scoreboard to uid " + std::to_string(grantee->uid) + ": " + why);
   }
 
+  roll_waiters_ = std::make_unique<RollWaiters>(
+      &loop_, [this](const std::string& key, std::chrono::seconds waited) { return roll_progress(key, waited); });
   control_ = std::make_unique<ControlServer>(&loop_, *this);
   if (const int rc = control_->listen(config_.control_socket); rc != 0) {
     std::fprintf(stderr, "%s: control_socket: cannot listen on %s: %s\n", config_.file.c_str(),
@@ -311,11 +320,11 @@ int Master::run() {
 
 void Master::on_signal(uv_signal_t* handle) {
   for (const auto& [h, action] : signal_actions_)
-    if (h == handle) return action == platform::SignalAction::reload ? reload() : shutdown();
+    if (h == handle) return action == platform::SignalAction::reload ? (void)reload(false) : shutdown();
 }
 
-void Master::reload() {
-  if (shutting_down_) return;
+std::string Master::reload(bool config_only, control::RollWait* wait) {
+  if (shutting_down_) return "shutting down";
   const auto monotonic_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   platform::notify_service_manager("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_us));
@@ -329,10 +338,15 @@ void Master::reload() {
       else m->check_ready();
     }
   } done{this};
-  log_event("reload", {{"config", config_path_}});
+  log_event("reload", {{"config", config_path_}, {"roll", config_only ? "changed" : "all"}});
   auto refuse = [](const ConfigErrors& errors) {
-    for (const auto& e : errors) log_event("reload_failed", {{"error", e.to_string()}});
+    std::string text;
+    for (const auto& e : errors) {
+      log_event("reload_failed", {{"error", e.to_string()}});
+      text += e.to_string() + "\n";
+    }
     log_event("reload_failed", {{"reason", "invalid config; still running the previous one"}});
+    return text + "invalid config; still running the previous one";
   };
   auto loaded = load_config(config_path_, real_host());
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) return refuse(*errors);
@@ -340,7 +354,7 @@ void Master::reload() {
   if (auto problems = check_environment(next, real_host()); !problems.empty()) return refuse(problems);
   if (!same_listeners(config_, next)) {
     log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
-    return;
+    return "listeners changed; restart the supervisor to change listeners (still running the previous config)";
   }
   if (next.control_socket != config_.control_socket || next.admin.enabled != config_.admin.enabled ||
       next.admin.host != config_.admin.host || next.admin.port != config_.admin.port)
@@ -359,19 +373,25 @@ void Master::reload() {
     }
     log_event("app_removed", {{"app", it->first}});
     it->second->stop(it->second->config().lifecycle.drain_timeout);
+    if (wait) wait->add(RollReport::of(it->first, RollReport::Outcome::removed));
     removed_apps_.push_back(std::move(it->second));
     it = apps_.erase(it);
   }
   for (const auto& app_config : next.apps) {
     auto shared = std::make_shared<const AppConfig>(app_config);
     if (auto it = apps_.find(app_config.name); it != apps_.end()) {
-      it->second->reconfigure(shared);
+      App& app = *it->second;
+      const auto slots_before = app.slot_count();
+      const bool rolls = app.reconfigure(shared, !config_only);
+      if (wait) expect_roll(*wait, app, rolls);
+      if (wait && app.slot_count() != slots_before) expect_scale(*wait, app);
     } else {
       log_event("app_added", {{"app", app_config.name}});
       auto app = make_app(app_config, next.ipc_max_message);
       App* raw = app.get();
       apps_[app_config.name] = std::move(app);
       raw->start();
+      if (wait) wait->add(RollReport::of(app_config.name, RollReport::Outcome::added, raw->slot_count()));
     }
   }
   config_ = std::move(next);
@@ -382,6 +402,7 @@ void Master::reload() {
   for (const auto& [name, app] : apps_)
     if (auto it = routes_before.find(name); it != routes_before.end() && !(it->second == app->route_message()))
       app->announce_route();
+  return {};
 }
 
 void Master::shutdown() {
@@ -518,36 +539,39 @@ bool Master::healthy(std::string& detail) {
 
 bool Master::ready(std::string& detail) { return all_ready(detail); }
 
-control::Reply Master::handle(const control::Request& request, std::function<void()>& after) {
+std::optional<control::Reply> Master::handle(const control::Request& request, std::function<void()>& after,
+                                             const Later& later) {
   switch (request.command) {
     case control::Command::status:
-      return {true, {}, status_json(status_input())};
+      return control::Reply{true, {}, status_json(status_input())};
     case control::Command::reload:
-      if (shutting_down_) return {false, "shutting down", {}};
-      after = [this] { reload(); };
-      return {true, "reloading " + config_path_, {}};
+      if (shutting_down_) return control::Reply{false, "shutting down", {}};
+      if (request.wait) return roll_command(request, later);
+      after = [this, config_only = request.config_only] { reload(config_only); };
+      return control::Reply{true, "reloading " + config_path_, {}};
+    case control::Command::restart:
+      if (shutting_down_) return control::Reply{false, "shutting down", {}};
+      if (request.wait) return roll_command(request, later);
+      if (!apps_.contains(request.app)) return roll_command(request, later);  // the refusal
+      after = [this, app = request.app] {
+        if (auto it = apps_.find(app); it != apps_.end()) it->second->restart();
+      };
+      return control::Reply{true, "restarting " + request.app, {}};
     case control::Command::stop:
       after = [this] { shutdown(); };
-      return {true, shutting_down_ ? "stopping now (second stop)" : "stopping", {}};
+      return control::Reply{true, shutting_down_ ? "stopping now (second stop)" : "stopping", {}};
     case control::Command::scale: {
-      if (shutting_down_) return {false, "shutting down", {}};
+      if (shutting_down_) return control::Reply{false, "shutting down", {}};
       auto it = apps_.find(request.app);
       if (it == apps_.end()) {
         std::string names;
         for (const auto& [name, app] : apps_) names += (names.empty() ? "" : ", ") + name;
-        return {false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
+        return control::Reply{false, "no app named \"" + request.app + "\" (apps: " + names + ")", {}};
       }
-      const auto before = it->second->slot_count();
-      it->second->scale(request.workers);
-      // Keys map onto the new slot count: the workers that stay check with it too.
-      if (it->second->slot_count() != before) it->second->announce_route();
-      return {true,
-              "app " + request.app + ": " + std::to_string(request.workers) + " workers (was " + std::to_string(before) +
-                  "); the config's `workers` applies again at the next reload",
-              {}};
+      return scale_command(*it->second, request, later);
     }
   }
-  return {false, "unknown command", {}};
+  return control::Reply{false, "unknown command", {}};
 }
 
 }  // namespace handoff

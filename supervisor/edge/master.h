@@ -19,6 +19,7 @@
 #include "supervisor/edge/classifier.h"
 #include "supervisor/core/config.h"
 #include "supervisor/edge/control_server.h"
+#include "supervisor/edge/roll_waiters.h"
 #include "supervisor/edge/listener.h"
 #include "supervisor/edge/admin_server.h"
 #include "supervisor/edge/scoreboard_host.h"
@@ -42,7 +43,22 @@ class Master final : public ControlServer::Handler, public AdminSource {
 
  private:
   void on_signal(uv_signal_t* handle);
-  void reload();
+  // Reads the config again and applies it; every app's workers roll unless `config_only`
+  // (then only those whose workers' config changed). What became of each app goes into
+  // `wait` when given. The refusal (config errors), empty when the config was taken.
+  std::string reload(bool config_only, control::RollWait* wait = nullptr);
+  // The commands that wait for what they start (master_rolls.cpp): reload and restart,
+  // answered once their rolls end; scale, once its slots settled (or at once without
+  // `wait`); the line for what is still pending when a command's time is up.
+  std::optional<control::Reply> roll_command(const control::Request& request, const ControlServer::Handler::Later& later);
+  std::optional<control::Reply> scale_command(App& app, const control::Request& request,
+                                              const ControlServer::Handler::Later& later);
+  std::string roll_progress(const std::string& key, std::chrono::seconds waited) const;
+  // What `wait` expects of `app` after asking it to roll (`rolls`: a roll started), or
+  // after it scaled; how long the slowest of what it expects may take.
+  static void expect_roll(control::RollWait& wait, const App& app, bool rolls);
+  static void expect_scale(control::RollWait& wait, const App& app);
+  std::chrono::milliseconds wait_bound(const control::RollWait& wait) const;
   void shutdown();
   void on_app_stopped();
   void wire_listeners();
@@ -67,7 +83,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
   StatusInput status_input() const;
 
   // ControlServer::Handler
-  control::Reply handle(const control::Request& request, std::function<void()>& after) override;
+  std::optional<control::Reply> handle(const control::Request& request, std::function<void()>& after,
+                                       const Later& later) override;
   // AdminSource
   std::string metrics_text() override;
   std::string status_text() override;
@@ -97,6 +114,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::unique_ptr<ScoreboardHost> scoreboard_;
   std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<RollWaiters> roll_waiters_;  // commands waiting for their rolls
   std::unique_ptr<AdminServer> admin_;
   std::int64_t started_ms_ = 0;
   std::chrono::steady_clock::time_point last_monitor_{};

@@ -21,6 +21,7 @@ struct ShortServer::Connection {
   std::unique_ptr<Session> session;
   std::size_t received = 0;
   bool answering = false;
+  bool held = false;  // the request is complete; the session answers later
   char buffer[4096];
 
   uv_stream_t* stream() const { return tcp ? tcp.stream() : pipe.stream(); }
@@ -107,6 +108,7 @@ void ShortServer::on_connection() {
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->stream()), &fd) != 0) return drop(c);
   c->session = accept_(as_intptr(fd));  // the session's platform code knows what it is
   if (!c->session) return drop(c);
+  c->session->connection_ = c;
 
   c->timer = Timer(loop_);
   c->timer.start<[](Connection& conn) {
@@ -124,8 +126,9 @@ void ShortServer::on_connection() {
         auto* conn = static_cast<Connection*>(s->data);
         if (!conn || !conn->server || conn->answering) return;
         ShortServer* me = conn->server;
-        if (n < 0) return me->drop(conn);  // gone before asking anything complete
-        if (n == 0) return;
+        if (n == UV_EOF && conn->held) return (void)uv_read_stop(s);  // half-closed: it may still read the answer
+        if (n < 0) return me->drop(conn);  // gone before asking anything complete, or before its answer
+        if (n == 0 || conn->held) return;
         conn->received += static_cast<std::size_t>(n);
         if (conn->received > me->limits_.max_request) return me->finish(conn, conn->session->too_large());
         if (auto answer = conn->session->feed({buf->base, static_cast<std::size_t>(n)}))
@@ -133,8 +136,21 @@ void ShortServer::on_connection() {
       });
 }
 
+void ShortServer::Session::hold() {
+  if (!connection_) return;
+  connection_->held = true;
+  connection_->timer.stop();
+}
+
+void ShortServer::Session::answer_later(std::string answer) {
+  Connection* c = connection_;
+  if (!c || !c->server || c->answering) return;
+  c->server->finish(c, std::move(answer));
+}
+
 void ShortServer::finish(Connection* c, std::string answer) {
   c->answering = true;
+  c->session->connection_ = nullptr;
   uv_read_stop(c->stream());
   c->timer.stop();
   if (answer.empty()) {

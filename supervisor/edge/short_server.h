@@ -19,6 +19,7 @@ namespace handoff {
 
 class ShortServer {
  public:
+  struct Connection;
   class Session {
    public:
     virtual ~Session() = default;
@@ -30,6 +31,17 @@ class ShortServer {
     virtual std::string timed_out() { return {}; }
     // After the answer has been written (or could not be): actions that must not race it.
     virtual void answered() {}
+
+   protected:
+    // For an answer that comes later (a reload waiting for its roll): called from feed(),
+    // which returns nullopt. The request's timeout stops; answer_later() ends the
+    // exchange. A client that hangs up meanwhile ends the session (it is destroyed).
+    void hold();
+    void answer_later(std::string answer);
+
+   private:
+    friend class ShortServer;
+    Connection* connection_ = nullptr;  // null once the answer is on its way
   };
   // A session for a new connection (`fd` is its descriptor, for credentials checks).
   using Accept = std::function<std::unique_ptr<Session>(std::intptr_t fd)>;
@@ -53,8 +65,6 @@ class ShortServer {
   // Who may connect to the pipe (platform::local_endpoint_access), for the log.
   std::string pipe_access() const;
   void close();
-
-  struct Connection;
 
  private:
   void on_connection();

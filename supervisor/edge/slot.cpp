@@ -1,5 +1,7 @@
 #include "supervisor/edge/slot.h"
 
+#include "supervisor/core/roll_report.h"
+
 #include "supervisor/core/routing/httpsys_prefix.h"
 
 #include "protocols/overloaded.h"
@@ -233,8 +235,17 @@ void Slot::kill(int generation) {
   if (Process* p = process(generation)) p->worker->signal(SIGKILL);
 }
 
+std::optional<std::int64_t> Slot::pid() const {
+  const auto generation = machine_.accepting();
+  if (!generation) return std::nullopt;
+  auto it = processes_.find(*generation);
+  if (it == processes_.end() || !it->second->worker) return std::nullopt;
+  return it->second->worker->pid();
+}
+
 void Slot::event(const SlotEvent& e) {
   restarts_.on_event(e);
+  if (auto failure = roll_failure(e)) last_failure_ = std::move(*failure);
   if (auto* r = record()) {
     std::uint64_t total = 0;
     for (const auto& [reason, n] : restarts_.counts()) total += n;

@@ -83,6 +83,10 @@ class Slot final : private SlotEffects {
   void show_queued(std::size_t waiting);  // in its scoreboard record
 
   int number() const { return number_; }
+  // The pid of its ready worker, if it has one.
+  std::optional<std::int64_t> pid() const;
+  // Why its last new worker failed to start ("start_failure (exit 1)"), for a roll's report.
+  const std::string& last_failure() const { return last_failure_; }
   std::size_t lane() const { return lane_; }
   SlotState state() const { return machine_.state(); }
   bool accepting() const { return machine_.accepting().has_value(); }
@@ -175,6 +179,7 @@ class Slot final : private SlotEffects {
   std::uint64_t rate_requests_ = 0;  // requests and time at the last rate sample
   TimePoint rate_at_{};
   CpuRate cpu_rate_;
+  std::string last_failure_;
 };
 
 }  // namespace handoff

@@ -65,7 +65,7 @@ test('rehash: a connection waiting in a slot a scale-down removes keeps its key'
   const { port, sup, open } = await gatedApp(t, { workers: 2, policy: '{url_segment: {index: 1}}' });
   const res = h.request({ port, path: '/b/room' });
   await waiting(sup, 2, 1);
-  cli(sup, ['scale', 'hello', '1']);
+  cli(sup, ['scale', 'hello', '1', '--no-wait']);
   await sup.log.waitFor(/event=scale app=hello from=2 to=1/);
   open(1);
   const answer = await res;
@@ -111,7 +111,7 @@ test('least_connections: new connections go to the slot whose worker holds fewer
   t.after(() => held.forEach((x) => x.socket.destroy()));
   assert.deepStrictEqual(held.map((x) => x.slot), [1, 1]);
   await open(sup, 1, 2);
-  cli(sup, ['scale', 'hello', '2']);
+  cli(sup, ['scale', 'hello', '2', '--no-wait']);
   await sup.log.waitFor(/event=ready app=hello slot=2 /);
   // Slot 1 holds 2; slot 2 at most the one it is serving: round_robin would alternate.
   for (let i = 0; i < 6; i++) {

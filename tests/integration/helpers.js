@@ -297,6 +297,27 @@ function runSupervisor(args, { timeout = TIMEOUT } = {}) {
   });
 }
 
+// Runs `supervisor ARGS --config <its file>` against a running supervisor without
+// blocking this process (a load it generates goes on meanwhile): { code, stdout, stderr }.
+function cli(sup, args, { timeout = 60000 } = {}) {
+  const argv = supervisorArgv([...args, '--config', sup.file]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`supervisor ${args.join(' ')} did not exit in ${timeout} ms; stderr:\n${stderr}`));
+    }, timeout);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 // One HTTP request on a fresh connection (no agent, so no reuse), optionally from a
 // given loopback source address.
 function request({ port, host = '127.0.0.1', path: p = '/', localAddress, method = 'GET', body, headers = {} }) {
@@ -541,6 +562,7 @@ module.exports = {
   tempDir,
   startSupervisor,
   runSupervisor,
+  cli,
   request,
   workerOf,
   openDescriptors,

@@ -138,6 +138,98 @@ for (const keepAlive of [true, false]) {
   });
 }
 
+// A deploy: new code on disk, the same config. `supervisor reload` rolls every worker
+// under load, waits for the roll and says what it did; --config-only, restart APP, a
+// roll that aborts and a refused config answer through the same waiting command.
+test('deploy: reload with new code on disk and the same config replaces every pid under load, 0 errors; restart, --config-only, failures', async (t) => {
+  const port = await h.freePort();
+  const dir = h.tempDir();
+  const app = path.join(dir, 'app.js');
+  // The code on disk: every answer says which version of it runs; it may take
+  // `startMs` to be ready.
+  const writeCode = (version, startMs = 0) =>
+    fs.writeFileSync(
+      app,
+      `const http = require('node:http');
+const { serve, worker } = require(${JSON.stringify(path.join(h.ROOT, 'worker-sdk/node'))});
+setTimeout(() => serve(http.createServer((req, res) => {
+  res.writeHead(200, { 'X-Handoff-Worker': worker.app + '/' + worker.slot + '/' + process.pid, 'X-Code': '${version}', 'Content-Length': 2 });
+  res.end('ok');
+})), ${startMs});
+`,
+    );
+  writeCode('v1');
+  const yaml = h.config({ port, command: [h.NODE, app], workers: 3 });
+  const sup = await h.startSupervisor(yaml, { ready: 3 });
+  t.after(() => sup.stop());
+  const pidsNow = () => events(sup, 'ready').slice(-3).map((l) => l.match(/pid=(\d+)/)[1]);
+  const run = h.load({ port, concurrency: 8, keepAlive: true, localAddresses: ADDRESSES });
+  t.after(() => run.stop());
+  await h.loadProgress(run, 200);
+
+  writeCode('v2');
+  const mark = sup.log.mark();
+  const deploy = await h.cli(sup, ['reload']);
+  assert.strictEqual(deploy.code, 0, deploy.stderr);
+  const rolled = deploy.stdout.match(/^hello: rolled 3\/3 slots \(pids (\d+)->(\d+), (\d+)->(\d+), (\d+)->(\d+)\)\n$/);
+  assert.ok(rolled, deploy.stdout);
+  const [oldPids, newPids] = [[1, 3, 5], [2, 4, 6]].map((at) => at.map((i) => rolled[i]));
+  for (const pid of newPids) assert.ok(!oldPids.includes(pid));
+  // Answered once the roll ended: every slot was replaced before the command returned.
+  for (const slot of [1, 2, 3]) assert.ok(events(sup, 'replaced', mark).some((l) => l.includes(`slot=${slot} `)));
+  await h.loadProgress(run, 200);
+  const results = await run.stop();
+  assert.strictEqual(results.failed, 0, `errors: ${results.errors.join(', ')}`);
+  for (let i = 0; i < 6; i++) {
+    const res = await h.request({ port });
+    assert.strictEqual(res.headers['x-code'], 'v2', 'the new code answers');
+    assert.ok(newPids.includes(String(h.workerOf(res).pid)));
+  }
+
+  // --config-only with nothing changed: nobody is replaced.
+  const same = await h.cli(sup, ['reload', '--config-only']);
+  assert.deepStrictEqual([same.code, same.stdout], [0, 'hello: unchanged\n'], same.stderr);
+  assert.deepStrictEqual(pidsNow().sort(), [...newPids].sort());
+  // restart APP rolls that app; an unknown one is refused.
+  const restarted = await h.cli(sup, ['restart', 'hello']);
+  assert.strictEqual(restarted.code, 0, restarted.stderr);
+  assert.match(restarted.stdout, /^hello: rolled 3\/3 slots \(pids /);
+  const unknown = await h.cli(sup, ['restart', 'nope']);
+  assert.strictEqual(unknown.code, 1);
+  assert.match(unknown.stderr, /no app named "nope" \(apps: hello\)/);
+
+  // New code that cannot start: the roll aborts at slot 1, the command fails and says why.
+  const serving = new Set(pidsNow());
+  fs.writeFileSync(app, 'process.exit(3);\n');
+  const broken = await h.cli(sup, ['reload']);
+  assert.strictEqual(broken.code, 1, broken.stdout);
+  assert.match(broken.stderr, /^hello: roll aborted at slot 1: start_failure \(exit code 3.*0\/3 slots rolled/);
+  for (let i = 0; i < 4; i++) assert.ok(serving.has(String(h.workerOf(await h.request({ port })).pid)));
+  // A config that does not load is refused with its errors; --no-wait answers at once.
+  fs.writeFileSync(sup.file, 'listeners: [\n');
+  const refused = await h.cli(sup, ['reload', '--socket', path.join(sup.dir, 'cluster.sock')]);
+  assert.strictEqual(refused.code, 1);
+  assert.match(refused.stderr, /cluster\.yaml:\d+:\d+: .*\ninvalid config; still running the previous one\n/);
+  writeCode('v3');
+  fs.writeFileSync(sup.file, yaml);
+  const before = sup.log.mark();
+  const quick = await h.cli(sup, ['reload', '--no-wait']);
+  assert.deepStrictEqual([quick.code, quick.stdout], [0, `reloading ${sup.file}\n`], quick.stderr);
+  await sup.log.waitFor(/event=reload_done app=hello/, { from: before });
+  // A roll that outlasts --timeout: the command says where it stands and fails; it goes on.
+  writeCode('v4', 1500);  // no new worker can be ready within the second waited
+  const slowMark = sup.log.mark();
+  const slow = await h.cli(sup, ['reload', '--timeout', '1']);
+  assert.strictEqual(slow.code, 1, slow.stdout);
+  assert.strictEqual(slow.stderr, 'hello: still rolling at slot 1 after waiting 1 s (it goes on); 0/3 slots rolled\n');
+  await sup.log.waitFor(/event=replaced app=hello slot=1 /, { from: slowMark });
+  // An app replaced by another in the file: one line for each.
+  fs.writeFileSync(sup.file, h.appsConfig({ port, apps: [{ name: 'api', command: [h.HELLO_CPP], workers: 1, policy: 'round_robin' }] }));
+  const swapped = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(swapped.code, 0, swapped.stderr);
+  assert.strictEqual(swapped.stdout, 'api: added (1 slot starting)\nhello: removed (its workers drain)\n');
+});
+
 test('a reload to a command that cannot start leaves the old workers serving', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
@@ -156,18 +248,22 @@ test('a reload to a command that cannot start leaves the old workers serving', a
   assert.ok(before.has(h.workerOf(await h.request({ port })).pid));
 });
 
-test('changing workers scales without touching the other slots', async (t) => {
+test('changing workers (reload --config-only) scales without touching the other slots', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(h.config({ port, command: [h.HELLO_CPP], workers: 2 }), { ready: 2 });
   t.after(() => sup.stop());
   fs.writeFileSync(sup.file, h.config({ port, command: [h.HELLO_CPP], workers: 3 }));
   let mark = sup.log.mark();
-  sup.child.kill('SIGHUP');
-  await sup.log.waitFor(/event=ready app=hello slot=3 pid=\d+ generation=1 /, { from: mark });
+  const grown = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(grown.code, 0, grown.stderr);
+  // It waited for the new slot: no roll, one slot more.
+  assert.match(grown.stdout, /^hello: unchanged\nhello: scaled 2 -> 3: slot 3 ready \(pid \d+\)\n$/);
+  assert.ok(sup.log.lines.slice(mark).some((l) => /event=ready app=hello slot=3 pid=\d+ generation=1 /.test(l)));
   assert.deepStrictEqual(events(sup, 'drain', mark), []);
   fs.writeFileSync(sup.file, h.config({ port, command: [h.HELLO_CPP], workers: 1 }));
   mark = sup.log.mark();
-  sup.child.kill('SIGHUP');
+  const shrunk = await h.cli(sup, ['reload', '--config-only']);
+  assert.deepStrictEqual([shrunk.code, shrunk.stdout], [0, 'hello: unchanged\nhello: scaled 3 -> 1: slots 2, 3 stopped\n'], shrunk.stderr);
   await sup.log.waitFor(/event=stopped app=hello slot=3$/, { from: mark });
   await sup.log.waitFor(/event=stopped app=hello slot=2$/, { from: mark });
   assert.ok(!events(sup, 'drain', mark).some((l) => l.includes('slot=1 ')));

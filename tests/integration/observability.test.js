@@ -269,19 +269,21 @@ test('scale 2 -> 4 -> 1 through the control socket under light load: no failed r
   t.after(() => run.stop());
   await h.loadProgress(run, 100);
 
+  // scale waits until the new slots are ready (the load goes on meanwhile: h.cli).
   let mark = sup.log.mark();
-  const up = cli(['scale', 'hello', '4', '--config', sup.file]);
+  const up = await h.cli(sup, ['scale', 'hello', '4']);
   assert.strictEqual(up.code, 0, up.stderr);
-  assert.match(up.stdout, /app hello: 4 workers \(was 2\)/);
-  await sup.log.waitFor(/event=ready app=hello slot=3 /, { from: mark });
-  await sup.log.waitFor(/event=ready app=hello slot=4 /, { from: mark });
+  assert.match(up.stdout, /^hello: scaled 2 -> 4: slot 3 ready \(pid \d+\), slot 4 ready \(pid \d+\)\n$/);
+  for (const slot of [3, 4]) assert.ok(sup.log.lines.slice(mark).some((l) => l.includes(`event=ready app=hello slot=${slot} `)));
   await h.loadProgress(run, 200);
   assert.deepStrictEqual(statusJson(sup).slots.map((s) => s.slot), [1, 2, 3, 4]);
 
+  // ... and until the removed ones are gone.
   mark = sup.log.mark();
-  const down = cli(['scale', 'hello', '1', '--socket', path.join(sup.dir, 'cluster.sock')]);
+  const down = await h.cli(sup, ['scale', 'hello', '1', '--socket', path.join(sup.dir, 'cluster.sock')]);
   assert.strictEqual(down.code, 0, down.stderr);
-  for (const slot of [2, 3, 4]) await sup.log.waitFor(new RegExp(`event=stopped app=hello slot=${slot}`), { from: mark });
+  assert.strictEqual(down.stdout, 'hello: scaled 4 -> 1: slots 2, 3, 4 stopped\n');
+  for (const slot of [2, 3, 4]) assert.ok(sup.log.lines.slice(mark).some((l) => l.includes(`event=stopped app=hello slot=${slot}`)));
   await h.loadProgress(run, 200);
   const results = await run.stop();
   assert.strictEqual(results.failed, 0, results.errors.join(', '));
@@ -296,6 +298,9 @@ test('scale 2 -> 4 -> 1 through the control socket under light load: no failed r
   const unknown = cli(['scale', 'nope', '2', '--config', sup.file]);
   assert.strictEqual(unknown.code, 1);
   assert.match(unknown.stderr, /no app named "nope" \(apps: hello\)/);
+  // --no-wait answers once the master took it, as before.
+  const quick = cli(['scale', 'hello', '1', '--no-wait', '--config', sup.file]);
+  assert.deepStrictEqual([quick.code, quick.stdout.split(';')[0]], [0, 'app hello: 1 workers (was 1)'], quick.stderr);
 });
 
 test('top draws the slots from the scoreboard every second and quits on q', async (t) => {

@@ -25,12 +25,14 @@ const HELD = '    http: {keep_alive_timeout: 300s}\n';
 
 
 
-// Rewrites the config and reloads (SIGHUP); resolves once the master has told the app's
-// workers their new rule (its `route` log line).
+// Rewrites the config and applies it without replacing the workers (`reload
+// --config-only`: the connections held stay with the workers that hold them); resolves
+// once the master has told the app's workers their new rule (its `route` log line).
 async function reload(sup, yaml, routed) {
   const mark = sup.log.mark();
   fs.writeFileSync(sup.file, yaml);
-  sup.child.kill('SIGHUP');
+  const r = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(r.code, 0, r.stderr);
   await sup.log.waitFor(routed, { from: mark });
 }
 

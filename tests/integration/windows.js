@@ -119,8 +119,9 @@ function spawnSupervisor(exe, args, options) {
   child.kill = (signal = 'SIGTERM') => {
     if (signal === 'SIGTERM' || signal === 'SIGINT') return kill('SIGINT');
     if (signal === 'SIGHUP' && config) {
-      // The control socket (a named pipe there) stands in for SIGHUP.
-      runQuiet([exe, 'reload', '--config', config]);
+      // The control socket (a named pipe there) stands in for SIGHUP, which does not
+      // wait for the roll either.
+      runQuiet([exe, 'reload', '--no-wait', '--config', config]);
       return true;
     }
     return kill(signal);

@@ -359,10 +359,32 @@ TEST_CASE("control protocol: one JSON line each way") {
     return std::get<std::string>(r);
   };
   CHECK(error("not json") == "expected one JSON object");
-  CHECK(error(R"({"cmd":"restart"})") == "unknown command \"restart\" (status, reload, scale, stop)");
+  CHECK(error(R"({"cmd":"rollback"})") == "unknown command \"rollback\" (status, reload, restart, scale, stop)");
+  CHECK(error(R"({"cmd":"restart"})") == "restart needs \"app\"");
+  CHECK(error(R"({"cmd":"reload","wait":1})") == "\"wait\" must be true or false");
+  CHECK(error(R"({"cmd":"reload","timeout_ms":0})") == "\"timeout_ms\" must be a positive integer");
   CHECK(error(R"({"cmd":"scale","workers":2})") == "scale needs \"app\"");
   CHECK(error(R"({"cmd":"scale","app":"web","workers":"2"})") == "scale needs \"workers\", an integer");
   CHECK(error(R"({"cmd":"scale","app":"web","workers":0})") == "workers must be from 1 to 4096");
+
+  // reload and restart: waiting for their rolls, or not (a bare reload, as before).
+  control::Request reload{control::Command::reload, {}, 0};
+  CHECK(control::encode(reload) == "{\"cmd\":\"reload\"}\n");
+  reload.wait = true;
+  reload.config_only = true;
+  reload.timeout_ms = 5000;
+  CHECK(control::encode(reload) == "{\"cmd\":\"reload\",\"wait\":true,\"config_only\":true,\"timeout_ms\":5000}\n");
+  auto waiting = control::decode_request(R"({"cmd":"reload","wait":true,"config_only":true,"timeout_ms":5000})");
+  REQUIRE(std::holds_alternative<control::Request>(waiting));
+  CHECK(std::get<control::Request>(waiting).wait);
+  CHECK(std::get<control::Request>(waiting).config_only);
+  CHECK(std::get<control::Request>(waiting).timeout_ms == 5000);
+  CHECK_FALSE(std::get<control::Request>(control::decode_request(R"({"cmd":"reload"})")).wait);
+  auto restart = control::decode_request(R"({"cmd":"restart","app":"web","wait":true})");
+  REQUIRE(std::holds_alternative<control::Request>(restart));
+  CHECK(std::get<control::Request>(restart).command == control::Command::restart);
+  CHECK(std::get<control::Request>(restart).app == "web");
+  CHECK(control::encode(std::get<control::Request>(restart)) == "{\"cmd\":\"restart\",\"app\":\"web\",\"wait\":true}\n");
 
   control::Reply ok{true, "stopping", {}};
   auto back = control::decode_reply(control::encode(ok).substr(0, control::encode(ok).size() - 1));

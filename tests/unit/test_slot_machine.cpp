@@ -351,8 +351,22 @@ TEST_CASE("the current worker dying while its replacement starts hands over to t
   m.exited(1, crash, t0 + 1s);
   CHECK_FALSE(r.saw<Backoff>());
   CHECK(m.state() == SlotState::starting);
+  CHECK(r.replacements.empty());
   m.ready(2, t0 + 2s);
   CHECK(m.accepting() == 2);
+  // The replacement's end is still reported (a rolling reload waits for it).
+  CHECK(r.replacements == std::vector<bool>{true});
+
+  // And when it then fails to start, that is reported too.
+  Recorder f;
+  SlotMachine n(policy(), f);
+  n.start(t0);
+  n.ready(1, t0);
+  REQUIRE(n.replace(RestartReason::reload, t0) == SlotMachine::Replace::started);
+  n.exited(1, crash, t0 + 1s);
+  n.exited(2, crash, t0 + 2s);
+  CHECK(f.replacements == std::vector<bool>{false});
+  CHECK(n.state() == SlotState::backoff);
 }
 
 TEST_CASE("a worker that misbehaves is killed once with its reason, and restarts as after a crash") {

@@ -9,7 +9,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::pair<std::string_view, Command> kCommands[] = {
-    {"status", Command::status}, {"reload", Command::reload}, {"scale", Command::scale}, {"stop", Command::stop}};
+    {"status", Command::status}, {"reload", Command::reload}, {"scale", Command::scale}, {"stop", Command::stop},
+    {"restart", Command::restart}};
 
 
 std::string line_of(const nlohmann::ordered_json& j) {
@@ -32,6 +33,12 @@ std::string encode(const Request& r) {
   if (r.command == Command::scale) {
     j["app"] = r.app;
     j["workers"] = r.workers;
+  }
+  if (r.command == Command::restart) j["app"] = r.app;
+  if (r.command == Command::reload || r.command == Command::restart || r.command == Command::scale) {
+    if (r.wait) j["wait"] = true;
+    if (r.config_only) j["config_only"] = true;
+    if (r.timeout_ms > 0) j["timeout_ms"] = r.timeout_ms;
   }
   return line_of(j);
 }
@@ -60,7 +67,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
       r.command = c;
       known = true;
     }
-  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, scale, stop)";
+  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, restart, scale, stop)";
   if (r.command == Command::scale) {
     auto app = j.find("app");
     auto workers = j.find("workers");
@@ -70,6 +77,24 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
     if (n < 1 || n > kMaxWorkers) return "workers must be from 1 to " + std::to_string(kMaxWorkers);
     r.app = app->get<std::string>();
     r.workers = static_cast<int>(n);
+  }
+  if (r.command == Command::restart) {
+    auto app = j.find("app");
+    if (app == j.end() || !app->is_string() || app->get<std::string>().empty()) return std::string("restart needs \"app\"");
+    r.app = app->get<std::string>();
+  }
+  if (r.command == Command::reload || r.command == Command::restart || r.command == Command::scale) {
+    for (auto [key, field] : {std::pair{"wait", &r.wait}, std::pair{"config_only", &r.config_only}}) {
+      auto flag = j.find(key);
+      if (flag == j.end()) continue;
+      if (!flag->is_boolean()) return std::string("\"") + key + "\" must be true or false";
+      *field = flag->get<bool>();
+    }
+    if (auto timeout = j.find("timeout_ms"); timeout != j.end()) {
+      if (!timeout->is_number_integer() || timeout->get<long long>() < 1)
+        return std::string("\"timeout_ms\" must be a positive integer");
+      r.timeout_ms = timeout->get<std::int64_t>();
+    }
   }
   return r;
 }

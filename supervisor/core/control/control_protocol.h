@@ -3,10 +3,18 @@
 //   {"cmd":"status"}                       -> {"ok":true,"status":{...status --json...}}
 //   {"cmd":"reload"}                       -> {"ok":true,"message":"..."}
 //   {"cmd":"scale","app":"web","workers":4} -> {"ok":true,"message":"..."}
+//   {"cmd":"restart","app":"web"}          -> {"ok":true,"message":"..."}
+// reload, restart and scale take "wait":true (the answer comes once the rolls they
+// started ended, or the new slots are ready and the removed ones gone: one line per app
+// in "message"; "ok":false if one failed), "timeout_ms" (how long to wait at most; the
+// master's own bound otherwise) and reload "config_only":true
+// (roll only the apps whose workers' config changed). Without "wait" the answer comes
+// once the master took the request.
 //   {"cmd":"stop"}                         -> {"ok":true,"message":"..."}
 // A refusal or an error is {"ok":false,"error":"..."}. Pure codec.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,13 +24,16 @@
 
 namespace handoff::control {
 
-enum class Command { status, reload, scale, stop };
+enum class Command { status, reload, scale, stop, restart };
 std::string_view to_string(Command command);
 
 struct Request {
   Command command = Command::status;
-  std::string app;  // scale
+  std::string app;  // scale, restart
   int workers = 0;  // scale: 1..4096
+  bool wait = false;         // reload, restart, scale: answer once the rolls / the scale ended
+  bool config_only = false;  // reload: roll only the apps whose workers' config changed
+  std::int64_t timeout_ms = 0;  // with wait: at most this long (0: the master's bound)
 };
 
 struct Reply {
