@@ -42,7 +42,7 @@ std::optional<RestartReason> restart_reason(KillReason reason) {
 
 EventText text_of(const SlotEvent& event) {
   using namespace slot_event;
-  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()); };
+  auto ms = [](std::chrono::milliseconds d) { return static_cast<long long>(d.count()); };
   return std::visit(
       overloaded{
           [](const Spawned& e) -> EventText { return {"spawn", e.generation, {{"command", e.command}}}; },
@@ -77,14 +77,14 @@ EventText text_of(const SlotEvent& event) {
           [](const CrashLoop& e) -> EventText {
             return {"crash_loop",
                     std::nullopt,
-                    {{"exits", std::to_string(e.exits)}, {"window", format_duration(e.window)}, {"last_exit", e.last_exit}}};
+                    {{"exits", e.exits}, {"window", format_duration(e.window)}, {"last_exit", e.last_exit}}};
           },
           [&](const Backoff& e) -> EventText {
             const SlotState state = e.crash_loop ? SlotState::crash_loop : SlotState::backoff;
             return {"backoff",
                     std::nullopt,
                     {{"delay_ms", ms(e.delay)},
-                     {"crashes_in_a_row", std::to_string(e.crashes_in_a_row)},
+                     {"crashes_in_a_row", e.crashes_in_a_row},
                      {"state", std::string(to_string(state))}}};
           },
           [](const Restarting& e) -> EventText { return {"restart", e.generation, {}}; },

@@ -100,13 +100,13 @@ void App::misbehaved(std::size_t lane, KillReason reason, std::string detail) {
 }
 
 void App::queue_timeout(std::size_t lane) {
-  log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(by_lane_[lane]->number())}});
+  log_event("queue_timeout", {{"app", config_->name}, {"slot", by_lane_[lane]->number()}});
 }
 
 void App::queue_flushed(std::size_t lane, std::size_t connections) {
   log_event("queue_flushed", {{"app", config_->name},
-                               {"slot", std::to_string(by_lane_[lane]->number())},
-                               {"connections", std::to_string(connections)},
+                               {"slot", by_lane_[lane]->number()},
+                               {"connections", connections},
                                {"reason", "no worker of this slot has been ready yet, and its start failed"}});
 }
 
@@ -211,7 +211,7 @@ void App::set_foreign_prefixes(std::vector<std::string> prefixes) { route_check_
 void App::announce_route() {
   const auto message = route_message();
   log_event("route", {{"app", config_->name},
-                      {"workers", std::to_string(message.workers)},
+                      {"workers", message.workers},
                       {"rule", message.route.rule == KeySource::none ? "none" : std::string(name_of(message.route.rule))}});
   // Retired slots are draining: their responses close their connections anyway.
   for (auto& slot : slots_) slot->send_route(message);
@@ -238,7 +238,7 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
     for (auto& slot : slots_) slot->set_config(config_);
   scale(config_->workers);
   if (new_workers) {
-    log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}});
+    log_event("reload_roll", {{"app", config_->name}, {"slots", slots_.size()}});
     roll_.start();
   }
 }
@@ -246,7 +246,7 @@ void App::reconfigure(std::shared_ptr<const AppConfig> next) {
 void App::scale(int workers) {
   const auto target = static_cast<std::size_t>(workers);
   if (target == slots_.size()) return;
-  log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
+  log_event("scale", {{"app", config_->name}, {"from", slots_.size()}, {"to", target}});
   while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
@@ -266,7 +266,7 @@ void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::
 void App::done() { log_event("reload_done", {{"app", config_->name}}); }
 
 void App::aborted(std::size_t index) {
-  log_event("reload_aborted", {{"app", config_->name}, {"slot", std::to_string(index + 1)},
+  log_event("reload_aborted", {{"app", config_->name}, {"slot", index + 1},
                                {"reason", "the new worker did not become ready; the old workers keep serving"}});
 }
 

@@ -248,6 +248,9 @@ TEST_CASE("lifecycle keys are read into the app's policy") {
     max_requests_jitter: 100
 shutdown_timeout: 7s
 log_format: json
+log_file: logs/handoff.log
+log_max_size: 10MiB
+log_keep: 3
 )");
   const auto& lc = c.apps[0].lifecycle;
   CHECK(lc.min_delay == Milliseconds(50));
@@ -267,6 +270,11 @@ log_format: json
   CHECK(c.apps[0].on_unavailable == Unavailable::rehash);
   CHECK(c.shutdown_timeout == Milliseconds(7000));
   CHECK(c.log_format == LogFormat::json);
+  CHECK(c.log_file.path.ends_with("logs/handoff.log"));
+  CHECK(std::filesystem::path(c.log_file.path).is_absolute());
+  CHECK(c.log_file.max_size == 10ull * 1024 * 1024);
+  CHECK(c.log_file.keep == 3);
+  CHECK(parse_ok(kMinimal).log_file == LogFileConfig{});
 }
 
 TEST_CASE("lifecycle errors are located and explained") {

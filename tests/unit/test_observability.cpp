@@ -281,7 +281,7 @@ TEST_CASE("control protocol: one JSON line each way") {
     return std::get<std::string>(r);
   };
   CHECK(error("not json") == "expected one JSON object");
-  CHECK(error(R"({"cmd":"restart"})") == "unknown command \"restart\" (status, reload, scale, stop)");
+  CHECK(error(R"({"cmd":"restart"})") == "unknown command \"restart\" (status, reload, scale, stop, logs)");
   CHECK(error(R"({"cmd":"scale","workers":2})") == "scale needs \"app\"");
   CHECK(error(R"({"cmd":"scale","app":"web","workers":"2"})") == "scale needs \"workers\", an integer");
   CHECK(error(R"({"cmd":"scale","app":"web","workers":0})") == "workers must be from 1 to 4096");

@@ -4,6 +4,9 @@
 //   {"cmd":"reload"}                       -> {"ok":true,"message":"..."}
 //   {"cmd":"scale","app":"web","workers":4} -> {"ok":true,"message":"..."}
 //   {"cmd":"stop"}                         -> {"ok":true,"message":"..."}
+//   {"cmd":"logs","app":"web","follow":true} -> {"ok":true,"log_file":"/var/log/handoff.log"}
+//     then, with follow, the log's lines as they are written (only `app`'s when given),
+//     until either side hangs up (edge/log_follower.h)
 // A refusal or an error is {"ok":false,"error":"..."}. Pure codec.
 #pragma once
 
@@ -16,19 +19,21 @@
 
 namespace handoff::control {
 
-enum class Command { status, reload, scale, stop };
+enum class Command { status, reload, scale, stop, logs };
 std::string_view to_string(Command command);
 
 struct Request {
   Command command = Command::status;
-  std::string app;  // scale
+  std::string app;  // scale; logs: only this app's lines (empty: all)
   int workers = 0;  // scale: 1..4096
+  bool follow = false;  // logs
 };
 
 struct Reply {
   bool ok = false;
   std::string message;           // or the error, when !ok
   nlohmann::ordered_json status;  // the status, for Command::status
+  std::string log_file{};         // logs: the `log_file` path, empty when there is none
 };
 
 inline constexpr std::size_t kMaxLine = 64 * 1024;
