@@ -10,8 +10,8 @@ namespace {
 
 class ControlSession final : public ShortServer::Session {
  public:
-  ControlSession(ControlServer::Handler& handler, std::optional<std::string> refusal)
-      : handler_(handler), refusal_(std::move(refusal)) {}
+  ControlSession(ControlServer::Handler& handler, LogFollowers& followers, std::optional<std::string> refusal)
+      : handler_(handler), followers_(followers), refusal_(std::move(refusal)) {}
 
   std::optional<std::string> feed(std::string_view bytes) override {
     if (refusal_) return control::encode(control::Reply{false, *refusal_, {}});
@@ -22,8 +22,16 @@ class ControlSession final : public ShortServer::Session {
     if (auto* error = std::get_if<std::string>(&decoded)) return control::encode(control::Reply{false, *error, {}});
     const auto& request = std::get<control::Request>(decoded);
     log_event("control", {{"command", std::string(control::to_string(request.command))}});
+    if (request.command == control::Command::logs && request.follow) {
+      if (followers_.full())
+        return control::encode(control::Reply{false, "too many followers (" + std::to_string(LogFollowers::kMax) + ")", {}});
+      follow_app_ = request.app;
+      follow_ = true;
+    }
     return control::encode(handler_.handle(request, after_));
   }
+  bool keeps_connection() const override { return follow_; }
+  void take_connection(UvHandle<uv_pipe_t> pipe) override { followers_.add(std::move(pipe), follow_app_); }
   std::string too_large() override { return control::encode(control::Reply{false, "request too long", {}}); }
   void answered() override {
     if (after_) std::exchange(after_, nullptr)();
@@ -31,7 +39,10 @@ class ControlSession final : public ShortServer::Session {
 
  private:
   ControlServer::Handler& handler_;
+  LogFollowers& followers_;
   std::optional<std::string> refusal_;
+  bool follow_ = false;  // `supervisor logs --follow`: the connection stays, for the log's lines
+  std::string follow_app_;
   std::string line_;
   std::function<void()> after_;
 };
@@ -51,7 +62,7 @@ ControlServer::ControlServer(uv_loop_t* loop, Handler& handler)
                   log_event("control_refused", {{"uid", uid ? std::to_string(*uid) : "unknown"}});
                   refusal = "permission denied: " + who + " is not the supervisor's user";
                 }
-                return std::make_unique<ControlSession>(handler_, std::move(refusal));
+                return std::make_unique<ControlSession>(handler_, followers_, std::move(refusal));
               }) {}
 
 ControlServer::~ControlServer() { close(); }
@@ -65,6 +76,7 @@ int ControlServer::listen(const std::string& path) {
 }
 
 void ControlServer::close() {
+  followers_.clear();
   server_.close();
   if (!path_.empty()) {
     std::error_code ec;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "supervisor/core/control/control_protocol.h"
+#include "supervisor/edge/log_follower.h"
 #include "supervisor/edge/short_server.h"
 
 namespace handoff {
@@ -36,6 +37,7 @@ class ControlServer {
 
  private:
   Handler& handler_;
+  LogFollowers followers_;  // before server_: its sessions add to it
   ShortServer server_;
   std::string path_;
   std::optional<std::uint32_t> allowed_extra_;
