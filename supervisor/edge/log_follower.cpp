@@ -36,15 +36,18 @@ void LogFollower::on_log_line(std::string_view app, std::string_view line) {
     ++dropped_;
     return;
   }
-  if (dropped_) {
-    // Said once the client has caught up, in the log's own format, before what follows.
-    std::string note = format_log_line(log_format(), format_timestamp(std::chrono::system_clock::now()), "log_dropped",
-                                       {{"lines", dropped_}, {"reason", "the follower reads too slowly"}});
-    note.push_back('\n');
-    dropped_ = 0;
-    send(std::move(note));
-  }
+  report_dropped();
   send(std::string(line));
+}
+
+void LogFollower::report_dropped() {
+  if (!dropped_ || broken_) return;
+  // Said once the client has room again, in the log's own format, before what follows.
+  std::string note = format_log_line(log_format(), format_timestamp(std::chrono::system_clock::now()), "log_dropped",
+                                     {{"lines", dropped_}, {"reason", "the follower reads too slowly"}});
+  note.push_back('\n');
+  dropped_ = 0;
+  send(std::move(note));
 }
 
 void LogFollower::send(std::string bytes) {
@@ -55,7 +58,8 @@ void LogFollower::send(std::string bytes) {
     auto* me = static_cast<LogFollower*>(written.stream()->data);
     if (!me) return;
     me->queued_ -= written.size();
-    if (status != 0) me->lost();
+    if (status != 0) return me->lost();
+    if (me->queued_ == 0) me->report_dropped();  // caught up: no need to wait for a next line
   });
   // Never here: a reader must not log, nor be destroyed while the log calls it. The next
   // read callback (EOF, error) or the owner's close ends it.

@@ -34,6 +34,7 @@ class LogFollower final : public LogReader {
 
  private:
   void send(std::string bytes);
+  void report_dropped();
   void lost();
   UvHandle<uv_pipe_t> pipe_;
   std::string app_;

@@ -525,6 +525,7 @@ async function startApps(t, yaml, ready) {
 }
 
 module.exports = {
+  LineWatcher,
   WINDOWS: windows.enabled,
   checkMasters,
   pluginFile,
