@@ -12,6 +12,7 @@
 #include "supervisor/cli/control_client.h"
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/log_record.h"
+#include "supervisor/core/log_tail.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/platform/service.h"
 #include "uvglue/uv_handle.h"
@@ -138,35 +139,20 @@ int follow(const std::string& socket, const std::string& log_file, const LogsOpt
 }  // namespace
 
 std::vector<std::string> last_log_lines(const std::string& path, std::size_t n, const std::string& app) {
-  std::vector<std::string> found;  // newest first
   std::ifstream in(path, std::ios::binary);
-  if (!in || n == 0) return found;
+  if (!in || n == 0) return {};
   in.seekg(0, std::ios::end);
-  auto position = static_cast<std::uint64_t>(in.tellg());
-  constexpr std::uint64_t kChunk = 64 * 1024;
-  std::string carry;  // the start of a line whose beginning is in an earlier chunk
-  while (position > 0 && found.size() < n) {
-    const auto size = std::min(kChunk, position);
-    position -= size;
-    std::string chunk(size, '\0');
-    in.seekg(static_cast<std::streamoff>(position));
-    in.read(chunk.data(), static_cast<std::streamsize>(size));
-    chunk += carry;
-    // Every whole line in the chunk, from its end; the first piece waits for the next chunk.
-    std::size_t end = chunk.size();
-    if (end > 0 && chunk[end - 1] == '\n') --end;
-    while (found.size() < n) {
-      const auto nl = chunk.rfind('\n', end == 0 ? 0 : end - 1);
-      if (nl == std::string::npos || end == 0) break;
-      std::string_view line(chunk.data() + nl + 1, end - nl - 1);
-      if (!line.empty() && wanted(line, app)) found.emplace_back(line);
-      end = nl;
-    }
-    carry = chunk.substr(0, end);
-  }
-  if (position == 0 && found.size() < n && !carry.empty() && wanted(carry, app)) found.push_back(carry);
-  std::reverse(found.begin(), found.end());
-  return found;
+  const auto size = static_cast<std::uint64_t>(in.tellg());
+  return last_lines(
+      size,
+      [&](std::uint64_t offset, std::size_t bytes) {
+        std::string piece(bytes, '\0');
+        in.seekg(static_cast<std::streamoff>(offset));
+        in.read(piece.data(), static_cast<std::streamsize>(bytes));
+        piece.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+        return piece;
+      },
+      n, [&](std::string_view line) { return wanted(line, app); });
 }
 
 int logs(const std::string& config_path, const std::string& socket_path, const LogsOptions& options) {

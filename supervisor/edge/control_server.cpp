@@ -59,7 +59,7 @@ ControlServer::ControlServer(uv_loop_t* loop, Handler& handler)
                 std::optional<std::string> refusal;
                 if (!allowed) {
                   const std::string who = uid ? "uid " + std::to_string(*uid) : "an unknown user";
-                  log_event("control_refused", {{"uid", uid ? std::to_string(*uid) : "unknown"}});
+                  log_event("control_refused", {{"uid", uid ? LogValue(*uid) : LogValue("unknown")}});
                   refusal = "permission denied: " + who + " is not the supervisor's user";
                 }
                 return std::make_unique<ControlSession>(handler_, followers_, std::move(refusal));

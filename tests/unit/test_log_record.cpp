@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "supervisor/core/log_record.h"
+#include "supervisor/core/log_tail.h"
 
 using namespace handoff;
 using nlohmann::json;
@@ -137,4 +138,25 @@ TEST_CASE("the app of a line, in either form") {
   CHECK_FALSE(app_of_log_line(format_log_line(LogFormat::json, kTs, "start", {{"pid", 1}})));
   CHECK_FALSE(app_of_log_line("[hello/1/42] an old line"));
   CHECK_FALSE(app_of_log_line("{broken"));
+}
+
+TEST_CASE("the last lines of a file, read from its end in chunks of any size") {
+  const std::string file = "a1\nb2\n\na3\nb4 long line\na5\nb6";  // no final newline
+  auto tail = [&](std::string_view text, std::size_t n, char only, std::size_t chunk) {
+    return last_lines(
+        text.size(), [&](std::uint64_t offset, std::size_t size) { return std::string(text.substr(offset, size)); }, n,
+        [&](std::string_view line) { return only == 0 || line.front() == only; }, chunk);
+  };
+  using Lines = std::vector<std::string>;
+  for (std::size_t chunk = 1; chunk <= file.size() + 1; ++chunk) {
+    CAPTURE(chunk);
+    CHECK(tail(file, 2, 0, chunk) == Lines{"a5", "b6"});
+    CHECK(tail(file, 100, 0, chunk) == Lines{"a1", "b2", "a3", "b4 long line", "a5", "b6"});
+    CHECK(tail(file, 2, 'b', chunk) == Lines{"b4 long line", "b6"});
+    CHECK(tail(file, 5, 'a', chunk) == Lines{"a1", "a3", "a5"});
+    CHECK(tail(file + "\n", 1, 0, chunk) == Lines{"b6"});
+    CHECK(tail("\n\nonly\n", 3, 0, chunk) == Lines{"only"});
+    CHECK(tail(file, 0, 0, chunk).empty());
+  }
+  CHECK(tail("", 3, 0, 4).empty());
 }
