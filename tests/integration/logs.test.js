@@ -55,7 +55,7 @@ function follow(t, args) {
   return { child, out, exited };
 }
 
-test('logfmt: every line timestamped; log_file rotated by size, reopened on SIGUSR1; supervisor logs [--follow]', async (t) => {
+test('logfmt: every line timestamped; log_file rotated by size; supervisor logs [--follow]', async (t) => {
   const port = await h.freePort();
   const dir = h.tempDir();
   const file = path.join(dir, 'handoff.log');
@@ -88,7 +88,7 @@ test('logfmt: every line timestamped; log_file rotated by size, reopened on SIGU
   assert.match(shown[1], /line="second line"$/);
 
   // --follow: the tail, then new lines of that app as the worker writes them.
-  const live = follow(t, ['hello', '--follow', '-n', '1', '--socket', path.join(sup.dir, 'cluster.sock')]);
+  const live = follow(t, ['hello', '--follow', '-n', '1', '--config', sup.file]);
   await live.out.waitFor(/line="second line"$/); // the tail: it is subscribed by now
   await say(port, 'seen live');
   await live.out.waitFor(/event=output app=hello slot=1 pid=\d+ stream=stdout line="seen live"$/);
@@ -104,15 +104,25 @@ test('logfmt: every line timestamped; log_file rotated by size, reopened on SIGU
   assert.ok(sizes[1] !== null && sizes[2] !== null && sizes[3] === null, `files: ${sizes}`);
   for (const s of sizes.slice(0, 3)) assert.ok(s <= 8192, `each file within log_max_size: ${sizes}`);
   assert.match(fs.readFileSync(file, 'utf8'), /line="13 x+"\n$/);
+});
 
-  // logrotate's way: rename the file, SIGUSR1, and the master writes a new one.
+test('log_file: logrotate renames it and sends SIGUSR1, the master writes a new one', async (t) => {
+  const port = await h.freePort();
+  const file = path.join(h.tempDir(), 'handoff.log');
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.NODE, APP], workers: 1, extra: `log_file: ${file}\nlog_max_size: 0\n` }),
+    { ready: 1 },
+  );
+  t.after(() => sup.stop());
   fs.renameSync(file, `${file}.old`);
   process.kill(sup.child.pid, 'SIGUSR1');
   await sup.log.waitFor(/event=log_reopened path=\S+handoff\.log$/);
   await say(port, 'after reopen');
   await sup.log.waitFor(/line="after reopen"/);
   assert.match(fs.readFileSync(file, 'utf8'), /line="after reopen"/);
-  assert.doesNotMatch(fs.readFileSync(`${file}.old`, 'utf8'), /after reopen/);
+  const old = fs.readFileSync(`${file}.old`, 'utf8');
+  assert.match(old, /event=ready app=hello slot=1 /);
+  assert.doesNotMatch(old, /after reopen/);
 });
 
 test('a follower that does not read never holds the master: lines beyond 1 MiB are dropped and counted', async (t) => {
