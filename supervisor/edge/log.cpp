@@ -40,12 +40,7 @@ LogFormat log_format() { return state().format; }
 std::string set_log_file(const LogFileConfig& config) {
   auto& file = state().file;
   if (config == file.config() && (file.is_open() || config.path.empty())) return {};
-  if (config.path.empty()) {
-    file.close();
-    file.open(config);
-    return {};
-  }
-  return file.open(config);
+  return file.open(config);  // an empty path closes it
 }
 
 void reopen_log_file() {
