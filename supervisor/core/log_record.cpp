@@ -27,7 +27,7 @@ void append_json_field(std::string& out, std::string_view key, const LogValue& v
   out.push_back(',');
   append_json_string(out, key);
   out.push_back(':');
-  if (value.is_number()) out += value.text();
+  if (value.is_bare()) out += value.text();
   else append_json_string(out, value.text());
 }
 

@@ -22,7 +22,7 @@
 
 namespace handoff {
 
-// A field's value: text (quoted as needed), or an integer (bare in both forms).
+// A field's value: text (quoted as needed), or an integer or boolean (bare in both forms).
 class LogValue {
  public:
   LogValue(std::string text) : text_(std::move(text)) {}
@@ -30,15 +30,18 @@ class LogValue {
   LogValue(const char* text) : text_(text) {}
   template <std::integral T>
     requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-  LogValue(T number) : text_(std::to_string(number)), number_(true) {}
+  LogValue(T number) : text_(std::to_string(number)), bare_(true) {}
+  template <class B>
+    requires std::same_as<B, bool>
+  LogValue(B flag) : text_(flag ? "true" : "false"), bare_(true) {}
 
   const std::string& text() const { return text_; }
-  bool is_number() const { return number_; }
+  bool is_bare() const { return bare_; }  // a JSON number or boolean, not a string
   bool operator==(const LogValue&) const = default;
 
  private:
   std::string text_;
-  bool number_ = false;
+  bool bare_ = false;
 };
 
 using LogFields = std::vector<std::pair<std::string_view, LogValue>>;

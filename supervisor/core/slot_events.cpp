@@ -54,13 +54,13 @@ EventText text_of(const SlotEvent& event) {
           },
           [](const Draining& e) -> EventText {
             return {"drain", e.generation,
-                    {{"timeout", format_duration(e.timeout)}, {"handback", e.hand_back ? "true" : "false"}}};
+                    {{"timeout", format_duration(e.timeout)}, {"handback", e.hand_back}}};
           },
           [](const Killed& e) -> EventText { return {"kill", e.generation, {{"reason", describe(e.kill)}}}; },
           [&](const Exited& e) -> EventText {
             EventText t{"exit", e.generation, {{"status", describe(e.status)}}};
             if (e.planned) {
-              t.fields.emplace_back("planned", "true");
+              t.fields.emplace_back("planned", true);
               return t;
             }
             t.fields.emplace_back("uptime_ms", ms(e.uptime));

@@ -1,6 +1,7 @@
 // The control socket: a Unix domain socket (mode 0600, and the peer's uid checked with
 // SO_PEERCRED) taking one control_protocol request per connection. libuv edge; what a
-// command does is the Handler's (the master's) business.
+// command does is the Handler's (the master's) business, except that after the answer to
+// `logs` with follow the connection stays open for the log's lines (LogFollowers).
 #pragma once
 
 #include <functional>

@@ -54,12 +54,14 @@ TEST_CASE("a lifecycle event in logfmt, numbers bare") {
 TEST_CASE("a lifecycle event in JSON: numbers are numbers, text is text") {
   const auto line = format_log_line(LogFormat::json, kTs, "exit",
                                     {{"app", "hello"}, {"slot", 2}, {"pid", 4242}, {"status", "killed by signal 9"},
-                                     {"uptime_ms", 61123LL}, {"name", "123"}});
+                                     {"uptime_ms", 61123LL}, {"name", "123"}, {"planned", true}});
   CHECK(line ==
-        R"({"ts":"2026-11-23T20:40:00.123Z","event":"exit","app":"hello","slot":2,"pid":4242,"status":"killed by signal 9","uptime_ms":61123,"name":"123"})");
+        R"({"ts":"2026-11-23T20:40:00.123Z","event":"exit","app":"hello","slot":2,"pid":4242,"status":"killed by signal 9","uptime_ms":61123,"name":"123","planned":true})");
   const auto j = json::parse(line);
   CHECK(j["pid"].is_number_integer());
   CHECK(j["name"].is_string());  // a text that looks like a number stays text
+  CHECK(j["planned"] == true);
+  CHECK(format_log_line(LogFormat::logfmt, kTs, "drain", {{"handback", false}}).ends_with(" handback=false"));
 }
 
 TEST_CASE("a worker's line in logfmt: timestamp, event=output, its source, the line quoted") {
