@@ -129,7 +129,8 @@ struct LogFileConfig {
   std::string path;                            // absolute; empty: no file
   std::uint64_t max_size = 100 * 1024 * 1024;  // bytes; 0: never rotated by size
   int keep = 5;                                // rotated files kept: PATH.1 .. PATH.<keep>
-  bool operator==(const LogFileConfig&) const = default;
+  Location where;                              // of `log_file`, for errors
+  bool operator==(const LogFileConfig& o) const { return path == o.path && max_size == o.max_size && keep == o.keep; }
 };
 
 // The admin HTTP endpoint (/metrics, /healthz, /readyz, /status). Off unless configured;

@@ -758,8 +758,10 @@ const Field<Config> kTopFields[] = {
      "reopens it (logrotate's convention; not on Windows). `supervisor logs` reads it.",
      false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
-       if (auto s = read_name(v, ctx, field))
+       if (auto s = read_name(v, ctx, field)) {
          c.log_file.path = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
+         c.log_file.where = location_of(v);
+       }
      }},
     {"log_max_size", "size", kLogMaxSizeText,
      "A line that would take `log_file` past this size first renames it to `PATH.1` (`PATH.1` to `PATH.2`, ...) "
