@@ -24,10 +24,12 @@ std::string now_utc() { return format_timestamp(std::chrono::system_clock::now()
 
 void write(std::string_view app, std::string line) {
   line.push_back('\n');
+  auto& s = state();
+  // The file first: whoever sees a line on stderr (a test, an operator's grep) finds it in
+  // the file too.
+  s.file.write(line);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
-  auto& s = state();
-  s.file.write(line);
   for (LogReader* reader : s.readers) reader->on_log_line(app, line);
 }
 
