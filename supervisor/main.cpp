@@ -9,7 +9,8 @@
 //   supervisor reload [--config-only] | restart APP | stop | scale APP N
 //                                 through its control socket; reload and restart wait
 //                                 for their rolls (--no-wait: not; --timeout SECONDS)
-// The last five find the supervisor with --config FILE (its control_socket) or --socket PATH.
+//   supervisor logs [APP] [-n N] [--follow]   its log_file; the live log through the socket
+// The last six find the supervisor with --config FILE (its control_socket) or --socket PATH.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "supervisor/core/config_loader.h"
 #include "supervisor/core/config_schema.h"
 #include "supervisor/cli/commands.h"
+#include "supervisor/cli/logs.h"
 #include "supervisor/edge/master.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/core/descriptor_budget.h"
@@ -106,6 +108,11 @@ int main(int argc, char** argv) {
   scale->add_option("workers", scale_workers, "number of workers")
       ->required()
       ->check(CLI::Range(1, handoff::kMaxWorkers));
+  auto* logs = locate(cli.add_subcommand("logs", "the last lines of the log_file; --follow: the live log"));
+  handoff::commands::LogsOptions logs_options;
+  logs->add_option("app", logs_options.app, "only this app's lines");
+  logs->add_option("-n,--lines", logs_options.lines, "how many of the last lines (default 10)")->check(CLI::Range(0, 1000000));
+  logs->add_flag("-f,--follow", logs_options.follow, "then the lines as they are written, until the supervisor stops");
 
   try {
     cli.parse(argc, argv);
@@ -117,6 +124,7 @@ int main(int argc, char** argv) {
     std::fputs(handoff::config_reference_markdown().c_str(), stdout);
     return 0;
   }
+  if (*logs) return handoff::commands::logs(target.config.empty() ? config_path : target.config, target.socket, logs_options);
   if (*status || *top || *reload || *restart || *stop || *scale) {
     const std::string socket =
         handoff::commands::locate_socket(target.config.empty() ? config_path : target.config, target.socket);

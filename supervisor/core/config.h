@@ -124,6 +124,15 @@ struct AppConfig {
 
 enum class LogFormat { logfmt, json };
 
+// `log_file:`: a copy of the log in a file, rotated by size (edge/log_file.h).
+struct LogFileConfig {
+  std::string path;                            // absolute; empty: no file
+  std::uint64_t max_size = 100 * 1024 * 1024;  // bytes; 0: never rotated by size
+  int keep = 5;                                // rotated files kept: PATH.1 .. PATH.<keep>
+  Location where;                              // of `log_file`, for errors
+  bool operator==(const LogFileConfig& o) const { return path == o.path && max_size == o.max_size && keep == o.keep; }
+};
+
 // The admin HTTP endpoint (/metrics, /healthz, /readyz, /status). Off unless configured;
 // a non-loopback address must be asked for with `public: true`.
 struct AdminConfig {
@@ -141,6 +150,7 @@ struct Config {
   std::size_t ipc_max_message = 1 << 20;
   Milliseconds shutdown_timeout{30'000};
   LogFormat log_format = LogFormat::logfmt;
+  LogFileConfig log_file;
   RunAs run_as;  // the supervisor drops to this user after binding
   std::string control_socket;  // absolute; by default the config file's path with `.sock`
   AdminConfig admin;

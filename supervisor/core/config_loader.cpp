@@ -97,6 +97,12 @@ ConfigErrors check_environment(Config& config, const HostFacts& host) {
     }
   };
   resolve(config.run_as, {}, "");
+  if (!config.log_file.path.empty()) {
+    std::error_code ec;
+    const auto dir = std::filesystem::path(config.log_file.path).parent_path();
+    if (!std::filesystem::is_directory(dir, ec))
+      errors.push_back({config.file, config.log_file.where, "log_file", "no such directory: " + dir.string()});
+  }
   for (std::size_t i = 0; i < config.listeners.size(); ++i) {
     std::string why;
     if (config.listeners[i].is_httpsys() && !host.httpsys_available(why))

@@ -268,6 +268,8 @@ void read_list(const YAML::Node& node, std::span<const Field<T>> fields, std::ve
   }
 
 const std::string kBacklogText = std::to_string(ListenerConfig{}.backlog);  // documented from the value
+const std::string kLogMaxSizeText = format_size(LogFileConfig{}.max_size);
+const std::string kLogKeepText = std::to_string(LogFileConfig{}.keep);
 
 const Field<ListenerConfig> kListenerFields[] = {
     {"address", "string", "", "`host:port` to listen on; IPv6 in brackets, as `[::1]:8080`. Required, unless `httpsys`.",
@@ -746,9 +748,31 @@ const Field<Config> kTopFields[] = {
      "On SIGTERM or SIGINT, how long workers get to finish their requests before SIGKILL. `0s`: SIGKILL at once.",
      false,
      HANDOFF_DURATION(Config, shutdown_timeout)},
-    {"log_format", "logfmt | json", "logfmt", "Format of the supervisor's lifecycle events on stderr.", false,
+    {"log_format", "logfmt | json", "logfmt",
+     "Format of the supervisor's log (its events and its workers' lines, on stderr and in `log_file`).", false,
      [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
        if (auto f = read_choice(v, ctx, field, kLogFormats)) c.log_format = *f;
+     }},
+    {"log_file", "string", "none",
+     "Also write the log to this file (relative to the config file's directory), rotated by size; SIGUSR1 "
+     "reopens it (logrotate's convention; not on Windows). `supervisor logs` reads it.",
+     false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto s = read_name(v, ctx, field)) {
+         c.log_file.path = (std::filesystem::path(ctx.base_dir) / *s).lexically_normal().string();
+         c.log_file.where = location_of(v);
+       }
+     }},
+    {"log_max_size", "size", kLogMaxSizeText,
+     "A line that would take `log_file` past this size first renames it to `PATH.1` (`PATH.1` to `PATH.2`, ...) "
+     "and starts a new file. `0`: never rotated by size.",
+     false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto n = read_size(v, ctx, field)) c.log_file.max_size = *n;
+     }},
+    {"log_keep", "integer", kLogKeepText, "Rotated log files kept (`PATH.1` is the newest); `0`: none.", false,
+     [](const YAML::Node& v, Config& c, Context& ctx, const std::string& field) {
+       if (auto n = read_integer(v, ctx, field, 0, 1000)) c.log_file.keep = static_cast<int>(*n);
      }},
     {"user", "string", "none", "After binding the listeners, the supervisor drops to this user.", false,
      HANDOFF_NAME(Config, run_as.user)},

@@ -42,7 +42,7 @@ std::optional<RestartReason> restart_reason(KillReason reason) {
 
 EventText text_of(const SlotEvent& event) {
   using namespace slot_event;
-  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()); };
+  auto ms = [](std::chrono::milliseconds d) { return static_cast<long long>(d.count()); };
   return std::visit(
       overloaded{
           [](const Spawned& e) -> EventText { return {"spawn", e.generation, {{"command", e.command}}}; },
@@ -54,13 +54,13 @@ EventText text_of(const SlotEvent& event) {
           },
           [](const Draining& e) -> EventText {
             return {"drain", e.generation,
-                    {{"timeout", format_duration(e.timeout)}, {"handback", e.hand_back ? "true" : "false"}}};
+                    {{"timeout", format_duration(e.timeout)}, {"handback", e.hand_back}}};
           },
           [](const Killed& e) -> EventText { return {"kill", e.generation, {{"reason", describe(e.kill)}}}; },
           [&](const Exited& e) -> EventText {
             EventText t{"exit", e.generation, {{"status", describe(e.status)}}};
             if (e.planned) {
-              t.fields.emplace_back("planned", "true");
+              t.fields.emplace_back("planned", true);
               return t;
             }
             t.fields.emplace_back("uptime_ms", ms(e.uptime));
@@ -77,14 +77,14 @@ EventText text_of(const SlotEvent& event) {
           [](const CrashLoop& e) -> EventText {
             return {"crash_loop",
                     std::nullopt,
-                    {{"exits", std::to_string(e.exits)}, {"window", format_duration(e.window)}, {"last_exit", e.last_exit}}};
+                    {{"exits", e.exits}, {"window", format_duration(e.window)}, {"last_exit", e.last_exit}}};
           },
           [&](const Backoff& e) -> EventText {
             const SlotState state = e.crash_loop ? SlotState::crash_loop : SlotState::backoff;
             return {"backoff",
                     std::nullopt,
                     {{"delay_ms", ms(e.delay)},
-                     {"crashes_in_a_row", std::to_string(e.crashes_in_a_row)},
+                     {"crashes_in_a_row", e.crashes_in_a_row},
                      {"state", std::string(to_string(state))}}};
           },
           [](const Restarting& e) -> EventText { return {"restart", e.generation, {}}; },

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "supervisor/core/log_record.h"
 #include "supervisor/core/restart_reason.h"
 
 namespace handoff {
@@ -123,7 +124,7 @@ using SlotEvent = std::variant<slot_event::Spawned, slot_event::SpawnFailed, slo
 struct EventText {
   std::string_view name;
   std::optional<int> generation;
-  std::vector<std::pair<std::string_view, std::string>> fields;
+  LogFields fields;
 };
 EventText text_of(const SlotEvent& event);
 

@@ -104,13 +104,13 @@ void App::misbehaved(std::size_t lane, KillReason reason, std::string detail) {
 }
 
 void App::queue_timeout(std::size_t lane) {
-  log_event("queue_timeout", {{"app", config_->name}, {"slot", std::to_string(by_lane_[lane]->number())}});
+  log_event("queue_timeout", {{"app", config_->name}, {"slot", by_lane_[lane]->number()}});
 }
 
 void App::queue_flushed(std::size_t lane, std::size_t connections) {
   log_event("queue_flushed", {{"app", config_->name},
-                               {"slot", std::to_string(by_lane_[lane]->number())},
-                               {"connections", std::to_string(connections)},
+                               {"slot", by_lane_[lane]->number()},
+                               {"connections", connections},
                                {"reason", "no worker of this slot has been ready yet, and its start failed"}});
 }
 
@@ -218,7 +218,7 @@ void App::set_foreign_prefixes(std::vector<std::string> prefixes) { route_check_
 void App::announce_route() {
   const auto message = route_message();
   log_event("route", {{"app", config_->name},
-                      {"workers", std::to_string(message.workers)},
+                      {"workers", message.workers},
                       {"rule", message.route.rule == KeySource::none ? "none" : std::string(name_of(message.route.rule))}});
   // Retired slots are draining: their responses close their connections anyway.
   for (auto& slot : slots_) slot->send_route(message);
@@ -253,7 +253,7 @@ bool App::restart() { return start_roll("restart"); }
 
 bool App::start_roll(const char* why) {
   if (stopping_) return false;
-  log_event("reload_roll", {{"app", config_->name}, {"slots", std::to_string(slots_.size())}, {"why", why}});
+  log_event("reload_roll", {{"app", config_->name}, {"slots", slots_.size()}, {"why", why}});
   roll_.start();
   return true;
 }
@@ -261,7 +261,7 @@ bool App::start_roll(const char* why) {
 void App::scale(int workers) {
   const auto target = static_cast<std::size_t>(workers);
   if (target == slots_.size()) return;
-  log_event("scale", {{"app", config_->name}, {"from", std::to_string(slots_.size())}, {"to", std::to_string(target)}});
+  log_event("scale", {{"app", config_->name}, {"from", slots_.size()}, {"to", target}});
   end_scale("a newer scale came");
   scale_watch_.emplace(config_->name, slots_.size(), target);
   scale_reported_ = false;
@@ -312,7 +312,7 @@ void App::finished(const RollReport& report) {
     case RollReport::Outcome::aborted:
       log_event("reload_aborted",
                 {{"app", config_->name},
-                 {"slot", std::to_string(report.steps.empty() ? 1 : report.steps.back().slot)},
+                 {"slot", report.steps.empty() ? 1 : report.steps.back().slot},
                  {"reason", "the new worker did not become ready; the old workers keep serving"},
                  {"failure", report.reason}});
       break;

@@ -10,8 +10,8 @@ namespace {
 
 class ControlSession final : public ShortServer::Session {
  public:
-  ControlSession(ControlServer::Handler& handler, std::optional<std::string> refusal)
-      : handler_(handler), refusal_(std::move(refusal)) {}
+  ControlSession(ControlServer::Handler& handler, LogFollowers& followers, std::optional<std::string> refusal)
+      : handler_(handler), followers_(followers), refusal_(std::move(refusal)) {}
 
   std::optional<std::string> feed(std::string_view bytes) override {
     if (refusal_) return control::encode(control::Reply{false, *refusal_, {}});
@@ -22,6 +22,12 @@ class ControlSession final : public ShortServer::Session {
     if (auto* error = std::get_if<std::string>(&decoded)) return control::encode(control::Reply{false, *error, {}});
     const auto& request = std::get<control::Request>(decoded);
     log_event("control", {{"command", std::string(control::to_string(request.command))}});
+    if (request.command == control::Command::logs && request.follow) {
+      if (followers_.full())
+        return control::encode(control::Reply{false, "too many followers (" + std::to_string(LogFollowers::kMax) + ")", {}});
+      follow_app_ = request.app;
+      follow_ = true;
+    }
     // The handler may keep this past the session: it reaches the session only while it lives.
     ControlServer::Handler::Later later = [alive = std::weak_ptr<ControlSession*>(self_)](const control::Reply& reply) {
       if (auto session = alive.lock()) (*session)->answer_later(control::encode(reply));
@@ -31,6 +37,8 @@ class ControlSession final : public ShortServer::Session {
     hold();
     return std::nullopt;
   }
+  bool keeps_connection() const override { return follow_; }
+  void take_connection(UvHandle<uv_pipe_t> pipe) override { followers_.add(std::move(pipe), follow_app_); }
   std::string too_large() override { return control::encode(control::Reply{false, "request too long", {}}); }
   void answered() override {
     if (after_) std::exchange(after_, nullptr)();
@@ -38,7 +46,10 @@ class ControlSession final : public ShortServer::Session {
 
  private:
   ControlServer::Handler& handler_;
+  LogFollowers& followers_;
   std::optional<std::string> refusal_;
+  bool follow_ = false;  // `supervisor logs --follow`: the connection stays, for the log's lines
+  std::string follow_app_;
   std::string line_;
   std::function<void()> after_;
   std::shared_ptr<ControlSession*> self_ = std::make_shared<ControlSession*>(this);  // expires with the session
@@ -56,10 +67,10 @@ ControlServer::ControlServer(uv_loop_t* loop, Handler& handler)
                 std::optional<std::string> refusal;
                 if (!allowed) {
                   const std::string who = uid ? "uid " + std::to_string(*uid) : "an unknown user";
-                  log_event("control_refused", {{"uid", uid ? std::to_string(*uid) : "unknown"}});
+                  log_event("control_refused", {{"uid", uid ? LogValue(*uid) : LogValue("unknown")}});
                   refusal = "permission denied: " + who + " is not the supervisor's user";
                 }
-                return std::make_unique<ControlSession>(handler_, std::move(refusal));
+                return std::make_unique<ControlSession>(handler_, followers_, std::move(refusal));
               }) {}
 
 ControlServer::~ControlServer() { close(); }
@@ -73,6 +84,7 @@ int ControlServer::listen(const std::string& path) {
 }
 
 void ControlServer::close() {
+  followers_.clear();
   server_.close();
   if (!path_.empty()) {
     std::error_code ec;

@@ -1,6 +1,7 @@
 // The control socket: a Unix domain socket (mode 0600, and the peer's uid checked with
 // SO_PEERCRED) taking one control_protocol request per connection. libuv edge; what a
-// command does is the Handler's (the master's) business.
+// command does is the Handler's (the master's) business, except that after the answer to
+// `logs` with follow the connection stays open for the log's lines (LogFollowers).
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "supervisor/core/control/control_protocol.h"
+#include "supervisor/edge/log_follower.h"
 #include "supervisor/edge/short_server.h"
 
 namespace handoff {
@@ -43,6 +45,7 @@ class ControlServer {
 
  private:
   Handler& handler_;
+  LogFollowers followers_;  // before server_: its sessions add to it
   ShortServer server_;
   std::string path_;
   std::optional<std::uint32_t> allowed_extra_;

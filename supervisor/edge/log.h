@@ -1,42 +1,44 @@
-// The supervisor's log: one structured line per event on stderr, in logfmt
-//   ts=2026-11-23T20:40:00.123Z event=ready app=hello slot=1 pid=4242 generation=1
-// or JSON lines (`log_format: json`). Tests wait on these lines, so event names and
-// field names are part of the interface: change them together with tests/.
-// Worker output goes to the same stream, "[app/slot/pid] line" in logfmt mode, or
-// {"ts":...,"event":"output","app":...,"slot":...,"pid":...,"stream":"stdout","line":...}
-// in json mode (output_relay.h).
+// The supervisor's log: one line per lifecycle event and per line a worker writes, each
+// with its timestamp, in logfmt or JSON (supervisor/core/log_record.h has the format).
+// Every line goes to stderr, to `log_file` when one is set (edge/log_file.h), and to the
+// followers of `supervisor logs --follow` (edge/log_follow.h).
 #pragma once
 
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "supervisor/core/config.h"
+#include "supervisor/core/log_record.h"
 
 namespace handoff {
 
-using LogFields = std::vector<std::pair<std::string_view, std::string>>;
-
 void set_log_format(LogFormat format);
+LogFormat log_format();
+// Opens `log_file` (again when its settings changed; closes it when it is gone). An
+// error text when it cannot be opened: the log goes on on stderr.
+std::string set_log_file(const LogFileConfig& config);
+// SIGUSR1: close the file and open its path again (after logrotate renamed it).
+void reopen_log_file();
+const LogFileConfig& log_file_config();
+
 void log_event(std::string_view event, const LogFields& fields = {});
 
 // Free text that is not a lifecycle event: event=notice msg="..."
 void log_line(std::string_view message);
 
 // One line a worker wrote.
-struct OutputSource {
-  std::string_view app;
-  int slot = 0;
-  int pid = 0;
-  std::string_view stream;  // "stdout" or "stderr"
-};
 void log_output(const OutputSource& source, std::string_view line);
 
-// The formatting alone, for tests.
-std::string format_output_line(LogFormat format, std::string_view timestamp, const OutputSource& source,
-                               std::string_view line);
-std::string format_log_line(LogFormat format, std::string_view timestamp, std::string_view event,
-                            const LogFields& fields);
+// Who else reads each line as it is written (the followers of `supervisor logs --follow`).
+// `app` is the line's app, empty for the master's own events. A reader must not log.
+class LogReader {
+ public:
+  virtual void on_log_line(std::string_view app, std::string_view line_with_newline) = 0;
+
+ protected:
+  ~LogReader() = default;
+};
+void add_log_reader(LogReader* reader);
+void remove_log_reader(LogReader* reader);
 
 }  // namespace handoff

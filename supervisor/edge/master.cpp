@@ -224,10 +224,14 @@ int Master::open_observability() {
 }
 
 int Master::run() {
-  log_event("start", {{"pid", std::to_string(uv_os_getpid())}, {"config", config_path_}});
+  if (const auto error = set_log_file(config_.log_file); !error.empty()) {
+    std::fprintf(stderr, "%s: log_file: %s\n", config_.file.c_str(), error.c_str());
+    return 2;
+  }
+  log_event("start", {{"pid", uv_os_getpid()}, {"config", config_path_}});
   started_ms_ = unix_ms();
   if (const int marked = platform::close_inherited_on_exec(); marked > 0)
-    log_event("inherited_descriptors", {{"count", std::to_string(marked)}, {"action", "close-on-exec"}});
+    log_event("inherited_descriptors", {{"count", marked}, {"action", "close-on-exec"}});
   check_descriptor_limit();
   {
     // As the user the master becomes (`user:`): it can kill the workers' groups, no more.
@@ -314,13 +318,16 @@ int Master::run() {
   listening_ = true;
   check_ready();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  log_event("stopped", {{"exit_code", std::to_string(exit_code_)}});
+  log_event("stopped", {{"exit_code", exit_code_}});
   return exit_code_;
 }
 
 void Master::on_signal(uv_signal_t* handle) {
   for (const auto& [h, action] : signal_actions_)
-    if (h == handle) return action == platform::SignalAction::reload ? (void)reload(false) : shutdown();
+    if (h == handle) {
+      if (action == platform::SignalAction::reopen_logs) return reopen_log_file();
+      return action == platform::SignalAction::reload ? (void)reload(false) : shutdown();
+    }
 }
 
 std::string Master::reload(bool config_only, control::RollWait* wait) {
@@ -396,6 +403,7 @@ std::string Master::reload(bool config_only, control::RollWait* wait) {
   }
   config_ = std::move(next);
   set_log_format(config_.log_format);
+  if (const auto error = set_log_file(config_.log_file); !error.empty()) log_event("log_file_failed", {{"error", error}});
   wire_listeners();
   // A changed rule, shared-port prefixes (the listeners just set them) or slot count
   // applies to the connections the workers hold now, not only to their next ones.
@@ -447,12 +455,12 @@ void Master::on_app_stopped() {
 void Master::check_descriptor_limit() {
   const auto limit = platform::raise_descriptor_limit();
   if (!limit) return;
-  log_event("descriptor_limit", {{"soft", std::to_string(limit->now)}, {"hard", std::to_string(limit->hard)},
-                                 {"was", std::to_string(limit->before)}});
+  log_event("descriptor_limit", {{"soft", limit->now}, {"hard", limit->hard},
+                                 {"was", limit->before}});
   const auto needed = descriptors_needed(config_);
   if (needed > limit->now)
     log_event("descriptor_limit_low",
-              {{"needed", std::to_string(needed)}, {"limit", std::to_string(limit->now)},
+              {{"needed", needed}, {"limit", limit->now},
                {"hint", "lower max_classifying or queue.max, or raise the hard limit (LimitNOFILE=, ulimit -Hn)"}});
 }
 
@@ -467,7 +475,7 @@ void Master::start_watchdog() {
   watchdog_ = Timer(&loop_);
   watchdog_.start<[](Master&) { platform::notify_service_manager("WATCHDOG=1"); }>(this, 0, every);
   watchdog_.unref();
-  log_event("watchdog", {{"interval_ms", std::to_string(interval->count() / 1000)}});
+  log_event("watchdog", {{"interval_ms", interval->count() / 1000}});
 }
 
 bool Master::all_ready(std::string& detail) const {
@@ -570,6 +578,8 @@ std::optional<control::Reply> Master::handle(const control::Request& request, st
       }
       return scale_command(*it->second, request, later);
     }
+    case control::Command::logs:  // with follow, the control server streams the lines after this
+      return control::Reply{true, {}, {}, log_file_config().path};
   }
   return control::Reply{false, "unknown command", {}};
 }

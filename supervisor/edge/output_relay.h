@@ -1,7 +1,6 @@
-// Copies a worker's stdout or stderr into the supervisor's log, one line at a time,
-// tagged with app, slot and pid (log.h: "[app/slot/pid] line" in logfmt mode, a JSON
-// object with event=output in json mode), in the same stream (stderr) as the lifecycle
-// events. Lines are bounded: a longer run of bytes without newline is cut into pieces
+// Copies a worker's stdout or stderr into the supervisor's log, one line at a time, as
+// event=output lines tagged with app, slot, pid and stream (core/log_record.h), in the same
+// log as the lifecycle events. Lines are bounded: a longer run of bytes without newline is cut into pieces
 // of kMaxLine, so a worker cannot make the master buffer without limit.
 #pragma once
 

@@ -160,7 +160,7 @@ void ShortServer::finish(Connection* c, std::string answer) {
   auto write = std::make_unique<UvWrite>(std::move(answer));
   write->owner = c;
   c->pending = write.get();
-  const int rc = UvWrite::start(std::move(write), c->stream(), [](UvWrite& written, int) {
+  const int rc = UvWrite::start(std::move(write), c->stream(), [](UvWrite& written, int status) {
     auto* conn = static_cast<Connection*>(written.owner);
     // The server may have closed meanwhile and deleted the connection (the handle's
     // close cancelled this write).
@@ -168,6 +168,8 @@ void ShortServer::finish(Connection* c, std::string answer) {
     conn->pending = nullptr;
     ShortServer* me = conn->server;
     auto session = std::move(conn->session);
+    if (session && status == 0 && me && conn->pipe && session->keeps_connection())
+      session->take_connection(std::move(conn->pipe));
     if (me) me->drop(conn);
     if (session) session->answered();
   });

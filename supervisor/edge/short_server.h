@@ -31,6 +31,10 @@ class ShortServer {
     virtual std::string timed_out() { return {}; }
     // After the answer has been written (or could not be): actions that must not race it.
     virtual void answered() {}
+    // A session that streams after its answer (`supervisor logs --follow`) takes the
+    // connection once the answer is written: pipes only; it is not closed then.
+    virtual bool keeps_connection() const { return false; }
+    virtual void take_connection(UvHandle<uv_pipe_t> pipe) { (void)pipe; }
 
    protected:
     // For an answer that comes later (a reload waiting for its roll): called from feed(),

@@ -191,7 +191,7 @@ bool Slot::prepare_httpsys(const AppConfig& app, std::string& error) {
   httpsys_.reset();  // a reload moved the slot's prefix: the old one is released first
   httpsys_ = platform::HttpSysQueue::create(prefix, error);
   if (!httpsys_) return false;
-  log_event("httpsys_queue", {{"app", config_->name}, {"slot", std::to_string(number_)}, {"prefix", prefix}});
+  log_event("httpsys_queue", {{"app", config_->name}, {"slot", number_}, {"prefix", prefix}});
   return true;
 }
 
@@ -259,10 +259,10 @@ void Slot::event(const SlotEvent& e) {
                e);
   }
   const EventText text = text_of(e);
-  LogFields fields{{"app", config_->name}, {"slot", std::to_string(number_)}};
+  LogFields fields{{"app", config_->name}, {"slot", number_}};
   if (text.generation) {
-    if (Process* p = process(*text.generation); p && p->worker) fields.emplace_back("pid", std::to_string(p->worker->pid()));
-    fields.emplace_back("generation", std::to_string(*text.generation));
+    if (Process* p = process(*text.generation); p && p->worker) fields.emplace_back("pid", p->worker->pid());
+    fields.emplace_back("generation", *text.generation);
   }
   fields.insert(fields.end(), text.fields.begin(), text.fields.end());
   log_event(text.name, fields);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,10 +88,14 @@ void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes);
 // stdout and stderr write bytes as they are: the log's lines end in "\n" on every platform
 // (the Windows C runtime would otherwise write "\r\n").
 void use_binary_stdio();
+// `path` opened for appending bytes as they are, not inherited by the workers (the log
+// file). Null with errno set when it cannot be.
+std::FILE* open_log_append(const std::string& path);
 
 // What the supervisor does when libuv reports a signal. On Windows libuv reports console
 // events as signals: Ctrl+C as SIGINT, Ctrl+Break as SIGBREAK, the console closing as SIGHUP.
-enum class SignalAction { shutdown, reload };
+// SIGUSR1 (POSIX only): reopen `log_file`, logrotate's convention.
+enum class SignalAction { shutdown, reload, reopen_logs };
 struct SignalBinding {
   int signum;
   SignalAction action;

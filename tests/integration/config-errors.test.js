@@ -46,6 +46,14 @@ for (const mode of ['--config', 'check']) {
     assert.doesNotMatch(r.stderr, /event=spawn/);
   });
 
+  test(`${mode}: a log_file in a directory that is not there`, async () => {
+    const file = write(good(8) + 'log_file: no-such-dir/handoff.log\n');
+    const r = await run(file);
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, new RegExp(`${file}:6:11: log_file: no such directory: .*no-such-dir`));
+    assert.doesNotMatch(r.stderr, /event=spawn/);
+  });
+
   test(`${mode}: a key written twice, at its second line, naming the first`, async () => {
     const file = write(good(8) + '    workers: 2\n    workers: 3\napps: []\n');
     const r = await run(file);

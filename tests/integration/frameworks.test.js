@@ -175,7 +175,7 @@ for (const fw of FRAMEWORKS) {
     await sup.stop();
     if (fw.framework === 'fastify') {
       // Each drained worker ran fastify.close(), and so its onClose hooks.
-      for (const w of workers) await sup.log.waitFor(new RegExp(`fastify onClose hello/${w.slot}/${w.pid}$`));
+      for (const w of workers) await sup.log.waitFor(new RegExp(`line="fastify onClose hello/${w.slot}/${w.pid}"$`));
     }
   });
 }

@@ -183,7 +183,7 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
   died.catch(() => {}); // only awaited while starting
   // The pid workers' parent reports: under wine, the supervisor's Windows pid.
   if (windows.enabled) {
-    const start = await Promise.race([log.waitFor(/event=start pid=(\d+)|"event":"start","pid":"(\d+)"/), died]);
+    const start = await Promise.race([log.waitFor(/event=start pid=(\d+)|"event":"start","pid":(\d+)/), died]);
     sup.pid = Number(start[1] ?? start[2]);  // logfmt or log_format: json
   }
   for (let slot = 1; slot <= ready; slot++) {
@@ -546,6 +546,7 @@ async function startApps(t, yaml, ready) {
 }
 
 module.exports = {
+  LineWatcher,
   WINDOWS: windows.enabled,
   checkMasters,
   pluginFile,

@@ -174,7 +174,7 @@ apps:
     { env: WITH_THIS_NODE },
   );
   t.after(() => sup.stop());
-  await sup.log.waitFor(/\[web\/1\/\d+\] channel: none send: undefined/);
+  await sup.log.waitFor(/event=output app=web slot=1 pid=\d+ stream=\w+ line="channel: none send: undefined"/);
   await sup.log.waitFor(
     /event=start_failure app=web slot=1 pid=\d+ generation=1 status="killed by signal 9" reason="no ready within start_timeout" hint="it never said hello: a Node app must call serve\(\) from handoff-worker \(a program without the SDK needs `ready: on_spawn`\), and be started by node itself, not through npm, npx, yarn or pnpm, whose own Node process keeps the IPC channel"/,
   );
@@ -195,7 +195,7 @@ apps:
     { env: WITH_THIS_NODE, ready: 1 },
   );
   t.after(() => sup.stop());
-  await sup.log.waitFor(/\[web\/1\/\d+\] channel: none send: undefined/);
+  await sup.log.waitFor(/event=output app=web slot=1 pid=\d+ stream=\w+ line="channel: none send: undefined"/);
   const [, shell] = sup.log.lines.join('\n').match(/event=spawn app=web slot=1 pid=(\d+)/);
   const client = net.connect(port, '127.0.0.1');
   t.after(() => client.destroy());

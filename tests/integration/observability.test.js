@@ -468,7 +468,7 @@ log_format: json
       if (o.app !== 'noisy' || o.stream !== 'stdout') continue;
       bytes += o.line.length;
       longest = Math.max(longest, o.line.length);
-      assert.ok(Number(o.pid) > 0 && o.slot === '1');
+      assert.ok(Number.isInteger(o.pid) && o.pid > 0 && o.slot === 1);
     }
     return { ok: bytes === 10 * 1024 * 1024, bytes, longest };
   });

@@ -171,6 +171,17 @@ TEST_CASE("a command that is not there is found before anything starts") {
         "test.yaml:5:14: apps[0].command: command not found: \"no-such-program-here\" (looked in PATH)");
 }
 
+TEST_CASE("a log_file in a directory that is not there is found before anything starts") {
+  auto r = parse_config(std::string(kMinimal).replace(std::string(kMinimal).find("node server.js"), 14, "sh") +
+                            "log_file: no-such-dir-here/handoff.log\n",
+                        "test.yaml", "/", real_host());
+  auto config = std::get<Config>(r);
+  auto problems = check_environment(config, real_host());
+  REQUIRE(problems.size() == 1);
+  const std::string dir = (std::filesystem::path("/") / "no-such-dir-here").lexically_normal().string();
+  CHECK(problems[0].to_string() == "test.yaml:6:11: log_file: no such directory: " + dir);
+}
+
 TEST_CASE("host:port parsing") {
   CHECK(parse_host_port("0.0.0.0:80")->host == "0.0.0.0");
   CHECK(parse_host_port("[::]:8080")->port == 8080);
@@ -248,6 +259,9 @@ TEST_CASE("lifecycle keys are read into the app's policy") {
     max_requests_jitter: 100
 shutdown_timeout: 7s
 log_format: json
+log_file: logs/handoff.log
+log_max_size: 10MiB
+log_keep: 3
 )");
   const auto& lc = c.apps[0].lifecycle;
   CHECK(lc.min_delay == Milliseconds(50));
@@ -267,6 +281,11 @@ log_format: json
   CHECK(c.apps[0].on_unavailable == Unavailable::rehash);
   CHECK(c.shutdown_timeout == Milliseconds(7000));
   CHECK(c.log_format == LogFormat::json);
+  CHECK(c.log_file.path.ends_with("logs/handoff.log"));
+  CHECK(std::filesystem::path(c.log_file.path).is_absolute());
+  CHECK(c.log_file.max_size == 10ull * 1024 * 1024);
+  CHECK(c.log_file.keep == 3);
+  CHECK(parse_ok(kMinimal).log_file == LogFileConfig{});
 }
 
 TEST_CASE("lifecycle errors are located and explained") {

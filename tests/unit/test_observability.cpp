@@ -359,7 +359,7 @@ TEST_CASE("control protocol: one JSON line each way") {
     return std::get<std::string>(r);
   };
   CHECK(error("not json") == "expected one JSON object");
-  CHECK(error(R"({"cmd":"rollback"})") == "unknown command \"rollback\" (status, reload, restart, scale, stop)");
+  CHECK(error(R"({"cmd":"rollback"})") == "unknown command \"rollback\" (status, reload, restart, scale, stop, logs)");
   CHECK(error(R"({"cmd":"restart"})") == "restart needs \"app\"");
   CHECK(error(R"({"cmd":"reload","wait":1})") == "\"wait\" must be true or false");
   CHECK(error(R"({"cmd":"reload","timeout_ms":0})") == "\"timeout_ms\" must be a positive integer");

@@ -520,7 +520,7 @@ std::string line(const SlotEvent& e) {
   const EventText t = text_of(e);
   std::string out(t.name);
   if (t.generation) out += " generation=" + std::to_string(*t.generation);
-  for (const auto& [k, v] : t.fields) out += " " + std::string(k) + "=" + v;
+  for (const auto& [k, v] : t.fields) out += " " + std::string(k) + "=" + v.text();
   return out;
 }
 

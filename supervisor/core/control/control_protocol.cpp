@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::pair<std::string_view, Command> kCommands[] = {
     {"status", Command::status}, {"reload", Command::reload}, {"scale", Command::scale}, {"stop", Command::stop},
-    {"restart", Command::restart}};
+    {"restart", Command::restart}, {"logs", Command::logs}};
 
 
 std::string line_of(const nlohmann::ordered_json& j) {
@@ -40,6 +40,10 @@ std::string encode(const Request& r) {
     if (r.config_only) j["config_only"] = true;
     if (r.timeout_ms > 0) j["timeout_ms"] = r.timeout_ms;
   }
+  if (r.command == Command::logs) {
+    if (!r.app.empty()) j["app"] = r.app;
+    j["follow"] = r.follow;
+  }
   return line_of(j);
 }
 
@@ -49,6 +53,7 @@ std::string encode(const Reply& r) {
   if (r.ok) {
     if (!r.message.empty()) j["message"] = r.message;
     if (!r.status.is_null()) j["status"] = r.status;
+    if (!r.log_file.empty()) j["log_file"] = r.log_file;
   } else {
     j["error"] = r.message;
   }
@@ -67,7 +72,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
       r.command = c;
       known = true;
     }
-  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, restart, scale, stop)";
+  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, restart, scale, stop, logs)";
   if (r.command == Command::scale) {
     auto app = j.find("app");
     auto workers = j.find("workers");
@@ -96,6 +101,16 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
       r.timeout_ms = timeout->get<std::int64_t>();
     }
   }
+  if (r.command == Command::logs) {
+    if (auto app = j.find("app"); app != j.end()) {
+      if (!app->is_string()) return std::string("logs: \"app\" must be a string");
+      r.app = app->get<std::string>();
+    }
+    if (auto follow = j.find("follow"); follow != j.end()) {
+      if (!follow->is_boolean()) return std::string("logs: \"follow\" must be true or false");
+      r.follow = follow->get<bool>();
+    }
+  }
   return r;
 }
 
@@ -109,6 +124,7 @@ std::variant<Reply, std::string> decode_reply(std::string_view line) {
   const char* text_key = r.ok ? "message" : "error";
   if (auto t = j.find(text_key); t != j.end() && t->is_string()) r.message = t->get<std::string>();
   if (auto s = j.find("status"); s != j.end()) r.status = *s;
+  if (auto f = j.find("log_file"); f != j.end() && f->is_string()) r.log_file = f->get<std::string>();
   return r;
 }
 

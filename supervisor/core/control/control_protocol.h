@@ -11,6 +11,9 @@
 // (roll only the apps whose workers' config changed). Without "wait" the answer comes
 // once the master took the request.
 //   {"cmd":"stop"}                         -> {"ok":true,"message":"..."}
+//   {"cmd":"logs","app":"web","follow":true} -> {"ok":true,"log_file":"/var/log/handoff.log"}
+//     then, with follow, the log's lines as they are written (only `app`'s when given),
+//     until either side hangs up (edge/log_follower.h)
 // A refusal or an error is {"ok":false,"error":"..."}. Pure codec.
 #pragma once
 
@@ -24,22 +27,24 @@
 
 namespace handoff::control {
 
-enum class Command { status, reload, scale, stop, restart };
+enum class Command { status, reload, scale, stop, restart, logs };
 std::string_view to_string(Command command);
 
 struct Request {
   Command command = Command::status;
-  std::string app;  // scale, restart
+  std::string app;  // scale, restart; logs: only this app's lines (empty: all)
   int workers = 0;  // scale: 1..4096
   bool wait = false;         // reload, restart, scale: answer once the rolls / the scale ended
   bool config_only = false;  // reload: roll only the apps whose workers' config changed
   std::int64_t timeout_ms = 0;  // with wait: at most this long (0: the master's bound)
+  bool follow = false;  // logs
 };
 
 struct Reply {
   bool ok = false;
   std::string message;           // or the error, when !ok
   nlohmann::ordered_json status;  // the status, for Command::status
+  std::string log_file{};         // logs: the `log_file` path, empty when there is none
 };
 
 inline constexpr std::size_t kMaxLine = 64 * 1024;

@@ -12,4 +12,6 @@ void use_binary_stdio() {
   _setmode(_fileno(stderr), _O_BINARY);
 }
 
+std::FILE* open_log_append(const std::string& path) { return std::fopen(path.c_str(), "abN"); }  // N: not inherited
+
 }  // namespace handoff::platform
