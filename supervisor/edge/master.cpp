@@ -48,12 +48,14 @@ Master::Master(Config config, std::string config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
   set_log_format(config_.log_format);
+  app_metrics_ = std::make_unique<AppMetricsScrapes>(&loop_);
 }
 
 Master::~Master() {
   // Close every handle we still own, let libuv run their close callbacks, then the loop.
   control_.reset();  // removes the socket file
   admin_.reset();
+  app_metrics_.reset();
   ports_.clear();
   apps_.clear();
   removed_apps_.clear();
@@ -153,6 +155,9 @@ std::unique_ptr<App> Master::make_app(const AppConfig& app, std::size_t ipc_max_
   auto made = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app), ipc_max_message,
                                     [this] { on_app_stopped(); }, hooks_for(app));
   made->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
+  made->on_app_metrics([this](const std::string& name, int slot, const ipc::MetricsText& m) {
+    app_metrics_->answer(name, slot, m);
+  });
   return made;
 }
 
@@ -490,6 +495,11 @@ std::string Master::metrics_text() {
   for (const auto& [name, app] : apps_) in.apps.push_back(app->metrics());
   in.listener_rejected = listener_rejected_;
   return render_metrics(in);
+}
+
+// The master's own metrics are rendered when the workers' answers are in (or late).
+void Master::metrics_async(std::function<void(std::string)> done) {
+  app_metrics_->scrape(apps_, [this, done = std::move(done)](std::string apps) { done(metrics_text() + apps); });
 }
 
 bool Master::healthy(std::string& detail) {

@@ -21,6 +21,7 @@
 #include "supervisor/edge/control_server.h"
 #include "supervisor/edge/listener.h"
 #include "supervisor/edge/admin_server.h"
+#include "supervisor/edge/app_metrics_scrape.h"
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/worker_group.h"
@@ -68,6 +69,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   control::Reply handle(const control::Request& request, std::function<void()>& after) override;
   // AdminSource
   std::string metrics_text() override;
+  void metrics_async(std::function<void(std::string)> done) override;  // with the apps' own
   std::string status_text() override;
   bool healthy(std::string& detail) override;
   bool ready(std::string& detail) override;
@@ -96,6 +98,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::optional<std::uint32_t> scoreboard_uid_;  // the workers' user it was given to
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<AppMetricsScrapes> app_metrics_;
   std::int64_t started_ms_ = 0;
   std::chrono::steady_clock::time_point last_monitor_{};
   bool listening_ = false;

@@ -107,6 +107,10 @@ void ShortServer::on_connection() {
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->stream()), &fd) != 0) return drop(c);
   c->session = accept_(as_intptr(fd));  // the session's platform code knows what it is
   if (!c->session) return drop(c);
+  // The session lives inside the connection: while it can call this, `c` is alive.
+  c->session->answer_later = [c](std::string answer) {
+    if (c->server && !c->answering) c->server->finish(c, std::move(answer));
+  };
 
   c->timer = Timer(loop_);
   c->timer.start<[](Connection& conn) {

@@ -30,6 +30,9 @@ class ShortServer {
     virtual std::string timed_out() { return {}; }
     // After the answer has been written (or could not be): actions that must not race it.
     virtual void answered() {}
+    // Answers later, after feed() returned nullopt (set by the server when it accepts the
+    // session; never call it from inside feed()). Ignored once the exchange has ended.
+    std::function<void(std::string)> answer_later;
   };
   // A session for a new connection (`fd` is its descriptor, for credentials checks).
   using Accept = std::function<std::unique_ptr<Session>(std::intptr_t fd)>;
