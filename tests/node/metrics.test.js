@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { forkWorker } = require('./helpers');
+const { SCRIPTS, forkWorker } = require('./helpers');
 
 const SCRIPT = path.join(__dirname, 'fixtures', 'metrics-server.js');
 
@@ -36,4 +36,13 @@ test('a `metrics` option without a metrics() method is refused at serve()', () =
     () => execFileSync(process.execPath, ['-e', script, path.join(__dirname, '..', '..', 'worker-sdk', 'node')], { stdio: 'pipe' }),
     (error) => /options\.metrics must be a prom-client Registry/.test(String(error.stderr)),
   );
+});
+
+test("the C++ SDK: hello-cpp's hello says metrics and WorkerOptions::metrics answers", { timeout: 30000 }, async (t) => {
+  const master = await forkWorker(t, SCRIPTS.helloCpp, { welcome: { app: 'c', slot: 1, workers: 1, generation: 1 } });
+  assert.equal(master.child.messages.find((m) => m && m.handoff === 'hello').metrics, true);
+  master.child.send({ handoff: 'metrics', v: 1, id: 42 });
+  const answer = await master.waitMessage((m) => m && m.handoff === 'metrics_text' && m.id === 42, 'metrics_text');
+  assert.match(answer.text, /^# TYPE hello_requests_total counter$/m);
+  assert.match(answer.text, /^hello_requests_total 0$/m);
 });
