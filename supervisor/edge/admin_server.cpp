@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace handoff {
 namespace {
@@ -44,21 +45,22 @@ class AdminSession final : public ShortServer::Session {
   // once when the source answers inside the call.
   std::optional<std::string> ask_metrics(bool head_only) {
     asked_ = true;
-    std::optional<std::string> at_once;
-    bool inside = true;
-    source_.metrics_async([alive = std::weak_ptr<int>(alive_), this, head_only, &at_once, &inside](std::string body) {
+    inside_ = true;
+    source_.metrics_async([alive = std::weak_ptr<int>(alive_), this, head_only](std::string body) {
       if (alive.expired()) return;  // the connection is gone (the server closed)
       auto bytes = serialize(metrics_answer(std::move(body)), head_only);
-      if (inside) at_once = std::move(bytes);
+      if (inside_) at_once_ = std::move(bytes);
       else if (answer_later) answer_later(std::move(bytes));
     });
-    inside = false;
-    return at_once;
+    inside_ = false;
+    return std::exchange(at_once_, std::nullopt);
   }
 
   AdminSource& source_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   bool asked_ = false;
+  bool inside_ = false;                  // in metrics_async: an answer now is returned by feed()
+  std::optional<std::string> at_once_;
   llhttp_settings_t settings_{};
   llhttp_t parser_{};
   std::string target_;
