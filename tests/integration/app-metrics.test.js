@@ -106,6 +106,11 @@ test("hello-cpp's WorkerOptions::metrics callback reaches /metrics", async () =>
   const { body } = await scrape();
   assert.ok(sample(body, 'hello_requests_total', { app: 'cpp', slot: '1' }) >= 3, body);
   assert.strictEqual(sample(body, 'handoff_app_metrics_up', { app: 'cpp', slot: '1' }), 1);
+  const head = await h.request({ port: ports.admin, path: '/metrics', method: 'HEAD' });
+  assert.strictEqual(head.status, 200);
+  assert.match(head.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  assert.ok(Number(head.headers['content-length']) > 1000, head.headers['content-length']);
+  assert.strictEqual(head.body, '');
 });
 
 test('metricsSum: the slots are added up under the app label alone', async () => {
