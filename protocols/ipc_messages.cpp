@@ -186,6 +186,10 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     h.sdk = r.get<std::string>("sdk");
     h.version = r.get<int>("v");
     h.pid = r.get<std::int64_t>("pid", false);
+    if (auto it = j.find("metrics"); it != j.end()) {
+      if (!it->is_boolean()) return DecodeError{"field 'metrics' has the wrong type"};
+      h.metrics = it->get<bool>();
+    }
     return finish(r, h);
   }
   if (tag == names::kWelcome) {
@@ -247,6 +251,21 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     if (auto route = j.find("route"); route != j.end()) rt.route = route_from_json(*route);
     return finish(r, rt);
   }
+  if (tag == names::kMetrics) {
+    Metrics m;
+    m.id = r.get<std::uint64_t>("id");
+    return finish(r, m);
+  }
+  if (tag == names::kMetricsText) {
+    MetricsText m;
+    m.id = r.get<std::uint64_t>("id");
+    m.text = r.get<std::string>("text");
+    if (auto it = j.find("sum"); it != j.end()) {
+      if (!it->is_boolean()) return DecodeError{"field 'sum' has the wrong type"};
+      m.sum = it->get<bool>();
+    }
+    return finish(r, m);
+  }
   return Unknown{tag};
 }
 
@@ -299,6 +318,7 @@ std::string encode(const Message& message) {
             o["sdk"] = h.sdk;
             o["v"] = h.version;
             o["pid"] = h.pid;
+            if (h.metrics) o["metrics"] = true;
             return o;
           },
           [](const Welcome& w) {
@@ -342,6 +362,18 @@ std::string encode(const Message& message) {
             if (checks_something(rt.route)) o["route"] = route_to_json(rt.route);
             return o;
           },
+          [](const Metrics& m) {
+            json o = tagged(names::kMetrics);
+            o["id"] = m.id;
+            return o;
+          },
+          [](const MetricsText& m) {
+            json o = tagged(names::kMetricsText);
+            o["id"] = m.id;
+            o["text"] = m.text;
+            if (m.sum) o["sum"] = true;
+            return o;
+          },
           [](const Unknown& u) { return json{{"handoff", u.what}, {"v", kVersion}}; },
       },
       message);
@@ -382,6 +414,8 @@ std::string_view name_of(const Message& message) {
                         [](const Stats&) { return names::kStats; },
                         [](const Drain&) { return names::kDrain; },
                         [](const Route&) { return names::kRoute; },
+                        [](const Metrics&) { return names::kMetrics; },
+                        [](const MetricsText&) { return names::kMetricsText; },
                         [](const Unknown&) { return std::string_view{"unknown"}; },
                     },
                     message);

@@ -49,6 +49,8 @@ inline constexpr std::string_view kStats = "stats";
 inline constexpr std::string_view kDrain = "drain";
 inline constexpr std::string_view kHandback = "handback";
 inline constexpr std::string_view kRoute = "route";
+inline constexpr std::string_view kMetrics = "metrics";
+inline constexpr std::string_view kMetricsText = "metrics_text";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -76,6 +78,10 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kRoute, Direction::to_worker,
      "a reload or a scale changed the app's rule, its shared ports' prefixes or its slot count: replaces "
      "welcome's `route` and `workers` at once"},
+    {names::kMetrics, Direction::to_worker,
+     "a /metrics scrape: send the app's own metrics (only to workers whose hello said `metrics`)"},
+    {names::kMetricsText, Direction::to_master,
+     "the answer to `metrics`: its id and the registry's Prometheus text (`sum`: add slots up)"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -110,6 +116,7 @@ struct Hello {
   std::string sdk;  // "cpp", "node"
   int version = kVersion;
   std::int64_t pid = 0;
+  bool metrics = false;  // it answers `metrics` (it has a registry or a callback); JSON: present when true
 };
 
 // What an SDK worker needs to check that the next request on a keep-alive connection is
@@ -178,13 +185,24 @@ struct Drain {
 
 struct Ready {};
 
+// A /metrics scrape asks each worker that offers metrics; the answer carries the same id.
+struct Metrics {
+  std::uint64_t id = 0;
+};
+struct MetricsText {
+  std::uint64_t id = 0;
+  std::string text;   // Prometheus text format 0.0.4
+  bool sum = false;   // the app wants its slots added up (no `slot` label); JSON: present when true
+};
+
 // A well-formed JSON object we do not know: ignored, but visible to logs and tests.
 struct Unknown {
   std::string what;  // the cmd or handoff tag, if any
 };
 
 using Message =
-    std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Unknown>;
+    std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Metrics,
+                 MetricsText, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);

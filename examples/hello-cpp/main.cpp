@@ -10,11 +10,14 @@
 //   GET /ip        -> 200 "<address> <port>": the client as the worker sees it (the PROXY
 //                     protocol source on a listener that takes one)
 // The last path segment names the action, so /3/room/pid works under URL routing too.
+// Its own metrics (hello_requests_total) reach the supervisor's /metrics through
+// WorkerOptions::metrics.
 #include <handoff/worker.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -48,6 +51,14 @@ int slow_ms(std::string_view target) {
 
 int main() {
   handoff::Worker* worker = nullptr;  // the handler runs only inside worker->run()
+  std::uint64_t requests = 0;         // the loop's thread alone counts and reads it
+
+  handoff::WorkerOptions options;
+  options.metrics = [&requests] {
+    return "# HELP hello_requests_total Requests this worker answered.\n"
+           "# TYPE hello_requests_total counter\n"
+           "hello_requests_total " + std::to_string(requests) + "\n";
+  };
 
   auto reply = [&](std::string body) {
     const auto& info = worker->info();
@@ -60,6 +71,7 @@ int main() {
   };
 
   handoff::Worker w([&](const handoff::Request& request, handoff::Responder responder) {
+    ++requests;
     const std::string_view target = request.target;
     const std::string_view path = target.substr(0, target.find('?'));
     // The last segment names the action, so /3/room/pid works under URL routing too.
@@ -86,7 +98,7 @@ int main() {
       return;
     }
     responder.send(reply(action == "pid" ? std::to_string(worker->info().pid) : "Hello, world!"));
-  });
+  }, options);
   worker = &w;
   return w.run();
 }

@@ -19,7 +19,7 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       on_stopped_(std::move(on_stopped)),
       hooks_(std::move(hooks)),
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
-               hooks_.scoreboard_uid, hooks_.worker_guard, {}},
+               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
       timer_(loop_) {
   set_rule();
@@ -328,6 +328,13 @@ void App::reap_retired() {
     by_lane_[s->lane()] = nullptr;
     return true;
   });
+}
+
+std::vector<int> App::ask_metrics(std::uint64_t id) {
+  std::vector<int> asked;
+  for (const auto& slot : slots_)
+    if (slot->ask_metrics(id)) asked.push_back(slot->number());
+  return asked;
 }
 
 }  // namespace handoff

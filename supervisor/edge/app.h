@@ -82,6 +82,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void announce_route();
   // Where connections that workers hand back go (the master routes them again).
   void on_handback(std::function<void(ConnectionPtr)> route_again) { context_.hand_back = std::move(route_again); }
+  // The apps' own metrics: `metrics` to each slot's worker that offers them (the slots
+  // asked are returned), and where their answers go.
+  std::vector<int> ask_metrics(std::uint64_t id);
+  void on_app_metrics(decltype(SlotContext::app_metrics) sink) { context_.app_metrics = std::move(sink); }
   // Changes the number of slots now (`supervisor scale`, or `workers` on reload); the
   // config file's value applies again at the next reload.
   void scale(int workers);

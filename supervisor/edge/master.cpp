@@ -48,6 +48,7 @@ Master::Master(Config config, std::string config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
   set_log_format(config_.log_format);
+  app_metrics_ = std::make_unique<AppMetricsScrapes>(&loop_);
 }
 
 Master::~Master() {
@@ -55,6 +56,7 @@ Master::~Master() {
   roll_waiters_.reset();
   control_.reset();  // removes the socket file
   admin_.reset();
+  app_metrics_.reset();
   ports_.clear();
   apps_.clear();
   removed_apps_.clear();
@@ -168,6 +170,9 @@ std::unique_ptr<App> Master::make_app(const AppConfig& app, std::size_t ipc_max_
   auto made = std::make_unique<App>(&loop_, std::make_shared<const AppConfig>(app), ipc_max_message,
                                     [this] { on_app_stopped(); }, hooks_for(app));
   made->on_handback([this](ConnectionPtr c) { handed_back(std::move(c)); });
+  made->on_app_metrics([this](const std::string& name, int slot, const ipc::MetricsText& m) {
+    app_metrics_->answer(name, slot, m);
+  });
   return made;
 }
 
@@ -535,6 +540,11 @@ std::string Master::metrics_text() {
   in.process.open_fds = static_cast<std::uint64_t>(platform::open_descriptor_count());
   in.process.max_fds = platform::descriptor_limit();
   return render_metrics(in);
+}
+
+// The master's own metrics are rendered when the workers' answers are in (or late).
+void Master::metrics_async(std::function<void(std::string)> done) {
+  app_metrics_->scrape(apps_, [this] { return metrics_text(); }, std::move(done));
 }
 
 bool Master::healthy(std::string& detail) {

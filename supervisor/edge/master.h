@@ -22,6 +22,7 @@
 #include "supervisor/edge/roll_waiters.h"
 #include "supervisor/edge/listener.h"
 #include "supervisor/edge/admin_server.h"
+#include "supervisor/edge/app_metrics_scrape.h"
 #include "supervisor/edge/scoreboard_host.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/worker_group.h"
@@ -87,6 +88,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
                                        const Later& later) override;
   // AdminSource
   std::string metrics_text() override;
+  void metrics_async(std::function<void(std::string)> done) override;  // with the apps' own
   std::string status_text() override;
   bool healthy(std::string& detail) override;
   bool ready(std::string& detail) override;
@@ -116,6 +118,7 @@ class Master final : public ControlServer::Handler, public AdminSource {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<RollWaiters> roll_waiters_;  // commands waiting for their rolls
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<AppMetricsScrapes> app_metrics_;
   std::int64_t started_ms_ = 0;
   std::chrono::steady_clock::time_point last_monitor_{};
   CpuRate cpu_rate_;

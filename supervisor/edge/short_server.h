@@ -37,7 +37,8 @@ class ShortServer {
     virtual void take_connection(UvHandle<uv_pipe_t> pipe) { (void)pipe; }
 
    protected:
-    // For an answer that comes later (a reload waiting for its roll): called from feed(),
+    // For an answer that comes later (a reload waiting for its roll, a /metrics scrape
+    // waiting for the workers): called from feed(),
     // which returns nullopt. The request's timeout stops; answer_later() ends the
     // exchange. A client that hangs up meanwhile ends the session (it is destroyed).
     void hold();

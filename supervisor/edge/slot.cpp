@@ -297,6 +297,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                               ", we speak " + std::to_string(ipc::kVersion));
                    machine_.hello(generation);
                    p.welcomed = true;
+                   p.metrics = hello.metrics;
                    const auto& lc = machine_.policy();
                    // The app's slots now (a `scale` may have changed them since the config).
                    const auto route = observer_.route_message();
@@ -313,6 +314,9 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                                               stats.connections, stats.bytes, unix_ms());
                    machine_.heartbeat(generation, stats.requests, now());
                    observer_.worker_load(lane_, static_cast<std::uint32_t>(stats.connections));
+                 },
+                 [&](const ipc::MetricsText& text) {
+                   if (context_.app_metrics) context_.app_metrics(config_->name, number_, text);
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
              },
@@ -340,6 +344,14 @@ void Slot::on_handle_refused(Process& p) {
 void Slot::send_route(const ipc::Route& route) {
   for (auto& [generation, p] : processes_)
     if (p->welcomed && p->worker->channel_open()) p->worker->send(route);
+}
+
+bool Slot::ask_metrics(std::uint64_t id) {
+  const auto generation = machine_.accepting();
+  Process* p = generation ? process(*generation) : nullptr;
+  if (!p || !p->metrics || !p->worker->channel_open()) return false;
+  p->worker->send(ipc::Metrics{id});
+  return true;
 }
 
 void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {

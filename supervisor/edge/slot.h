@@ -37,6 +37,8 @@ struct SlotContext {
   std::optional<std::uint32_t> scoreboard_uid;  // the workers' user it was given to
   platform::WorkerGuard* worker_guard = nullptr;
   std::function<void(ConnectionPtr)> hand_back;  // where connections workers give back go
+  // Where the workers' `metrics_text` answers go (the master's scrape in progress).
+  std::function<void(const std::string& app, int slot, const ipc::MetricsText&)> app_metrics;
 
   bool scoreboard_for_workers(const AppConfig& config) const {
     return scoreboard && (!config.run_as.uid || config.run_as.uid == scoreboard_uid);
@@ -81,6 +83,8 @@ class Slot final : private SlotEffects {
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
   void send_route(const ipc::Route& route);
   void show_queued(std::size_t waiting);  // in its scoreboard record
+  // Sends `metrics` to its accepting worker if that one offers metrics; false otherwise.
+  bool ask_metrics(std::uint64_t id);
 
   int number() const { return number_; }
   // The pid of its ready worker, if it has one.
@@ -107,6 +111,7 @@ class Slot final : private SlotEffects {
     std::shared_ptr<const AppConfig> config;  // what it was started with (its `welcome` says so)
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
     bool welcomed = false;  // said hello (an SDK worker): it takes our messages, not only handles
+    bool metrics = false;   // its hello offered the app's own metrics
     std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
     std::string address_in_use;  // the first line of its output that said EADDRINUSE

@@ -252,6 +252,11 @@ admin: {address: "127.0.0.1:${adminPort}"}
   assert.match(starting.body, /app gated: 0 of 2 workers ready/);
   assert.strictEqual((await admin(adminPort, '/healthz')).status, 200);
   assert.strictEqual(statusJson(sup).slots.every((s) => s.state === 'starting'), true);
+  // No worker ready to ask for its own metrics: the master's are served at once.
+  const early = await admin(adminPort, '/metrics');
+  assert.strictEqual(early.status, 200);
+  assert.match(early.body, /^handoff_app_ready_workers\{app="gated"\} 0$/m);
+  assert.doesNotMatch(early.body, /handoff_app_metrics_up/);
 
   fs.writeFileSync(gate, '');
   await sup.log.waitFor(/event=cluster_ready/);

@@ -44,8 +44,11 @@ test('the tarball holds the files package.json lists, and the manifest', () => {
   }
 });
 
-test('the package has no dependencies and says which Node it needs', () => {
-  for (const key of ['dependencies', 'peerDependencies', 'optionalDependencies']) assert.equal(manifest[key], undefined, key);
+test('the package has no dependencies (prom-client: an optional peer) and says which Node it needs', () => {
+  for (const key of ['dependencies', 'optionalDependencies']) assert.equal(manifest[key], undefined, key);
+  // serve(app, { metrics: register }) takes a prom-client Registry; the SDK never loads it.
+  assert.deepEqual(Object.keys(manifest.peerDependencies), ['prom-client']);
+  assert.deepEqual(manifest.peerDependenciesMeta, { 'prom-client': { optional: true } });
   assert.equal(manifest.engines.node, '>=20');
   assert.equal(manifest.license, 'MIT');
 });

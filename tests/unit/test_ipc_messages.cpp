@@ -255,3 +255,17 @@ TEST_CASE("the http settings: one entry per field, and the fixture the Node SDK 
   CHECK(http.size() == handoff::kHttpSettings.size());
   for (const auto& s : handoff::kHttpSettings) CHECK(http.contains(s.wire));
 }
+
+TEST_CASE("metrics and metrics_text: the scrape's id and the registry's text; hello's `metrics` only when set") {
+  CHECK(std::get<ipc::Metrics>(round_trip(ipc::Metrics{7})).id == 7);
+  const std::string text = "# TYPE x counter\nx{a=\"\\\"q\\\"\"} 1\n";
+  auto t = std::get<ipc::MetricsText>(round_trip(ipc::MetricsText{9, text, true}));
+  CHECK(t.id == 9);
+  CHECK(t.text == text);
+  CHECK(t.sum);
+  CHECK(ipc::encode(ipc::MetricsText{1, "", false}).find("sum") == std::string::npos);
+  CHECK(ipc::encode(ipc::Hello{"node", 1, 5, false}).find("metrics") == std::string::npos);
+  CHECK(std::get<ipc::Hello>(round_trip(ipc::Hello{"node", 1, 5, true})).metrics);
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"metrics_text","v":1,"id":1})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"hello","v":1,"sdk":"x","metrics":1})")));
+}

@@ -40,6 +40,13 @@ export interface ServeOptions {
   graceMs?: number;
   /** false: leave SIGTERM to the app. Default true. */
   sigterm?: boolean;
+  /**
+   * A prom-client Registry (or anything with a metrics() method returning Prometheus
+   * text): the supervisor's admin /metrics shows it too, with `app` and `slot` labels.
+   */
+  metrics?: { metrics(): string | Promise<string> };
+  /** With `metrics`: the supervisor adds the slots' samples up (only the `app` label). */
+  metricsSum?: boolean;
 }
 
 /** This worker, as the environment and then the master's `welcome` describe it. */

@@ -26,6 +26,7 @@ const { belongsHere } = require('./route-key');
 const { toServer } = require('./frameworks');
 const { DrainMachine, rulesFromWelcome } = require('./drain');
 const { HTTP_SETTINGS } = require('./http-settings');
+const { metricsSource, answerMetrics } = require('./metrics');
 // What http.Server uses to detach a parser from its socket, and what Node's child_process
 // calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
@@ -98,9 +99,12 @@ class Handoff extends EventEmitter {
 // (frameworks.js says how each is served, and refuses anything else).
 // Options: port, host (standalone only); graceMs: how long a drain the master did not
 // time (the master gone, SIGTERM, a `drain` without timeout_ms) may run before the
-// process exits (Infinity: never force an exit); sigterm: false leaves SIGTERM alone.
+// process exits (Infinity: never force an exit); sigterm: false leaves SIGTERM alone;
+// metrics: a prom-client Registry the master's /metrics shows too (metrics.js), with
+// metricsSum: true added up across slots.
 function serve(app, options = {}) {
   const target = toServer(app);
+  metricsSource(options); // a wrong `metrics` fails here, standalone too
   if (served) throw new Error('serve() may be called once per process');
   const handoff = (served = new Handoff(target.server));
 
@@ -136,6 +140,7 @@ function crashOnRejection(result) {
 
 function attach(handoff, server, options) {
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const metrics = metricsSource(options); // null: this worker offers no metrics
   const sockets = new Set(); // the handed-over sockets still open
   // HTTP-level state per socket that has had a request (the socket a request sees: the
   // handed-over one, or the TLSSocket over it): responses not finished yet, the time of
@@ -749,6 +754,8 @@ function attach(handoff, server, options) {
       route = routeOf(message);
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
+    } else if (message.handoff === 'metrics') {
+      if (metrics) answerMetrics(metrics, message, send);
     } else if (message.handoff === 'drain') {
       const timeoutMs = Number.isInteger(message.timeout_ms) && message.timeout_ms > 0 ? message.timeout_ms : 0;
       feedDrain('drain', timeoutMs || graceMs, () =>
@@ -776,7 +783,9 @@ function attach(handoff, server, options) {
   process.on('message', onMessage);
   process.once('disconnect', onDisconnect);
   if (options.sigterm ?? true) process.on('SIGTERM', onSigterm);
-  send({ handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid });
+  const hello = { handoff: 'hello', v: PROTOCOL_VERSION, sdk: 'node', pid: process.pid };
+  if (metrics) hello.metrics = true;
+  send(hello);
   // serve() says `ready` once the app can take connections.
 }
 

@@ -18,10 +18,14 @@ std::string_view reason(int status) {
 
 }  // namespace
 
+HttpAnswer metrics_answer(std::string body) {
+  return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+}
+
 HttpAnswer route_admin(std::string_view method, std::string_view target, AdminSource& source) {
   const std::string_view path = target.substr(0, target.find('?'));
   if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", source.metrics_text()};
+  if (path == "/metrics") return metrics_answer(source.metrics_text());
   if (path == "/status") return {200, "application/json", source.status_text() + "\n"};
   std::string detail;
   if (path == "/healthz") {

@@ -6,6 +6,7 @@
 //   GET /status   the JSON of `supervisor status --json`
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,8 @@ struct HttpAnswer {
 class AdminSource {
  public:
   virtual std::string metrics_text() = 0;
+  // /metrics with what the workers add (the apps' own metrics): `done` may run later.
+  virtual void metrics_async(std::function<void(std::string)> done) { done(metrics_text()); }
   virtual std::string status_text() = 0;  // JSON
   virtual bool healthy(std::string& detail) = 0;
   virtual bool ready(std::string& detail) = 0;
@@ -27,6 +30,9 @@ class AdminSource {
  protected:
   ~AdminSource() = default;
 };
+
+// The /metrics answer around its body (its content type in one place).
+HttpAnswer metrics_answer(std::string body);
 
 HttpAnswer route_admin(std::string_view method, std::string_view target, AdminSource& source);
 

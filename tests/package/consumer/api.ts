@@ -75,6 +75,10 @@ export function options(): void {
   serve(http.createServer(), { port: '/run/app.sock' });
   // @ts-expect-error: an unknown option
   serve(http.createServer(), { prot: 8080 });
+  // The app's own metrics: a prom-client Registry, or anything with its metrics().
+  serve(http.createServer(), { metrics: { metrics: async () => 'hits_total 1\n' }, metricsSum: true });
+  // @ts-expect-error: a registry answers metrics()
+  serve(http.createServer(), { metrics: {} });
 }
 
 export function refusals(): void {

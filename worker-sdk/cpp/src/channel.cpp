@@ -124,6 +124,8 @@ void Channel::message(const ipc::Message& message) {
     if (callbacks_.drain) callbacks_.drain(*d);
   } else if (const auto* r = std::get_if<ipc::Route>(&message)) {
     if (callbacks_.route) callbacks_.route(*r);
+  } else if (const auto* m = std::get_if<ipc::Metrics>(&message)) {
+    if (callbacks_.metrics) callbacks_.metrics(*m);
   }
   // Hello, Ready, Stats, Handback travel the other way; ignored.
 }

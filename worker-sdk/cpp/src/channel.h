@@ -24,6 +24,7 @@ class Channel final : ipc::ChannelEnd::Effects {
     std::function<void(const ipc::Welcome&)> welcome;
     std::function<void(const ipc::Route&)> route;  // the app's rule or slot count changed
     std::function<void(const ipc::Drain&)> drain;
+    std::function<void(const ipc::Metrics&)> metrics;  // a scrape asks for the app's own metrics
     std::function<void()> closed;  // EOF or error: the master is gone
   };
 

@@ -259,6 +259,12 @@ int Worker::Impl::start_supervised() {
                        report_activity();
                        drain_effects(machine.drain(now(), d.timeout_ms, d.handback && channel->is_open()));
                      },
+                 .metrics =
+                     [this](const ipc::Metrics& m) {
+                       if (!options.metrics) return;
+                       channel->send_line(ipc::encode(
+                           ipc::MetricsText{.id = m.id, .text = options.metrics(), .sum = options.metrics_sum}));
+                     },
                  // The master is gone: nobody hands us sockets or reads our stats.
                  .closed =
                      [this] {
@@ -273,7 +279,8 @@ int Worker::Impl::start_supervised() {
     std::fprintf(stderr, "handoff worker: cannot open NODE_CHANNEL_FD=%d: %s\n", *channel_fd, uv_strerror(rc));
     return 1;
   }
-  channel->send_line(ipc::encode(ipc::Hello{.sdk = "cpp", .version = ipc::kVersion, .pid = uv_os_getpid()}));
+  channel->send_line(ipc::encode(ipc::Hello{
+      .sdk = "cpp", .version = ipc::kVersion, .pid = uv_os_getpid(), .metrics = static_cast<bool>(options.metrics)}));
   // Nothing else to prepare: connections are served as soon as they arrive.
   channel->send_line(ipc::encode(ipc::Ready{}));
   return 0;

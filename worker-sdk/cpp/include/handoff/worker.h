@@ -115,6 +115,13 @@ struct WorkerOptions {
   // most this long; then every connection is closed.
   unsigned shutdown_timeout_ms = 5'000;
   HttpLimits limits;
+  // The app's own metrics, shown on the supervisor's admin /metrics with `app` and `slot`
+  // labels: called on the worker's loop at each scrape, it returns the Prometheus text
+  // format (0.0.4). Empty: the worker offers none. A loop held longer than the master's
+  // 1 s leaves the worker reported as handoff_app_metrics_up 0 for that scrape.
+  std::function<std::string()> metrics;
+  // With `metrics`: the supervisor adds the slots' samples up (the `app` label alone).
+  bool metrics_sum = false;
 };
 
 class Worker {
