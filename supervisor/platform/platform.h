@@ -36,6 +36,22 @@ std::optional<Ids> resolve_user(const std::string& user, const std::string& grou
 // Gives up root for good, after the listeners are bound. False and a reason on failure.
 bool drop_privileges(const Ids& ids, std::string& error);
 
+// Started with capabilities instead of root (systemd's AmbientCapabilities=): keeps them
+// for the master only, so that no worker inherits them. Called once, first thing.
+void keep_capabilities_from_workers();
+// While it lives, the next child spawned inherits CAP_KILL (the worker guard, which must
+// kill workers running as other users), if the master holds it. Linux only.
+class KillCapabilityForChild {
+ public:
+  KillCapabilityForChild();
+  ~KillCapabilityForChild();
+  KillCapabilityForChild(const KillCapabilityForChild&) = delete;
+  KillCapabilityForChild& operator=(const KillCapabilityForChild&) = delete;
+
+ private:
+  bool raised_ = false;
+};
+
 // How many CPUs this process may run on: its affinity mask (sched_getaffinity on Linux, so
 // `taskset` and cgroup cpusets count; the process affinity mask on Windows), at least 1.
 // `workers: auto` starts one worker per CPU counted here.
