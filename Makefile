@@ -3,7 +3,8 @@
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
             nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs npm node-ws libsystemd-dev \
-            socat systemd util-linux stress-ng openssl iproute2
+            socat systemd util-linux stress-ng openssl iproute2 dpkg-dev file
+# (dpkg-dev and file: `make deb`'s dependency list, dpkg-shlibdeps.)
 # The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
 WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml

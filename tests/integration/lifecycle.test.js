@@ -264,11 +264,17 @@ test('user: workers run as the configured user', { skip: process.getuid() !== 0 
 // As the systemd unit runs it (configs/systemd/handoff.service): not root, with ambient
 // capabilities. The master binds a port below 1024 and runs the app as another user; the
 // worker and the worker guard inherit nothing but the guard's CAP_KILL.
-test('capabilities instead of root: a privileged port, workers as their user, no capability passed on',
-  { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+const CAP_KILL = 1n << 5n;
+const procStatus = (pid) => fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+const statusField = (text, name) => text.match(new RegExp(`^${name}:\\s+(\\S+)`, 'm'))[1];
+const capabilitySet = (text, name) => BigInt(`0x${statusField(text, name)}`);
+
+// The supervisor as `daemon` with the unit's capabilities (setpriv), serving hello-cpp as
+// `nobody` on a port below 1024; `top`: more top-level config lines.
+async function startWithCapabilities(t, top = '') {
   const dir = h.tempDir();
-  fs.chmodSync(dir, 0o755);
-  fs.chownSync(dir, 1, 1);  // daemon's: the master writes its control socket here
+  // The master creates its control socket here as daemon, and removes it as who it is then.
+  fs.chmodSync(dir, 0o1777);
   const program = path.join(dir, 'hello-cpp');
   fs.copyFileSync(h.HELLO_CPP, program);
   fs.chmodSync(program, 0o755);
@@ -277,30 +283,42 @@ test('capabilities instead of root: a privileged port, workers as their user, no
   const prefix = ['setpriv', '--reuid=daemon', '--regid=daemon', '--clear-groups', `--inh-caps=${caps}`,
     `--ambient-caps=${caps}`, '--'];
   const sup = await h.startSupervisor(
-    h.config({ port, command: [program], workers: 1, extra: `    cwd: ${dir}\n    user: nobody\n` }),
+    h.config({ port, command: [program], workers: 1, extra: `    cwd: ${dir}\n    user: nobody\n${top}` }),
     { file: path.join(dir, 'cluster.yaml'), prefix },
   );
   t.after(() => sup.stop());
   const [, pid] = await sup.log.waitFor(/event=spawn app=hello slot=1 pid=(\d+)/);
   await sup.log.waitFor(/event=ready app=hello slot=1 /);
   assert.strictEqual((await h.request({ port })).status, 200);
-  const status = (p) => fs.readFileSync(`/proc/${p}/status`, 'utf8');
-  const field = (text, name) => text.match(new RegExp(`^${name}:\\s+(\\S+)`, 'm'))[1];
-  const worker = status(pid);
-  assert.strictEqual(field(worker, 'Uid'), '65534');
+  return { sup, worker: pid };
+}
+
+test('capabilities instead of root: a privileged port, workers as their user, no capability passed on',
+  { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const { sup, worker: pid } = await startWithCapabilities(t);
+  const worker = procStatus(pid);
+  assert.strictEqual(statusField(worker, 'Uid'), '65534');
   // (Its inheritable set stays as setpriv left it: it grants nothing without file capabilities.)
-  for (const set of ['CapPrm', 'CapEff', 'CapAmb']) assert.strictEqual(BigInt(`0x${field(worker, set)}`), 0n, set);
-  const master = status(sup.pid);
-  assert.strictEqual(field(master, 'Uid'), '1');
-  assert.strictEqual(BigInt(`0x${field(master, 'CapAmb')}`), 0n, 'the master empties its ambient set');
-  const CAP_KILL = 1n << 5n;
-  assert.notStrictEqual(BigInt(`0x${field(master, 'CapEff')}`) & CAP_KILL, 0n, 'the master keeps its capabilities');
+  for (const set of ['CapPrm', 'CapEff', 'CapAmb']) assert.strictEqual(capabilitySet(worker, set), 0n, set);
+  const master = procStatus(sup.pid);
+  assert.strictEqual(statusField(master, 'Uid'), '1');
+  assert.strictEqual(capabilitySet(master, 'CapAmb'), 0n, 'the master empties its ambient set');
+  assert.notStrictEqual(capabilitySet(master, 'CapEff') & CAP_KILL, 0n, 'the master keeps its capabilities');
   // The worker guard: the master's other child, the supervisor binary run as the guard.
   const guards = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== pid).filter((p) => {
-    try { return field(status(p), 'PPid') === String(sup.pid); } catch { return false; }
+    try { return statusField(procStatus(p), 'PPid') === String(sup.pid); } catch { return false; }
   });
   assert.strictEqual(guards.length, 1, `the master's children besides the worker: ${guards}`);
-  assert.strictEqual(BigInt(`0x${field(status(guards[0]), 'CapAmb')}`), CAP_KILL);
+  assert.strictEqual(capabilitySet(procStatus(guards[0]), 'CapAmb'), CAP_KILL);
+});
+
+test('user: with capabilities instead of root, the master gives them up when it becomes that user',
+  { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const { sup } = await startWithCapabilities(t, 'user: nobody\n');
+  await sup.log.waitFor(/event=privileges_dropped user=nobody/);
+  const master = procStatus(sup.pid);
+  assert.strictEqual(statusField(master, 'Uid'), '65534');
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.strictEqual(capabilitySet(master, set), 0n, set);
 });
 
 // A port below 1024 that nothing listens on now (bound and closed by this root process).

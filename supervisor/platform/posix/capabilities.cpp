@@ -9,6 +9,11 @@
 #ifdef __linux__
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #endif
 
 namespace handoff::platform {
@@ -17,6 +22,21 @@ void keep_capabilities_from_workers() {
 #ifdef __linux__
   (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 #endif
+}
+
+bool clear_capabilities(std::string& error) {
+#ifdef __linux__
+  // Lowering is always allowed. Raw capset(2): glibc has no wrapper, libcap is not needed.
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capset, &header, data) != 0) {
+    error = std::string("capset: ") + std::strerror(errno);
+    return false;
+  }
+#else
+  (void)error;
+#endif
+  return true;
 }
 
 KillCapabilityForChild::KillCapabilityForChild() {

@@ -5,6 +5,8 @@ namespace handoff::platform {
 
 void keep_capabilities_from_workers() {}
 
+bool clear_capabilities(std::string&) { return true; }
+
 KillCapabilityForChild::KillCapabilityForChild() { (void)raised_; }
 
 KillCapabilityForChild::~KillCapabilityForChild() = default;
