@@ -35,7 +35,8 @@ if(NOT WIN32)
           DESTINATION ${CMAKE_INSTALL_DOCDIR})
   install(FILES ${PROJECT_SOURCE_DIR}/configs/systemd/README.md
           DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME systemd.md)
-  # The unit as the source has it names /usr/bin/supervisor and /etc/handoff (the .deb's
+  # The unit as the source has it names /usr/bin/supervisor, /etc/handoff and
+  # /usr/share/doc/handoff (the .deb's
   # layout); another prefix gets its own paths, decided when the install runs.
   set(unit_source ${PROJECT_SOURCE_DIR}/configs/systemd/handoff.service)
   set(unit_staged ${PROJECT_BINARY_DIR}/install/handoff.service)
@@ -49,6 +50,7 @@ if(NOT WIN32)
     file(READ \"${unit_source}\" unit)
     string(REPLACE \"/usr/bin/supervisor\" \"\${prefix}/${CMAKE_INSTALL_BINDIR}/supervisor\" unit \"\${unit}\")
     string(REPLACE \"/etc/handoff/\" \"\${etc}/handoff/\" unit \"\${unit}\")
+    string(REPLACE \"/usr/share/doc/handoff/\" \"\${prefix}/${CMAKE_INSTALL_DOCDIR}/\" unit \"\${unit}\")
     file(WRITE \"${unit_staged}\" \"\${unit}\")
     file(INSTALL DESTINATION \"\${prefix}/lib/systemd/system\" TYPE FILE FILES \"${unit_staged}\")
   ")
