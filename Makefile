@@ -3,10 +3,13 @@
 
 PACKAGES := cmake ninja-build g++ pkg-config libuv1-dev libyaml-cpp-dev libboost-dev doctest-dev \
             nlohmann-json3-dev libxxhash-dev node-llhttp libcli11-dev nodejs npm node-ws libsystemd-dev \
-            socat systemd util-linux stress-ng openssl iproute2
+            socat systemd util-linux stress-ng openssl iproute2 dpkg-dev file
+# (dpkg-dev and file: `make deb`'s dependency list, dpkg-shlibdeps.)
 # The Windows build: mingw-w64 cross compiler, wine to run it, dpkg-dev for `apt-get source`.
 WINDOWS_PACKAGES := g++-mingw-w64-x86-64-posix wine64 dpkg-dev
 CONFIG ?= configs/cluster.yaml
+# `make install`: where to (and DESTDIR=/staging/dir to install below another root).
+PREFIX ?= /usr/local
 # The Node LTS binaries of the test suite (tools/node-lts): `make run`, `make test` and
 # `make bench` run with PATH from `node-lts.sh path`, which puts the suite's default Node
 # first when the system's node is older than the oldest supported line (Debian 12: 18).
@@ -14,7 +17,7 @@ CONFIG ?= configs/cluster.yaml
 NODE_LTS := tools/node-lts/node-lts.sh
 WITH_NODE = path=$$($(NODE_LTS) path) && PATH=$$path
 
-.PHONY: all deps deps-windows packages-windows build build-asan build-windows run test test-fast test-asan test-loaded test-windows bench clean
+.PHONY: all deps deps-windows packages-windows build build-asan build-windows run install deb test test-fast test-asan test-loaded test-windows bench clean
 
 all: build
 
@@ -60,6 +63,15 @@ build-asan: deps
 
 run: build
 	$(WITH_NODE) build/bin/supervisor --config $(CONFIG)
+
+# The binary, the C++ SDK (find_package(handoff)), the Node SDK's tarball, the systemd
+# unit and an example config (cmake/install/install.cmake lists them). Enables nothing.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install build --prefix $(PREFIX)
+
+# The same as a Debian package under /usr: build/handoff_<version>_<arch>.deb.
+deb: build
+	cd build && cpack -G DEB
 
 # The whole suite, then the whole suite again under AddressSanitizer + UBSan.
 test: test-fast test-asan

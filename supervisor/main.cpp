@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
   }
   auto config = load_checked(config_path);
   if (!config) return kConfigInvalid;
+  handoff::platform::keep_capabilities_from_workers();
   handoff::Master master(std::move(*config), config_path);
   return master.run();
 }

@@ -688,7 +688,10 @@ const Field<AppConfig> kAppFields[] = {
        if (auto n = read_integer(v, ctx, field, 0, 1LL << 50))
          a.lifecycle.max_requests_jitter = static_cast<std::uint64_t>(*n);
      }},
-    {"user", "string", "the supervisor's", "Run the workers as this user (the supervisor must be root).", false,
+    {"user", "string", "the supervisor's",
+     "Run the workers as this user (the supervisor must be root, or hold CAP_SETUID and CAP_SETGID as under "
+     "the systemd unit).",
+     false,
      HANDOFF_NAME(AppConfig, run_as.user)},
     {"min_ready", "integer", "1",
      "`/readyz` answers 200 only while this app has at least this many ready workers (and systemd hears "

@@ -34,8 +34,28 @@ int open_descriptor_count();
 // group). nullopt and a reason when either is unknown or the platform has no such thing.
 std::optional<Ids> resolve_user(const std::string& user, const std::string& group, std::string& error);
 
-// Gives up root for good, after the listeners are bound. False and a reason on failure.
+// Gives up root (or the capabilities held instead) for good, after the listeners are
+// bound. False and a reason on failure.
 bool drop_privileges(const Ids& ids, std::string& error);
+
+// Started with capabilities instead of root (systemd's AmbientCapabilities=): keeps them
+// for the master only, so that no worker inherits them. Called once, first thing.
+void keep_capabilities_from_workers();
+// Gives up every capability (permitted, effective, inheritable, ambient). After a setuid
+// from root the kernel has done it; from a user with capabilities it has not.
+bool clear_capabilities(std::string& error);
+// While it lives, the next child spawned inherits CAP_KILL (the worker guard, which must
+// kill workers running as other users), if the master holds it. Linux only.
+class KillCapabilityForChild {
+ public:
+  KillCapabilityForChild();
+  ~KillCapabilityForChild();
+  KillCapabilityForChild(const KillCapabilityForChild&) = delete;
+  KillCapabilityForChild& operator=(const KillCapabilityForChild&) = delete;
+
+ private:
+  bool raised_ = false;
+};
 
 // How many CPUs this process may run on: its affinity mask (sched_getaffinity on Linux, so
 // `taskset` and cgroup cpusets count; the process affinity mask on Windows), at least 1.

@@ -357,6 +357,81 @@ test('user: workers run as the configured user', { skip: process.getuid() !== 0 
   assert.strictEqual(uid, '65534');
 });
 
+// As the systemd unit runs it (configs/systemd/handoff.service): not root, with ambient
+// capabilities. The master binds a port below 1024 and runs the app as another user; the
+// worker and the worker guard inherit nothing but the guard's CAP_KILL.
+const CAP_KILL = 1n << 5n;
+const procStatus = (pid) => fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+const statusField = (text, name) => text.match(new RegExp(`^${name}:\\s+(\\S+)`, 'm'))[1];
+const capabilitySet = (text, name) => BigInt(`0x${statusField(text, name)}`);
+
+// The supervisor as `daemon` with the unit's capabilities (setpriv), serving hello-cpp as
+// `nobody` on a port below 1024; `top`: more top-level config lines.
+async function startWithCapabilities(t, top = '') {
+  const dir = h.tempDir();
+  // The master creates its control socket here as daemon, and removes it as who it is then.
+  fs.chmodSync(dir, 0o1777);
+  const program = path.join(dir, 'hello-cpp');
+  fs.copyFileSync(h.HELLO_CPP, program);
+  fs.chmodSync(program, 0o755);
+  const port = await privilegedPort();
+  const caps = '+net_bind_service,+setuid,+setgid,+chown,+kill';
+  const prefix = ['setpriv', '--reuid=daemon', '--regid=daemon', '--clear-groups', `--inh-caps=${caps}`,
+    `--ambient-caps=${caps}`, '--'];
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [program], workers: 1, extra: `    cwd: ${dir}\n    user: nobody\n${top}` }),
+    { file: path.join(dir, 'cluster.yaml'), prefix },
+  );
+  t.after(() => sup.stop());
+  const [, pid] = await sup.log.waitFor(/event=spawn app=hello slot=1 pid=(\d+)/);
+  await sup.log.waitFor(/event=ready app=hello slot=1 /);
+  assert.strictEqual((await h.request({ port })).status, 200);
+  return { sup, worker: pid };
+}
+
+test('capabilities instead of root: a privileged port, workers as their user, no capability passed on',
+  { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const { sup, worker: pid } = await startWithCapabilities(t);
+  const worker = procStatus(pid);
+  assert.strictEqual(statusField(worker, 'Uid'), '65534');
+  // (Its inheritable set stays as setpriv left it: it grants nothing without file capabilities.)
+  for (const set of ['CapPrm', 'CapEff', 'CapAmb']) assert.strictEqual(capabilitySet(worker, set), 0n, set);
+  const master = procStatus(sup.pid);
+  assert.strictEqual(statusField(master, 'Uid'), '1');
+  assert.strictEqual(capabilitySet(master, 'CapAmb'), 0n, 'the master empties its ambient set');
+  assert.notStrictEqual(capabilitySet(master, 'CapEff') & CAP_KILL, 0n, 'the master keeps its capabilities');
+  // The worker guard: the master's other child, the supervisor binary run as the guard.
+  const guards = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== pid).filter((p) => {
+    try { return statusField(procStatus(p), 'PPid') === String(sup.pid); } catch { return false; }
+  });
+  assert.strictEqual(guards.length, 1, `the master's children besides the worker: ${guards}`);
+  assert.strictEqual(capabilitySet(procStatus(guards[0]), 'CapAmb'), CAP_KILL);
+});
+
+test('user: with capabilities instead of root, the master gives them up when it becomes that user',
+  { skip: process.getuid() !== 0 && 'needs root' }, async (t) => {
+  const { sup } = await startWithCapabilities(t, 'user: nobody\n');
+  await sup.log.waitFor(/event=privileges_dropped user=nobody/);
+  const master = procStatus(sup.pid);
+  assert.strictEqual(statusField(master, 'Uid'), '65534');
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) assert.strictEqual(capabilitySet(master, set), 0n, set);
+});
+
+// A port below 1024 that nothing listens on now (bound and closed by this root process).
+async function privilegedPort() {
+  const net = require('node:net');
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 600 + Math.floor(Math.random() * 400);
+    const free = await new Promise((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below 1024 in 50 tries');
+}
+
 test('queue.timeout: a connection that waits too long for its slot gets 503', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(

@@ -39,7 +39,9 @@ bool drop_privileges(const Ids& ids, std::string& error) {
     error = std::strerror(errno);
     return false;
   }
-  return true;
+  // A master started with capabilities instead of root (the systemd unit) still holds
+  // them after setuid: for good means those too.
+  return clear_capabilities(error);
 }
 
 }  // namespace handoff::platform

@@ -87,7 +87,11 @@ std::unique_ptr<WorkerGuard> start_worker_guard(uv_loop_t* loop, const std::opti
                  static_cast<long long>(status), signal);
   };
   auto process = UvHandle<uv_process_t>::make();
-  const int rc = uv_spawn(loop, process.get(), &options);
+  // The guard must be able to kill workers that run as other users, as the master can.
+  const int rc = [&] {
+    KillCapabilityForChild kill_capability;
+    return uv_spawn(loop, process.get(), &options);
+  }();
   process.mark_initialized();
   ::close(fds[0]);
   if (rc != 0) {
