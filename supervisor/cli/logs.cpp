@@ -1,7 +1,5 @@
 #include "supervisor/cli/logs.h"
 
-#include <uv.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,8 +12,6 @@
 #include "supervisor/core/log_record.h"
 #include "supervisor/core/log_tail.h"
 #include "supervisor/edge/real_host.h"
-#include "supervisor/platform/service.h"
-#include "uvglue/uv_handle.h"
 
 namespace handoff::commands {
 namespace {
@@ -37,30 +33,17 @@ void print(const std::vector<std::string>& lines) {
 struct Follow {
   const LogsOptions* options = nullptr;
   std::string log_file;  // from the config, or the master's answer
-  UvHandle<uv_pipe_t> pipe;
-  uv_connect_t connect{};
-  uv_write_t write{};
-  std::string request;
-  std::string pending;   // bytes not yet a whole line
   bool answered = false;
   std::set<std::string> shown;  // tail lines the stream may repeat (written before we read the file)
   std::string error;
-  bool ended = false;
-  char buffer[64 * 1024];
 
-  void finish(std::string why = {}) {
-    if (!why.empty() && error.empty()) error = std::move(why);
-    ended = true;
-    pipe.reset();
-  }
-
-  void on_line(std::string_view line) {
+  bool on_line(std::string_view line) {
     if (!answered) {
       answered = true;
       auto reply = control::decode_reply(line);
-      if (auto* why = std::get_if<std::string>(&reply)) return finish(*why);
+      if (auto* why = std::get_if<std::string>(&reply)) return fail(*why);
       const auto& r = std::get<control::Reply>(reply);
-      if (!r.ok) return finish(r.message);
+      if (!r.ok) return fail(r.message);
       if (log_file.empty()) log_file = r.log_file;
       // Subscribed first, then the file: a line written in between comes both ways, and
       // the stream's copy is skipped; none is missed.
@@ -69,70 +52,37 @@ struct Follow {
         shown.insert(tail.begin(), tail.end());
         print(tail);
       }
-      return;
+      return true;
     }
     if (!shown.empty()) {
-      if (shown.erase(std::string(line))) return;
+      if (shown.erase(std::string(line))) return true;
       shown.clear();
     }
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fputc('\n', stdout);
+    std::fflush(stdout);
+    return true;
+  }
+
+  bool fail(std::string why) {
+    error = std::move(why);
+    return false;
   }
 };
 
 int follow(const std::string& socket, const std::string& log_file, const LogsOptions& options) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   Follow stream;
   stream.options = &options;
   stream.log_file = log_file;
-  stream.request = control::encode(control::Request{.command = control::Command::logs, .app = options.app, .follow = true});
-  stream.pipe = UvHandle<uv_pipe_t>::make();
-  uv_pipe_init(&loop, stream.pipe.get(), 0);
-  stream.pipe.mark_initialized();
-  stream.pipe->data = &stream;
-  stream.connect.data = &stream;
-  uv_pipe_connect(&stream.connect, stream.pipe.get(), platform::local_endpoint(socket).c_str(), [](uv_connect_t* req, int status) {
-    auto* me = static_cast<Follow*>(req->data);
-    if (me->ended) return;
-    if (status != 0) return me->finish(std::string("cannot connect: ") + uv_strerror(status));
-    uv_buf_t line = uv_buf_init(me->request.data(), static_cast<unsigned>(me->request.size()));
-    me->write.data = me;
-    uv_write(&me->write, me->pipe.stream(), &line, 1, [](uv_write_t* w, int rc) {
-      auto* f = static_cast<Follow*>(w->data);
-      if (rc != 0 && !f->ended) f->finish(std::string("cannot send: ") + uv_strerror(rc));
-    });
-    uv_read_start(
-        me->pipe.stream(),
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* f = static_cast<Follow*>(h->data);
-          *buf = uv_buf_init(f->buffer, sizeof f->buffer);
-        },
-        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-          auto* f = static_cast<Follow*>(s->data);
-          if (!f || f->ended) return;
-          if (n < 0) {
-            if (!f->answered) return f->finish("the supervisor closed the connection without an answer");
-            std::fflush(stdout);
-            std::fprintf(stderr, "supervisor logs: the supervisor closed the stream (it stopped)\n");
-            return f->finish();
-          }
-          f->pending.append(buf->base, static_cast<std::size_t>(n));
-          std::size_t start = 0;
-          for (auto nl = f->pending.find('\n'); nl != std::string::npos && !f->ended; nl = f->pending.find('\n', start)) {
-            f->on_line(std::string_view(f->pending).substr(start, nl - start));
-            start = nl + 1;
-          }
-          f->pending.erase(0, start);
-          std::fflush(stdout);
-        });
-  });
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  if (!stream.error.empty()) {
-    std::fprintf(stderr, "supervisor logs: %s: %s\n", socket.c_str(), stream.error.c_str());
+  const auto ended = control::exchange(
+      socket, control::Request{.command = control::Command::logs, .app = options.app, .follow = true},
+      [&](std::string_view line) { return stream.on_line(line); });
+  std::fflush(stdout);
+  if (const auto& why = stream.error.empty() ? ended : stream.error; !why.empty()) {
+    std::fprintf(stderr, "supervisor logs: %s: %s\n", socket.c_str(), why.c_str());
     return kFailed;
   }
+  std::fprintf(stderr, "supervisor logs: the supervisor closed the stream (it stopped)\n");
   return 0;
 }
 
@@ -175,7 +125,7 @@ int logs(const std::string& config_path, const std::string& socket_path, const L
   if (options.follow) return follow(socket, log_file, options);
   if (log_file.empty()) {
     // Only the master knows (no config given): ask it.
-    auto answer = control::call(socket, {control::Command::logs, options.app, 0, false});
+    auto answer = control::call(socket, control::Request{.command = control::Command::logs, .app = options.app});
     if (auto* why = std::get_if<std::string>(&answer)) {
       std::fprintf(stderr, "supervisor logs: %s: %s\n", socket.c_str(), why->c_str());
       return kFailed;

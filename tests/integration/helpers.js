@@ -278,17 +278,17 @@ async function outputClosed(child, closed, pipes) {
   );
 }
 
-// Runs the supervisor to completion (for config errors): { code, stdout, stderr }.
-function runSupervisor(args, { timeout = TIMEOUT } = {}) {
+// Waits for `child` to exit, collecting its output: { code, stdout, stderr }. Killed and
+// rejected after `timeout` ms.
+function completion(child, what, timeout) {
   return new Promise((resolve, reject) => {
-    const child = launch(args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`supervisor ${args.join(' ')} did not exit; stderr:\n${stderr}`));
+      reject(new Error(`supervisor ${what} did not exit in ${timeout} ms; stderr:\n${stderr}`));
     }, timeout);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -297,25 +297,16 @@ function runSupervisor(args, { timeout = TIMEOUT } = {}) {
   });
 }
 
+// Runs the supervisor to completion (for config errors): { code, stdout, stderr }.
+function runSupervisor(args, { timeout = TIMEOUT } = {}) {
+  return completion(launch(args, { stdio: ['ignore', 'pipe', 'pipe'] }), args.join(' '), timeout);
+}
+
 // Runs `supervisor ARGS --config <its file>` against a running supervisor without
 // blocking this process (a load it generates goes on meanwhile): { code, stdout, stderr }.
 function cli(sup, args, { timeout = 60000 } = {}) {
   const argv = supervisorArgv([...args, '--config', sup.file]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`supervisor ${args.join(' ')} did not exit in ${timeout} ms; stderr:\n${stderr}`));
-    }, timeout);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return completion(spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }), args.join(' '), timeout);
 }
 
 // One HTTP request on a fresh connection (no agent, so no reuse), optionally from a
