@@ -49,7 +49,7 @@ std::optional<handoff::Config> load_checked(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  handoff::platform::ignore_broken_pipes();
+  handoff::platform::ignore_harmless_signals();
   // Not a command for people: the process that kills the workers if the master dies.
   if (argc == 2 && argv[1] == handoff::platform::kWorkerGuardCommand) return handoff::platform::run_worker_guard();
   handoff::platform::use_binary_stdio();

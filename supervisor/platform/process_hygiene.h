@@ -8,11 +8,14 @@
 
 namespace handoff::platform {
 
-// A peer that went away (a worker killed while a handle was in flight, a control client
-// that hung up before its reply) is an EPIPE on that one write, never a signal. Called
-// first thing by every subcommand, the command-line clients too. Children do not
+// Signals whose default action would end the master for nothing:
+//  - SIGPIPE: a peer that went away (a worker killed while a handle was in flight, a
+//    control client that hung up before its reply) is an EPIPE on that one write;
+//  - SIGUSR1 (reopen the log file): logrotate may send it while the master starts, before
+//    its own handler replaces this.
+// Called first thing by every subcommand, the command-line clients too. Children do not
 // inherit it: libuv resets every signal disposition in a spawned process.
-void ignore_broken_pipes();
+void ignore_harmless_signals();
 
 struct DescriptorLimit {
   std::uint64_t before = 0;  // the soft limit the master was started with

@@ -11,7 +11,10 @@
 
 namespace handoff::platform {
 
-void ignore_broken_pipes() { std::signal(SIGPIPE, SIG_IGN); }
+void ignore_harmless_signals() {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGUSR1, SIG_IGN);
+}
 
 std::optional<DescriptorLimit> raise_descriptor_limit() {
   rlimit limit{};

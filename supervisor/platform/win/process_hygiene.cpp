@@ -3,7 +3,7 @@
 namespace handoff::platform {
 
 // Windows has no SIGPIPE: a write to a closed pipe or socket is an error code already.
-void ignore_broken_pipes() {}
+void ignore_harmless_signals() {}
 
 // Handles are limited by memory, not by a per-process soft limit.
 std::optional<DescriptorLimit> raise_descriptor_limit() { return std::nullopt; }
