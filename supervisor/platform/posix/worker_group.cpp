@@ -73,6 +73,13 @@ std::unique_ptr<WorkerGuard> start_worker_guard(uv_loop_t* loop, const std::opti
   stdio[2].data.fd = 2;
   uv_process_options_t options{};
   options.file = exe;
+#ifdef __linux__
+  // The running binary itself, wherever it lies: /proc/self/exe is followed without
+  // looking its directories up again, so a master whose user may not search them (a
+  // service user, a build in a 0700 directory) still starts it, and a binary replaced on
+  // disk by an upgrade meanwhile is not the one that runs.
+  options.file = "/proc/self/exe";
+#endif
   options.args = args;
   options.stdio = stdio;
   options.stdio_count = 3;
