@@ -399,6 +399,8 @@ test('capabilities instead of root: a privileged port, workers as their user, no
   const master = procStatus(sup.pid);
   assert.strictEqual(statusField(master, 'Uid'), '1');
   assert.strictEqual(capabilitySet(master, 'CapAmb'), 0n, 'the master empties its ambient set');
+  // CAP_CHOWN gave the scoreboard to the workers' user (its mode set first: no CAP_FOWNER).
+  assert.ok(!sup.log.lines.some((l) => /cannot give the scoreboard/.test(l)), sup.log.lines.join('\n'));
   assert.notStrictEqual(capabilitySet(master, 'CapEff') & CAP_KILL, 0n, 'the master keeps its capabilities');
   // The worker guard: the master's other child, the supervisor binary run as the guard.
   const guards = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && p !== pid).filter((p) => {

@@ -50,7 +50,9 @@ bool give_file(const std::string& path, const Ids& ids, std::string& error) {
 
 bool give_shared_memory(std::intptr_t handle, const Ids& ids, std::string& error) {
   const int fd = static_cast<int>(handle);
-  if (::fchown(fd, ids.uid, ids.gid) != 0 || ::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+  // The mode first: once the segment is another user's, only CAP_FOWNER may change it (a
+  // master that is not root but holds CAP_CHOWN, as the systemd unit runs it, has none).
+  if (::fchmod(fd, S_IRUSR | S_IWUSR) != 0 || ::fchown(fd, ids.uid, ids.gid) != 0) {
     error = std::strerror(errno);
     return false;
   }
