@@ -26,9 +26,12 @@ const UNIX_SIGNALS = 'stops a worker with SIGSTOP (Windows has no way to freeze 
 const KILLED_BY_SIGNAL = 'expects status "killed by signal 9"; TerminateProcess (taskkill /f) gives "exit code 1"';
 const PROC_FS = 'reads /proc/PID/fd, which has no Windows equivalent for a wine process';
 const SH = 'its worker command is `sh -c ...`, a Unix shell';
+const CAPABILITIES = 'Linux capabilities (setpriv, /proc/PID/status) and workers as another user do not exist there';
 
 // Test name (exactly as the test file spells it) -> why it does not run on Windows.
 const SKIPS = {
+  'capabilities instead of root: a privileged port, workers as their user, no capability passed on': CAPABILITIES,
+  'user: with capabilities instead of root, the master gives them up when it becomes that user': CAPABILITIES,
   "after 1,000 connections the master's descriptor count is back where it started": PROC_FS,
   'a C++ worker holds only stdio, its channel and its own sockets': PROC_FS,
   'a Node worker holds only stdio, its channel and its own sockets': PROC_FS,
