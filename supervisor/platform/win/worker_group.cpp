@@ -35,6 +35,14 @@ using OwnedHandle = std::unique_ptr<std::remove_pointer_t<HANDLE>, HandleCloser>
 class JobGuard final : public WorkerGuard {
  public:
   explicit JobGuard(OwnedHandle job) : job_(std::move(job)) {}
+  // Runs only on a clean stop, when every worker has exited: the job has nothing left to
+  // kill, so its kill-on-close goes before the handle does. (Under wine a master once
+  // exited by SIGKILL right after logging its clean stop, as a terminated process does;
+  // the closing job is the one thing here that terminates processes. A hypothesis.)
+  ~JobGuard() override {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION none{};
+    SetInformationJobObject(job_.get(), JobObjectExtendedLimitInformation, &none, sizeof none);
+  }
   void watch(int pid) override {
     OwnedHandle process{OpenProcess(PROCESS_SET_QUOTA | PROCESS_TERMINATE, FALSE, static_cast<DWORD>(pid))};
     if (process) AssignProcessToJobObject(job_.get(), process.get());  // fails only if it has exited
