@@ -203,7 +203,9 @@ setTimeout(() => serve(http.createServer((req, res) => {
   fs.writeFileSync(app, 'process.exit(3);\n');
   const broken = await h.cli(sup, ['reload']);
   assert.strictEqual(broken.code, 1, broken.stdout);
-  assert.match(broken.stderr, /^hello: roll aborted at slot 1: start_failure \(exit code 3.*0\/3 slots rolled/);
+  // (Under wine the master sees the worker's channel close before its exit, and kills it.)
+  assert.match(broken.stderr,
+    /^hello: roll aborted at slot 1: start_failure \((exit code 3|killed by signal 9, killed: channel closed).*0\/3 slots rolled/);
   for (let i = 0; i < 4; i++) assert.ok(serving.has(String(h.workerOf(await h.request({ port })).pid)));
   // A config that does not load is refused with its errors; --no-wait answers at once.
   fs.writeFileSync(sup.file, 'listeners: [\n');

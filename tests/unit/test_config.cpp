@@ -177,6 +177,8 @@ TEST_CASE("a log_file in a directory that is not there is found before anything 
                         "test.yaml", "/", real_host());
   auto config = std::get<Config>(r);
   auto problems = check_environment(config, real_host());
+  // (On Windows `sh` is not found either: only the log_file's problem is looked at.)
+  std::erase_if(problems, [](const auto& p) { return p.to_string().find(": log_file:") == std::string::npos; });
   REQUIRE(problems.size() == 1);
   const std::string dir = (std::filesystem::path("/") / "no-such-dir-here").lexically_normal().string();
   CHECK(problems[0].to_string() == "test.yaml:6:11: log_file: no such directory: " + dir);
@@ -281,8 +283,9 @@ log_keep: 3
   CHECK(c.apps[0].on_unavailable == Unavailable::rehash);
   CHECK(c.shutdown_timeout == Milliseconds(7000));
   CHECK(c.log_format == LogFormat::json);
-  CHECK(c.log_file.path.ends_with("logs/handoff.log"));
-  CHECK(std::filesystem::path(c.log_file.path).is_absolute());
+  // Relative to the config's directory ("/" here, which has no drive letter on Windows).
+  CHECK(std::filesystem::path(c.log_file.path).generic_string().ends_with("logs/handoff.log"));
+  CHECK(std::filesystem::path(c.log_file.path).has_root_directory());
   CHECK(c.log_file.max_size == 10ull * 1024 * 1024);
   CHECK(c.log_file.keep == 3);
   CHECK(parse_ok(kMinimal).log_file == LogFileConfig{});
