@@ -10,8 +10,8 @@
 namespace handoff::control {
 namespace {
 
-// A request longer than this without a newline is no answer of ours.
-constexpr std::size_t kMaxLine = 64 * 1024 * 1024;
+// An answer line longer than this (status of thousands of slots is far less) is no answer of ours.
+constexpr std::size_t kMaxAnswer = 64 * 1024 * 1024;
 
 struct Exchange {
   uv_loop_t loop{};
@@ -45,7 +45,7 @@ struct Exchange {
       start = nl + 1;
     }
     pending.erase(0, start);
-    if (!done && pending.size() > kMaxLine) finish("the answer is too long");
+    if (!done && pending.size() > kMaxAnswer) finish("the answer is too long");
   }
 };
 
