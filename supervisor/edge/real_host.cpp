@@ -4,6 +4,7 @@
 
 #include "supervisor/edge/shared_library.h"
 #include "supervisor/platform/httpsys.h"
+#include "supervisor/platform/kernel_dispatch.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {
@@ -18,6 +19,17 @@ Environment supervisor_environment() {
   return out;
 }
 
+namespace {
+
+KernelDispatchFacts kernel_dispatch_facts() {
+  KernelDispatchFacts facts;
+  facts.available = platform::kernel_dispatch_available(facts.why_not);
+  facts.source_hash = false;  // ip_hash's program is not in this build (platform::attach_source_hash)
+  return facts;
+}
+
+}  // namespace
+
 const HostFacts& real_host() {
   static const HostFacts host{
       .usable_cpu_count = &platform::usable_cpu_count,
@@ -25,6 +37,7 @@ const HostFacts& real_host() {
       .find_executable = &platform::find_executable,
       .resolve_user = &platform::resolve_user,
       .httpsys_available = &platform::httpsys_available,
+      .kernel_dispatch = &kernel_dispatch_facts,
       .exec_overflow = &platform::exec_overflow,
       .load_library = &open_shared_library,
   };

@@ -1,0 +1,33 @@
+// Kernel dispatch's sockets (Linux): one listening socket per slot on an app's listener,
+// all bound to the same address with SO_REUSEPORT, so the kernel spreads connections
+// among them; the master creates and keeps each (a slot's queue outlives its workers)
+// and gives it to the slot's worker. platform/posix/kernel_dispatch.cpp; on Windows
+// (platform/win/kernel_dispatch.cpp) there is none, and configs asking for it are refused.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace handoff::platform {
+
+// Whether this platform has SO_REUSEPORT groups the master can hand out; if not, why.
+bool kernel_dispatch_available(std::string& why);
+
+// A socket bound to host:port with SO_REUSEPORT. `listen`: listening with `backlog`, a
+// member of the address's group; otherwise only bound, holding the address for the
+// group (not in it: a bound socket that does not listen takes no connections). Returns
+// the descriptor, or -1 and a libuv error code in `error`.
+std::intptr_t open_reuseport_socket(const std::string& host, int port, bool listen, int backlog, int& error);
+
+// Accepts every connection waiting on a non-blocking listening socket now; their
+// descriptors (the caller owns them).
+std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
+
+// The one place where ip_hash's program (classic BPF choosing the group's socket by the
+// client's source address) is attached to the group of `socket`, for `slots` sockets in
+// slot order. Called when the group is built and whenever it changes. False and a reason
+// when it cannot be (not in this build yet: ip_hash keeps master dispatch, dispatch_mode.cpp).
+bool attach_source_hash(std::intptr_t socket, int slots, std::string& why);
+
+}  // namespace handoff::platform

@@ -1,0 +1,26 @@
+// Windows has no SO_REUSEPORT groups: its apps use master dispatch (or HTTP.SYS), and the
+// config refuses `dispatch: kernel` (core/dispatch_mode.cpp) before anything starts.
+#include "supervisor/platform/kernel_dispatch.h"
+
+#include <uv.h>
+
+namespace handoff::platform {
+
+bool kernel_dispatch_available(std::string& why) {
+  why = "Windows has no SO_REUSEPORT groups; use `dispatch: master` (the default there)";
+  return false;
+}
+
+std::intptr_t open_reuseport_socket(const std::string&, int, bool, int, int& error) {
+  error = UV_ENOTSUP;
+  return -1;
+}
+
+std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
+
+bool attach_source_hash(std::intptr_t, int, std::string& why) {
+  why = "Windows has no SO_REUSEPORT groups";
+  return false;
+}
+
+}  // namespace handoff::platform
