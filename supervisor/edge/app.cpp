@@ -4,6 +4,8 @@
 
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
+#include "supervisor/platform/kernel_dispatch.h"
+#include "supervisor/platform/platform.h"
 
 namespace handoff {
 namespace {
@@ -36,6 +38,81 @@ Slot& App::add_slot(int number) {
   return *slots_.back();
 }
 
+void App::open_kernel_queues() {
+  if (!config_->kernel_listener) return;
+  const ListenerConfig& l = *config_->kernel_listener;
+  bool changed = false;
+  for (auto& slot : slots_) {
+    if (slot->has_kernel_queue()) continue;
+    int error = 0;
+    const std::intptr_t fd = platform::open_reuseport_socket(l.host, l.port, true, l.backlog, error);
+    auto socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(loop_, socket.get());
+    socket.mark_initialized();
+    if (fd >= 0) error = uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd));
+    if (error != 0) {
+      // Its workers get nothing to accept from; the log says why.
+      log_event("kernel_queue_failed", {{"app", config_->name}, {"slot", slot->number()}, {"error", uv_strerror(error)}});
+      continue;
+    }
+    log_event("kernel_queue", {{"app", config_->name}, {"slot", slot->number()}, {"listener", l.name}});
+    slot->set_kernel_queue(std::move(socket));
+    changed = true;
+  }
+  if (changed) kernel_group_changed();
+}
+
+void App::kernel_group_changed() {
+  // round_robin: the kernel's own spread by 4-tuple. ip_hash stays on master dispatch
+  // until its program can be attached here (core/dispatch_mode.cpp).
+  if (config_->policy.name != "ip_hash" || slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  std::string why;
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()),
+                                    static_cast<int>(slots_.size()), why))
+    log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+}
+
+void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
+  if (!socket) return;
+  socket->data = this;
+  const int rc = uv_listen(socket.stream(), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
+                           [](uv_stream_t* server, int status) {
+                             auto* me = static_cast<App*>(server->data);
+                             if (!me || status < 0) return;
+                             auto c = std::make_unique<Connection>();
+                             c->socket = UvHandle<uv_tcp_t>::make();
+                             uv_tcp_init(server->loop, c->socket.get());
+                             c->socket.mark_initialized();
+                             if (uv_accept(server, c->socket.stream()) != 0 || !read_peer_address(*c)) return;
+                             c->accepted_at = std::chrono::steady_clock::now();
+                             if (me->config_->kernel_listener) c->listener = me->config_->kernel_listener->name;
+                             me->dispatch(std::move(c));
+                           });
+  if (rc != 0) log_event("kernel_queue_drain_failed", {{"app", config_->name}, {"slot", slot}, {"error", uv_strerror(rc)}});
+  draining_queues_[slot] = std::move(socket);
+}
+
+void App::close_kernel_queue(int slot) {
+  auto it = draining_queues_.find(slot);
+  if (it == draining_queues_.end()) return;
+  // What still waits in its queue would be reset by the close: accepted and routed first.
+  std::size_t moved = 0;
+  for (const std::intptr_t fd : platform::accept_waiting(platform::socket_of(it->second.get()))) {
+    auto c = std::make_unique<Connection>();
+    c->socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(loop_, c->socket.get());
+    c->socket.mark_initialized();
+    if (uv_tcp_open(c->socket.get(), static_cast<uv_os_sock_t>(fd)) != 0 || !read_peer_address(*c)) continue;
+    c->accepted_at = std::chrono::steady_clock::now();
+    if (config_->kernel_listener) c->listener = config_->kernel_listener->name;
+    dispatch(std::move(c));
+    ++moved;
+  }
+  log_event("kernel_queue_closed", {{"app", config_->name}, {"slot", slot}, {"moved", moved}});
+  draining_queues_.erase(it);
+  kernel_group_changed();
+}
+
 void App::start() {
   for (auto& slot : slots_) slot->start();
 }
@@ -45,6 +122,7 @@ void App::stop(std::chrono::milliseconds grace) {
   roll_.stop();
   end_scale("the app is stopping");
   dispatcher_.stop();
+  draining_queues_.clear();  // the master accepts nothing more for removed slots
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
       dispatcher_.stop_slot(slot->lane());  // nobody will serve what waits there any more
@@ -265,10 +343,14 @@ void App::scale(int workers) {
   end_scale("a newer scale came");
   scale_watch_.emplace(config_->name, slots_.size(), target);
   scale_reported_ = false;
-  while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
+  const std::size_t before = slots_.size();
+  while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1);
+  open_kernel_queues();  // the new slots join the group before their workers start
+  for (std::size_t i = before; i < slots_.size(); ++i) slots_[i]->start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
     slots_.pop_back();
+    drain_kernel_queue(slot->take_kernel_queue(), slot->number());
     // What waits there is routed again over the slots that stay, with its key.
     dispatcher_.retire_last(now());
     // The app goes on serving: its workers may give idle keep-alive sockets back.
@@ -324,6 +406,7 @@ void App::finished(const RollReport& report) {
 void App::reap_retired() {
   std::erase_if(retired_, [this](const std::unique_ptr<Slot>& s) {
     if (s->state() != SlotState::stopped) return false;
+    close_kernel_queue(s->number());
     dispatcher_.forget(s->lane());
     by_lane_[s->lane()] = nullptr;
     return true;

@@ -49,6 +49,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   ~App();
 
   void start();
+  // Kernel dispatch: a listening socket for each slot that has none yet, in slot order
+  // (the master calls it once its listeners are open, before it drops privileges; a
+  // scale-up for the slots it adds). No-op under master dispatch.
+  void open_kernel_queues();
   void stop(std::chrono::milliseconds grace);
   void kill_all();
   bool stopped() const;
@@ -135,6 +139,14 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
+  // The group of the app's slot sockets was built or changed: the one place where ip_hash's
+  // program will be attached (platform::attach_source_hash); round_robin needs none.
+  void kernel_group_changed();
+  // A scale-down took this slot's socket: the master accepts what reaches it (the queue
+  // and what still arrives) and routes it to the slots that stay, until the slot stopped.
+  void drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot);
+  // The removed slot stopped: what waits is accepted and routed, then the socket closes.
+  void close_kernel_queue(int slot);
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -147,6 +159,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Dispatcher<ConnectionPtr> dispatcher_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
+  std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {
     std::size_t lane;

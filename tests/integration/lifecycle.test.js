@@ -276,9 +276,13 @@ for (const [kind, command] of [
   ['C++', [h.HELLO_CPP]],
   ['Node', [h.NODE, h.HELLO_NODE]],
 ]) {
+  // Master dispatch: the master's listener closes at once. (Under kernel dispatch the
+  // workers close their slots' sockets as they drain: kernel-dispatch.test.js.)
   test(`SIGTERM with a slow request in flight (${kind}): it completes, new connections are refused, exit 0`, async (t) => {
     const port = await h.freePort();
-    const sup = await h.startSupervisor(h.config({ port, command, workers: 2 }), { ready: 2 });
+    const sup = await h.startSupervisor(h.config({ port, command, workers: 2, extra: '    dispatch: master\n' }), {
+      ready: 2,
+    });
     const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
     const slow = h.request({ port, path: '/slow?ms=1500' });
     // Wait until a worker holds the connection: the request is in flight there.
@@ -446,11 +450,13 @@ async function privilegedPort() {
   throw new Error('no free port below 1024 in 50 tries');
 }
 
+// The master's queue (under kernel dispatch a slot's connections wait in its socket's queue,
+// which has no timeout yet).
 test('queue.timeout: a connection that waits too long for its slot gets 503', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(
     h.config({ port, command: [h.HELLO_CPP], workers: 1,
-      extra: '    restart: {min_delay: 20s, max_delay: 20s}\n    queue: {max: 10, timeout: 500ms}\n' }),
+      extra: '    dispatch: master\n    restart: {min_delay: 20s, max_delay: 20s}\n    queue: {max: 10, timeout: 500ms}\n' }),
     { ready: 1 },
   );
   t.after(() => sup.stop());
