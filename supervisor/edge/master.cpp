@@ -270,6 +270,13 @@ int Master::run() {
   for (const auto& app_config : config_.apps) apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
   wire_listeners();
 
+  auto cannot_listen = [this](std::size_t i, int rc) {
+    const auto& lc = config_.listeners[i];
+    const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
+                            "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
+    std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    return 2;
+  };
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
     if (lc.is_httpsys()) {
@@ -283,12 +290,7 @@ int Master::run() {
       int rc = 0;
       const std::intptr_t held = platform::open_reuseport_socket(lc.host, lc.port, false, lc.backlog, rc);
       if (held >= 0) rc = listener->hold(&loop_, lc, held);
-      if (rc != 0) {
-        const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
-                                "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
-        std::fprintf(stderr, "%s\n", error.to_string().c_str());
-        return 2;
-      }
+      if (rc != 0) return cannot_listen(i, rc);
       log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
                               {"dispatch", "kernel"}});
       ports_[i].listener = std::move(listener);
@@ -298,12 +300,7 @@ int Master::run() {
     for (auto& socket : inherited)
       if (socket.fd >= 0 && socket.port == lc.port && socket.host == lc.host) fd = std::exchange(socket.fd, -1);
     const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); }, fd);
-    if (rc != 0) {
-      const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
-                              "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
-      std::fprintf(stderr, "%s\n", error.to_string().c_str());
-      return 2;
-    }
+    if (rc != 0) return cannot_listen(i, rc);
     log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
                             {"from", fd ? "LISTEN_FDS" : "bind"}});
     // Where the head is read, accept only once it has begun to arrive.

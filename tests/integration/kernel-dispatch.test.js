@@ -4,9 +4,9 @@
 // worker accepts from it itself. The master hands off nothing (its dispatched counter
 // stays 0), a slot's queue outlives its worker (SIGKILL: nothing reset), a rolling reload
 // loses no request, and a scale-down drains the removed slot's queue through the master.
+// Shutdown under kernel dispatch: lifecycle.test.js.
 const test = require('node:test');
 const assert = require('node:assert');
-const net = require('node:net');
 const path = require('node:path');
 const h = require('./helpers');
 
@@ -135,34 +135,4 @@ test('scale up and down: a new slot joins the group, a removed slot drains throu
   assert.strictEqual(results.failed, 0, `failed: ${results.errors.slice(0, 10)}`);
   const after = await spread(port, 40);
   assert.deepStrictEqual([...new Set([...after.keys()].map((k) => k.split('/')[0]))], ['1']);
-});
-
-test('SIGTERM: a slow request in flight completes, new connections are refused once the workers drained', async (t) => {
-  const { port, sup } = await start(t, { command: [h.HELLO_CPP] });
-  const pids = sup.log.lines.filter((l) => /event=ready app=hello /.test(l)).map((l) => Number(l.match(/pid=(\d+)/)[1]));
-  const slow = h.request({ port, path: '/slow?ms=1500' });
-  const held = await h.eventually(() => ({ ok: pids.some((pid) => h.tcpConnections(pid) > 0) }));
-  assert.ok(held.ok, 'a worker received the slow request');
-  const mark = sup.log.mark();
-  sup.child.kill('SIGTERM');
-  await sup.log.waitFor(/event=shutdown /, { from: mark });
-  // The master closed its copies; each worker closes its own as its drain begins.
-  const refused = await h.eventually(
-    () =>
-      new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('connect', () => {
-          s.destroy();
-          resolve({ ok: false });
-        });
-        s.on('error', (e) => resolve({ ok: e.code === 'ECONNREFUSED' }));
-      }),
-    { timeout: 1000 },
-  );
-  assert.ok(refused.ok, 'new connections are refused once the workers stopped accepting');
-  const res = await slow;
-  assert.strictEqual(res.status, 200);
-  assert.strictEqual(res.headers.connection, 'close');
-  const { code } = await sup.finished();
-  assert.strictEqual(code, 0);
 });
