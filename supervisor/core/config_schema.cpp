@@ -600,10 +600,11 @@ const Field<AppConfig> kAppFields[] = {
      "the slot's worker accepts from it itself, and the master does no work per connection. round_robin is the "
      "kernel's spread by the connection's addresses and ports. `master`: the master accepts each connection and "
      "hands it to the slot's worker. Default: `kernel` for SDK workers (`ready: sdk`) whose rule is round_robin "
-     "(ip_hash once its kernel program lands) on a listener of their own without `proxy_protocol`; `master` "
-     "otherwise, and for plain workers unless they ask. Asking for `kernel` where it cannot apply (least_connections, "
-     "whose counts the kernel cannot see; an L7 rule or a plugin; a PROXY protocol listener; a listener shared by "
-     "several apps; several listeners; Windows) is an error.",
+     "(ip_hash once its kernel program lands) on a listener of their own without `proxy_protocol` or `routes`; "
+     "`master` otherwise, and for plain workers unless they ask. Asking for `kernel` where it cannot apply "
+     "(least_connections, whose counts the kernel cannot see; an L7 rule, `routes` or a plugin; a PROXY protocol "
+     "listener; a listener shared by several apps; several listeners; listeners from the service manager "
+     "(`LISTEN_FDS`); Windows) is an error.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto mode = read_choice(v, ctx, field, kDispatchModes)) {

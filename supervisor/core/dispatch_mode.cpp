@@ -31,6 +31,7 @@ std::string kernel_problem(const AppConfig& app, const std::vector<DispatchListe
     return "listener \"" + l.config->name + "\" is shared by several apps: only the master's intake picks the app";
   if (l.config->proxy_protocol)
     return "listener \"" + l.config->name + "\" takes a PROXY protocol header, which only the master's intake reads";
+  if (!app.routes.empty()) return "the app has `routes`, URL prefixes which only the master's intake reads";
   return {};
 }
 

@@ -2,6 +2,8 @@
 
 #include <uv.h>
 
+#include <cstdlib>
+
 #include "supervisor/edge/shared_library.h"
 #include "supervisor/platform/httpsys.h"
 #include "supervisor/platform/kernel_dispatch.h"
@@ -22,8 +24,17 @@ Environment supervisor_environment() {
 namespace {
 
 KernelDispatchFacts kernel_dispatch_facts() {
+  // Read at the first config load, before the master takes LISTEN_FDS away, and kept, so
+  // that a reload decides as the start did.
+  static const bool socket_activated = std::getenv("LISTEN_FDS") != nullptr;
   KernelDispatchFacts facts;
   facts.available = platform::kernel_dispatch_available(facts.why_not);
+  if (facts.available && socket_activated) {
+    // The service manager's sockets are not in an SO_REUSEPORT group of ours.
+    facts.available = false;
+    facts.why_not = "the listeners come from the service manager (LISTEN_FDS); kernel dispatch needs the master to "
+                    "bind them itself";
+  }
   facts.source_hash = false;  // ip_hash's program is not in this build (platform::attach_source_hash)
   return facts;
 }

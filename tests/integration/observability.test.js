@@ -73,6 +73,8 @@ function sample(text, name, labels) {
   return undefined;
 }
 
+// Master dispatch: these tests count the master's hand-offs and its strict turns (under
+// kernel dispatch the master hands off nothing: kernel-dispatch.test.js).
 function twoApps({ cppPort, nodePort, adminPort }) {
   return `listeners:
   - {address: "127.0.0.1:${cppPort}", name: cpp}
@@ -82,10 +84,12 @@ apps:
     command: ${JSON.stringify([h.HELLO_CPP])}
     workers: 2
     listeners: [cpp]
+    dispatch: master
   - name: node
     command: ${JSON.stringify([h.NODE, h.HELLO_NODE])}
     workers: 2
     listeners: [node]
+    dispatch: master
     heartbeat: {interval: 200ms, timeout: 10s}
 admin: 127.0.0.1:${adminPort}
 `;

@@ -84,6 +84,9 @@ TEST_CASE("what the kernel cannot do keeps master dispatch, with the reason") {
   CHECK(why(choose_dispatch(app("least_connections"), {{&l, false}}, kLinux)).find("least_connections") == 0);
   CHECK(why(choose_dispatch(app("host"), {{&l, false}}, kLinux)).find("reads the request") != std::string::npos);
   CHECK(why(choose_dispatch(app(), {{&l, true}}, kLinux)).find("shared by several apps") != std::string::npos);
+  auto routed = app();
+  routed.routes = {"/c/"};
+  CHECK(why(choose_dispatch(routed, {{&l, false}}, kLinux)).find("`routes`") != std::string::npos);
   CHECK(why(choose_dispatch(app(), {{&proxied, false}}, kLinux)).find("PROXY protocol") != std::string::npos);
   CHECK(why(choose_dispatch(app(), {{&l, false}, {&other, false}}, kLinux)).find("one listener") != std::string::npos);
   CHECK(why(choose_dispatch(app(), {{&l, false}}, kWindows)) == "Windows has no SO_REUSEPORT groups");
