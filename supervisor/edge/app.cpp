@@ -72,24 +72,51 @@ void App::kernel_group_changed() {
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
 }
 
+int App::accept_for(UvHandle<uv_tcp_t>& socket) {
+  socket->data = this;
+  return uv_listen(socket.stream(), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
+                   [](uv_stream_t* server, int status) {
+                     auto* me = static_cast<App*>(server->data);
+                     if (!me || status < 0) return;
+                     auto c = std::make_unique<Connection>();
+                     c->socket = UvHandle<uv_tcp_t>::make();
+                     uv_tcp_init(server->loop, c->socket.get());
+                     c->socket.mark_initialized();
+                     if (uv_accept(server, c->socket.stream()) != 0 || !read_peer_address(*c)) return;
+                     c->accepted_at = std::chrono::steady_clock::now();
+                     if (me->config_->kernel_listener) c->listener = me->config_->kernel_listener->name;
+                     me->dispatch(std::move(c));
+                   });
+}
+
 void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
   if (!socket) return;
-  socket->data = this;
-  const int rc = uv_listen(socket.stream(), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
-                           [](uv_stream_t* server, int status) {
-                             auto* me = static_cast<App*>(server->data);
-                             if (!me || status < 0) return;
-                             auto c = std::make_unique<Connection>();
-                             c->socket = UvHandle<uv_tcp_t>::make();
-                             uv_tcp_init(server->loop, c->socket.get());
-                             c->socket.mark_initialized();
-                             if (uv_accept(server, c->socket.stream()) != 0 || !read_peer_address(*c)) return;
-                             c->accepted_at = std::chrono::steady_clock::now();
-                             if (me->config_->kernel_listener) c->listener = me->config_->kernel_listener->name;
-                             me->dispatch(std::move(c));
-                           });
-  if (rc != 0) log_event("kernel_queue_drain_failed", {{"app", config_->name}, {"slot", slot}, {"error", uv_strerror(rc)}});
+  taken_over_.erase(slot);
+  if (const int rc = accept_for(socket); rc != 0)
+    log_event("kernel_queue_drain_failed", {{"app", config_->name}, {"slot", slot}, {"error", uv_strerror(rc)}});
   draining_queues_[slot] = std::move(socket);
+}
+
+void App::watch_kernel_queue(const Slot& slot) {
+  const int n = slot.number();
+  const bool failing = (slot.lane_state().turns_away || slot.state() == SlotState::crash_loop) && !stopping_;
+  if (!failing) {
+    if (taken_over_.erase(n) > 0) log_event("kernel_queue_returned", {{"app", config_->name}, {"slot", n}});
+    return;
+  }
+  if (taken_over_.contains(n) || !slot.has_kernel_queue()) return;
+  const std::intptr_t fd = platform::duplicate_socket(platform::socket_of(slot.kernel_queue()));
+  auto socket = UvHandle<uv_tcp_t>::make();
+  uv_tcp_init(loop_, socket.get());
+  socket.mark_initialized();
+  int rc = fd >= 0 ? uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd)) : UV_EBADF;
+  if (rc == 0) rc = accept_for(socket);
+  if (rc != 0) {
+    log_event("kernel_queue_takeover_failed", {{"app", config_->name}, {"slot", n}, {"error", uv_strerror(rc)}});
+    return;
+  }
+  log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}});
+  taken_over_[n] = std::move(socket);
 }
 
 void App::close_kernel_queue(int slot) {
@@ -122,7 +149,8 @@ void App::stop(std::chrono::milliseconds grace) {
   roll_.stop();
   end_scale("the app is stopping");
   dispatcher_.stop();
-  draining_queues_.clear();  // the master accepts nothing more for removed slots
+  draining_queues_.clear();  // the master accepts nothing more for removed or failing slots
+  taken_over_.clear();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
       dispatcher_.stop_slot(slot->lane());  // nobody will serve what waits there any more
@@ -196,6 +224,7 @@ void App::slot_changed(std::size_t lane) {
   dispatcher_.slot_state(lane, by_lane_[lane]->lane_state(), now());
   settled();
   ready_changed();
+  if (Slot* slot = by_lane_[lane]; slot && config_->kernel_listener) watch_kernel_queue(*slot);
   if (Slot* slot = by_lane_[lane]; slot && scaling()) watch_scale(*slot);
 }
 

@@ -147,6 +147,14 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot);
   // The removed slot stopped: what waits is accepted and routed, then the socket closes.
   void close_kernel_queue(int slot);
+  // The master accepts from `socket` and routes what it accepts (dispatch()).
+  int accept_for(UvHandle<uv_tcp_t>& socket);
+  // A slot failing to start (never ready: SlotMachine::failing_to_start) or in a crash loop
+  // cannot serve its socket's queue for long: the master accepts from it meanwhile (a
+  // duplicate descriptor), so those clients go where the rule sends them (another ready
+  // slot, or 503), and stops once the slot recovers. (A slot merely restarting keeps its
+  // queue for its replacement: on_unavailable `queue`.)
+  void watch_kernel_queue(const Slot& slot);
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -160,6 +168,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
+  std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // failing slots' sockets the master accepts from (duplicates)
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {
     std::size_t lane;

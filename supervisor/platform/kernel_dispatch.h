@@ -20,6 +20,10 @@ bool kernel_dispatch_available(std::string& why);
 // the descriptor, or -1 and a libuv error code in `error`.
 std::intptr_t open_reuseport_socket(const std::string& host, int port, bool listen, int backlog, int& error);
 
+// A second descriptor of the same socket (close-on-exec), or -1: the master accepts from
+// it for a while and closes it, and the socket stays open.
+std::intptr_t duplicate_socket(std::intptr_t socket);
+
 // Accepts every connection waiting on a non-blocking listening socket now; their
 // descriptors (the caller owns them).
 std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);

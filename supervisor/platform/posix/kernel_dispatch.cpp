@@ -55,6 +55,8 @@ std::intptr_t open_reuseport_socket(const std::string& host, int port, bool list
   return fd;
 }
 
+std::intptr_t duplicate_socket(std::intptr_t socket) { return ::fcntl(static_cast<int>(socket), F_DUPFD_CLOEXEC, 0); }
+
 std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket) {
   std::vector<std::intptr_t> accepted;
   // Bounded by the backlog in practice; the cap is for a peer flooding us meanwhile.

@@ -16,6 +16,8 @@ std::intptr_t open_reuseport_socket(const std::string&, int, bool, int, int& err
   return -1;
 }
 
+std::intptr_t duplicate_socket(std::intptr_t) { return -1; }
+
 std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
 
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
