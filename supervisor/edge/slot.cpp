@@ -247,6 +247,9 @@ void Slot::event(const SlotEvent& e) {
   restarts_.on_event(e);
   if (auto failure = roll_failure(e)) last_failure_ = std::move(*failure);
   if (auto* r = record()) {
+    // `status` reads the scoreboard, not the master: whoever saw this event's line must
+    // find the state it left there (settle() would store it only after the line).
+    r->state.store(static_cast<std::uint32_t>(machine_.state()), std::memory_order_relaxed);
     std::uint64_t total = 0;
     for (const auto& [reason, n] : restarts_.counts()) total += n;
     r->restarts.store(total, std::memory_order_relaxed);
