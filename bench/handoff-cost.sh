@@ -37,8 +37,8 @@ inclusive() { callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/nul
   awk '/^ *[0-9,]+ +\(/ || /^ *[0-9,]+  / { n = $1; gsub(",", "", n); $1 = ""; sub(/^ +/, ""); sub(/^\([^)]*\) +/, ""); print n "\t" $0 }'; }
 inclusive "$CG_OUT_N" >"$WORK/incl-n"
 inclusive "$CG_OUT_0" >"$WORK/incl-0"
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$CG_OUT_N" "$CG_OUT_0" "$KEEP/"; echo "profiles in $KEEP"; fi
 echo
 echo "inclusive instructions per connection (last pair), functions above 100 per connection:"
 awk -F'\t' -v n="$N" 'NR == FNR { base[$2] = $1; next } { d = ($1 - base[$2]) / n; if (d >= 100) printf "%8.0f  %s\n", d, $2 }' \
-  "$WORK/incl-0" "$WORK/incl-n" | sort -rn | head -${TOP:-60}
-if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$CG_OUT_N" "$CG_OUT_0" "$KEEP/"; echo "profiles in $KEEP"; fi
+  "$WORK/incl-0" "$WORK/incl-n" | sort -rn | awk -v top="${TOP:-60}" 'NR <= top'

@@ -33,12 +33,17 @@ void Classifier::add(ConnectionPtr connection) {
   w.id = id;
   w.connection = std::move(connection);
   intake_.added(id, std::move(arrival), Clock::now());  // the oldest may make room (closed)
-  if (was_empty) arm_timer();
-  if (!peek_) return intake_.arrived(id, {});  // decides on what was carried
-  // Most clients send the head with their first segment, and a listener that reads heads
-  // accepts once data is there (TCP_DEFER_ACCEPT): the first look needs no poll handle,
-  // whose set-up and close cost four system calls (waiting() makes it when it must wait).
-  peek(w, false);
+  if (!peek_) {
+    intake_.arrived(id, {});  // decides on what was carried
+  } else {
+    // Most clients send the head with their first segment, and a listener that reads heads
+    // accepts once data is there (TCP_DEFER_ACCEPT): the first look needs no poll handle,
+    // whose set-up and close cost four system calls (waiting() makes it when it must wait).
+    peek(w, false);
+  }
+  // The timer only for a connection still here (one classified at once needs none); one
+  // that came while others wait finds it armed (it re-arms itself while any is left).
+  if (was_empty && intake_.size() > 0) arm_timer();
 }
 
 bool Classifier::watch_readable(Watch& w) {
