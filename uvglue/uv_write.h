@@ -61,7 +61,8 @@ class UvWrite {
   // bytes. Returns how many bytes went: 0 when none can go now (writes are queued before
   // it, the kernel's buffer is full, or the platform cannot: a Windows pipe), or a libuv
   // error code. The caller queues what is left with start(), without the handle if any
-  // byte went.
+  // byte went; after an error, all of it (the queued write then reports the error through
+  // its callback, where the caller's handling of a broken stream already is).
   static int try_now(uv_stream_t* stream, std::string_view bytes, uv_stream_t* send_handle = nullptr);
 
  private:

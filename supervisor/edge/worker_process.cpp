@@ -233,8 +233,9 @@ int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
   // Nearly every line goes out at once (a socketpair with room): written here, with no
   // request to allocate, no callback and no pass of the loop (callgrind: the hand-off path).
   uv_stream_t* socket = handle ? in_flight_ : nullptr;
+  // An error (EPIPE: the worker shut its end) is left to the queued write below, whose
+  // callback loses the channel as it always did.
   const int now = UvWrite::try_now(channel_.stream(), line, socket);
-  if (now < 0) return now;
   if (now > 0) {
     // A handle line's bytes stay with its channel end until the answer, for a resend: the
     // answer cannot come before the rest of the line below has gone.
