@@ -142,3 +142,51 @@ measure() {  # workload duration connections pids...
       printf "%.0f %.3f %.3f %.2f %.2f %.2f %d\n", rps, p50, p99, srv, wk, rest, err
     }' "$WORK/wrk.out"
 }
+
+# ---- The master's instructions per hand-off (callgrind) ----------------------------------
+# The supervisor under callgrind (workers run natively: --trace-children=no) serves N
+# sequential connections; a baseline run serves none but lasts as long. Both count the
+# whole life of the master (start, idle heartbeats, shutdown); (Ir_N - Ir_0) / N is the
+# master's cost of one accept + hand-off, independent of machine noise. Expects BIN.
+callgrind_run() {  # connections seconds_to_idle policy command [paths] -> sets CG_IR, CG_SECS, CG_OUT
+  local n=$1 idle=$2 policy=$3 command=$4 paths=${5:-/} port pid t0 t1 i
+  port=$(free_port)
+  CG_OUT=$WORK/cg-$n.out
+  rm -f "$CG_OUT" "$WORK"/cg.log "$WORK"/cg-sup.log
+  cat >"$WORK/cg.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$port
+apps:
+  - name: hello
+    command: $command
+    workers: 2
+    policy: $policy
+shutdown_timeout: 5s
+log_format: logfmt
+YAML
+  valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$CG_OUT" --log-file="$WORK/cg.log" \
+    "$BIN/supervisor" --config "$WORK/cg.yaml" >"$WORK/cg-sup.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  for i in $(seq 1 600); do
+    [ "$(grep -c 'event=ready' "$WORK/cg-sup.log" 2>/dev/null)" -ge 2 ] && break
+    kill -0 "$pid" 2>/dev/null || { log "supervisor under callgrind exited early"; cat "$WORK/cg-sup.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  t0=$(date +%s.%N)
+  if [ "$n" -gt 0 ]; then node "$ROOT/bench/conn-client.js" "$port" "$n" "$paths"; else sleep "$idle"; fi
+  t1=$(date +%s.%N)
+  stop_pids "$pid"
+  forget_pids "$pid"
+  CG_IR=$(awk '/^(summary|totals):/ { ir = $2 } END { print ir }' "$CG_OUT")
+  CG_SECS=$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')
+  [ -n "$CG_IR" ] || { log "no callgrind output"; cat "$WORK/cg.log" >&2; exit 1; }
+}
+
+# One measurement: N connections, then the baseline of equal length. Sets CG_PAIR to
+# "Ir_N Ir_0 seconds per_connection", and CG_OUT_N / CG_OUT_0 to the two profiles.
+callgrind_pair() {  # connections policy command [paths]
+  local ir_n secs
+  callgrind_run "$1" 0 "$2" "$3" "${4:-/}"; ir_n=$CG_IR; secs=$CG_SECS; CG_OUT_N=$CG_OUT
+  callgrind_run 0 "$secs" "$2" "$3"; CG_OUT_0=$CG_OUT
+  CG_PAIR="$ir_n $CG_IR $secs $(awk -v a="$ir_n" -v b="$CG_IR" -v n="$1" 'BEGIN { printf "%.0f", (a - b) / n }')"
+}

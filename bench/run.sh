@@ -264,49 +264,12 @@ if [ "$RERUN_MAX" -gt 0 ] && [ "$REPEAT" -ge 3 ]; then
   done
 fi
 
-# --- the master's instructions per hand-off (callgrind) ----------------------------------
-# The supervisor under callgrind (workers run natively: --trace-children=no) serves N
-# sequential connections; a baseline run serves none but lasts as long. Both count the
-# whole life of the master (start, idle heartbeats, shutdown); (Ir_N - Ir_0) / N is the
-# master's cost of one accept + hand-off, independent of machine noise.
-callgrind_run() {  # connections seconds_to_idle -> sets CG_IR and CG_SECS
-  local n=$1 idle=$2 port pid t0 t1 i
-  port=$(free_port)
-  rm -f "$WORK"/cg.out "$WORK"/cg.log "$WORK"/cg-sup.log
-  cat >"$WORK/cg.yaml" <<YAML
-listeners:
-  - address: 127.0.0.1:$port
-apps:
-  - name: hello
-    command: $BIN/hello-cpp
-    workers: 2
-    policy: round_robin
-shutdown_timeout: 5s
-log_format: logfmt
-YAML
-  valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$WORK/cg.out" --log-file="$WORK/cg.log" \
-    "$BIN/supervisor" --config "$WORK/cg.yaml" >"$WORK/cg-sup.log" 2>&1 &
-  pid=$!; PIDS+=("$pid")
-  for i in $(seq 1 600); do
-    [ "$(grep -c 'event=ready' "$WORK/cg-sup.log" 2>/dev/null)" -ge 2 ] && break
-    kill -0 "$pid" 2>/dev/null || { log "supervisor under callgrind exited early"; cat "$WORK/cg-sup.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  t0=$(date +%s.%N)
-  if [ "$n" -gt 0 ]; then node "$ROOT/bench/conn-client.js" "$port" "$n"; else sleep "$idle"; fi
-  t1=$(date +%s.%N)
-  stop_pids "$pid"
-  PIDS=("${PIDS[@]/$pid}")
-  CG_IR=$(awk '/^(summary|totals):/ { ir = $2 } END { print ir }' "$WORK/cg.out")
-  CG_SECS=$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')
-  [ -n "$CG_IR" ] || { log "no callgrind output"; cat "$WORK/cg.log" >&2; exit 1; }
-}
+# --- the master's instructions per hand-off (callgrind: bench/lib.sh) --------------------
 CG_LINES=""
 for pair in $(seq 1 "$CG_PAIRS"); do
-  callgrind_run "$CG_CONNS" 0; ir_n=$CG_IR; secs=$CG_SECS
-  callgrind_run 0 "$secs"; ir_0=$CG_IR
-  per=$(awk -v a="$ir_n" -v b="$ir_0" -v n="$CG_CONNS" 'BEGIN { printf "%.0f", (a - b) / n }')
-  CG_LINES+="$ir_n $ir_0 $secs $per"$'\n'
+  callgrind_pair "$CG_CONNS" round_robin "$BIN/hello-cpp"
+  CG_LINES+="$CG_PAIR"$'\n'
+  per=${CG_PAIR##* }
   log "callgrind pair $pair: $per instructions per connection"
 done
 read -r CG_PER CG_LO CG_HI < <(stat_col "$CG_LINES" 4)

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -18,14 +19,30 @@ namespace {
 json tagged(std::string_view tag) { return json{{"handoff", tag}, {"v", kVersion}}; }
 
 // Whether `s` can go into a JSON string as it is: printable ASCII, no quote or backslash
-// (addresses, listener names, base64). A plain loop: std::all_of with a lambda cost
-// several times more per character in the hand-off path (callgrind).
+// (addresses, listener names, base64). The hand-off path checks the address and the
+// listener's name of every connection (callgrind): eight bytes at a time, then one table
+// look-up per remaining character.
+constexpr auto kPlainJson = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
 bool plain_json(std::string_view s) {
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') return false;
+  constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  // Non-zero exactly when some byte of v is 0 (and, below, when some byte is below n).
+  const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+    if (below_space | (w & highs) | zero_byte(w ^ (ones * 0x7f)) | zero_byte(w ^ (ones * '"')) |
+        zero_byte(w ^ (ones * '\\')))
+      return false;
   }
-  return true;
+  bool plain = true;
+  for (; i < s.size(); ++i) plain &= kPlainJson[static_cast<unsigned char>(s[i])];
+  return plain;
 }
 
 // `s` as a JSON string with its quotes: `s` itself when plain (the quotes are the
@@ -41,14 +58,17 @@ JsonString json_string(std::string_view s, std::string& scratch) {
   return {scratch, true};
 }
 
-// Writes a line of known maximum size into one allocation: the hand-off path's encoder.
-// (std::string::append per piece cost about 60 instructions each, a strlen and a
-// capacity check; here a piece is a memcpy.)
+// Writes a line of known maximum size: the hand-off path's encoder. Into a buffer on the
+// stack when it fits (the usual `conn`), copied once into the string returned; a larger
+// one (a carried head) into the string itself. (std::string::append per piece cost about
+// 60 instructions each, and a string resized to the maximum first is zero-filled.)
 class LineWriter {
  public:
-  LineWriter(std::string& out, std::size_t max) : out_(out) {
-    out_.resize(max);
-    at_ = out_.data();
+  explicit LineWriter(std::size_t max) {
+    if (max > sizeof small_) {
+      large_.resize(max);
+      at_ = start_ = large_.data();
+    }
   }
   void put(std::string_view s) {
     std::memcpy(at_, s.data(), s.size());
@@ -65,11 +85,18 @@ class LineWriter {
   }
   char* at() { return at_; }
   void skip(std::size_t n) { at_ += n; }
-  void finish() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
+  std::string finish() {
+    const auto length = static_cast<std::size_t>(at_ - start_);
+    if (start_ == small_) return std::string(small_, length);
+    large_.resize(length);
+    return std::move(large_);
+  }
 
  private:
-  std::string& out_;
-  char* at_;
+  char small_[256];
+  std::string large_;
+  char* start_ = small_;
+  char* at_ = small_;
 };
 
 // The fixed start of a connection line, up to the `id` value: built once per tag.
@@ -86,21 +113,21 @@ std::string connection_line_start(std::string_view tag) {
 // own tag, and always the bytes read, even none). One per connection handed over, so it
 // is written directly into one allocation: through a json tree it cost about 20,000
 // instructions, most of the master's work per hand-off (callgrind, bench/run.sh).
+const std::string kConnStart = connection_line_start(names::kConn);
+const std::string kHandbackStart = connection_line_start(names::kHandback);
+
+// `start`: kConnStart or kHandbackStart.
 template <class Connection>
-std::string connection_line(std::string_view tag, const Connection& c, bool head_always) {
+std::string connection_line(const std::string& start, const Connection& c, bool head_always) {
   using namespace std::string_view_literals;
-  static const std::string conn_start = connection_line_start(names::kConn);
-  static const std::string handback_start = connection_line_start(names::kHandback);
-  const std::string& start = tag == names::kConn ? conn_start : handback_start;
   std::string remote_scratch, listener_scratch;
   const JsonString remote = json_string(c.remote_address, remote_scratch);
   const JsonString listener = json_string(c.listener, listener_scratch);
   const bool with_head = head_always || !c.head.empty();
   const std::size_t head_size = with_head ? (c.head.size() + 2) / 3 * 4 : 0;
-  std::string line;
   // The fixed parts (47 characters), two numbers of at most 20 characters each, the
   // strings and the head (margin included).
-  LineWriter out(line, start.size() + 96 + remote.text.size() + listener.text.size() + head_size);
+  LineWriter out(start.size() + 96 + remote.text.size() + listener.text.size() + head_size);
   out.put(start);
   out.number(c.id);
   out.put(R"(,"remote":)"sv);
@@ -115,8 +142,7 @@ std::string connection_line(std::string_view tag, const Connection& c, bool head
     out.put("\""sv);
   }
   out.put("}}\n"sv);
-  out.finish();
-  return line;
+  return out.finish();
 }
 
 // A route with neither a rule nor prefixes checks nothing: it is left out (`route` absent).
@@ -314,8 +340,8 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
 
 std::string encode(const Message& message) {
   if (std::holds_alternative<HandleAck>(message)) return std::string(names::kHandleAckLine) + "\n";
-  if (const auto* h = std::get_if<Handle>(&message)) return connection_line(names::kConn, h->conn, false);
-  if (const auto* b = std::get_if<Handback>(&message)) return connection_line(names::kHandback, *b, true);
+  if (const auto* h = std::get_if<Handle>(&message)) return connection_line(kConnStart, h->conn, false);
+  if (const auto* b = std::get_if<Handback>(&message)) return connection_line(kHandbackStart, *b, true);
   json j = std::visit(
       overloaded{
           [](const Handle&) { return json(); },    // written above
@@ -398,6 +424,8 @@ std::string encode(const Message& message) {
   line.push_back('\n');
   return line;
 }
+
+std::string encode_conn(const ConnView& conn) { return connection_line(kConnStart, conn, false); }
 
 std::variant<Message, DecodeError> decode(std::string_view line) {
   if (line == names::kHandleAckLine) return HandleAck{};

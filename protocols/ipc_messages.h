@@ -222,6 +222,18 @@ using Message =
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);
 
+// A `conn` by views of its fields: the master's hand-off path encodes its connection's
+// own strings with encode_conn() instead of copying them into a Conn first. The same
+// line as encode(Handle{conn}).
+struct ConnView {
+  std::uint64_t id = 0;
+  std::string_view remote_address;
+  int remote_port = 0;
+  std::string_view listener;
+  std::string_view head;
+};
+std::string encode_conn(const ConnView& conn);
+
 struct DecodeError {
   std::string reason;
 };

@@ -48,6 +48,12 @@ int UvWrite::start(std::unique_ptr<UvWrite> write, uv_stream_t* stream, Done don
   return rc;
 }
 
+int UvWrite::try_now(uv_stream_t* stream, std::string_view bytes, uv_stream_t* send_handle) {
+  uv_buf_t one = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+  const int n = uv_try_write2(stream, &one, 1, send_handle);
+  return n == UV_EAGAIN ? 0 : n;
+}
+
 void UvWrite::finished(uv_write_t* request, int status) {
   std::unique_ptr<UvWrite> write(static_cast<UvWrite*>(request->data));
   if (write->done_) write->done_(*write, status);

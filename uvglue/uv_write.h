@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace handoff {
@@ -54,6 +55,15 @@ class UvWrite {
   // error code is returned.
   static int start(std::unique_ptr<UvWrite> write, uv_stream_t* stream, Done done,
                    uv_stream_t* send_handle = nullptr);
+
+  // Writes what the stream takes now, without a request (uv_try_write2: no allocation,
+  // no callback, no pass of the loop); with `send_handle`, the handle goes with the first
+  // bytes. Returns how many bytes went: 0 when none can go now (writes are queued before
+  // it, the kernel's buffer is full, or the platform cannot: a Windows pipe), or a libuv
+  // error code. The caller queues what is left with start(), without the handle if any
+  // byte went; after an error, all of it (the queued write then reports the error through
+  // its callback, where the caller's handling of a broken stream already is).
+  static int try_now(uv_stream_t* stream, std::string_view bytes, uv_stream_t* send_handle = nullptr);
 
  private:
   static void finished(uv_write_t* request, int status);

@@ -33,17 +33,28 @@ void Classifier::add(ConnectionPtr connection) {
   w.id = id;
   w.connection = std::move(connection);
   intake_.added(id, std::move(arrival), Clock::now());  // the oldest may make room (closed)
-  if (was_empty) arm_timer();
-  if (!peek_) return intake_.arrived(id, {});  // decides on what was carried
+  if (!peek_) {
+    intake_.arrived(id, {});  // decides on what was carried
+  } else {
+    // Most clients send the head with their first segment, and a listener that reads heads
+    // accepts once data is there (TCP_DEFER_ACCEPT): the first look needs no poll handle,
+    // whose set-up and close cost four system calls (waiting() makes it when it must wait).
+    peek(w, false);
+  }
+  // The timer only for a connection still here (one classified at once needs none); one
+  // that came while others wait finds it armed (it re-arms itself while any is left).
+  if (was_empty && intake_.size() > 0) arm_timer();
+}
+
+bool Classifier::watch_readable(Watch& w) {
   w.poll = UvHandle<uv_poll_t>::make();
   if (uv_poll_init_socket(loop_, w.poll.get(), socket_of(*w.connection)) != 0) {
     w.poll = {};
-    return intake_.lost(id);
+    return false;
   }
   w.poll.mark_initialized();
   w.poll->data = &w;
-  // Most clients send the head with their first segment: it is often there already.
-  peek(w, false);
+  return true;
 }
 
 void Classifier::peek(Watch& w, bool peer_closed) {
@@ -97,7 +108,9 @@ void Classifier::waiting(IntakeId id, std::size_t in_kernel) {
     if (!w.reading) start_reading(w);  // the next bytes come to the read callback
     return;
   }
-  // Wake only when more than what we saw is there.
+  if (!w.poll && !watch_readable(w)) return intake_.lost(id);
+  // Wake only when more than what we saw is there (reset to 1 when released: only
+  // connections that waited have a poll handle).
   platform::set_receive_low_water(socket_of(*w.connection), in_kernel + 1);
   if (uv_is_active(w.poll.base())) return;
   const int rc = uv_poll_start(w.poll.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* handle, int status, int events) {

@@ -44,7 +44,7 @@ class Classifier : private IntakeEdge {
     Classifier* owner = nullptr;
     IntakeId id = 0;
     ConnectionPtr connection;
-    UvHandle<uv_poll_t> poll;  // the peek source's readiness
+    UvHandle<uv_poll_t> poll;  // the peek source's readiness, once it waited
     bool reading = false;      // the read source has started
   };
 
@@ -56,6 +56,7 @@ class Classifier : private IntakeEdge {
   void closed(IntakeId id) override;
 
   void peek(Watch& w, bool peer_closed);  // the peek source: reports the kernel's view
+  bool watch_readable(Watch& w);          // its poll handle, made when it must wait
   void start_reading(Watch& w);           // the read source: reports each read
   ConnectionPtr release(IntakeId id);     // no longer watched: libuv allows one watcher per fd
   void arm_timer();

@@ -10,8 +10,8 @@
 
 namespace handoff {
 
-ipc::Handle handle_message(const Connection& c) {
-  return ipc::Handle{ipc::Conn{c.id, c.address_text, c.port, c.listener, c.carried}};
+ipc::ConnView conn_of(const Connection& c) {
+  return {.id = c.id, .remote_address = c.address_text, .remote_port = c.port, .listener = c.listener, .head = c.carried};
 }
 
 namespace {

@@ -43,8 +43,9 @@ struct Connection {
 
 using ConnectionPtr = std::unique_ptr<Connection>;
 
-// The NODE_HANDLE message that carries this connection to a worker.
-ipc::Handle handle_message(const Connection& connection);
+// The `conn` of the NODE_HANDLE line that carries this connection to a worker (views of
+// its fields: ipc::encode_conn writes the line without copying them).
+ipc::ConnView conn_of(const Connection& connection);
 
 // Fills the address fields from the socket's peer. Returns false if the peer is gone.
 bool read_peer_address(Connection& connection);

@@ -140,7 +140,7 @@ bool Slot::send(Connection& c) {
   if (listen_in_flight_ == *generation) return false;  // its ACK pumps the queue again
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
-  if (const int rc = p->worker->send_handle(handle_message(c), c.socket.stream()); rc != 0) {
+  if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket.stream()); rc != 0) {
     // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
     return false;
@@ -220,8 +220,8 @@ std::optional<ipc::HttpSys> Slot::httpsys_for(Process& p) {
 void Slot::give_kernel_queue(Process& p) {
   if (!kernel_queue_ || !p.config || !p.config->kernel_listener) return;
   const auto& l = *p.config->kernel_listener;
-  if (const int rc = p.worker->send_handle(ipc::Listen{.listener = l.name, .backlog = l.backlog}, kernel_queue_.stream());
-      rc != 0) {
+  const std::string line = ipc::encode(ipc::Listen{.listener = l.name, .backlog = l.backlog});
+  if (const int rc = p.worker->send_handle(line, kernel_queue_.stream()); rc != 0) {
     log_line(name() + ": cannot send the slot's listening socket: " + uv_strerror(rc));
     return;
   }
@@ -266,6 +266,9 @@ void Slot::event(const SlotEvent& e) {
   restarts_.on_event(e);
   if (auto failure = roll_failure(e)) last_failure_ = std::move(*failure);
   if (auto* r = record()) {
+    // `status` reads the scoreboard, not the master: whoever saw this event's line must
+    // find the state it left there (settle() would store it only after the line).
+    r->state.store(static_cast<std::uint32_t>(machine_.state()), std::memory_order_relaxed);
     std::uint64_t total = 0;
     for (const auto& [reason, n] : restarts_.counts()) total += n;
     r->restarts.store(total, std::memory_order_relaxed);

@@ -70,11 +70,12 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
 
   // Queues one message. Returns a libuv error code, 0 on success.
   int send(const ipc::Message& message);
-  // Queues a message with `socket`, which libuv sends with it (SCM_RIGHTS on POSIX,
-  // WSADuplicateSocket on Windows): one at a time, until on_handle_taken or
-  // on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again; `socket` must stay
-  // open until then, or until the process exits. Returns a libuv error code.
-  int send_handle(const ipc::Message& message, uv_stream_t* socket);
+  // Sends an encoded handle line (ipc::encode_conn, or a `listen`) with `socket`, which libuv sends with
+  // it (SCM_RIGHTS on POSIX, WSADuplicateSocket on Windows): one at a time, until
+  // on_handle_taken or on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again;
+  // `socket` must stay open until then, or until the process exits. Returns a libuv
+  // error code.
+  int send_handle(std::string line, uv_stream_t* socket);
 
   // Delivers a signal to the worker's process group; harmless after the process exited.
   void signal(int signum);

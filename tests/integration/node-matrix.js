@@ -6,7 +6,10 @@
 //     lists are reported as skipped, with the reason: they start no Node worker, so another
 //     Node line proves nothing new, and they run once, in `integration-N`;
 //   - `check` (integration-N, on the default Node): they run, and one that starts a
-//     supervisor whose config names a Node worker fails: the list is wrong.
+//     supervisor whose config names a Node worker fails: the list is wrong. A test the
+//     list does not name, which starts supervisors whose configs name no Node worker,
+//     fails too: it belongs on the list (it would run on every line and prove nothing new
+//     on the others).
 // Whole files of that list are left out by CMake itself; they are checked here too.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -39,9 +42,13 @@ function watchSupervisors() {
     return realSpawn.call(this, command, args, ...rest);
   };
 }
+// A config names a Node worker: this Node, or a worker started through node, npm or npx,
+// or a script (a worker started by `npm start` runs whichever node the PATH gives).
+const NODE_WORKER = /\bnode\b|\bnpm\b|\bnpx\b|\.[cm]?js\b/;
 function namesNodeWorker(file) {
   try {
-    return fs.readFileSync(file, 'utf8').includes(process.execPath);
+    const text = fs.readFileSync(file, 'utf8');
+    return text.includes(process.execPath) || NODE_WORKER.test(text);
   } catch {
     return false; // removed with the test's directory: it was read when it ran
   }
@@ -63,6 +70,27 @@ function checked(name, fn) {
   };
 }
 
+// An unlisted test (check mode): one that started supervisors, none of them with a Node
+// worker, is missing from the list.
+function unlisted(file, name, fn) {
+  if (fn.length > 1) return fn; // a callback test: not watched
+  return async function unlistedTest(t) {
+    watched = new Set();
+    const configs = watched;
+    let passed = false;
+    try {
+      const result = await fn(t);
+      passed = true;
+      return result;
+    } finally {
+      watched = null;
+      // Only a test that passed is judged: a failure keeps its own message.
+      if (passed && configs.size > 0 && ![...configs].some(namesNodeWorker))
+        throw new Error(`"${file}: ${name}" starts no Node worker: add it to tests/integration/without-node-workers.txt`);
+    }
+  };
+}
+
 function install() {
   const { files, tests } = readList();
   if (mode === 'check') watchSupervisors();
@@ -75,7 +103,8 @@ function install() {
       const file = path.basename(parent.filename);
       wrapped = function test(name, options, fn) {
         if (typeof options === 'function') [options, fn] = [{}, options];
-        if (!files.has(file) && !tests.has(`${file}: ${name}`)) return loaded(name, options, fn);
+        if (!files.has(file) && !tests.has(`${file}: ${name}`))
+          return loaded(name, options, mode === 'check' && fn ? unlisted(file, name, fn) : fn);
         if (mode === 'skip') return loaded(name, { ...options, skip: REASON }, fn);
         return loaded(name, options, checked(name, fn));
       };

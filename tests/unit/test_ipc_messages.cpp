@@ -88,6 +88,33 @@ TEST_CASE("a handle line is one JSON line whatever its strings hold") {
   }
 }
 
+TEST_CASE("encode_conn writes encode(Handle)'s line, and finds a character to escape wherever it is") {
+  // The plain-JSON check reads eight bytes at a time and then the rest one by one: every
+  // character that needs escaping (or is not ASCII), at every position of a 21-byte name.
+  const ipc::Conn plain{42, "127.0.0.1", 5000, "web-listener-01", "GET /"};
+  CHECK(ipc::encode_conn({.id = plain.id, .remote_address = plain.remote_address, .remote_port = plain.remote_port,
+                          .listener = plain.listener, .head = plain.head}) == ipc::encode(ipc::Handle{plain}));
+  CHECK(ipc::encode(ipc::Handle{plain}).find(R"("listener":"web-listener-01")") != std::string::npos);
+  for (const char bad : {'\x01', '\x1f', '"', '\\', '\x7f', '\x80', '\xff'}) {
+    for (std::size_t at = 0; at < 21; ++at) {
+      std::string listener(21, 'a');
+      listener[at] = bad;
+      CAPTURE(static_cast<int>(static_cast<unsigned char>(bad)));
+      CAPTURE(at);
+      const ipc::Conn conn{1, "10.0.0.1", 1, listener, {}};
+      const std::string line =
+          ipc::encode_conn({.id = 1, .remote_address = conn.remote_address, .remote_port = 1, .listener = listener, .head = {}});
+      CHECK(line == ipc::encode(ipc::Handle{conn}));
+      CHECK(std::count(line.begin(), line.end(), '\n') == 1);
+      const auto decoded = ipc::decode(std::string_view(line).substr(0, line.size() - 1));
+      REQUIRE(std::holds_alternative<ipc::Message>(decoded));
+      // Not ASCII alone is invalid UTF-8: replaced, the line stays valid.
+      if (static_cast<unsigned char>(bad) < 0x80)
+        CHECK(std::get<ipc::Handle>(std::get<ipc::Message>(decoded)).conn.listener == listener);
+    }
+  }
+}
+
 TEST_CASE("a handle line has room for the largest numbers and any head length") {
   // The line is written into a buffer sized in advance: the widest id and port, and heads
   // of every length modulo 3 (base64's padding), up to a 64 KiB head.

@@ -1,5 +1,6 @@
 #include "supervisor/core/routing/request_head.h"
 
+#include <array>
 #include <llhttp.h>
 
 #include "protocols/route_key.h"
@@ -13,13 +14,20 @@ namespace {
 // (we build it strict: CMakeLists.txt) a space in a field name and between the name and
 // the colon; Node's llhttp 9 and RFC 9112 (section 5.1: "MUST reject") do not, so neither
 // do we: "Host : evil" must not route.
+// RFC 9110 tchar, one look-up per character (every header name of every head peeked).
+constexpr auto kTokenChar = [] {
+  std::array<bool, 256> token{};
+  for (int c = '0'; c <= '9'; ++c) token[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) token[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) token[static_cast<std::size_t>(c)] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
+  return token;
+}();
+
 bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
-  }
-  return true;
+  bool token = !s.empty();
+  for (const char c : s) token &= kTokenChar[static_cast<unsigned char>(c)];
+  return token;
 }
 
 // Where the head ends, by the line endings llhttp accepts: the request line may end in
@@ -166,6 +174,7 @@ HeadParse parse_request_head(std::string_view bytes, std::size_t max_head) {
   }
 
   RequestHead& head = result.head;
+  head.headers.reserve(8);  // one allocation for a usual head, not one per growth
   Collector collector;
   collector.head = &head;
   llhttp_t parser;
