@@ -43,7 +43,9 @@ node_dir=$("$root/windows/node.sh") || { echo "windows/test.sh: cannot get Windo
 # right after it decided to restart a worker (its next `spawn` never logged; seen twice,
 # once beside stress-ng). helpers.js now reports such a master after 60 s with where its
 # threads wait, instead of a file that never ends. A per-worker console was one cause
-# (docs/windows.md); whether another remains is not known yet.
+# (docs/windows.md); whether another remains is not known yet. And on 2026-12-03, with
+# two at once, a worker's spawn failed with libuv's "unknown error" (drain-handback, at a
+# reload): spawn_failed now carries the Windows error number for the next time.
 JOBS=${HANDOFF_WINDOWS_JOBS:-1}
 integration_file() {  # integration_file FILE: its run, log in $logs/integration-NAME.log
   local name; name=integration-$(basename "$1" .test.js)

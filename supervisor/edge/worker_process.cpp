@@ -86,7 +86,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
   // uv_spawn initializes the handle even when it fails; it must be closed either way.
   self->process_.mark_initialized();
   if (rc != 0) {
-    error = uv_strerror(rc);
+    error = platform::spawn_error(rc);
     return nullptr;
   }
   self->process_->data = self.get();

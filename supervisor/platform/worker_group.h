@@ -23,6 +23,11 @@ namespace handoff::platform {
 // drains the workers).
 unsigned int worker_spawn_flags();
 
+// What to say of a failed uv_spawn: libuv's text, and on Windows, when libuv had no name
+// for it ("unknown error"), the system's own error number and text (called right after
+// uv_spawn, before anything else can change the thread's last error).
+std::string spawn_error(int uv_error);
+
 // Sends `signum` to the worker and everything it started (its group).
 void signal_worker(uv_process_t* process, int signum);
 

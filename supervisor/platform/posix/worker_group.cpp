@@ -17,6 +17,8 @@ namespace handoff::platform {
 
 unsigned int worker_spawn_flags() { return UV_PROCESS_DETACHED; }  // setsid() in the child
 
+std::string spawn_error(int uv_error) { return uv_strerror(uv_error); }  // errno has a name
+
 void signal_worker(uv_process_t* process, int signum) {
   // The worker leads its group (worker_spawn_flags); if it somehow does not, the pid alone.
   if (::kill(-process->pid, signum) != 0) uv_process_kill(process, signum);

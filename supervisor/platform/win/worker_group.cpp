@@ -17,6 +17,20 @@ namespace handoff::platform {
 // puts every worker in a job object of its own.
 unsigned int worker_spawn_flags() { return UV_PROCESS_DETACHED; }
 
+// libuv maps only the Windows errors it knows; the rest say "unknown error", which names
+// nothing (seen under wine with two test files at once: docs/windows.md).
+std::string spawn_error(int uv_error) {
+  const DWORD system = GetLastError();
+  std::string text = uv_strerror(uv_error);
+  if (uv_error != UV_UNKNOWN || system == 0) return text;
+  char message[256] = {};
+  const DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, system, 0,
+                                 message, sizeof message, nullptr);
+  std::string said(message, n);
+  while (!said.empty() && (said.back() == '\n' || said.back() == '\r' || said.back() == ' ')) said.pop_back();
+  return text + " (Windows error " + std::to_string(system) + (said.empty() ? "" : ": " + said) + ")";
+}
+
 void signal_worker(uv_process_t* process, int signum) { uv_process_kill(process, signum); }
 
 void kill_worker_remains(int) {}
