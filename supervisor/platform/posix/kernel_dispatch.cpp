@@ -41,10 +41,11 @@ std::intptr_t open_reuseport_socket(const std::string& host, int port, bool list
     return -1;
   }
   const int on = 1;
-  // As libuv's own bind: SO_REUSEADDR (TIME_WAIT), and an IPv6 socket for IPv6 only.
+  // As the master's own listeners (uv_tcp_bind without UV_TCP_IPV6ONLY): SO_REUSEADDR
+  // (TIME_WAIT), and an IPv6 socket as the system makes it ("::" takes IPv4 clients too,
+  // as IPv4-mapped addresses, unless net.ipv6.bindv6only says otherwise).
   bool ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
             ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0 &&
-            (address.ss_family != AF_INET6 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
             ::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) == 0 && (!listen || ::listen(fd, backlog) == 0);
   if (!ok) {
     error = uv_translate_sys_error(errno);
