@@ -1,5 +1,7 @@
 #include "supervisor/core/dispatch_mode.h"
 
+#include <algorithm>
+
 #include "supervisor/core/routing/dispatch_policy.h"
 
 namespace handoff {
@@ -52,7 +54,45 @@ DispatchChoice choose_dispatch(const AppConfig& app, const std::vector<DispatchL
     return choice;
   }
   choice.kernel_listener = *listeners.front().config;
+  // Each slot's socket is that slot's queue: it holds what waits while the slot has no
+  // worker, as queue.max bounds under master dispatch (the kernel caps it at
+  // net.core.somaxconn). The listener's own backlog bounds only the master's accept queue.
+  choice.kernel_listener->backlog = static_cast<int>(std::min<std::size_t>(app.queue.max, 1 << 30));
   return choice;
+}
+
+std::optional<KernelQueueTakeover> kernel_queue_takeover(const KernelQueueSlot& slot, bool affinity,
+                                                         Unavailable on_unavailable, Milliseconds queue_timeout) {
+  if (slot.ready) return std::nullopt;
+  // A slot that will not come back soon: its clients go where the rule sends them (another
+  // slot without affinity, or 503), as its master-dispatch queue is flushed.
+  if (slot.failing) return KernelQueueTakeover{Milliseconds{0}, TakeoverReason::failing};
+  // round_robin under master dispatch never waits for a slot that is down; neither do its
+  // clients here: the master hands them to the ready slots (SIGKILL test in
+  // kernel-dispatch.test.js: only what the dead worker had accepted is lost).
+  if (!affinity) return KernelQueueTakeover{Milliseconds{0}, TakeoverReason::no_affinity};
+  switch (on_unavailable) {
+    case Unavailable::rehash: return KernelQueueTakeover{Milliseconds{0}, TakeoverReason::rehash};
+    case Unavailable::reject: return KernelQueueTakeover{Milliseconds{0}, TakeoverReason::reject};
+    case Unavailable::queue:
+      // They wait for the slot's next worker in the kernel's queue. Once the slot has been
+      // down for queue.timeout, some may have waited that long: the master takes them,
+      // answers 503 to those that did (the kernel says how long each waited) and keeps the
+      // rest in its own queue for the slot until it is back.
+      return KernelQueueTakeover{queue_timeout, TakeoverReason::queue_timeout};
+  }
+  return std::nullopt;
+}
+
+std::string_view name_of(TakeoverReason reason) {
+  switch (reason) {
+    case TakeoverReason::failing: return "failing";
+    case TakeoverReason::no_affinity: return "no_affinity";
+    case TakeoverReason::rehash: return "rehash";
+    case TakeoverReason::reject: return "reject";
+    case TakeoverReason::queue_timeout: return "queue_timeout";
+  }
+  return "";
 }
 
 }  // namespace handoff

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor/core/config.h"
@@ -39,5 +40,27 @@ struct DispatchChoice {
 // honour their rule on their listener; master for plain workers unless they ask.
 DispatchChoice choose_dispatch(const AppConfig& app, const std::vector<DispatchListener>& listeners,
                                const KernelDispatchFacts& facts);
+
+// A slot's kernel queue while no worker of the slot accepts from it (its worker died or
+// is restarting, or the slot is failing): what waits there, and what the kernel still
+// sends there, either waits for the slot's next worker (nothing is reset: the socket is
+// the master's) or is taken by the master, which accepts from the socket itself and
+// routes what it takes by the app's rule and on_unavailable, exactly as under master
+// dispatch. kernel_queue_takeover() says which, and when, counted from the moment the
+// slot stopped being ready.
+struct KernelQueueSlot {
+  bool ready = false;    // a worker of the slot accepts (LaneState::ready)
+  bool failing = false;  // never ready and its start failed, or in a crash loop
+};
+enum class TakeoverReason { failing, no_affinity, rehash, reject, queue_timeout };
+struct KernelQueueTakeover {
+  Milliseconds after{0};
+  TakeoverReason reason = TakeoverReason::failing;
+};
+// nullopt: the queue is left to the slot. `affinity`: the app's rule sends a client to one
+// slot (ip_hash), so waiting for that slot has a purpose.
+std::optional<KernelQueueTakeover> kernel_queue_takeover(const KernelQueueSlot& slot, bool affinity,
+                                                         Unavailable on_unavailable, Milliseconds queue_timeout);
+std::string_view name_of(TakeoverReason reason);
 
 }  // namespace handoff

@@ -23,7 +23,8 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
                hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
-      timer_(loop_) {
+      timer_(loop_),
+      kernel_timer_(loop_) {
   set_rule();
   for (int n = 1; n <= config_->workers; ++n) add_slot(n);
 }
@@ -82,11 +83,19 @@ int App::accept_for(UvHandle<uv_tcp_t>& socket) {
                      c->socket = UvHandle<uv_tcp_t>::make();
                      uv_tcp_init(server->loop, c->socket.get());
                      c->socket.mark_initialized();
-                     if (uv_accept(server, c->socket.stream()) != 0 || !read_peer_address(*c)) return;
-                     c->accepted_at = std::chrono::steady_clock::now();
-                     if (me->config_->kernel_listener) c->listener = me->config_->kernel_listener->name;
-                     me->dispatch(std::move(c));
+                     if (uv_accept(server, c->socket.stream()) != 0) return;
+                     me->dispatch_from_kernel_queue(std::move(c));
                    });
+}
+
+void App::dispatch_from_kernel_queue(ConnectionPtr c) {
+  if (!read_peer_address(*c)) return;
+  c->accepted_at = std::chrono::steady_clock::now();
+  if (config_->kernel_listener) c->listener = config_->kernel_listener->name;
+  // queue.timeout counts its wait in the kernel's queue too.
+  std::optional<TimePoint> since;
+  if (const auto waited = platform::waited_in_queue(platform::socket_of(c->socket.get()))) since = now() - *waited;
+  dispatch(std::move(c), nullptr, since);
 }
 
 void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
@@ -99,12 +108,20 @@ void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
 
 void App::watch_kernel_queue(const Slot& slot) {
   const int n = slot.number();
-  const bool failing = (slot.lane_state().turns_away || slot.state() == SlotState::crash_loop) && !stopping_;
-  if (!failing) {
+  const LaneState lane = slot.lane_state();
+  const KernelQueueSlot view{.ready = lane.ready, .failing = lane.turns_away || slot.state() == SlotState::crash_loop};
+  const auto takeover = stopping_ || !slot.has_kernel_queue()
+                            ? std::nullopt
+                            : kernel_queue_takeover(view, policy_entry_->affinity, config_->on_unavailable,
+                                                    config_->queue.timeout);
+  if (!takeover) {
+    kernel_down_since_.erase(n);
     if (taken_over_.erase(n) > 0) log_event("kernel_queue_returned", {{"app", config_->name}, {"slot", n}});
     return;
   }
-  if (taken_over_.contains(n) || !slot.has_kernel_queue()) return;
+  if (taken_over_.contains(n)) return;
+  const TimePoint since = kernel_down_since_.try_emplace(n, now()).first->second;
+  if (const TimePoint due = since + takeover->after; now() < due) return arm_kernel_queue_timer(due);
   const std::intptr_t fd = platform::duplicate_socket(platform::socket_of(slot.kernel_queue()));
   auto socket = UvHandle<uv_tcp_t>::make();
   uv_tcp_init(loop_, socket.get());
@@ -115,8 +132,18 @@ void App::watch_kernel_queue(const Slot& slot) {
     log_event("kernel_queue_takeover_failed", {{"app", config_->name}, {"slot", n}, {"error", uv_strerror(rc)}});
     return;
   }
-  log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}});
+  log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}, {"reason", name_of(takeover->reason)}});
   taken_over_[n] = std::move(socket);
+}
+
+void App::arm_kernel_queue_timer(TimePoint due) {
+  if (kernel_timer_at_ && *kernel_timer_at_ <= due && kernel_timer_.active()) return;
+  kernel_timer_at_ = due;
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(due - now()).count();
+  kernel_timer_.start<[](App& me) {
+    me.kernel_timer_at_.reset();
+    for (auto& slot : me.slots_) me.watch_kernel_queue(*slot);
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)));
 }
 
 void App::close_kernel_queue(int slot) {
@@ -129,10 +156,11 @@ void App::close_kernel_queue(int slot) {
     c->socket = UvHandle<uv_tcp_t>::make();
     uv_tcp_init(loop_, c->socket.get());
     c->socket.mark_initialized();
-    if (uv_tcp_open(c->socket.get(), static_cast<uv_os_sock_t>(fd)) != 0 || !read_peer_address(*c)) continue;
-    c->accepted_at = std::chrono::steady_clock::now();
-    if (config_->kernel_listener) c->listener = config_->kernel_listener->name;
-    dispatch(std::move(c));
+    if (uv_tcp_open(c->socket.get(), static_cast<uv_os_sock_t>(fd)) != 0) {
+      platform::close_socket(fd);
+      continue;
+    }
+    dispatch_from_kernel_queue(std::move(c));
     ++moved;
   }
   log_event("kernel_queue_closed", {{"app", config_->name}, {"slot", slot}, {"moved", moved}});
@@ -151,6 +179,7 @@ void App::stop(std::chrono::milliseconds grace) {
   dispatcher_.stop();
   draining_queues_.clear();  // the master accepts nothing more for removed or failing slots
   taken_over_.clear();
+  kernel_timer_.stop();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
       dispatcher_.stop_slot(slot->lane());  // nobody will serve what waits there any more
@@ -181,7 +210,7 @@ void App::sample_usage() {
 
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
-void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
+void App::dispatch(ConnectionPtr connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
   const Connection& c = *connection;
   const RouteInput input{c.address_bytes(), head, c.address_text, c.port};
   // Kept for a second look only where the rule reads the connection.
@@ -189,7 +218,7 @@ void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
   if (reads_connection(*policy_entry_))
     facts = std::make_unique<const RouteFacts>(c.address_bytes(), c.address_text, c.port, head,
                                                policy_entry_->needs_head);
-  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now());
+  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now(), waiting_since);
   settled();
 }
 

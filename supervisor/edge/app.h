@@ -70,7 +70,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   RollReport roll_report() const { return roll_.report(); }
   void sample_usage();
 
-  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
+  // `waiting_since`: when it began to wait, if earlier than now (Dispatcher::dispatch).
+  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr,
+                std::optional<TimePoint> waiting_since = std::nullopt);
 
   // Whether this app's rule reads the request head (its listeners then peek it).
   bool needs_head() const { return policy_entry_->needs_head; }
@@ -149,12 +151,15 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void close_kernel_queue(int slot);
   // The master accepts from `socket` and routes what it accepts (dispatch()).
   int accept_for(UvHandle<uv_tcp_t>& socket);
-  // A slot failing to start (never ready: SlotMachine::failing_to_start) or in a crash loop
-  // cannot serve its socket's queue for long: the master accepts from it meanwhile (a
-  // duplicate descriptor), so those clients go where the rule sends them (another ready
-  // slot, or 503), and stops once the slot recovers. (A slot merely restarting keeps its
-  // queue for its replacement: on_unavailable `queue`.)
+  // A connection the master accepted from a slot's kernel queue, routed with the time it
+  // waited there (platform::waited_in_queue).
+  void dispatch_from_kernel_queue(ConnectionPtr connection);
+  // A slot whose worker does not accept from its kernel queue: the master accepts from it
+  // itself (a duplicate descriptor) when kernel_queue_takeover_after() says (failing slots and
+  // on_unavailable rehash or reject at once; queue after queue.timeout), and stops once the
+  // slot is ready again. A slot merely restarting keeps what waits for its replacement.
   void watch_kernel_queue(const Slot& slot);
+  void arm_kernel_queue_timer(TimePoint due);
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -168,7 +173,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
-  std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // failing slots' sockets the master accepts from (duplicates)
+  std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
+  std::map<int, TimePoint> kernel_down_since_;  // slots whose queue no worker accepts from, since when
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {
     std::size_t lane;
@@ -177,6 +183,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   };
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
   Timer timer_;  // the dispatcher's next deadline
+  Timer kernel_timer_;  // the next takeover due (watch_kernel_queue)
+  std::optional<TimePoint> kernel_timer_at_;
   ipc::RouteCheck route_check_;
   RollingReload roll_{*this, config_->name};
   std::optional<ScaleWatch> scale_watch_;  // the last scale

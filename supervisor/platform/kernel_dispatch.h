@@ -5,7 +5,9 @@
 // (platform/win/kernel_dispatch.cpp) there is none, and configs asking for it are refused.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +27,14 @@ std::intptr_t open_reuseport_socket(const std::string& host, int port, bool list
 std::intptr_t duplicate_socket(std::intptr_t socket);
 
 // Accepts every connection waiting on a non-blocking listening socket now; their
-// descriptors (the caller owns them).
+// descriptors (the caller owns them: a libuv handle, or close_socket()).
 std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
+void close_socket(std::intptr_t socket);
+
+// How long a connection just accepted from a kernel queue had been waiting there: the
+// time since its last data arrived (its request, for a client that sent one and waited),
+// or since its handshake. nullopt where the kernel does not say.
+std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connection);
 
 // The one place where ip_hash's program (classic BPF choosing the group's socket by the
 // client's source address) is attached to the group of `socket`, for `slots` sockets in

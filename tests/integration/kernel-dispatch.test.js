@@ -77,25 +77,66 @@ test('a plain worker keeps master dispatch by default, and accepts itself when i
   assert.strictEqual(await handedOff(kernel.sup), 0);
 });
 
-test('a worker killed: connections made while it is down wait in its slot queue for the replacement', async (t) => {
-  const { port, sup } = await start(t, {
-    command: [h.HELLO_CPP],
-    extra: '    restart: {min_delay: 1s}\n',  // long enough for connections to wait
-  });
+test('SIGKILL under connection-per-request load: only what the worker had accepted fails; what its slot\'s queue held is served', async (t) => {
+  const { port, sup } = await start(t, { command: [h.HELLO_CPP], extra: '    restart: {min_delay: 500ms}\n' });
+  const run = h.load({ port, concurrency: 16 });
+  await h.loadProgress(run, 300);
+  const pid1 = Number(
+    [...run.results.byWorker.keys()].find((w) => w.split('/')[1] === '1').split('/')[2],
+  );
+  // Stopped first, so that what it holds cannot change before the kill: the connections it
+  // accepted (its descriptors), not those waiting in its slot's queue (the master's socket).
+  process.kill(pid1, 'SIGSTOP');
+  const held = h.tcpConnections(pid1);
+  const failedBefore = run.results.failed;
+  const from = sup.log.mark();
+  process.kill(pid1, 'SIGKILL');
+  await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${pid1} `), { from });
+  const [, pid2] = await sup.log.waitFor(/event=ready app=hello slot=1 pid=(\d+) /, { from });
+  // What the kernel put in slot 1's queue meanwhile went to slot 2 through the master
+  // (round_robin does not wait for a slot); then the replacement accepts from it again.
+  await h.eventually(async () => ({ ok: (run.results.byWorker.get(`hello/1/${pid2}`) ?? 0) >= 50 }));
+  const results = await run.stop();
+  const failed = results.failed - failedBefore;
+  t.diagnostic(`the killed worker held ${held} connections; ${failed} requests failed; its replacement answered ${results.byWorker.get(`hello/1/${pid2}`) ?? 0}`);
+  assert.ok(failed <= held, `failed ${failed} > held ${held}: ${results.errors.slice(failedBefore, failedBefore + 10)}`);
+  assert.ok((results.byWorker.get(`hello/1/${pid2}`) ?? 0) >= 50, 'the replacement serves slot 1');
+});
+
+// A worker of slot 1 killed, with its restart `delay` away: what on_unavailable does with
+// the connections the kernel sends to slot 1's socket meanwhile.
+async function slotDown(t, extra) {
+  const { port, sup } = await start(t, { command: [h.HELLO_CPP], extra: `    restart: {min_delay: 3s}\n${extra}` });
   const before = await spread(port, 40);
   const pid1 = Number([...before.keys()].find((k) => k.startsWith('1/')).split('/')[1]);
+  const from = sup.log.mark();
   process.kill(pid1, 'SIGKILL');
-  await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${pid1} `));
-  // Made while slot 1 has no worker: about half hash to its socket and wait there.
-  const answers = await Promise.all(Array.from({ length: 40 }, () => h.request({ port })));
-  const workers = answers.map((a) => {
-    assert.strictEqual(a.status, 200);
-    return h.workerOf(a);
-  });
-  const replaced = workers.filter((w) => w.slot === 1);
-  assert.ok(replaced.length > 0, 'some connections waited for slot 1');
-  for (const w of replaced) assert.notStrictEqual(w.pid, pid1, 'served by the replacement');
-  assert.strictEqual(await handedOff(sup), 0);
+  await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${pid1} `), { from });
+  return { port, sup, pid1, from };
+}
+
+// Each connection's answer (status, slot, when) for `n` at once.
+async function burst(port, n) {
+  const started = performance.now();
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      h.request({ port }).then((a) => ({ status: a.status, slot: a.status === 200 ? h.workerOf(a).slot : null, ms: performance.now() - started })),
+    ),
+  );
+}
+
+test('round_robin: while slot 1 is down the master takes its queue and slot 2 serves everything at once', async (t) => {
+  const { port, sup, from } = await slotDown(t, '');
+  await sup.log.waitFor(/event=kernel_queue_taken_over app=hello slot=1 reason=no_affinity/, { from });
+  const answers = await burst(port, 40);
+  const ready = sup.log.lines.slice(from).some((l) => /event=ready app=hello slot=1 /.test(l));
+  assert.ok(!ready, 'slot 1 was still down');
+  assert.deepStrictEqual([...new Set(answers.map((a) => `${a.status} ${a.slot}`))], ['200 2'], JSON.stringify(answers));
+  assert.ok((await handedOff(sup)) > 0, 'the master handed slot 1\'s connections to slot 2');
+  await sup.log.waitFor(/event=ready app=hello slot=1 /, { from });
+  await sup.log.waitFor(/event=kernel_queue_returned app=hello slot=1/, { from });
+  const after = await spread(port, 64);
+  assert.ok([...after.keys()].some((k) => k.startsWith('1/')), 'slot 1 accepts again');
 });
 
 for (const [name, command] of [

@@ -143,4 +143,38 @@ apps:
   CHECK(first_error(shared).find("shared by several apps") != std::string::npos);
 }
 
+
+TEST_CASE("kernel dispatch: each slot's socket holds queue.max connections (its backlog)") {
+  const auto l = listener("web");
+  auto a = app();
+  a.queue.max = 300;
+  const auto choice = choose_dispatch(a, {{&l, false}}, kLinux);
+  REQUIRE(choice.kernel_listener);
+  CHECK(choice.kernel_listener->backlog == 300);
+}
+
+TEST_CASE("kernel dispatch: when the master takes a slot's queue over") {
+  using namespace std::chrono_literals;
+  const KernelQueueSlot ready{.ready = true, .failing = false};
+  const KernelQueueSlot down{.ready = false, .failing = false};
+  const KernelQueueSlot failing{.ready = false, .failing = true};
+  const auto takeover = [](const KernelQueueSlot& s, bool affinity, Unavailable mode) {
+    const auto t = kernel_queue_takeover(s, affinity, mode, 30s);
+    return t ? std::string(name_of(t->reason)) + " after " + std::to_string(t->after.count()) : std::string("none");
+  };
+  for (bool affinity : {false, true})
+    for (auto mode : {Unavailable::queue, Unavailable::rehash, Unavailable::reject}) {
+      CHECK(takeover(ready, affinity, mode) == "none");  // its worker accepts
+      // A slot that will not come back soon gives its clients up at once, whatever the mode.
+      CHECK(takeover(failing, affinity, mode) == "failing after 0");
+      // round_robin never waits for a slot (nor does it under master dispatch).
+      if (!affinity) CHECK(takeover(down, affinity, mode) == "no_affinity after 0");
+    }
+  // ip_hash with a worker restarting: its clients wait in the kernel for the replacement,
+  // up to queue.timeout; elsewhere at once with rehash, 503 at once with reject.
+  CHECK(takeover(down, true, Unavailable::queue) == "queue_timeout after 30000");
+  CHECK(takeover(down, true, Unavailable::rehash) == "rehash after 0");
+  CHECK(takeover(down, true, Unavailable::reject) == "reject after 0");
+}
+
 }  // namespace handoff

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -70,6 +71,22 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket) {
     accepted.push_back(fd);
   }
   return accepted;
+}
+
+void close_socket(std::intptr_t socket) { ::close(static_cast<int>(socket)); }
+
+std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connection) {
+#ifdef __linux__
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  if (::getsockopt(static_cast<int>(connection), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  // The kernel stamps a new connection's receive time at the handshake (the child socket's
+  // icsk_ack.lrcvtime) and again with every segment of data.
+  return std::chrono::milliseconds{info.tcpi_last_data_recv};
+#else
+  (void)connection;
+  return std::nullopt;
+#endif
 }
 
 bool attach_source_hash(std::intptr_t, int, std::string& why) {

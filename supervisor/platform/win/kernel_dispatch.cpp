@@ -20,6 +20,10 @@ std::intptr_t duplicate_socket(std::intptr_t) { return -1; }
 
 std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
 
+void close_socket(std::intptr_t) {}  // never given one: accept_waiting() returns none
+
+std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t) { return std::nullopt; }
+
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
   why = "Windows has no SO_REUSEPORT groups";
   return false;
