@@ -377,7 +377,11 @@ const Field<LifecyclePolicy> kHeartbeatFields[] = {
 };
 
 const Field<QueuePolicy> kQueueFields[] = {
-    {"max", "integer", "5000", "Connections a slot holds while it has no ready worker; more get `503`.", false,
+    {"max", "integer", "5000",
+     "Connections a slot holds while it has no ready worker; more get `503`. Under kernel dispatch it is the "
+     "backlog of each slot's socket (the kernel caps it at `net.core.somaxconn`; past it new connections wait for "
+     "room, their clients resending the SYN).",
+     false,
      [](const YAML::Node& v, QueuePolicy& q, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 0, 1'000'000)) q.max = static_cast<std::size_t>(*n);
      }},
@@ -672,7 +676,10 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"on_unavailable", "queue | rehash | reject", "queue",
      "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
-     "slot (`rehash`), or gets `503` at once (`reject`).",
+     "slot (`rehash`), or gets `503` at once (`reject`). Under kernel dispatch the same holds: a down slot's "
+     "connections wait in its kernel queue (`queue`, with `ip_hash`), and the master takes that queue over for "
+     "`rehash`, `reject`, `round_robin` (which never waits for one slot) and once `queue.timeout` has passed (README, "
+     "\"Kernel dispatch or master dispatch\").",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto c = read_choice(v, ctx, field, kUnavailable)) a.on_unavailable = *c;
