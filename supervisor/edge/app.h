@@ -18,6 +18,7 @@
 #include "uvglue/timer.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/kernel_group.h"
 #include "supervisor/core/rolling_reload.h"
 #include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/connection.h"
@@ -155,6 +156,11 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // slot, or 503), and stops once the slot recovers. (A slot merely restarting keeps its
   // queue for its replacement: on_unavailable `queue`.)
   void watch_kernel_queue(const Slot& slot);
+  // Kernel dispatch: compares the sockets listening on the group's address with the
+  // master's own; a stranger (another process in the SO_REUSEPORT group, taking a share
+  // of the connections) is logged when it appears and when it goes, and shown in the
+  // slots' records and /metrics. At the group's build and every kStrangerCheckEvery samples.
+  void check_kernel_group();
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -186,6 +192,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Histogram handoff_latency_;
   Histogram queue_wait_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes
+  static constexpr unsigned kStrangerCheckEvery = 5;  // samples (seconds)
+  unsigned samples_ = 0;
+  std::optional<StrangerWatch> strangers_;  // kernel dispatch, once its group was built
+  std::map<std::uint64_t, std::int64_t> stranger_pids_;  // by inode, as found when they appeared
 };
 
 }  // namespace handoff

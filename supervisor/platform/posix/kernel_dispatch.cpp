@@ -2,13 +2,22 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "supervisor/platform/posix/proc_net_tcp.h"
 
 namespace handoff::platform {
 
@@ -71,6 +80,80 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket) {
   }
   return accepted;
 }
+
+std::optional<AcceptQueue> accept_queue(std::intptr_t listening_socket) {
+#ifdef __linux__
+  tcp_info info{};
+  socklen_t length = sizeof info;
+  if (::getsockopt(static_cast<int>(listening_socket), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  if (info.tcpi_state != TCP_LISTEN) return std::nullopt;
+  // For a listening socket the kernel reports sk_ack_backlog and sk_max_ack_backlog there.
+  return AcceptQueue{info.tcpi_unacked, info.tcpi_sacked};
+#else
+  (void)listening_socket;
+  return std::nullopt;
+#endif
+}
+
+std::optional<std::uint64_t> socket_inode(std::intptr_t socket) {
+  struct stat st {};
+  if (::fstat(static_cast<int>(socket), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_ino);
+}
+
+#ifdef __linux__
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using Dir = std::unique_ptr<DIR, DirCloser>;
+
+// Bounds of one pid_holding_socket scan: processes looked at, descriptors read in all.
+constexpr int kMaxProcesses = 8192;
+constexpr int kMaxDescriptors = 200000;
+
+}  // namespace
+
+std::vector<ListeningSocket> listening_sockets(bool ipv6) {
+  std::ifstream in(ipv6 ? "/proc/self/net/tcp6" : "/proc/self/net/tcp");
+  if (!in) return {};
+  std::stringstream text;
+  text << in.rdbuf();
+  return listening_sockets_in_proc_net_tcp(text.str(), ipv6);
+}
+
+std::int64_t pid_holding_socket(std::uint64_t inode) {
+  const std::string wanted = "socket:[" + std::to_string(inode) + "]";
+  Dir proc(::opendir("/proc"));
+  if (!proc) return 0;
+  int processes = 0, descriptors = 0;
+  while (const dirent* entry = ::readdir(proc.get())) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (++processes > kMaxProcesses) break;
+    const std::string dir = std::string("/proc/") + entry->d_name + "/fd";
+    Dir fds(::opendir(dir.c_str()));
+    if (!fds) continue;  // gone, or another user's
+    while (const dirent* fd = ::readdir(fds.get())) {
+      if (fd->d_name[0] == '.') continue;
+      if (++descriptors > kMaxDescriptors) return 0;
+      char target[64];
+      const std::string link = dir + "/" + fd->d_name;
+      const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+      if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == wanted) return pid;
+    }
+  }
+  return 0;
+}
+
+#else
+
+std::vector<ListeningSocket> listening_sockets(bool) { return {}; }
+std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
+
+#endif
 
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
   why = "the source-address program is not in this build";
