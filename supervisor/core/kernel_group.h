@@ -28,6 +28,12 @@ struct ListeningSocket {
 // or nullopt if host is not an IP address.
 std::optional<std::string> group_address(const std::string& host, int port);
 
+// Whether a socket listening on `other` can take clients of the group's `address` (both
+// in group_address's form): the same port, and the same address or an overlapping one (a
+// wildcard of the family: 0.0.0.0 for IPv4, "::" for both). Such a socket is a stranger
+// whether it joined the group (same address, SO_REUSEPORT) or sits beside it.
+bool competes(const std::string& address, const std::string& other);
+
 class StrangerWatch {
  public:
   struct Change {
@@ -37,7 +43,7 @@ class StrangerWatch {
   };
 
   // `address`: the group's (group_address). Each check gives the sockets listening now
-  // (any address: those of others are ignored) and the master's own inodes; what changed
+  // (any address: those that do not compete() are ignored) and the master's own inodes; what changed
   // since the last check comes back, so a stranger is reported once when it appears and
   // once when it goes, not at every check.
   explicit StrangerWatch(std::string address) : address_(std::move(address)) {}

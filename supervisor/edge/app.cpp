@@ -82,8 +82,7 @@ void App::check_kernel_group() {
   for (const auto& slot : slots_)
     if (slot->has_kernel_queue()) mine(slot->kernel_queue());
   for (const auto& [n, socket] : draining_queues_) mine(socket.get());
-  const bool ipv6 = strangers_->address().starts_with("[");
-  const auto change = strangers_->update(platform::listening_sockets(ipv6), own);
+  const auto change = strangers_->update(platform::listening_sockets(), own);
   for (const auto& s : change.appeared) stranger_pids_[s.inode] = platform::pid_holding_socket(s.inode);
   // The records first, then the log: whoever reads the line finds status saying it too.
   std::int64_t first_pid = 0;

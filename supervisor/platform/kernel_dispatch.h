@@ -52,9 +52,9 @@ std::optional<AcceptQueue> accept_queue(std::intptr_t listening_socket);
 // The socket's inode (fstat), as the kernel's socket tables name it; nullopt if unknown.
 std::optional<std::uint64_t> socket_inode(std::intptr_t socket);
 
-// The TCP sockets listening now in the master's network namespace on addresses of this
-// family (Linux: /proc/self/net/tcp or tcp6, parsed by proc_net_tcp.h). Empty elsewhere.
-std::vector<ListeningSocket> listening_sockets(bool ipv6);
+// The TCP sockets listening now in the master's network namespace, both families (Linux:
+// /proc/self/net/tcp and tcp6, parsed by proc_net_tcp.h). Empty elsewhere.
+std::vector<ListeningSocket> listening_sockets();
 
 // The pid of a process holding a descriptor of the socket `inode` (a scan of /proc/*/fd,
 // bounded in processes and descriptors read; only processes of our user or readable by

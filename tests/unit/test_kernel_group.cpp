@@ -42,14 +42,31 @@ TEST_CASE("kernel group: the group's address as the kernel's tables show it") {
   CHECK(group_address("localhost", 80) == std::nullopt);
 }
 
+TEST_CASE("kernel group: which listeners compete with the group's address") {
+  CHECK(competes("127.0.0.1:3000", "127.0.0.1:3000"));
+  CHECK_FALSE(competes("127.0.0.1:3000", "127.0.0.1:3001"));
+  CHECK_FALSE(competes("127.0.0.1:3000", "127.0.0.2:3000"));
+  CHECK_FALSE(competes("127.0.0.1:3000", "[::1]:3000"));
+  // Wildcards overlap the addresses of their family; "::" (dual-stack) every address.
+  CHECK(competes("0.0.0.0:3000", "127.0.0.1:3000"));
+  CHECK(competes("127.0.0.1:3000", "0.0.0.0:3000"));
+  CHECK(competes("[::]:3000", "127.0.0.1:3000"));
+  CHECK(competes("127.0.0.1:3000", "[::]:3000"));
+  CHECK(competes("[::]:3000", "0.0.0.0:3000"));
+  CHECK(competes("[::1]:3000", "[::]:3000"));
+  CHECK_FALSE(competes("[::1]:3000", "0.0.0.0:3000"));
+  CHECK(competes("[::ffff:127.0.0.1]:3000", "0.0.0.0:3000"));
+  CHECK_FALSE(competes("bad", "127.0.0.1:3000"));
+}
+
 TEST_CASE("kernel group: a stranger is reported when it appears and when it goes, once") {
   StrangerWatch watch("127.0.0.1:3000");
   const ListeningSocket mine1{11, "127.0.0.1:3000", 0}, mine2{12, "127.0.0.1:3000", 0};
   const ListeningSocket stranger{99, "127.0.0.1:3000", 1000};
-  const ListeningSocket elsewhere{50, "127.0.0.1:3001", 0}, other_family{51, "[::]:3000", 0};
+  const ListeningSocket elsewhere{50, "127.0.0.1:3001", 0}, other_address{51, "[::1]:3000", 0};
   const std::set<std::uint64_t> own{11, 12};
 
-  auto change = watch.update({mine1, mine2, elsewhere, other_family}, own);
+  auto change = watch.update({mine1, mine2, elsewhere, other_address}, own);
   CHECK(change.empty());
   CHECK(watch.count() == 0);
 
@@ -71,4 +88,9 @@ TEST_CASE("kernel group: a stranger is reported when it appears and when it goes
   CHECK(change.appeared.empty());
   CHECK(change.gone == std::vector<ListeningSocket>{stranger});
   CHECK(watch.count() == 0);
+
+  // A wildcard listener on the port (a server started on 0.0.0.0 beside the group).
+  const ListeningSocket wildcard{77, "0.0.0.0:3000", 0};
+  change = watch.update({mine1, mine2, mine3, wildcard}, {11, 12, 13});
+  CHECK(change.appeared == std::vector<ListeningSocket>{wildcard});
 }

@@ -115,12 +115,17 @@ constexpr int kMaxDescriptors = 200000;
 
 }  // namespace
 
-std::vector<ListeningSocket> listening_sockets(bool ipv6) {
-  std::ifstream in(ipv6 ? "/proc/self/net/tcp6" : "/proc/self/net/tcp");
-  if (!in) return {};
-  std::stringstream text;
-  text << in.rdbuf();
-  return listening_sockets_in_proc_net_tcp(text.str(), ipv6);
+std::vector<ListeningSocket> listening_sockets() {
+  std::vector<ListeningSocket> out;
+  for (const bool ipv6 : {false, true}) {
+    std::ifstream in(ipv6 ? "/proc/self/net/tcp6" : "/proc/self/net/tcp");
+    if (!in) continue;  // no IPv6 in this kernel
+    std::stringstream text;
+    text << in.rdbuf();
+    auto rows = listening_sockets_in_proc_net_tcp(text.str(), ipv6);
+    out.insert(out.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+  }
+  return out;
 }
 
 std::int64_t pid_holding_socket(std::uint64_t inode) {
@@ -150,7 +155,7 @@ std::int64_t pid_holding_socket(std::uint64_t inode) {
 
 #else
 
-std::vector<ListeningSocket> listening_sockets(bool) { return {}; }
+std::vector<ListeningSocket> listening_sockets() { return {}; }
 std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
 
 #endif

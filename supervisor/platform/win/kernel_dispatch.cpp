@@ -23,7 +23,7 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
 // Nothing to observe: no kernel dispatch here.
 std::optional<AcceptQueue> accept_queue(std::intptr_t) { return std::nullopt; }
 std::optional<std::uint64_t> socket_inode(std::intptr_t) { return std::nullopt; }
-std::vector<ListeningSocket> listening_sockets(bool) { return {}; }
+std::vector<ListeningSocket> listening_sockets() { return {}; }
 std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
 
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
