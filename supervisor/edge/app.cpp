@@ -93,8 +93,8 @@ void App::check_kernel_group() {
     log_event("kernel_group_stranger",
               {{"app", config_->name}, {"listener", l.name}, {"address", s.address}, {"inode", s.inode},
                {"uid", s.uid}, {"pid", stranger_pids_[s.inode]}, {"strangers", strangers_->count()},
-               {"warning", "another socket listens on this address with SO_REUSEPORT and takes a share of its "
-                           "connections (an old worker, a second supervisor?)"}});
+               {"warning", "a socket that is not the supervisor's listens on the group's port (SO_REUSEPORT) and "
+                           "takes a share of its connections: an old worker, a second supervisor?"}});
   for (const auto& s : change.gone) {
     const auto pid = stranger_pids_[s.inode];
     stranger_pids_.erase(s.inode);

@@ -56,10 +56,11 @@ std::vector<std::string> status_warnings(const StatusInput& in) {
   for (const auto& s : in.slots) {
     if (s.kernel_strangers == 0 || s.app == last_app) continue;
     last_app = s.app;
-    out.push_back("app " + s.app + ": " + std::to_string(s.kernel_strangers) +
-                  " stranger listening socket(s) in its kernel dispatch group" +
-                  (s.stranger_pid ? " (pid " + std::to_string(s.stranger_pid) + ")" : std::string(" (pid unknown)")) +
-                  " take a share of its connections; see event=kernel_group_stranger in the log");
+    const bool one = s.kernel_strangers == 1;
+    out.push_back("app " + s.app + ": " + std::to_string(s.kernel_strangers) + (one ? " stranger" : " strangers") +
+                  (s.stranger_pid ? " (pid " + std::to_string(s.stranger_pid) + (one ? ")" : ", ...)") : std::string()) +
+                  (one ? " listens" : " listen") + " on its kernel dispatch address and" + (one ? " takes" : " take") +
+                  " a share of its connections; see event=kernel_group_stranger in the log");
   }
   return out;
 }
