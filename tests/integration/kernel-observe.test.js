@@ -51,9 +51,11 @@ function sample(text, name, labels) {
 
 // One app of one C++ worker under kernel dispatch (one slot: every connection reaches its
 // socket), with the admin endpoint for /metrics.
-async function start(t) {
+// `extra`: more lines of the app.
+async function start(t, extra = '') {
   const [port, adminPort] = [await h.freePort(), await h.freePort()];
-  const yaml = `admin: 127.0.0.1:${adminPort}\n` + h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    dispatch: kernel\n' });
+  const yaml =
+    `admin: 127.0.0.1:${adminPort}\n` + h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    dispatch: kernel\n' + extra });
   const sup = await h.startSupervisor(yaml, { ready: 1 });
   t.after(() => sup.stop());
   await sup.log.waitFor(/event=kernel_queue_given app=hello slot=1 /);
@@ -61,7 +63,9 @@ async function start(t) {
 }
 
 test('a stopped worker: connections waiting in its slot socket show in status, top and /metrics, and leave', async (t) => {
-  const { port, adminPort, sup } = await start(t);
+  // A stopped worker sends no heartbeat: the timeout is far beyond the test, so the worker
+  // that comes back is the one stopped (and SIGCONT has someone to wake).
+  const { port, adminPort, sup } = await start(t, '    heartbeat: {interval: 1s, timeout: 300s}\n');
   // The master's first sample (once a second) shows the socket's backlog.
   const first = await h.eventually(async () => {
     const s = (await status(sup)).slots.find((x) => x.app === 'hello' && x.slot === 1);
