@@ -65,6 +65,17 @@ void App::open_kernel_queues() {
   check_kernel_group();  // at the group's build: a stranger already there is reported now
 }
 
+void App::kernel_sockets(std::set<std::uint64_t>& inodes) const {
+  // Each slot's, and removed slots' still draining (the sockets taken over from failing
+  // slots are duplicates of their slot's: the same inode).
+  const auto add = [&](const uv_tcp_t* socket) {
+    if (auto inode = platform::socket_inode(platform::socket_of(socket))) inodes.insert(*inode);
+  };
+  for (const auto& slot : slots_)
+    if (slot->has_kernel_queue()) add(slot->kernel_queue());
+  for (const auto& [n, socket] : draining_queues_) add(socket.get());
+}
+
 void App::check_kernel_group() {
   if (!config_->kernel_listener) return;
   const ListenerConfig& l = *config_->kernel_listener;
@@ -73,15 +84,9 @@ void App::check_kernel_group() {
     if (!address) return;  // not an IP address: nothing in the kernel's tables to compare
     strangers_.emplace(*address);
   }
-  // The master's own sockets in the group: each slot's, and removed slots' still draining
-  // (the sockets taken over from failing slots are duplicates of their slot's: same inode).
   std::set<std::uint64_t> own;
-  const auto mine = [&](const uv_tcp_t* socket) {
-    if (auto inode = platform::socket_inode(platform::socket_of(socket))) own.insert(*inode);
-  };
-  for (const auto& slot : slots_)
-    if (slot->has_kernel_queue()) mine(slot->kernel_queue());
-  for (const auto& [n, socket] : draining_queues_) mine(socket.get());
+  if (hooks_.master_kernel_sockets) own = hooks_.master_kernel_sockets();
+  kernel_sockets(own);
   const auto change = strangers_->update(platform::listening_sockets(), own);
   for (const auto& s : change.appeared) stranger_pids_[s.inode] = platform::pid_holding_socket(s.inode);
   // The records first, then the log: whoever reads the line finds status saying it too.

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,10 @@ struct AppHooks {
   std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
   // A scale's slots settled (or it was interrupted): ok, and its line (ScaleWatch).
   std::function<void(const std::string& app, bool ok, const std::string& line)> on_scale_end;
+  // Kernel dispatch: the inodes of every listening socket the master holds for its apps
+  // (all of them: another app's group on an overlapping address is no stranger). Unset:
+  // this app's own.
+  std::function<std::set<std::uint64_t>()> master_kernel_sockets;
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -54,6 +59,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // (the master calls it once its listeners are open, before it drops privileges; a
   // scale-up for the slots it adds). No-op under master dispatch.
   void open_kernel_queues();
+  // Adds the inodes of the kernel dispatch sockets it holds (its slots', its removed
+  // slots' still draining) to `inodes`.
+  void kernel_sockets(std::set<std::uint64_t>& inodes) const;
   void stop(std::chrono::milliseconds grace);
   void kill_all();
   bool stopped() const;
