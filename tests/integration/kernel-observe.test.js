@@ -110,6 +110,23 @@ test('a stopped worker: connections waiting in its slot socket show in status, t
   const columns = rows[0].split(/\s{2,}/);
   const row = rows.find((r) => r.startsWith('hello ')).split(/\s+/);
   assert.ok(Number(row[columns.indexOf('QUEUE')]) >= K, table.stdout);
+  // `top` draws the same table every second.
+  const argv = h.supervisorArgv(['top', '--config', sup.file]);
+  const top = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => top.kill('SIGKILL'));
+  const topExited = new Promise((resolve) => top.on('exit', resolve));
+  let screen = '';
+  top.stdout.setEncoding('utf8');
+  top.stdout.on('data', (d) => (screen += d));
+  // APP SLOT PID STATE GEN UPTIME RESTARTS CONNS QUEUE
+  const drawn = await h.eventually(() => {
+    const queues = [...screen.matchAll(/^hello\s+1\s+\d+\s+\S+\s+\d+\s+\S+\s+\d+\s+\d+\s+(\d+)\s/gm)].map((m) => Number(m[1]));
+    return { ok: queues.some((q) => q >= K), screen };
+  });
+  assert.ok(drawn.ok, drawn.screen);
+  top.stdin.write('q');
+  const late = new Promise((resolve) => setTimeout(() => resolve('still running'), h.TIMEOUT).unref());
+  assert.strictEqual(await Promise.race([topExited, late]), 0, screen);
 
   process.kill(pid, 'SIGCONT');
   stopped = false;
