@@ -1,7 +1,9 @@
 #include "supervisor/edge/app.h"
 
 #include <algorithm>
+#include <set>
 
+#include "supervisor/core/kernel_group.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/platform/kernel_dispatch.h"
@@ -61,6 +63,50 @@ void App::open_kernel_queues() {
     changed = true;
   }
   if (changed) kernel_group_changed();
+  check_kernel_group();  // at the group's build: a stranger already there is reported now
+}
+
+void App::kernel_sockets(std::set<std::uint64_t>& inodes) const {
+  // Each slot's, and removed slots' still draining (the sockets taken over from failing
+  // slots are duplicates of their slot's: the same inode).
+  const auto add = [&](const uv_tcp_t* socket) {
+    if (auto inode = platform::socket_inode(platform::socket_of(socket))) inodes.insert(*inode);
+  };
+  for (const auto& slot : slots_)
+    if (slot->has_kernel_queue()) add(slot->kernel_queue());
+  for (const auto& [n, socket] : draining_queues_) add(socket.get());
+}
+
+void App::check_kernel_group() {
+  if (!config_->kernel_listener) return;
+  const ListenerConfig& l = *config_->kernel_listener;
+  if (!strangers_) {
+    const auto address = group_address(l.host, l.port);
+    if (!address) return;  // not an IP address: nothing in the kernel's tables to compare
+    strangers_.emplace(*address);
+  }
+  std::set<std::uint64_t> own;
+  if (hooks_.master_kernel_sockets) own = hooks_.master_kernel_sockets();
+  kernel_sockets(own);
+  const auto change = strangers_->update(platform::listening_sockets(), own);
+  for (const auto& s : change.appeared) stranger_pids_[s.inode] = platform::pid_holding_socket(s.inode);
+  // The records first, then the log: whoever reads the line finds status saying it too.
+  std::int64_t first_pid = 0;
+  for (const auto& [inode, s] : strangers_->strangers())
+    if ((first_pid = stranger_pids_[inode]) != 0) break;
+  for (auto& slot : slots_) slot->show_strangers(strangers_->count(), first_pid);
+  for (const auto& s : change.appeared)
+    log_event("kernel_group_stranger",
+              {{"app", config_->name}, {"listener", l.name}, {"address", s.address}, {"inode", s.inode},
+               {"uid", s.uid}, {"pid", stranger_pids_[s.inode]}, {"strangers", strangers_->count()},
+               {"warning", "a socket that is not the supervisor's listens on the group's port (SO_REUSEPORT) and "
+                           "takes a share of its connections: an old worker, a second supervisor?"}});
+  for (const auto& s : change.gone) {
+    const auto pid = stranger_pids_[s.inode];
+    stranger_pids_.erase(s.inode);
+    log_event("kernel_group_stranger_gone", {{"app", config_->name}, {"listener", l.name}, {"address", s.address},
+                                             {"inode", s.inode}, {"pid", pid}, {"strangers", strangers_->count()}});
+  }
 }
 
 void App::kernel_group_changed() {
@@ -206,6 +252,9 @@ void App::sample_usage() {
   // one of those slots' own callbacks.
   reap_retired();
   for (auto& slot : slots_) slot->sample_usage();
+  // The group's listening sockets every kStrangerCheckEvery samples: a read of the kernel's
+  // table of this family's TCP sockets, cheap at that pace.
+  if (config_->kernel_listener && ++samples_ % kStrangerCheckEvery == 0) check_kernel_group();
 }
 
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
@@ -318,6 +367,10 @@ AppMetrics App::metrics() const {
   for (const auto* list : {&slots_, &retired_})
     for (const auto& slot : *list)
       m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
+  if (config_->kernel_listener) {
+    m.kernel_listener = config_->kernel_listener->name;
+    m.kernel_strangers = strangers_ ? strangers_->count() : 0;
+  }
   return m;
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "uvglue/timer.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/kernel_group.h"
 #include "supervisor/core/rolling_reload.h"
 #include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/connection.h"
@@ -40,6 +42,10 @@ struct AppHooks {
   std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
   // A scale's slots settled (or it was interrupted): ok, and its line (ScaleWatch).
   std::function<void(const std::string& app, bool ok, const std::string& line)> on_scale_end;
+  // Kernel dispatch: the inodes of every listening socket the master holds for its apps
+  // (all of them: another app's group on an overlapping address is no stranger). Unset:
+  // this app's own.
+  std::function<std::set<std::uint64_t>()> master_kernel_sockets;
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -53,6 +59,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // (the master calls it once its listeners are open, before it drops privileges; a
   // scale-up for the slots it adds). No-op under master dispatch.
   void open_kernel_queues();
+  // Adds the inodes of the kernel dispatch sockets it holds (its slots', its removed
+  // slots' still draining) to `inodes`.
+  void kernel_sockets(std::set<std::uint64_t>& inodes) const;
   void stop(std::chrono::milliseconds grace);
   void kill_all();
   bool stopped() const;
@@ -160,6 +169,11 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // slot is ready again. A slot merely restarting keeps what waits for its replacement.
   void watch_kernel_queue(const Slot& slot);
   void arm_kernel_queue_timer(TimePoint due);
+  // Kernel dispatch: compares the sockets listening on the group's address with the
+  // master's own; a stranger (another process in the SO_REUSEPORT group, taking a share
+  // of the connections) is logged when it appears and when it goes, and shown in the
+  // slots' records and /metrics. At the group's build and every kStrangerCheckEvery samples.
+  void check_kernel_group();
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -194,6 +208,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Histogram handoff_latency_;
   Histogram queue_wait_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes
+  static constexpr unsigned kStrangerCheckEvery = 5;  // samples (seconds)
+  unsigned samples_ = 0;
+  std::optional<StrangerWatch> strangers_;  // kernel dispatch, once its group was built
+  std::map<std::uint64_t, std::int64_t> stranger_pids_;  // by inode, as found when they appeared
 };
 
 }  // namespace handoff

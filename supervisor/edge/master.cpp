@@ -179,6 +179,12 @@ AppHooks Master::hooks_for(const AppConfig&) {
   hooks.on_scale_end = [this](const std::string& app, bool ok, const std::string& line) {
     if (roll_waiters_) roll_waiters_->ended(control::scale_key(app), ok, line);
   };
+  hooks.master_kernel_sockets = [this] {
+    std::set<std::uint64_t> inodes;
+    for (const auto& [name, app] : apps_) app->kernel_sockets(inodes);
+    for (const auto& app : removed_apps_) app->kernel_sockets(inodes);
+    return inodes;
+  };
   return hooks;
 }
 

@@ -1,5 +1,7 @@
 #include "supervisor/edge/slot.h"
 
+#include "supervisor/platform/kernel_dispatch.h"
+
 #include "supervisor/core/roll_report.h"
 
 #include "supervisor/core/routing/httpsys_prefix.h"
@@ -52,6 +54,13 @@ void Slot::show_worker(int generation) {
   scoreboard::begin_worker(*r, p->worker->pid(), static_cast<std::uint32_t>(generation), unix_ms());
   rate_requests_ = 0;
   rate_at_ = now();
+}
+
+void Slot::show_strangers(std::size_t strangers, std::int64_t pid) {
+  if (auto* r = record()) {
+    r->kernel_strangers.store(strangers, std::memory_order_relaxed);
+    r->stranger_pid.store(pid, std::memory_order_relaxed);
+  }
 }
 
 void Slot::show_queued(std::size_t waiting) {
@@ -118,6 +127,15 @@ void Slot::set_config(std::shared_ptr<const AppConfig> config) {
 
 void Slot::sample_usage() {
   publish_rate(now());
+  // Kernel dispatch: the accept queue of the slot's socket, read from the kernel here (once
+  // a second) rather than per connection; a slot without a worker has one too (that is
+  // when it fills). The master's own queue (`queued`) never sees these connections.
+  if (auto* r = record()) {
+    const auto queue = kernel_queue_ ? platform::accept_queue(platform::socket_of(kernel_queue_.get()))
+                                     : std::optional<platform::AcceptQueue>{};
+    r->kernel_queued.store(queue ? queue->waiting : 0, std::memory_order_relaxed);
+    r->kernel_backlog.store(queue ? queue->backlog : 0, std::memory_order_relaxed);
+  }
   const auto generation = machine_.accepting();
   if (!generation) return;
   if (Process* p = process(*generation); p && p->worker)

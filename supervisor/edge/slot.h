@@ -83,6 +83,9 @@ class Slot final : private SlotEffects {
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
   void send_route(const ipc::Route& route);
   void show_queued(std::size_t waiting);  // in its scoreboard record
+  // Kernel dispatch: strangers in its app's SO_REUSEPORT group, and the pid of the first
+  // (0: unknown), in its scoreboard record (status reads them there).
+  void show_strangers(std::size_t strangers, std::int64_t pid);
   // Kernel dispatch: the slot's own listening socket (one of its listener's SO_REUSEPORT
   // group), kept for the slot's lifetime so that its queue outlives its workers; each new
   // worker gets it once (after `welcome`, or at spawn for a plain worker).

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/core/kernel_group.h"
+
 namespace handoff::platform {
 
 // Whether this platform has SO_REUSEPORT groups the master can hand out; if not, why.
@@ -41,5 +43,29 @@ std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connectio
 // slot order. Called when the group is built and whenever it changes. False and a reason
 // when it cannot be (not in this build yet: ip_hash keeps master dispatch, dispatch_mode.cpp).
 bool attach_source_hash(std::intptr_t socket, int slots, std::string& why);
+
+// ---- Observing the group (the master's periodic sampling, never per connection) ----
+
+// A listening socket's accept queue as the kernel counts it: connections completed and
+// not yet accepted, and the socket's backlog. Linux: TCP_INFO on a listening socket gives
+// them as tcpi_unacked and tcpi_sacked. nullopt if the socket is not listening or the
+// platform cannot say.
+struct AcceptQueue {
+  std::uint64_t waiting = 0;
+  std::uint64_t backlog = 0;
+};
+std::optional<AcceptQueue> accept_queue(std::intptr_t listening_socket);
+
+// The socket's inode (fstat), as the kernel's socket tables name it; nullopt if unknown.
+std::optional<std::uint64_t> socket_inode(std::intptr_t socket);
+
+// The TCP sockets listening now in the master's network namespace, both families (Linux:
+// /proc/self/net/tcp and tcp6, parsed by proc_net_tcp.h). Empty elsewhere.
+std::vector<ListeningSocket> listening_sockets();
+
+// The pid of a process holding a descriptor of the socket `inode` (a scan of /proc/*/fd,
+// bounded in processes and descriptors read; only processes of our user or readable by
+// us are seen); 0 when none was found. Called once per stranger, not periodically.
+std::int64_t pid_holding_socket(std::uint64_t inode);
 
 }  // namespace handoff::platform

@@ -176,4 +176,7 @@ test('scale up and down: a new slot joins the group, a removed slot drains throu
   assert.strictEqual(results.failed, 0, `failed: ${results.errors.slice(0, 10)}`);
   const after = await spread(port, 40);
   assert.deepStrictEqual([...new Set([...after.keys()].map((k) => k.split('/')[0]))], ['1']);
+  // The sockets added and removed were the master's all along: no stranger in the group
+  // (kernel-observe.test.js has one).
+  assert.deepStrictEqual(sup.log.lines.filter((l) => /event=kernel_group_stranger/.test(l)), []);
 });

@@ -156,11 +156,11 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
   const table = cli(['status', '--socket', path.join(sup.dir, 'cluster.sock')]);
   assert.strictEqual(table.code, 0, table.stderr);
   const rows = table.stdout.trim().split('\n');
-  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+REQUESTS\s+REQ\/S\s+CPU%\s+RSS\s+LAST EXIT$/);
-  assert.match(rows[1], new RegExp(`^\\(master\\)\\s+-\\s+${sup.pid}\\s+running\\s+-\\s+\\S+\\s+-\\s+-\\s+-\\s+-\\s+\\d+\\.\\d\\s+\\S+\\s+-$`));
+  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+QUEUE\s+REQUESTS\s+REQ\/S\s+CPU%\s+RSS\s+LAST EXIT$/);
+  assert.match(rows[1], new RegExp(`^\\(master\\)\\s+-\\s+${sup.pid}\\s+running\\s+-\\s+\\S+\\s+-\\s+-\\s+-\\s+-\\s+-\\s+\\d+\\.\\d\\s+\\S+\\s+-$`));
   assert.strictEqual(rows.length, 6);
   for (const row of rows.slice(2)) {
-    const [app, slot, , state, , , , , requests] = row.split(/\s+/);
+    const [app, slot, , state, , , , , , requests] = row.split(/\s+/);
     assert.strictEqual(state, 'ready');
     assert.strictEqual(Number(requests), sent[app][slot], row);
   }

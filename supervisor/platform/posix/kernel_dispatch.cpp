@@ -2,14 +2,22 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "supervisor/platform/posix/proc_net_tcp.h"
 
 namespace handoff::platform {
 
@@ -75,19 +83,118 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket) {
 
 void close_socket(std::intptr_t socket) { ::close(static_cast<int>(socket)); }
 
-std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connection) {
 #ifdef __linux__
+namespace {
+std::optional<tcp_info> tcp_info_of(std::intptr_t socket) {
   tcp_info info{};
   socklen_t length = sizeof info;
-  if (::getsockopt(static_cast<int>(connection), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  if (::getsockopt(static_cast<int>(socket), IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return std::nullopt;
+  return info;
+}
+}  // namespace
+#endif
+
+std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connection) {
+#ifdef __linux__
   // The kernel stamps a new connection's receive time at the handshake (the child socket's
   // icsk_ack.lrcvtime) and again with every segment of data.
-  return std::chrono::milliseconds{info.tcpi_last_data_recv};
+  if (const auto info = tcp_info_of(connection)) return std::chrono::milliseconds{info->tcpi_last_data_recv};
 #else
   (void)connection;
-  return std::nullopt;
 #endif
+  return std::nullopt;
 }
+
+std::optional<AcceptQueue> accept_queue(std::intptr_t listening_socket) {
+#ifdef __linux__
+  // For a listening socket the kernel reports sk_ack_backlog and sk_max_ack_backlog there.
+  if (const auto info = tcp_info_of(listening_socket); info && info->tcpi_state == TCP_LISTEN)
+    return AcceptQueue{info->tcpi_unacked, info->tcpi_sacked};
+#else
+  (void)listening_socket;
+#endif
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> socket_inode(std::intptr_t socket) {
+  struct stat st {};
+  if (::fstat(static_cast<int>(socket), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_ino);
+}
+
+#ifdef __linux__
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using Dir = std::unique_ptr<DIR, DirCloser>;
+
+// Bounds of one pid_holding_socket scan: processes looked at, descriptors read in all.
+constexpr int kMaxProcesses = 8192;
+constexpr int kMaxDescriptors = 200000;
+// Rows of /proc/net/tcp{,6} read at most, per table.
+constexpr int kMaxRows = 100000;
+
+}  // namespace
+
+std::vector<ListeningSocket> listening_sockets() {
+  std::vector<ListeningSocket> out;
+  for (const bool ipv6 : {false, true}) {
+    std::ifstream in(ipv6 ? "/proc/self/net/tcp6" : "/proc/self/net/tcp");
+    if (!in) continue;  // no IPv6 in this kernel
+    // The kernel lists its listening hash before its established one, so the LISTEN rows
+    // come first: reading stops at the first other row, and a host with very many
+    // connections costs no more than one with few. (The state is the 4th field.)
+    std::string text, line;
+    for (int n = 0; n < kMaxRows && std::getline(in, line); ++n) {
+      if (n > 0) {
+        std::istringstream fields(line);
+        std::string field;
+        for (int i = 0; i < 4 && fields >> field; ++i) {
+        }
+        if (field != "0A") break;
+      }
+      text += line;
+      text += '\n';
+    }
+    auto rows = listening_sockets_in_proc_net_tcp(text, ipv6);
+    out.insert(out.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+  }
+  return out;
+}
+
+std::int64_t pid_holding_socket(std::uint64_t inode) {
+  const std::string wanted = "socket:[" + std::to_string(inode) + "]";
+  Dir proc(::opendir("/proc"));
+  if (!proc) return 0;
+  int processes = 0, descriptors = 0;
+  while (const dirent* entry = ::readdir(proc.get())) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (++processes > kMaxProcesses) break;
+    const std::string dir = std::string("/proc/") + entry->d_name + "/fd";
+    Dir fds(::opendir(dir.c_str()));
+    if (!fds) continue;  // gone, or another user's
+    while (const dirent* fd = ::readdir(fds.get())) {
+      if (fd->d_name[0] == '.') continue;
+      if (++descriptors > kMaxDescriptors) return 0;
+      char target[64];
+      const std::string link = dir + "/" + fd->d_name;
+      const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+      if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == wanted) return pid;
+    }
+  }
+  return 0;
+}
+
+#else
+
+std::vector<ListeningSocket> listening_sockets() { return {}; }
+std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
+
+#endif
 
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
   why = "the source-address program is not in this build";

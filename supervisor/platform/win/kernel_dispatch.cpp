@@ -24,6 +24,12 @@ void close_socket(std::intptr_t) {}  // never given one: accept_waiting() return
 
 std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t) { return std::nullopt; }
 
+// Nothing to observe: no kernel dispatch here.
+std::optional<AcceptQueue> accept_queue(std::intptr_t) { return std::nullopt; }
+std::optional<std::uint64_t> socket_inode(std::intptr_t) { return std::nullopt; }
+std::vector<ListeningSocket> listening_sockets() { return {}; }
+std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
+
 bool attach_source_hash(std::intptr_t, int, std::string& why) {
   why = "Windows has no SO_REUSEPORT groups";
   return false;
