@@ -63,13 +63,17 @@ void App::open_kernel_queues() {
 }
 
 void App::kernel_group_changed() {
-  // round_robin: the kernel's own spread by 4-tuple. ip_hash stays on master dispatch
-  // until its program can be attached here (core/dispatch_mode.cpp).
+  // round_robin: the kernel's own spread by 4-tuple, no program. ip_hash: the program for
+  // the slots now in the group (core/routing/source_hash_program.h), in slot order; a
+  // removed slot's socket, still in the group while it drains, is past the last index
+  // the program returns, so it gets no new connection.
   if (config_->policy.name != "ip_hash" || slots_.empty() || !slots_.front()->has_kernel_queue()) return;
   std::string why;
-  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()),
-                                    static_cast<int>(slots_.size()), why))
+  const int slots = static_cast<int>(slots_.size());
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, why))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+  else
+    log_event("source_hash", {{"app", config_->name}, {"slots", slots}});
 }
 
 int App::accept_for(UvHandle<uv_tcp_t>& socket) {

@@ -140,7 +140,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
   // The group of the app's slot sockets was built or changed: the one place where ip_hash's
-  // program will be attached (platform::attach_source_hash); round_robin needs none.
+  // program is attached (platform::attach_source_hash); round_robin needs none.
   void kernel_group_changed();
   // A scale-down took this slot's socket: the master accepts what reaches it (the queue
   // and what still arrives) and routes it to the slots that stay, until the slot stopped.

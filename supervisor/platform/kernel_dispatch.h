@@ -30,8 +30,9 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
 
 // The one place where ip_hash's program (classic BPF choosing the group's socket by the
 // client's source address) is attached to the group of `socket`, for `slots` sockets in
-// slot order. Called when the group is built and whenever it changes. False and a reason
-// when it cannot be (not in this build yet: ip_hash keeps master dispatch, dispatch_mode.cpp).
+// slot order (core/routing/source_hash_program.h generates it). Called when the group is
+// built and whenever it changes. False and a reason when it cannot be (Windows has no
+// groups; dispatch_mode.cpp keeps ip_hash on master dispatch where the facts say so).
 bool attach_source_hash(std::intptr_t socket, int slots, std::string& why);
 
 }  // namespace handoff::platform
