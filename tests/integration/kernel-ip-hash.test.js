@@ -5,8 +5,9 @@
 // tests/fixtures/routing-parity.txt must reach the slot listed there, with the master
 // handing off none; after `supervisor scale` N → N+1 the slot listed for N+1; and under
 // `dispatch: master` the same slots. IPv6 sources other than ::1 are not practical on a
-// test machine's loopback: the program's IPv6 and IPv4-mapped paths are proved in the
-// unit test's interpreter (test_source_hash_program.cpp).
+// test machine's loopback: the program's IPv6 paths beyond ::1 are proved in the unit
+// test's interpreter (test_source_hash_program.cpp). A dual-stack '::' listener checks the
+// IPv4-mapped case for real: the master sees ::ffff:127.x.y.z, the program an IPv4 packet.
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
@@ -18,7 +19,7 @@ const fixture = fs
   .split('\n')
   .filter((l) => l && !l.startsWith('#'))
   .map((l) => l.split(' '))
-  .filter(([policy, address]) => policy === 'ip_hash' && address.startsWith('127.'))
+  .filter(([policy, address]) => policy === 'ip_hash' && (address.startsWith('127.') || address === '::1'))
   .map(([, address, workers, slot]) => ({ address, workers: Number(workers), slot: Number(slot) }));
 
 function linesFor(workers) {
@@ -35,12 +36,13 @@ async function handedOff(sup) {
 
 // Every loopback client of the fixture for `workers`, one connection each, a few at a
 // time: each must be answered by its listed slot.
-async function checkSlots(port, workers) {
-  const lines = linesFor(workers);
+async function checkSlots(port, workers, { ipv6 = false } = {}) {
+  const lines = linesFor(workers).filter((f) => ipv6 || f.address !== '::1');
   for (let i = 0; i < lines.length; i += 8) {
     await Promise.all(
       lines.slice(i, i + 8).map(async ({ address, slot }) => {
-        const res = await h.request({ port, localAddress: address });
+        const v6 = address.includes(':');
+        const res = await h.request({ port, host: v6 ? '::1' : '127.0.0.1', localAddress: address });
         assert.strictEqual(res.status, 200);
         assert.strictEqual(h.workerOf(res).slot, slot, `client ${address} among ${workers}`);
       }),
@@ -49,12 +51,11 @@ async function checkSlots(port, workers) {
   return lines.length;
 }
 
-async function start(t, { workers, dispatch }) {
+async function start(t, { workers, dispatch, dualStack = false }) {
   const port = await h.freePort();
-  const sup = await h.startSupervisor(
-    h.config({ port, command: [h.HELLO_CPP], workers, policy: 'ip_hash', extra: `    dispatch: ${dispatch}\n` }),
-    { ready: workers },
-  );
+  let yaml = h.config({ port, command: [h.HELLO_CPP], workers, policy: 'ip_hash', extra: `    dispatch: ${dispatch}\n` });
+  if (dualStack) yaml = yaml.replace(`- address: 127.0.0.1:${port}`, `- address: "[::]:${port}"`);
+  const sup = await h.startSupervisor(yaml, { ready: workers });
   t.after(() => sup.stop());
   return { port, sup };
 }
@@ -83,3 +84,25 @@ test('ip_hash, dispatch master: the same fixture clients reach the same slots', 
   const checked = await checkSlots(port, 4);
   assert.ok((await handedOff(sup)) >= checked, 'the master handed every connection over');
 });
+
+// A '::' socket takes IPv4 clients only where net.ipv6.bindv6only is 0 (the default).
+const v6only = (() => {
+  try {
+    return fs.readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim() !== '0';
+  } catch {
+    return true;
+  }
+})();
+
+for (const dispatch of ['kernel', 'master']) {
+  test(`ip_hash, dispatch ${dispatch}, a dual-stack '::' listener: IPv4 clients (IPv4-mapped to the master) and ::1 reach their slots`, { skip: v6only && 'net.ipv6.bindv6only is set: a "::" socket takes no IPv4 client' }, async (t) => {
+    const { port, sup } = await start(t, { workers: 5, dispatch, dualStack: true });
+    if (dispatch === 'kernel') await sup.log.waitFor(/event=source_hash app=hello slots=5\b/);
+    for (let slot = 1; slot <= 5 && dispatch === 'kernel'; slot++)
+      await sup.log.waitFor(new RegExp(`event=kernel_queue_given app=hello slot=${slot} `));
+    const checked = await checkSlots(port, 5, { ipv6: true });
+    const handed = await handedOff(sup);
+    if (dispatch === 'kernel') assert.strictEqual(handed, 0, 'the kernel chose, not the master');
+    else assert.ok(handed >= checked, 'the master handed every connection over');
+  });
+}
