@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/platform/kernel_dispatch.h"
@@ -56,6 +57,7 @@ void App::open_kernel_queues() {
       continue;
     }
     log_event("kernel_queue", {{"app", config_->name}, {"slot", slot->number()}, {"listener", l.name}});
+    group_.push_back(fd);  // listen() appended it to the group
     slot->set_kernel_queue(std::move(socket));
     changed = true;
   }
@@ -68,9 +70,18 @@ void App::kernel_group_changed() {
   // removed slot's socket, still in the group while it drains, is past the last index
   // the program returns, so it gets no new connection.
   if (config_->policy.name != "ip_hash" || slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  // Each slot's place in the group: its own index, unless a scale up came while removed
+  // slots' sockets still drain in the group (then the new ones are past them, and a
+  // close moved the group's last socket into the closed one's place).
+  std::vector<std::uint32_t> index(slots_.size(), kSourceHashFallback);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]->has_kernel_queue()) continue;
+    const auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(slots_[i]->kernel_queue())));
+    if (at != group_.end()) index[i] = static_cast<std::uint32_t>(at - group_.begin());
+  }
   std::string why;
   const int slots = static_cast<int>(slots_.size());
-  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, why))
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
   else
     log_event("source_hash", {{"app", config_->name}, {"slots", slots}});
@@ -140,6 +151,13 @@ void App::close_kernel_queue(int slot) {
     ++moved;
   }
   log_event("kernel_queue_closed", {{"app", config_->name}, {"slot", slot}, {"moved", moved}});
+  // The kernel takes a closed socket out of the group by moving the last one into its
+  // place (reuseport_detach_sock); the mirror does the same. (The removed slot is stopped:
+  // no worker holds a copy that would keep it in the group.)
+  if (auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(it->second.get()))); at != group_.end()) {
+    *at = group_.back();
+    group_.pop_back();
+  }
   draining_queues_.erase(it);
   kernel_group_changed();
 }

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -168,6 +169,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
+  // The group's sockets in the kernel's order (listen() appends; a close moves the last
+  // into the closed one's place): where ip_hash's program finds each slot's socket.
+  std::vector<std::intptr_t> group_;
   std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // failing slots' sockets the master accepts from (duplicates)
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,11 @@ std::intptr_t duplicate_socket(std::intptr_t socket);
 std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
 
 // The one place where ip_hash's program (classic BPF choosing the group's socket by the
-// client's source address) is attached to the group of `socket`, for `slots` sockets in
-// slot order (core/routing/source_hash_program.h generates it). Called when the group is
+// client's source address) is attached to the group of `socket`, for `slots` slots whose
+// sockets are at `group_index` in the group (core/routing/source_hash_program.h
+// generates it; empty: slot k's socket is the group's k-th). Called when the group is
 // built and whenever it changes. False and a reason when it cannot be (Windows has no
 // groups; dispatch_mode.cpp keeps ip_hash on master dispatch where the facts say so).
-bool attach_source_hash(std::intptr_t socket, int slots, std::string& why);
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why);
 
 }  // namespace handoff::platform

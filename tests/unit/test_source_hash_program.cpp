@@ -271,3 +271,24 @@ TEST_CASE("the kernel's program: its largest size, and what it returns for neith
   arp[0] = 0x00;
   CHECK(run(generate_source_hash_program(4), arp) == kSourceHashFallback);
 }
+
+TEST_CASE("the kernel's program with each slot's place in the group: it returns the place, not the slot") {
+  // 5 slots after a scale 5 → 3 → 5 while slots 4 and 5's old sockets drain: the group is
+  // [s1, s2, s3, old4, old5, s4, s5]; then old4 closes and the kernel moves s5 into its place.
+  std::mt19937 random(5);
+  for (const std::vector<std::uint32_t>& index :
+       {std::vector<std::uint32_t>{0, 1, 2, 5, 6}, std::vector<std::uint32_t>{0, 1, 2, 5, 3},
+        std::vector<std::uint32_t>{0, kSourceHashFallback, 2, 3, 4}}) {
+    const auto program = generate_source_hash_program(5, index);
+    REQUIRE(!program.empty());
+    for (int i = 0; i < 500; ++i) {
+      std::vector<std::uint8_t> a(i % 2 ? 16 : 4);
+      for (auto& b : a) b = static_cast<std::uint8_t>(random());
+      const auto got = run(program, header_from(a));
+      REQUIRE(got);
+      CHECK(*got == index[slot_of(a, 5)]);
+    }
+  }
+  const std::vector<std::uint32_t> wrong_size{0, 1};
+  CHECK(generate_source_hash_program(5, wrong_size).empty());
+}

@@ -58,11 +58,13 @@ void mix_word(std::vector<BpfInsn>& p, bool first) {
 
 }  // namespace
 
-std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots) {
+std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots, std::span<const std::uint32_t> group_index) {
   if (slots == 0) slots = 1;
+  if (!group_index.empty() && group_index.size() != slots) return {};
   std::vector<Range> ranges;
   for (std::uint32_t b = 0; b < kAddressBuckets; ++b) {
-    const std::uint32_t s = bucket_slot(b, slots);
+    const std::uint32_t slot = bucket_slot(b, slots);
+    const std::uint32_t s = group_index.empty() ? slot : group_index[slot];
     if (ranges.empty() || ranges.back().slot != s) ranges.push_back({b, s});
   }
 

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace handoff {
@@ -56,6 +57,11 @@ inline constexpr std::uint32_t kSourceHashFallback = 0xFFFFFFFFu;
 
 // The program for `slots` (at least 1) sockets; empty if it would exceed BPF_MAXINSNS
 // (not for any slot count with kAddressBuckets = 1024: the unit test checks the bound).
-std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots);
+// `group_index`, when given (one entry per slot): what the program returns for each slot,
+// its socket's place in the group, when that is not the slot's own index (a scale up
+// while removed slots' sockets still drain in the group; kSourceHashFallback for a slot
+// without a socket).
+std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots,
+                                                  std::span<const std::uint32_t> group_index = {});
 
 }  // namespace handoff

@@ -89,9 +89,10 @@ static_assert(bpf::MUL == BPF_MUL && bpf::AND == BPF_AND && bpf::RSH == BPF_RSH 
 static_assert(bpf::kNetOff == SKF_NET_OFF && bpf::kMaxInsns == BPF_MAXINSNS);
 #endif
 
-bool attach_source_hash(std::intptr_t socket, int slots, std::string& why) {
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why) {
 #ifdef __linux__
-  const std::vector<BpfInsn> program = generate_source_hash_program(static_cast<std::uint32_t>(slots < 1 ? 1 : slots));
+  const std::vector<BpfInsn> program =
+      generate_source_hash_program(static_cast<std::uint32_t>(slots < 1 ? 1 : slots), group_index);
   if (program.empty()) {
     why = "the source-address program for " + std::to_string(slots) + " slots exceeds BPF_MAXINSNS";
     return false;
@@ -110,6 +111,7 @@ bool attach_source_hash(std::intptr_t socket, int slots, std::string& why) {
 #else
   (void)socket;
   (void)slots;
+  (void)group_index;
   why = "the source-address program needs Linux's SO_ATTACH_REUSEPORT_CBPF";
   return false;
 #endif

@@ -20,7 +20,7 @@ std::intptr_t duplicate_socket(std::intptr_t) { return -1; }
 
 std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
 
-bool attach_source_hash(std::intptr_t, int, std::string& why) {
+bool attach_source_hash(std::intptr_t, int, std::span<const std::uint32_t>, std::string& why) {
   why = "Windows has no SO_REUSEPORT groups";
   return false;
 }
