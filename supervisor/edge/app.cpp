@@ -408,6 +408,9 @@ void App::scale(int workers) {
     slot->stop(config_->lifecycle.drain_timeout, /*hand_back=*/true);
     retired_.push_back(std::move(slot));
   }
+  // ip_hash: the program for the slots that stay, at once, so that the kernel sends the
+  // removed slots' clients to them rather than into the sockets the master drains.
+  if (slots_.size() < before) kernel_group_changed();
   settled();
   ready_changed();  // readiness counts changed
   roll_.slots_changed();

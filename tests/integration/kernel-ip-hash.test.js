@@ -106,3 +106,53 @@ for (const dispatch of ['kernel', 'master']) {
     else assert.ok(handed >= checked, 'the master handed every connection over');
   });
 }
+
+// A scale down leaves the removed slots' sockets in the group while their workers drain;
+// a scale up meanwhile adds the new slots' sockets past them, and each close then moves
+// the group's last socket into the closed one's place. The program follows each slot's
+// place (App::group_), so the fixture's clients still reach their slots, by the kernel.
+test('ip_hash, dispatch kernel: scale 4 → 2 → 4 while the removed slots drain, then they close: every client in its slot', async (t) => {
+  const { port, sup } = await start(t, { workers: 4, dispatch: 'kernel' });
+  for (let slot = 1; slot <= 4; slot++)
+    await sup.log.waitFor(new RegExp(`event=kernel_queue_given app=hello slot=${slot} `));
+  // Slots 3 and 4 each serve a slow request, so their workers drain for a while; slot 3's
+  // ends first, so its socket closes first, and the kernel moves the new slot 4's socket
+  // into its place: the order the program must follow (closing 4 then 3 would restore
+  // the slot order by chance).
+  const lines = linesFor(4);
+  const slow = [];
+  const status = JSON.parse((await h.cli(sup, ['status', '--json'])).stdout);
+  for (const [slot, ms] of [[4, 6000], [3, 3000]]) {
+    const { address } = lines.find((f) => f.slot === slot);
+    const { pid } = status.slots.find((s) => s.app === 'hello' && s.slot === slot);
+    // Its only TCP connection (no other client has reached it): accepted, not queued.
+    slow.push(h.request({ port, localAddress: address, path: `/slow?ms=${ms}` }));
+    const held = await h.eventually(() => ({ ok: h.tcpConnections(pid) >= 1 }));
+    assert.ok(held.ok, `slot ${slot}'s worker holds the slow request`);
+  }
+  const before = sup.log.mark();
+  // `scale` answers when the scale is over, here when the drains end: the scale up comes
+  // as soon as the program for 2 is attached, and ends the first scale's wait.
+  const down = h.cli(sup, ['scale', 'hello', '2']);
+  await sup.log.waitFor(/event=source_hash app=hello slots=2\b/, { from: before });
+  const up = sup.log.mark();
+  const r = await h.cli(sup, ['scale', 'hello', '4']);
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout);
+  await down;
+  await sup.log.waitFor(/event=source_hash app=hello slots=4\b/, { from: up });
+  const closedEarly = sup.log.lines.slice(before).filter((l) => / event=kernel_queue_closed /.test(l));
+  assert.deepStrictEqual(closedEarly, [], 'the removed sockets were still in the group at the scale up');
+  for (const res of await Promise.all(slow)) assert.strictEqual(res.status, 200);
+  const [three, four] = [3, 4].map((slot) => sup.log.waitFor(new RegExp(`event=kernel_queue_closed app=hello slot=${slot} `), { from: up }));
+  await Promise.all([three, four]);
+  const closed = sup.log.mark();
+  const closes = sup.log.lines.slice(up).filter((l) => / event=kernel_queue_closed /.test(l));
+  assert.match(closes[0], /slot=3 /, `slot 3's old socket closed first: ${closes.join(' | ')}`);
+  for (let slot = 3; slot <= 4; slot++)
+    await sup.log.waitFor(new RegExp(`event=kernel_queue_given app=hello slot=${slot} `), { from: up });
+  // The last close re-attached the program with the places the closes left.
+  assert.match(sup.log.lines.slice(up, closed).filter((l) => / event=source_hash /.test(l)).at(-1), /slots=4\b/);
+  const handed = await handedOff(sup);
+  await checkSlots(port, 4);
+  assert.strictEqual(await handedOff(sup), handed, 'the kernel chose, not the master');
+});
