@@ -69,7 +69,18 @@ void App::kernel_group_changed() {
   // the slots now in the group (core/routing/source_hash_program.h), in slot order; a
   // removed slot's socket, still in the group while it drains, is past the last index
   // the program returns, so it gets no new connection.
-  if (config_->policy.name != "ip_hash" || slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  if (slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  if (config_->policy.name != "ip_hash") {
+    if (!source_hash_attached_) return;
+    std::string why;  // a reload turned ip_hash into round_robin
+    if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
+      source_hash_attached_ = false;
+      log_event("source_hash_detached", {{"app", config_->name}});
+    } else {
+      log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+    }
+    return;
+  }
   // Each slot's place in the group: its own index, unless a scale up came while removed
   // slots' sockets still drain in the group (then the new ones are past them, and a
   // close moved the group's last socket into the closed one's place).
@@ -83,8 +94,10 @@ void App::kernel_group_changed() {
   const int slots = static_cast<int>(slots_.size());
   if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
-  else
+  else {
+    source_hash_attached_ = true;
     log_event("source_hash", {{"app", config_->name}, {"slots", slots}});
+  }
 }
 
 int App::accept_for(UvHandle<uv_tcp_t>& socket) {
@@ -367,6 +380,9 @@ bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
+  // A changed rule under kernel dispatch: ip_hash's program on or off (a scale below
+  // attaches it again for a new slot count).
+  if (config_->kernel_listener && config_->policy.name != previous->policy.name) kernel_group_changed();
   dispatcher_.set_settings(DispatchSettings::of(*config_));
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.

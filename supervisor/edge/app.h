@@ -172,6 +172,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // The group's sockets in the kernel's order (listen() appends; a close moves the last
   // into the closed one's place): where ip_hash's program finds each slot's socket.
   std::vector<std::intptr_t> group_;
+  bool source_hash_attached_ = false;  // ip_hash's program is on the group
   std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // failing slots' sockets the master accepts from (duplicates)
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {

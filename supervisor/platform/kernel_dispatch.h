@@ -37,4 +37,8 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
 // groups; dispatch_mode.cpp keeps ip_hash on master dispatch where the facts say so).
 bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why);
 
+// Takes the program off the group of `socket` (a reload turned ip_hash into round_robin):
+// the kernel's 4-tuple spread again. False and a reason when it cannot.
+bool detach_source_hash(std::intptr_t socket, std::string& why);
+
 }  // namespace handoff::platform

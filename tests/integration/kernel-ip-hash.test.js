@@ -156,3 +156,37 @@ test('ip_hash, dispatch kernel: scale 4 → 2 → 4 while the removed slots drai
   await checkSlots(port, 4);
   assert.strictEqual(await handedOff(sup), handed, 'the kernel chose, not the master');
 });
+
+// A reload that changes the rule in place: round_robin → ip_hash attaches the program,
+// ip_hash → round_robin takes it off (the kernel's 4-tuple spread again).
+test('ip_hash, dispatch kernel: a reload from round_robin attaches the program, one back to round_robin detaches it', async (t) => {
+  const port = await h.freePort();
+  const yaml = (policy) =>
+    h.config({ port, command: [h.HELLO_CPP], workers: 4, policy, extra: '    dispatch: kernel\n' });
+  const sup = await h.startSupervisor(yaml('round_robin'), { ready: 4 });
+  t.after(() => sup.stop());
+  for (let slot = 1; slot <= 4; slot++)
+    await sup.log.waitFor(new RegExp(`event=kernel_queue_given app=hello slot=${slot} `));
+  assert.doesNotMatch(sup.log.lines.join('\n'), /event=source_hash /);
+
+  let mark = sup.log.mark();
+  fs.writeFileSync(sup.file, yaml('ip_hash'));
+  let r = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout);
+  await sup.log.waitFor(/event=source_hash app=hello slots=4\b/, { from: mark });
+  await checkSlots(port, 4);
+  assert.strictEqual(await handedOff(sup), 0);
+
+  mark = sup.log.mark();
+  fs.writeFileSync(sup.file, yaml('round_robin'));
+  r = await h.cli(sup, ['reload', '--config-only']);
+  assert.strictEqual(r.code, 0, r.stderr + r.stdout);
+  await sup.log.waitFor(/event=source_hash_detached app=hello\b/, { from: mark });
+  // One client address, 40 connections: the 4-tuple (its source port) spreads them.
+  const slots = new Set();
+  for (let i = 0; i < 40; i += 8) {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => h.request({ port, localAddress: '127.0.0.2' })));
+    for (const a of answers) slots.add(h.workerOf(a).slot);
+  }
+  assert.ok(slots.size > 1, `one address reached several slots: ${[...slots]}`);
+});

@@ -117,4 +117,23 @@ bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::ui
 #endif
 }
 
+bool detach_source_hash(std::intptr_t socket, std::string& why) {
+#ifdef __linux__
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68  // Linux 5.8
+#endif
+  const int unused = 0;
+  if (::setsockopt(static_cast<int>(socket), SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &unused, sizeof unused) != 0 &&
+      errno != ENOENT) {  // ENOENT: no program was attached
+    why = std::string("SO_DETACH_REUSEPORT_BPF: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+#else
+  (void)socket;
+  why = "the source-address program needs Linux";
+  return false;
+#endif
+}
+
 }  // namespace handoff::platform

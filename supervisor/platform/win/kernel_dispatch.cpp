@@ -25,4 +25,9 @@ bool attach_source_hash(std::intptr_t, int, std::span<const std::uint32_t>, std:
   return false;
 }
 
+bool detach_source_hash(std::intptr_t, std::string& why) {
+  why = "Windows has no SO_REUSEPORT groups";
+  return false;
+}
+
 }  // namespace handoff::platform
