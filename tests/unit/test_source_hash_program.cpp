@@ -17,6 +17,11 @@
 
 #include "protocols/address_hash.h"
 #include "supervisor/core/routing/source_hash_program.h"
+#include "supervisor/platform/kernel_dispatch.h"
+
+#ifdef __linux__
+#include <unistd.h>
+#endif
 
 using namespace handoff;
 
@@ -292,3 +297,19 @@ TEST_CASE("the kernel's program with each slot's place in the group: it returns 
   const std::vector<std::uint32_t> wrong_size{0, 1};
   CHECK(generate_source_hash_program(5, wrong_size).empty());
 }
+
+#ifdef __linux__
+TEST_CASE("the kernel's checker takes the program for every slot count up to 2048 (SO_ATTACH_REUSEPORT_CBPF)") {
+  int error = 0;
+  const std::intptr_t fd = platform::open_reuseport_socket("127.0.0.1", 0, true, 16, error);
+  REQUIRE_MESSAGE(fd >= 0, error);
+  for (int n = 1; n <= 2048; n += (n < 128 ? 1 : 37)) {
+    std::string why;
+    CHECK_MESSAGE(platform::attach_source_hash(fd, n, {}, why), n, ": ", why);
+  }
+  std::string why;
+  CHECK(platform::detach_source_hash(fd, why));
+  CHECK(platform::detach_source_hash(fd, why));  // none attached: fine too
+  ::close(static_cast<int>(fd));
+}
+#endif
