@@ -69,7 +69,7 @@ std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots, std::span
   }
 
   std::vector<BpfInsn> p;
-  // Offsets below are counted by hand from this layout:
+  // The layout (forward jumps are patched once their target is placed):
   //  0 ldb [net+0]; 1 rsh 4; 2 jeq 4 → V4; 3 jeq 6 → V6, else 4 ret fallback
   //  V6: three tests for ::ffff:0:0/96, 3 loads; mapped: ld [net+20], ja V4MIX
   //      full: 4 × (ld word, [tax before], mix) then ja FMIX
