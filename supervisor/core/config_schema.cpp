@@ -604,7 +604,8 @@ const Field<AppConfig> kAppFields[] = {
      "hands it to the slot's worker. Default: `kernel` for SDK workers (`ready: sdk`) whose rule is round_robin "
      "or ip_hash on a listener of their own without `proxy_protocol` or `routes`; "
      "`master` otherwise, and for plain workers unless they ask. Asking for `kernel` where it cannot apply "
-     "(least_connections, whose counts the kernel cannot see; an L7 rule, `routes` or a plugin; a PROXY protocol "
+     "(least_connections, whose counts the kernel cannot see; ip_hash with `on_unavailable: rehash` or `reject`, "
+     "which the master decides; an L7 rule, `routes` or a plugin; a PROXY protocol "
      "listener; a listener shared by several apps; several listeners; listeners from the service manager "
      "(`LISTEN_FDS`); Windows) is an error.",
      false,

@@ -16,6 +16,11 @@ std::string kernel_problem(const AppConfig& app, const std::vector<DispatchListe
   if (rule == "ip_hash" && !facts.source_hash)
     return "ip_hash under kernel dispatch needs the source-address program (classic BPF on the SO_REUSEPORT "
            "group), which this system cannot attach; use `dispatch: master`";
+  if (rule == "ip_hash" && app.on_unavailable != Unavailable::queue)
+    return "ip_hash with `on_unavailable: " +
+           std::string(app.on_unavailable == Unavailable::rehash ? "rehash" : "reject") +
+           "` is the master's decision when a slot is down (under kernel dispatch its clients wait in the slot's "
+           "kernel queue); use `dispatch: master` or `on_unavailable: queue`";
   if (rule != "round_robin" && rule != "ip_hash") {
     const PolicyEntry* entry = find_policy(rule);
     return "the rule `" + rule + "` " +

@@ -58,6 +58,14 @@ TEST_CASE("SDK workers with an L4 rule on their own listener get kernel dispatch
   }
   // ip_hash goes to the kernel where its program can be attached (Linux); elsewhere the master.
   CHECK(choose_dispatch(app("ip_hash"), {{&l, false}}, kLinuxWithHash).kernel_listener);
+  // A down slot's clients rehashed or refused: only the master can; they keep master dispatch.
+  for (const Unavailable mode : {Unavailable::rehash, Unavailable::reject}) {
+    AppConfig a = app("ip_hash");
+    a.on_unavailable = mode;
+    const auto choice = choose_dispatch(a, {{&l, false}}, kLinuxWithHash);
+    CHECK_FALSE(choice.kernel_listener);
+    CHECK(choice.why_master.find("on_unavailable") != std::string::npos);
+  }
   CHECK_FALSE(choose_dispatch(app("ip_hash"), {{&l, false}}, kLinux).kernel_listener);
 }
 
