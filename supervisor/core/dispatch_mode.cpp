@@ -16,8 +16,8 @@ std::string kernel_problem(const AppConfig& app, const std::vector<DispatchListe
     return "least_connections counts each worker's open connections, which the kernel's choice of a socket "
            "cannot see; use `dispatch: master` (or round_robin)";
   if (rule == "ip_hash" && !facts.source_hash)
-    return "ip_hash under kernel dispatch needs the source-address program, which this build cannot attach yet; "
-           "use `dispatch: master`";
+    return "ip_hash under kernel dispatch needs the source-address program (classic BPF on the SO_REUSEPORT "
+           "group), which this system cannot attach; use `dispatch: master`";
   if (rule != "round_robin" && rule != "ip_hash") {
     const PolicyEntry* entry = find_policy(rule);
     return "the rule `" + rule + "` " +

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "supervisor/core/kernel_group.h"
+#include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/platform/kernel_dispatch.h"
@@ -59,6 +60,7 @@ void App::open_kernel_queues() {
       continue;
     }
     log_event("kernel_queue", {{"app", config_->name}, {"slot", slot->number()}, {"listener", l.name}});
+    group_.push_back(fd);  // listen() appended it to the group
     slot->set_kernel_queue(std::move(socket));
     changed = true;
   }
@@ -110,13 +112,39 @@ void App::check_kernel_group() {
 }
 
 void App::kernel_group_changed() {
-  // round_robin: the kernel's own spread by 4-tuple. ip_hash stays on master dispatch
-  // until its program can be attached here (core/dispatch_mode.cpp).
-  if (config_->policy.name != "ip_hash" || slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  // round_robin: the kernel's own spread by 4-tuple, no program. ip_hash: the program for
+  // the slots now in the group (core/routing/source_hash_program.h), in slot order; a
+  // removed slot's socket, still in the group while it drains, is past the last index
+  // the program returns, so it gets no new connection.
+  if (slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  if (config_->policy.name != "ip_hash") {
+    if (!source_hash_attached_) return;
+    std::string why;  // a reload turned ip_hash into round_robin
+    if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
+      source_hash_attached_ = false;
+      log_event("source_hash_detached", {{"app", config_->name}});
+    } else {
+      log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+    }
+    return;
+  }
+  // Each slot's place in the group: its own index, unless a scale up came while removed
+  // slots' sockets still drain in the group (then the new ones are past them, and a
+  // close moved the group's last socket into the closed one's place).
+  std::vector<std::uint32_t> index(slots_.size(), kSourceHashFallback);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]->has_kernel_queue()) continue;
+    const auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(slots_[i]->kernel_queue())));
+    if (at != group_.end()) index[i] = static_cast<std::uint32_t>(at - group_.begin());
+  }
   std::string why;
-  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()),
-                                    static_cast<int>(slots_.size()), why))
+  const int slots = static_cast<int>(slots_.size());
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+  else {
+    source_hash_attached_ = true;
+    log_event("source_hash", {{"app", config_->name}, {"slots", slots}});
+  }
 }
 
 int App::accept_for(UvHandle<uv_tcp_t>& socket) {
@@ -210,6 +238,13 @@ void App::close_kernel_queue(int slot) {
     ++moved;
   }
   log_event("kernel_queue_closed", {{"app", config_->name}, {"slot", slot}, {"moved", moved}});
+  // The kernel takes a closed socket out of the group by moving the last one into its
+  // place (reuseport_detach_sock); the mirror does the same. (The removed slot is stopped:
+  // no worker holds a copy that would keep it in the group.)
+  if (auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(it->second.get()))); at != group_.end()) {
+    *at = group_.back();
+    group_.pop_back();
+  }
   draining_queues_.erase(it);
   kernel_group_changed();
 }
@@ -427,6 +462,9 @@ bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
+  // A changed rule under kernel dispatch: ip_hash's program on or off (a scale below
+  // attaches it again for a new slot count).
+  if (config_->kernel_listener && config_->policy.name != previous->policy.name) kernel_group_changed();
   dispatcher_.set_settings(DispatchSettings::of(*config_));
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
@@ -468,6 +506,9 @@ void App::scale(int workers) {
     slot->stop(config_->lifecycle.drain_timeout, /*hand_back=*/true);
     retired_.push_back(std::move(slot));
   }
+  // ip_hash: the program for the slots that stay, at once, so that the kernel sends the
+  // removed slots' clients to them rather than into the sockets the master drains.
+  if (slots_.size() < before) kernel_group_changed();
   settled();
   ready_changed();  // readiness counts changed
   roll_.slots_changed();

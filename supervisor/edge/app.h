@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -151,7 +152,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
   // The group of the app's slot sockets was built or changed: the one place where ip_hash's
-  // program will be attached (platform::attach_source_hash); round_robin needs none.
+  // program is attached (platform::attach_source_hash); round_robin needs none.
   void kernel_group_changed();
   // A scale-down took this slot's socket: the master accepts what reaches it (the queue
   // and what still arrives) and routes it to the slots that stay, until the slot stopped.
@@ -187,6 +188,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
   std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
+  // The group's sockets in the kernel's order (listen() appends; a close moves the last
+  // into the closed one's place): where ip_hash's program finds each slot's socket.
+  std::vector<std::intptr_t> group_;
+  bool source_hash_attached_ = false;  // ip_hash's program is on the group
   std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
   std::map<int, TimePoint> kernel_down_since_;  // slots whose queue no worker accepts from, since when
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed

@@ -35,7 +35,8 @@ KernelDispatchFacts kernel_dispatch_facts() {
     facts.why_not = "the listeners come from the service manager (LISTEN_FDS); kernel dispatch needs the master to "
                     "bind them itself";
   }
-  facts.source_hash = false;  // ip_hash's program is not in this build (platform::attach_source_hash)
+  // ip_hash's program (platform::attach_source_hash) goes wherever the groups do: Linux.
+  facts.source_hash = facts.available;
   return facts;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,16 @@ void close_socket(std::intptr_t socket);
 std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connection);
 
 // The one place where ip_hash's program (classic BPF choosing the group's socket by the
-// client's source address) is attached to the group of `socket`, for `slots` sockets in
-// slot order. Called when the group is built and whenever it changes. False and a reason
-// when it cannot be (not in this build yet: ip_hash keeps master dispatch, dispatch_mode.cpp).
-bool attach_source_hash(std::intptr_t socket, int slots, std::string& why);
+// client's source address) is attached to the group of `socket`, for `slots` slots whose
+// sockets are at `group_index` in the group (core/routing/source_hash_program.h
+// generates it; empty: slot k's socket is the group's k-th). Called when the group is
+// built and whenever it changes. False and a reason when it cannot be (Windows has no
+// groups; dispatch_mode.cpp keeps ip_hash on master dispatch where the facts say so).
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why);
+
+// Takes the program off the group of `socket` (a reload turned ip_hash into round_robin):
+// the kernel's 4-tuple spread again. False and a reason when it cannot.
+bool detach_source_hash(std::intptr_t socket, std::string& why);
 
 // ---- Observing the group (the master's periodic sampling, never per connection) ----
 

@@ -24,9 +24,9 @@ async function handedOff(sup) {
   return (await status(sup)).slots.filter((s) => s.app === 'hello').reduce((n, s) => n + s.handed_off, 0);
 }
 
-async function start(t, { command, workers = 2, extra = '' }) {
+async function start(t, { command, workers = 2, policy = 'round_robin', extra = '' }) {
   const port = await h.freePort();
-  const sup = await h.startSupervisor(h.config({ port, command, workers, extra }), { ready: workers });
+  const sup = await h.startSupervisor(h.config({ port, command, workers, policy, extra }), { ready: workers });
   t.after(() => sup.stop());
   for (let slot = 1; slot <= workers; slot++)
     await sup.log.waitFor(new RegExp(`event=kernel_queue_given app=hello slot=${slot} `));
@@ -137,6 +137,77 @@ test('round_robin: while slot 1 is down the master takes its queue and slot 2 se
   await sup.log.waitFor(/event=kernel_queue_returned app=hello slot=1/, { from });
   const after = await spread(port, 64);
   assert.ok([...after.keys()].some((k) => k.startsWith('1/')), 'slot 1 accepts again');
+});
+
+// ip_hash (the kernel's program): a client of slot 1 and one of slot 2, then slot 1's
+// worker killed, its restart 3 s away (2 s with `queue` alone).
+async function ipHashSlotDown(t, extra, delay = '3s') {
+  const { port, sup } = await start(t, {
+    command: [h.HELLO_CPP],
+    policy: 'ip_hash',
+    extra: `    restart: {min_delay: ${delay}}\n${extra}`,
+  });
+  const one = await h.addressForSlot(port, 1);
+  const two = await h.addressForSlot(port, 2);
+  const from = sup.log.mark();
+  process.kill(one.pid, 'SIGKILL');
+  await sup.log.waitFor(new RegExp(`event=exit app=hello slot=1 pid=${one.pid} `), { from });
+  const slotOneBack = () => sup.log.lines.slice(from).some((l) => /event=ready app=hello slot=1 /.test(l));
+  return { port, sup, one, two, from, slotOneBack };
+}
+
+test('ip_hash, on_unavailable queue: a client of a down slot waits in its kernel queue and the replacement serves it', async (t) => {
+  const { port, sup, one, two, from } = await ipHashSlotDown(t, '', '1s');
+  const [a1, a2] = await Promise.all([
+    h.request({ port, localAddress: one.localAddress }),
+    h.request({ port, localAddress: two.localAddress }),
+  ]);
+  const w1 = h.workerOf(a1);
+  assert.strictEqual(a1.status, 200);
+  assert.strictEqual(w1.slot, 1);
+  assert.notStrictEqual(w1.pid, one.pid, 'served by the replacement');
+  assert.deepStrictEqual([a2.status, h.workerOf(a2).slot], [200, 2]);
+  assert.ok(!sup.log.lines.slice(from).some((l) => /event=kernel_queue_taken_over/.test(l)), 'the master took nothing');
+  assert.strictEqual(await handedOff(sup), 0);
+});
+
+test('ip_hash, on_unavailable rehash: a down slot\'s clients go to the next ready slot through the master', async (t) => {
+  const { port, sup, one, from, slotOneBack } = await ipHashSlotDown(t, '    on_unavailable: rehash\n');
+  await sup.log.waitFor(/event=kernel_queue_taken_over app=hello slot=1 reason=rehash/, { from });
+  const a = await h.request({ port, localAddress: one.localAddress });
+  assert.deepStrictEqual([a.status, h.workerOf(a).slot], [200, 2]);
+  assert.ok(!slotOneBack(), 'slot 1 was still down');
+  await sup.log.waitFor(/event=kernel_queue_returned app=hello slot=1/, { from });
+  const b = await h.request({ port, localAddress: one.localAddress });
+  assert.strictEqual(h.workerOf(b).slot, 1, 'back to its slot');
+});
+
+test('ip_hash, on_unavailable reject: a down slot\'s clients get 503 at once', async (t) => {
+  const { port, sup, one, two, from, slotOneBack } = await ipHashSlotDown(t, '    on_unavailable: reject\n');
+  await sup.log.waitFor(/event=kernel_queue_taken_over app=hello slot=1 reason=reject/, { from });
+  const a1 = await h.request({ port, localAddress: one.localAddress });
+  const a2 = await h.request({ port, localAddress: two.localAddress });
+  assert.strictEqual(a1.status, 503);
+  assert.deepStrictEqual([a2.status, h.workerOf(a2).slot], [200, 2]);
+  assert.ok(!slotOneBack(), 'slot 1 was still down');
+});
+
+test('ip_hash, queue.timeout: what waited that long in a down slot\'s kernel queue gets 503 from the master', async (t) => {
+  const { port, sup, one, from, slotOneBack } = await ipHashSlotDown(t, '    queue: {timeout: 1s}\n');
+  const started = performance.now();
+  const a = await h.request({ port, localAddress: one.localAddress });
+  const waited = performance.now() - started;
+  assert.strictEqual(a.status, 503);
+  // About queue.timeout after it arrived (the kernel's clock ticks in jiffies), and before
+  // the replacement (3 s after the exit) was there.
+  assert.ok(waited >= 900, `503 after ${waited.toFixed(0)} ms`);
+  assert.ok(!slotOneBack(), 'the 503 came before slot 1 was back');
+  const log = sup.log.lines.slice(from).join('\n');
+  assert.match(log, /event=kernel_queue_taken_over app=hello slot=1 reason=queue_timeout/);
+  assert.match(log, /event=queue_timeout app=hello slot=1/);
+  await sup.log.waitFor(/event=kernel_queue_returned app=hello slot=1/, { from });
+  const b = await h.request({ port, localAddress: one.localAddress });
+  assert.strictEqual(h.workerOf(b).slot, 1, 'its replacement serves it');
 });
 
 for (const [name, command] of [

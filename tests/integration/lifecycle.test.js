@@ -321,7 +321,9 @@ test('queue: connections wait for a slot that is down; past queue.max they get 5
   const port = await h.freePort();
   const sup = await h.startSupervisor(
     h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
-      extra: '    restart: {min_delay: 3s, max_delay: 3s}\n    queue: {max: 3, timeout: 20s}\n' }),
+      // queue.max and its 503s are the master's queue (under kernel dispatch the clients
+      // would wait in the slot's kernel queue instead).
+      extra: '    dispatch: master\n    restart: {min_delay: 3s, max_delay: 3s}\n    queue: {max: 3, timeout: 20s}\n' }),
     { ready: 2 },
   );
   t.after(() => sup.stop());
@@ -342,7 +344,8 @@ for (const [mode, expected] of [
     const port = await h.freePort();
     const sup = await h.startSupervisor(
       h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
-        extra: `    restart: {min_delay: 5s, max_delay: 5s}\n    on_unavailable: ${mode}\n` }),
+        // The master's on_unavailable (kernel dispatch's: kernel-dispatch.test.js).
+        extra: `    dispatch: master\n    restart: {min_delay: 5s, max_delay: 5s}\n    on_unavailable: ${mode}\n` }),
       { ready: 2 },
     );
     t.after(() => sup.stop());

@@ -79,6 +79,7 @@ const SKIP_FILES = {
     "its misbehaving worker speaks the channel with raw POSIX calls (sendmsg, SCM_RIGHTS), and process groups and the worker guard are POSIX; on Windows the master's job object kills the workers with it",
   'kernel-dispatch.test.js': KERNEL_DISPATCH,
   'kernel-observe.test.js': KERNEL_DISPATCH,
+  'kernel-ip-hash.test.js': KERNEL_DISPATCH,
   'l7-carried.test.js': 'Windows always classifies by reading and carrying the head: l7.test.js is that run there',
   'node-apps.test.js':
     "its workers run on the test runner's own Linux node (process.execPath), through npm, sh and taskset, and it reads /proc; the Windows build finds no listening sockets of a worker (a stub)",

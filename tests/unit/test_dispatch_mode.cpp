@@ -56,8 +56,15 @@ TEST_CASE("SDK workers with an L4 rule on their own listener get kernel dispatch
     CHECK(choice.kernel_listener->name == "web");
     CHECK(choice.why_master.empty());
   }
-  // ip_hash goes to the kernel once its program can be attached; until then the master.
+  // ip_hash goes to the kernel where its program can be attached (Linux); elsewhere the master.
   CHECK(choose_dispatch(app("ip_hash"), {{&l, false}}, kLinuxWithHash).kernel_listener);
+  // With every on_unavailable: a down slot's queue is the master's to rehash or refuse
+  // (kernel_queue_takeover).
+  for (const Unavailable mode : {Unavailable::rehash, Unavailable::reject}) {
+    AppConfig a = app("ip_hash");
+    a.on_unavailable = mode;
+    CHECK(choose_dispatch(a, {{&l, false}}, kLinuxWithHash).kernel_listener);
+  }
   CHECK_FALSE(choose_dispatch(app("ip_hash"), {{&l, false}}, kLinux).kernel_listener);
 }
 

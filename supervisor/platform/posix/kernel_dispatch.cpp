@@ -1,5 +1,7 @@
 #include "supervisor/platform/kernel_dispatch.h"
 
+#include "supervisor/core/routing/source_hash_program.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -9,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+
+#ifdef __linux__
+#include <linux/filter.h>
+#endif
 
 #include <cerrno>
 #include <cstdlib>
@@ -196,9 +202,62 @@ std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
 
 #endif
 
-bool attach_source_hash(std::intptr_t, int, std::string& why) {
-  why = "the source-address program is not in this build";
+#ifdef __linux__
+// The generator (core, no Linux headers) spells classic BPF's encoding itself.
+static_assert(sizeof(BpfInsn) == sizeof(sock_filter));
+static_assert(bpf::LD == BPF_LD && bpf::ALU == BPF_ALU && bpf::JMP == BPF_JMP && bpf::RET == BPF_RET &&
+              bpf::MISC == BPF_MISC && bpf::W == BPF_W && bpf::B == BPF_B && bpf::ABS == BPF_ABS);
+static_assert(bpf::MUL == BPF_MUL && bpf::AND == BPF_AND && bpf::RSH == BPF_RSH && bpf::XOR == BPF_XOR &&
+              bpf::JA == BPF_JA && bpf::JEQ == BPF_JEQ && bpf::JGE == BPF_JGE && bpf::K == BPF_K &&
+              bpf::X == BPF_X && bpf::A == BPF_A && bpf::TAX == BPF_TAX && bpf::TXA == BPF_TXA);
+static_assert(bpf::kNetOff == SKF_NET_OFF && bpf::kMaxInsns == BPF_MAXINSNS);
+#endif
+
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why) {
+#ifdef __linux__
+  const std::vector<BpfInsn> program =
+      generate_source_hash_program(static_cast<std::uint32_t>(slots < 1 ? 1 : slots), group_index);
+  if (program.empty()) {
+    why = "the source-address program for " + std::to_string(slots) + " slots exceeds BPF_MAXINSNS";
+    return false;
+  }
+  std::vector<sock_filter> filter(program.size());
+  for (std::size_t i = 0; i < program.size(); ++i)
+    filter[i] = {program[i].code, program[i].jt, program[i].jf, program[i].k};
+  sock_fprog fprog{static_cast<unsigned short>(filter.size()), filter.data()};
+  // One member's setsockopt sets the program of the whole group (replacing the previous
+  // one atomically: connections arriving meanwhile see the old or the new slot count).
+  if (::setsockopt(static_cast<int>(socket), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) != 0) {
+    why = std::string("SO_ATTACH_REUSEPORT_CBPF: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+#else
+  (void)socket;
+  (void)slots;
+  (void)group_index;
+  why = "the source-address program needs Linux's SO_ATTACH_REUSEPORT_CBPF";
   return false;
+#endif
+}
+
+bool detach_source_hash(std::intptr_t socket, std::string& why) {
+#ifdef __linux__
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68  // Linux 5.8
+#endif
+  const int unused = 0;
+  if (::setsockopt(static_cast<int>(socket), SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &unused, sizeof unused) != 0 &&
+      errno != ENOENT) {  // ENOENT: no program was attached
+    why = std::string("SO_DETACH_REUSEPORT_BPF: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+#else
+  (void)socket;
+  why = "the source-address program needs Linux";
+  return false;
+#endif
 }
 
 }  // namespace handoff::platform
