@@ -117,7 +117,10 @@ void App::kernel_group_changed() {
   // removed slot's socket, still in the group while it drains, is past the last index
   // the program returns, so it gets no new connection.
   if (slots_.empty() || !slots_.front()->has_kernel_queue()) return;
-  if (config_->policy.name != "ip_hash") {
+  // round_robin while removed slots' sockets drain in the group: a program keeps new
+  // connections off them (a handshake under way when one closes would be reset).
+  const bool by_port = config_->policy.name != "ip_hash" && group_.size() > slots_.size();
+  if (config_->policy.name != "ip_hash" && !by_port) {
     if (!source_hash_attached_) return;
     std::string why;  // a reload turned ip_hash into round_robin
     if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
@@ -139,11 +142,11 @@ void App::kernel_group_changed() {
   }
   std::string why;
   const int slots = static_cast<int>(slots_.size());
-  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why))
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why, by_port))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
   else {
     source_hash_attached_ = true;
-    log_event("source_hash", {{"app", config_->name}, {"slots", slots}});
+    log_event("source_hash", {{"app", config_->name}, {"slots", slots}, {"key", by_port ? "port" : "address"}});
   }
 }
 

@@ -45,7 +45,10 @@ std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t connectio
 // generates it; empty: slot k's socket is the group's k-th). Called when the group is
 // built and whenever it changes. False and a reason when it cannot be (Windows has no
 // groups; dispatch_mode.cpp keeps ip_hash on master dispatch where the facts say so).
-bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why);
+// `by_port`: round_robin's spread by source port instead (generate_port_spread_program),
+// while a scale-down's removed sockets drain in the group.
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why,
+                        bool by_port = false);
 
 // Takes the program off the group of `socket` (a reload turned ip_hash into round_robin):
 // the kernel's 4-tuple spread again. False and a reason when it cannot.

@@ -240,8 +240,12 @@ test('scale up and down: a new slot joins the group, a removed slot drains throu
   assert.ok([...run.results.byWorker.keys()].some((w) => w.split('/')[1] === '3'), 'slot 3 answers');
   r = await h.cli(sup, ['scale', 'hello', '1']);
   assert.strictEqual(r.code, 0, r.stderr + r.stdout);
+  // While the removed sockets drain, a program keeps new connections off them (one closing
+  // would reset a handshake under way); gone once they are closed.
+  await sup.log.waitFor(/event=source_hash app=hello slots=1 key=port/);
   await sup.log.waitFor(/event=kernel_queue_closed app=hello slot=3 /);
   await sup.log.waitFor(/event=kernel_queue_closed app=hello slot=2 /);
+  await sup.log.waitFor(/event=source_hash_detached app=hello/);
   await h.loadProgress(run, 200);
   const results = await run.stop();
   assert.strictEqual(results.failed, 0, `failed: ${results.errors.slice(0, 10)}`);

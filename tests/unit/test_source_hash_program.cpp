@@ -54,8 +54,8 @@ std::optional<std::uint32_t> run(const std::vector<BpfInsn>& program, const std:
     if (cls == LD) {
       REQUIRE((in.code & 0xe0) == ABS);
       const std::uint16_t size = in.code & 0x18;
-      REQUIRE((size == W || size == B));
-      auto v = load(in.k, size == W ? 4 : 1);
+      REQUIRE((size == W || size == H || size == B));
+      auto v = load(in.k, size == W ? 4 : size == H ? 2 : 1);
       if (!v) return std::nullopt;
       a = *v;
     } else if (cls == ALU) {
@@ -298,6 +298,29 @@ TEST_CASE("the kernel's program with each slot's place in the group: it returns 
   CHECK(generate_source_hash_program(5, wrong_size).empty());
 }
 
+TEST_CASE("round_robin's program while removed sockets drain: the TCP source port picks the socket") {
+  std::mt19937 random(7);
+  for (std::uint32_t n = 1; n <= 16; ++n) {
+    std::vector<std::uint32_t> index(n);
+    for (std::uint32_t i = 0; i < n; ++i) index[i] = n - 1 - i;  // any places in the group
+    const auto program = generate_port_spread_program(n, index);
+    REQUIRE(!program.empty());
+    for (int i = 0; i < 400; ++i) {
+      const auto port = static_cast<std::uint16_t>(random());
+      // An IPv4 header without options, then the TCP source port; an IPv6 header, then it.
+      std::vector<std::uint8_t> v4(22), v6(42);
+      v4[0] = 0x45;
+      v6[0] = 0x60;
+      v4[20] = v6[40] = static_cast<std::uint8_t>(port >> 8);
+      v4[21] = v6[41] = static_cast<std::uint8_t>(port);
+      const std::uint32_t want = index[bucket_slot(port & (kAddressBuckets - 1), n)];
+      CHECK(run(program, v4) == want);
+      CHECK(run(program, v6) == want);
+    }
+    CHECK(run(program, std::vector<std::uint8_t>(42, 0x50)) == kSourceHashFallback);
+  }
+}
+
 #ifdef __linux__
 TEST_CASE("the kernel's checker takes the program for every slot count up to 2048 (SO_ATTACH_REUSEPORT_CBPF)") {
   int error = 0;
@@ -306,6 +329,10 @@ TEST_CASE("the kernel's checker takes the program for every slot count up to 204
   for (int n = 1; n <= 2048; n += (n < 128 ? 1 : 37)) {
     std::string why;
     CHECK_MESSAGE(platform::attach_source_hash(fd, n, {}, why), n, ": ", why);
+  }
+  for (int n = 1; n <= 64; ++n) {
+    std::string why;
+    CHECK_MESSAGE(platform::attach_source_hash(fd, n, {}, why, true), n, ": ", why);
   }
   std::string why;
   CHECK(platform::detach_source_hash(fd, why));

@@ -56,17 +56,46 @@ void mix_word(std::vector<BpfInsn>& p, bool first) {
   xorshift(p, 16);
 }
 
-}  // namespace
-
-std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots, std::span<const std::uint32_t> group_index) {
-  if (slots == 0) slots = 1;
-  if (!group_index.empty() && group_index.size() != slots) return {};
+// The runs of buckets of each slot's socket (`group_index`: its place in the group).
+std::vector<Range> bucket_ranges(std::uint32_t slots, std::span<const std::uint32_t> group_index) {
   std::vector<Range> ranges;
   for (std::uint32_t b = 0; b < kAddressBuckets; ++b) {
     const std::uint32_t slot = bucket_slot(b, slots);
     const std::uint32_t s = group_index.empty() ? slot : group_index[slot];
     if (ranges.empty() || ranges.back().slot != s) ranges.push_back({b, s});
   }
+  return ranges;
+}
+
+}  // namespace
+
+std::vector<BpfInsn> generate_port_spread_program(std::uint32_t slots, std::span<const std::uint32_t> group_index) {
+  if (slots == 0) slots = 1;
+  if (!group_index.empty() && group_index.size() != slots) return {};
+  const std::vector<Range> ranges = bucket_ranges(slots, group_index);
+  //  0 ldb [net+0]; 1 rsh 4; 2 jeq 4 → 7; 3 jeq 6 → 5, else 4 ret fallback;
+  //  5 ldh [net+40]; 6 ja 8; 7 ldh [net+20] (IPv4 without options); 8 and 1023; the tree.
+  std::vector<BpfInsn> p{
+      stmt(LD | B | ABS, net(0)),
+      stmt(ALU | RSH | K, 4),
+      jump(JMP | JEQ | K, 4, 4, 0),
+      jump(JMP | JEQ | K, 6, 1, 0),
+      stmt(RET | K, kSourceHashFallback),
+      stmt(LD | H | ABS, net(40)),
+      stmt(JMP | JA, 1),
+      stmt(LD | H | ABS, net(20)),
+      stmt(ALU | AND | K, kAddressBuckets - 1),
+  };
+  const std::vector<BpfInsn> decision = tree(ranges, 0, ranges.size());
+  p.insert(p.end(), decision.begin(), decision.end());
+  if (p.size() > kMaxInsns) return {};
+  return p;
+}
+
+std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots, std::span<const std::uint32_t> group_index) {
+  if (slots == 0) slots = 1;
+  if (!group_index.empty() && group_index.size() != slots) return {};
+  const std::vector<Range> ranges = bucket_ranges(slots, group_index);
 
   std::vector<BpfInsn> p;
   // The layout (forward jumps are patched once their target is placed):

@@ -64,4 +64,13 @@ inline constexpr std::uint32_t kSourceHashFallback = 0xFFFFFFFFu;
 std::vector<BpfInsn> generate_source_hash_program(std::uint32_t slots,
                                                   std::span<const std::uint32_t> group_index = {});
 
+// round_robin's program, only while a scale-down's removed sockets drain in the group:
+// the kernel's own spread would still send them new connections, and a handshake under
+// way on a socket when it closes is reset. It spreads by the TCP source port (IPv4 without
+// options at +20, IPv6 at +40; a header with options reads other bytes, still a spread):
+// bucket = port & 1023, each bucket to a slot as ip_hash's (jump hash), `group_index` as
+// above. Detached once the group holds only the slots' sockets again.
+std::vector<BpfInsn> generate_port_spread_program(std::uint32_t slots,
+                                                  std::span<const std::uint32_t> group_index = {});
+
 }  // namespace handoff

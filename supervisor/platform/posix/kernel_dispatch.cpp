@@ -213,10 +213,12 @@ static_assert(bpf::MUL == BPF_MUL && bpf::AND == BPF_AND && bpf::RSH == BPF_RSH 
 static_assert(bpf::kNetOff == SKF_NET_OFF && bpf::kMaxInsns == BPF_MAXINSNS);
 #endif
 
-bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why) {
+bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::uint32_t> group_index, std::string& why,
+                        bool by_port) {
 #ifdef __linux__
+  const auto n = static_cast<std::uint32_t>(slots < 1 ? 1 : slots);
   const std::vector<BpfInsn> program =
-      generate_source_hash_program(static_cast<std::uint32_t>(slots < 1 ? 1 : slots), group_index);
+      by_port ? generate_port_spread_program(n, group_index) : generate_source_hash_program(n, group_index);
   if (program.empty()) {
     why = "the source-address program for " + std::to_string(slots) + " slots exceeds BPF_MAXINSNS";
     return false;
@@ -236,6 +238,7 @@ bool attach_source_hash(std::intptr_t socket, int slots, std::span<const std::ui
   (void)socket;
   (void)slots;
   (void)group_index;
+  (void)by_port;
   why = "the source-address program needs Linux's SO_ATTACH_REUSEPORT_CBPF";
   return false;
 #endif

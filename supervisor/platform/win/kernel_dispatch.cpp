@@ -30,7 +30,7 @@ std::optional<std::uint64_t> socket_inode(std::intptr_t) { return std::nullopt; 
 std::vector<ListeningSocket> listening_sockets() { return {}; }
 std::int64_t pid_holding_socket(std::uint64_t) { return 0; }
 
-bool attach_source_hash(std::intptr_t, int, std::span<const std::uint32_t>, std::string& why) {
+bool attach_source_hash(std::intptr_t, int, std::span<const std::uint32_t>, std::string& why, bool) {
   why = "Windows has no SO_REUSEPORT groups";
   return false;
 }
