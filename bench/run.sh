@@ -13,7 +13,7 @@
 # measured), sup-krr-* (and sup-kip-*, once `supervisor check` accepts ip_hash with kernel
 # dispatch) are `dispatch: kernel` (each slot's worker accepts from its own SO_REUSEPORT socket).
 # The sticky-room keep-alive workload (4 workers, wrk -t4, one /k/room path per thread) is
-# bench/sticky.sh, run after this one by a full `make bench`-style run: see bench/README.md.
+# bench/sticky.sh: a full benchmark is `bench/run.sh && bench/sticky.sh` (bench/README.md).
 #
 # Writes bench/results/latest.md, throughput.png and p99.png (smoke or ONLY: bench/results/tmp/).
 # What each configuration runs with, and what each figure means: docs/benchmarks.md.
