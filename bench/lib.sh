@@ -63,6 +63,16 @@ ensure_commands() {  # "command:package" ...
 }
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# N distinct free ports, none of those given: a port from free_port stays free only until
+# someone binds it, and servers started in the background bind late, so ports taken one by one
+# before any is bound can repeat.
+free_ports() {  # n [ports to avoid...]  -> n lines
+  local n=$1 got=" ${*:2} " p i k
+  for k in $(seq 1 "$n"); do
+    for i in $(seq 1 20); do p=$(free_port); [[ $got == *" $p "* ]] || break; done
+    got+="$p "; echo "$p"
+  done
+}
 
 # Waits until GET PATH (default /1/, a path every configuration of bench/run.sh serves, URL
 # routing included) on the port answers 200 (curl: cheaper than starting node per try).

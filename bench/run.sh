@@ -134,7 +134,7 @@ YAML
 
 start_nginx() {  # kind routing(ip|url)
   local b1 b2 d=$WORK/nginx upstreams route
-  b1=$(free_port); b2=$(free_port)
+  read -r b1 b2 <<<"$(free_ports 2 "$PORT" | tr '\n' ' ')"  # distinct, not the front's (lib.sh)
   start_worker "$1" "$b1"; start_worker "$1" "$b2"
   wait_http "$b1"; wait_http "$b2"
   rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
@@ -176,7 +176,7 @@ CONF
 
 start_haproxy() {  # kind routing(ip|url)
   local b1 b2 route
-  b1=$(free_port); b2=$(free_port)
+  read -r b1 b2 <<<"$(free_ports 2 "$PORT" | tr '\n' ' ')"  # distinct, not the front's (lib.sh)
   start_worker "$1" "$b1"; start_worker "$1" "$b2"
   wait_http "$b1"; wait_http "$b2"
   if [ "$2" = ip ]; then

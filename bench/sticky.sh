@@ -61,11 +61,11 @@ start_worker() {  # kind port  -> one standalone worker listening itself
   fi
 }
 
-start_backends() {  # kind -> B (array of 4 ports), each with a worker listening
-  local k
-  B=()
-  for k in $(seq 1 "$THREADS"); do B+=("$(free_port)"); start_worker "$1" "${B[-1]}"; done
-  for k in "${B[@]}"; do wait_http "$k"; done
+start_backends() {  # kind -> B (array of 4 distinct ports, none = PORT), each with a worker listening
+  local p
+  B=($(free_ports "$THREADS" "$PORT"))   # distinct, and not the front's port (bench/lib.sh)
+  for p in "${B[@]}"; do start_worker "$1" "$p"; done
+  for p in "${B[@]}"; do wait_http "$p"; done
 }
 
 start_config() {  # id -> PORT
@@ -150,7 +150,7 @@ CONF
 check_sticky() {  # id
   local k out conns w1 w2 seen=" "
   for k in $(seq 1 "$THREADS"); do
-    out=$(curl -s --max-time 5 -o /dev/null -D - -w 'connects=%{num_connects}\n' \
+    out=$(curl -s --max-time 5 -o /dev/null -o /dev/null -D - -w 'connects=%{num_connects}\n' \
       "http://127.0.0.1:$PORT/$k/room" "http://127.0.0.1:$PORT/$k/room" | tr -d '\r')
     conns=$(grep '^connects=' <<<"$out" | cut -d= -f2 | tr '\n' ' ')
     w1=$(grep -i '^x-handoff-worker:' <<<"$out" | sed -n 1p | awk '{ print $2 }')
