@@ -7,6 +7,7 @@
 #   bench/run.sh --smoke   proves the script works (CI; every row but nginx/HAProxy + hello-node); the figures mean nothing
 #   DURATION=8 REPEAT=5 bench/run.sh     override the pass length and count
 #   ONLY="ref sup-rr-cpp" bench/run.sh   a subset of configurations (ids below)
+#   PRESET=default bench/run.sh --quick  the test build instead of Release (checks the script; figures not comparable)
 #
 # Every supervisor row names its dispatch: sup-rr-*, sup-ip-*, sup-url-* are `dispatch: master`
 # (the master accepts and hands each connection over: what results before kernel dispatch
@@ -38,7 +39,7 @@ bench_begin bench
 ensure_commands wrk:wrk nginx:nginx haproxy:haproxy gnuplot:gnuplot-nox valgrind:valgrind curl:curl cc:gcc
 make -s deps >/dev/null
 # Figures come from a Release build; the smoke run reuses the test build (CI just made it).
-PRESET=release; [ "$MODE" = smoke ] && PRESET=default
+PRESET=${PRESET:-release}; [ "$MODE" = smoke ] && PRESET=default
 cmake --preset "$PRESET" >/dev/null
 cmake --build --preset "$PRESET" >/dev/null
 BIN=$ROOT/build$([ "$PRESET" = default ] || echo "-$PRESET")/bin
