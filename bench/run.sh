@@ -66,6 +66,7 @@ YAML
 KIP=(); KIP_NOTE="ip_hash with \`dispatch: kernel\` is refused by this build's \`supervisor check\`: no sup-kip rows."
 if kernel_ip_hash_ok; then KIP=(sup-kip-cpp sup-kip-node); KIP_NOTE="ip_hash with \`dispatch: kernel\` is accepted by this build: sup-kip rows measured."; fi
 log "$KIP_NOTE"
+[ ${#KIP[@]} = 0 ] && log "supervisor check said: $(tr '\n' ' ' <"$WORK/kip-check.log")"
 ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-krr-cpp sup-ip-cpp ${KIP[0]:-} sup-url-cpp
              sup-rr-node sup-krr-node sup-ip-node ${KIP[1]:-} sup-url-node cluster-node
              nginx-ip-cpp nginx-url-cpp nginx-ip-node nginx-url-node
