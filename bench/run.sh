@@ -453,6 +453,7 @@ set xtics rotate by -35 left nomirror
 set grid ytics
 set key top right
 set bmargin 7
+set rmargin 10   # the last rotated label runs past the plot
 set yrange [0:*]
 set output "$OUTDIR/throughput.png"
 set terminal pngcairo size 1400,900 font "sans,10"
