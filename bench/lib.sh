@@ -204,3 +204,57 @@ callgrind_pair() {  # connections policy command [paths]
   callgrind_run 0 "$secs" "$2" "$3"; CG_OUT_0=$CG_OUT
   CG_PAIR="$ir_n $CG_IR $secs $(awk -v a="$ir_n" -v b="$CG_IR" -v n="$1" 'BEGIN { printf "%.0f", (a - b) / n }')"
 }
+
+# nginx in front of the workers: `upstreams` and `map`s in its http block, `route` in its
+# one location (proxy_pass ...), the proxy settings every configuration shares (HTTP/1.1
+# to the upstreams, their connections kept).
+NGINX_KEEP='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
+spawn_nginx() {  # upstreams route
+  local d=$WORK/nginx
+  rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
+  cat >"$d/nginx.conf" <<CONF
+worker_processes auto;
+pid $d/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path $d/client_temp;
+  proxy_temp_path $d/proxy_temp;
+  fastcgi_temp_path $d/fastcgi_temp;
+  uwsgi_temp_path $d/uwsgi_temp;
+  scgi_temp_path $d/scgi_temp;
+  $1
+  server {
+    listen 127.0.0.1:$PORT;
+    location / {
+      $2
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
+}
+
+# HAProxy in front of the workers (HTTP mode, connections to them reused): `frontend`
+# lines after its bind, then `backends`.
+spawn_haproxy() {  # frontend backends
+  cat >"$WORK/haproxy.cfg" <<CONF
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$PORT
+  $1
+$2
+CONF
+  spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
+}

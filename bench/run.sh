@@ -141,12 +141,11 @@ YAML
 }
 
 start_nginx() {  # kind routing(ip|url)
-  local b1 b2 d=$WORK/nginx upstreams route
+  local b1 b2 upstreams route
   read -r b1 b2 <<<"$(free_ports 2 "$PORT" | tr '\n' ' ')"  # distinct, not the front's (lib.sh)
   start_worker "$1" "$b1"; start_worker "$1" "$b2"
   wait_http "$b1"; wait_http "$b2"
-  rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
-  local keep='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
+  local keep=$NGINX_KEEP
   if [ "$2" = ip ]; then
     upstreams="upstream workers { hash \$remote_addr consistent; server 127.0.0.1:$b1; server 127.0.0.1:$b2; $keep }"
     route="proxy_pass http://workers;"
@@ -156,30 +155,7 @@ start_nginx() {  # kind routing(ip|url)
     map \$uri \$slot { \"~^/(?<n>\\d+)/\" \$n; default 1; }"
     route="proxy_pass http://slot\$slot;"
   fi
-  cat >"$d/nginx.conf" <<CONF
-worker_processes auto;
-pid $d/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $d/client_temp;
-  proxy_temp_path $d/proxy_temp;
-  fastcgi_temp_path $d/fastcgi_temp;
-  uwsgi_temp_path $d/uwsgi_temp;
-  scgi_temp_path $d/scgi_temp;
-  $upstreams
-  server {
-    listen 127.0.0.1:$PORT;
-    location / {
-      $route
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
-  spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
+  spawn_nginx "$upstreams" "$route"
 }
 
 start_haproxy() {  # kind routing(ip|url)
@@ -193,20 +169,7 @@ start_haproxy() {  # kind routing(ip|url)
     route="use_backend slot%[path,field(2,/)]
   default_backend slot1"
   fi
-  cat >"$WORK/haproxy.cfg" <<CONF
-global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 30s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$PORT
-  $route
-backend workers
+  spawn_haproxy "$route" "backend workers
   balance source
   hash-type consistent
   server w1 127.0.0.1:$b1
@@ -214,9 +177,7 @@ backend workers
 backend slot1
   server w1 127.0.0.1:$b1
 backend slot2
-  server w2 127.0.0.1:$b2
-CONF
-  spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
+  server w2 127.0.0.1:$b2"
 }
 
 start_config() {  # id

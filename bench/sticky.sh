@@ -91,55 +91,16 @@ YAML
       spawn supervisor "$BIN/supervisor" --config "$WORK/sticky.yaml" ;;
     nginx-*)
       start_backends "$kind"
-      local d=$WORK/nginx ups="" keep='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
-      rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
-      for k in $(seq 1 "$THREADS"); do ups+="upstream slot$k { server 127.0.0.1:${B[$((k - 1))]}; $keep }"$'\n  '; done
-      cat >"$d/nginx.conf" <<CONF
-worker_processes auto;
-pid $d/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $d/client_temp;
-  proxy_temp_path $d/proxy_temp;
-  fastcgi_temp_path $d/fastcgi_temp;
-  uwsgi_temp_path $d/uwsgi_temp;
-  scgi_temp_path $d/scgi_temp;
-  $ups
-  map \$uri \$slot { "~^/(?<n>[1-$THREADS])/" \$n; default 1; }
-  server {
-    listen 127.0.0.1:$PORT;
-    location / {
-      proxy_pass http://slot\$slot;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
-      spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;' ;;
+      local ups=""
+      for k in $(seq 1 "$THREADS"); do ups+="upstream slot$k { server 127.0.0.1:${B[$((k - 1))]}; $NGINX_KEEP }"$'\n  '; done
+      spawn_nginx "$ups
+  map \$uri \$slot { \"~^/(?<n>[1-$THREADS])/\" \$n; default 1; }" "proxy_pass http://slot\$slot;" ;;
     haproxy-*)
       start_backends "$kind"
-      {
-        cat <<CONF
-global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 30s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$PORT
-  use_backend slot%[path,field(2,/)]
-  default_backend slot1
-CONF
-        for k in $(seq 1 "$THREADS"); do printf 'backend slot%d\n  server w%d 127.0.0.1:%s\n' "$k" "$k" "${B[$((k - 1))]}"; done
-      } >"$WORK/haproxy.cfg"
-      spawn haproxy haproxy -db -f "$WORK/haproxy.cfg" ;;
+      local backends=""
+      for k in $(seq 1 "$THREADS"); do backends+=$(printf 'backend slot%d\n  server w%d 127.0.0.1:%s' "$k" "$k" "${B[$((k - 1))]}")$'\n'; done
+      spawn_haproxy "use_backend slot%[path,field(2,/)]
+  default_backend slot1" "$backends" ;;
     *) log "unknown configuration $1"; exit 2 ;;
   esac
   wait_http "$PORT" /1/room
