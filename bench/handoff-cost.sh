@@ -6,6 +6,9 @@
 #   bench/handoff-cost.sh                      round_robin, 2 hello-cpp, 2000 connections, 2 pairs
 #   POLICY=url_segment bench/handoff-cost.sh   {url_segment: {index: 1, direct: true}}, /1/ and /2/ in turn
 #   WORKER=node bench/handoff-cost.sh          2 hello-node workers
+#   DISPATCH=kernel bench/handoff-cost.sh      `dispatch: kernel` (default master: the master accepts and
+#                                              hands over); under kernel each slot's worker accepts from its
+#                                              own SO_REUSEPORT socket, so the figure should be ~0
 #   N=500 PAIRS=1 PRESET=default bench/handoff-cost.sh
 #   KEEP=dir bench/handoff-cost.sh             keeps the last pair's profiles (callgrind_annotate them)
 #
@@ -17,6 +20,10 @@ ROOT=$PWD
 source "$ROOT/bench/lib.sh"
 bench_mode "" "${1:-}"
 N=${N:-2000}; PAIRS=${PAIRS:-2}; PRESET=${PRESET:-release}; WORKER=${WORKER:-cpp}; POLICY=${POLICY:-round_robin}
+DISPATCH=${DISPATCH:-master}
+case $DISPATCH in kernel|master) ;; *) echo "DISPATCH must be kernel or master" >&2; exit 2 ;; esac
+[ "$DISPATCH" = kernel ] && [ "$POLICY" = url_segment ] && { echo "url_segment is always master dispatch" >&2; exit 2; }
+CG_DISPATCH=$DISPATCH
 bench_begin handoff-cost
 ensure_commands valgrind:valgrind
 [ -n "${NO_BUILD:-}" ] || cmake --preset "$PRESET" >/dev/null
@@ -29,7 +36,7 @@ policy=$POLICY; paths=/
 for pair in $(seq 1 "$PAIRS"); do
   callgrind_pair "$N" "$policy" "$command" "$paths"
   read -r ir_n ir_0 secs per <<<"$CG_PAIR"
-  echo "pair $pair: $per instructions per connection ($ir_n - $ir_0 over $N connections in ${secs}s; $POLICY, $WORKER workers, $(uptime | sed 's/.*load/load/'))"
+  echo "pair $pair: $per instructions per connection ($ir_n - $ir_0 over $N connections in ${secs}s; $POLICY, dispatch: $DISPATCH, $WORKER workers, $(uptime | sed 's/.*load/load/'))"
 done
 
 # Inclusive cost by function, per connection: the functions of the hand-off path.

@@ -63,6 +63,16 @@ ensure_commands() {  # "command:package" ...
 }
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# N distinct free ports, none of those given: a port from free_port stays free only until
+# someone binds it, and servers started in the background bind late, so ports taken one by one
+# before any is bound can repeat.
+free_ports() {  # n [ports to avoid...]  -> n lines
+  local n=$1 got=" ${*:2} " p i k
+  for k in $(seq 1 "$n"); do
+    for i in $(seq 1 20); do p=$(free_port); [[ $got == *" $p "* ]] || break; done
+    got+="$p "; echo "$p"
+  done
+}
 
 # Waits until GET PATH (default /1/, a path every configuration of bench/run.sh serves, URL
 # routing included) on the port answers 200 (curl: cheaper than starting node per try).
@@ -119,6 +129,7 @@ stat_col() { printf '%s' "$1" | awk -v c="$2" 'NF && $c != "-" { print $c }' | s
 
 # One wrk run against 127.0.0.1:$PORT with the request script; prints
 # "rps p50_ms p99_ms server_cpu wrk_cpu rest_cpu errors" (CPU in cores, averaged over the run).
+# WRK_THREADS (default 1) and WRK_SCRIPT (default bench/paths.lua) change the client.
 measure() {  # workload duration connections pids...
   local workload=$1 duration=$2 conns=$3; shift 3
   local extra=() clk before after mb ma
@@ -126,7 +137,7 @@ measure() {  # workload duration connections pids...
   clk=$(getconf CLK_TCK)
   before=$(cpu_of_tree "$@"); mb=$(machine_busy)
   TIMEFORMAT='%U %S'
-  { time wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$ROOT/bench/paths.lua" "${extra[@]}" \
+  { time wrk -t"${WRK_THREADS:-1}" -c"$conns" -d"${duration}s" --latency -s "${WRK_SCRIPT:-$ROOT/bench/paths.lua}" "${extra[@]}" \
       "http://127.0.0.1:$PORT/" >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time"
   after=$(cpu_of_tree "$@"); ma=$(machine_busy)
   awk -v b="$before" -v a="$after" -v mb="$mb" -v ma="$ma" -v clk="$clk" -v d="$duration" -v t="$(cat "$WORK/wrk.time")" '
@@ -148,6 +159,8 @@ measure() {  # workload duration connections pids...
 # sequential connections; a baseline run serves none but lasts as long. Both count the
 # whole life of the master (start, idle heartbeats, shutdown); (Ir_N - Ir_0) / N is the
 # master's cost of one accept + hand-off, independent of machine noise. Expects BIN.
+# CG_DISPATCH (default master) is the app's `dispatch`: under `kernel` each slot's worker
+# accepts from its own socket and the master should do no work per connection.
 callgrind_run() {  # connections seconds_to_idle policy command [paths] -> sets CG_IR, CG_SECS, CG_OUT
   local n=$1 idle=$2 policy=$3 command=$4 paths=${5:-/} port pid t0 t1 i
   port=$(free_port)
@@ -161,6 +174,7 @@ apps:
     command: $command
     workers: 2
     policy: $policy
+    dispatch: ${CG_DISPATCH:-master}
 shutdown_timeout: 5s
 log_format: logfmt
 YAML
@@ -189,4 +203,58 @@ callgrind_pair() {  # connections policy command [paths]
   callgrind_run "$1" 0 "$2" "$3" "${4:-/}"; ir_n=$CG_IR; secs=$CG_SECS; CG_OUT_N=$CG_OUT
   callgrind_run 0 "$secs" "$2" "$3"; CG_OUT_0=$CG_OUT
   CG_PAIR="$ir_n $CG_IR $secs $(awk -v a="$ir_n" -v b="$CG_IR" -v n="$1" 'BEGIN { printf "%.0f", (a - b) / n }')"
+}
+
+# nginx in front of the workers: `upstreams` and `map`s in its http block, `route` in its
+# one location (proxy_pass ...), the proxy settings every configuration shares (HTTP/1.1
+# to the upstreams, their connections kept).
+NGINX_KEEP='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
+spawn_nginx() {  # upstreams route
+  local d=$WORK/nginx
+  rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
+  cat >"$d/nginx.conf" <<CONF
+worker_processes auto;
+pid $d/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path $d/client_temp;
+  proxy_temp_path $d/proxy_temp;
+  fastcgi_temp_path $d/fastcgi_temp;
+  uwsgi_temp_path $d/uwsgi_temp;
+  scgi_temp_path $d/scgi_temp;
+  $1
+  server {
+    listen 127.0.0.1:$PORT;
+    location / {
+      $2
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
+}
+
+# HAProxy in front of the workers (HTTP mode, connections to them reused): `frontend`
+# lines after its bind, then `backends`.
+spawn_haproxy() {  # frontend backends
+  cat >"$WORK/haproxy.cfg" <<CONF
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$PORT
+  $1
+$2
+CONF
+  spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
 }

@@ -4,9 +4,17 @@
 #
 #   bench/run.sh           full run (about 13 minutes on 2 cores): 3 passes of 5 s per point
 #   bench/run.sh --quick   one pass of 2 s per point (about 3 minutes)
-#   bench/run.sh --smoke   proves the script works (CI); the figures mean nothing
+#   bench/run.sh --smoke   proves the script works (CI; every row but nginx/HAProxy + hello-node); the figures mean nothing
 #   DURATION=8 REPEAT=5 bench/run.sh     override the pass length and count
 #   ONLY="ref sup-rr-cpp" bench/run.sh   a subset of configurations (ids below)
+#   PRESET=default bench/run.sh --quick  the test build instead of Release (checks the script; figures not comparable)
+#
+# Every supervisor row names its dispatch: sup-rr-*, sup-ip-*, sup-url-* are `dispatch: master`
+# (the master accepts and hands each connection over: what results before kernel dispatch
+# measured), sup-krr-* (and sup-kip-*, once `supervisor check` accepts ip_hash with kernel
+# dispatch) are `dispatch: kernel` (each slot's worker accepts from its own SO_REUSEPORT socket).
+# The sticky-room keep-alive workload (4 workers, wrk -t4, one /k/room path per thread) is
+# bench/sticky.sh: a full benchmark is `bench/run.sh && bench/sticky.sh` (bench/README.md).
 #
 # Writes bench/results/latest.md, throughput.png and p99.png (smoke or ONLY: bench/results/tmp/).
 # What each configuration runs with, and what each figure means: docs/benchmarks.md.
@@ -31,7 +39,7 @@ bench_begin bench
 ensure_commands wrk:wrk nginx:nginx haproxy:haproxy gnuplot:gnuplot-nox valgrind:valgrind curl:curl cc:gcc
 make -s deps >/dev/null
 # Figures come from a Release build; the smoke run reuses the test build (CI just made it).
-PRESET=release; [ "$MODE" = smoke ] && PRESET=default
+PRESET=${PRESET:-release}; [ "$MODE" = smoke ] && PRESET=default
 cmake --preset "$PRESET" >/dev/null
 cmake --build --preset "$PRESET" >/dev/null
 BIN=$ROOT/build$([ "$PRESET" = default ] || echo "-$PRESET")/bin
@@ -40,18 +48,42 @@ NODE_APP=$ROOT/examples/hello-node/server.js
 
 # --- configurations -----------------------------------------------------------------
 # id -> label; kind (cpp | node | ref) picks the ratio anchor.
-ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-ip-cpp sup-url-cpp sup-rr-node sup-ip-node sup-url-node cluster-node
+# ip_hash under kernel dispatch (sup-kip-*) runs only when this build's `supervisor check`
+# accepts it (a later branch brings its kernel program); until then it is a config error.
+kernel_ip_hash_ok() {
+  cat >"$WORK/kip-check.yaml" <<YAML
+listeners:
+  - address: 127.0.0.1:$(free_port)
+apps:
+  - name: hello
+    command: $BIN/hello-cpp
+    workers: 2
+    policy: ip_hash
+    dispatch: kernel
+YAML
+  "$BIN/supervisor" check "$WORK/kip-check.yaml" >"$WORK/kip-check.log" 2>&1
+}
+KIP=(); KIP_NOTE="ip_hash with \`dispatch: kernel\` is refused by this build's \`supervisor check\`: no sup-kip rows."
+if kernel_ip_hash_ok; then KIP=(sup-kip-cpp sup-kip-node); KIP_NOTE="ip_hash with \`dispatch: kernel\` is accepted by this build: sup-kip rows measured."; fi
+log "$KIP_NOTE"
+[ ${#KIP[@]} = 0 ] && log "supervisor check said: $(tr '\n' ' ' <"$WORK/kip-check.log")"
+ALL_CONFIGS=(ref direct-cpp direct-node sup-rr-cpp sup-krr-cpp sup-ip-cpp ${KIP[0]:-} sup-url-cpp
+             sup-rr-node sup-krr-node sup-ip-node ${KIP[1]:-} sup-url-node cluster-node
              nginx-ip-cpp nginx-url-cpp nginx-ip-node nginx-url-node
              haproxy-ip-cpp haproxy-url-cpp haproxy-ip-node haproxy-url-node)
 declare -A LABEL=(
   [ref]="C epoll reference, 2 processes (SO_REUSEPORT)"
   [direct-cpp]="hello-cpp alone, 1 process"
   [direct-node]="hello-node alone, 1 process"
-  [sup-rr-cpp]="supervisor round_robin + 2 hello-cpp"
-  [sup-ip-cpp]="supervisor ip_hash + 2 hello-cpp (1 slot used)"
+  [sup-rr-cpp]="supervisor round_robin, master dispatch + 2 hello-cpp"
+  [sup-krr-cpp]="supervisor round_robin, kernel dispatch + 2 hello-cpp"
+  [sup-ip-cpp]="supervisor ip_hash, master dispatch + 2 hello-cpp (1 slot used)"
+  [sup-kip-cpp]="supervisor ip_hash, kernel dispatch + 2 hello-cpp (1 slot used)"
   [sup-url-cpp]="supervisor url_segment /(\\d+)/ (MSG_PEEK) + 2 hello-cpp"
-  [sup-rr-node]="supervisor round_robin + 2 hello-node"
-  [sup-ip-node]="supervisor ip_hash + 2 hello-node (1 slot used)"
+  [sup-rr-node]="supervisor round_robin, master dispatch + 2 hello-node"
+  [sup-krr-node]="supervisor round_robin, kernel dispatch + 2 hello-node"
+  [sup-ip-node]="supervisor ip_hash, master dispatch + 2 hello-node (1 slot used)"
+  [sup-kip-node]="supervisor ip_hash, kernel dispatch + 2 hello-node (1 slot used)"
   [sup-url-node]="supervisor url_segment /(\\d+)/ (MSG_PEEK) + 2 hello-node"
   [cluster-node]="Node cluster, 2 workers (round robin)"
   [nginx-ip-cpp]="nginx hash \$remote_addr + 2 hello-cpp (1 used)"
@@ -66,12 +98,19 @@ declare -A LABEL=(
 declare -A SHORT=(
   [ref]="C epoll ref" [direct-cpp]="cpp alone" [direct-node]="node alone"
   [sup-rr-cpp]="sup rr cpp" [sup-ip-cpp]="sup iphash cpp" [sup-rr-node]="sup rr node" [sup-ip-node]="sup iphash node" [sup-url-cpp]="sup url cpp" [sup-url-node]="sup url node"
+  [sup-krr-cpp]="sup kernel rr cpp" [sup-krr-node]="sup kernel rr node" [sup-kip-cpp]="sup kernel iphash cpp" [sup-kip-node]="sup kernel iphash node"
   [cluster-node]="node cluster"
   [nginx-ip-cpp]="nginx iphash cpp" [nginx-url-cpp]="nginx url cpp" [nginx-ip-node]="nginx iphash node" [nginx-url-node]="nginx url node"
   [haproxy-ip-cpp]="haproxy iphash cpp" [haproxy-url-cpp]="haproxy url cpp" [haproxy-ip-node]="haproxy iphash node" [haproxy-url-node]="haproxy url node"
 )
 kind_of() { case $1 in ref) echo ref ;; *-cpp) echo cpp ;; *) echo node ;; esac; }
 CONFIGS=(${ONLY:-${ALL_CONFIGS[@]}})
+# Smoke (CI): the new rows cost time (2 rows, a second callgrind pair), so the proxies in front
+# of hello-node are left out: their generators are the hello-cpp rows' with the worker that
+# direct-node starts (and bench/sticky.sh --smoke runs nginx and HAProxy with hello-node).
+if [ "$MODE" = smoke ] && [ -z "${ONLY:-}" ]; then
+  CONFIGS=($(printf '%s\n' "${CONFIGS[@]}" | grep -Ev '^(nginx|haproxy)-.*-node$'))
+fi
 WORKLOADS=(keepalive close)
 
 
@@ -83,7 +122,7 @@ start_worker() {  # kind port  -> one standalone worker listening itself
   fi
 }
 
-start_supervisor() {  # kind policy
+start_supervisor() {  # kind policy dispatch(kernel|master)
   local cmd
   if [ "$1" = cpp ]; then cmd="$BIN/hello-cpp"; else cmd="node $NODE_APP"; fi
   cat >"$WORK/cluster.yaml" <<YAML
@@ -95,18 +134,18 @@ apps:
     cwd: $ROOT
     workers: 2
     policy: $2
+    dispatch: $3
     env: {NODE_ENV: production}
 YAML
   spawn supervisor "$BIN/supervisor" --config "$WORK/cluster.yaml"
 }
 
 start_nginx() {  # kind routing(ip|url)
-  local b1 b2 d=$WORK/nginx upstreams route
-  b1=$(free_port); b2=$(free_port)
+  local b1 b2 upstreams route
+  read -r b1 b2 <<<"$(free_ports 2 "$PORT" | tr '\n' ' ')"  # distinct, not the front's (lib.sh)
   start_worker "$1" "$b1"; start_worker "$1" "$b2"
   wait_http "$b1"; wait_http "$b2"
-  rm -rf "$d"; mkdir -p "$d/logs"; chmod 755 "$d"
-  local keep='keepalive 64; keepalive_requests 100000; keepalive_timeout 4s;'
+  local keep=$NGINX_KEEP
   if [ "$2" = ip ]; then
     upstreams="upstream workers { hash \$remote_addr consistent; server 127.0.0.1:$b1; server 127.0.0.1:$b2; $keep }"
     route="proxy_pass http://workers;"
@@ -116,35 +155,12 @@ start_nginx() {  # kind routing(ip|url)
     map \$uri \$slot { \"~^/(?<n>\\d+)/\" \$n; default 1; }"
     route="proxy_pass http://slot\$slot;"
   fi
-  cat >"$d/nginx.conf" <<CONF
-worker_processes auto;
-pid $d/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000;
-  client_body_temp_path $d/client_temp;
-  proxy_temp_path $d/proxy_temp;
-  fastcgi_temp_path $d/fastcgi_temp;
-  uwsgi_temp_path $d/uwsgi_temp;
-  scgi_temp_path $d/scgi_temp;
-  $upstreams
-  server {
-    listen 127.0.0.1:$PORT;
-    location / {
-      $route
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
-  spawn nginx nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" -g 'daemon off;'
+  spawn_nginx "$upstreams" "$route"
 }
 
 start_haproxy() {  # kind routing(ip|url)
   local b1 b2 route
-  b1=$(free_port); b2=$(free_port)
+  read -r b1 b2 <<<"$(free_ports 2 "$PORT" | tr '\n' ' ')"  # distinct, not the front's (lib.sh)
   start_worker "$1" "$b1"; start_worker "$1" "$b2"
   wait_http "$b1"; wait_http "$b2"
   if [ "$2" = ip ]; then
@@ -153,20 +169,7 @@ start_haproxy() {  # kind routing(ip|url)
     route="use_backend slot%[path,field(2,/)]
   default_backend slot1"
   fi
-  cat >"$WORK/haproxy.cfg" <<CONF
-global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 30s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$PORT
-  $route
-backend workers
+  spawn_haproxy "$route" "backend workers
   balance source
   hash-type consistent
   server w1 127.0.0.1:$b1
@@ -174,9 +177,7 @@ backend workers
 backend slot1
   server w1 127.0.0.1:$b1
 backend slot2
-  server w2 127.0.0.1:$b2
-CONF
-  spawn haproxy haproxy -db -f "$WORK/haproxy.cfg"
+  server w2 127.0.0.1:$b2"
 }
 
 start_config() {  # id
@@ -186,9 +187,11 @@ start_config() {  # id
     ref) PORT=$PORT HOST=127.0.0.1 NPROC=2 spawn ref "$WORK/epoll_server" ;;
     direct-cpp) start_worker cpp "$PORT" ;;
     direct-node) start_worker node "$PORT" ;;
-    sup-rr-*) start_supervisor "$(kind_of "$1")" round_robin ;;
-    sup-ip-*) start_supervisor "$(kind_of "$1")" ip_hash ;;
-    sup-url-*) start_supervisor "$(kind_of "$1")" "{url_segment: {index: 1, direct: true}}" ;;
+    sup-rr-*) start_supervisor "$(kind_of "$1")" round_robin master ;;
+    sup-krr-*) start_supervisor "$(kind_of "$1")" round_robin kernel ;;
+    sup-ip-*) start_supervisor "$(kind_of "$1")" ip_hash master ;;
+    sup-kip-*) start_supervisor "$(kind_of "$1")" ip_hash kernel ;;
+    sup-url-*) start_supervisor "$(kind_of "$1")" "{url_segment: {index: 1, direct: true}}" master ;;
     cluster-node) PORT=$PORT HOST=127.0.0.1 WORKERS=2 NODE_ENV=production spawn cluster node "$ROOT/bench/node-cluster.js" ;;
     nginx-ip-*) start_nginx "$(kind_of "$1")" ip ;;
     nginx-url-*) start_nginx "$(kind_of "$1")" url ;;
@@ -265,15 +268,20 @@ if [ "$RERUN_MAX" -gt 0 ] && [ "$REPEAT" -ge 3 ]; then
 fi
 
 # --- the master's instructions per hand-off (callgrind: bench/lib.sh) --------------------
-CG_LINES=""
-for pair in $(seq 1 "$CG_PAIRS"); do
-  callgrind_pair "$CG_CONNS" round_robin "$BIN/hello-cpp"
-  CG_LINES+="$CG_PAIR"$'\n'
-  per=${CG_PAIR##* }
-  log "callgrind pair $pair: $per instructions per connection"
+# round_robin under both dispatches: master (accept + hand-off) and kernel (the master
+# should not see the connections at all: ~0).
+declare -A CG_PER CG_LO CG_HI
+for CG_DISPATCH in master kernel; do
+  CG_LINES=""
+  for pair in $(seq 1 "$CG_PAIRS"); do
+    callgrind_pair "$CG_CONNS" round_robin "$BIN/hello-cpp"
+    CG_LINES+="$CG_PAIR"$'\n'
+    per=${CG_PAIR##* }
+    log "callgrind pair $pair, dispatch: $CG_DISPATCH: $per instructions per connection"
+  done
+  read -r per lo hi < <(stat_col "$CG_LINES" 4)
+  CG_PER[$CG_DISPATCH]=$(printf '%.0f' "$per"); CG_LO[$CG_DISPATCH]=$lo; CG_HI[$CG_DISPATCH]=$hi
 done
-read -r CG_PER CG_LO CG_HI < <(stat_col "$CG_LINES" 4)
-CG_PER=$(printf '%.0f' "$CG_PER")
 PERF_NOTE="perf stat -e instructions is not supported on this machine (no hardware counters); callgrind only."
 if perf stat -e instructions true 2>&1 | grep -q '[0-9] *instructions'; then
   PERF_NOTE="perf stat -e instructions works here but is not used: callgrind counts the master alone and exactly."
@@ -286,6 +294,9 @@ mkdir -p "$OUTDIR"
 OUT=$OUTDIR/latest.md
 
 anchor_of() { case $(kind_of "$1") in cpp) echo direct-cpp ;; node) echo direct-node ;; ref) echo ref ;; esac; }
+proxy_of() {  # nginx|haproxy id -> the row of that proxy to compare a supervisor row with
+  case $2 in sup-url-*) echo "$1-url-$(kind_of "$2")" ;; *) echo "$1-ip-$(kind_of "$2")" ;; esac
+}
 median_rps() { local m; read -r m _ _ < <(stat_col "${RESULTS[$1,$2]:-}" 1); echo "$m"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v < 10) printf "%.2f", v; else printf "%.1f", v }'; }
@@ -330,19 +341,49 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     done
   done
   echo
-  echo "## Chat-room workloads"
+  echo "## Ratios of the supervisor rows (same run)"
   echo
-  echo "Not measured yet: they need the supervisor's L7 routing (\`url_segment\`), which is not built."
+  echo "req/s of each row over: the C epoll reference; nginx and HAProxy in front of the same workers"
+  echo "(L4 rows — round_robin, ip_hash — against their address-hash rows, url_segment rows against their"
+  echo "URL rows); Node cluster (Node rows only). $KIP_NOTE"
+  for wl in "${WORKLOADS[@]}"; do
+    echo
+    if [ "$wl" = keepalive ]; then echo "### Keep-alive"; else echo "### Connection: close"; fi
+    echo
+    echo "| configuration | req/s | vs C | vs nginx | vs HAProxy | vs Node cluster |"
+    echo "|---|---|---|---|---|---|"
+    for id in "${CONFIGS[@]}"; do
+      [[ $id == sup-* ]] || continue
+      rps=$(median_rps "$id" "$wl")
+      echo "| ${LABEL[$id]} | $rps | $(ratio "$rps" "$(median_rps ref "$wl")") | $(ratio "$rps" "$(median_rps "$(proxy_of nginx "$id")" "$wl")") | $(ratio "$rps" "$(median_rps "$(proxy_of haproxy "$id")" "$wl")") | $([ "$(kind_of "$id")" = node ] && ratio "$rps" "$(median_rps cluster-node "$wl")" || echo -) |"
+    done
+  done
+  echo
+  echo "Targets of kernel dispatch (issue), \`Connection: close\`: C++ workers ≥ 0.9× the C reference and"
+  echo "≥ 1.2× nginx and HAProxy; Node workers ≥ 1.5× Node cluster and ≥ 0.9× nginx → Node; keep-alive rows"
+  echo "and bench/sticky.sh's sticky-room rows must not fall below their master-dispatch figures."
+  echo
+  echo "## Chat-room and sticky-room workloads"
+  echo
+  echo "Not in this script: bench/rooms.sh (WebSocket chat rooms) and bench/sticky.sh (sticky-room keep-alive,"
+  echo "4 workers, wrk -t4, one /k/room path per thread) write their own tables."
   echo
   echo "## The master's cost per hand-off"
   echo
-  echo "Instructions executed by the supervisor process (callgrind, $PRESET build, 2 hello-cpp workers"
-  echo "running natively) per connection accepted and handed off: $CG_PER (over $CG_PAIRS pair(s) of runs, $CG_LO–$CG_HI),"
-  echo "from $CG_CONNS sequential \`Connection: close\` connections minus a baseline run with none of equal length."
+  echo "Instructions executed by the supervisor process (callgrind, $PRESET build, round_robin, 2 hello-cpp workers"
+  echo "running natively) per connection, from $CG_CONNS sequential \`Connection: close\` connections minus a baseline"
+  echo "run with none of equal length, over $CG_PAIRS pair(s) of runs (median, min–max):"
+  echo
+  echo "| dispatch | instructions per connection | min–max | target |"
+  echo "|---|---|---|---|"
+  echo "| master (accept + hand-off) | ${CG_PER[master]} | ${CG_LO[master]}–${CG_HI[master]} | ≤ 3,000 |"
+  echo "| kernel (the slot's worker accepts) | ${CG_PER[kernel]} | ${CG_LO[kernel]}–${CG_HI[kernel]} | 0 |"
+  echo
   echo "$PERF_NOTE"
   echo
   echo "## Notes"
   echo
+  echo "- Dispatch: sup-rr, sup-ip and sup-url rows are \`dispatch: master\` (the master accepts each connection and hands it over), the \"kernel dispatch\" rows \`dispatch: kernel\` (each slot's worker accepts from its own SO_REUSEPORT socket; round_robin is then the kernel's spread by addresses and ports)."
   echo "- Every client connects from 127.0.0.1, so every address-hash router (supervisor \`ip_hash\`,"
   echo "  nginx \`hash \$remote_addr consistent\`, HAProxy \`balance source\`) sends all the traffic to one of its"
   echo "  2 workers: those rows show one worker's capacity behind that router, not a spread."
@@ -373,6 +414,7 @@ set xtics rotate by -35 left nomirror
 set grid ytics
 set key top right
 set bmargin 7
+set rmargin 10   # the last rotated label runs past the plot
 set yrange [0:*]
 set output "$OUTDIR/throughput.png"
 set terminal pngcairo size 1400,900 font "sans,10"

@@ -65,7 +65,8 @@ void ChannelEnd::on_line(std::string_view line, bool owns, Effects& fx) {
   // The hand-off path first: the peer's answer to our handle.
   if (!owns && std::holds_alternative<HandleAck>(message)) return on_answer(true, fx);
   const bool handle_line = role_ == Role::master ? std::holds_alternative<Handback>(message)
-                                                 : std::holds_alternative<Handle>(message);
+                                                 : std::holds_alternative<Handle>(message) ||
+                                                       std::holds_alternative<Listen>(message);
   if (!handle_line) {
     if (owns) {
       const std::string what = "a descriptor with a message that carries none (" + std::string(name_of(message)) + ")";

@@ -297,11 +297,20 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
 
 std::variant<Message, DecodeError> decode_handle(const json& j) {
   auto type = j.find("type");
-  if (type == j.end() || !type->is_string() || *type != names::kSocketType)
-    return DecodeError{"NODE_HANDLE without type \"net.Socket\""};
+  const bool server = type != j.end() && type->is_string() && *type == names::kServerType;
+  if (type == j.end() || !type->is_string() || (*type != names::kSocketType && !server))
+    return DecodeError{"NODE_HANDLE without type \"net.Socket\" or \"net.Server\""};
   auto msg = j.find("msg");
   if (msg == j.end() || !msg->is_object()) return DecodeError{"NODE_HANDLE without a msg object"};
   Reader r{*msg, {}};
+  if (server) {
+    if (auto tag = msg->find("handoff"); tag == msg->end() || *tag != names::kListen)
+      return DecodeError{"a net.Server NODE_HANDLE that is not `listen`"};
+    Listen l;
+    l.listener = r.get<std::string>("listener");
+    l.backlog = r.get<int>("backlog", false);
+    return finish(r, l);
+  }
   // Bytes in base64; a value that does not decode is an error, never silently dropped.
   auto head = [&](bool required) -> std::string {
     const auto text = r.get<std::string>("head", required);
@@ -337,6 +346,12 @@ std::string encode(const Message& message) {
       overloaded{
           [](const Handle&) { return json(); },    // written above
           [](const Handback&) { return json(); },  // written above
+          [](const Listen& l) {
+            json msg = tagged(names::kListen);
+            msg["listener"] = l.listener;
+            msg["backlog"] = l.backlog;
+            return json{{"cmd", names::kHandle}, {"type", names::kServerType}, {"msg", std::move(msg)}};
+          },
           [](const HandleAck&) { return json(); },  // written above
           [](const HandleNack&) { return json{{"cmd", names::kHandleNack}}; },
           [](const Hello& h) {
@@ -434,6 +449,7 @@ std::string_view name_of(const Message& message) {
   return std::visit(overloaded{
                         [](const Handle&) { return names::kHandle; },
                         [](const Handback&) { return names::kHandback; },
+                        [](const Listen&) { return names::kListen; },
                         [](const HandleAck&) { return names::kHandleAck; },
                         [](const HandleNack&) { return names::kHandleNack; },
                         [](const Hello&) { return names::kHello; },

@@ -40,6 +40,9 @@ inline constexpr std::string_view kHandleAckLine = R"({"cmd":"NODE_HANDLE_ACK"})
 inline constexpr std::string_view kHandleAck = kHandleAckLine.substr(8, 15);
 inline constexpr std::string_view kHandleNack = "NODE_HANDLE_NACK";
 inline constexpr std::string_view kSocketType = "net.Socket";
+// A listening socket, as Node's child_process sends a net.Server: the receiving Node
+// process gets a listening net.Server (lib/child_process.js, handleConversion).
+inline constexpr std::string_view kServerType = "net.Server";
 // Our message tags: the value of the "handoff" key.
 inline constexpr std::string_view kHello = "hello";
 inline constexpr std::string_view kWelcome = "welcome";
@@ -51,6 +54,7 @@ inline constexpr std::string_view kHandback = "handback";
 inline constexpr std::string_view kRoute = "route";
 inline constexpr std::string_view kMetrics = "metrics";
 inline constexpr std::string_view kMetricsText = "metrics_text";
+inline constexpr std::string_view kListen = "listen";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -78,6 +82,9 @@ inline constexpr CatalogueEntry kCatalogue[] = {
     {names::kRoute, Direction::to_worker,
      "a reload or a scale changed the app's rule, its shared ports' prefixes or its slot count: replaces "
      "welcome's `route` and `workers` at once"},
+    {names::kListen, Direction::to_worker,
+     "inside NODE_HANDLE of type `net.Server`: the slot's own listening socket (kernel dispatch), sent once after "
+     "`welcome` (at spawn to a plain worker); the worker accepts from it until it drains"},
     {names::kMetrics, Direction::to_worker,
      "a /metrics scrape: send the app's own metrics (only to workers whose hello said `metrics`)"},
     {names::kMetricsText, Direction::to_master,
@@ -111,6 +118,14 @@ struct Handback {
 };
 struct HandleAck {};
 struct HandleNack {};
+// Kernel dispatch: {"cmd":"NODE_HANDLE","type":"net.Server","msg":{"handoff":"listen",...}}
+// with the slot's listening socket, one of an SO_REUSEPORT group; the worker accepts from
+// it itself (a Node worker receives a listening net.Server). The master keeps its own
+// copy, so the socket's queue outlives the worker.
+struct Listen {
+  std::string listener;  // listener name from the config
+  int backlog = 0;       // the listener's: listen() again with it keeps the queue's length
+};
 
 struct Hello {
   std::string sdk;  // "cpp", "node"
@@ -201,7 +216,7 @@ struct Unknown {
 };
 
 using Message =
-    std::variant<Handle, Handback, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Metrics,
+    std::variant<Handle, Handback, Listen, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Metrics,
                  MetricsText, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.

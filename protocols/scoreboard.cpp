@@ -122,6 +122,10 @@ std::optional<std::uint32_t> allocate(Header* header, std::string_view app, std:
     r.handed_off.store(0, std::memory_order_relaxed);
     r.queued.store(0, std::memory_order_relaxed);
     r.rss.store(0, std::memory_order_relaxed);
+    r.kernel_queued.store(0, std::memory_order_relaxed);
+    r.kernel_backlog.store(0, std::memory_order_relaxed);
+    r.kernel_strangers.store(0, std::memory_order_relaxed);
+    r.stranger_pid.store(0, std::memory_order_relaxed);
     clear_counters(r);
     r.in_use.store(1, std::memory_order_release);
     return i;
@@ -193,6 +197,10 @@ Snapshot read(const Record& r, std::uint32_t index) {
   s.requests = r.requests.load(std::memory_order_relaxed);
   s.bytes = r.bytes.load(std::memory_order_relaxed);
   s.heartbeat_ms = r.heartbeat_ms.load(std::memory_order_relaxed);
+  s.kernel_queued = r.kernel_queued.load(std::memory_order_relaxed);
+  s.kernel_backlog = r.kernel_backlog.load(std::memory_order_relaxed);
+  s.kernel_strangers = r.kernel_strangers.load(std::memory_order_relaxed);
+  s.stranger_pid = r.stranger_pid.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -5,7 +5,8 @@
 //
 // Who writes what (each field has one writer, so no field needs a lock):
 //   master   in_use, app, slot, pid, generation, state, started_ms, restarts, last_exit,
-//            handed_off, queued, rss, cpu_ms, cpu_milli, rate_milli; and, for workers that do not write
+//            handed_off, queued, rss, cpu_ms, cpu_milli, rate_milli, kernel_queued, kernel_backlog,
+//            kernel_strangers, stranger_pid; and, for workers that do not write
 //            their own (Node, plain programs), connections, requests, heartbeat_ms;
 //   worker   a C++ SDK worker whose generation is the record's `generation` adds to
 //            connections, requests and bytes and stamps heartbeat_ms itself (relaxed
@@ -30,7 +31,8 @@
 namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
-inline constexpr std::uint32_t kVersion = 3;  // 2: the master's build in the header; 3: CPU
+// 2: the master's build in the header; 3: CPU; 4: kernel dispatch's accept queue and strangers
+inline constexpr std::uint32_t kVersion = 4;
 inline constexpr std::uint32_t kCapacity = 4096;  // records per segment; slots beyond are not shown
 inline constexpr std::size_t kAppBytes = 64;
 inline constexpr std::size_t kExitBytes = 96;
@@ -64,6 +66,16 @@ struct Record {
   std::atomic<std::uint64_t> requests;     // completed by the current worker
   std::atomic<std::uint64_t> bytes;        // response bytes written by the current worker
   std::atomic<std::int64_t> heartbeat_ms;  // Unix time in ms of its last heartbeat
+  // Kernel dispatch (written by the master each second; 0 under master dispatch): the
+  // slot's own listening socket's accept queue, as the kernel counts it (connections
+  // there are the worker's to accept: `queued` never sees them), and its backlog.
+  std::atomic<std::uint64_t> kernel_queued;
+  std::atomic<std::uint64_t> kernel_backlog;
+  // Listening sockets of the same address that are not the master's (another process in
+  // the SO_REUSEPORT group, taking a share of the connections); the same on every slot of
+  // the app. stranger_pid: the process holding the first of them, 0 if not found.
+  std::atomic<std::uint64_t> kernel_strangers;
+  std::atomic<std::int64_t> stranger_pid;
 };
 
 struct Header {
@@ -168,6 +180,10 @@ struct Snapshot {
   std::uint64_t requests = 0;
   std::uint64_t bytes = 0;
   std::int64_t heartbeat_ms = 0;
+  std::uint64_t kernel_queued = 0;
+  std::uint64_t kernel_backlog = 0;  // 0: the slot has no kernel queue (master dispatch)
+  std::uint64_t kernel_strangers = 0;
+  std::int64_t stranger_pid = 0;
 };
 
 Snapshot read(const Record& record, std::uint32_t index);

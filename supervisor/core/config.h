@@ -45,6 +45,10 @@ struct ListenerConfig {
 
 enum class ReadyMode { sdk, on_spawn };
 
+// Who accepts an app's connections (core/dispatch_mode.h decides): the master, which hands
+// each to a slot's worker, or the kernel (Linux), from one listening socket per slot.
+enum class DispatchMode { master, kernel };
+
 // What happens to a connection whose slot has no ready worker.
 enum class Unavailable {
   queue,   // wait in the slot's queue (keeps affinity)
@@ -101,6 +105,11 @@ struct AppConfig {
   RuleConfig policy;                 // the routing rule and its parameters
   Location policy_where;
   ReadyMode ready = ReadyMode::sdk;
+  std::optional<DispatchMode> dispatch_asked;  // `dispatch:` as written; unset: the default
+  Location dispatch_where;
+  // Derived (core/dispatch_mode.h): set when the kernel dispatches this app's connections
+  // on this listener (its only one): each slot gets a listening socket of its own there.
+  std::optional<ListenerConfig> kernel_listener;
   std::vector<std::string> listeners;  // names; all listeners when empty in the file
   std::vector<std::string> routes;     // URL prefixes it owns on a shared port; empty: all
   std::string httpsys;                 // the URL of its HTTP.SYS listener, if it has one (derived)

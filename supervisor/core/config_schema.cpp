@@ -14,6 +14,7 @@
 #include "supervisor/core/command_line.h"
 #include "supervisor/core/config_values.h"
 #include "supervisor/core/did_you_mean.h"
+#include "supervisor/core/dispatch_mode.h"
 #include "supervisor/core/routing/dispatch_policy.h"
 #include "supervisor/core/routing/httpsys_prefix.h"
 
@@ -338,6 +339,7 @@ const Field<ListenerConfig> kListenerFields[] = {
      }},
 };
 
+constexpr Choice<DispatchMode> kDispatchModes[] = {{"kernel", DispatchMode::kernel}, {"master", DispatchMode::master}};
 constexpr Choice<ReadyMode> kReadyModes[] = {{"sdk", ReadyMode::sdk}, {"on_spawn", ReadyMode::on_spawn}};
 constexpr Choice<Unavailable> kUnavailable[] = {
     {"queue", Unavailable::queue}, {"rehash", Unavailable::rehash}, {"reject", Unavailable::reject}};
@@ -375,7 +377,11 @@ const Field<LifecyclePolicy> kHeartbeatFields[] = {
 };
 
 const Field<QueuePolicy> kQueueFields[] = {
-    {"max", "integer", "5000", "Connections a slot holds while it has no ready worker; more get `503`.", false,
+    {"max", "integer", "5000",
+     "Connections a slot holds while it has no ready worker; more get `503`. Under kernel dispatch it is the "
+     "backlog of each slot's socket (the kernel caps it at `net.core.somaxconn`; past it new connections wait for "
+     "room, their clients resending the SYN).",
+     false,
      [](const YAML::Node& v, QueuePolicy& q, Context& ctx, const std::string& field) {
        if (auto n = read_integer(v, ctx, field, 0, 1'000'000)) q.max = static_cast<std::size_t>(*n);
      }},
@@ -592,6 +598,26 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto mode = read_choice(v, ctx, field, kReadyModes)) a.ready = *mode;
      }},
+    {"dispatch", "kernel | master", "see meaning",
+     "Who accepts the app's connections. `kernel` (Linux): each slot has a listening socket of its own on the "
+     "app's listener (an SO_REUSEPORT group the master creates and keeps, so a slot's queue outlives its workers); "
+     "the slot's worker accepts from it itself, and the master does no work per connection. round_robin is the "
+     "kernel's own spread by the connection's addresses and ports (no program); ip_hash is a classic BPF program "
+     "the master attaches to the group, which sends each client address to the slot the master's ip_hash would "
+     "pick (the same hash, recomputed for each worker count). `master`: the master accepts each connection and "
+     "hands it to the slot's worker. Default: `kernel` for SDK workers (`ready: sdk`) whose rule is round_robin "
+     "or ip_hash on a listener of their own without `proxy_protocol` or `routes`; "
+     "`master` otherwise, and for plain workers unless they ask. Asking for `kernel` where it cannot apply "
+     "(least_connections, whose counts the kernel cannot see; an L7 rule, `routes` or a plugin; a PROXY protocol "
+     "listener; a listener shared by several apps; several listeners; listeners from the service manager "
+     "(`LISTEN_FDS`); Windows) is an error.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       if (auto mode = read_choice(v, ctx, field, kDispatchModes)) {
+         a.dispatch_asked = *mode;
+         a.dispatch_where = location_of(v);
+       }
+     }},
     {"env", "mapping", "{}", "Extra environment variables for the workers, on top of the supervisor's own.", false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (!v.IsMap()) {
@@ -652,7 +678,10 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"on_unavailable", "queue | rehash | reject", "queue",
      "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
-     "slot (`rehash`), or gets `503` at once (`reject`).",
+     "slot (`rehash`), or gets `503` at once (`reject`). Under kernel dispatch the same holds: a down slot's "
+     "connections wait in its kernel queue (`queue`, with `ip_hash`), and the master takes that queue over for "
+     "`rehash`, `reject`, `round_robin` (which never waits for one slot) and once `queue.timeout` has passed (README, "
+     "\"Kernel dispatch or master dispatch\").",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        if (auto c = read_choice(v, ctx, field, kUnavailable)) a.on_unavailable = *c;
@@ -856,6 +885,25 @@ void check_httpsys_app(const YAML::Node& node, const Config& config, AppConfig& 
   }
 }
 
+// Who accepts the app's connections (core/dispatch_mode.h); an explicit `dispatch: kernel`
+// that cannot apply is an error at that key.
+void check_dispatch(const YAML::Node& node, const Config& config, AppConfig& app, Context& ctx, std::size_t i) {
+  std::vector<DispatchListener> listeners;
+  for (const auto& l : config.listeners) {
+    if (std::find(app.listeners.begin(), app.listeners.end(), l.name) == app.listeners.end()) continue;
+    std::size_t served_by = 0;
+    for (const auto& other : config.apps)
+      served_by += std::count(other.listeners.begin(), other.listeners.end(), l.name);
+    listeners.push_back({&l, served_by > 1});
+  }
+  const KernelDispatchFacts facts = ctx.host.kernel_dispatch ? ctx.host.kernel_dispatch() : KernelDispatchFacts{};
+  auto choice = choose_dispatch(app, listeners, facts);
+  if (app.dispatch_asked == DispatchMode::kernel && !choice.kernel_listener)
+    ctx.error(node["dispatch"], "apps[" + std::to_string(i) + "].dispatch",
+              "cannot dispatch app \"" + app.name + "\" in the kernel: " + choice.why_master);
+  app.kernel_listener = std::move(choice.kernel_listener);
+}
+
 // Cross-field rules that no single key can check.
 void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   std::set<std::string> listener_names, addresses, app_names;
@@ -919,6 +967,7 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
               "the control socket path \"" + config.control_socket + "\" is longer than " +
                   std::to_string(kMaxSocketPath) + " bytes; set a shorter `control_socket`");
   for (std::size_t i = 0; i < config.apps.size(); ++i) check_httpsys_app(root["apps"][i], config, config.apps[i], ctx, i);
+  for (std::size_t i = 0; i < config.apps.size(); ++i) check_dispatch(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i)
     if (config.apps[i].min_ready > config.apps[i].workers)
       ctx.error(root["apps"][i]["min_ready"], "apps[" + std::to_string(i) + "].min_ready",

@@ -152,18 +152,22 @@ class Dispatcher {
   // A connection for this app (accepted and classified, or handed back and classified
   // again): `input` is what the rule reads now, `facts` what it will read if the
   // connection is routed again (null for rules that read nothing of it: reads_connection).
-  void dispatch(T connection, const RouteInput& input, std::unique_ptr<const RouteFacts> facts, TimePoint now) {
+  // `waiting_since`: when it began to wait, if before now (a connection the master took from
+  // a slot's kernel queue waited there first): queue.timeout counts from then.
+  void dispatch(T connection, const RouteInput& input, std::unique_ptr<const RouteFacts> facts, TimePoint now,
+                std::optional<TimePoint> waiting_since = std::nullopt) {
     if (stopping_ || order_.empty() || !policy_) return effects_.reject(std::move(connection), 503);
     refresh_views();
-    route(Item{std::move(connection), std::move(facts), now}, policy_->pick(input, views_), now);
+    route(Item{std::move(connection), std::move(facts), earliest(now, waiting_since)}, policy_->pick(input, views_), now);
   }
   // The same, routed from its facts alone (a connection routed again).
-  void dispatch(T connection, std::unique_ptr<const RouteFacts> facts, TimePoint now) {
+  void dispatch(T connection, std::unique_ptr<const RouteFacts> facts, TimePoint now,
+                std::optional<TimePoint> waiting_since = std::nullopt) {
     if (stopping_ || order_.empty() || !policy_) return effects_.reject(std::move(connection), 503);
     refresh_views();
     const Decision decision = facts ? facts->with_input([&](const RouteInput& in) { return policy_->pick(in, views_); })
                                     : policy_->pick(RouteInput{}, views_);
-    route(Item{std::move(connection), std::move(facts), now}, decision, now);
+    route(Item{std::move(connection), std::move(facts), earliest(now, waiting_since)}, decision, now);
   }
 
   // The lane's worker acknowledged the handle in flight; the next one may go.
@@ -292,9 +296,9 @@ class Dispatcher {
     Lane& l = lanes_[lane];
     if (l.state.turns_away || l.queue.waiting() >= settings_.queue_max)
       return effects_.reject(std::move(item.connection), 503);
-    item.queued_at = now;
+    // Items are made with the time they began to wait (dispatch(), never later than now).
+    note_deadline(item.queued_at + settings_.queue_timeout);
     l.queue.push(std::move(item));
-    note_deadline(now + settings_.queue_timeout);
     pump(lane, now);
   }
 
@@ -357,6 +361,8 @@ class Dispatcher {
     if (!affinity_) return redispatch(std::move(waiting), now);
     for (auto& item : waiting) effects_.reject(std::move(item.connection), 503);
   }
+
+  static TimePoint earliest(TimePoint now, std::optional<TimePoint> since) { return since && *since < now ? *since : now; }
 
   // Another ready slot for a connection whose own slot is down: the next ready one after
   // it, so the same key always moves to the same place.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/core/dispatch_mode.h"
 #include "supervisor/core/shared_library.h"
 #include "supervisor/core/worker_env.h"
 
@@ -45,6 +46,8 @@ struct HostFacts {
       resolve_user;
   // Whether HTTP.SYS is there (Windows); if not, why.
   std::function<bool(std::string& why)> httpsys_available;
+  // Whether the kernel can dispatch connections (SO_REUSEPORT groups, Linux); unset: no.
+  std::function<KernelDispatchFacts()> kernel_dispatch;
   // Whether argv and env ("NAME=value" strings) are too large to start a process with.
   std::function<std::optional<ExecOverflow>(const std::vector<std::string>& argv, const std::vector<std::string>& env)>
       exec_overflow;

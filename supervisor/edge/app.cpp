@@ -1,9 +1,14 @@
 #include "supervisor/edge/app.h"
 
 #include <algorithm>
+#include <set>
 
+#include "supervisor/core/kernel_group.h"
+#include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
+#include "supervisor/platform/kernel_dispatch.h"
+#include "supervisor/platform/platform.h"
 
 namespace handoff {
 namespace {
@@ -21,7 +26,8 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
                hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
-      timer_(loop_) {
+      timer_(loop_),
+      kernel_timer_(loop_) {
   set_rule();
   for (int n = 1; n <= config_->workers; ++n) add_slot(n);
 }
@@ -36,6 +42,216 @@ Slot& App::add_slot(int number) {
   return *slots_.back();
 }
 
+void App::open_kernel_queues() {
+  if (!config_->kernel_listener) return;
+  const ListenerConfig& l = *config_->kernel_listener;
+  bool changed = false;
+  for (auto& slot : slots_) {
+    if (slot->has_kernel_queue()) continue;
+    int error = 0;
+    const std::intptr_t fd = platform::open_reuseport_socket(l.host, l.port, true, l.backlog, error);
+    auto socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(loop_, socket.get());
+    socket.mark_initialized();
+    if (fd >= 0) error = uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd));
+    if (error != 0) {
+      // Its workers get nothing to accept from; the log says why.
+      log_event("kernel_queue_failed", {{"app", config_->name}, {"slot", slot->number()}, {"error", uv_strerror(error)}});
+      continue;
+    }
+    log_event("kernel_queue", {{"app", config_->name}, {"slot", slot->number()}, {"listener", l.name}});
+    group_.push_back(fd);  // listen() appended it to the group
+    slot->set_kernel_queue(std::move(socket));
+    changed = true;
+  }
+  if (changed) kernel_group_changed();
+  check_kernel_group();  // at the group's build: a stranger already there is reported now
+}
+
+void App::kernel_sockets(std::set<std::uint64_t>& inodes) const {
+  // Each slot's, and removed slots' still draining (the sockets taken over from failing
+  // slots are duplicates of their slot's: the same inode).
+  const auto add = [&](const uv_tcp_t* socket) {
+    if (auto inode = platform::socket_inode(platform::socket_of(socket))) inodes.insert(*inode);
+  };
+  for (const auto& slot : slots_)
+    if (slot->has_kernel_queue()) add(slot->kernel_queue());
+  for (const auto& [n, socket] : draining_queues_) add(socket.get());
+}
+
+void App::check_kernel_group() {
+  if (!config_->kernel_listener) return;
+  const ListenerConfig& l = *config_->kernel_listener;
+  if (!strangers_) {
+    const auto address = group_address(l.host, l.port);
+    if (!address) return;  // not an IP address: nothing in the kernel's tables to compare
+    strangers_.emplace(*address);
+  }
+  std::set<std::uint64_t> own;
+  if (hooks_.master_kernel_sockets) own = hooks_.master_kernel_sockets();
+  kernel_sockets(own);
+  const auto change = strangers_->update(platform::listening_sockets(), own);
+  for (const auto& s : change.appeared) stranger_pids_[s.inode] = platform::pid_holding_socket(s.inode);
+  // The records first, then the log: whoever reads the line finds status saying it too.
+  std::int64_t first_pid = 0;
+  for (const auto& [inode, s] : strangers_->strangers())
+    if ((first_pid = stranger_pids_[inode]) != 0) break;
+  for (auto& slot : slots_) slot->show_strangers(strangers_->count(), first_pid);
+  for (const auto& s : change.appeared)
+    log_event("kernel_group_stranger",
+              {{"app", config_->name}, {"listener", l.name}, {"address", s.address}, {"inode", s.inode},
+               {"uid", s.uid}, {"pid", stranger_pids_[s.inode]}, {"strangers", strangers_->count()},
+               {"warning", "a socket that is not the supervisor's listens on the group's port (SO_REUSEPORT) and "
+                           "takes a share of its connections: an old worker, a second supervisor?"}});
+  for (const auto& s : change.gone) {
+    const auto pid = stranger_pids_[s.inode];
+    stranger_pids_.erase(s.inode);
+    log_event("kernel_group_stranger_gone", {{"app", config_->name}, {"listener", l.name}, {"address", s.address},
+                                             {"inode", s.inode}, {"pid", pid}, {"strangers", strangers_->count()}});
+  }
+}
+
+void App::kernel_group_changed() {
+  // round_robin: the kernel's own spread by 4-tuple, no program. ip_hash: the program for
+  // the slots now in the group (core/routing/source_hash_program.h), in slot order; a
+  // removed slot's socket, still in the group while it drains, is past the last index
+  // the program returns, so it gets no new connection.
+  if (slots_.empty() || !slots_.front()->has_kernel_queue()) return;
+  // round_robin while removed slots' sockets drain in the group: a program keeps new
+  // connections off them (a handshake under way when one closes would be reset).
+  const bool by_port = config_->policy.name != "ip_hash" && group_.size() > slots_.size();
+  if (config_->policy.name != "ip_hash" && !by_port) {
+    if (!source_hash_attached_) return;
+    std::string why;  // a reload turned ip_hash into round_robin
+    if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
+      source_hash_attached_ = false;
+      log_event("source_hash_detached", {{"app", config_->name}});
+    } else {
+      log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+    }
+    return;
+  }
+  // Each slot's place in the group: its own index, unless a scale up came while removed
+  // slots' sockets still drain in the group (then the new ones are past them, and a
+  // close moved the group's last socket into the closed one's place).
+  std::vector<std::uint32_t> index(slots_.size(), kSourceHashFallback);
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]->has_kernel_queue()) continue;
+    const auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(slots_[i]->kernel_queue())));
+    if (at != group_.end()) index[i] = static_cast<std::uint32_t>(at - group_.begin());
+  }
+  std::string why;
+  const int slots = static_cast<int>(slots_.size());
+  if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why, by_port))
+    log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
+  else {
+    source_hash_attached_ = true;
+    log_event("source_hash", {{"app", config_->name}, {"slots", slots}, {"key", by_port ? "port" : "address"}});
+  }
+}
+
+int App::accept_for(UvHandle<uv_tcp_t>& socket) {
+  socket->data = this;
+  return uv_listen(socket.stream(), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
+                   [](uv_stream_t* server, int status) {
+                     auto* me = static_cast<App*>(server->data);
+                     if (!me || status < 0) return;
+                     auto c = std::make_unique<Connection>();
+                     c->socket = UvHandle<uv_tcp_t>::make();
+                     uv_tcp_init(server->loop, c->socket.get());
+                     c->socket.mark_initialized();
+                     if (uv_accept(server, c->socket.stream()) != 0) return;
+                     me->dispatch_from_kernel_queue(std::move(c));
+                   });
+}
+
+void App::dispatch_from_kernel_queue(ConnectionPtr c) {
+  if (!read_peer_address(*c)) return;
+  c->accepted_at = std::chrono::steady_clock::now();
+  if (config_->kernel_listener) c->listener = config_->kernel_listener->name;
+  // queue.timeout counts its wait in the kernel's queue too.
+  std::optional<TimePoint> since;
+  if (const auto waited = platform::waited_in_queue(platform::socket_of(c->socket.get()))) since = now() - *waited;
+  dispatch(std::move(c), nullptr, since);
+}
+
+void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
+  if (!socket) return;
+  taken_over_.erase(slot);
+  if (const int rc = accept_for(socket); rc != 0)
+    log_event("kernel_queue_drain_failed", {{"app", config_->name}, {"slot", slot}, {"error", uv_strerror(rc)}});
+  draining_queues_[slot] = std::move(socket);
+}
+
+void App::watch_kernel_queue(const Slot& slot) {
+  const int n = slot.number();
+  const LaneState lane = slot.lane_state();
+  const KernelQueueSlot view{.ready = lane.ready, .failing = lane.turns_away || slot.state() == SlotState::crash_loop};
+  const auto takeover = stopping_ || !slot.has_kernel_queue()
+                            ? std::nullopt
+                            : kernel_queue_takeover(view, policy_entry_->affinity, config_->on_unavailable,
+                                                    config_->queue.timeout);
+  if (!takeover) {
+    kernel_down_since_.erase(n);
+    if (taken_over_.erase(n) > 0) log_event("kernel_queue_returned", {{"app", config_->name}, {"slot", n}});
+    return;
+  }
+  if (taken_over_.contains(n)) return;
+  const TimePoint since = kernel_down_since_.try_emplace(n, now()).first->second;
+  if (const TimePoint due = since + takeover->after; now() < due) return arm_kernel_queue_timer(due);
+  const std::intptr_t fd = platform::duplicate_socket(platform::socket_of(slot.kernel_queue()));
+  auto socket = UvHandle<uv_tcp_t>::make();
+  uv_tcp_init(loop_, socket.get());
+  socket.mark_initialized();
+  int rc = fd >= 0 ? uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd)) : UV_EBADF;
+  if (rc == 0) rc = accept_for(socket);
+  if (rc != 0) {
+    log_event("kernel_queue_takeover_failed", {{"app", config_->name}, {"slot", n}, {"error", uv_strerror(rc)}});
+    return;
+  }
+  log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}, {"reason", name_of(takeover->reason)}});
+  taken_over_[n] = std::move(socket);
+}
+
+void App::arm_kernel_queue_timer(TimePoint due) {
+  if (kernel_timer_at_ && *kernel_timer_at_ <= due && kernel_timer_.active()) return;
+  kernel_timer_at_ = due;
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(due - now()).count();
+  kernel_timer_.start<[](App& me) {
+    me.kernel_timer_at_.reset();
+    for (auto& slot : me.slots_) me.watch_kernel_queue(*slot);
+  }>(this, static_cast<std::uint64_t>(std::max<std::int64_t>(delay, 0)));
+}
+
+void App::close_kernel_queue(int slot) {
+  auto it = draining_queues_.find(slot);
+  if (it == draining_queues_.end()) return;
+  // What still waits in its queue would be reset by the close: accepted and routed first.
+  std::size_t moved = 0;
+  for (const std::intptr_t fd : platform::accept_waiting(platform::socket_of(it->second.get()))) {
+    auto c = std::make_unique<Connection>();
+    c->socket = UvHandle<uv_tcp_t>::make();
+    uv_tcp_init(loop_, c->socket.get());
+    c->socket.mark_initialized();
+    if (uv_tcp_open(c->socket.get(), static_cast<uv_os_sock_t>(fd)) != 0) {
+      platform::close_socket(fd);
+      continue;
+    }
+    dispatch_from_kernel_queue(std::move(c));
+    ++moved;
+  }
+  log_event("kernel_queue_closed", {{"app", config_->name}, {"slot", slot}, {"moved", moved}});
+  // The kernel takes a closed socket out of the group by moving the last one into its
+  // place (reuseport_detach_sock); the mirror does the same. (The removed slot is stopped:
+  // no worker holds a copy that would keep it in the group.)
+  if (auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(it->second.get()))); at != group_.end()) {
+    *at = group_.back();
+    group_.pop_back();
+  }
+  draining_queues_.erase(it);
+  kernel_group_changed();
+}
+
 void App::start() {
   for (auto& slot : slots_) slot->start();
 }
@@ -45,6 +261,9 @@ void App::stop(std::chrono::milliseconds grace) {
   roll_.stop();
   end_scale("the app is stopping");
   dispatcher_.stop();
+  draining_queues_.clear();  // the master accepts nothing more for removed or failing slots
+  taken_over_.clear();
+  kernel_timer_.stop();
   for (auto* list : {&slots_, &retired_})
     for (auto& slot : *list) {
       dispatcher_.stop_slot(slot->lane());  // nobody will serve what waits there any more
@@ -71,11 +290,14 @@ void App::sample_usage() {
   // one of those slots' own callbacks.
   reap_retired();
   for (auto& slot : slots_) slot->sample_usage();
+  // The group's listening sockets every kStrangerCheckEvery samples: a read of the kernel's
+  // table of this family's TCP sockets, cheap at that pace.
+  if (config_->kernel_listener && ++samples_ % kStrangerCheckEvery == 0) check_kernel_group();
 }
 
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
-void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
+void App::dispatch(ConnectionPtr connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
   const Connection& c = *connection;
   const RouteInput input{c.address_bytes(), head, c.address_text, c.port};
   // Kept for a second look only where the rule reads the connection.
@@ -83,7 +305,7 @@ void App::dispatch(ConnectionPtr connection, const RequestHead* head) {
   if (reads_connection(*policy_entry_))
     facts = std::make_unique<const RouteFacts>(c.address_bytes(), c.address_text, c.port, head,
                                                policy_entry_->needs_head);
-  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now());
+  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now(), waiting_since);
   settled();
 }
 
@@ -118,6 +340,7 @@ void App::slot_changed(std::size_t lane) {
   dispatcher_.slot_state(lane, by_lane_[lane]->lane_state(), now());
   settled();
   ready_changed();
+  if (Slot* slot = by_lane_[lane]; slot && config_->kernel_listener) watch_kernel_queue(*slot);
   if (Slot* slot = by_lane_[lane]; slot && scaling()) watch_scale(*slot);
 }
 
@@ -182,6 +405,10 @@ AppMetrics App::metrics() const {
   for (const auto* list : {&slots_, &retired_})
     for (const auto& slot : *list)
       m.restarts[static_cast<std::uint32_t>(slot->number())] = slot->restart_counts();
+  if (config_->kernel_listener) {
+    m.kernel_listener = config_->kernel_listener->name;
+    m.kernel_strangers = strangers_ ? strangers_->count() : 0;
+  }
   return m;
 }
 
@@ -238,6 +465,9 @@ bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   const auto previous = config_;
   config_ = std::move(next);
   if (!(config_->policy == previous->policy) || config_->routes != previous->routes) set_rule();
+  // A changed rule under kernel dispatch: ip_hash's program on or off (a scale below
+  // attaches it again for a new slot count).
+  if (config_->kernel_listener && config_->policy.name != previous->policy.name) kernel_group_changed();
   dispatcher_.set_settings(DispatchSettings::of(*config_));
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
@@ -265,16 +495,23 @@ void App::scale(int workers) {
   end_scale("a newer scale came");
   scale_watch_.emplace(config_->name, slots_.size(), target);
   scale_reported_ = false;
-  while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1).start();
+  const std::size_t before = slots_.size();
+  while (slots_.size() < target) add_slot(static_cast<int>(slots_.size()) + 1);
+  open_kernel_queues();  // the new slots join the group before their workers start
+  for (std::size_t i = before; i < slots_.size(); ++i) slots_[i]->start();
   while (slots_.size() > target) {
     auto slot = std::move(slots_.back());
     slots_.pop_back();
+    drain_kernel_queue(slot->take_kernel_queue(), slot->number());
     // What waits there is routed again over the slots that stay, with its key.
     dispatcher_.retire_last(now());
     // The app goes on serving: its workers may give idle keep-alive sockets back.
     slot->stop(config_->lifecycle.drain_timeout, /*hand_back=*/true);
     retired_.push_back(std::move(slot));
   }
+  // ip_hash: the program for the slots that stay, at once, so that the kernel sends the
+  // removed slots' clients to them rather than into the sockets the master drains.
+  if (slots_.size() < before) kernel_group_changed();
   settled();
   ready_changed();  // readiness counts changed
   roll_.slots_changed();
@@ -324,6 +561,7 @@ void App::finished(const RollReport& report) {
 void App::reap_retired() {
   std::erase_if(retired_, [this](const std::unique_ptr<Slot>& s) {
     if (s->state() != SlotState::stopped) return false;
+    close_kernel_queue(s->number());
     dispatcher_.forget(s->lane());
     by_lane_[s->lane()] = nullptr;
     return true;

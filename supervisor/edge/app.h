@@ -6,10 +6,12 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +20,7 @@
 #include "uvglue/timer.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/kernel_group.h"
 #include "supervisor/core/rolling_reload.h"
 #include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/connection.h"
@@ -40,6 +43,10 @@ struct AppHooks {
   std::function<void(const RollReport&)> on_roll_end;  // a roll of its workers ended (however)
   // A scale's slots settled (or it was interrupted): ok, and its line (ScaleWatch).
   std::function<void(const std::string& app, bool ok, const std::string& line)> on_scale_end;
+  // Kernel dispatch: the inodes of every listening socket the master holds for its apps
+  // (all of them: another app's group on an overlapping address is no stranger). Unset:
+  // this app's own.
+  std::function<std::set<std::uint64_t>()> master_kernel_sockets;
 };
 
 class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, private RollingReload::Effects {
@@ -49,6 +56,13 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   ~App();
 
   void start();
+  // Kernel dispatch: a listening socket for each slot that has none yet, in slot order
+  // (the master calls it once its listeners are open, before it drops privileges; a
+  // scale-up for the slots it adds). No-op under master dispatch.
+  void open_kernel_queues();
+  // Adds the inodes of the kernel dispatch sockets it holds (its slots', its removed
+  // slots' still draining) to `inodes`.
+  void kernel_sockets(std::set<std::uint64_t>& inodes) const;
   void stop(std::chrono::milliseconds grace);
   void kill_all();
   bool stopped() const;
@@ -66,7 +80,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   RollReport roll_report() const { return roll_.report(); }
   void sample_usage();
 
-  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr);
+  // `waiting_since`: when it began to wait, if earlier than now (Dispatcher::dispatch).
+  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr,
+                std::optional<TimePoint> waiting_since = std::nullopt);
 
   // Whether this app's rule reads the request head (its listeners then peek it).
   bool needs_head() const { return policy_entry_->needs_head; }
@@ -135,6 +151,30 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void reap_retired();
+  // The group of the app's slot sockets was built or changed: the one place where ip_hash's
+  // program is attached (platform::attach_source_hash); round_robin needs none.
+  void kernel_group_changed();
+  // A scale-down took this slot's socket: the master accepts what reaches it (the queue
+  // and what still arrives) and routes it to the slots that stay, until the slot stopped.
+  void drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot);
+  // The removed slot stopped: what waits is accepted and routed, then the socket closes.
+  void close_kernel_queue(int slot);
+  // The master accepts from `socket` and routes what it accepts (dispatch()).
+  int accept_for(UvHandle<uv_tcp_t>& socket);
+  // A connection the master accepted from a slot's kernel queue, routed with the time it
+  // waited there (platform::waited_in_queue).
+  void dispatch_from_kernel_queue(ConnectionPtr connection);
+  // A slot whose worker does not accept from its kernel queue: the master accepts from it
+  // itself (a duplicate descriptor) when kernel_queue_takeover_after() says (failing slots and
+  // on_unavailable rehash or reject at once; queue after queue.timeout), and stops once the
+  // slot is ready again. A slot merely restarting keeps what waits for its replacement.
+  void watch_kernel_queue(const Slot& slot);
+  void arm_kernel_queue_timer(TimePoint due);
+  // Kernel dispatch: compares the sockets listening on the group's address with the
+  // master's own; a stranger (another process in the SO_REUSEPORT group, taking a share
+  // of the connections) is logged when it appears and when it goes, and shown in the
+  // slots' records and /metrics. At the group's build and every kStrangerCheckEvery samples.
+  void check_kernel_group();
   void watch_scale(const Slot& slot);  // an added or removed slot changed: the scale's end?
   void end_scale(const char* interrupted = nullptr);
 
@@ -147,6 +187,13 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Dispatcher<ConnectionPtr> dispatcher_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
+  std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
+  // The group's sockets in the kernel's order (listen() appends; a close moves the last
+  // into the closed one's place): where ip_hash's program finds each slot's socket.
+  std::vector<std::intptr_t> group_;
+  bool source_hash_attached_ = false;  // ip_hash's program is on the group
+  std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
+  std::map<int, TimePoint> kernel_down_since_;  // slots whose queue no worker accepts from, since when
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {
     std::size_t lane;
@@ -155,6 +202,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   };
   std::vector<Misbehaving> misbehaving_;  // lanes to report after the event
   Timer timer_;  // the dispatcher's next deadline
+  Timer kernel_timer_;  // the next takeover due (watch_kernel_queue)
+  std::optional<TimePoint> kernel_timer_at_;
   ipc::RouteCheck route_check_;
   RollingReload roll_{*this, config_->name};
   std::optional<ScaleWatch> scale_watch_;  // the last scale
@@ -164,6 +213,10 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Histogram handoff_latency_;
   Histogram queue_wait_;
   int ready_ = -1;  // ready workers at the last slot_changed, to report changes
+  static constexpr unsigned kStrangerCheckEvery = 5;  // samples (seconds)
+  unsigned samples_ = 0;
+  std::optional<StrangerWatch> strangers_;  // kernel dispatch, once its group was built
+  std::map<std::uint64_t, std::int64_t> stranger_pids_;  // by inode, as found when they appeared
 };
 
 }  // namespace handoff

@@ -35,6 +35,14 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
   return rc;
 }
 
+int Listener::hold(uv_loop_t* loop, const ListenerConfig& config, std::intptr_t socket) {
+  config_ = config;
+  socket_ = UvHandle<uv_tcp_t>::make();
+  if (const int rc = uv_tcp_init(loop, socket_.get()); rc != 0) return rc;
+  socket_.mark_initialized();
+  return uv_tcp_open(socket_.get(), static_cast<uv_os_sock_t>(socket));
+}
+
 void Listener::accept_one() {
   auto connection = std::make_unique<Connection>();
   connection->socket = UvHandle<uv_tcp_t>::make();

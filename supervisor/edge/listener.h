@@ -25,6 +25,10 @@ class Listener {
   // (LISTEN_FDS). Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.
   int open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection,
            std::optional<std::intptr_t> inherited = std::nullopt);
+  // Kernel dispatch: holds `socket` (bound with SO_REUSEPORT, not listening) for the
+  // address without accepting; the slots' own sockets take the connections. Its config
+  // stays, for connections handed back on it. Returns a libuv error code.
+  int hold(uv_loop_t* loop, const ListenerConfig& config, std::intptr_t socket);
   void close() { socket_.reset(); }
   const ListenerConfig& config() const { return config_; }
   const uv_tcp_t* handle() const { return socket_.get(); }

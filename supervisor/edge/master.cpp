@@ -2,6 +2,7 @@
 
 #include "protocols/build_info.h"
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
@@ -15,6 +16,7 @@
 #include "supervisor/edge/real_host.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/observe/status_view.h"
+#include "supervisor/platform/kernel_dispatch.h"
 #include "supervisor/platform/platform.h"
 #include "supervisor/platform/process_hygiene.h"
 #include "supervisor/platform/service.h"
@@ -40,6 +42,20 @@ bool same_listeners(const Config& a, const Config& b) {
       return false;
   }
   return true;
+}
+
+// Which listeners the kernel dispatches (an app's listener under kernel dispatch), by name.
+bool kernel_dispatched(const Config& config, const std::string& listener) {
+  return std::any_of(config.apps.begin(), config.apps.end(),
+                     [&](const AppConfig& a) { return a.kernel_listener && a.kernel_listener->name == listener; });
+}
+
+// A listener's intake cannot change under running workers (its socket is held or listened
+// on, its apps' workers get connections one way or the other): the name of one that did.
+std::string dispatch_changed(const Config& a, const Config& b) {
+  for (const auto& l : a.listeners)
+    if (kernel_dispatched(a, l.name) != kernel_dispatched(b, l.name)) return l.name;
+  return {};
 }
 
 }  // namespace
@@ -163,6 +179,12 @@ AppHooks Master::hooks_for(const AppConfig&) {
   hooks.on_scale_end = [this](const std::string& app, bool ok, const std::string& line) {
     if (roll_waiters_) roll_waiters_->ended(control::scale_key(app), ok, line);
   };
+  hooks.master_kernel_sockets = [this] {
+    std::set<std::uint64_t> inodes;
+    for (const auto& [name, app] : apps_) app->kernel_sockets(inodes);
+    for (const auto& app : removed_apps_) app->kernel_sockets(inodes);
+    return inodes;
+  };
   return hooks;
 }
 
@@ -254,6 +276,13 @@ int Master::run() {
   for (const auto& app_config : config_.apps) apps_[app_config.name] = make_app(app_config, config_.ipc_max_message);
   wire_listeners();
 
+  auto cannot_listen = [this](std::size_t i, int rc) {
+    const auto& lc = config_.listeners[i];
+    const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
+                            "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
+    std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    return 2;
+  };
   for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
     const auto& lc = config_.listeners[i];
     if (lc.is_httpsys()) {
@@ -262,16 +291,22 @@ int Master::run() {
       continue;
     }
     auto listener = std::make_unique<Listener>();
+    if (kernel_dispatched(config_, lc.name)) {
+      // Held, not listened on: the address is the master's, its slots' sockets accept.
+      int rc = 0;
+      const std::intptr_t held = platform::open_reuseport_socket(lc.host, lc.port, false, lc.backlog, rc);
+      if (held >= 0) rc = listener->hold(&loop_, lc, held);
+      if (rc != 0) return cannot_listen(i, rc);
+      log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
+                              {"dispatch", "kernel"}});
+      ports_[i].listener = std::move(listener);
+      continue;
+    }
     std::optional<std::intptr_t> fd;
     for (auto& socket : inherited)
       if (socket.fd >= 0 && socket.port == lc.port && socket.host == lc.host) fd = std::exchange(socket.fd, -1);
     const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); }, fd);
-    if (rc != 0) {
-      const ConfigError error{config_.file, lc.where, "listeners[" + std::to_string(i) + "].address",
-                              "cannot listen on " + lc.host + ":" + std::to_string(lc.port) + ": " + uv_strerror(rc)};
-      std::fprintf(stderr, "%s\n", error.to_string().c_str());
-      return 2;
-    }
+    if (rc != 0) return cannot_listen(i, rc);
     log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
                             {"from", fd ? "LISTEN_FDS" : "bind"}});
     // Where the head is read, accept only once it has begun to arrive.
@@ -284,6 +319,9 @@ int Master::run() {
                " that no listener in the config names; closed it");
       platform::close_inherited(socket.fd);
     }
+
+  // The slots' sockets join their listener's group as the user that bound it.
+  for (auto& [name, app] : apps_) app->open_kernel_queues();
 
   if (config_.run_as.uid) {
     std::string why;
@@ -364,6 +402,12 @@ std::string Master::reload(bool config_only, control::RollWait* wait) {
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) return refuse(*errors);
   auto next = std::get<Config>(std::move(loaded));
   if (auto problems = check_environment(next, real_host()); !problems.empty()) return refuse(problems);
+  if (const auto listener = dispatch_changed(config_, next); !listener.empty()) {
+    log_event("reload_failed",
+              {{"reason", "dispatch on listener " + listener + " changed; restart the supervisor to change it"}});
+    return "the dispatch on listener \"" + listener + "\" changed (kernel/master); restart the supervisor to change "
+           "it (still running the previous config)";
+  }
   if (!same_listeners(config_, next)) {
     log_event("reload_failed", {{"reason", "listeners changed; restart the supervisor to change listeners"}});
     return "listeners changed; restart the supervisor to change listeners (still running the previous config)";
@@ -402,6 +446,7 @@ std::string Master::reload(bool config_only, control::RollWait* wait) {
       auto app = make_app(app_config, next.ipc_max_message);
       App* raw = app.get();
       apps_[app_config.name] = std::move(app);
+      raw->open_kernel_queues();
       raw->start();
       if (wait) wait->add(RollReport::of(app_config.name, RollReport::Outcome::added, raw->slot_count()));
     }

@@ -1,5 +1,7 @@
 #include "supervisor/edge/slot.h"
 
+#include "supervisor/platform/kernel_dispatch.h"
+
 #include "supervisor/core/roll_report.h"
 
 #include "supervisor/core/routing/httpsys_prefix.h"
@@ -54,6 +56,13 @@ void Slot::show_worker(int generation) {
   rate_at_ = now();
 }
 
+void Slot::show_strangers(std::size_t strangers, std::int64_t pid) {
+  if (auto* r = record()) {
+    r->kernel_strangers.store(strangers, std::memory_order_relaxed);
+    r->stranger_pid.store(pid, std::memory_order_relaxed);
+  }
+}
+
 void Slot::show_queued(std::size_t waiting) {
   if (auto* r = record()) r->queued.store(waiting, std::memory_order_relaxed);
 }
@@ -86,6 +95,10 @@ void Slot::start() {
 }
 
 void Slot::stop(std::chrono::milliseconds grace, bool hand_back) {
+  // A shutdown (or the app's removal): the master's copy of the slot's socket closes, so
+  // the address refuses connections once the worker, draining, closed its own. (A handle
+  // in flight still needs it; the slot's end closes it then.)
+  if (!hand_back && !listen_in_flight_) kernel_queue_.reset();
   machine_.stop(now(), grace, hand_back);
   settle();
 }
@@ -114,6 +127,15 @@ void Slot::set_config(std::shared_ptr<const AppConfig> config) {
 
 void Slot::sample_usage() {
   publish_rate(now());
+  // Kernel dispatch: the accept queue of the slot's socket, read from the kernel here (once
+  // a second) rather than per connection; a slot without a worker has one too (that is
+  // when it fills). The master's own queue (`queued`) never sees these connections.
+  if (auto* r = record()) {
+    const auto queue = kernel_queue_ ? platform::accept_queue(platform::socket_of(kernel_queue_.get()))
+                                     : std::optional<platform::AcceptQueue>{};
+    r->kernel_queued.store(queue ? queue->waiting : 0, std::memory_order_relaxed);
+    r->kernel_backlog.store(queue ? queue->backlog : 0, std::memory_order_relaxed);
+  }
   const auto generation = machine_.accepting();
   if (!generation) return;
   if (Process* p = process(*generation); p && p->worker)
@@ -133,6 +155,7 @@ void Slot::sample_usage() {
 bool Slot::send(Connection& c) {
   const auto generation = machine_.accepting();
   if (!generation) return false;
+  if (listen_in_flight_ == *generation) return false;  // its ACK pumps the queue again
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
   if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket.stream()); rc != 0) {
@@ -175,7 +198,10 @@ bool Slot::spawn(int generation, bool replacement, std::string& error) {
   if (!p->worker) return false;
   p->ready_on_spawn = app.ready == ReadyMode::on_spawn;
   p->config = config;
+  Process& spawned = *p;
   processes_[generation] = std::move(p);
+  // A plain worker never says hello: its listening socket goes now (kernel dispatch).
+  if (spawned.ready_on_spawn) give_kernel_queue(spawned);
   if (!replacement) show_worker(generation);  // a replacement is shown once it takes over
   event(slot_event::Spawned{generation, app.command.front()});
   return true;
@@ -209,13 +235,24 @@ std::optional<ipc::HttpSys> Slot::httpsys_for(Process& p) {
   return ipc::HttpSys{*value, httpsys_->prefix()};
 }
 
+void Slot::give_kernel_queue(Process& p) {
+  if (!kernel_queue_ || !p.config || !p.config->kernel_listener) return;
+  const auto& l = *p.config->kernel_listener;
+  const std::string line = ipc::encode(ipc::Listen{.listener = l.name, .backlog = l.backlog});
+  if (const int rc = p.worker->send_handle(line, kernel_queue_.stream()); rc != 0) {
+    log_line(name() + ": cannot send the slot's listening socket: " + uv_strerror(rc));
+    return;
+  }
+  listen_in_flight_ = p.generation;
+}
+
 void Slot::drain(int generation, std::chrono::milliseconds grace, bool hand_back) {
   Process* p = process(generation);
   if (!p) return;
   const ipc::Drain drain{.timeout_ms = grace.count(), .handback = hand_back};
   // A handle on its way to this worker must be acknowledged first, or it would land in
   // a worker that has already decided to stop.
-  if (in_flight_generation_ == generation) {
+  if (in_flight_generation_ == generation || listen_in_flight_ == generation) {
     p->drain_after_ack = drain;
     return;
   }
@@ -307,6 +344,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
                                                p.config->http, httpsys_for(p), DrainRules{}});
+                   give_kernel_queue(p);
                  },
                  [&](const ipc::Ready&) {
                    if (!p.ready_on_spawn) machine_.ready(generation, now());
@@ -330,6 +368,13 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
 // An ACK, once per connection, only frees the way for the next one (the dispatcher sends
 // it): nothing of the slot's lifecycle to settle.
 void Slot::on_handle_taken(Process& p) {
+  if (listen_in_flight_ == p.generation) {
+    listen_in_flight_.reset();
+    log_event("kernel_queue_given", {{"app", config_->name}, {"slot", number_}, {"generation", p.generation}});
+    if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+    observer_.slot_changed(lane_);  // a connection held back meanwhile may go now
+    return;
+  }
   if (in_flight_generation_ != p.generation) return;  // not the one we wait for
   in_flight_generation_.reset();
   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
@@ -339,6 +384,13 @@ void Slot::on_handle_taken(Process& p) {
 
 // The channel resent it ipc::kMaxHandleResends times and the worker still NACKed it.
 void Slot::on_handle_refused(Process& p) {
+  if (listen_in_flight_ == p.generation) {
+    // A worker that cannot accept by itself (an SDK without kernel dispatch) never serves.
+    listen_in_flight_.reset();
+    machine_.misbehaved(p.generation, KillReason::protocol, "refused the slot's listening socket");
+    settle();
+    return;
+  }
   if (in_flight_generation_ != p.generation) return;
   observer_.refused(lane_);
   settle();
@@ -389,6 +441,7 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
   const int generation = p.generation;
   const bool had_handle = in_flight_generation_ == generation;
   if (had_handle) in_flight_generation_.reset();
+  if (listen_in_flight_ == generation) listen_in_flight_.reset();
   machine_.exited(generation, exit, now());
   // Keep the process object (its pipes may still hold its last words) but out of the map.
   auto node = processes_.extract(generation);

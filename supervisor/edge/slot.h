@@ -83,6 +83,17 @@ class Slot final : private SlotEffects {
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
   void send_route(const ipc::Route& route);
   void show_queued(std::size_t waiting);  // in its scoreboard record
+  // Kernel dispatch: strangers in its app's SO_REUSEPORT group, and the pid of the first
+  // (0: unknown), in its scoreboard record (status reads them there).
+  void show_strangers(std::size_t strangers, std::int64_t pid);
+  // Kernel dispatch: the slot's own listening socket (one of its listener's SO_REUSEPORT
+  // group), kept for the slot's lifetime so that its queue outlives its workers; each new
+  // worker gets it once (after `welcome`, or at spawn for a plain worker).
+  void set_kernel_queue(UvHandle<uv_tcp_t> socket) { kernel_queue_ = std::move(socket); }
+  bool has_kernel_queue() const { return static_cast<bool>(kernel_queue_); }
+  const uv_tcp_t* kernel_queue() const { return kernel_queue_.get(); }
+  // A scale-down takes it back: the master drains what waits there itself.
+  UvHandle<uv_tcp_t> take_kernel_queue() { return std::move(kernel_queue_); }
   // Sends `metrics` to its accepting worker if that one offers metrics; false otherwise.
   bool ask_metrics(std::uint64_t id);
 
@@ -157,6 +168,8 @@ class Slot final : private SlotEffects {
   // first use and kept across worker restarts; false and a reason when it cannot be.
   bool prepare_httpsys(const AppConfig& config, std::string& error);
   std::optional<ipc::HttpSys> httpsys_for(Process& p);
+  // Sends the slot's listening socket to `p` (kernel dispatch), once.
+  void give_kernel_queue(Process& p);
   // The scoreboard record of this slot, if the master has a scoreboard (and room).
   scoreboard::Record* record() const;
   void show_worker(int generation);  // the record now describes this generation
@@ -181,6 +194,8 @@ class Slot final : private SlotEffects {
   std::optional<std::uint32_t> record_;
   RestartReasons restarts_;
   std::unique_ptr<platform::HttpSysQueue> httpsys_;
+  UvHandle<uv_tcp_t> kernel_queue_;
+  std::optional<int> listen_in_flight_;  // the generation its listening socket is on its way to
   std::uint64_t rate_requests_ = 0;  // requests and time at the last rate sample
   TimePoint rate_at_{};
   CpuRate cpu_rate_;

@@ -70,7 +70,7 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
 
   // Queues one message. Returns a libuv error code, 0 on success.
   int send(const ipc::Message& message);
-  // Sends an encoded handle line (ipc::encode_conn) with `socket`, which libuv sends with
+  // Sends an encoded handle line (ipc::encode_conn, or a `listen`) with `socket`, which libuv sends with
   // it (SCM_RIGHTS on POSIX, WSADuplicateSocket on Windows): one at a time, until
   // on_handle_taken or on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again;
   // `socket` must stay open until then, or until the process exits. Returns a libuv

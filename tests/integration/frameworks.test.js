@@ -25,9 +25,11 @@ function installed() {
   assert.ok(fs.existsSync(path.join(NODE_MODULES, '.package-lock.json')), `${NODE_MODULES} is missing: run \`cd tests/apps && npm ci\``);
 }
 
-// 2 workers of tests/apps/SCRIPT with its arguments, round_robin.
+// 2 workers of tests/apps/SCRIPT with its arguments, round_robin by the master: the tests
+// reach each worker by its turn (the kernel's spread by 4-tuple promises no order;
+// kernel-dispatch.test.js tests that intake).
 function cluster(port, [script, ...args]) {
-  return h.config({ port, command: [h.NODE, path.join(APPS, script), ...args], workers: 2 });
+  return h.config({ port, command: [h.NODE, path.join(APPS, script), ...args], workers: 2, extra: '    dispatch: master\n' });
 }
 
 // One request on `agent` (a keep-alive agent with one socket: every request of a loop

@@ -272,40 +272,58 @@ test('changing workers (reload --config-only) scales without touching the other 
   for (let i = 0; i < 4; i++) assert.strictEqual(h.workerOf(await h.request({ port })).slot, 1);
 });
 
+// Whether a connection to the port is refused now.
+function refusedNow(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve({ ok: false });
+    });
+    s.on('error', (e) => resolve({ ok: e.code === 'ECONNREFUSED' }));
+  });
+}
+
 for (const [kind, command] of [
   ['C++', [h.HELLO_CPP]],
   ['Node', [h.NODE, h.HELLO_NODE]],
 ]) {
-  test(`SIGTERM with a slow request in flight (${kind}): it completes, new connections are refused, exit 0`, async (t) => {
-    const port = await h.freePort();
-    const sup = await h.startSupervisor(h.config({ port, command, workers: 2 }), { ready: 2 });
-    const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
-    const slow = h.request({ port, path: '/slow?ms=1500' });
-    // Wait until a worker holds the connection: the request is in flight there.
-    const held = await h.eventually(() => ({ ok: pids.some((pid) => h.tcpConnections(pid) > 0) }));
-    assert.ok(held.ok, 'a worker received the slow request');
-    const mark = sup.log.mark();
-    sup.child.kill('SIGTERM');
-    await sup.log.waitFor(/event=shutdown /, { from: mark });
-    const refused = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('connect', () => resolve(false));
-      s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+  // Master dispatch: the master's listener closes at once. Kernel dispatch: the master
+  // closes its copies of the slots' sockets, and each worker its own as its drain begins.
+  for (const dispatch of ['master', 'kernel']) {
+    test(`SIGTERM with a slow request in flight (${kind}, ${dispatch} dispatch): it completes, new connections are refused, exit 0`, async (t) => {
+      const port = await h.freePort();
+      const sup = await h.startSupervisor(
+        h.config({ port, command, workers: 2, extra: `    dispatch: ${dispatch}\n` }),
+        { ready: 2 },
+      );
+      const pids = events(sup, 'ready').map((l) => Number(l.match(/pid=(\d+)/)[1]));
+      const slow = h.request({ port, path: '/slow?ms=1500' });
+      // Wait until a worker holds the connection: the request is in flight there.
+      const held = await h.eventually(() => ({ ok: pids.some((pid) => h.tcpConnections(pid) > 0) }));
+      assert.ok(held.ok, 'a worker received the slow request');
+      const mark = sup.log.mark();
+      sup.child.kill('SIGTERM');
+      await sup.log.waitFor(/event=shutdown /, { from: mark });
+      const refused =
+        dispatch === 'master' ? await refusedNow(port) : await h.eventually(() => refusedNow(port), { timeout: 1000 });
+      assert.ok(refused.ok, 'new connections are refused once shutdown starts');
+      const res = await slow;
+      assert.strictEqual(res.status, 200);
+      assert.strictEqual(res.headers.connection, 'close');
+      const { code } = await sup.finished(); // one signal only: a second one means "now"
+      assert.strictEqual(code, 0);
     });
-    assert.ok(refused, 'new connections are refused once shutdown starts');
-    const res = await slow;
-    assert.strictEqual(res.status, 200);
-    assert.strictEqual(res.headers.connection, 'close');
-    const { code } = await sup.finished(); // one signal only: a second one means "now"
-    assert.strictEqual(code, 0);
-  });
+  }
 }
 
 test('queue: connections wait for a slot that is down; past queue.max they get 503', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(
     h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
-      extra: '    restart: {min_delay: 3s, max_delay: 3s}\n    queue: {max: 3, timeout: 20s}\n' }),
+      // queue.max and its 503s are the master's queue (under kernel dispatch the clients
+      // would wait in the slot's kernel queue instead).
+      extra: '    dispatch: master\n    restart: {min_delay: 3s, max_delay: 3s}\n    queue: {max: 3, timeout: 20s}\n' }),
     { ready: 2 },
   );
   t.after(() => sup.stop());
@@ -326,7 +344,8 @@ for (const [mode, expected] of [
     const port = await h.freePort();
     const sup = await h.startSupervisor(
       h.config({ port, command: [h.HELLO_CPP], workers: 2, policy: 'ip_hash',
-        extra: `    restart: {min_delay: 5s, max_delay: 5s}\n    on_unavailable: ${mode}\n` }),
+        // The master's on_unavailable (kernel dispatch's: kernel-dispatch.test.js).
+        extra: `    dispatch: master\n    restart: {min_delay: 5s, max_delay: 5s}\n    on_unavailable: ${mode}\n` }),
       { ready: 2 },
     );
     t.after(() => sup.stop());
@@ -446,11 +465,13 @@ async function privilegedPort() {
   throw new Error('no free port below 1024 in 50 tries');
 }
 
+// The master's queue (under kernel dispatch a slot's connections wait in its socket's queue,
+// which has no timeout yet).
 test('queue.timeout: a connection that waits too long for its slot gets 503', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(
     h.config({ port, command: [h.HELLO_CPP], workers: 1,
-      extra: '    restart: {min_delay: 20s, max_delay: 20s}\n    queue: {max: 10, timeout: 500ms}\n' }),
+      extra: '    dispatch: master\n    restart: {min_delay: 20s, max_delay: 20s}\n    queue: {max: 10, timeout: 500ms}\n' }),
     { ready: 1 },
   );
   t.after(() => sup.stop());

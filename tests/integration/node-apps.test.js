@@ -43,9 +43,12 @@ function cli(args) {
 
 test('an app that listens on a port itself: each start failure says so, and clients get 503 without waiting queue.timeout', async (t) => {
   const [alone, pinned, pair, own1, own2, own3] = await Promise.all(Array.from({ length: 6 }, () => h.freePort()));
+  // Master dispatch: the log lines below are its queue's. (Under kernel dispatch the master
+  // takes a failing slot's socket over: the next test.)
   const app = (name, listener, extra) => `  - name: ${name}
     command: ${JSON.stringify([NODE, LISTENS_ITSELF])}
     listeners: [${listener}]
+    dispatch: master
     start_timeout: 2s
     queue: {timeout: 60s}
 ${extra}`;
@@ -121,7 +124,8 @@ test('an app that calls serve() and listen() both: the copies that cannot bind d
     ),
   );
   assert.ok(fix);
-  // The copy that took the port serves through the master all the same.
+  // The copy that took the port serves all the same (kernel dispatch: the master takes the
+  // crash-looping slot's socket over, so no client waits for it).
   await sup.log.waitFor(/event=ready app=hello slot=\d /);
   assert.strictEqual((await h.request({ port })).status, 200);
 });

@@ -73,6 +73,8 @@ function sample(text, name, labels) {
   return undefined;
 }
 
+// Master dispatch: these tests count the master's hand-offs and its strict turns (under
+// kernel dispatch the master hands off nothing: kernel-dispatch.test.js).
 function twoApps({ cppPort, nodePort, adminPort }) {
   return `listeners:
   - {address: "127.0.0.1:${cppPort}", name: cpp}
@@ -82,10 +84,12 @@ apps:
     command: ${JSON.stringify([h.HELLO_CPP])}
     workers: 2
     listeners: [cpp]
+    dispatch: master
   - name: node
     command: ${JSON.stringify([h.NODE, h.HELLO_NODE])}
     workers: 2
     listeners: [node]
+    dispatch: master
     heartbeat: {interval: 200ms, timeout: 10s}
 admin: 127.0.0.1:${adminPort}
 `;
@@ -152,11 +156,11 @@ test('status and /status agree with the requests a test sent, per slot (C++ and 
   const table = cli(['status', '--socket', path.join(sup.dir, 'cluster.sock')]);
   assert.strictEqual(table.code, 0, table.stderr);
   const rows = table.stdout.trim().split('\n');
-  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+REQUESTS\s+REQ\/S\s+CPU%\s+RSS\s+LAST EXIT$/);
-  assert.match(rows[1], new RegExp(`^\\(master\\)\\s+-\\s+${sup.pid}\\s+running\\s+-\\s+\\S+\\s+-\\s+-\\s+-\\s+-\\s+\\d+\\.\\d\\s+\\S+\\s+-$`));
+  assert.match(rows[0], /^APP\s+SLOT\s+PID\s+STATE\s+GEN\s+UPTIME\s+RESTARTS\s+CONNS\s+QUEUE\s+REQUESTS\s+REQ\/S\s+CPU%\s+RSS\s+LAST EXIT$/);
+  assert.match(rows[1], new RegExp(`^\\(master\\)\\s+-\\s+${sup.pid}\\s+running\\s+-\\s+\\S+\\s+-\\s+-\\s+-\\s+-\\s+-\\s+\\d+\\.\\d\\s+\\S+\\s+-$`));
   assert.strictEqual(rows.length, 6);
   for (const row of rows.slice(2)) {
-    const [app, slot, , state, , , , , requests] = row.split(/\s+/);
+    const [app, slot, , state, , , , , , requests] = row.split(/\s+/);
     assert.strictEqual(state, 'ready');
     assert.strictEqual(Number(requests), sent[app][slot], row);
   }

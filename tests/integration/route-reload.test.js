@@ -135,7 +135,10 @@ async function checkRooms(conns, rooms) {
 for (const sdk of SDKS) {
   test(`${sdk.name}: round_robin -> {header: x-room} by reload applies to the keep-alive connections held, and back`, async (t) => {
     const port = await h.freePort();
-    const config = (policy) => h.appsConfig({ port, apps: [{ command: sdk.command, policy, extra: HELD }] });
+    // Master dispatch throughout: a reload cannot move a listener between the kernel's
+    // intake (round_robin's default) and the master's (the header rule).
+    const extra = `${HELD}    dispatch: master\n`;
+    const config = (policy) => h.appsConfig({ port, apps: [{ command: sdk.command, policy, extra }] });
     const sup = await h.startApps(t, config('round_robin'), { hello: 2 });
     const conns = await connections(t, port, 4);
     assert.deepStrictEqual(new Set(conns.map((c) => c.first.slot)), new Set([1, 2]), 'round_robin used both slots');

@@ -1,7 +1,9 @@
 'use strict';
 // The same clients reach the same slots on Linux and on Windows: real connections from the
 // loopback addresses of tests/fixtures/routing-parity.txt (the fixture the unit tests
-// check too) must be served by the slot listed there.
+// check too) must be served by the slot listed there. On Linux these SDK workers take
+// kernel dispatch by default (ip_hash's BPF program chooses); on Windows the master does:
+// kernel-ip-hash.test.js checks both intakes on Linux, and a scale.
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');

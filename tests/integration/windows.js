@@ -26,6 +26,7 @@ const UNIX_SIGNALS = 'stops a worker with SIGSTOP (Windows has no way to freeze 
 const KILLED_BY_SIGNAL = 'expects status "killed by signal 9"; TerminateProcess (taskkill /f) gives "exit code 1"';
 const PROC_FS = 'reads /proc/PID/fd, which has no Windows equivalent for a wine process';
 const SH = 'its worker command is `sh -c ...`, a Unix shell';
+const KERNEL_DISPATCH = 'kernel dispatch needs SO_REUSEPORT groups (Linux); on Windows `dispatch: kernel` is a config error';
 const CAPABILITIES = 'Linux capabilities (setpriv, /proc/PID/status) and workers as another user do not exist there';
 
 // Test name (exactly as the test file spells it) -> why it does not run on Windows.
@@ -39,8 +40,10 @@ const SKIPS = {
   'SIGKILL a Node worker: it returns in its slot and the next connections are served': KILLED_BY_SIGNAL,
   'SIGKILL one of 4 workers under load: only requests it had accepted may fail': UNIX_SIGNALS,
   'a worker stopped with SIGSTOP is replaced after the heartbeat timeout': UNIX_SIGNALS,
-  'SIGTERM with a slow request in flight (C++): it completes, new connections are refused, exit 0': PROC_FS,
-  'SIGTERM with a slow request in flight (Node): it completes, new connections are refused, exit 0': PROC_FS,
+  'SIGTERM with a slow request in flight (C++, master dispatch): it completes, new connections are refused, exit 0': PROC_FS,
+  'SIGTERM with a slow request in flight (Node, master dispatch): it completes, new connections are refused, exit 0': PROC_FS,
+  'SIGTERM with a slow request in flight (C++, kernel dispatch): it completes, new connections are refused, exit 0': KERNEL_DISPATCH,
+  'SIGTERM with a slow request in flight (Node, kernel dispatch): it completes, new connections are refused, exit 0': KERNEL_DISPATCH,
   'a second SIGTERM stops at once, without waiting for requests in flight': PROC_FS,
   'a worker that keeps failing never takes the master or other apps down': SH,
   'a worker that exits at once: delays grow to max_delay, crash_loop, others keep serving': SH,
@@ -74,6 +77,9 @@ SKIPS['a client that pipelines and does not read is held back: the worker stays 
 const SKIP_FILES = {
   'faults.test.js':
     "its misbehaving worker speaks the channel with raw POSIX calls (sendmsg, SCM_RIGHTS), and process groups and the worker guard are POSIX; on Windows the master's job object kills the workers with it",
+  'kernel-dispatch.test.js': KERNEL_DISPATCH,
+  'kernel-observe.test.js': KERNEL_DISPATCH,
+  'kernel-ip-hash.test.js': KERNEL_DISPATCH,
   'l7-carried.test.js': 'Windows always classifies by reading and carrying the head: l7.test.js is that run there',
   'node-apps.test.js':
     "its workers run on the test runner's own Linux node (process.execPath), through npm, sh and taskset, and it reads /proc; the Windows build finds no listening sockets of a worker (a stub)",

@@ -93,3 +93,32 @@ test('belongsHere decides as the master routes', () => {
   assert.equal(rk.belongsHere(undefined, 1, 4, '/3/x', []), true);
   assert.equal(rk.belongsHere({ rule: 'plugin' }, 1, 4, '/3/x', []), true);
 });
+
+// ip_hash's address hash: the parity fixture every implementation passes (the master, the
+// kernel's program, the C++ SDK; tests/fixtures/routing-parity.txt).
+test('slotForAddress matches every line of the routing parity fixture', () => {
+  const fs = require('node:fs');
+  const lines = fs
+    .readFileSync(path.join(__dirname, '..', 'fixtures', 'routing-parity.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(' '));
+  assert.ok(lines.length >= 500);
+  for (const [policy, address, workers, slot] of lines) {
+    assert.equal(policy, 'ip_hash');
+    assert.equal(rk.slotForAddress(address, Number(workers)) + 1, Number(slot), `${address} among ${workers}`);
+  }
+});
+
+test('slotForAddress: an IPv4-mapped address is its IPv4 address; bytes work as text; junk is null', () => {
+  for (let i = 0; i < 256; i++) {
+    const v4 = `192.0.${i}.${255 - i}`;
+    assert.equal(rk.slotForAddress(`::ffff:${v4}`, 13), rk.slotForAddress(v4, 13));
+    assert.equal(rk.slotForAddress(`::FFFF:${v4}`, 13), rk.slotForAddress(v4, 13));
+  }
+  assert.equal(rk.slotForAddress(Buffer.from([127, 0, 0, 9]), 7), rk.slotForAddress('127.0.0.9', 7));
+  assert.equal(rk.slotForAddress('fe80::1234:5678%eth0', 5), rk.slotForAddress('fe80::1234:5678', 5));
+  assert.equal(rk.slotForAddress('0:0:0:0:0:0:0:1', 5), rk.slotForAddress('::1', 5));
+  for (const junk of ['', 'x', '1.2.3', '1.2.3.256', '1::2::3', '1:2:3:4:5:6:7:8:9', ':::', undefined])
+    assert.equal(rk.slotForAddress(junk, 4), null, String(junk));
+});

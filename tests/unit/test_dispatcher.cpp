@@ -191,6 +191,25 @@ TEST_CASE("dispatcher: queue.timeout answers 503 to what waited too long, oldest
   CHECK(!f.d.next_deadline());
 }
 
+TEST_CASE("dispatcher: a connection that waited elsewhere first (a slot's kernel queue) counts that wait") {
+  Fixture f(rule("ip_hash"), 2, 1, settings(Unavailable::queue, 10, 500ms));
+  const auto client = client_of(1);
+  f.d.dispatch(1, from(client), t0 + 1s, t0 + 400ms);  // waited 600 ms before the master took it
+  CHECK(f.d.take_deadline() == t0 + 900ms);
+  f.d.dispatch(2, from(client), t0 + 1s, t0 + 900ms);
+  f.d.dispatch(3, from(client), t0 + 1s, t0 + 2s);  // a clock read later than now: counts from now
+  f.d.tick(t0 + 1s);
+  CHECK(f.fx.rejected == std::vector<std::pair<int, int>>{{1, 503}});
+  CHECK(*f.d.next_deadline() == t0 + 1400ms);
+  f.up(1, t0 + 1200ms);
+  REQUIRE(f.fx.sent_to(1) == std::vector<int>{2});
+  f.d.ack(1, t0 + 1200ms);
+  REQUIRE(f.fx.sent_to(1) == std::vector<int>{2, 3});
+  f.d.ack(1, t0 + 1200ms);
+  CHECK(f.fx.waits[2] == 300ms);  // the queue wait reported includes the wait before
+  CHECK(f.fx.waits[3] == 200ms);
+}
+
 TEST_CASE("dispatcher: on_unavailable rehash sends a connection for a down slot to the next ready one") {
   Fixture f(rule("ip_hash"), 3, 3, settings(Unavailable::rehash));
   unsigned char client = 1;

@@ -296,3 +296,17 @@ TEST_CASE("metrics and metrics_text: the scrape's id and the registry's text; he
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"metrics_text","v":1,"id":1})")));
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"hello","v":1,"sdk":"x","metrics":1})")));
 }
+
+TEST_CASE("listen: the slot's listening socket travels as Node's net.Server handle") {
+  const std::string line = ipc::encode(ipc::Listen{.listener = "web", .backlog = 511});
+  CHECK(line ==
+        R"({"cmd":"NODE_HANDLE","msg":{"backlog":511,"handoff":"listen","listener":"web","v":1},"type":"net.Server"})"
+        "\n");
+  auto l = std::get<ipc::Listen>(round_trip(ipc::Listen{.listener = "api", .backlog = 128}));
+  CHECK(l.listener == "api");
+  CHECK(l.backlog == 128);
+  // A net.Server that is not ours to accept from is no message we know.
+  CHECK(std::holds_alternative<ipc::DecodeError>(
+      ipc::decode(R"({"cmd":"NODE_HANDLE","type":"net.Server","msg":{"handoff":"conn","v":1,"id":1}})")));
+  CHECK(ipc::name_of(ipc::Listen{}) == "listen");
+}

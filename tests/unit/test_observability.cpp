@@ -156,11 +156,14 @@ TEST_CASE("status: table and JSON from the same snapshot") {
   CHECK(json["slots"][1]["pid"] == 0);
 
   const std::string table = status_table(in);
-  CHECK(table.find("APP       SLOT   PID  STATE    GEN  UPTIME  RESTARTS  CONNS  REQUESTS  REQ/S  CPU%    RSS  LAST EXIT\n") == 0);
-  CHECK(table.find("(master)     -  4242  running    -   1m14s         -      -         -      -   1.5   8.0M  -\n") !=
+  CHECK(table.find("APP       SLOT   PID  STATE    GEN  UPTIME  RESTARTS  CONNS  QUEUE  REQUESTS  REQ/S  CPU%    RSS  LAST EXIT\n") == 0);
+  CHECK(table.find("(master)     -  4242  running    -   1m14s         -      -      -         -      -   1.5   8.0M  -\n") !=
         std::string::npos);
-  CHECK(table.find("web          1   321  ready      3   1m05s         2      0      1500    2.5  25.0  12.0M  exit code 1") !=
+  CHECK(table.find("web          1   321  ready      3   1m05s         2      0      0      1500    2.5  25.0  12.0M  exit code 1") !=
         std::string::npos);
+  CHECK(table.find("WARNING") == std::string::npos);
+  CHECK(json["warnings"].empty());
+  CHECK(json["slots"][0]["kernel_backlog"] == 0);
   CHECK(table.find("web          2     -  backoff") != std::string::npos);
 
   CHECK(format_uptime(0) == "-");
@@ -170,6 +173,62 @@ TEST_CASE("status: table and JSON from the same snapshot") {
   CHECK(format_bytes(0) == "-");
   CHECK(format_bytes(1536) == "2K");
   CHECK(format_bytes(3ULL << 30) == "3.00G");
+}
+
+TEST_CASE("status and metrics: kernel dispatch's accept queues and strangers") {
+  Board b;
+  for (std::uint32_t n : {1u, 2u}) {
+    sb::Record& r = *sb::record(b.header, *sb::allocate(b.header, "web", n));
+    sb::begin_worker(r, 300 + n, 1, 10'000);
+    r.state.store(static_cast<std::uint32_t>(SlotState::ready));
+    r.kernel_queued.store(n == 1 ? 7 : 0);
+    r.kernel_backlog.store(511);
+    r.kernel_strangers.store(1);
+    r.stranger_pid.store(999);
+  }
+  sb::Record& api = *sb::record(b.header, *sb::allocate(b.header, "api", 1));  // master dispatch
+  api.queued.store(3);
+  StatusInput in = read_status(*b.header, 75'000);
+  const auto json = status_json(in);
+  REQUIRE(json["slots"].size() == 3);
+  CHECK(json["slots"][0]["app"] == "api");
+  CHECK(json["slots"][0]["queued"] == 3);
+  CHECK(json["slots"][0]["kernel_backlog"] == 0);
+  CHECK(json["slots"][1]["kernel_queued"] == 7);
+  CHECK(json["slots"][1]["kernel_backlog"] == 511);
+  CHECK(json["slots"][1]["kernel_strangers"] == 1);
+  CHECK(json["slots"][1]["stranger_pid"] == 999);
+  REQUIRE(json["warnings"].size() == 1);  // one per app, not per slot
+  CHECK(json["warnings"][0].get<std::string>().find("app web: 1 stranger") == 0);
+  CHECK(json["warnings"][0].get<std::string>().find("(pid 999)") != std::string::npos);
+  const std::string table = status_table(in);
+  CHECK(table.find("\nWARNING: app web: 1 stranger") != std::string::npos);
+  // QUEUE: what waits for the slot, wherever it waits.
+  CHECK(table.find("api          1     -  stopped    0       -         0      0      3") != std::string::npos);
+
+  MetricsInput m;
+  m.slots = in.slots;
+  AppMetrics web;
+  web.name = "web";
+  web.kernel_listener = "public";
+  web.kernel_strangers = 1;
+  AppMetrics api_metrics;
+  api_metrics.name = "api";
+  m.apps = {api_metrics, web};
+  const std::string text = render_metrics(m);
+  CHECK(text.find("handoff_kernel_queue_depth{app=\"web\",slot=\"1\"} 7\n") != std::string::npos);
+  CHECK(text.find("handoff_kernel_queue_depth{app=\"web\",slot=\"2\"} 0\n") != std::string::npos);
+  CHECK(text.find("handoff_kernel_queue_backlog{app=\"web\",slot=\"1\"} 511\n") != std::string::npos);
+  CHECK(text.find("handoff_kernel_queue_depth{app=\"api\"") == std::string::npos);
+  CHECK(text.find("handoff_kernel_group_strangers{app=\"web\",listener=\"public\"} 1\n") != std::string::npos);
+  CHECK(text.find("handoff_kernel_group_strangers{app=\"api\"") == std::string::npos);
+  CHECK(text.find("handoff_connections_queued{app=\"api\",slot=\"1\"} 3\n") != std::string::npos);
+
+  // Master dispatch alone: none of these families.
+  MetricsInput plain;
+  plain.slots = {in.slots[0]};
+  plain.apps = {api_metrics};
+  CHECK(render_metrics(plain).find("handoff_kernel_") == std::string::npos);
 }
 
 TEST_CASE("histogram: cumulative buckets, sum and count") {

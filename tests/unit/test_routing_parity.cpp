@@ -1,6 +1,8 @@
 // The same routing decisions on every platform: tests/fixtures/routing-parity.txt lists
 // client addresses with the slot ip_hash must pick among N workers; this test runs on
-// Linux and, built for Windows, under wine (make test-windows).
+// Linux and, built for Windows, under wine (make test-windows). The same lines hold for
+// the C++ SDK's ip_hash_slot (below), the kernel's program (test_source_hash_program.cpp)
+// and the Node SDK (tests/node/route-key.test.js).
 #include <doctest/doctest.h>
 #include <uv.h>
 
@@ -8,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <handoff/worker.h>
 
 #include "supervisor/core/routing/dispatch_policy.h"
 
@@ -41,4 +45,24 @@ TEST_CASE("ip_hash picks the slots the parity fixture lists") {
     ++checked;
   }
   CHECK(checked >= 200);
+}
+
+TEST_CASE("the C++ SDK's ip_hash_slot gives the slots the parity fixture lists") {
+  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/routing-parity.txt");
+  REQUIRE(in);
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string policy, address;
+    int workers = 0, slot = 0;
+    REQUIRE_MESSAGE(static_cast<bool>(fields >> policy >> address >> workers >> slot), line);
+    CHECK_MESSAGE(ip_hash_slot(address, workers) == slot, line);
+    ++checked;
+  }
+  CHECK(checked >= 500);
+  CHECK(ip_hash_slot("fe80::1234:5678%eth0", 5) == ip_hash_slot("fe80::1234:5678", 5));
+  CHECK(ip_hash_slot("::FFFF:127.0.0.9", 7) == ip_hash_slot("127.0.0.9", 7));
+  for (const char* junk : {"", "x", "1.2.3", "1.2.3.256", "1::2::3"}) CHECK_MESSAGE(ip_hash_slot(junk, 4) == 0, junk);
 }

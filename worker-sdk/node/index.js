@@ -159,6 +159,7 @@ function attach(handoff, server, options) {
   // Once draining: { reason, timeoutMs, sweep, wake, finished }
   let drain = null;
   let nextDrain = null; // what the event being fed would start: { reason, timeoutMs }
+  let kernelServer = null; // the slot's listening socket under kernel dispatch, while accepting
 
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
@@ -588,7 +589,27 @@ function attach(handoff, server, options) {
     }
   }
 
+  // Kernel dispatch: the slot's listening socket, which Node's child_process turned into a
+  // listening net.Server. Its connections go the way the master's do (accept()), so the
+  // drain and hand-backs count them; the drain closes it first (stop accepting): the
+  // master keeps its own copy, and what waits goes to the slot's next worker.
+  function acceptFrom(message, listening) {
+    if (machine.phase !== 'serving') {
+      listening.close();
+      return;
+    }
+    // child_process listened again with Node's default backlog; the listener's own wins.
+    if (Number.isInteger(message.backlog) && message.backlog > 0 && listening._handle) listening._handle.listen(message.backlog);
+    const conn = { listener: message.listener };
+    listening.on('connection', (socket) => accept(conn, socket));
+    kernelServer = listening;
+  }
+
   function drainStarted() {
+    if (kernelServer) {
+      kernelServer.close();
+      kernelServer = null;
+    }
     const { reason, timeoutMs } = nextDrain ?? { reason: 'drain', timeoutMs: undefined };
     drain = { reason, timeoutMs, sweep: null, wake: null, look: null, finished: false };
     handoff.draining = true;
@@ -754,6 +775,8 @@ function attach(handoff, server, options) {
       route = routeOf(message);
     } else if (message.handoff === 'conn' && handle instanceof net.Socket) {
       accept(message, handle);
+    } else if (message.handoff === 'listen' && handle instanceof net.Server) {
+      acceptFrom(message, handle);
     } else if (message.handoff === 'metrics') {
       if (metrics) answerMetrics(metrics, message, send);
     } else if (message.handoff === 'drain') {

@@ -96,6 +96,82 @@ function slotForKey(key, slots) {
   return jumpHash(xxh64(toBytes(key)), Math.max(1, Math.min(slots, 0xffffffff)));
 }
 
+// ip_hash's address hash (protocols/address_hash.h; the kernel's program computes it too
+// under kernel dispatch): the address's bytes as big-endian 32-bit words (an IPv4-mapped
+// IPv6 address as its IPv4 word), h = seed, per word h = (h ^ w) * M1, h ^= h >>> 16,
+// then murmur3's fmix32; bucket = h & 1023; slot = jumpHash(bucket). 32-bit products by
+// Math.imul, as C++'s uint32_t wraps.
+const ADDRESS_BUCKETS = 1024;
+
+// The 4 or 16 bytes of an address as Node shows it (socket.remoteAddress: "1.2.3.4",
+// "::ffff:1.2.3.4", "fe80::1%eth0"), or null. No dependency for this: the SDK has none.
+function addressBytes(text) {
+  if (typeof text !== 'string') return null;
+  const v4 = (s) => {
+    const parts = s.split('.');
+    if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
+    return parts.map(Number);
+  };
+  if (!text.includes(':')) {
+    const b = v4(text);
+    return b ? Buffer.from(b) : null;
+  }
+  const zone = text.indexOf('%');
+  const s = zone >= 0 ? text.slice(0, zone) : text;
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (part) => {
+    if (part === '') return [];
+    const out = [];
+    const fields = part.split(':');
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      if (i === fields.length - 1 && f.includes('.')) {
+        const b = v4(f);
+        if (!b) return null;
+        out.push((b[0] << 8) | b[1], (b[2] << 8) | b[3]);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(f)) out.push(parseInt(f, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const all = [...head, ...new Array(missing).fill(0), ...tail];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(g, 2 * i));
+  return out;
+}
+
+function addressMix(bytes) {
+  let b = bytes;
+  if (b.length === 16 && b.readUInt32BE(0) === 0 && b.readUInt32BE(4) === 0 && b.readUInt32BE(8) === 0xffff)
+    b = b.subarray(12);
+  let h = 0x9747b28c;
+  for (let i = 0; i + 4 <= b.length; i += 4) {
+    h = Math.imul((h ^ b.readUInt32BE(i)) >>> 0, 0x9e3779b1) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h;
+}
+
+// ip_hash: the 0-based slot of a client address (a string as Node shows it, or its 4 or
+// 16 bytes) among `slots` (at least 1); null for what is not an address.
+function slotForAddress(address, slots) {
+  const bytes = Buffer.isBuffer(address) ? address : addressBytes(address);
+  if (!bytes || (bytes.length !== 4 && bytes.length !== 16)) return null;
+  const bucket = addressMix(bytes) & (ADDRESS_BUCKETS - 1);
+  return jumpHash(BigInt(bucket), Math.max(1, Math.min(slots, 0xffffffff)));
+}
+
 // "3" → 2 among at least 3 slots: a decimal number from 1 to `slots`, without sign or
 // leading zeros; anything else null.
 function directSlot(key, slots) {
@@ -242,6 +318,8 @@ module.exports = {
   xxh64,
   jumpHash,
   slotForKey,
+  addressMix,
+  slotForAddress,
   directSlot,
   pathSegment,
   queryValue,

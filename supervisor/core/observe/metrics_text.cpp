@@ -2,6 +2,7 @@
 
 #include "protocols/build_info.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace handoff {
@@ -118,6 +119,27 @@ std::string render_metrics(const MetricsInput& in) {
 
   w.family("handoff_connections_queued", "gauge", "Connections waiting for the slot's worker now.");
   for (const auto& s : in.slots) w.sample("handoff_connections_queued", slot_labels(s), s.queued);
+
+  // Kernel dispatch: the slots' own listening sockets, sampled from the kernel each second
+  // (the master never sees those connections: handoff_connections_queued stays 0 for
+  // them). Only for slots that have one: under master dispatch these families are absent.
+  if (std::any_of(in.slots.begin(), in.slots.end(), [](const auto& s) { return s.kernel_backlog > 0; })) {
+    w.family("handoff_kernel_queue_depth", "gauge",
+             "Connections waiting in the accept queue of the slot's own listening socket (kernel dispatch), as the kernel counts them.");
+    for (const auto& s : in.slots)
+      if (s.kernel_backlog > 0) w.sample("handoff_kernel_queue_depth", slot_labels(s), s.kernel_queued);
+    w.family("handoff_kernel_queue_backlog", "gauge", "Backlog of the slot's own listening socket (kernel dispatch): the depth at which the kernel stops taking connections.");
+    for (const auto& s : in.slots)
+      if (s.kernel_backlog > 0) w.sample("handoff_kernel_queue_backlog", slot_labels(s), s.kernel_backlog);
+  }
+  if (std::any_of(in.apps.begin(), in.apps.end(), [](const AppMetrics& a) { return a.kernel_listener.has_value(); })) {
+    w.family("handoff_kernel_group_strangers", "gauge",
+             "Listening sockets in the app's SO_REUSEPORT group that are not the master's (another process taking a share of its connections).");
+    for (const auto& app : in.apps)
+      if (app.kernel_listener)
+        w.sample("handoff_kernel_group_strangers",
+                 app_label(app.name) + ",listener=\"" + escape_label(*app.kernel_listener) + "\"", app.kernel_strangers);
+  }
 
   w.family("handoff_worker_connections", "gauge", "Connections open in the slot's current worker.");
   for (const auto& s : in.slots)

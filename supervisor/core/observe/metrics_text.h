@@ -32,6 +32,10 @@ struct AppMetrics {
   int min_ready = 1;
   // Restarts by reason, per slot number.
   std::map<std::uint32_t, std::map<RestartReason, std::uint64_t>> restarts;
+  // Kernel dispatch: its listener's name, and the listening sockets of that address that
+  // are not the master's (strangers in the SO_REUSEPORT group) at the last check.
+  std::optional<std::string> kernel_listener;
+  std::uint64_t kernel_strangers = 0;
 };
 
 // The master's own process, named as the Prometheus client libraries name it.

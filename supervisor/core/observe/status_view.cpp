@@ -49,6 +49,22 @@ StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms) {
           scoreboard::master_build(header), scoreboard::master_usage(header)};
 }
 
+std::vector<std::string> status_warnings(const StatusInput& in) {
+  // Every slot of an app carries its group's strangers: one line per app.
+  std::vector<std::string> out;
+  std::string last_app;
+  for (const auto& s : in.slots) {
+    if (s.kernel_strangers == 0 || s.app == last_app) continue;
+    last_app = s.app;
+    const bool one = s.kernel_strangers == 1;
+    out.push_back("app " + s.app + ": " + std::to_string(s.kernel_strangers) + (one ? " stranger" : " strangers") +
+                  (s.stranger_pid ? " (pid " + std::to_string(s.stranger_pid) + (one ? ")" : ", ...)") : std::string()) +
+                  (one ? " listens" : " listen") + " on its kernel dispatch address and" + (one ? " takes" : " take") +
+                  " a share of its connections; see event=kernel_group_stranger in the log");
+  }
+  return out;
+}
+
 nlohmann::ordered_json status_json(const StatusInput& in) {
   nlohmann::ordered_json out;
   out["master"] = {{"pid", in.master_pid},
@@ -75,6 +91,11 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     j["requests_per_second"] = s.requests_per_second;
     j["handed_off"] = s.handed_off;
     j["queued"] = s.queued;
+    // Kernel dispatch: what waits in the slot's own listening socket (backlog 0: none).
+    j["kernel_queued"] = s.kernel_queued;
+    j["kernel_backlog"] = s.kernel_backlog;
+    j["kernel_strangers"] = s.kernel_strangers;
+    j["stranger_pid"] = s.stranger_pid;
     j["bytes"] = s.bytes;
     j["rss"] = s.rss;
     j["cpu_percent"] = running ? s.cpu * 100.0 : 0.0;
@@ -84,6 +105,7 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     slots.push_back(std::move(j));
   }
   out["slots"] = std::move(slots);
+  out["warnings"] = status_warnings(in);
   return out;
 }
 
@@ -92,10 +114,10 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     std::vector<std::string> cells;
   };
   const std::vector<std::string> header = {"APP", "SLOT", "PID", "STATE", "GEN", "UPTIME", "RESTARTS",
-                                           "CONNS", "REQUESTS", "REQ/S", "CPU%", "RSS", "LAST EXIT"};
+                                           "CONNS", "QUEUE", "REQUESTS", "REQ/S", "CPU%", "RSS", "LAST EXIT"};
   std::vector<std::vector<std::string>> rows{header};
   rows.push_back({"(master)", "-", std::to_string(in.master_pid), "running", "-",
-                  in.master_started_ms ? format_uptime(in.now_ms - in.master_started_ms) : "-", "-", "-", "-", "-",
+                  in.master_started_ms ? format_uptime(in.now_ms - in.master_started_ms) : "-", "-", "-", "-", "-", "-",
                   format_cpu(in.master_usage.cpu), format_bytes(in.master_usage.rss), "-"});
   for (std::size_t i = 0; i < in.slots.size(); ++i) {
     const auto& s = in.slots[i];
@@ -106,7 +128,8 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     rows.push_back({s.app, std::to_string(s.slot), running ? std::to_string(s.pid) : "-",
                     std::string(to_string(s.state)), std::to_string(s.generation),
                     running ? format_uptime(in.now_ms - s.started_ms) : "-", std::to_string(s.restarts),
-                    std::to_string(s.connections), std::to_string(s.requests), rate_text,
+                    std::to_string(s.connections), std::to_string(s.queued + s.kernel_queued),
+                    std::to_string(s.requests), rate_text,
                     running ? format_cpu(s.cpu) : "-", format_bytes(s.rss),
                     s.last_exit.empty() ? "-" : s.last_exit});
   }
@@ -118,7 +141,7 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     std::string line;
     for (std::size_t c = 0; c < r.size(); ++c) {
       const bool last = c + 1 == r.size();
-      const bool numeric = c == 1 || c == 2 || (c >= 4 && c <= 11);
+      const bool numeric = c == 1 || c == 2 || (c >= 4 && c <= 12);
       const std::string pad(width[c] - r[c].size(), ' ');
       line += numeric ? pad + r[c] : (last ? r[c] : r[c] + pad);
       if (!last) line += "  ";
@@ -126,6 +149,7 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     out += line + "\n";
   }
   if (in.slots.empty()) out += "(no slots)\n";
+  for (const auto& w : status_warnings(in)) out += "WARNING: " + w + "\n";
   return out;
 }
 

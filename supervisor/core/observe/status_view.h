@@ -27,8 +27,14 @@ StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms);
 
 nlohmann::ordered_json status_json(const StatusInput& input);
 
-// Columns: APP SLOT PID STATE GEN UPTIME RESTARTS CONNS REQUESTS REQ/S CPU% RSS LAST EXIT;
-// the first row is the master's own ("(master)": its pid, uptime, CPU and memory).
+// What needs someone's attention (strangers in a kernel dispatch group), one line each;
+// `warnings` in the JSON, WARNING: lines under the table.
+std::vector<std::string> status_warnings(const StatusInput& input);
+
+// Columns: APP SLOT PID STATE GEN UPTIME RESTARTS CONNS QUEUE REQUESTS REQ/S CPU% RSS LAST EXIT;
+// the first row is the master's own ("(master)": its pid, uptime, CPU and memory). QUEUE
+// is what waits for the slot: in the master's queue (master dispatch) plus in its own
+// listening socket's accept queue (kernel dispatch). status_warnings() follow the table.
 // `rates`, when given (one per slot, as `top` measures them), replace the master's.
 std::string status_table(const StatusInput& input, const std::vector<double>* rates = nullptr);
 

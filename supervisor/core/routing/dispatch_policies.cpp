@@ -1,5 +1,5 @@
 // The registry of routing rules. One class per rule, one line per rule in the table.
-#include "protocols/consistent_hash.h"
+#include "protocols/address_hash.h"
 #include "protocols/route_key.h"
 #include "supervisor/core/routing/dispatch_policy.h"
 #include "supervisor/core/routing/plugin_policy.h"
@@ -43,11 +43,13 @@ class LeastConnections final : public DispatchPolicy {
   std::size_t next_ = 0;
 };
 
+// The address's bucket, then jump hash (protocols/address_hash.h): the function the
+// kernel's program computes under kernel dispatch, so both intakes agree.
 class IpHash final : public DispatchPolicy {
  public:
   Decision pick(const RouteInput& input, std::span<const SlotView> slots) override {
     if (slots.empty()) return Decision::wait();
-    return Decision::to(jump_hash(key_hash(input.client_address), static_cast<std::uint32_t>(slots.size())));
+    return Decision::to(slot_for_address(input.client_address, slots.size()));
   }
 };
 
@@ -110,7 +112,7 @@ constexpr PolicyEntry kPolicies[] = {
      "each new connection goes to the ready worker with the fewest connections (waiting for it, being handed "
      "to it, and open in it as it reports them)",
      false, false, KeySource::none, P::none, &make<LeastConnections>},
-    {"ip_hash", "the client address picks the worker (jump consistent hash); a down worker's clients wait for it",
+    {"ip_hash", "the client address picks the worker (a 32-bit mix into 1024 buckets, jump consistent hash onto the workers; under kernel dispatch the kernel computes the same); a down worker's clients wait for it",
      true, false, KeySource::none, P::none, &make<IpHash>},
     keyed(KeySource::url_segment,
           "`{url_segment: {index: N, direct: BOOL}}`: the Nth path segment is the key; with `direct`, a number "

@@ -1,6 +1,6 @@
 #include "supervisor/platform/posix/proc_net_tcp.h"
 
-#include <arpa/inet.h>
+#include "supervisor/core/ip_text.h"
 
 #include <charconv>
 #include <cstring>
@@ -34,17 +34,17 @@ std::optional<std::string> address(std::string_view field, bool ipv6) {
     if (!word) return std::nullopt;
     std::memcpy(bytes + i * 4, &*word, 4);
   }
-  char text[INET6_ADDRSTRLEN];
-  if (!inet_ntop(ipv6 ? AF_INET6 : AF_INET, bytes, text, sizeof text)) return std::nullopt;
-  const std::string shown = ipv6 ? "[" + std::string(text) + "]" : std::string(text);
+  // The core's formatter, as group_address() writes the listener's: the two compare.
+  const std::string shown = ipv6 ? "[" + ipv6_text(std::span<const unsigned char, 16>(bytes, 16)) + "]"
+                                 : ipv4_text(std::span<const unsigned char, 4>(bytes, 4));
   return shown + ":" + std::to_string(*port);
 }
 
 }  // namespace
 
-std::map<std::uint64_t, std::string> listening_in_proc_net_tcp(std::string_view text, bool ipv6) {
+std::vector<ListeningSocket> listening_sockets_in_proc_net_tcp(std::string_view text, bool ipv6) {
   // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt   uid  timeout inode ..."
-  std::map<std::uint64_t, std::string> out;
+  std::vector<ListeningSocket> out;
   std::istringstream lines{std::string(text)};
   std::string line;
   std::getline(lines, line);  // the header
@@ -54,9 +54,17 @@ std::map<std::uint64_t, std::string> listening_in_proc_net_tcp(std::string_view 
     for (std::string word; f.size() < 10 && fields >> word;) f.push_back(word);
     if (f.size() < 10 || f[3] != "0A") continue;
     std::uint64_t inode = 0;
+    std::uint32_t uid = 0;
     if (std::from_chars(f[9].data(), f[9].data() + f[9].size(), inode).ec != std::errc{} || inode == 0) continue;
-    if (auto a = address(f[1], ipv6)) out.emplace(inode, *a);
+    if (std::from_chars(f[7].data(), f[7].data() + f[7].size(), uid).ec != std::errc{}) continue;
+    if (auto a = address(f[1], ipv6)) out.push_back({inode, *a, uid});
   }
+  return out;
+}
+
+std::map<std::uint64_t, std::string> listening_in_proc_net_tcp(std::string_view text, bool ipv6) {
+  std::map<std::uint64_t, std::string> out;
+  for (auto& s : listening_sockets_in_proc_net_tcp(text, ipv6)) out.emplace(s.inode, std::move(s.address));
   return out;
 }
 

@@ -138,6 +138,11 @@ bool Channel::take_descriptor(const ipc::Message& message) {
   if (!pipe_ || received_.empty()) return false;
   auto tcp = std::move(received_.front());
   received_.pop_front();
+  if (const auto* listen = std::get_if<ipc::Listen>(&message)) {
+    if (!callbacks_.listen) return false;  // NACKed: this worker cannot accept by itself
+    callbacks_.listen(std::move(tcp), *listen);
+    return true;
+  }
   if (callbacks_.connection) callbacks_.connection(std::move(tcp), std::get<ipc::Handle>(message).conn);
   return true;
 }

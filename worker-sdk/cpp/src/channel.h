@@ -18,6 +18,8 @@ class Channel final : ipc::ChannelEnd::Effects {
  public:
   struct Callbacks {
     std::function<void(UvHandle<uv_tcp_t>, const ipc::Conn&)> connection;  // a socket from the master
+    // The slot's listening socket (kernel dispatch): the worker accepts from it itself.
+    std::function<void(UvHandle<uv_tcp_t>, const ipc::Listen&)> listen;
     // Our handle in flight is settled: taken (ACK), or refused (NACKed again after
     // ipc::kMaxHandleResends resends). Its socket is the caller's again.
     std::function<void(bool taken)> handle_settled;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include <uv.h>
+
+#include "protocols/address_hash.h"
 #include "protocols/route_key.h"
 
 namespace handoff {
@@ -33,6 +36,15 @@ bool belongs_here(const ipc::RouteCheck& route, int slot, int workers, std::stri
     if (target_slot) return *target_slot + 1 == static_cast<std::size_t>(slot);
   }
   return route.missing_stays;
+}
+
+int ip_hash_slot(std::string_view address, int workers) {
+  const std::string text(address.substr(0, address.find('%')));  // without an IPv6 zone
+  unsigned char bytes[16] = {};
+  const bool v6 = text.find(':') != std::string::npos;
+  if (text.size() > 64 || uv_inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), bytes) != 0) return 0;
+  const std::span<const std::byte> view(reinterpret_cast<const std::byte*>(bytes), v6 ? 16 : 4);
+  return static_cast<int>(slot_for_address(view, static_cast<std::size_t>(std::max(workers, 1)))) + 1;
 }
 
 }  // namespace handoff

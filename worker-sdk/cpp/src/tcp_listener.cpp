@@ -43,6 +43,13 @@ int TcpListener::listen(const std::string& host, int port) {
   return 0;
 }
 
+int TcpListener::adopt(UvHandle<uv_tcp_t> tcp, int backlog) {
+  tcp->data = this;
+  if (int rc = uv_listen(tcp.stream(), backlog > 0 ? backlog : defaults::kBacklog, on_connection); rc != 0) return rc;
+  tcp_ = std::move(tcp);
+  return 0;
+}
+
 int TcpListener::port() const {
   if (!tcp_) return 0;
   sockaddr_storage address{};

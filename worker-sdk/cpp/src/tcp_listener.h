@@ -1,4 +1,5 @@
-// Standalone mode's own listening socket (supervised workers get sockets from the master).
+// A listening socket the worker accepts from: its own in standalone mode, or the slot's,
+// given by the master under kernel dispatch (adopt).
 #pragma once
 
 #include "uvglue/uv_handle.h"
@@ -19,6 +20,9 @@ class TcpListener {
   // Binds and listens. `host` is an IPv4/IPv6 literal or a name resolved once here.
   // Returns a libuv error code.
   int listen(const std::string& host, int port);
+  // Accepts from a listening socket the master gave (kernel dispatch), listen()ing again
+  // with the listener's backlog (the same queue length). Returns a libuv error code.
+  int adopt(UvHandle<uv_tcp_t> tcp, int backlog);
   // The bound port (useful with port 0), or 0 if not listening.
   int port() const;
   void close() { tcp_.reset(); }

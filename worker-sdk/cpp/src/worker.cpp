@@ -95,6 +95,7 @@ struct Worker::Impl final : Connection::Owner {
   int start_standalone();
   int watch_signal(UvHandle<uv_signal_t>& handle, int signum);
   void serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn = {});
+  void accept_from(UvHandle<uv_tcp_t> tcp, const ipc::Listen& listen);
   std::int64_t now();
   bool stopped() const { return stopping_now || machine.phase() == DrainMachine::Phase::stopped; }
   void drain_effects(const DrainEffects& effects);
@@ -231,6 +232,7 @@ int Worker::Impl::start_supervised() {
   channel = std::make_unique<Channel>(
       &loop, Channel::Callbacks{
                  .connection = [this](UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) { serve(std::move(tcp), conn); },
+                 .listen = [this](UvHandle<uv_tcp_t> tcp, const ipc::Listen& l) { accept_from(std::move(tcp), l); },
                  .handle_settled = [this](bool) { handback_settled(); },
                  .welcome =
                      [this](const ipc::Welcome& w) {
@@ -284,6 +286,24 @@ int Worker::Impl::start_supervised() {
   // Nothing else to prepare: connections are served as soon as they arrive.
   channel->send_line(ipc::encode(ipc::Ready{}));
   return 0;
+}
+
+// Kernel dispatch: the slot's listening socket, accepted from here until the drain stops
+// accepting (DrainEffect::stop_accepting closes our copy; the master keeps its own, so
+// what waits in the queue goes to the next worker of the slot).
+void Worker::Impl::accept_from(UvHandle<uv_tcp_t> tcp, const ipc::Listen& l) {
+  if (machine.phase() != DrainMachine::Phase::serving) return;  // stopping: not ours to take
+  const std::string name = l.listener;
+  auto accepting = std::make_unique<TcpListener>(&loop, [this, name](UvHandle<uv_tcp_t> client) {
+    ipc::Conn conn;  // no address: the connection's own peer is the client
+    conn.listener = name;
+    serve(std::move(client), conn);
+  });
+  if (int rc = accepting->adopt(std::move(tcp), l.backlog); rc != 0) {
+    std::fprintf(stderr, "handoff worker: cannot accept on the slot's socket: %s\n", uv_strerror(rc));
+    return;
+  }
+  listener = std::move(accepting);
 }
 
 int Worker::Impl::start_standalone() {

@@ -167,4 +167,10 @@ class Worker {
   std::unique_ptr<Impl> impl_;
 };
 
+// The slot (1-based) that `ip_hash` gives a client address among `workers` (at least 1),
+// under master and kernel dispatch alike: "192.0.2.7", "2001:db8::1", "::ffff:192.0.2.7"
+// (the same as 192.0.2.7); 0 for text that is no address. What a worker needs to tell
+// whether a client is its own (protocols/address_hash.h; the Node SDK's slotForAddress).
+int ip_hash_slot(std::string_view address, int workers);
+
 }  // namespace handoff
