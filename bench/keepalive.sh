@@ -192,13 +192,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "|---|---|---|---|---|---|---|---|---|---|"
   for id in "${RPS_CONFIGS[@]}"; do
     runs=${RPS_RESULTS[$id]:-}
-    read -r rps lo hi < <(stat_col "$runs" 1)
-    read -r p50 _ _ < <(stat_col "$runs" 2)
-    read -r p99 _ _ < <(stat_col "$runs" 3)
-    read -r scpu _ _ < <(stat_col "$runs" 4)
-    read -r wcpu _ _ < <(stat_col "$runs" 5)
-    read -r rcpu _ _ < <(stat_col "$runs" 6)
-    read -r _ _ errs < <(stat_col "$runs" 7)
+    row_stats "$runs"
     case $id in *-cpp) anchor=direct-cpp ;; *) anchor=direct-node ;; esac
     read -r arps _ _ < <(stat_col "${RPS_RESULTS[$anchor]:-}" 1)
     va=$(awk -v a="$rps" -v b="$arps" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')

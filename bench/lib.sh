@@ -127,6 +127,18 @@ stat_col() { printf '%s' "$1" | awk -v c="$2" 'NF && $c != "-" { print $c }' | s
   m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
   printf "%s %s %s\n", m, v[1], v[n] }'; }
 
+# A table row's figures from one configuration's runs (measure's lines): sets rps lo hi
+# (median, min, max req/s), the medians p50 p99 scpu wcpu rcpu, and errs (the most).
+row_stats() {  # runs
+  read -r rps lo hi < <(stat_col "$1" 1)
+  read -r p50 _ _ < <(stat_col "$1" 2)
+  read -r p99 _ _ < <(stat_col "$1" 3)
+  read -r scpu _ _ < <(stat_col "$1" 4)
+  read -r wcpu _ _ < <(stat_col "$1" 5)
+  read -r rcpu _ _ < <(stat_col "$1" 6)
+  read -r _ _ errs < <(stat_col "$1" 7)
+}
+
 # One wrk run against 127.0.0.1:$PORT with the request script; prints
 # "rps p50_ms p99_ms server_cpu wrk_cpu rest_cpu errors" (CPU in cores, averaged over the run).
 # WRK_THREADS (default 1) and WRK_SCRIPT (default bench/paths.lua) change the client.

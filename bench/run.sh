@@ -326,13 +326,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     for id in "${CONFIGS[@]}"; do
       runs=${RESULTS[$id,$wl]:-}
-      read -r rps lo hi < <(stat_col "$runs" 1)
-      read -r p50 _ _ < <(stat_col "$runs" 2)
-      read -r p99 _ _ < <(stat_col "$runs" 3)
-      read -r scpu _ _ < <(stat_col "$runs" 4)
-      read -r wcpu _ _ < <(stat_col "$runs" 5)
-      read -r rcpu _ _ < <(stat_col "$runs" 6)
-      read -r _ _ errs < <(stat_col "$runs" 7)
+      row_stats "$runs"
       anchor=$(anchor_of "$id")
       va=$(ratio "$rps" "$(median_rps "$anchor" "$wl")"); [ "$id" = "$anchor" ] && va="anchor"; [ "$id" = ref ] && va="-"
       vc=$(ratio "$rps" "$(median_rps ref "$wl")"); [ "$id" = ref ] && vc="anchor"

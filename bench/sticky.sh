@@ -172,13 +172,7 @@ mkdir -p "$out_dir"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for id in "${CONFIGS[@]}"; do
     runs=${RESULTS[$id]:-}
-    read -r rps lo hi < <(stat_col "$runs" 1)
-    read -r p50 _ _ < <(stat_col "$runs" 2)
-    read -r p99 _ _ < <(stat_col "$runs" 3)
-    read -r scpu _ _ < <(stat_col "$runs" 4)
-    read -r wcpu _ _ < <(stat_col "$runs" 5)
-    read -r rcpu _ _ < <(stat_col "$runs" 6)
-    read -r _ _ errs < <(stat_col "$runs" 7)
+    row_stats "$runs"
     kind=$(kind_of "$id")
     echo "| ${LABEL[$id]} | $rps | $lo–$hi | $p50 | $p99 | $scpu | $wcpu | $rcpu | $errs | $(ratio "$rps" "$(median_rps "nginx-$kind")") | $(ratio "$rps" "$(median_rps "haproxy-$kind")") |"
   done
