@@ -53,7 +53,8 @@ void App::open_kernel_queues() {
     auto socket = UvHandle<uv_tcp_t>::make();
     uv_tcp_init(loop_, socket.get());
     socket.mark_initialized();
-    if (fd >= 0) error = uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd));
+    if (fd >= 0 && (error = uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd))) != 0)
+      platform::close_socket(fd);  // not the handle's: closed here, out of the group at once
     if (error != 0) {
       // Its workers get nothing to accept from; the log says why.
       log_event("kernel_queue_failed", {{"app", config_->name}, {"slot", slot->number()}, {"error", uv_strerror(error)}});
