@@ -77,7 +77,7 @@ void App::kernel_sockets(std::set<std::uint64_t>& inodes) const {
   };
   for (const auto& slot : slots_)
     if (slot->has_kernel_queue()) add(slot->kernel_queue());
-  for (const auto& [n, socket] : draining_queues_) add(socket.get());
+  for (const auto& [n, acceptor] : draining_queues_) add(acceptor->handle());
 }
 
 void App::check_kernel_group() {
@@ -151,37 +151,30 @@ void App::kernel_group_changed() {
   }
 }
 
-int App::accept_for(UvHandle<uv_tcp_t>& socket) {
-  socket->data = this;
-  return uv_listen(socket.stream(), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
-                   [](uv_stream_t* server, int status) {
-                     auto* me = static_cast<App*>(server->data);
-                     if (!me || status < 0) return;
-                     auto c = std::make_unique<Connection>();
-                     c->socket = UvHandle<uv_tcp_t>::make();
-                     uv_tcp_init(server->loop, c->socket.get());
-                     c->socket.mark_initialized();
-                     if (uv_accept(server, c->socket.stream()) != 0) return;
-                     me->dispatch_from_kernel_queue(std::move(c));
-                   });
+std::unique_ptr<Acceptor> App::accept_for(UvHandle<uv_tcp_t> socket, int& error) {
+  auto acceptor = std::make_unique<Acceptor>();
+  error = acceptor->start(
+      std::move(socket), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
+      [this](ConnectionPtr c) { dispatch_from_kernel_queue(std::move(c)); }, [](int) {});
+  return acceptor;
 }
 
 void App::dispatch_from_kernel_queue(ConnectionPtr c) {
-  if (!read_peer_address(*c)) return;
   c->accepted_at = std::chrono::steady_clock::now();
   if (config_->kernel_listener) c->listener = config_->kernel_listener->name;
   // queue.timeout counts its wait in the kernel's queue too.
   std::optional<TimePoint> since;
-  if (const auto waited = platform::waited_in_queue(platform::socket_of(c->socket.get()))) since = now() - *waited;
+  if (const auto waited = platform::waited_in_queue(c->socket.descriptor())) since = now() - *waited;
   dispatch(std::move(c), nullptr, since);
 }
 
 void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
   if (!socket) return;
   taken_over_.erase(slot);
-  if (const int rc = accept_for(socket); rc != 0)
+  int rc = 0;
+  draining_queues_[slot] = accept_for(std::move(socket), rc);
+  if (rc != 0)
     log_event("kernel_queue_drain_failed", {{"app", config_->name}, {"slot", slot}, {"error", uv_strerror(rc)}});
-  draining_queues_[slot] = std::move(socket);
 }
 
 void App::watch_kernel_queue(const Slot& slot) {
@@ -205,13 +198,14 @@ void App::watch_kernel_queue(const Slot& slot) {
   uv_tcp_init(loop_, socket.get());
   socket.mark_initialized();
   int rc = fd >= 0 ? uv_tcp_open(socket.get(), static_cast<uv_os_sock_t>(fd)) : UV_EBADF;
-  if (rc == 0) rc = accept_for(socket);
+  if (rc != 0 && fd >= 0) platform::close_socket(fd);
+  std::unique_ptr<Acceptor> acceptor = rc == 0 ? accept_for(std::move(socket), rc) : nullptr;
   if (rc != 0) {
     log_event("kernel_queue_takeover_failed", {{"app", config_->name}, {"slot", n}, {"error", uv_strerror(rc)}});
     return;
   }
   log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}, {"reason", name_of(takeover->reason)}});
-  taken_over_[n] = std::move(socket);
+  taken_over_[n] = std::move(acceptor);
 }
 
 void App::arm_kernel_queue_timer(TimePoint due) {
@@ -229,15 +223,10 @@ void App::close_kernel_queue(int slot) {
   if (it == draining_queues_.end()) return;
   // What still waits in its queue would be reset by the close: accepted and routed first.
   std::size_t moved = 0;
-  for (const std::intptr_t fd : platform::accept_waiting(platform::socket_of(it->second.get()))) {
+  for (const std::intptr_t fd : platform::accept_waiting(platform::socket_of(it->second->handle()))) {
     auto c = std::make_unique<Connection>();
-    c->socket = UvHandle<uv_tcp_t>::make();
-    uv_tcp_init(loop_, c->socket.get());
-    c->socket.mark_initialized();
-    if (uv_tcp_open(c->socket.get(), static_cast<uv_os_sock_t>(fd)) != 0) {
-      platform::close_socket(fd);
-      continue;
-    }
+    c->socket = ClientSocket(loop_, fd);
+    if (!read_peer_address(*c)) continue;  // gone already: closed with it
     dispatch_from_kernel_queue(std::move(c));
     ++moved;
   }
@@ -245,7 +234,7 @@ void App::close_kernel_queue(int slot) {
   // The kernel takes a closed socket out of the group by moving the last one into its
   // place (reuseport_detach_sock); the mirror does the same. (The removed slot is stopped:
   // no worker holds a copy that would keep it in the group.)
-  if (auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(it->second.get()))); at != group_.end()) {
+  if (auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(it->second->handle()))); at != group_.end()) {
     *at = group_.back();
     group_.pop_back();
   }

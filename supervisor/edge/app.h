@@ -23,6 +23,7 @@
 #include "supervisor/core/kernel_group.h"
 #include "supervisor/core/rolling_reload.h"
 #include "supervisor/core/scale_watch.h"
+#include "supervisor/edge/acceptor.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -159,8 +160,9 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot);
   // The removed slot stopped: what waits is accepted and routed, then the socket closes.
   void close_kernel_queue(int slot);
-  // The master accepts from `socket` and routes what it accepts (dispatch()).
-  int accept_for(UvHandle<uv_tcp_t>& socket);
+  // The master accepts from `socket` and routes what it accepts (dispatch()). `error`: 0,
+  // or the libuv error that keeps it from accepting (the socket is held all the same).
+  std::unique_ptr<Acceptor> accept_for(UvHandle<uv_tcp_t> socket, int& error);
   // A connection the master accepted from a slot's kernel queue, routed with the time it
   // waited there (platform::waited_in_queue).
   void dispatch_from_kernel_queue(ConnectionPtr connection);
@@ -187,12 +189,12 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Dispatcher<ConnectionPtr> dispatcher_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // scaled away, draining
-  std::map<int, UvHandle<uv_tcp_t>> draining_queues_;  // removed slots' sockets, by slot number
+  std::map<int, std::unique_ptr<Acceptor>> draining_queues_;  // removed slots' sockets, by slot number
   // The group's sockets in the kernel's order (listen() appends; a close moves the last
   // into the closed one's place): where ip_hash's program finds each slot's socket.
   std::vector<std::intptr_t> group_;
   bool source_hash_attached_ = false;  // ip_hash's program is on the group
-  std::map<int, UvHandle<uv_tcp_t>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
+  std::map<int, std::unique_ptr<Acceptor>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
   std::map<int, TimePoint> kernel_down_since_;  // slots whose queue no worker accepts from, since when
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed
   struct Misbehaving {

@@ -12,7 +12,7 @@ namespace {
 
 using Clock = HeadIntake::Clock;
 
-uv_os_sock_t socket_of(const Connection& c) { return platform::socket_of(c.socket.get()); }
+uv_os_sock_t socket_of(const Connection& c) { return c.socket.descriptor(); }
 
 }  // namespace
 
@@ -72,6 +72,7 @@ void Classifier::peek(Watch& w, bool peer_closed) {
 void Classifier::start_reading(Watch& w) {
   w.reading = true;
   uv_stream_t* stream = w.connection->socket.stream();
+  if (!stream) return intake_.lost(w.id);
   stream->data = &w;
   const int rc = uv_read_start(
       stream,
@@ -125,8 +126,9 @@ ConnectionPtr Classifier::release(IntakeId id) {
   auto it = watches_.find(id);
   Watch& w = *it->second;
   if (w.reading) {
-    uv_read_stop(w.connection->socket.stream());
-    w.connection->socket->data = nullptr;
+    uv_stream_t* stream = w.connection->socket.stream();  // a handle since start_reading
+    uv_read_stop(stream);
+    stream->data = nullptr;
   }
   if (w.poll) {
     w.poll.reset();

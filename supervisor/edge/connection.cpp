@@ -35,17 +35,14 @@ void ipv4_text(const unsigned char* b, char* text) {
 
 }  // namespace
 
-bool read_peer_address(Connection& c) {
-  sockaddr_storage peer{};
-  int length = sizeof peer;
-  if (uv_tcp_getpeername(c.socket.get(), reinterpret_cast<sockaddr*>(&peer), &length) != 0) return false;
+bool set_peer(Connection& c, const sockaddr& peer) {
   char text[64] = {};
-  if (peer.ss_family == AF_INET) {
+  if (peer.sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
     store_address(c, reinterpret_cast<const unsigned char*>(&in->sin_addr), 4);
     c.port = ntohs(in->sin_port);
     ipv4_text(reinterpret_cast<const unsigned char*>(&in->sin_addr), text);
-  } else if (peer.ss_family == AF_INET6) {
+  } else if (peer.sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
     store_address(c, reinterpret_cast<const unsigned char*>(&in6->sin6_addr), 16);
     c.port = ntohs(in6->sin6_port);
@@ -55,6 +52,14 @@ bool read_peer_address(Connection& c) {
   }
   c.address_text = text;
   return true;
+}
+
+bool read_peer_address(Connection& c) {
+  sockaddr_storage peer{};
+  int length = sizeof peer;
+  uv_tcp_t* handle = c.socket.handle();
+  if (!handle || uv_tcp_getpeername(handle, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return false;
+  return set_peer(c, reinterpret_cast<const sockaddr&>(peer));
 }
 
 bool set_peer_address(Connection& c, const std::string& text, int port) {
@@ -103,7 +108,7 @@ bool asked_nothing(const Connection& c) {
   if (!c.handed_back || c.asked || !c.carried.empty()) return false;
   char byte = 0;
   // 0: the client closed; UV_EAGAIN: nothing yet; UV_ENOSYS: no peeking here.
-  return platform::peek_socket(platform::socket_of(c.socket.get()), &byte, 1) <= 0;
+  return platform::peek_socket(c.socket.descriptor(), &byte, 1) <= 0;
 }
 
 }  // namespace
@@ -118,6 +123,7 @@ void reject(ConnectionPtr connection, int status, RejectionCounts& counts) {
   auto* r = new Rejection{};
   r->connection = std::move(connection);
   uv_stream_t* stream = r->connection->socket.stream();
+  if (!stream) return r->finish();  // libuv could not adopt it: closed unanswered
   stream->data = r;
   if (UvWrite::start(std::move(response), stream, [](UvWrite& written, int write_status) {
         auto* me = static_cast<Rejection*>(written.stream()->data);

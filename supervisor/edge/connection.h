@@ -13,14 +13,13 @@
 #include <span>
 #include <string>
 
-#include "uvglue/uv_handle.h"
-
 #include "protocols/ipc_messages.h"
+#include "supervisor/edge/client_socket.h"
 
 namespace handoff {
 
 struct Connection {
-  UvHandle<uv_tcp_t> socket;
+  ClientSocket socket;
   std::uint64_t id = 0;
   std::array<std::byte, 16> address{};  // 4 bytes for IPv4 (also when IPv4-mapped), 16 for IPv6
   std::size_t address_length = 0;
@@ -47,7 +46,9 @@ using ConnectionPtr = std::unique_ptr<Connection>;
 // its fields: ipc::encode_conn writes the line without copying them).
 ipc::ConnView conn_of(const Connection& connection);
 
-// Fills the address fields from the socket's peer. Returns false if the peer is gone.
+// Fills the address fields from the peer's address (accept4's); false if not IPv4 or IPv6.
+bool set_peer(Connection& connection, const sockaddr& peer);
+// The same from the socket's peer (getpeername). Returns false if the peer is gone.
 bool read_peer_address(Connection& connection);
 // Fills them from an address in text ("10.0.0.7", "::1"); false if it does not parse.
 bool set_peer_address(Connection& connection, const std::string& text, int port);

@@ -1,5 +1,5 @@
-// A listening TCP socket: accepts, reads the peer's address, and passes each connection
-// on. libuv edge.
+// A listening TCP socket: accepts (Acceptor), numbers each connection and passes it on.
+// libuv edge.
 #pragma once
 
 #include <uv.h>
@@ -13,6 +13,7 @@
 #include "uvglue/uv_handle.h"
 
 #include "supervisor/core/config.h"
+#include "supervisor/edge/acceptor.h"
 #include "supervisor/edge/connection.h"
 
 namespace handoff {
@@ -29,16 +30,18 @@ class Listener {
   // address without accepting; the slots' own sockets take the connections. Its config
   // stays, for connections handed back on it. Returns a libuv error code.
   int hold(uv_loop_t* loop, const ListenerConfig& config, std::intptr_t socket);
-  void close() { socket_.reset(); }
+  void close() {
+    acceptor_.close();
+    held_.reset();
+  }
   const ListenerConfig& config() const { return config_; }
-  const uv_tcp_t* handle() const { return socket_.get(); }
+  const uv_tcp_t* handle() const { return held_ ? held_.get() : acceptor_.handle(); }
 
  private:
-  void accept_one();
-
   ListenerConfig config_;  // a copy: a reload replaces the Config it came from
   OnConnection on_connection_;
-  UvHandle<uv_tcp_t> socket_;
+  Acceptor acceptor_;
+  UvHandle<uv_tcp_t> held_;  // kernel dispatch: the address held, not accepted from
   std::uint64_t next_id_ = 1;
 };
 

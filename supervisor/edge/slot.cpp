@@ -158,7 +158,7 @@ bool Slot::send(Connection& c) {
   if (listen_in_flight_ == *generation) return false;  // its ACK pumps the queue again
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
-  if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket.stream()); rc != 0) {
+  if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket); rc != 0) {
     // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
     return false;
@@ -411,7 +411,7 @@ bool Slot::ask_metrics(std::uint64_t id) {
 
 void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {
   auto c = std::make_unique<Connection>();
-  c->socket = std::move(socket);
+  c->socket = ClientSocket(std::move(socket));
   c->id = message.id;
   c->listener = message.listener;
   c->carried = message.head;

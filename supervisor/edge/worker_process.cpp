@@ -74,7 +74,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
     me->exited_ = true;
     // No answer will come for the handle in flight; the slot keeps its socket.
     me->end_.abandon_handle();
-    me->in_flight_ = nullptr;
+    me->in_flight_ = {};
     // What the worker started dies with it (an app behind `npm start` or `sh -c`).
     platform::kill_worker_remains(me->pid_);
     if (me->guard_) me->guard_->forget(me->pid_);
@@ -177,7 +177,7 @@ void WorkerProcess::close_descriptor() {
 }
 
 void WorkerProcess::handle_settled(bool taken) {
-  in_flight_ = nullptr;
+  in_flight_ = {};
   if (taken) observer_.on_handle_taken();
   else observer_.on_handle_refused();
 }
@@ -211,14 +211,22 @@ int WorkerProcess::send(const ipc::Message& message) {
   return write_line(ipc::encode(message), 0);
 }
 
+int WorkerProcess::send_handle(std::string line, ClientSocket& socket) {
+  return send_in_flight(std::move(line), {.client = &socket});
+}
+
 int WorkerProcess::send_handle(std::string line, uv_stream_t* socket) {
+  return send_in_flight(std::move(line), {.stream = socket});
+}
+
+int WorkerProcess::send_in_flight(std::string line, InFlight socket) {
   if (!channel_open_) return UV_EPIPE;
   const std::uint64_t handle = end_.begin_handle();
   if (handle == 0) return UV_EBUSY;
   in_flight_ = socket;
   if (const int rc = write_line(std::move(line), handle); rc != 0) {
     end_.abandon_handle();
-    in_flight_ = nullptr;
+    in_flight_ = {};
     return rc;
   }
   return 0;
@@ -232,10 +240,10 @@ bool WorkerProcess::write(std::string line, std::uint64_t handle) {
 int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
   // Nearly every line goes out at once (a socketpair with room): written here, with no
   // request to allocate, no callback and no pass of the loop (callgrind: the hand-off path).
-  uv_stream_t* socket = handle ? in_flight_ : nullptr;
+  InFlight socket = handle ? in_flight_ : InFlight{};
   // An error (EPIPE: the worker shut its end) is left to the queued write below, whose
   // callback loses the channel as it always did.
-  const int now = UvWrite::try_now(channel_.stream(), line, socket);
+  const long now = socket ? try_send_with(socket, line) : UvWrite::try_now(channel_.stream(), line, nullptr);
   if (now > 0) {
     // A handle line's bytes stay with its channel end until the answer, for a resend: the
     // answer cannot come before the rest of the line below has gone.
@@ -244,7 +252,7 @@ int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
     if (whole) return 0;
     line.erase(0, static_cast<std::size_t>(now));  // its descriptor went with the first bytes
     handle = 0;
-    socket = nullptr;
+    socket = {};
   }
   auto write = std::make_unique<UvWrite>(std::move(line));
   write->tag = handle;
@@ -259,7 +267,20 @@ int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
     // for reading while it still writes). Lost like a channel at EOF.
     if (status < 0 && status != UV_ECANCELED) me->close_channel();
   };
-  return UvWrite::start(std::move(write), channel_.stream(), done, socket);
+  uv_stream_t* send = socket.client ? socket.client->stream() : socket.stream;
+  if (socket && !send) return UV_EBADF;  // libuv cannot adopt it: the dispatcher keeps it
+  return UvWrite::start(std::move(write), channel_.stream(), done, send);
+}
+
+long WorkerProcess::try_send_with(InFlight socket, std::string_view line) {
+  // A plain descriptor goes out with sendmsg itself, as uv_try_write2 would send a
+  // handle's, when nothing of ours waits in libuv's queue before it (order).
+  if (socket.client && !socket.client->has_handle() && channel_->write_queue_size == 0) {
+    const long n = platform::send_with_socket(channel_.get(), line, socket.client->descriptor());
+    if (n != UV_ENOSYS) return n;
+  }
+  uv_stream_t* stream = socket.client ? socket.client->stream() : socket.stream;
+  return stream ? UvWrite::try_now(channel_.stream(), line, stream) : UV_EBADF;
 }
 
 void WorkerProcess::signal(int signum) {

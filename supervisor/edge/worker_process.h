@@ -15,6 +15,7 @@
 #include "uvglue/uv_handle.h"
 
 #include "protocols/channel_end.h"
+#include "supervisor/edge/client_socket.h"
 #include "protocols/ipc_messages.h"
 #include "supervisor/edge/output_relay.h"
 #include "supervisor/platform/worker_group.h"
@@ -75,12 +76,19 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   // on_handle_taken or on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again;
   // `socket` must stay open until then, or until the process exits. Returns a libuv
   // error code.
-  int send_handle(std::string line, uv_stream_t* socket);
+  int send_handle(std::string line, ClientSocket& socket);
+  int send_handle(std::string line, uv_stream_t* socket);  // a libuv handle's (a slot's listening socket)
 
   // Delivers a signal to the worker's process group; harmless after the process exited.
   void signal(int signum);
 
  private:
+  // The socket of the handle in flight (the slot's): a client's, or a libuv handle's.
+  struct InFlight {
+    ClientSocket* client = nullptr;
+    uv_stream_t* stream = nullptr;
+    explicit operator bool() const { return client || stream; }
+  };
   struct Output {
     UvHandle<uv_pipe_t> pipe;
     std::unique_ptr<LinePrefixer> lines;
@@ -95,6 +103,10 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   void close_channel();
   // Queues `line`; with a ChannelEnd handle number, with the socket in flight. A libuv error code.
   int write_line(std::string line, std::uint64_t handle);
+  int send_in_flight(std::string line, InFlight socket);
+  // A handle line written at once with its socket: bytes written, 0 if the channel has no
+  // room now, or a libuv error.
+  long try_send_with(InFlight socket, std::string_view line);
 
   // ipc::ChannelEnd::Effects
   bool write(std::string line, std::uint64_t handle) override;
@@ -112,7 +124,7 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   ipc::ChannelEnd end_;
   // Sockets that arrived on the channel, each waiting for the line it came with.
   std::deque<UvHandle<uv_tcp_t>> received_;
-  uv_stream_t* in_flight_ = nullptr;  // the socket of the handle in flight (the slot's)
+  InFlight in_flight_;
   platform::WorkerGuard* guard_ = nullptr;
   int pid_ = 0;
   bool exited_ = false;

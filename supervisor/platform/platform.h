@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor/core/host_facts.h"
@@ -104,6 +105,28 @@ void accept_when_data_arrives(uv_os_sock_t listening_socket);
 // Readiness only once `bytes` are in the receive queue (SO_RCVLOWAT), so a partial head
 // does not wake the loop again until more arrives. 1 restores the default.
 void set_receive_low_water(uv_os_sock_t socket, std::size_t bytes);
+
+// Accepting without a libuv handle per connection: the listening socket is watched with a
+// poll handle and each connection is a plain descriptor until the master must read or
+// write it (edge/client_socket.h). POSIX only (accept4 also gives the peer's address);
+// Windows listeners keep libuv's uv_listen and uv_accept.
+bool can_accept_plain();
+// A non-blocking, close-on-exec TCP socket bound to host:port with SO_REUSEADDR, as
+// libuv's uv_tcp_bind makes it (an IPv6 one dual-stack as the system says), but bound at
+// once: libuv reports EADDRINUSE only at uv_listen. `reuseport`: SO_REUSEPORT too
+// (kernel dispatch's groups); `listen`: listening with `backlog`. The descriptor, or -1
+// and a libuv error in `error`.
+std::intptr_t open_tcp_socket(const std::string& host, int port, bool reuseport, bool listen, int backlog, int& error);
+// Makes a bound socket listen. 0 or a negative libuv error.
+int listen_socket(uv_os_sock_t socket, int backlog);
+// One waiting connection: a non-blocking, close-on-exec descriptor, and the peer's address
+// in `peer`; or a negative libuv error (UV_EAGAIN: none waits).
+std::intptr_t accept_plain(uv_os_sock_t listening_socket, sockaddr_storage& peer);
+// Writes `bytes` on a worker's channel (a Unix socket) with `socket` attached (SCM_RIGHTS),
+// without blocking: the count written (the descriptor goes with the first byte), 0 when
+// there is no room now, or a negative libuv error. The caller makes sure libuv has nothing
+// queued on the channel. UV_ENOSYS on Windows, where libuv sends sockets.
+long send_with_socket(const uv_pipe_t* channel, std::string_view bytes, uv_os_sock_t socket);
 
 // stdout and stderr write bytes as they are: the log's lines end in "\n" on every platform
 // (the Windows C runtime would otherwise write "\r\n").

@@ -331,6 +331,43 @@ test('the descriptor limit is raised to the hard limit; 1,100 silent clients do 
   for (let i = 0; i < 20; i++) assert.strictEqual((await h.request({ port, path: `/k${i}` })).status, 200);
 });
 
+test('out of descriptors, the master stops accepting for a moment and loses no waiting client', async (t) => {
+  // 64 descriptors, and silent clients held by the head intake take the rest: accept4
+  // fails with EMFILE. The master must neither spin on its listening socket (it pauses,
+  // as nginx does) nor reset what waits in the kernel's queue (libuv's accept drops it).
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 1, policy: '{url_segment: {index: 1}}' }),
+    { ready: 1, prefix: ['prlimit', '--nofile=64:64'] },
+  );
+  t.after(() => sup.stop());
+  const mark = sup.log.mark();
+  const silent = [];
+  t.after(() => silent.forEach((s) => s.destroy()));
+  for (let i = 0; i < 80; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.write('G');
+    silent.push(s);
+  }
+  const failed = () => sup.log.lines.slice(mark).filter((l) => l.includes('event=accept_failed'));
+  await sup.log.waitFor(/event=accept_failed .*too many open files/i, { from: mark });
+  const waiting = h.request({ port, path: '/k1' });  // queued in the kernel meanwhile
+  // Three failures in a row, each after a pause of 100 ms (the master's own clock), not a
+  // busy loop.
+  for (let n = 2; n <= 3; n++) {
+    const seen = failed().length;
+    if (seen < n) await sup.log.waitFor(/event=accept_failed/, { from: sup.log.mark() });
+  }
+  const times = failed().map((l) => Date.parse(l.match(/ts=(\S+)/)[1]));
+  assert.ok(times[2] - times[0] >= 150, `accept failures at ${times.slice(0, 3).map((x) => x - times[0])} ms`);
+  silent.forEach((s) => s.destroy());
+  assert.strictEqual((await waiting).status, 200, 'the client that waited in the kernel is served');
+  const all = failed().map((l) => Date.parse(l.match(/ts=(\S+)/)[1]));
+  const span = all[all.length - 1] - all[0];
+  assert.ok(all.length <= span / 90 + 2, `${all.length} accept failures in ${span} ms`);
+});
+
 test('a config that cannot fit the descriptor limit is warned about at start', async (t) => {
   const port = await h.freePort();
   const sup = await h.startSupervisor(

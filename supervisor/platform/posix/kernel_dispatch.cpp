@@ -23,6 +23,7 @@
 #include <memory>
 #include <sstream>
 
+#include "supervisor/platform/platform.h"
 #include "supervisor/platform/posix/proc_net_tcp.h"
 
 namespace handoff::platform {
@@ -39,36 +40,7 @@ bool kernel_dispatch_available(std::string& why) {
 }
 
 std::intptr_t open_reuseport_socket(const std::string& host, int port, bool listen, int backlog, int& error) {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  if (host.find(':') != std::string::npos) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
-    if ((error = uv_ip6_addr(host.c_str(), port, in6)) != 0) return -1;
-    length = sizeof *in6;
-  } else {
-    auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
-    if ((error = uv_ip4_addr(host.c_str(), port, in4)) != 0) return -1;
-    length = sizeof *in4;
-  }
-  const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = uv_translate_sys_error(errno);
-    return -1;
-  }
-  const int on = 1;
-  // As the master's own listeners (uv_tcp_bind without UV_TCP_IPV6ONLY): SO_REUSEADDR
-  // (TIME_WAIT), and an IPv6 socket as the system makes it ("::" takes IPv4 clients too,
-  // as IPv4-mapped addresses, unless net.ipv6.bindv6only says otherwise).
-  bool ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
-            ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0 &&
-            ::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) == 0 && (!listen || ::listen(fd, backlog) == 0);
-  if (!ok) {
-    error = uv_translate_sys_error(errno);
-    ::close(fd);
-    return -1;
-  }
-  error = 0;
-  return fd;
+  return open_tcp_socket(host, port, true, listen, backlog, error);
 }
 
 std::intptr_t duplicate_socket(std::intptr_t socket) { return ::fcntl(static_cast<int>(socket), F_DUPFD_CLOEXEC, 0); }
