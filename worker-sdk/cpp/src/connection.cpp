@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "platform/platform.h"
 #include "uvglue/read_buffer.h"
 #include "uvglue/uv_write.h"
 
@@ -246,7 +247,12 @@ void Connection::flush() {
 void Connection::begin_close() {
   if (!shutdown_started_) {
     shutdown_started_ = true;
-    // uv_shutdown waits for the queued writes, then sends FIN.
+    // Every byte written already (the common case: a response written at once): FIN now.
+    if (tcp_->write_queue_size == 0 && platform::shutdown_now(tcp_.get())) {
+      shutdown_done_ = true;
+      return begin_close();
+    }
+    // Else uv_shutdown waits for the queued writes, then sends FIN.
     auto* req = new uv_shutdown_t{};
     if (uv_shutdown(req, tcp_.stream(), on_shutdown) != 0) {
       delete req;
