@@ -57,10 +57,8 @@ void Acceptor::accept_waiting() {
   for (int i = 0; i < kAcceptsPerWakeup && poll_; ++i) {
     sockaddr_storage peer;
     const std::intptr_t fd = platform::accept_plain(listening, peer);
-    if (fd == UV_EAGAIN || fd == UV_ECONNABORTED) {
-      if (fd == UV_EAGAIN) return;
-      continue;  // the client gave up before we took it
-    }
+    if (fd == UV_EAGAIN) return;
+    if (fd == UV_ECONNABORTED) continue;  // the client gave up before we took it
     if (fd < 0) return pause_after(static_cast<int>(fd));
     auto connection = std::make_unique<Connection>();
     connection->socket = ClientSocket(loop, fd);
