@@ -680,7 +680,8 @@ const Field<AppConfig> kAppFields[] = {
      "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
      "slot (`rehash`), or gets `503` at once (`reject`). Under kernel dispatch the same holds: a down slot's "
      "connections wait in its kernel queue (`queue`, with `ip_hash`), and the master takes that queue over for "
-     "`rehash`, `reject`, `round_robin` (which never waits for one slot) and once `queue.timeout` has passed (README, "
+     "`rehash`, `reject`, `round_robin` (which never waits for one slot) and once `queue.timeout` has passed; with "
+     "`ip_hash` and `rehash` the kernel's program also sends the slot's new clients to the next ready slot (README, "
      "\"Kernel dispatch or master dispatch\").",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {

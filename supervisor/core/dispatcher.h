@@ -27,6 +27,7 @@
 #include "supervisor/core/route_facts.h"
 #include "supervisor/core/handoff_queue.h"
 #include "supervisor/core/routing/dispatch_policy.h"
+#include "supervisor/core/routing/rehash.h"
 #include "supervisor/core/slot_machine.h"
 
 namespace handoff {
@@ -364,14 +365,9 @@ class Dispatcher {
 
   static TimePoint earliest(TimePoint now, std::optional<TimePoint> since) { return since && *since < now ? *since : now; }
 
-  // Another ready slot for a connection whose own slot is down: the next ready one after
-  // it, so the same key always moves to the same place.
+  // Another ready slot for a connection whose own slot is down (routing/rehash.h).
   std::optional<std::size_t> rehash(std::size_t home) const {
-    for (std::size_t step = 1; step < views_.size(); ++step) {
-      const std::size_t candidate = (home + step) % views_.size();
-      if (views_[candidate].ready) return candidate;
-    }
-    return std::nullopt;
+    return rehash_target(home, views_.size(), [&](std::size_t i) { return views_[i].ready; });
   }
 
   void refresh_views() {

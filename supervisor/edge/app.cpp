@@ -4,6 +4,7 @@
 #include <set>
 
 #include "supervisor/core/kernel_group.h"
+#include "supervisor/core/routing/rehash.h"
 #include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
@@ -126,6 +127,7 @@ void App::kernel_group_changed() {
     std::string why;  // a reload turned ip_hash into round_robin
     if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
       source_hash_attached_ = false;
+      attached_program_.reset();
       log_event("source_hash_detached", {{"app", config_->name}});
     } else {
       log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
@@ -141,13 +143,32 @@ void App::kernel_group_changed() {
     const auto at = std::find(group_.begin(), group_.end(), static_cast<std::intptr_t>(platform::socket_of(slots_[i]->kernel_queue())));
     if (at != group_.end()) index[i] = static_cast<std::uint32_t>(at - group_.begin());
   }
+  // on_unavailable rehash: a down slot's clients go to the socket of the next ready slot
+  // after it, the slot the Dispatcher's rehash would pick (what already waited in the down
+  // slot's queue the master takes: watch_kernel_queue).
+  std::vector<std::uint32_t> own = index;
+  std::size_t rerouted = 0;
+  for (const int n : rerouted_) {
+    const std::size_t home = static_cast<std::size_t>(n - 1);
+    if (home >= slots_.size()) continue;
+    const auto to = rehash_target(home, slots_.size(), [&](std::size_t i) {
+      return slots_[i]->lane_state().ready && own[i] != kSourceHashFallback;
+    });
+    if (!to) continue;
+    index[home] = own[*to];
+    ++rerouted;
+  }
+  if (source_hash_attached_ && attached_program_ && attached_program_->first == index && attached_program_->second == by_port)
+    return;  // the program the group has
   std::string why;
   const int slots = static_cast<int>(slots_.size());
   if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why, by_port))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
   else {
     source_hash_attached_ = true;
-    log_event("source_hash", {{"app", config_->name}, {"slots", slots}, {"key", by_port ? "port" : "address"}});
+    attached_program_.emplace(index, by_port);
+    log_event("source_hash",
+              {{"app", config_->name}, {"slots", slots}, {"key", by_port ? "port" : "address"}, {"rerouted", rerouted}});
   }
 }
 
@@ -188,9 +209,14 @@ void App::watch_kernel_queue(const Slot& slot) {
   if (!takeover) {
     kernel_down_since_.erase(n);
     if (taken_over_.erase(n) > 0) log_event("kernel_queue_returned", {{"app", config_->name}, {"slot", n}});
+    // Its clients back to it; and while others are rerouted, their target may have changed.
+    if (rerouted_.erase(n) > 0 || !rerouted_.empty()) kernel_group_changed();
     return;
   }
-  if (taken_over_.contains(n)) return;
+  if (taken_over_.contains(n)) {
+    if (!rerouted_.empty()) kernel_group_changed();  // another slot's readiness may move a target
+    return;
+  }
   const TimePoint since = kernel_down_since_.try_emplace(n, now()).first->second;
   if (const TimePoint due = since + takeover->after; now() < due) return arm_kernel_queue_timer(due);
   const std::intptr_t fd = platform::duplicate_socket(platform::socket_of(slot.kernel_queue()));
@@ -206,6 +232,12 @@ void App::watch_kernel_queue(const Slot& slot) {
   }
   log_event("kernel_queue_taken_over", {{"app", config_->name}, {"slot", n}, {"reason", name_of(takeover->reason)}});
   taken_over_[n] = std::move(acceptor);
+  // ip_hash with rehash: new clients of the slot go to the next ready slot in the kernel,
+  // and the master only takes what had already reached the slot's queue.
+  if (policy_entry_->affinity && config_->on_unavailable == Unavailable::rehash && source_hash_attached_) {
+    rerouted_.insert(n);
+    kernel_group_changed();
+  }
 }
 
 void App::arm_kernel_queue_timer(TimePoint due) {

@@ -194,6 +194,12 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // into the closed one's place): where ip_hash's program finds each slot's socket.
   std::vector<std::intptr_t> group_;
   bool source_hash_attached_ = false;  // ip_hash's program is on the group
+  // What the attached program was made for (slots, each slot's place in the group, by
+  // port): the same again is not attached again.
+  std::optional<std::pair<std::vector<std::uint32_t>, bool>> attached_program_;
+  // ip_hash with on_unavailable rehash: down slots whose clients the program sends to the
+  // next ready slot (the master's rehash, made by the kernel), by slot number.
+  std::set<int> rerouted_;
   std::map<int, std::unique_ptr<Acceptor>> taken_over_;  // down slots' sockets the master accepts from (duplicates)
   std::map<int, TimePoint> kernel_down_since_;  // slots whose queue no worker accepts from, since when
   std::vector<Slot*> by_lane_;  // the dispatcher's lanes; null once a retired slot is freed

@@ -171,13 +171,17 @@ test('ip_hash, on_unavailable queue: a client of a down slot waits in its kernel
   assert.strictEqual(await handedOff(sup), 0);
 });
 
-test('ip_hash, on_unavailable rehash: a down slot\'s clients go to the next ready slot through the master', async (t) => {
+test('ip_hash, on_unavailable rehash: the program sends a down slot\'s new clients to the next ready slot, the master takes only its queue', async (t) => {
   const { port, sup, one, from, slotOneBack } = await ipHashSlotDown(t, '    on_unavailable: rehash\n');
   await sup.log.waitFor(/event=kernel_queue_taken_over app=hello slot=1 reason=rehash/, { from });
+  await sup.log.waitFor(/event=source_hash app=hello slots=2 key=address rerouted=1/, { from });
+  const handed = await handedOff(sup);
   const a = await h.request({ port, localAddress: one.localAddress });
   assert.deepStrictEqual([a.status, h.workerOf(a).slot], [200, 2]);
   assert.ok(!slotOneBack(), 'slot 1 was still down');
+  assert.strictEqual(await handedOff(sup), handed, 'the kernel sent it to slot 2: the master handed nothing over');
   await sup.log.waitFor(/event=kernel_queue_returned app=hello slot=1/, { from });
+  await sup.log.waitFor(/event=source_hash app=hello slots=2 key=address rerouted=0/, { from });
   const b = await h.request({ port, localAddress: one.localAddress });
   assert.strictEqual(h.workerOf(b).slot, 1, 'back to its slot');
 });

@@ -10,6 +10,7 @@
 
 #include "protocols/route_key.h"
 #include "supervisor/core/dispatcher.h"
+#include "supervisor/core/routing/rehash.h"
 
 using namespace handoff;
 using namespace std::chrono_literals;
@@ -208,6 +209,19 @@ TEST_CASE("dispatcher: a connection that waited elsewhere first (a slot's kernel
   f.d.ack(1, t0 + 1200ms);
   CHECK(f.fx.waits[2] == 300ms);  // the queue wait reported includes the wait before
   CHECK(f.fx.waits[3] == 200ms);
+}
+
+TEST_CASE("rehash_target: the next ready slot after the home one, wrapping round; none when no other is ready") {
+  const std::vector<bool> ready{true, false, false, true};
+  const auto target = [&](std::size_t home) {
+    return rehash_target(home, ready.size(), [&](std::size_t i) { return static_cast<bool>(ready[i]); });
+  };
+  CHECK(target(1) == std::optional<std::size_t>(3));
+  CHECK(target(2) == std::optional<std::size_t>(3));
+  CHECK(target(3) == std::optional<std::size_t>(0));  // wraps round
+  CHECK(target(0) == std::optional<std::size_t>(3));  // never itself
+  const std::vector<bool> alone{false, true};
+  CHECK_FALSE(rehash_target(1, alone.size(), [&](std::size_t i) { return static_cast<bool>(alone[i]); }).has_value());
 }
 
 TEST_CASE("dispatcher: on_unavailable rehash sends a connection for a down slot to the next ready one") {
