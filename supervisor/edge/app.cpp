@@ -192,6 +192,7 @@ void App::dispatch_from_kernel_queue(ConnectionPtr c) {
 void App::drain_kernel_queue(UvHandle<uv_tcp_t> socket, int slot) {
   if (!socket) return;
   taken_over_.erase(slot);
+  rerouted_.erase(slot);  // a removed slot: the program made for the slots that stay has none of its buckets
   int rc = 0;
   draining_queues_[slot] = accept_for(std::move(socket), rc);
   if (rc != 0)
