@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "supervisor/platform/kernel_dispatch.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {

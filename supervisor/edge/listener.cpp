@@ -1,7 +1,6 @@
 #include "supervisor/edge/listener.h"
 
 #include "supervisor/edge/log.h"
-#include "supervisor/platform/kernel_dispatch.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff {
@@ -10,11 +9,7 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
                    std::optional<std::intptr_t> inherited) {
   config_ = config;
   on_connection_ = std::move(on_connection);
-  sockaddr_storage address{};
-  int rc = config.host.find(':') != std::string::npos
-               ? uv_ip6_addr(config.host.c_str(), config.port, reinterpret_cast<sockaddr_in6*>(&address))
-               : uv_ip4_addr(config.host.c_str(), config.port, reinterpret_cast<sockaddr_in*>(&address));
-  if (rc != 0) return rc;
+  int rc = 0;
   auto socket = UvHandle<uv_tcp_t>::make();
   if ((rc = uv_tcp_init(loop, socket.get())) != 0) return rc;
   socket.mark_initialized();
@@ -30,8 +25,12 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
       platform::close_socket(fd);
       return rc;
     }
-  } else if ((rc = uv_tcp_bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), 0)) != 0) {
-    return rc;
+  } else {
+    sockaddr_storage address{};
+    rc = config.host.find(':') != std::string::npos
+             ? uv_ip6_addr(config.host.c_str(), config.port, reinterpret_cast<sockaddr_in6*>(&address))
+             : uv_ip4_addr(config.host.c_str(), config.port, reinterpret_cast<sockaddr_in*>(&address));
+    if (rc != 0 || (rc = uv_tcp_bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), 0)) != 0) return rc;
   }
   return acceptor_.start(
       std::move(socket), config.backlog,

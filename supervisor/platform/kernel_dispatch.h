@@ -30,9 +30,8 @@ std::intptr_t open_reuseport_socket(const std::string& host, int port, bool list
 std::intptr_t duplicate_socket(std::intptr_t socket);
 
 // Accepts every connection waiting on a non-blocking listening socket now; their
-// descriptors (the caller owns them: a libuv handle, or close_socket()).
+// descriptors (the caller owns them: a libuv handle, or close_socket() of platform.h).
 std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket);
-void close_socket(std::intptr_t socket);
 
 // How long a connection just accepted from a kernel queue had been waiting there: the
 // time since its last data arrived (its request, for a client that sent one and waited),

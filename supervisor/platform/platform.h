@@ -117,6 +117,8 @@ bool can_accept_plain();
 // (kernel dispatch's groups); `listen`: listening with `backlog`. The descriptor, or -1
 // and a libuv error in `error`.
 std::intptr_t open_tcp_socket(const std::string& host, int port, bool reuseport, bool listen, int backlog, int& error);
+// Closes a socket descriptor no libuv handle owns.
+void close_socket(std::intptr_t socket);
 // Makes a bound socket listen. 0 or a negative libuv error.
 int listen_socket(uv_os_sock_t socket, int backlog);
 // One waiting connection: a non-blocking, close-on-exec descriptor, and the peer's address

@@ -6,59 +6,43 @@
 #include <doctest/doctest.h>
 #include <uv.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <handoff/worker.h>
+
+#include "tests/unit/routing_parity_fixture.h"
 
 #include "supervisor/core/routing/dispatch_policy.h"
 
 using namespace handoff;
 
 TEST_CASE("ip_hash picks the slots the parity fixture lists") {
-  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/routing-parity.txt");
-  REQUIRE(in);
   const PolicyEntry* entry = find_policy("ip_hash");
   REQUIRE(entry != nullptr);
-  std::string line;
   int checked = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string policy, address;
-    std::size_t workers = 0, slot = 0;
-    REQUIRE_MESSAGE(static_cast<bool>(fields >> policy >> address >> workers >> slot), line);
-    REQUIRE(policy == "ip_hash");
+  for (const auto& p : test::routing_parity_fixture()) {
+    REQUIRE(p.policy == "ip_hash");
     unsigned char bytes[16] = {};
-    const bool v6 = address.find(':') != std::string::npos;
-    REQUIRE_MESSAGE(uv_inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) == 0, line);
+    const bool v6 = p.address.find(':') != std::string::npos;
+    REQUIRE_MESSAGE(uv_inet_pton(v6 ? AF_INET6 : AF_INET, p.address.c_str(), bytes) == 0, p.text);
     std::string error;
     RuleConfig config;
     config.name = "ip_hash";
     auto rule = entry->make(config, LibraryLoader{}, error);
-    const std::vector<SlotView> slots(workers, SlotView{true});
+    const std::vector<SlotView> slots(p.workers, SlotView{true});
     const auto picked = rule->pick({{reinterpret_cast<const std::byte*>(bytes), v6 ? 16u : 4u}}, slots);
     REQUIRE(picked.kind == Decision::Kind::slot);
-    CHECK_MESSAGE(picked.slot + 1 == slot, line);
+    CHECK_MESSAGE(picked.slot + 1 == p.slot, p.text);
     ++checked;
   }
   CHECK(checked >= 200);
 }
 
 TEST_CASE("the C++ SDK's ip_hash_slot gives the slots the parity fixture lists") {
-  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/routing-parity.txt");
-  REQUIRE(in);
-  std::string line;
   int checked = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string policy, address;
-    int workers = 0, slot = 0;
-    REQUIRE_MESSAGE(static_cast<bool>(fields >> policy >> address >> workers >> slot), line);
-    CHECK_MESSAGE(ip_hash_slot(address, workers) == slot, line);
+  for (const auto& p : test::routing_parity_fixture()) {
+    CHECK_MESSAGE(ip_hash_slot(p.address, static_cast<int>(p.workers)) == static_cast<int>(p.slot), p.text);
     ++checked;
   }
   CHECK(checked >= 500);

@@ -18,6 +18,7 @@
 #include "protocols/address_hash.h"
 #include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/platform/kernel_dispatch.h"
+#include "tests/unit/routing_parity_fixture.h"
 
 #ifdef __linux__
 #include <unistd.h>
@@ -130,34 +131,12 @@ std::size_t slot_of(const std::vector<std::uint8_t>& address, std::size_t slots)
   return slot_for_address(std::as_bytes(std::span(address)), slots);
 }
 
-struct FixtureLine {
-  std::string address;
-  std::size_t workers;
-  std::size_t slot;  // 1-based
-};
-
-std::vector<FixtureLine> fixture() {
-  std::ifstream in(std::string(HANDOFF_SOURCE_DIR) + "/tests/fixtures/routing-parity.txt");
-  REQUIRE(in);
-  std::vector<FixtureLine> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string policy;
-    FixtureLine f;
-    REQUIRE_MESSAGE(static_cast<bool>(fields >> policy >> f.address >> f.workers >> f.slot), line);
-    lines.push_back(f);
-  }
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("slot_for_address: the parity fixture (the C++ SDK's answer: protocols/ is shared)") {
-  const auto lines = fixture();
+  const auto lines = test::routing_parity_fixture();
   REQUIRE(lines.size() >= 500);
-  for (const auto& f : lines) CHECK_MESSAGE(slot_of(parse(f.address), f.workers) + 1 == f.slot, f.address, " ", f.workers);
+  for (const auto& f : lines) CHECK_MESSAGE(slot_of(parse(f.address), f.workers) + 1 == f.slot, f.text);
 }
 
 TEST_CASE("slot_for_address: an IPv4-mapped IPv6 address is its IPv4 address") {
@@ -218,7 +197,7 @@ TEST_CASE("bucket_slot: each slot's share of the 1024 buckets is within 4 standa
 }
 
 TEST_CASE("the kernel's program answers slot_for_address for every address, IPv4, IPv6 and IPv4-mapped") {
-  const auto lines = fixture();
+  const auto lines = test::routing_parity_fixture();
   std::mt19937 random(3);
   std::vector<std::vector<std::uint8_t>> addresses;
   for (const auto& f : lines) addresses.push_back(parse(f.address));

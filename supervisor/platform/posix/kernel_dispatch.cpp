@@ -59,8 +59,6 @@ std::vector<std::intptr_t> accept_waiting(std::intptr_t listening_socket) {
   return accepted;
 }
 
-void close_socket(std::intptr_t socket) { ::close(static_cast<int>(socket)); }
-
 #ifdef __linux__
 namespace {
 std::optional<tcp_info> tcp_info_of(std::intptr_t socket) {

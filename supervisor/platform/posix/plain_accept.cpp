@@ -11,6 +11,8 @@ namespace handoff::platform {
 
 bool can_accept_plain() { return true; }
 
+void close_socket(std::intptr_t socket) { ::close(static_cast<int>(socket)); }
+
 std::intptr_t open_tcp_socket(const std::string& host, int port, bool reuseport, bool listen, int backlog, int& error) {
   sockaddr_storage address{};
   socklen_t length = 0;

@@ -20,8 +20,6 @@ std::intptr_t duplicate_socket(std::intptr_t) { return -1; }
 
 std::vector<std::intptr_t> accept_waiting(std::intptr_t) { return {}; }
 
-void close_socket(std::intptr_t socket) { closesocket(static_cast<SOCKET>(socket)); }
-
 std::optional<std::chrono::milliseconds> waited_in_queue(std::intptr_t) { return std::nullopt; }
 
 // Nothing to observe: no kernel dispatch here.

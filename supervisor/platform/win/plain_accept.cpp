@@ -5,6 +5,8 @@
 namespace handoff::platform {
 
 bool can_accept_plain() { return false; }
+
+void close_socket(std::intptr_t socket) { closesocket(static_cast<SOCKET>(socket)); }
 std::intptr_t open_tcp_socket(const std::string&, int, bool, bool, int, int& error) {
   error = UV_ENOSYS;
   return -1;
