@@ -102,7 +102,9 @@ void ChannelEnd::answer(bool acknowledged, Effects& fx) {
 }
 
 void ChannelEnd::on_answer(bool acknowledged, Effects& fx) {
-  if (in_flight_ == 0) return;  // an answer to nothing we sent: ignored
+  if (!handle_in_flight()) return;  // an answer to nothing we sent: ignored
+  if (!acknowledged && window_ > 1)
+    return violate("a NACK from a worker that takes " + std::to_string(window_) + " handles at a time", fx);
   if (!acknowledged && resends_ < kMaxHandleResends) {
     ++resends_;
     if (!line_back_) {
@@ -128,11 +130,11 @@ void ChannelEnd::resend(std::string&& line, Effects& fx) {
   resend_when_written_ = false;
   // A write that fails leaves it in flight: the channel is broken, and its loss (or the
   // answer's timeout) settles what was in flight.
-  fx.write(std::move(line), in_flight_);
+  fx.write(std::move(line), last_handle_);
 }
 
 void ChannelEnd::settle() {
-  in_flight_ = 0;
+  ++answered_;
   line_back_ = false;  // its bytes are freed when the next handle's come back
   resend_when_written_ = false;
   resends_ = 0;
@@ -140,6 +142,7 @@ void ChannelEnd::settle() {
 
 void ChannelEnd::abandon_handle() {
   settle();
+  answered_ = last_handle_;
   std::string().swap(in_flight_line_);
 }
 

@@ -5,8 +5,8 @@
 // paired with its line (HandlePairing), lines are decoded, and a handle line (a worker's
 // `handback` at the master, the master's `conn` at a worker) is answered with ACK when
 // its descriptor came with it and NACK when it did not. Sending: one handle in flight at
-// a time; the peer's NACK makes the same line and descriptor go again, at most
-// kMaxHandleResends times, after which the handle is reported refused.
+// a time, or the peer's window; the peer's NACK makes the same line and descriptor go
+// again, at most kMaxHandleResends times, after which the handle is reported refused.
 //
 // Descriptors stay the adapter's: it takes every descriptor a read brought before
 // feeding the read's bytes (oldest first), and this class says which line takes the
@@ -84,26 +84,41 @@ class ChannelEnd {
 
   // ---- sending ----
 
+  // How many handles may be in flight at once: the peer's `hello` window (1 until then,
+  // and always for Node's receiver). With more than one, answers come in the order the
+  // handles went and none is resent (a resend would reorder them): a NACK then breaks the
+  // protocol (master role), and the adapter's handles in flight go to the next worker.
+  void set_window(int window) { window_ = window < 1 ? 1u : static_cast<unsigned>(window); }
+  unsigned window() const { return window_; }
+
   // A handle may go: its number (the adapter writes its line with the descriptor it
   // holds, as Effects::write would, and calls abandon_handle() if that fails), or 0 when
-  // one is already in flight (the caller keeps it and sends it after this one settles).
+  // the window is full (the caller keeps it and sends it after one settles).
   // Inline, as written(): the hand-off path pays no more than its bookkeeping.
   std::uint64_t begin_handle() {
-    if (in_flight_ != 0 || broken_) return 0;
-    return in_flight_ = ++last_handle_;
+    if (handles_in_flight() >= window_ || broken_) return 0;
+    return ++last_handle_;
   }
   // The same through the Effects (for tests and adapters without a fast path).
   bool send_handle(std::string line, Effects& fx);
-  // The write of the handle line `handle` completed: its bytes, kept for a resend.
+  // The write of the handle line `handle` completed: its bytes, kept for a resend (a
+  // window of 1 only).
   void written(std::uint64_t handle, std::string&& line, Effects& fx) {
-    if (handle != in_flight_ || handle == 0) return;  // settled meanwhile: the bytes go
+    // Settled meanwhile, or not the one a NACK could ask for again: the bytes go.
+    if (window_ != 1 || handle != last_handle_ || handles_in_flight() == 0) return;
     if (resend_when_written_) return resend(std::move(line), fx);
     in_flight_line_ = std::move(line);
     line_back_ = true;
   }
-  // The peer is gone: the handle in flight gets no answer (the caller keeps it).
+  // The handle begin_handle() numbered last could not be written: it is not in flight.
+  void cancel_handle() {
+    if (handle_in_flight()) --last_handle_;
+  }
+  // The peer is gone: the handles in flight get no answer (the caller keeps them).
   void abandon_handle();
-  bool handle_in_flight() const { return in_flight_ != 0; }
+  // Handles sent and not answered yet, oldest first: the next answer settles the oldest.
+  std::size_t handles_in_flight() const { return static_cast<std::size_t>(last_handle_ - answered_); }
+  bool handle_in_flight() const { return handles_in_flight() != 0; }
 
   bool broken() const { return broken_; }
   std::size_t max_line() const { return framer_.max_line(); }
@@ -125,9 +140,10 @@ class ChannelEnd {
   bool broken_ = false;   // master role: after a violation nothing more is read
   int nacked_in_a_row_ = 0;  // master role: handle lines that came without their descriptor
 
+  unsigned window_ = 1;
   std::uint64_t last_handle_ = 0;  // numbers the handles sent, from 1
-  std::uint64_t in_flight_ = 0;    // the handle awaiting its answer, 0: none
-  std::string in_flight_line_;     // its bytes, back from the adapter's write
+  std::uint64_t answered_ = 0;     // the handles up to this one are settled (answers are in order)
+  std::string in_flight_line_;     // window 1: the bytes of the handle in flight, back from the write
   bool line_back_ = false;         // in_flight_line_ holds them
   bool resend_when_written_ = false;  // NACKed before its write completed
   int resends_ = 0;

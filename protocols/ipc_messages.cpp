@@ -216,6 +216,13 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
       if (!it->is_boolean()) return DecodeError{"field 'metrics' has the wrong type"};
       h.metrics = it->get<bool>();
     }
+    if (auto it = j.find("window"); it != j.end()) {
+      if (!it->is_number_integer()) return DecodeError{"field 'window' has the wrong type"};
+      const auto window = it->get<std::int64_t>();
+      if (window < 1) return DecodeError{"field 'window' is below 1"};
+      // A newer worker may ask for more than this master keeps in flight: it gets the most.
+      h.window = static_cast<int>(std::min<std::int64_t>(window, kMaxHandleWindow));
+    }
     return finish(r, h);
   }
   if (tag == names::kWelcome) {
@@ -360,6 +367,7 @@ std::string encode(const Message& message) {
             o["v"] = h.version;
             o["pid"] = h.pid;
             if (h.metrics) o["metrics"] = true;
+            if (h.window > 1) o["window"] = h.window;
             return o;
           },
           [](const Welcome& w) {

@@ -31,6 +31,11 @@ inline constexpr std::size_t kDefaultMaxMessageBytes = 1 << 20;
 // that NACKs more often in a row is broken, not unlucky.
 inline constexpr int kMaxHandleResends = 3;
 
+// The most handles the master keeps in flight to one worker (a worker's `hello` asks for a
+// `window`; absent: 1, Node's receiver). The C++ SDK asks for this many: it takes each
+// descriptor in its own read, so several may be on their way (protocols/README.md).
+inline constexpr int kMaxHandleWindow = 16;
+
 namespace names {
 // Node's handle-passing commands (lib/internal/child_process.js).
 inline constexpr std::string_view kHandle = "NODE_HANDLE";
@@ -132,6 +137,7 @@ struct Hello {
   int version = kVersion;
   std::int64_t pid = 0;
   bool metrics = false;  // it answers `metrics` (it has a registry or a callback); JSON: present when true
+  int window = 1;  // handles it may have in flight at once (decoded: at most kMaxHandleWindow); JSON: present when > 1
 };
 
 // What an SDK worker needs to check that the next request on a keep-alive connection is

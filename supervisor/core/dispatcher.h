@@ -1,7 +1,8 @@
 // Where a connection of an app goes, decided in one place and without I/O: the routing
 // rule (and its missing_key) names a slot, on_unavailable says what happens when that slot
 // has no ready worker, each slot's queue is bounded by queue.max and queue.timeout, one
-// handle per slot is in flight until its ACK (HandoffQueue), and the rule for whether
+// handle per slot is in flight until its ACK, or as many as its worker's window
+// (HandoffQueue), and the rule for whether
 // waiting connections may move to another slot lives here once (may_move()).
 //
 // Events come in (dispatch, slot_state, ack, refused, worker_gone, tick, scaling, settings);
@@ -49,6 +50,7 @@ struct LaneState {
   bool ready = false;       // a worker takes connections (accepting())
   bool turns_away = false;  // never ready and its start failed (failing_to_start())
   bool stopping = false;    // the slot is stopping: nothing moves on its account
+  std::size_t window = 1;   // handles its ready worker takes before it answers (its hello's)
 };
 
 template <class T>
@@ -134,7 +136,7 @@ class Dispatcher {
     Lane& l = lanes_[lane];
     const bool lost = l.state.ready && !state.ready;
     const bool changed = l.state.ready != state.ready || l.state.turns_away != state.turns_away ||
-                         l.state.stopping != state.stopping;
+                         l.state.stopping != state.stopping;  // (a new window only lets pump() send more)
     l.state = state;
     if (changed) {
       if (lost && may_move() && !stopping_ && !state.stopping && l.queue.waiting() > 0)
@@ -171,15 +173,20 @@ class Dispatcher {
     route(Item{std::move(connection), std::move(facts), earliest(now, waiting_since)}, decision, now);
   }
 
-  // The lane's worker acknowledged the handle in flight; the next one may go.
+  // The lane's worker acknowledged its oldest handle in flight; the next one may go. Its
+  // ACK deadline moves to the next one in flight, counted from when that one went.
   void ack(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
     if (auto item = l.queue.ack()) effects_.handed_off(lane, std::move(item->connection), item->sent_at - item->queued_at);
     l.ack_deadline.reset();
+    if (const Item* next = l.queue.in_flight()) {
+      l.ack_deadline = next->sent_at + settings_.ack_timeout;
+      note_deadline(*l.ack_deadline);
+    }
     pump(lane, now);
   }
 
-  // The lane's worker refused the handle in flight: its channel resent it on each NACK,
+  // The lane's worker refused its handle in flight: its channel resent it on each NACK,
   // ipc::kMaxHandleResends times (ipc::ChannelEnd), and it was NACKed again. A worker that
   // refuses the same socket again and again is broken; the connection waits at the head of
   // the queue for its replacement.
@@ -189,8 +196,8 @@ class Dispatcher {
                           "refused a connection " + std::to_string(ipc::kMaxHandleResends + 1) + " times in a row (NACK)");
   }
 
-  // The worker that had the handle in flight is gone without answering: it goes back to
-  // the head of the lane's queue, for whoever serves the slot next. Nothing is lost.
+  // The worker that had handles in flight is gone without answering: they go back to the
+  // head of the lane's queue, for whoever serves the slot next. Nothing is lost.
   void worker_gone(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
     l.queue.requeue_in_flight();
@@ -246,6 +253,7 @@ class Dispatcher {
   std::size_t slots() const { return order_.size(); }
   std::size_t waiting(std::size_t lane) const { return lanes_[lane].queue.waiting(); }
   bool in_flight(std::size_t lane) const { return lanes_[lane].queue.in_flight() != nullptr; }
+  std::size_t in_flight_count(std::size_t lane) const { return lanes_[lane].queue.in_flight_count(); }
   // What the rule sees, in routing order (ready, load); current as of the last dispatch.
   const std::vector<SlotView>& views() {
     refresh_views();
@@ -303,17 +311,20 @@ class Dispatcher {
     pump(lane, now);
   }
 
-  // Sends the next waiting connection if the lane's worker is free, and reports its queue.
+  // Sends waiting connections while the lane's worker has room in its window, and
+  // reports its queue. The ACK deadline is the oldest handle's in flight.
   void pump(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
-    if (l.state.ready && !l.queue.in_flight())
-      if (Item* next = l.queue.begin_send()) {
-        if (effects_.send(lane, next->connection)) {
-          next->sent_at = now;
+    if (l.state.ready)
+      while (Item* next = l.queue.begin_send(l.state.window)) {
+        if (!effects_.send(lane, next->connection)) {
+          l.queue.cancel_send();
+          break;
+        }
+        next->sent_at = now;
+        if (!l.ack_deadline) {
           l.ack_deadline = now + settings_.ack_timeout;
           note_deadline(*l.ack_deadline);
-        } else {
-          l.queue.requeue_in_flight();
         }
       }
     report(lane);

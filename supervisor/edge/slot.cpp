@@ -9,6 +9,7 @@
 #include "protocols/overloaded.h"
 #include "protocols/unix_time.h"
 
+#include <algorithm>
 #include <csignal>
 #include <variant>
 
@@ -152,10 +153,19 @@ void Slot::sample_usage() {
   settle();
 }
 
+LaneState Slot::lane_state() const {
+  LaneState state{machine_.accepting().has_value(), machine_.failing_to_start(), machine_.state() == SlotState::stopping};
+  if (const auto generation = machine_.accepting())
+    if (const auto it = processes_.find(*generation); it != processes_.end()) state.window = it->second->window;
+  return state;
+}
+
 bool Slot::send(Connection& c) {
   const auto generation = machine_.accepting();
   if (!generation) return false;
   if (listen_in_flight_ == *generation) return false;  // its ACK pumps the queue again
+  // The previous worker still owes answers: its ACKs pump the queue again.
+  if (in_flight_generation_ && *in_flight_generation_ != *generation) return false;
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
   if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket); rc != 0) {
@@ -164,6 +174,7 @@ bool Slot::send(Connection& c) {
     return false;
   }
   in_flight_generation_ = *generation;
+  ++in_flight_count_;
   return true;
 }
 
@@ -338,6 +349,8 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    machine_.hello(generation);
                    p.welcomed = true;
                    p.metrics = hello.metrics;
+                   p.window = std::min(hello.window, platform::max_handle_window());
+                   p.worker->set_window(p.window);
                    const auto& lc = machine_.policy();
                    // The app's slots now (a `scale` may have changed them since the config).
                    const auto route = observer_.route_message();
@@ -366,7 +379,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
 }
 
 // An ACK, once per connection, only frees the way for the next one (the dispatcher sends
-// it): nothing of the slot's lifecycle to settle.
+// it): nothing of the slot's lifecycle to settle. ACKs come in the order handles went.
 void Slot::on_handle_taken(Process& p) {
   if (listen_in_flight_ == p.generation) {
     listen_in_flight_.reset();
@@ -376,9 +389,9 @@ void Slot::on_handle_taken(Process& p) {
     return;
   }
   if (in_flight_generation_ != p.generation) return;  // not the one we wait for
-  in_flight_generation_.reset();
+  if (--in_flight_count_ == 0) in_flight_generation_.reset();
   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
-  if (p.drain_after_ack) send_drain(p, *p.drain_after_ack);
+  if (p.drain_after_ack && in_flight_count_ == 0) send_drain(p, *p.drain_after_ack);
   observer_.acked(lane_);  // the next one may go
 }
 
@@ -440,7 +453,10 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
   }
   const int generation = p.generation;
   const bool had_handle = in_flight_generation_ == generation;
-  if (had_handle) in_flight_generation_.reset();
+  if (had_handle) {
+    in_flight_generation_.reset();
+    in_flight_count_ = 0;
+  }
   if (listen_in_flight_ == generation) listen_in_flight_.reset();
   machine_.exited(generation, exit, now());
   // Keep the process object (its pipes may still hold its last words) but out of the map.

@@ -78,7 +78,7 @@ class Slot final : private SlotEffects {
 
   // Hands a connection to the ready worker (the dispatcher's send); false when it cannot.
   bool send(Connection& connection);
-  // The worker with the handle in flight is broken (no ACK in time, NACKs): killed.
+  // The worker with handles in flight is broken (no ACK in time, NACKs): killed.
   void misbehaved(KillReason reason, std::string detail);
   // Tells its SDK workers (those that said hello) the app's new rule and slot count.
   void send_route(const ipc::Route& route);
@@ -107,9 +107,7 @@ class Slot final : private SlotEffects {
   bool accepting() const { return machine_.accepting().has_value(); }
   // What the dispatcher goes by. turns_away: the slot has never had a ready worker and
   // its start failed (SlotMachine::failing_to_start): connections must not wait here.
-  LaneState lane_state() const {
-    return {machine_.accepting().has_value(), machine_.failing_to_start(), machine_.state() == SlotState::stopping};
-  }
+  LaneState lane_state() const;
   // Restarts and replacements of this slot's workers, by reason (for /metrics).
   const std::map<RestartReason, std::uint64_t>& restart_counts() const { return restarts_.counts(); }
 
@@ -123,6 +121,7 @@ class Slot final : private SlotEffects {
     bool ready_on_spawn = false;  // `ready: on_spawn`: report ready once spawn returned
     bool welcomed = false;  // said hello (an SDK worker): it takes our messages, not only handles
     bool metrics = false;   // its hello offered the app's own metrics
+    int window = 1;         // handles it takes before it answers (its hello's, capped by the platform)
     std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
     std::string address_in_use;  // the first line of its output that said EADDRINUSE
@@ -184,8 +183,11 @@ class Slot final : private SlotEffects {
   SlotMachine machine_;
   std::map<int, std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Process>> exited_;  // kept until their output is relayed
-  // The worker generation a handle is in flight to, until its ACK or its exit.
+  // The worker generation handles are in flight to, and how many, until their ACKs or its
+  // exit. One generation at a time: a new worker gets connections once the old one has
+  // answered for all it was sent.
   std::optional<int> in_flight_generation_;
+  std::size_t in_flight_count_ = 0;
   std::optional<int> was_accepting_;
   SlotState was_state_ = SlotState::stopped;
   bool was_turning_away_ = false;

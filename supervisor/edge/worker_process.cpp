@@ -74,7 +74,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(uv_loop_t* loop, const Spawn
     me->exited_ = true;
     // No answer will come for the handle in flight; the slot keeps its socket.
     me->end_.abandon_handle();
-    me->in_flight_ = {};
+    me->in_flight_.clear();
     // What the worker started dies with it (an app behind `npm start` or `sh -c`).
     platform::kill_worker_remains(me->pid_);
     if (me->guard_) me->guard_->forget(me->pid_);
@@ -177,7 +177,7 @@ void WorkerProcess::close_descriptor() {
 }
 
 void WorkerProcess::handle_settled(bool taken) {
-  in_flight_ = {};
+  if (!in_flight_.empty()) in_flight_.pop_front();
   if (taken) observer_.on_handle_taken();
   else observer_.on_handle_refused();
 }
@@ -208,7 +208,7 @@ void WorkerProcess::close_channel() {
 
 int WorkerProcess::send(const ipc::Message& message) {
   if (!channel_open_) return UV_EPIPE;
-  return write_line(ipc::encode(message), 0);
+  return write_line(ipc::encode(message), 0, InFlight{});
 }
 
 int WorkerProcess::send_handle(std::string line, ClientSocket& socket) {
@@ -223,24 +223,25 @@ int WorkerProcess::send_in_flight(std::string line, InFlight socket) {
   if (!channel_open_) return UV_EPIPE;
   const std::uint64_t handle = end_.begin_handle();
   if (handle == 0) return UV_EBUSY;
-  in_flight_ = socket;
-  if (const int rc = write_line(std::move(line), handle); rc != 0) {
-    end_.abandon_handle();
-    in_flight_ = {};
+  in_flight_.push_back(socket);
+  if (const int rc = write_line(std::move(line), handle, socket); rc != 0) {
+    // Not sent (the dispatcher keeps the connection); those before it stay in flight.
+    end_.cancel_handle();
+    in_flight_.pop_back();
     return rc;
   }
   return 0;
 }
 
 bool WorkerProcess::write(std::string line, std::uint64_t handle) {
-  if (!channel_open_ || (handle != 0 && !in_flight_)) return false;
-  return write_line(std::move(line), handle) == 0;
+  // A handle line here is a resend (a window of 1): the one socket in flight.
+  if (!channel_open_ || (handle != 0 && in_flight_.empty())) return false;
+  return write_line(std::move(line), handle, handle ? in_flight_.front() : InFlight{}) == 0;
 }
 
-int WorkerProcess::write_line(std::string line, std::uint64_t handle) {
+int WorkerProcess::write_line(std::string line, std::uint64_t handle, InFlight socket) {
   // Nearly every line goes out at once (a socketpair with room): written here, with no
   // request to allocate, no callback and no pass of the loop (callgrind: the hand-off path).
-  InFlight socket = handle ? in_flight_ : InFlight{};
   // An error (EPIPE: the worker shut its end) is left to the queued write below, whose
   // callback loses the channel as it always did.
   const long now = socket ? try_send_with(socket, line) : UvWrite::try_now(channel_.stream(), line, nullptr);

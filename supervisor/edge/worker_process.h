@@ -40,7 +40,7 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
     virtual void on_message(const ipc::Message& message) = 0;
     // A socket the worker gave back (ACKed right after), with its `handback` message.
     virtual void on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) = 0;
-    // The handle in flight (send_handle) was taken: ACKed.
+    // The oldest handle in flight (send_handle) was taken: ACKed.
     virtual void on_handle_taken() = 0;
     // ... refused: NACKed again after ipc::kMaxHandleResends resends.
     virtual void on_handle_refused() = 0;
@@ -72,18 +72,22 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   // Queues one message. Returns a libuv error code, 0 on success.
   int send(const ipc::Message& message);
   // Sends an encoded handle line (ipc::encode_conn, or a `listen`) with `socket`, which libuv sends with
-  // it (SCM_RIGHTS on POSIX, WSADuplicateSocket on Windows): one at a time, until
-  // on_handle_taken or on_handle_refused (UV_EBUSY meanwhile). A NACK sends both again;
-  // `socket` must stay open until then, or until the process exits. Returns a libuv
-  // error code.
+  // it (SCM_RIGHTS on POSIX, WSADuplicateSocket on Windows): one at a time, or as many as
+  // the worker's window (set_window), each until its on_handle_taken or on_handle_refused
+  // (UV_EBUSY while the window is full); answers come in the order handles went. A NACK
+  // sends both again (a window of 1); `socket` must stay open until then, or until the
+  // process exits. Returns a libuv error code.
   int send_handle(std::string line, ClientSocket& socket);
   int send_handle(std::string line, uv_stream_t* socket);  // a libuv handle's (a slot's listening socket)
+  // The worker's `hello` asked to take several handles before it answers.
+  void set_window(int window) { end_.set_window(window); }
+  std::size_t handles_in_flight() const { return end_.handles_in_flight(); }
 
   // Delivers a signal to the worker's process group; harmless after the process exited.
   void signal(int signum);
 
  private:
-  // The socket of the handle in flight (the slot's): a client's, or a libuv handle's.
+  // The socket of a handle in flight (the slot's): a client's, or a libuv handle's.
   struct InFlight {
     ClientSocket* client = nullptr;
     uv_stream_t* stream = nullptr;
@@ -101,8 +105,8 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   // is not a connected TCP socket (that one is closed).
   std::optional<std::string> take_pending(std::size_t& taken);
   void close_channel();
-  // Queues `line`; with a ChannelEnd handle number, with the socket in flight. A libuv error code.
-  int write_line(std::string line, std::uint64_t handle);
+  // Queues `line`; with a ChannelEnd handle number, with `socket`. A libuv error code.
+  int write_line(std::string line, std::uint64_t handle, InFlight socket);
   int send_in_flight(std::string line, InFlight socket);
   // A handle line written at once with its socket: bytes written, 0 if the channel has no
   // room now, or a libuv error.
@@ -124,7 +128,7 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   ipc::ChannelEnd end_;
   // Sockets that arrived on the channel, each waiting for the line it came with.
   std::deque<UvHandle<uv_tcp_t>> received_;
-  InFlight in_flight_;
+  std::deque<InFlight> in_flight_;  // the sockets of the handles in flight, oldest first
   platform::WorkerGuard* guard_ = nullptr;
   int pid_ = 0;
   bool exited_ = false;

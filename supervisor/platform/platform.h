@@ -130,6 +130,11 @@ std::intptr_t accept_plain(uv_os_sock_t listening_socket, sockaddr_storage& peer
 // queued on the channel. UV_ENOSYS on Windows, where libuv sends sockets.
 long send_with_socket(const uv_pipe_t* channel, std::string_view bytes, uv_os_sock_t socket);
 
+// The most handles in flight to one worker that asks for a window (its `hello`): each
+// descriptor arrives in its own read on Linux (unix(7) ends a read after the data that
+// carried descriptors). Windows keeps 1: libuv's frames there are untested with more.
+int max_handle_window();
+
 // stdout and stderr write bytes as they are: the log's lines end in "\n" on every platform
 // (the Windows C runtime would otherwise write "\r\n").
 void use_binary_stdio();

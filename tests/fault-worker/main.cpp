@@ -7,7 +7,7 @@
 // given; every other worker (the other slots, slot 1's replacement) execs hello-cpp from
 // the same directory, so a test sees the bad worker replaced by a good one.
 //
-// Modes: no-ack, nack, close-channel, shut-read, garbage-then-ack (well-behaved, but its ACK shares
+// Modes: no-ack, nack, window-nack (nack after a hello that asked for a window of 4), close-channel, shut-read, garbage-then-ack (well-behaved, but its ACK shares
 // a write with garbage), flood (well-behaved after 9 MB of oversize lines and 2,000 bad ones), handback-pipe, handback-unix, handback-listening, two-fds,
 // fd-without-message, handback-without-fd.
 #include <arpa/inet.h>
@@ -105,7 +105,7 @@ ipc::Handback handback_of(const ipc::Handle& handle) {
 // What the mode does with the first connection it is given (and after).
 void misbehave(const std::string& mode, const ipc::Handle& handle, int fd) {
   if (mode == "no-ack") return;  // keeps it, says nothing, goes on heartbeating
-  if (mode == "nack") {
+  if (mode == "nack" || mode == "window-nack") {
     close(fd);
     send_message(ipc::HandleNack{});
     return;
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     return 127;
   }
   const std::string mode = argv[1];
-  send_message(ipc::Hello{"fault", ipc::kVersion, getpid()});
+  send_message(ipc::Hello{.sdk = "fault", .version = ipc::kVersion, .pid = getpid(), .window = mode == "window-nack" ? 4 : 1});
   // shut-read: its channel takes no more messages, while it still writes its heartbeats:
   // the master's next write (the first handle) fails with EPIPE (a SIGPIPE, if the master
   // did not ignore it). It shuts its side after the welcome (the answer to hello) and says
@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
       if (!handle) continue;
       const int fd = fds.empty() ? -1 : fds.front();
       if (!fds.empty()) fds.erase(fds.begin());
-      if (!done || mode == "nack" || mode == "garbage-then-ack" || mode == "flood") misbehave(mode, *handle, fd);
+      if (!done || mode == "nack" || mode == "window-nack" || mode == "garbage-then-ack" || mode == "flood") misbehave(mode, *handle, fd);
       done = true;
     }
   }

@@ -99,12 +99,47 @@ test('SIGKILL a worker every 2 s under connection-per-request load: the master l
   assertFlat(sup.pid, before, 'six worker kills under load');
 });
 
+// A C++ SDK worker takes up to ipc::kMaxHandleWindow handles before it answers (its hello's
+// window), so the master sends that many without waiting for an ACK. Stopped, it answers
+// none: the master's copies stay, and the kill sends every one to the replacement.
+test('a C++ worker stopped with a full window of connections in flight, then killed: each reaches its replacement', async (t) => {
+  const WINDOW = 16; // ipc::kMaxHandleWindow, what hello-cpp's hello asks for
+  const port = await h.freePort();
+  const sup = await h.startSupervisor(
+    h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    dispatch: master\n    restart: {min_delay: 100ms}\n' }),
+    { ready: 1 },
+  );
+  t.after(() => sup.stop());
+  const [, pid1] = await sup.log.waitFor(/event=ready app=hello slot=1 pid=(\d+) /);
+  process.kill(Number(pid1), 'SIGSTOP');
+  const n = WINDOW + 4;
+  const answers = Array.from({ length: n }, (_, i) =>
+    h.request({ port, path: `/${i}` }).then((res) => res, (error) => ({ error })),
+  );
+  // The window went before any answer; the rest wait in the master's queue.
+  const queued = await h.eventually(async () => {
+    const r = await h.cli(sup, ['status', '--json']);
+    const slot = JSON.parse(r.stdout).slots.find((s) => s.app === 'hello');
+    return { ok: slot?.queued === n - WINDOW, value: slot?.queued };
+  });
+  assert.ok(queued.ok, `${n - WINDOW} connections wait in the master's queue, not ${queued.value}`);
+  const mark = sup.log.mark();
+  process.kill(Number(pid1), 'SIGKILL');
+  const [, pid2] = await sup.log.waitFor(/event=ready app=hello slot=1 pid=(\d+) /, { from: mark });
+  for (const res of await Promise.all(answers)) {
+    assert.strictEqual(res.status, 200, `every connection was served: ${res.error}`);
+    assert.strictEqual(h.workerOf(res).pid, Number(pid2));
+  }
+});
+
 // Each mode of tests/fault-worker makes slot 1's first worker misbehave with the first
 // connection it gets; the replacement (and slot 2) are hello-cpp.
 const MODES = [
   // [mode, the kill's reason, whether the connection in flight is served by the replacement]
   ['no-ack', /reason="hung: no ACK within ack_timeout"/, true],
   ['nack', /reason="protocol: refused a connection 4 times in a row \(NACK\)"/, true],
+  // A worker that asked for a window gets no resend (it would reorder the answers).
+  ['window-nack', /reason="protocol: a NACK from a worker that takes 4 handles at a time"/, true],
   ['close-channel', /reason="channel closed"/, true],
   // Deterministic EPIPE on the master's first write of a handle.
   ['shut-read', /reason="channel closed"/, true],

@@ -224,6 +224,48 @@ TEST_CASE("channel end: one handle in flight; the next is refused until the firs
   CHECK(master.settled == std::vector<bool>{true, true});
 }
 
+TEST_CASE("channel end: with a window, several handles go before the first answer, and answers settle them in order") {
+  End master(Role::master), worker(Role::worker);
+  master.end.set_window(3);
+  for (std::uint64_t id = 1; id <= 3; ++id) REQUIRE(master.end.send_handle(conn_line(id), master));
+  CHECK(!master.end.send_handle(conn_line(4), master));  // the window is full
+  CHECK(master.end.handles_in_flight() == 3);
+  // Each arrives in its own read with its descriptor (unix(7) ends a read after them).
+  auto lines = std::move(master.out);
+  master.out.clear();
+  int fd = 10;
+  for (auto& w : lines) {
+    worker.read(w.line, {fd++});
+    master.end.written(w.handle, std::move(w.line), master);  // kept for nothing: no resends
+  }
+  CHECK(worker.taken == std::vector<int>{10, 11, 12});
+  CHECK(worker.taken_ids == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(lines_of(worker) == std::vector<std::string>{kAck, kAck, kAck});
+  master.read(kAck + kAck);  // two answers in one read
+  CHECK(master.settled == std::vector<bool>{true, true});
+  CHECK(master.end.handles_in_flight() == 1);
+  // A handle whose write failed is not in flight.
+  REQUIRE(master.end.begin_handle() != 0);
+  master.end.cancel_handle();
+  CHECK(master.end.handles_in_flight() == 1);
+  master.read(kAck);
+  CHECK(master.settled.size() == 3);
+  CHECK(!master.end.handle_in_flight());
+}
+
+TEST_CASE("channel end (master): a NACK with a window is a violation, not a resend that would reorder the answers") {
+  End master(Role::master);
+  master.end.set_window(2);
+  REQUIRE(master.end.send_handle(conn_line(1), master));
+  REQUIRE(master.end.send_handle(conn_line(2), master));
+  master.read(kNack);
+  CHECK(master.out.size() == 2);  // nothing sent again
+  REQUIRE(master.violations.size() == 1);
+  CHECK(master.violations[0] == "a NACK from a worker that takes 2 handles at a time");
+  CHECK(!master.end.handle_in_flight());  // abandoned: the adapter's go to the next worker
+  CHECK(master.settled.empty());
+}
+
 TEST_CASE("channel end: a NACK before the write completed resends when the bytes come back") {
   End master(Role::master), worker(Role::worker);
   REQUIRE(master.send_handle(conn_line(1), 10));

@@ -136,6 +136,42 @@ TEST_CASE("dispatcher: round_robin sends to ready slots in turn, one handle in f
   CHECK(f.fx.rejected.empty());
 }
 
+TEST_CASE("dispatcher: a worker with a window gets that many before it answers; each ACK lets one more go") {
+  Fixture f(rule("round_robin"), 1, 0);
+  f.d.slot_state(f.lanes[0], {.ready = true, .window = 3}, t0);
+  for (int c = 1; c <= 5; ++c) f.d.dispatch(c, from(1), t0 + std::chrono::seconds(c));
+  CHECK(f.fx.sent_to(0) == std::vector<int>{1, 2, 3});
+  CHECK(f.d.in_flight_count(f.lanes[0]) == 3);
+  CHECK(f.d.waiting(f.lanes[0]) == 2);
+  // The ACK deadline is the oldest handle's: 1 went at 1 s.
+  REQUIRE(f.d.next_deadline());
+  CHECK(*f.d.next_deadline() == t0 + 6s);
+  f.d.ack(f.lanes[0], t0 + 7s);  // answers come in the order handles went: 1's
+  CHECK(f.fx.handed == std::vector<std::pair<std::size_t, int>>{{0, 1}});
+  CHECK(f.fx.sent_to(0) == std::vector<int>{1, 2, 3, 4});
+  CHECK(*f.d.next_deadline() == t0 + 7s);  // now 2's, which went at 2 s
+  // The worker dies with 2, 3, 4 unanswered: they come back first, in order, for the next one.
+  f.down(0, t0 + 8s);
+  f.d.worker_gone(f.lanes[0], t0 + 8s);
+  CHECK(f.d.waiting(f.lanes[0]) == 4);
+  f.d.slot_state(f.lanes[0], {.ready = true}, t0 + 9s);  // a replacement without a window
+  CHECK(f.fx.sent_to(0) == std::vector<int>{1, 2, 3, 4, 2});
+  CHECK(f.fx.rejected.empty());
+}
+
+TEST_CASE("dispatcher: a send that fails inside a window keeps that connection first in line") {
+  Fixture f(rule("round_robin"), 1, 0);
+  f.d.slot_state(f.lanes[0], {.ready = true, .window = 4}, t0);
+  f.d.dispatch(1, from(1), t0);
+  f.fx.channel_open = false;
+  f.d.dispatch(2, from(1), t0);
+  f.d.dispatch(3, from(1), t0);
+  CHECK(f.d.in_flight_count(f.lanes[0]) == 1);
+  f.fx.channel_open = true;
+  f.d.ack(f.lanes[0], t0);
+  CHECK(f.fx.sent_to(0) == std::vector<int>{1, 2, 3});
+}
+
 TEST_CASE("dispatcher: the time a connection waited in its slot's queue comes with its ACK") {
   Fixture f(rule("round_robin"), 1, 0);
   f.d.dispatch(1, from(1), t0);        // the slot has no worker yet

@@ -52,3 +52,21 @@ TEST_CASE("requeue puts the unanswered item back at the head; take_waiting leave
   CHECK(*q.in_flight() == 1);
   CHECK(q.pop_waiting() == std::nullopt);
 }
+
+TEST_CASE("a window: up to that many in flight, ACKs settle the oldest, a lost worker's come back in order") {
+  HandoffQueue<int> q;
+  for (int i = 1; i <= 5; ++i) q.push(i);
+  CHECK(*q.begin_send(3) == 1);
+  CHECK(*q.begin_send(3) == 2);
+  CHECK(*q.begin_send(3) == 3);
+  CHECK(q.begin_send(3) == nullptr);  // the window is full
+  CHECK(q.in_flight_count() == 3);
+  CHECK(*q.in_flight() == 1);  // the next answer's
+  CHECK(q.ack() == 1);
+  CHECK(*q.begin_send(3) == 4);
+  q.cancel_send();  // 4 could not go: first in line again
+  CHECK(*q.oldest_waiting() == 4);
+  CHECK(q.in_flight_count() == 2);
+  q.requeue_in_flight();  // the worker is gone: 2 and 3 go first, in the order they went
+  CHECK(q.take_waiting() == std::vector<int>{2, 3, 4, 5});
+}

@@ -293,6 +293,12 @@ TEST_CASE("metrics and metrics_text: the scrape's id and the registry's text; he
   CHECK(ipc::encode(ipc::MetricsText{1, "", false}).find("sum") == std::string::npos);
   CHECK(ipc::encode(ipc::Hello{"node", 1, 5, false}).find("metrics") == std::string::npos);
   CHECK(std::get<ipc::Hello>(round_trip(ipc::Hello{"node", 1, 5, true})).metrics);
+  // window: absent is 1 (Node's receiver); more than the master keeps in flight is the most.
+  CHECK(ipc::encode(ipc::Hello{"node", 1, 5}).find("window") == std::string::npos);
+  CHECK(std::get<ipc::Hello>(round_trip(ipc::Hello{.sdk = "cpp", .window = 8})).window == 8);
+  CHECK(std::get<ipc::Hello>(std::get<ipc::Message>(ipc::decode(R"({"handoff":"hello","sdk":"cpp","v":1,"window":1000})"))).window ==
+        ipc::kMaxHandleWindow);
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"hello","sdk":"cpp","v":1,"window":0})")));
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"metrics_text","v":1,"id":1})")));
   CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(R"({"handoff":"hello","v":1,"sdk":"x","metrics":1})")));
 }

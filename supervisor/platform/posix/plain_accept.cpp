@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "protocols/ipc_messages.h"
 #include "supervisor/platform/platform.h"
 
 namespace handoff::platform {
@@ -82,5 +83,7 @@ long send_with_socket(const uv_pipe_t* channel, std::string_view bytes, uv_os_so
     return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
   }
 }
+
+int max_handle_window() { return ipc::kMaxHandleWindow; }
 
 }  // namespace handoff::platform

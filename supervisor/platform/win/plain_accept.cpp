@@ -15,4 +15,6 @@ int listen_socket(uv_os_sock_t, int) { return UV_ENOSYS; }
 std::intptr_t accept_plain(uv_os_sock_t, sockaddr_storage&) { return UV_ENOSYS; }
 long send_with_socket(const uv_pipe_t*, std::string_view, uv_os_sock_t) { return UV_ENOSYS; }
 
+int max_handle_window() { return 1; }
+
 }  // namespace handoff::platform

@@ -282,7 +282,9 @@ int Worker::Impl::start_supervised() {
     return 1;
   }
   channel->send_line(ipc::encode(ipc::Hello{
-      .sdk = "cpp", .version = ipc::kVersion, .pid = uv_os_getpid(), .metrics = static_cast<bool>(options.metrics)}));
+      .sdk = "cpp", .version = ipc::kVersion, .pid = uv_os_getpid(), .metrics = static_cast<bool>(options.metrics),
+      // Each socket arrives in its own read (Channel), so several may be on their way.
+      .window = ipc::kMaxHandleWindow}));
   // Nothing else to prepare: connections are served as soon as they arrive.
   channel->send_line(ipc::encode(ipc::Ready{}));
   return 0;
