@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <utility>
 #include <variant>
 
 namespace handoff {
@@ -26,12 +27,35 @@ int Channel::open(int fd) {
   if (int rc = uv_pipe_open(pipe.get(), fd); rc != 0) return rc;
   pipe->data = this;
   if (int rc = uv_read_start(pipe.stream(), alloc_read_buffer, on_read); rc != 0) return rc;
+  auto flush = UvHandle<uv_check_t>::make();
+  if (int rc = uv_check_init(loop_, flush.get()); rc != 0) return rc;
+  flush.mark_initialized();
+  flush->data = this;
+  flush_ = std::move(flush);
   pipe_ = std::move(pipe);
   return 0;
 }
 
 void Channel::send_line(std::string line) {
   if (!pipe_) return;
+  if (!answers_.empty()) line.insert(0, std::exchange(answers_, {}));  // in the order written
+  send_now(std::move(line));
+}
+
+void Channel::queue_answer(std::string line) {
+  answers_ += line;
+  // Started once per pass (a second start is a no-op); it stops itself when it ran.
+  uv_check_start(flush_.get(), [](uv_check_t* check) {
+    if (auto* self = static_cast<Channel*>(check->data)) self->flush_answers();
+  });
+}
+
+void Channel::flush_answers() {
+  uv_check_stop(flush_.get());
+  if (pipe_ && !answers_.empty()) send_now(std::exchange(answers_, {}));
+}
+
+void Channel::send_now(std::string line) {
   // The master answers nothing to our lines, so a failed write only matters through
   // the read side, which reports EOF or an error when the master is gone. Most lines (the
   // ACK of every connection) go at once, without a request or a callback.
@@ -52,10 +76,14 @@ bool Channel::send_handle(std::string line, uv_stream_t* socket) {
 bool Channel::write(std::string line, std::uint64_t handle) {
   if (!pipe_) return false;
   if (handle == 0) {
-    send_line(std::move(line));
+    if (line.size() == ipc::names::kHandleAckLine.size() + 1 && line.starts_with(ipc::names::kHandleAckLine))
+      queue_answer(std::move(line));
+    else
+      send_line(std::move(line));
     return true;
   }
   if (!in_flight_) return false;
+  flush_answers();  // they go before our handle's line
   // Its bytes go back to the channel end when written, for a resend if the master NACKs.
   auto write = std::make_unique<UvWrite>(std::move(line));
   write->tag = handle;
@@ -72,6 +100,9 @@ bool Channel::write(std::string line, std::uint64_t handle) {
 
 void Channel::close() {
   pipe_.reset();
+  answers_.clear();
+  if (flush_) flush_->data = nullptr;
+  flush_.reset();
   received_.clear();
   in_flight_ = nullptr;
   end_.abandon_handle();
