@@ -98,7 +98,7 @@ void ChannelEnd::on_line(std::string_view line, bool owns, Effects& fx) {
 }
 
 void ChannelEnd::answer(bool acknowledged, Effects& fx) {
-  fx.write(acknowledged ? encode(HandleAck{}) : encode(HandleNack{}), 0);
+  fx.write_answer(acknowledged ? encode(HandleAck{}) : encode(HandleNack{}));
 }
 
 void ChannelEnd::on_answer(bool acknowledged, Effects& fx) {

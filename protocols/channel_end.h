@@ -49,6 +49,9 @@ class ChannelEnd {
     // ChannelEnd::written(handle, line) once written, for a resend. False when it cannot
     // be written (the channel is broken: its loss is reported by the read side).
     virtual bool write(std::string line, std::uint64_t handle) = 0;
+    // Our ACK or NACK of a handle line the peer sent: a line alone, which an adapter may
+    // hold back to write several in one (the C++ SDK, to the end of its loop's pass).
+    virtual void write_answer(std::string line) { write(std::move(line), 0); }
     // A decoded message that is not about handles (ACK/NACK of ours are consumed here).
     virtual void message(const Message& message) = 0;
     // A handle line came with its descriptor: take the oldest held one for `message`
@@ -89,7 +92,6 @@ class ChannelEnd {
   // handles went and none is resent (a resend would reorder them): a NACK then breaks the
   // protocol (master role), and the adapter's handles in flight go to the next worker.
   void set_window(int window) { window_ = window < 1 ? 1u : static_cast<unsigned>(window); }
-  unsigned window() const { return window_; }
 
   // A handle may go: its number (the adapter writes its line with the descriptor it
   // holds, as Effects::write would, and calls abandon_handle() if that fails), or 0 when

@@ -123,10 +123,9 @@ void App::kernel_group_changed() {
   // connections off them (a handshake under way when one closes would be reset).
   const bool by_port = config_->policy.name != "ip_hash" && group_.size() > slots_.size();
   if (config_->policy.name != "ip_hash" && !by_port) {
-    if (!source_hash_attached_) return;
+    if (!attached_program_) return;
     std::string why;  // a reload turned ip_hash into round_robin
     if (platform::detach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), why)) {
-      source_hash_attached_ = false;
       attached_program_.reset();
       log_event("source_hash_detached", {{"app", config_->name}});
     } else {
@@ -158,14 +157,12 @@ void App::kernel_group_changed() {
     index[home] = own[*to];
     ++rerouted;
   }
-  if (source_hash_attached_ && attached_program_ && attached_program_->first == index && attached_program_->second == by_port)
-    return;  // the program the group has
+  if (attached_program_ && attached_program_->first == index && attached_program_->second == by_port) return;  // the program the group has
   std::string why;
   const int slots = static_cast<int>(slots_.size());
   if (!platform::attach_source_hash(platform::socket_of(slots_.front()->kernel_queue()), slots, index, why, by_port))
     log_event("source_hash_failed", {{"app", config_->name}, {"error", why}});
   else {
-    source_hash_attached_ = true;
     attached_program_.emplace(index, by_port);
     log_event("source_hash",
               {{"app", config_->name}, {"slots", slots}, {"key", by_port ? "port" : "address"}, {"rerouted", rerouted}});
@@ -235,7 +232,7 @@ void App::watch_kernel_queue(const Slot& slot) {
   taken_over_[n] = std::move(acceptor);
   // ip_hash with rehash: new clients of the slot go to the next ready slot in the kernel,
   // and the master only takes what had already reached the slot's queue.
-  if (policy_entry_->affinity && config_->on_unavailable == Unavailable::rehash && source_hash_attached_) {
+  if (policy_entry_->affinity && config_->on_unavailable == Unavailable::rehash && attached_program_) {
     rerouted_.insert(n);
     kernel_group_changed();
   }

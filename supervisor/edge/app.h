@@ -193,9 +193,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // The group's sockets in the kernel's order (listen() appends; a close moves the last
   // into the closed one's place): where ip_hash's program finds each slot's socket.
   std::vector<std::intptr_t> group_;
-  bool source_hash_attached_ = false;  // ip_hash's program is on the group
-  // What the attached program was made for (slots, each slot's place in the group, by
-  // port): the same again is not attached again.
+  // ip_hash's program on the group, if one is: what it was made for (each slot's place
+  // in the group, by port), so that the same one is not attached again.
   std::optional<std::pair<std::vector<std::uint32_t>, bool>> attached_program_;
   // ip_hash with on_unavailable rehash: down slots whose clients the program sends to the
   // next ready slot (the master's rehash, made by the kernel), by slot number.

@@ -174,7 +174,6 @@ bool Slot::send(Connection& c) {
     return false;
   }
   in_flight_generation_ = *generation;
-  ++in_flight_count_;
   return true;
 }
 
@@ -389,9 +388,11 @@ void Slot::on_handle_taken(Process& p) {
     return;
   }
   if (in_flight_generation_ != p.generation) return;  // not the one we wait for
-  if (--in_flight_count_ == 0) in_flight_generation_.reset();
+  // The channel has counted this answer already (a `listen` is never in flight beside them).
+  const bool answered_all = p.worker->handles_in_flight() == 0;
+  if (answered_all) in_flight_generation_.reset();
   if (auto* r = record()) r->handed_off.fetch_add(1, std::memory_order_relaxed);
-  if (p.drain_after_ack && in_flight_count_ == 0) send_drain(p, *p.drain_after_ack);
+  if (p.drain_after_ack && answered_all) send_drain(p, *p.drain_after_ack);
   observer_.acked(lane_);  // the next one may go
 }
 
@@ -453,10 +454,7 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
   }
   const int generation = p.generation;
   const bool had_handle = in_flight_generation_ == generation;
-  if (had_handle) {
-    in_flight_generation_.reset();
-    in_flight_count_ = 0;
-  }
+  if (had_handle) in_flight_generation_.reset();
   if (listen_in_flight_ == generation) listen_in_flight_.reset();
   machine_.exited(generation, exit, now());
   // Keep the process object (its pipes may still hold its last words) but out of the map.

@@ -183,11 +183,10 @@ class Slot final : private SlotEffects {
   SlotMachine machine_;
   std::map<int, std::unique_ptr<Process>> processes_;
   std::vector<std::unique_ptr<Process>> exited_;  // kept until their output is relayed
-  // The worker generation handles are in flight to, and how many, until their ACKs or its
-  // exit. One generation at a time: a new worker gets connections once the old one has
-  // answered for all it was sent.
+  // The worker generation connections are in flight to, until it has answered for all of
+  // them (its channel counts them) or exits. One generation at a time: a new worker gets
+  // connections once the old one has answered for all it was sent.
   std::optional<int> in_flight_generation_;
-  std::size_t in_flight_count_ = 0;
   std::optional<int> was_accepting_;
   SlotState was_state_ = SlotState::stopped;
   bool was_turning_away_ = false;

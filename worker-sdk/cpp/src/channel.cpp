@@ -42,7 +42,10 @@ void Channel::send_line(std::string line) {
   send_now(std::move(line));
 }
 
-void Channel::queue_answer(std::string line) {
+// The answers of one pass of the loop go in one write, at its end: the master, which
+// sends several sockets before the first answer, reads them in one read.
+void Channel::write_answer(std::string line) {
+  if (!pipe_) return;
   answers_ += line;
   // Started once per pass (a second start is a no-op); it stops itself when it ran.
   uv_check_start(flush_.get(), [](uv_check_t* check) {
@@ -76,10 +79,7 @@ bool Channel::send_handle(std::string line, uv_stream_t* socket) {
 bool Channel::write(std::string line, std::uint64_t handle) {
   if (!pipe_) return false;
   if (handle == 0) {
-    if (line.size() == ipc::names::kHandleAckLine.size() + 1 && line.starts_with(ipc::names::kHandleAckLine))
-      queue_answer(std::move(line));
-    else
-      send_line(std::move(line));
+    send_line(std::move(line));
     return true;
   }
   if (!in_flight_) return false;

@@ -54,9 +54,7 @@ class Channel final : ipc::ChannelEnd::Effects {
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   // Writes `line` now (after the answers still waiting, which go first).
   void send_now(std::string line);
-  // The ACKs of one pass of the loop go in one write, at its end (a uv_check): the
-  // master, which sends several sockets before the first answer, reads them in one read.
-  void queue_answer(std::string line);
+  // Written at the end of the loop's pass (a uv_check), or before any other line.
   void flush_answers();
   // Takes every descriptor the last read brought into received_; a reason when one is
   // not a TCP socket (it is closed).
@@ -64,6 +62,7 @@ class Channel final : ipc::ChannelEnd::Effects {
 
   // ipc::ChannelEnd::Effects
   bool write(std::string line, std::uint64_t handle) override;
+  void write_answer(std::string line) override;
   void message(const ipc::Message& message) override;
   bool take_descriptor(const ipc::Message& message) override;
   void close_descriptor() override;
@@ -76,7 +75,7 @@ class Channel final : ipc::ChannelEnd::Effects {
   UvHandle<uv_pipe_t> pipe_;
   ipc::ChannelEnd end_{ipc::Role::worker};
   std::deque<UvHandle<uv_tcp_t>> received_;  // sockets waiting for the line they came with
-  std::string answers_;  // ACK lines of this pass of the loop, not written yet
+  std::string answers_;  // ACK/NACK lines of this pass of the loop, not written yet
   UvHandle<uv_check_t> flush_;  // runs flush_answers() after the pass's I/O callbacks
   uv_stream_t* in_flight_ = nullptr;  // the socket of our handle in flight (the caller's)
 };
