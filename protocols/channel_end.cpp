@@ -21,6 +21,18 @@ void ChannelEnd::feed(std::string_view bytes, std::size_t descriptors, Effects& 
     if (role_ == Role::master) return violate(std::string(unusable), fx);
     ignore(Ignored::descriptor, unusable, fx);
   }
+  // The hand-off path first: a read that begins with whole ACKs (usually the read is
+  // nothing else) settles them without framing or decoding, when no line is begun and no
+  // descriptor waits for one, as on_line() would.
+  if (descriptors == 0 && held_ == 0 && framer_.idle() && !pairing_.unfinished_line_owns_handle()) {
+    while (bytes.size() > names::kHandleAckLine.size() && bytes.starts_with(names::kHandleAckLine) &&
+           bytes[names::kHandleAckLine.size()] == '\n') {
+      bytes.remove_prefix(names::kHandleAckLine.size() + 1);
+      on_answer(true, fx);
+      if (broken_) return;
+    }
+    if (bytes.empty()) return;
+  }
   // A descriptor comes with the first bytes of its line: it is held now and taken by
   // that line when it is complete (protocols/handle_pairing.h).
   if (auto wrong = pairing_.begin_read(bytes, descriptors)) {
@@ -112,7 +124,7 @@ void ChannelEnd::on_answer(bool acknowledged, Effects& fx) {
       return;
     }
     line_back_ = false;
-    return resend(std::move(in_flight_line_), fx);
+    return resend(fx);
   }
   settle();
   fx.handle_settled(acknowledged);
@@ -126,11 +138,11 @@ bool ChannelEnd::send_handle(std::string line, Effects& fx) {
   return false;
 }
 
-void ChannelEnd::resend(std::string&& line, Effects& fx) {
+void ChannelEnd::resend(Effects& fx) {
   resend_when_written_ = false;
   // A write that fails leaves it in flight: the channel is broken, and its loss (or the
   // answer's timeout) settles what was in flight.
-  fx.write(std::move(line), last_handle_);
+  fx.write(in_flight_line_, last_handle_);
 }
 
 void ChannelEnd::settle() {

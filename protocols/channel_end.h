@@ -105,11 +105,11 @@ class ChannelEnd {
   bool send_handle(std::string line, Effects& fx);
   // The write of the handle line `handle` completed: its bytes, kept for a resend (a
   // window of 1 only).
-  void written(std::uint64_t handle, std::string&& line, Effects& fx) {
+  void written(std::uint64_t handle, std::string_view line, Effects& fx) {
     // Settled meanwhile, or not the one a NACK could ask for again: the bytes go.
     if (window_ != 1 || handle != last_handle_ || handles_in_flight() == 0) return;
-    if (resend_when_written_) return resend(std::move(line), fx);
-    in_flight_line_ = std::move(line);
+    in_flight_line_.assign(line);  // (into the capacity the previous one left)
+    if (resend_when_written_) return resend(fx);
     line_back_ = true;
   }
   // The handle begin_handle() numbered last could not be written: it is not in flight.
@@ -130,7 +130,7 @@ class ChannelEnd {
   void on_oversize(std::size_t length, bool owns, Effects& fx);
   void on_answer(bool acknowledged, Effects& fx);
   void settle();
-  void resend(std::string&& line, Effects& fx);
+  void resend(Effects& fx);  // in_flight_line_
   void answer(bool acknowledged, Effects& fx);
   void ignore(Ignored kind, std::string_view detail, Effects& fx);
   void violate(const std::string& reason, Effects& fx);

@@ -58,18 +58,13 @@ JsonString json_string(std::string_view s, std::string& scratch) {
   return {scratch, true};
 }
 
-// Writes a line of known maximum size: the hand-off path's encoder. Into a buffer on the
-// stack when it fits (the usual `conn`), copied once into the string returned; a larger
-// one (a carried head) into the string itself. (std::string::append per piece cost about
-// 60 instructions each, and a string resized to the maximum first is zero-filled.)
+// Writes a line of known maximum size into storage the caller owns (at least that size):
+// the hand-off path's encoder, which allocates nothing once its storage has grown.
+// (std::string::append per piece cost about 60 instructions each, and a string resized
+// to the maximum for each line is zero-filled each time.)
 class LineWriter {
  public:
-  explicit LineWriter(std::size_t max) {
-    if (max > sizeof small_) {
-      large_.resize(max);
-      at_ = start_ = large_.data();
-    }
-  }
+  explicit LineWriter(char* start) : start_(start), at_(start) {}
   void put(std::string_view s) {
     std::memcpy(at_, s.data(), s.size());
     at_ += s.size();
@@ -85,18 +80,11 @@ class LineWriter {
   }
   char* at() { return at_; }
   void skip(std::size_t n) { at_ += n; }
-  std::string finish() {
-    const auto length = static_cast<std::size_t>(at_ - start_);
-    if (start_ == small_) return std::string(small_, length);
-    large_.resize(length);
-    return std::move(large_);
-  }
+  std::size_t length() const { return static_cast<std::size_t>(at_ - start_); }
 
  private:
-  char small_[256];
-  std::string large_;
-  char* start_ = small_;
-  char* at_ = small_;
+  char* start_;
+  char* at_;
 };
 
 // The fixed start of a connection line, up to the `id` value: built once per tag.
@@ -116,18 +104,23 @@ std::string connection_line_start(std::string_view tag) {
 const std::string kConnStart = connection_line_start(names::kConn);
 const std::string kHandbackStart = connection_line_start(names::kHandback);
 
-// `start`: kConnStart or kHandbackStart.
+// `start`: kConnStart or kHandbackStart. Written into `storage` (grown when too small,
+// never shrunk: its size is a high-water mark); the line is its first bytes.
 template <class Connection>
-std::string connection_line(const std::string& start, const Connection& c, bool head_always) {
+std::string_view connection_line(const std::string& start, const Connection& c, bool head_always, std::string& storage) {
   using namespace std::string_view_literals;
   std::string remote_scratch, listener_scratch;
-  const JsonString remote = json_string(c.remote_address, remote_scratch);
-  const JsonString listener = json_string(c.listener, listener_scratch);
+  bool plain = false;
+  if constexpr (requires { c.plain; }) plain = c.plain;
+  const JsonString remote = plain ? JsonString{c.remote_address, false} : json_string(c.remote_address, remote_scratch);
+  const JsonString listener = plain ? JsonString{c.listener, false} : json_string(c.listener, listener_scratch);
   const bool with_head = head_always || !c.head.empty();
   const std::size_t head_size = with_head ? (c.head.size() + 2) / 3 * 4 : 0;
   // The fixed parts (47 characters), two numbers of at most 20 characters each, the
   // strings and the head (margin included).
-  LineWriter out(start.size() + 96 + remote.text.size() + listener.text.size() + head_size);
+  const std::size_t max = start.size() + 96 + remote.text.size() + listener.text.size() + head_size;
+  if (storage.size() < max) storage.resize(std::max(max, std::size_t{256}));
+  LineWriter out(storage.data());
   out.put(start);
   out.number(c.id);
   out.put(R"(,"remote":)"sv);
@@ -142,7 +135,14 @@ std::string connection_line(const std::string& start, const Connection& c, bool 
     out.put("\""sv);
   }
   out.put("}}\n"sv);
-  return out.finish();
+  return {storage.data(), out.length()};
+}
+
+template <class Connection>
+std::string connection_line(const std::string& start, const Connection& c, bool head_always) {
+  std::string line;
+  line.resize(connection_line(start, c, head_always, line).size());
+  return line;
 }
 
 // A route with neither a rule nor prefixes checks nothing: it is left out (`route` absent).
@@ -433,7 +433,12 @@ std::string encode(const Message& message) {
   return line;
 }
 
+bool plain_json_text(std::string_view s) { return plain_json(s); }
+
 std::string encode_conn(const ConnView& conn) { return connection_line(kConnStart, conn, false); }
+std::string_view encode_conn(const ConnView& conn, std::string& storage) {
+  return connection_line(kConnStart, conn, false, storage);
+}
 
 std::variant<Message, DecodeError> decode(std::string_view line) {
   if (line == names::kHandleAckLine) return HandleAck{};

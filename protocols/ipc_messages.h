@@ -237,8 +237,16 @@ struct ConnView {
   int remote_port = 0;
   std::string_view listener;
   std::string_view head;
+  // remote_address and listener go into JSON strings as they are (the caller checked them
+  // with plain_json_text, once per listener): the hand-off path skips the check.
+  bool plain = false;
 };
 std::string encode_conn(const ConnView& conn);
+// Whether `s` goes into a JSON string without escaping: printable ASCII, no quote or backslash.
+bool plain_json_text(std::string_view s);
+// The same into `storage`, reused from line to line (grown, never shrunk): the line is
+// the view returned, valid until the next use of `storage`.
+std::string_view encode_conn(const ConnView& conn, std::string& storage);
 
 struct DecodeError {
   std::string reason;

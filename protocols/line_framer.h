@@ -29,6 +29,8 @@ class LineFramer {
 
   // Bytes of an unfinished line held back (for tests and accounting).
   std::size_t buffered() const { return partial_.size(); }
+  // No line begun: the next byte starts one.
+  bool idle() const { return partial_.empty() && !discarding_; }
   std::size_t max_line() const { return max_line_; }
 
  private:

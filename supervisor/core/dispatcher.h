@@ -86,6 +86,7 @@ class Dispatcher {
   void set_rule(std::unique_ptr<DispatchPolicy> policy, bool affinity) {
     policy_ = std::move(policy);
     affinity_ = affinity;
+    reads_load_ = policy_ && policy_->reads_load();
   }
   void set_settings(DispatchSettings settings) { settings_ = settings; }
   bool affinity() const { return affinity_; }
@@ -100,6 +101,7 @@ class Dispatcher {
   std::size_t add_slot() {
     lanes_.emplace_back();
     order_.push_back(lanes_.size() - 1);
+    views_stale_ = true;
     return lanes_.size() - 1;
   }
 
@@ -109,6 +111,7 @@ class Dispatcher {
     if (order_.empty()) return;
     const std::size_t retired = order_.back();
     order_.pop_back();
+    views_stale_ = true;
     lanes_[retired].retired = true;
     auto orphans = lanes_[retired].queue.take_waiting();
     report(retired);
@@ -119,6 +122,7 @@ class Dispatcher {
   void forget(std::size_t lane) {
     lanes_[lane] = Lane{};
     lanes_[lane].retired = true;
+    views_stale_ = true;
   }
 
   // The slot stops (shutdown, scale-down, app removed): nobody will serve what waits.
@@ -138,6 +142,7 @@ class Dispatcher {
     const bool changed = l.state.ready != state.ready || l.state.turns_away != state.turns_away ||
                          l.state.stopping != state.stopping;  // (a new window only lets pump() send more)
     l.state = state;
+    views_stale_ = true;
     if (changed) {
       if (lost && may_move() && !stopping_ && !state.stopping && l.queue.waiting() > 0)
         redispatch(l.queue.take_waiting(), now);
@@ -177,7 +182,10 @@ class Dispatcher {
   // ACK deadline moves to the next one in flight, counted from when that one went.
   void ack(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
-    if (auto item = l.queue.ack()) effects_.handed_off(lane, std::move(item->connection), item->sent_at - item->queued_at);
+    if (Item* item = l.queue.in_flight()) {
+      effects_.handed_off(lane, std::move(item->connection), item->sent_at - item->queued_at);
+      l.queue.ack();
+    }
     l.ack_deadline.reset();
     if (const Item* next = l.queue.in_flight()) {
       l.ack_deadline = next->sent_at + settings_.ack_timeout;
@@ -256,6 +264,7 @@ class Dispatcher {
   std::size_t in_flight_count(std::size_t lane) const { return lanes_[lane].queue.in_flight_count(); }
   // What the rule sees, in routing order (ready, load); current as of the last dispatch.
   const std::vector<SlotView>& views() {
+    views_stale_ = true;  // the load too, whatever the rule reads
     refresh_views();
     return views_;
   }
@@ -381,7 +390,12 @@ class Dispatcher {
     return rehash_target(home, views_.size(), [&](std::size_t i) { return views_[i].ready; });
   }
 
+  // Before each pick. The slots' `ready` changes only with their state and the routing
+  // order (which mark the views stale); their load with every connection, so it is
+  // counted each time only for a rule that reads it (the hand-off path skips the loop).
   void refresh_views() {
+    if (!views_stale_ && !reads_load_) return;
+    views_stale_ = false;
     views_.resize(order_.size());
     for (std::size_t i = 0; i < order_.size(); ++i) {
       const Lane& l = lanes_[order_[i]];
@@ -394,6 +408,8 @@ class Dispatcher {
   DispatchSettings settings_;
   std::unique_ptr<DispatchPolicy> policy_;
   bool affinity_ = false;
+  bool reads_load_ = true;
+  bool views_stale_ = true;
   bool stopping_ = false;
   std::vector<Lane> lanes_;
   std::vector<std::size_t> order_;  // the lanes of the routing order: slot 1, 2, ...

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -24,33 +25,34 @@ class HandoffQueue {
   // Items are owners (sockets): moved, never copied (and a vector of lanes moves them).
   HandoffQueue(const HandoffQueue&) = delete;
   HandoffQueue& operator=(const HandoffQueue&) = delete;
-  HandoffQueue(HandoffQueue&&) = default;
-  HandoffQueue& operator=(HandoffQueue&&) = default;
+  HandoffQueue(HandoffQueue&& other) noexcept
+      : items_(std::move(other.items_)), in_flight_(std::exchange(other.in_flight_, 0)) {}
+  HandoffQueue& operator=(HandoffQueue&& other) noexcept {
+    items_ = std::move(other.items_);
+    in_flight_ = std::exchange(other.in_flight_, 0);
+    return *this;
+  }
 
-  void push(T item) { waiting_.push_back(std::move(item)); }
+  void push(T item) { items_.push_back(std::move(item)); }
 
   // Starts sending the next waiting item if fewer than `window` are in flight; returns it
-  // for sending.
+  // for sending. (It stays where it is: the items in flight are the first in line.)
   T* begin_send(std::size_t window = 1) {
-    if (in_flight_.size() >= window || waiting_.empty()) return nullptr;
-    in_flight_.push_back(std::move(waiting_.front()));
-    waiting_.pop_front();
-    return &in_flight_.back();
+    if (in_flight_ >= window || in_flight_ == items_.size()) return nullptr;
+    return &items_[in_flight_++];
   }
   // The item begin_send() returned could not go: first in line again.
   void cancel_send() {
-    if (in_flight_.empty()) return;
-    waiting_.push_front(std::move(in_flight_.back()));
-    in_flight_.pop_back();
+    if (in_flight_ > 0) --in_flight_;
   }
 
-  // The worker has the oldest item in flight (answers come in the order items went):
-  // returns it so the caller can close its copy.
-  std::optional<T> ack() {
-    if (in_flight_.empty()) return std::nullopt;
-    std::optional<T> out(std::move(in_flight_.front()));
-    in_flight_.pop_front();
-    return out;
+  // The worker has the oldest item in flight (answers come in the order items went): it
+  // goes (the caller took what it needed from in_flight() first). False if none was.
+  bool ack() {
+    if (in_flight_ == 0) return false;
+    items_.pop_front();
+    --in_flight_;
+    return true;
   }
 
   // The worker is gone: everything it had not acknowledged, the items in flight first,
@@ -60,44 +62,41 @@ class HandoffQueue {
     return take_waiting();
   }
 
-  // The worker that had the items in flight is gone without answering: they go back to
+  // The worker that had the items in flight is gone without answering: they wait again at
   // the head of the queue, in the order they went, to be sent again to whoever serves
   // the slot next.
-  void requeue_in_flight() {
-    while (!in_flight_.empty()) {
-      waiting_.push_front(std::move(in_flight_.back()));
-      in_flight_.pop_back();
-    }
-  }
+  void requeue_in_flight() { in_flight_ = 0; }
 
   // Waiting items only (those in flight stay), oldest first: for moving them elsewhere.
   std::vector<T> take_waiting() {
     std::vector<T> out;
-    for (auto& item : waiting_) out.push_back(std::move(item));
-    waiting_.clear();
+    for (std::size_t i = in_flight_; i < items_.size(); ++i) out.push_back(std::move(items_[i]));
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(in_flight_), items_.end());
     return out;
   }
 
   // The oldest waiting item, to check its age; pop_waiting removes it.
-  T* oldest_waiting() { return waiting_.empty() ? nullptr : &waiting_.front(); }
-  const T* oldest_waiting() const { return waiting_.empty() ? nullptr : &waiting_.front(); }
+  T* oldest_waiting() { return waiting() == 0 ? nullptr : &items_[in_flight_]; }
+  const T* oldest_waiting() const { return waiting() == 0 ? nullptr : &items_[in_flight_]; }
   std::optional<T> pop_waiting() {
-    if (waiting_.empty()) return std::nullopt;
-    std::optional<T> out(std::move(waiting_.front()));
-    waiting_.pop_front();
+    if (waiting() == 0) return std::nullopt;
+    std::optional<T> out(std::move(items_[in_flight_]));
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
     return out;
   }
 
   // The oldest item in flight (the next answer's), if any.
-  T* in_flight() { return in_flight_.empty() ? nullptr : &in_flight_.front(); }
-  const T* in_flight() const { return in_flight_.empty() ? nullptr : &in_flight_.front(); }
-  std::size_t in_flight_count() const { return in_flight_.size(); }
-  std::size_t waiting() const { return waiting_.size(); }
-  std::size_t size() const { return waiting_.size() + in_flight_.size(); }
+  T* in_flight() { return in_flight_ == 0 ? nullptr : &items_.front(); }
+  const T* in_flight() const { return in_flight_ == 0 ? nullptr : &items_.front(); }
+  std::size_t in_flight_count() const { return in_flight_; }
+  std::size_t waiting() const { return items_.size() - in_flight_; }
+  std::size_t size() const { return items_.size(); }
 
  private:
-  std::deque<T> waiting_;
-  std::deque<T> in_flight_;  // sent, oldest first
+  // The items in flight first (sent, oldest first), then those waiting: sending one only
+  // moves the boundary (the hand-off path moves no item between containers).
+  std::deque<T> items_;
+  std::size_t in_flight_ = 0;
 };
 
 }  // namespace handoff

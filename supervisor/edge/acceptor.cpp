@@ -35,6 +35,7 @@ int Acceptor::start(UvHandle<uv_tcp_t> socket, int backlog, OnConnection on_conn
   if (const int rc = uv_poll_start(poll.get(), UV_READABLE, &Acceptor::readable); rc != 0) return rc;
   pause_ = Timer(socket_->loop);
   poll_ = std::move(poll);
+  listening_ = fd;
   return 0;
 }
 
@@ -52,16 +53,14 @@ void Acceptor::readable(uv_poll_t* handle, int status, int) {
 }
 
 void Acceptor::accept_waiting() {
-  const uv_os_sock_t listening = platform::socket_of(socket_.get());
   uv_loop_t* loop = socket_->loop;
   for (int i = 0; i < kAcceptsPerWakeup && poll_; ++i) {
     sockaddr_storage peer;
-    const std::intptr_t fd = platform::accept_plain(listening, peer);
+    const std::intptr_t fd = platform::accept_plain(listening_, peer);
     if (fd == UV_EAGAIN) return;
     if (fd == UV_ECONNABORTED) continue;  // the client gave up before we took it
     if (fd < 0) return pause_after(static_cast<int>(fd));
-    auto connection = std::make_unique<Connection>();
-    connection->socket = ClientSocket(loop, fd);
+    auto connection = std::make_unique<Connection>(ClientSocket(loop, fd));
     if (!set_peer(*connection, reinterpret_cast<const sockaddr&>(peer))) continue;  // closed with it
     on_connection_(std::move(connection));  // may close() this acceptor: the loop checks poll_
   }

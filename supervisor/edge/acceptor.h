@@ -43,6 +43,7 @@ class Acceptor {
 
   UvHandle<uv_tcp_t> socket_;
   UvHandle<uv_poll_t> poll_;
+  uv_os_sock_t listening_ = {};  // socket_'s descriptor, for accept_plain (with poll_)
   Timer pause_;
   OnConnection on_connection_;
   OnError on_error_;

@@ -318,14 +318,16 @@ void App::sample_usage() {
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
 void App::dispatch(ConnectionPtr connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
-  const Connection& c = *connection;
+  Connection& c = *connection;
+  const TimePoint t = now();
+  if (c.accepted_at == TimePoint{}) c.accepted_at = t;  // accepted just now (one clock read for both)
   const RouteInput input{c.address_bytes(), head, c.address_text, c.port};
   // Kept for a second look only where the rule reads the connection.
   std::unique_ptr<const RouteFacts> facts;
   if (reads_connection(*policy_entry_))
     facts = std::make_unique<const RouteFacts>(c.address_bytes(), c.address_text, c.port, head,
                                                policy_entry_->needs_head);
-  dispatcher_.dispatch(std::move(connection), input, std::move(facts), now(), waiting_since);
+  dispatcher_.dispatch(std::move(connection), input, std::move(facts), t, waiting_since);
   settled();
 }
 

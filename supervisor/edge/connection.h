@@ -26,7 +26,12 @@ struct Connection {
   std::string address_text;
   int port = 0;
   std::string listener;       // the listener's name
-  std::chrono::steady_clock::time_point accepted_at{};  // for the hand-off latency histogram
+  // The name goes into a `conn` line without escaping (its Listener checked it once); the
+  // address text always does (digits, dots, colons and hex, however it was made).
+  bool listener_plain = false;
+  // For the hand-off latency histogram: when the master took it. Read from the clock when
+  // first needed (classified, or dispatched at once), which is right after the accept.
+  std::chrono::steady_clock::time_point accepted_at{};
   // Bytes of the connection the master no longer has in the kernel (a worker handed the
   // socket back after reading them): they go to the next worker in `conn.head`.
   std::string carried;
@@ -38,6 +43,12 @@ struct Connection {
   bool asked = false;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
+
+  // One is made and freed for every connection the master accepts: freed ones are kept
+  // for the next (malloc and free cost about 150 instructions a pair on the hand-off path;
+  // callgrind, bench/handoff-cost.sh). Not under AddressSanitizer, which must see each.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* memory, std::size_t size) noexcept;
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;

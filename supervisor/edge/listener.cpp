@@ -8,6 +8,7 @@ namespace handoff {
 int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection on_connection,
                    std::optional<std::intptr_t> inherited) {
   config_ = config;
+  name_plain_ = ipc::plain_json_text(config_.name);
   on_connection_ = std::move(on_connection);
   int rc = 0;
   auto socket = UvHandle<uv_tcp_t>::make();
@@ -36,8 +37,8 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
       std::move(socket), config.backlog,
       [this](ConnectionPtr connection) {
         connection->id = next_id_++;
-        connection->accepted_at = std::chrono::steady_clock::now();
         connection->listener = config_.name;
+        connection->listener_plain = name_plain_;
         on_connection_(std::move(connection));
       },
       [this](int error) { log_event("accept_failed", {{"listener", config_.name}, {"error", uv_strerror(error)}}); });

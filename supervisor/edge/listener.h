@@ -43,6 +43,7 @@ class Listener {
   Acceptor acceptor_;
   UvHandle<uv_tcp_t> held_;  // kernel dispatch: the address held, not accepted from
   std::uint64_t next_id_ = 1;
+  bool name_plain_ = false;  // the name goes into a `conn` line as it is (checked once)
 };
 
 }  // namespace handoff

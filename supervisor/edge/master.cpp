@@ -123,8 +123,9 @@ void Master::wire_listeners() {
 
 void Master::accept(std::size_t i, ConnectionPtr connection) {
   Port& port = ports_[i];
-  if (port.classify) port.classifier->add(std::move(connection));
-  else route(i, std::move(connection), nullptr);
+  if (!port.classify) return route(i, std::move(connection), nullptr);  // its app's dispatch reads the clock
+  if (connection->accepted_at == TimePoint{}) connection->accepted_at = std::chrono::steady_clock::now();
+  port.classifier->add(std::move(connection));
 }
 
 void Master::route(std::size_t i, ConnectionPtr connection, const RequestHead* head) {

@@ -168,7 +168,7 @@ bool Slot::send(Connection& c) {
   if (in_flight_generation_ && *in_flight_generation_ != *generation) return false;
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
-  if (const int rc = p->worker->send_handle(ipc::encode_conn(conn_of(c)), c.socket); rc != 0) {
+  if (const int rc = p->worker->send_connection(conn_of(c), c.socket); rc != 0) {
     // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));
     return false;

@@ -211,20 +211,20 @@ int WorkerProcess::send(const ipc::Message& message) {
   return write_line(ipc::encode(message), 0, InFlight{});
 }
 
-int WorkerProcess::send_handle(std::string line, ClientSocket& socket) {
-  return send_in_flight(std::move(line), {.client = &socket});
+int WorkerProcess::send_handle(std::string_view line, ClientSocket& socket) {
+  return send_in_flight(line, {.client = &socket});
 }
 
-int WorkerProcess::send_handle(std::string line, uv_stream_t* socket) {
-  return send_in_flight(std::move(line), {.stream = socket});
+int WorkerProcess::send_handle(std::string_view line, uv_stream_t* socket) {
+  return send_in_flight(line, {.stream = socket});
 }
 
-int WorkerProcess::send_in_flight(std::string line, InFlight socket) {
+int WorkerProcess::send_in_flight(std::string_view line, InFlight socket) {
   if (!channel_open_) return UV_EPIPE;
   const std::uint64_t handle = end_.begin_handle();
   if (handle == 0) return UV_EBUSY;
   in_flight_.push_back(socket);
-  if (const int rc = write_line(std::move(line), handle, socket); rc != 0) {
+  if (const int rc = write_line(line, handle, socket); rc != 0) {
     // Not sent (the dispatcher keeps the connection); those before it stay in flight.
     end_.cancel_handle();
     in_flight_.pop_back();
@@ -236,26 +236,25 @@ int WorkerProcess::send_in_flight(std::string line, InFlight socket) {
 bool WorkerProcess::write(std::string line, std::uint64_t handle) {
   // A handle line here is a resend (a window of 1): the one socket in flight.
   if (!channel_open_ || (handle != 0 && in_flight_.empty())) return false;
-  return write_line(std::move(line), handle, handle ? in_flight_.front() : InFlight{}) == 0;
+  return write_line(line, handle, handle ? in_flight_.front() : InFlight{}) == 0;
 }
 
-int WorkerProcess::write_line(std::string line, std::uint64_t handle, InFlight socket) {
+int WorkerProcess::write_line(std::string_view line, std::uint64_t handle, InFlight socket) {
   // Nearly every line goes out at once (a socketpair with room): written here, with no
   // request to allocate, no callback and no pass of the loop (callgrind: the hand-off path).
   // An error (EPIPE: the worker shut its end) is left to the queued write below, whose
-  // callback loses the channel as it always did.
+  // callback loses the channel as it always did. Only a line that must wait is copied.
   const long now = socket ? try_send_with(socket, line) : UvWrite::try_now(channel_.stream(), line, nullptr);
   if (now > 0) {
     // A handle line's bytes stay with its channel end until the answer, for a resend: the
     // answer cannot come before the rest of the line below has gone.
-    const bool whole = static_cast<std::size_t>(now) == line.size();
-    if (handle != 0) end_.written(handle, whole ? std::move(line) : std::string(line), *this);
-    if (whole) return 0;
-    line.erase(0, static_cast<std::size_t>(now));  // its descriptor went with the first bytes
+    if (handle != 0) end_.written(handle, line, *this);
+    if (static_cast<std::size_t>(now) == line.size()) return 0;
+    line.remove_prefix(static_cast<std::size_t>(now));  // its descriptor went with the first bytes
     handle = 0;
     socket = {};
   }
-  auto write = std::make_unique<UvWrite>(std::move(line));
+  auto write = std::make_unique<UvWrite>(std::string(line));
   write->tag = handle;
   auto done = [](UvWrite& w, int status) {
     // The stream's `data` is cleared before it closes: a write cancelled by the close

@@ -77,8 +77,13 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   // (UV_EBUSY while the window is full); answers come in the order handles went. A NACK
   // sends both again (a window of 1); `socket` must stay open until then, or until the
   // process exits. Returns a libuv error code.
-  int send_handle(std::string line, ClientSocket& socket);
-  int send_handle(std::string line, uv_stream_t* socket);  // a libuv handle's (a slot's listening socket)
+  int send_handle(std::string_view line, ClientSocket& socket);
+  int send_handle(std::string_view line, uv_stream_t* socket);  // a libuv handle's (a slot's listening socket)
+  // The same for a connection: its `conn` line is encoded into this process's own buffer
+  // (the hand-off path allocates nothing for it).
+  int send_connection(const ipc::ConnView& conn, ClientSocket& socket) {
+    return send_handle(ipc::encode_conn(conn, line_buffer_), socket);
+  }
   // The worker's `hello` asked to take several handles before it answers.
   void set_window(int window) { end_.set_window(window); }
   std::size_t handles_in_flight() const { return end_.handles_in_flight(); }
@@ -106,8 +111,8 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   std::optional<std::string> take_pending(std::size_t& taken);
   void close_channel();
   // Queues `line`; with a ChannelEnd handle number, with `socket`. A libuv error code.
-  int write_line(std::string line, std::uint64_t handle, InFlight socket);
-  int send_in_flight(std::string line, InFlight socket);
+  int write_line(std::string_view line, std::uint64_t handle, InFlight socket);
+  int send_in_flight(std::string_view line, InFlight socket);
   // A handle line written at once with its socket: bytes written, 0 if the channel has no
   // room now, or a libuv error.
   long try_send_with(InFlight socket, std::string_view line);
@@ -134,6 +139,7 @@ class WorkerProcess final : ipc::ChannelEnd::Effects {
   bool exited_ = false;
   bool channel_open_ = false;
   char read_buffer_[64 * 1024];
+  std::string line_buffer_;  // send_connection()'s lines, one after the other
 };
 
 }  // namespace handoff

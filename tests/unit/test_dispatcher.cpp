@@ -449,3 +449,26 @@ TEST_CASE("dispatcher: least_connections picks the ready slot with the least loa
   CHECK(f.d.waiting(f.lanes[2]) == 1);
   CHECK(f.fx.sent_to(0).empty());
 }
+
+TEST_CASE("dispatcher: only rules that read the load have it counted before each pick; every rule sees `ready` current") {
+  // The hand-off path skips counting the load for rules that never read it.
+  std::string error;
+  for (const auto& [name, reads] : std::vector<std::pair<std::string, bool>>{
+           {"round_robin", false}, {"ip_hash", false}, {"least_connections", true}, {"url_segment", false}}) {
+    CAPTURE(name);
+    CHECK(make_policy(rule(name), LibraryLoader{}, error)->reads_load() == reads);
+  }
+  RuleConfig keyed = rule("url_segment");
+  keyed.missing_key = "least_connections";  // its fallback reads the load
+  CHECK(make_policy(keyed, LibraryLoader{}, error)->reads_load());
+  // Round robin follows slots going up and down between picks.
+  Fixture f(rule("round_robin"), 3, 1);
+  f.d.dispatch(1, nullptr, t0);
+  f.up(2);
+  f.d.dispatch(2, nullptr, t0);
+  f.down(0);
+  f.d.dispatch(3, nullptr, t0);
+  CHECK(f.fx.sent_to(0) == std::vector<int>{1});
+  CHECK(f.fx.sent_to(2) == std::vector<int>{2});
+  CHECK(f.d.waiting(f.lanes[2]) == 1);  // 3: slot 3 again (slot 1 is down), behind 2 in flight
+}

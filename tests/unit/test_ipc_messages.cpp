@@ -115,6 +115,24 @@ TEST_CASE("encode_conn writes encode(Handle)'s line, and finds a character to es
   }
 }
 
+TEST_CASE("encode_conn into reused storage writes the same lines, long after short and short after long") {
+  std::string storage;
+  const std::string long_head(5000, 'x');
+  for (const std::string& head : {std::string(), long_head, std::string("GET /"), std::string()}) {
+    const ipc::Conn conn{7, "::ffff:10.0.0.1", 65535, "web", head};
+    const ipc::ConnView view{.id = conn.id, .remote_address = conn.remote_address, .remote_port = conn.remote_port,
+                             .listener = conn.listener, .head = conn.head};
+    CHECK(ipc::encode_conn(view, storage) == ipc::encode(ipc::Handle{conn}));
+    // Checked once by the caller (plain): the same line without the check.
+    CHECK(ipc::plain_json_text(view.listener));
+    ipc::ConnView plain = view;
+    plain.plain = true;
+    CHECK(ipc::encode_conn(plain, storage) == ipc::encode(ipc::Handle{conn}));
+  }
+  CHECK(!ipc::plain_json_text("a\"b"));
+  CHECK(!ipc::plain_json_text("caf\xc3\xa9"));
+}
+
 TEST_CASE("a handle line has room for the largest numbers and any head length") {
   // The line is written into a buffer sized in advance: the widest id and port, and heads
   // of every length modulo 3 (base64's padding), up to a 64 KiB head.

@@ -19,6 +19,7 @@ class RoundRobin final : public DispatchPolicy {
     }
     return Decision::wait();
   }
+  bool reads_load() const override { return false; }
 
  private:
   std::size_t next_ = 0;
@@ -51,6 +52,7 @@ class IpHash final : public DispatchPolicy {
     if (slots.empty()) return Decision::wait();
     return Decision::to(slot_for_address(input.client_address, slots.size()));
   }
+  bool reads_load() const override { return false; }
 };
 
 // The L7 rules: a key from the request head (route_key.h) names the slot, by consistent
@@ -78,6 +80,7 @@ class KeyRule final : public DispatchPolicy {
     if (fallback_) return fallback_->pick(input, slots);
     return Decision::refuse(404);
   }
+  bool reads_load() const override { return fallback_ && fallback_->reads_load(); }
 
  private:
   const RuleConfig config_;

@@ -72,6 +72,9 @@ class DispatchPolicy {
  public:
   virtual ~DispatchPolicy() = default;
   virtual Decision pick(const RouteInput& input, std::span<const SlotView> slots) = 0;
+  // Whether pick() reads SlotView::load: the dispatcher counts it before each pick only
+  // then (the slots' `ready` is always current).
+  virtual bool reads_load() const { return true; }
 };
 
 // A rule that cannot be made (a plugin that fails to load): the reason, for the error.
