@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace handoff {
@@ -49,6 +50,21 @@ bool parse_groups(std::string_view text, bool may_end_in_ipv4, std::vector<unsig
   }
 }
 
+struct OctetText {
+  char digits[3];
+  unsigned char length;
+};
+constexpr auto kOctetTexts = [] {
+  std::array<OctetText, 256> texts{};
+  for (unsigned v = 0; v < 256; ++v) {
+    OctetText& t = texts[v];
+    if (v >= 100) t.digits[t.length++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) t.digits[t.length++] = static_cast<char>('0' + v / 10 % 10);
+    t.digits[t.length++] = static_cast<char>('0' + v % 10);
+  }
+  return texts;
+}();
+
 }  // namespace
 
 std::optional<std::array<unsigned char, 4>> parse_ipv4_text(std::string_view text) {
@@ -93,18 +109,22 @@ std::optional<std::array<unsigned char, 16>> parse_ipv6_text(std::string_view te
 }
 
 std::string ipv4_text(std::span<const unsigned char, 4> a) {
-  // Digit by digit: the master formats every client address it accepts, and snprintf
-  // cost about 1,800 instructions for one (callgrind, bench/handoff-cost.sh).
-  char text[16];
-  char* p = text;
+  char text[15];
+  return std::string(text, static_cast<std::size_t>(write_ipv4_text(a, text) - text));
+}
+
+char* write_ipv4_text(std::span<const unsigned char, 4> a, char* p) {
+  // From a table of the 256 octets' texts: the master formats every client address it
+  // accepts (snprintf cost about 1,800 instructions, digit by digit about 80; callgrind,
+  // bench/handoff-cost.sh). Three bytes are copied each time, the length advanced: the
+  // last octet starts at most at 12, so 15 bytes hold it all.
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (i > 0) *p++ = '.';
-    const unsigned v = a[i];
-    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-    *p++ = static_cast<char>('0' + v % 10);
+    const OctetText& octet = kOctetTexts[a[i]];
+    std::memcpy(p, octet.digits, 3);
+    p += octet.length;
   }
-  return std::string(text, static_cast<std::size_t>(p - text));
+  return p;
 }
 
 std::string ipv6_text(std::span<const unsigned char, 16> a) {

@@ -21,6 +21,8 @@ std::optional<std::array<unsigned char, 4>> parse_ipv4_text(std::string_view tex
 std::optional<std::array<unsigned char, 16>> parse_ipv6_text(std::string_view text);
 
 std::string ipv4_text(std::span<const unsigned char, 4> address);
+// The same into `out` (at least 15 bytes, no terminator): the end of what was written.
+char* write_ipv4_text(std::span<const unsigned char, 4> address, char* out);
 std::string ipv6_text(std::span<const unsigned char, 16> address);
 
 }  // namespace handoff

@@ -71,7 +71,9 @@ bool set_peer(Connection& c, const sockaddr& peer) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(&in->sin_addr);
     store_address(c, bytes, 4);
     c.port = ntohs(in->sin_port);
-    c.address_text = ipv4_text(std::span<const unsigned char, 4>(bytes, 4));
+    char text[15];
+    const char* end = write_ipv4_text(std::span<const unsigned char, 4>(bytes, 4), text);
+    c.address_text.assign(text, static_cast<std::size_t>(end - text));
   } else if (peer.sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
     const auto* bytes = reinterpret_cast<const unsigned char*>(&in6->sin6_addr);

@@ -124,3 +124,15 @@ TEST_CASE("ip_text and libuv agree on a seeded sweep of random texts and address
     agrees_on_text(uv_format(bytes.data(), false));
   }
 }
+
+TEST_CASE("ip_text writes every octet of an IPv4 address as uv_inet_ntop does, into 15 bytes") {
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto b = static_cast<unsigned char>(v);
+    for (const std::array<unsigned char, 4> bytes : {std::array<unsigned char, 4>{b, b, b, b},
+                                                     std::array<unsigned char, 4>{b, 0, 255, b}}) {
+      char out[15];
+      const char* end = write_ipv4_text(bytes, out);
+      CHECK(std::string(out, static_cast<std::size_t>(end - out)) == uv_format(bytes.data(), false));
+    }
+  }
+}
