@@ -104,16 +104,13 @@ std::string connection_line_start(std::string_view tag) {
 const std::string kConnStart = connection_line_start(names::kConn);
 const std::string kHandbackStart = connection_line_start(names::kHandback);
 
-// `start`: kConnStart or kHandbackStart. Written into `storage` (grown when too small,
-// never shrunk: its size is a high-water mark); the line is its first bytes.
+// `start`: kConnStart or kHandbackStart, then the fields, the strings ready for JSON.
+// Written into `storage` (grown when too small, never shrunk: its size is a high-water
+// mark); the line is its first bytes.
 template <class Connection>
-std::string_view connection_line(const std::string& start, const Connection& c, bool head_always, std::string& storage) {
+std::string_view connection_line(const std::string& start, const Connection& c, bool head_always, JsonString remote,
+                                 JsonString listener, std::string& storage) {
   using namespace std::string_view_literals;
-  std::string remote_scratch, listener_scratch;
-  bool plain = false;
-  if constexpr (requires { c.plain; }) plain = c.plain;
-  const JsonString remote = plain ? JsonString{c.remote_address, false} : json_string(c.remote_address, remote_scratch);
-  const JsonString listener = plain ? JsonString{c.listener, false} : json_string(c.listener, listener_scratch);
   const bool with_head = head_always || !c.head.empty();
   const std::size_t head_size = with_head ? (c.head.size() + 2) / 3 * 4 : 0;
   // The fixed parts (47 characters), two numbers of at most 20 characters each, the
@@ -136,6 +133,17 @@ std::string_view connection_line(const std::string& start, const Connection& c, 
   }
   out.put("}}\n"sv);
   return {storage.data(), out.length()};
+}
+
+// The same, its strings checked for escaping unless the caller did (ConnView::plain).
+template <class Connection>
+std::string_view connection_line(const std::string& start, const Connection& c, bool head_always, std::string& storage) {
+  bool plain = false;
+  if constexpr (requires { c.plain; }) plain = c.plain;
+  if (plain) return connection_line(start, c, head_always, {c.remote_address, false}, {c.listener, false}, storage);
+  std::string remote_scratch, listener_scratch;
+  return connection_line(start, c, head_always, json_string(c.remote_address, remote_scratch),
+                         json_string(c.listener, listener_scratch), storage);
 }
 
 template <class Connection>

@@ -389,8 +389,7 @@ void App::queue_length(std::size_t lane, std::size_t waiting) {
   if (Slot* slot = by_lane_[lane]) slot->show_queued(waiting);
 }
 
-void App::settled() {
-  if (misbehaving_.empty() && !dispatcher_.deadline_moved()) return;  // the hand-off path
+void App::settle_effects() {
   if (!misbehaving_.empty())
     for (auto pending = std::exchange(misbehaving_, {}); auto& m : pending)
       if (Slot* slot = by_lane_[m.lane]) slot->misbehaved(m.reason, std::move(m.detail));

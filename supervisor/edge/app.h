@@ -146,7 +146,11 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   bool start_roll(const char* why);
 
   // After each event the dispatcher took: kills it asked for, queue lengths shown, its timer.
-  void settled();
+  // Inline: on the hand-off path there is nothing to do.
+  void settled() {
+    if (!misbehaving_.empty() || dispatcher_.deadline_moved()) settle_effects();
+  }
+  void settle_effects();
   void arm_timer();
   Slot& add_slot(int number);
   void ready_changed();  // readiness counts, and the app's end when stopping
