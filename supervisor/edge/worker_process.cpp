@@ -132,6 +132,8 @@ void WorkerProcess::alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void WorkerProcess::on_channel_bytes(std::string_view bytes) {
   if (end_.broken()) return;
+  // The usual read (ACKs) brings no descriptor: nothing to take.
+  if (uv_pipe_pending_count(channel_.get()) == 0) return end_.feed(bytes, 0, *this);
   std::size_t taken = 0;
   const auto unusable = take_pending(taken);
   end_.feed(bytes, taken, *this, unusable ? std::string_view(*unusable) : std::string_view());
