@@ -17,7 +17,9 @@ struct ConfigError {
 
   std::string to_string() const {
     std::string s = file;
-    if (where.line > 0) s += ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+    // Appended piece by piece: `":" + std::to_string(...)` trips GCC 12's -Wrestrict at -O3
+    // (a false positive, GCC bug 105329).
+    if (where.line > 0) s.append(":").append(std::to_string(where.line)).append(":").append(std::to_string(where.column));
     s += ": ";
     if (!field.empty()) s += field + ": ";
     return s + message;

@@ -1,8 +1,6 @@
 #include "supervisor/edge/connection.h"
 
 #include <cstring>
-#include <new>
-#include <vector>
 
 #include "supervisor/core/address.h"
 #include "supervisor/core/ip_text.h"
@@ -14,34 +12,40 @@ namespace handoff {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::size_t kSpareConnections = 0;
+#if defined(__SANITIZE_ADDRESS__)  // GCC's; clang's is __has_feature(address_sanitizer)
+#define HANDOFF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HANDOFF_ASAN 1
+#endif
+#endif
+#if defined(HANDOFF_ASAN)
+constexpr std::size_t kSpareConnections = 0;  // AddressSanitizer must see every allocation
 #else
 constexpr std::size_t kSpareConnections = 256;  // a burst's worth; beyond it, malloc's again
 #endif
 
-// The master's loop is one thread, but nothing stops another from making a Connection.
-thread_local std::vector<void*> spare_connections;
+// Freed connections' memory, for the next ones. Trivially destructible, so usable until
+// the thread's very end (a connection destroyed late in exit still finds it); what it holds
+// then stays reachable from it. (The master's loop is one thread, but nothing stops another
+// from making a Connection.)
+struct SpareConnections {
+  void* blocks[kSpareConnections > 0 ? kSpareConnections : 1];
+  std::size_t count;
+};
+thread_local constinit SpareConnections spare{};
 
 }  // namespace
 
 void* Connection::operator new(std::size_t size) {
-  if (size == sizeof(Connection) && !spare_connections.empty()) {
-    void* memory = spare_connections.back();
-    spare_connections.pop_back();
-    return memory;
-  }
+  if (size == sizeof(Connection) && spare.count > 0) return spare.blocks[--spare.count];
   return ::operator new(size);
 }
 
 void Connection::operator delete(void* memory, std::size_t size) noexcept {
-  if (size == sizeof(Connection) && spare_connections.size() < kSpareConnections) {
-    try {
-      if (spare_connections.capacity() == 0) spare_connections.reserve(kSpareConnections);
-      spare_connections.push_back(memory);
-      return;
-    } catch (const std::bad_alloc&) {
-    }
+  if (size == sizeof(Connection) && spare.count < kSpareConnections) {
+    spare.blocks[spare.count++] = memory;
+    return;
   }
   ::operator delete(memory);
 }
