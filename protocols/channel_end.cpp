@@ -1,5 +1,6 @@
 #include "protocols/channel_end.h"
 
+#include <array>
 #include <utility>
 #include <variant>
 
@@ -9,6 +10,15 @@ namespace {
 // decode() reports a NODE_HANDLE whose `msg` is bad as a DecodeError; a worker still NACKs
 // it (its descriptor is closed), as Node's receiver answers every NODE_HANDLE.
 bool looks_like_handle(std::string_view line) { return line.find("\"NODE_HANDLE\"") != std::string_view::npos; }
+
+// An ACK as it comes, with its newline: {"cmd":"NODE_HANDLE_ACK"}\n.
+constexpr auto kAckLineBytes = [] {
+  std::array<char, names::kHandleAckLine.size() + 1> bytes{};
+  for (std::size_t i = 0; i < names::kHandleAckLine.size(); ++i) bytes[i] = names::kHandleAckLine[i];
+  bytes.back() = '\n';
+  return bytes;
+}();
+constexpr std::string_view kAckLine(kAckLineBytes.data(), kAckLineBytes.size());
 
 }  // namespace
 
@@ -25,9 +35,8 @@ void ChannelEnd::feed(std::string_view bytes, std::size_t descriptors, Effects& 
   // nothing else) settles them without framing or decoding, when no line is begun and no
   // descriptor waits for one, as on_line() would.
   if (descriptors == 0 && held_ == 0 && framer_.idle() && !pairing_.unfinished_line_owns_handle()) {
-    while (bytes.size() > names::kHandleAckLine.size() && bytes.starts_with(names::kHandleAckLine) &&
-           bytes[names::kHandleAckLine.size()] == '\n') {
-      bytes.remove_prefix(names::kHandleAckLine.size() + 1);
+    while (bytes.starts_with(kAckLine)) {
+      bytes.remove_prefix(kAckLine.size());
       on_answer(true, fx);
       if (broken_) return;
     }

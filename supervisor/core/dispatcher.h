@@ -61,9 +61,10 @@ class DispatchEffects {
   virtual bool send(std::size_t lane, T& connection) = 0;
   // Answers `status` (503, 404, a plugin's) and closes.
   virtual void reject(T connection, int status) = 0;
-  // The lane's worker acknowledged it: the caller's copy may go. `queue_wait` is how long
-  // it waited in the lane's queue before it was sent (0 when the worker was free).
-  virtual void handed_off(std::size_t lane, T connection, TimePoint::duration queue_wait) = 0;
+  // The lane's worker acknowledged it; the dispatcher lets the caller's copy go right
+  // after. `queue_wait` is how long it waited in the lane's queue before it was sent (0
+  // when the worker was free).
+  virtual void handed_off(std::size_t lane, const T& connection, TimePoint::duration queue_wait) = 0;
   // The lane's worker with the handle in flight is broken (no ACK in time, NACKs).
   virtual void misbehaved(std::size_t lane, KillReason reason, std::string detail) = 0;
   // The oldest waiting connection waited queue.timeout (it is rejected with 503).
@@ -162,14 +163,14 @@ class Dispatcher {
   // connection is routed again (null for rules that read nothing of it: reads_connection).
   // `waiting_since`: when it began to wait, if before now (a connection the master took from
   // a slot's kernel queue waited there first): queue.timeout counts from then.
-  void dispatch(T connection, const RouteInput& input, std::unique_ptr<const RouteFacts> facts, TimePoint now,
+  void dispatch(T&& connection, const RouteInput& input, std::unique_ptr<const RouteFacts>&& facts, TimePoint now,
                 std::optional<TimePoint> waiting_since = std::nullopt) {
     if (stopping_ || order_.empty() || !policy_) return effects_.reject(std::move(connection), 503);
     refresh_views();
     route(Item{std::move(connection), std::move(facts), earliest(now, waiting_since)}, policy_->pick(input, views_), now);
   }
   // The same, routed from its facts alone (a connection routed again).
-  void dispatch(T connection, std::unique_ptr<const RouteFacts> facts, TimePoint now,
+  void dispatch(T&& connection, std::unique_ptr<const RouteFacts>&& facts, TimePoint now,
                 std::optional<TimePoint> waiting_since = std::nullopt) {
     if (stopping_ || order_.empty() || !policy_) return effects_.reject(std::move(connection), 503);
     refresh_views();
@@ -183,15 +184,15 @@ class Dispatcher {
   void ack(std::size_t lane, TimePoint now) {
     Lane& l = lanes_[lane];
     if (Item* item = l.queue.in_flight()) {
-      effects_.handed_off(lane, std::move(item->connection), item->sent_at - item->queued_at);
-      l.queue.ack();
+      effects_.handed_off(lane, item->connection, item->sent_at - item->queued_at);
+      l.queue.ack();  // the connection goes with it
     }
     l.ack_deadline.reset();
     if (const Item* next = l.queue.in_flight()) {
       l.ack_deadline = next->sent_at + settings_.ack_timeout;
       note_deadline(*l.ack_deadline);
     }
-    pump(lane, now);
+    if (l.queue.waiting() > 0 || l.reported != 0) pump(lane, now);  // (nothing to send or report otherwise)
   }
 
   // The lane's worker refused its handle in flight: its channel resent it on each NACK,

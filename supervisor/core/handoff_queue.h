@@ -34,7 +34,7 @@ class HandoffQueue {
     return *this;
   }
 
-  void push(T item) {
+  void push(T&& item) {
     if (items_.full()) items_.set_capacity(std::max<std::size_t>(16, items_.capacity() * 2));
     items_.push_back(std::move(item));
   }

@@ -17,7 +17,7 @@ namespace handoff {
 
 class Acceptor {
  public:
-  using OnConnection = std::function<void(ConnectionPtr)>;
+  using OnConnection = std::function<void(ConnectionPtr&&)>;
   using OnError = std::function<void(int uv_error)>;
 
   Acceptor() = default;

@@ -173,7 +173,7 @@ std::unique_ptr<Acceptor> App::accept_for(UvHandle<uv_tcp_t> socket, int& error)
   auto acceptor = std::make_unique<Acceptor>();
   error = acceptor->start(
       std::move(socket), config_->kernel_listener ? config_->kernel_listener->backlog : 511,
-      [this](ConnectionPtr c) { dispatch_from_kernel_queue(std::move(c)); }, [](int) {});
+      [this](ConnectionPtr&& c) { dispatch_from_kernel_queue(std::move(c)); }, [](int) {});
   return acceptor;
 }
 
@@ -317,7 +317,7 @@ void App::sample_usage() {
 
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
-void App::dispatch(ConnectionPtr connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
+void App::dispatch(ConnectionPtr&& connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
   Connection& c = *connection;
   const TimePoint t = now();
   if (c.accepted_at == TimePoint{}) c.accepted_at = t;  // accepted just now (one clock read for both)
@@ -335,8 +335,8 @@ void App::reject(ConnectionPtr connection, int status) { handoff::reject(std::mo
 
 bool App::send(std::size_t lane, ConnectionPtr& connection) { return by_lane_[lane]->send(*connection); }
 
-void App::handed_off(std::size_t, ConnectionPtr connection, TimePoint::duration queue_wait) {
-  // Its ACK came: the hand-off latency; the connection closes our copy as it goes.
+void App::handed_off(std::size_t, const ConnectionPtr& connection, TimePoint::duration queue_wait) {
+  // Its ACK came: the hand-off latency (the dispatcher then closes our copy).
   queue_wait_.observe(std::chrono::duration<double>(queue_wait).count());
   handoff_latency_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - connection->accepted_at).count());

@@ -82,7 +82,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void sample_usage();
 
   // `waiting_since`: when it began to wait, if earlier than now (Dispatcher::dispatch).
-  void dispatch(ConnectionPtr connection, const RequestHead* head = nullptr,
+  void dispatch(ConnectionPtr&& connection, const RequestHead* head = nullptr,
                 std::optional<TimePoint> waiting_since = std::nullopt);
 
   // Whether this app's rule reads the request head (its listeners then peek it).
@@ -132,7 +132,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void replacement_done(int slot, bool ok) override;
   // DispatchEffects
   bool send(std::size_t lane, ConnectionPtr& connection) override;
-  void handed_off(std::size_t lane, ConnectionPtr connection, TimePoint::duration queue_wait) override;
+  void handed_off(std::size_t lane, const ConnectionPtr& connection, TimePoint::duration queue_wait) override;
   void misbehaved(std::size_t lane, KillReason reason, std::string detail) override;
   void queue_timeout(std::size_t lane) override;
   void queue_flushed(std::size_t lane, std::size_t connections) override;

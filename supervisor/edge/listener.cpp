@@ -35,7 +35,7 @@ int Listener::open(uv_loop_t* loop, const ListenerConfig& config, OnConnection o
   }
   return acceptor_.start(
       std::move(socket), config.backlog,
-      [this](ConnectionPtr connection) {
+      [this](ConnectionPtr&& connection) {
         connection->id = next_id_++;
         connection->listener = config_.name;
         connection->listener_plain = name_plain_;

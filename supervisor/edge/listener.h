@@ -20,7 +20,7 @@ namespace handoff {
 
 class Listener {
  public:
-  using OnConnection = std::function<void(ConnectionPtr)>;
+  using OnConnection = std::function<void(ConnectionPtr&&)>;
 
   // Binds and listens, or listens on an `inherited` socket already bound to the address
   // (LISTEN_FDS). Returns a libuv error code (e.g. UV_EADDRINUSE); 0 on success.

@@ -121,14 +121,14 @@ void Master::wire_listeners() {
   }
 }
 
-void Master::accept(std::size_t i, ConnectionPtr connection) {
+void Master::accept(std::size_t i, ConnectionPtr&& connection) {
   Port& port = ports_[i];
   if (!port.classify) return route(i, std::move(connection), nullptr);  // its app's dispatch reads the clock
   if (connection->accepted_at == TimePoint{}) connection->accepted_at = std::chrono::steady_clock::now();
   port.classifier->add(std::move(connection));
 }
 
-void Master::route(std::size_t i, ConnectionPtr connection, const RequestHead* head) {
+void Master::route(std::size_t i, ConnectionPtr&& connection, const RequestHead* head) {
   const Port& port = ports_[i];
   const auto owner = port.routes.owner(head);
   if (!owner) return reject(i, std::move(connection), 404);  // no app claims this path
@@ -306,7 +306,7 @@ int Master::run() {
     std::optional<std::intptr_t> fd;
     for (auto& socket : inherited)
       if (socket.fd >= 0 && socket.port == lc.port && socket.host == lc.host) fd = std::exchange(socket.fd, -1);
-    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr c) { accept(i, std::move(c)); }, fd);
+    const int rc = listener->open(&loop_, lc, [this, i](ConnectionPtr&& c) { accept(i, std::move(c)); }, fd);
     if (rc != 0) return cannot_listen(i, rc);
     log_event("listening", {{"listener", lc.name}, {"address", lc.host + ":" + std::to_string(lc.port)},
                             {"from", fd ? "LISTEN_FDS" : "bind"}});

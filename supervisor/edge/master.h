@@ -65,8 +65,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
   void wire_listeners();
   // A connection from listener `port` (its head read when the port needs one): picks the
   // app by URL prefix where apps share the port, then the app picks the slot.
-  void route(std::size_t port, ConnectionPtr connection, const RequestHead* head);
-  void accept(std::size_t port, ConnectionPtr connection);
+  void route(std::size_t port, ConnectionPtr&& connection, const RequestHead* head);
+  void accept(std::size_t port, ConnectionPtr&& connection);
   void handed_back(ConnectionPtr connection);
   // Every connection the master answers itself on a port (400, 404, 408, 431, 503): the
   // port's app counts it, or the listener when the port has several apps (none known).

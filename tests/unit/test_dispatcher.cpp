@@ -35,7 +35,7 @@ struct Recorder final : DispatchEffects<int> {
     return true;
   }
   void reject(int c, int status) override { rejected.emplace_back(c, status); }
-  void handed_off(std::size_t lane, int c, TimePoint::duration queue_wait) override {
+  void handed_off(std::size_t lane, const int& c, TimePoint::duration queue_wait) override {
     handed.emplace_back(lane, c);
     waits[c] = queue_wait;
   }
@@ -124,7 +124,7 @@ RuleConfig url_segment(bool direct) {
 
 TEST_CASE("dispatcher: round_robin sends to ready slots in turn, one handle in flight per slot until its ACK") {
   Fixture f(rule("round_robin"), 2, 2);
-  for (int c = 1; c <= 4; ++c) f.d.dispatch(c, from(1), t0);
+  for (int c = 1; c <= 4; ++c) f.d.dispatch(int{c}, from(1), t0);
   CHECK(f.fx.sent_to(0) == std::vector<int>{1});  // 3 waits for 1's ACK
   CHECK(f.fx.sent_to(1) == std::vector<int>{2});
   CHECK(f.d.waiting(f.lanes[0]) == 1);
@@ -139,7 +139,7 @@ TEST_CASE("dispatcher: round_robin sends to ready slots in turn, one handle in f
 TEST_CASE("dispatcher: a worker with a window gets that many before it answers; each ACK lets one more go") {
   Fixture f(rule("round_robin"), 1, 0);
   f.d.slot_state(f.lanes[0], {.ready = true, .window = 3}, t0);
-  for (int c = 1; c <= 5; ++c) f.d.dispatch(c, from(1), t0 + std::chrono::seconds(c));
+  for (int c = 1; c <= 5; ++c) f.d.dispatch(int{c}, from(1), t0 + std::chrono::seconds(c));
   CHECK(f.fx.sent_to(0) == std::vector<int>{1, 2, 3});
   CHECK(f.d.in_flight_count(f.lanes[0]) == 3);
   CHECK(f.d.waiting(f.lanes[0]) == 2);
@@ -200,7 +200,7 @@ TEST_CASE("dispatcher: on_unavailable queue keeps affinity: a connection waits f
 TEST_CASE("dispatcher: queue.max bounds each slot's queue; beyond it 503") {
   Fixture f(rule("ip_hash"), 2, 1, settings(Unavailable::queue, 3));
   const auto client = client_of(1);
-  for (int c = 1; c <= 5; ++c) f.d.dispatch(c, from(client), t0);
+  for (int c = 1; c <= 5; ++c) f.d.dispatch(int{c}, from(client), t0);
   CHECK(f.d.waiting(f.lanes[1]) == 3);
   CHECK(f.fx.rejected == std::vector<std::pair<int, int>>{{4, 503}, {5, 503}});
 }
@@ -311,7 +311,7 @@ TEST_CASE("dispatcher: missing_key 404s a request without a key, or lets the fal
 
 TEST_CASE("dispatcher: a slot lost with a handle in flight: waiting ones move, the handle waits for the worker's fate") {
   Fixture f(rule("round_robin"), 2, 2);
-  for (int c = 1; c <= 4; ++c) f.d.dispatch(c, from(1), t0);  // 1, 3 on slot 1; 2, 4 on slot 2
+  for (int c = 1; c <= 4; ++c) f.d.dispatch(int{c}, from(1), t0);  // 1, 3 on slot 1; 2, 4 on slot 2
   f.down(0);
   CHECK(f.d.in_flight(f.lanes[0]));  // 1 is the worker's, or comes back when it exits
   CHECK(f.d.waiting(f.lanes[0]) == 0);
@@ -326,7 +326,7 @@ TEST_CASE("dispatcher: a slot lost with a handle in flight: waiting ones move, t
 TEST_CASE("dispatcher: with affinity and on_unavailable queue, nothing moves when a slot is lost") {
   Fixture f(rule("ip_hash"), 2, 2);
   const auto client = client_of(0);
-  for (int c = 1; c <= 3; ++c) f.d.dispatch(c, from(client), t0);
+  for (int c = 1; c <= 3; ++c) f.d.dispatch(int{c}, from(client), t0);
   f.down(0);
   CHECK(f.d.waiting(f.lanes[0]) == 2);
   CHECK(f.fx.sent_to(1).empty());
@@ -426,7 +426,7 @@ TEST_CASE("dispatcher: a send that fails keeps the connection first in line") {
 
 TEST_CASE("dispatcher: the rule sees each slot's load: waiting and in flight plus what its worker has open") {
   Fixture f(rule("ip_hash"), 2, 1);
-  for (int c = 1; c <= 3; ++c) f.d.dispatch(c, from(client_of(0)), t0);
+  for (int c = 1; c <= 3; ++c) f.d.dispatch(int{c}, from(client_of(0)), t0);
   f.d.worker_load(f.lanes[1], 7);
   const auto& views = f.d.views();
   CHECK(views[0].load == 3);

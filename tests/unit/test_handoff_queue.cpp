@@ -34,7 +34,7 @@ TEST_CASE("an item its worker refused stays in flight until the worker is gone, 
 
 TEST_CASE("a lost worker's items come back, in-flight first, nothing dropped") {
   HandoffQueue<int> q;
-  for (int i = 1; i <= 4; ++i) q.push(i);
+  for (int i = 1; i <= 4; ++i) q.push(int{i});
   q.begin_send();
   CHECK(q.take_all() == std::vector<int>{1, 2, 3, 4});
   CHECK(q.size() == 0);
@@ -43,7 +43,7 @@ TEST_CASE("a lost worker's items come back, in-flight first, nothing dropped") {
 
 TEST_CASE("requeue puts the unanswered item back at the head; take_waiting leaves it in flight") {
   HandoffQueue<int> q;
-  for (int i = 1; i <= 3; ++i) q.push(i);
+  for (int i = 1; i <= 3; ++i) q.push(int{i});
   q.begin_send();
   q.requeue_in_flight();
   CHECK(q.in_flight() == nullptr);
@@ -56,7 +56,7 @@ TEST_CASE("requeue puts the unanswered item back at the head; take_waiting leave
 
 TEST_CASE("a window: up to that many in flight, ACKs settle the oldest, a lost worker's come back in order") {
   HandoffQueue<int> q;
-  for (int i = 1; i <= 5; ++i) q.push(i);
+  for (int i = 1; i <= 5; ++i) q.push(int{i});
   CHECK(*q.begin_send(3) == 1);
   CHECK(*q.begin_send(3) == 2);
   CHECK(*q.begin_send(3) == 3);
