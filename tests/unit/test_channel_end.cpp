@@ -114,6 +114,27 @@ std::string handback_line(std::uint64_t id) {
 const std::string kAck = "{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
 const std::string kNack = "{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 
+// Feeds `stream` to `end` in random reads, as Linux may cut it: a read ends right after
+// the data that carried a descriptor, so the read holding a line's first byte (which carries
+// its descriptor, 100 + its index in `fd_lines`) ends within that line. Bounded.
+void read_in_random_splits(End& end, std::string_view stream,
+                           const std::vector<std::pair<std::size_t, std::size_t>>& fd_lines, std::mt19937& random) {
+  std::size_t pos = 0, next_fd = 0;
+  for (int guard = 0; guard < 10000 && pos < stream.size(); ++guard) {
+    std::size_t stop = pos + 1 + random() % (stream.size() - pos);
+    std::vector<int> fds;
+    if (next_fd < fd_lines.size() && fd_lines[next_fd].first < stop) {
+      const auto [first, last] = fd_lines[next_fd];
+      stop = first + 1 + random() % (last - first);  // ends within the descriptor's line
+      fds.push_back(static_cast<int>(100 + next_fd));
+      ++next_fd;
+    }
+    end.read(stream.substr(pos, stop - pos), fds);
+    pos = stop;
+  }
+  REQUIRE(pos == stream.size());
+}
+
 std::vector<std::string> lines_of(const End& e) {
   std::vector<std::string> lines;
   for (const auto& w : e.out) lines.push_back(w.line);
@@ -328,20 +349,7 @@ TEST_CASE("channel end (master): handbacks and other lines, read in any split th
       ids.push_back(i);
     }
     End master(Role::master);
-    std::size_t pos = 0, next_fd = 0;
-    for (int guard = 0; guard < 10000 && pos < stream.size(); ++guard) {
-      std::size_t end = pos + 1 + random() % (stream.size() - pos);
-      std::vector<int> fds;
-      if (next_fd < fd_lines.size() && fd_lines[next_fd].first < end) {
-        const auto [first, last] = fd_lines[next_fd];
-        end = first + 1 + random() % (last - first);  // ends within the descriptor's line
-        fds.push_back(static_cast<int>(100 + next_fd));
-        ++next_fd;
-      }
-      master.read(std::string_view(stream).substr(pos, end - pos), fds);
-      pos = end;
-    }
-    REQUIRE(pos == stream.size());
+    read_in_random_splits(master, stream, fd_lines, random);
     CHECK(master.violations.empty());
     CHECK(master.taken_ids == ids);
     CHECK(master.taken.size() == ids.size());
@@ -375,20 +383,7 @@ TEST_CASE("channel end (master): ACKs among other lines, read in any split, sett
     End master(Role::master);
     master.end.set_window(16);
     for (std::size_t h = 0; h < acks; ++h) REQUIRE(master.end.begin_handle() != 0);
-    std::size_t pos = 0, next_fd = 0;
-    for (int guard = 0; guard < 10000 && pos < stream.size(); ++guard) {
-      std::size_t end = pos + 1 + random() % (stream.size() - pos);
-      std::vector<int> fds;
-      if (next_fd < fd_lines.size() && fd_lines[next_fd].first < end) {
-        const auto [first, last] = fd_lines[next_fd];
-        end = first + 1 + random() % (last - first);
-        fds.push_back(static_cast<int>(100 + next_fd));
-        ++next_fd;
-      }
-      master.read(std::string_view(stream).substr(pos, end - pos), fds);
-      pos = end;
-    }
-    REQUIRE(pos == stream.size());
+    read_in_random_splits(master, stream, fd_lines, random);
     CHECK(master.violations.empty());
     CHECK(master.settled == std::vector<bool>(acks, true));
     CHECK(master.end.handles_in_flight() == 0);
