@@ -1,6 +1,5 @@
 #include "protocols/channel_end.h"
 
-#include <array>
 #include <utility>
 #include <variant>
 
@@ -10,15 +9,6 @@ namespace {
 // decode() reports a NODE_HANDLE whose `msg` is bad as a DecodeError; a worker still NACKs
 // it (its descriptor is closed), as Node's receiver answers every NODE_HANDLE.
 bool looks_like_handle(std::string_view line) { return line.find("\"NODE_HANDLE\"") != std::string_view::npos; }
-
-// An ACK as it comes, with its newline: {"cmd":"NODE_HANDLE_ACK"}\n.
-constexpr auto kAckLineBytes = [] {
-  std::array<char, names::kHandleAckLine.size() + 1> bytes{};
-  for (std::size_t i = 0; i < names::kHandleAckLine.size(); ++i) bytes[i] = names::kHandleAckLine[i];
-  bytes.back() = '\n';
-  return bytes;
-}();
-constexpr std::string_view kAckLine(kAckLineBytes.data(), kAckLineBytes.size());
 
 }  // namespace
 
@@ -35,8 +25,8 @@ void ChannelEnd::feed(std::string_view bytes, std::size_t descriptors, Effects& 
   // nothing else) settles them without framing or decoding, when no line is begun and no
   // descriptor waits for one, as on_line() would.
   if (descriptors == 0 && held_ == 0 && framer_.idle() && !pairing_.unfinished_line_owns_handle()) {
-    while (bytes.starts_with(kAckLine)) {
-      bytes.remove_prefix(kAckLine.size());
+    while (bytes.starts_with(names::kHandleAckWire)) {
+      bytes.remove_prefix(names::kHandleAckWire.size());
       on_answer(true, fx);
       if (broken_) return;
     }

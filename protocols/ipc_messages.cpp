@@ -354,7 +354,7 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
 }  // namespace
 
 std::string encode(const Message& message) {
-  if (std::holds_alternative<HandleAck>(message)) return std::string(names::kHandleAckLine) + "\n";
+  if (std::holds_alternative<HandleAck>(message)) return std::string(names::kHandleAckWire);
   if (const auto* h = std::get_if<Handle>(&message)) return connection_line(kConnStart, h->conn, false);
   if (const auto* b = std::get_if<Handback>(&message)) return connection_line(kHandbackStart, *b, true);
   json j = std::visit(

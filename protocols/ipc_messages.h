@@ -39,9 +39,11 @@ inline constexpr int kMaxHandleWindow = 16;
 namespace names {
 // Node's handle-passing commands (lib/internal/child_process.js).
 inline constexpr std::string_view kHandle = "NODE_HANDLE";
-// The whole ACK line as Node and the C++ SDK write it (the master recognises it without
-// parsing: one per hand-off); the command name is cut from it, so the two cannot differ.
-inline constexpr std::string_view kHandleAckLine = R"({"cmd":"NODE_HANDLE_ACK"})";
+// The whole ACK as Node and the C++ SDK write it, with its newline (the master matches it
+// without parsing: one per hand-off), then the line without it; the command name is cut
+// from it, so none of them can differ.
+inline constexpr std::string_view kHandleAckWire = "{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
+inline constexpr std::string_view kHandleAckLine = kHandleAckWire.substr(0, kHandleAckWire.size() - 1);
 inline constexpr std::string_view kHandleAck = kHandleAckLine.substr(8, 15);
 inline constexpr std::string_view kHandleNack = "NODE_HANDLE_NACK";
 inline constexpr std::string_view kSocketType = "net.Socket";
