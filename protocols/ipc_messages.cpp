@@ -113,9 +113,9 @@ std::string_view connection_line(const std::string& start, const Connection& c, 
   using namespace std::string_view_literals;
   const bool with_head = head_always || !c.head.empty();
   const std::size_t head_size = with_head ? (c.head.size() + 2) / 3 * 4 : 0;
-  // The fixed parts (47 characters), two numbers of at most 20 characters each, the
+  // The fixed parts (60 characters with `fill`), two numbers of at most 20 characters each, the
   // strings and the head (margin included).
-  const std::size_t max = start.size() + 96 + remote.text.size() + listener.text.size() + head_size;
+  const std::size_t max = start.size() + 110 + remote.text.size() + listener.text.size() + head_size;
   if (storage.size() < max) storage.resize(std::max(max, std::size_t{256}));
   LineWriter out(storage.data());
   out.put(start);
@@ -131,6 +131,8 @@ std::string_view connection_line(const std::string& start, const Connection& c, 
     out.skip(base64_encode(c.head, out.at()));
     out.put("\""sv);
   }
+  if constexpr (requires { c.fill; })
+    if (c.fill) out.put(R"(,"fill":true)"sv);
   out.put("}}\n"sv);
   return {storage.data(), out.length()};
 }
@@ -266,6 +268,12 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
       w.httpsys = HttpSys{.queue = h.get<std::uint64_t>("queue"), .prefix = h.get<std::string>("prefix")};
       if (!h.error.empty()) return DecodeError{"httpsys: " + h.error};
     }
+    if (auto cache = j.find("cache"); cache != j.end()) {
+      if (!cache->is_object()) return DecodeError{"field 'cache' has the wrong type"};
+      Reader c{*cache, {}};
+      w.cache = CacheOffer{.max_entry = c.get<std::uint64_t>("max_entry")};
+      if (!c.error.empty()) return DecodeError{"cache: " + c.error};
+    }
     return finish(r, w);
   }
   if (tag == names::kReady) return Ready{};
@@ -306,6 +314,37 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
       m.sum = it->get<bool>();
     }
     return finish(r, m);
+  }
+  if (tag == names::kCachePut) {
+    CachePut p;
+    p.host = r.get<std::string>("host", false);
+    p.target = r.get<std::string>("target");
+    p.accept_encoding = r.get<std::string>("accept_encoding", false);
+    if (auto it = j.find("ttl"); it != j.end()) {
+      if (!it->is_number()) return DecodeError{"field 'ttl' has the wrong type"};
+      const double ttl = it->get<double>();  // JavaScript numbers: fractions round down
+      if (!(ttl >= 0 && ttl < 1e12)) return DecodeError{"field 'ttl' is out of range"};
+      p.ttl = static_cast<std::int64_t>(ttl);
+    }
+    p.status = r.get<int>("status");
+    if (auto it = j.find("headers"); it != j.end()) {
+      if (!it->is_array()) return DecodeError{"field 'headers' has the wrong type"};
+      for (const auto& pair : *it) {
+        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+          return DecodeError{"field 'headers' holds something other than [name, value] strings"};
+        p.headers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+      }
+    }
+    auto body = base64_decode(r.get<std::string>("body", false));
+    if (!body) return DecodeError{"field 'body' is not base64"};
+    p.body = std::move(*body);
+    return finish(r, p);
+  }
+  if (tag == names::kCachePass) {
+    CachePass p;
+    p.host = r.get<std::string>("host", false);
+    p.target = r.get<std::string>("target");
+    return finish(r, p);
   }
   return Unknown{tag};
 }
@@ -348,6 +387,10 @@ std::variant<Message, DecodeError> decode_handle(const json& j) {
   h.conn.remote_port = r.get<int>("port", false);
   h.conn.listener = r.get<std::string>("listener", false);
   h.conn.head = head(false);
+  if (auto it = msg->find("fill"); it != msg->end()) {
+    if (!it->is_boolean()) return DecodeError{"field 'fill' has the wrong type"};
+    h.conn.fill = it->get<bool>();
+  }
   return finish(r, h);
 }
 
@@ -396,6 +439,7 @@ std::string encode(const Message& message) {
               o["drain"] = json{{"deadline_margin_ms", w.drain->deadline_margin_ms},
                                 {"deadline_margin_divisor", w.drain->deadline_margin_divisor},
                                 {"idle_grace_ms", w.drain->idle_grace_ms}};
+            if (w.cache) o["cache"] = json{{"max_entry", w.cache->max_entry}};
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },
@@ -429,6 +473,25 @@ std::string encode(const Message& message) {
             o["id"] = m.id;
             o["text"] = m.text;
             if (m.sum) o["sum"] = true;
+            return o;
+          },
+          [](const CachePut& p) {
+            json o = tagged(names::kCachePut);
+            o["host"] = p.host;
+            o["target"] = p.target;
+            if (!p.accept_encoding.empty()) o["accept_encoding"] = p.accept_encoding;
+            if (p.ttl) o["ttl"] = *p.ttl;
+            o["status"] = p.status;
+            json headers = json::array();
+            for (const auto& [name, value] : p.headers) headers.push_back(json::array({name, value}));
+            o["headers"] = std::move(headers);
+            o["body"] = base64_encode(p.body);
+            return o;
+          },
+          [](const CachePass& p) {
+            json o = tagged(names::kCachePass);
+            o["host"] = p.host;
+            o["target"] = p.target;
             return o;
           },
           [](const Unknown& u) { return json{{"handoff", u.what}, {"v", kVersion}}; },
@@ -481,6 +544,8 @@ std::string_view name_of(const Message& message) {
                         [](const Route&) { return names::kRoute; },
                         [](const Metrics&) { return names::kMetrics; },
                         [](const MetricsText&) { return names::kMetricsText; },
+                        [](const CachePut&) { return names::kCachePut; },
+                        [](const CachePass&) { return names::kCachePass; },
                         [](const Unknown&) { return std::string_view{"unknown"}; },
                     },
                     message);

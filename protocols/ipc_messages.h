@@ -62,6 +62,8 @@ inline constexpr std::string_view kRoute = "route";
 inline constexpr std::string_view kMetrics = "metrics";
 inline constexpr std::string_view kMetricsText = "metrics_text";
 inline constexpr std::string_view kListen = "listen";
+inline constexpr std::string_view kCachePut = "cache_put";
+inline constexpr std::string_view kCachePass = "cache_pass";
 }  // namespace names
 
 enum class Direction { to_worker, to_master, both };
@@ -96,6 +98,11 @@ inline constexpr CatalogueEntry kCatalogue[] = {
      "a /metrics scrape: send the app's own metrics (only to workers whose hello said `metrics`)"},
     {names::kMetricsText, Direction::to_master,
      "the answer to `metrics`: its id and the registry's Prometheus text (`sum`: add slots up)"},
+    {names::kCachePut, Direction::to_master,
+     "a response the worker marked cacheable (Cache-Control public with max-age/s-maxage, or cacheDuration), "
+     "with the request's host, target and Accept-Encoding: the master stores it in the app's output cache"},
+    {names::kCachePass, Direction::to_master,
+     "the response to a `fill` request was not cacheable: the requests the master held for that key go to workers"},
 };
 
 // ---- Messages ---------------------------------------------------------------------
@@ -109,6 +116,10 @@ struct Conn {
   // Bytes of the connection the master consumed (a hand-back, or where it cannot peek):
   // the worker reads them before anything from the socket. JSON: base64, omitted if empty.
   std::string head;
+  // The output cache holds other requests for the same key until this one is answered:
+  // the worker answers its first request's response with `cache_put` or `cache_pass`.
+  // JSON: present (true) only when set.
+  bool fill = false;
 };
 
 struct Handle {  // {"cmd":"NODE_HANDLE","type":"net.Socket","msg":{...conn...}}
@@ -164,6 +175,31 @@ struct HttpSys {
   bool operator==(const HttpSys&) const = default;
 };
 
+// The app has an output cache (welcome.cache): its SDK workers send `cache_put` for the
+// responses they mark cacheable, up to `max_entry` bytes of body.
+struct CacheOffer {
+  std::uint64_t max_entry = 0;
+  bool operator==(const CacheOffer&) const = default;
+};
+
+// A cacheable response (worker → master), with what keys it: the request's host, target
+// and Accept-Encoding. The master decides whether to store it (core/cache/cache_policy.h):
+// the worker's choice is a hint, never trusted.
+struct CachePut {
+  std::string host;
+  std::string target;           // as requested: path and query
+  std::string accept_encoding;  // the request's, for `Vary: Accept-Encoding`; JSON: omitted if empty
+  std::optional<std::int64_t> ttl;  // seconds, `res.cacheDuration` (absent: from Cache-Control)
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // as the worker sent them: [[name, value], ...]
+  std::string body;  // JSON: base64
+};
+// The response to a `fill` request that was not cacheable.
+struct CachePass {
+  std::string host;
+  std::string target;
+};
+
 struct Welcome {
   std::string app;
   int slot = 0;  // 1-based, as users see it
@@ -176,6 +212,7 @@ struct Welcome {
   std::optional<HttpSys> httpsys = std::nullopt;  // absent: connections come as sockets
   // The drain's numbers (protocols/drain_rules.h). Absent (an older master): the worker's own.
   std::optional<DrainRules> drain = std::nullopt;
+  std::optional<CacheOffer> cache = std::nullopt;  // absent: the app has no output cache
 };
 
 // What a worker checks keep-alive requests against changed after its `welcome` (a reload
@@ -225,7 +262,7 @@ struct Unknown {
 
 using Message =
     std::variant<Handle, Handback, Listen, HandleAck, HandleNack, Hello, Welcome, Ready, Stats, Drain, Route, Metrics,
-                 MetricsText, Unknown>;
+                 MetricsText, CachePut, CachePass, Unknown>;
 
 // Encodes one message as a complete line, '\n' included.
 std::string encode(const Message& message);
@@ -239,6 +276,7 @@ struct ConnView {
   int remote_port = 0;
   std::string_view listener;
   std::string_view head;
+  bool fill = false;
   // remote_address and listener go into JSON strings as they are (the caller checked them
   // with plain_json_text, once per listener): the hand-off path skips the check.
   bool plain = false;

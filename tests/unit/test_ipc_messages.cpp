@@ -334,3 +334,47 @@ TEST_CASE("listen: the slot's listening socket travels as Node's net.Server hand
       ipc::decode(R"({"cmd":"NODE_HANDLE","type":"net.Server","msg":{"handoff":"conn","v":1,"id":1}})")));
   CHECK(ipc::name_of(ipc::Listen{}) == "listen");
 }
+
+TEST_CASE("cache_put and cache_pass: a response with its key, base64 body, ttl only when set; conn's fill and welcome's cache") {
+  ipc::CachePut put{.host = "example.test", .target = "/cached?x=\"1\"", .accept_encoding = "gzip, br", .ttl = 60,
+                    .status = 200, .headers = {{"Content-Type", "text/plain"}, {"Vary", "Accept-Encoding"}},
+                    .body = std::string("hi\0\xff", 4)};
+  auto p = std::get<ipc::CachePut>(round_trip(put));
+  CHECK(p.host == put.host);
+  CHECK(p.target == put.target);
+  CHECK(p.accept_encoding == put.accept_encoding);
+  CHECK(p.ttl == 60);
+  CHECK(p.status == 200);
+  CHECK(p.headers == put.headers);
+  CHECK(p.body == put.body);
+  put.ttl.reset();
+  put.accept_encoding.clear();
+  const auto line = ipc::encode(put);
+  CHECK(line.find("ttl") == std::string::npos);
+  CHECK(line.find("accept_encoding") == std::string::npos);
+  // A JavaScript number with a fraction rounds down; a negative one is refused.
+  CHECK(std::get<ipc::CachePut>(std::get<ipc::Message>(ipc::decode(
+            R"({"handoff":"cache_put","v":1,"target":"/","ttl":1.5,"status":200,"headers":[],"body":""})"))).ttl == 1);
+  CHECK(std::holds_alternative<ipc::DecodeError>(
+      ipc::decode(R"({"handoff":"cache_put","v":1,"target":"/","ttl":-1,"status":200,"body":""})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(
+      ipc::decode(R"({"handoff":"cache_put","v":1,"target":"/","status":200,"headers":[["a"]],"body":""})")));
+  CHECK(std::holds_alternative<ipc::DecodeError>(
+      ipc::decode(R"({"handoff":"cache_put","v":1,"target":"/","status":200,"body":"!!"})")));
+  auto pass = std::get<ipc::CachePass>(round_trip(ipc::CachePass{"h", "/x"}));
+  CHECK(pass.host == "h");
+  CHECK(pass.target == "/x");
+
+  ipc::Conn conn{3, "127.0.0.1", 80, "web", {}};
+  CHECK(ipc::encode(ipc::Handle{conn}).find("fill") == std::string::npos);
+  conn.fill = true;
+  CHECK(std::get<ipc::Handle>(round_trip(ipc::Handle{conn})).conn.fill);
+  std::string storage;
+  CHECK(ipc::encode_conn({.id = 3, .remote_address = "127.0.0.1", .remote_port = 80, .listener = "web", .head = {}, .fill = true},
+                         storage) == ipc::encode(ipc::Handle{conn}));
+  CHECK(ipc::encode(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1}).find("cache") == std::string::npos);
+  auto w = std::get<ipc::Welcome>(
+      round_trip(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1, .cache = ipc::CacheOffer{4096}}));
+  REQUIRE(w.cache);
+  CHECK(w.cache->max_entry == 4096);
+}
