@@ -84,6 +84,23 @@ struct QueuePolicy {
 // (protocols/http_settings.h: the settings' names, units and defaults).
 using HttpPolicy = ipc::HttpSettings;
 
+// The app's output cache (`cache:`; core/cache/output_cache.h). Off unless the section is
+// there. Responses are stored only when the worker marks them (Cache-Control public with
+// max-age/s-maxage, or the Node SDK's res.cacheDuration), or for default_ttl when set.
+struct CacheConfig {
+  bool enabled = false;
+  std::uint64_t max_size = 64ull << 20;   // bytes of entries (keys, heads and bodies) kept
+  std::uint64_t max_entry = 512ull << 10;  // a larger body is not stored
+  Milliseconds default_ttl{0};            // for public responses without max-age; 0: only marked ones
+  Milliseconds lock_timeout{5'000};       // how long requests held for a key's fill wait
+  Milliseconds pass_ttl{10'000};          // a key whose fill was not cacheable is not held again this long
+  Location where;
+  bool operator==(const CacheConfig& o) const {
+    return enabled == o.enabled && max_size == o.max_size && max_entry == o.max_entry &&
+           default_ttl == o.default_ttl && lock_timeout == o.lock_timeout && pass_ttl == o.pass_ttl;
+  }
+};
+
 // A user to run as, resolved when the config is checked.
 struct RunAs {
   std::string user;
@@ -116,6 +133,7 @@ struct AppConfig {
   LifecyclePolicy lifecycle;
   QueuePolicy queue;
   HttpPolicy http;
+  CacheConfig cache;
   Unavailable on_unavailable = Unavailable::queue;
   RunAs run_as;
   int min_ready = 1;                 // /readyz wants this many ready workers
@@ -127,7 +145,8 @@ struct AppConfig {
   bool same_workers_as(const AppConfig& other) const {
     return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
            run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http &&
-           httpsys == other.httpsys && (httpsys.empty() || routes == other.routes);  // routes: the slots' prefixes
+           httpsys == other.httpsys && (httpsys.empty() || routes == other.routes) &&  // routes: the slots' prefixes
+           cache.enabled == other.cache.enabled && cache.max_entry == other.cache.max_entry;  // welcome's offer
   }
 };
 

@@ -391,6 +391,35 @@ const Field<QueuePolicy> kQueueFields[] = {
                                "would get 503")},
 };
 
+const Field<CacheConfig> kCacheFields[] = {
+    {"max_size", "size", "64MiB",
+     "Memory the entries may take (keys, heads and bodies); past it the least recently used go.", false,
+     [](const YAML::Node& v, CacheConfig& c, Context& ctx, const std::string& field) {
+       auto n = read_size(v, ctx, field);
+       if (n && (*n < 4096 || *n > (1ull << 40))) ctx.error(v, field, "expected a size from 4KiB to 1TiB");
+       else if (n) c.max_size = *n;
+     }},
+    {"max_entry", "size", "512KiB",
+     "The largest body stored; a larger response is served by the worker every time. At most a quarter of "
+     "`max_size`, and it must fit in an IPC message (`ipc_max_message`, base64).",
+     false,
+     [](const YAML::Node& v, CacheConfig& c, Context& ctx, const std::string& field) {
+       if (auto n = read_size(v, ctx, field)) c.max_entry = *n;
+     }},
+    {"default_ttl", "duration", "0s",
+     "How long a `Cache-Control: public` response without `max-age`/`s-maxage` is kept. `0s`: only responses "
+     "that say how long (or set `res.cacheDuration`) are stored.",
+     false, HANDOFF_DURATION(CacheConfig, default_ttl)},
+    {"lock_timeout", "duration", "5s",
+     "Requests for a key whose first miss is with a worker wait for its answer (one request fills the entry, as "
+     "nginx's `proxy_cache_lock`); after this long they go to workers themselves.",
+     false, HANDOFF_POSITIVE_DURATION(CacheConfig, lock_timeout, "no request could wait for a fill")},
+    {"pass_ttl", "duration", "10s",
+     "A key whose answer was not cacheable is not held again for this long: its requests go straight to "
+     "workers (Varnish's hit-for-pass).",
+     false, HANDOFF_DURATION(CacheConfig, pass_ttl)},
+};
+
 // `policy: ip_hash`, or a mapping with one key naming the rule and its parameters:
 // `{url_segment: {index: 1, direct: true}}`, `{header: X-Room}`, `{plugin: {path: ..., config: ...}}`.
 const Field<RuleConfig> kUrlSegmentFields[] = {
@@ -676,6 +705,16 @@ const Field<AppConfig> kAppFields[] = {
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        read_section<HttpPolicy>(v, kHttpFields, a.http, ctx, field);
      }},
+    {"cache", "mapping", "off",
+     "The app's output cache (docs/cache.md): the master answers `GET`/`HEAD` requests whose response a worker "
+     "marked cacheable, without waking a worker. Needs master dispatch. Emptied when the app's workers roll.",
+     false,
+     [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
+       a.cache.enabled = true;
+       a.cache.where = {v.Mark().line + 1, v.Mark().column + 1};
+       if (v.IsNull()) return;  // `cache: {}` or `cache:` alone: the defaults
+       read_section<CacheConfig>(v, kCacheFields, a.cache, ctx, field);
+     }},
     {"on_unavailable", "queue | rehash | reject", "queue",
      "A connection whose slot has no ready worker: waits for it (`queue`, keeps affinity), goes to another ready "
      "slot (`rehash`), or gets `503` at once (`reject`). Under kernel dispatch the same holds: a down slot's "
@@ -954,6 +993,14 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     if (const auto& h = app.http; h.headers_timeout_ms > 0 && h.request_timeout_ms > 0 &&
                                   h.headers_timeout_ms > h.request_timeout_ms)
       ctx.error(node["http"], field + ".http", "headers_timeout is longer than request_timeout");
+    if (app.cache.enabled) {
+      const auto cache_field = field + ".cache";
+      if (app.cache.max_entry * 4 > app.cache.max_size)
+        ctx.error(node["cache"], cache_field + ".max_entry", "max_entry is more than a quarter of max_size");
+      else if ((app.cache.max_entry + 2) / 3 * 4 + 4096 > config.ipc_max_message)
+        ctx.error(node["cache"], cache_field + ".max_entry",
+                  "an entry of max_entry bytes would not fit in an IPC message (base64) of ipc_max_message bytes");
+    }
     if (!config.run_as.user.empty() && !app.run_as.user.empty() && app.run_as.user != config.run_as.user)
       ctx.error(node["user"], field + ".user",
                 "the supervisor drops to user \"" + config.run_as.user + "\", so it cannot start workers as \"" +
@@ -969,6 +1016,11 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
                   std::to_string(kMaxSocketPath) + " bytes; set a shorter `control_socket`");
   for (std::size_t i = 0; i < config.apps.size(); ++i) check_httpsys_app(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i) check_dispatch(root["apps"][i], config, config.apps[i], ctx, i);
+  for (std::size_t i = 0; i < config.apps.size(); ++i)
+    if (config.apps[i].cache.enabled && !config.apps[i].httpsys.empty())
+      ctx.error(root["apps"][i]["cache"], "apps[" + std::to_string(i) + "].cache",
+                "the output cache answers from the master's intake, which an HTTP.SYS listener bypasses (HTTP.SYS's "
+                "own cache is not used yet); remove `cache` or serve the app on a socket listener");
   for (std::size_t i = 0; i < config.apps.size(); ++i)
     if (config.apps[i].min_ready > config.apps[i].workers)
       ctx.error(root["apps"][i]["min_ready"], "apps[" + std::to_string(i) + "].min_ready",
@@ -1081,6 +1133,7 @@ std::string config_reference_markdown() {
          "\nUnder the supervisor these values win over the worker program's own (WorkerOptions in C++, the "
          "http.Server's properties in Node); an SDK names on stderr each value of the program's that it replaces. "
          "They apply to connections that reach a worker after its `welcome`.\n" +
+         "\n## `apps[].cache`\n\n" + table<CacheConfig>(kCacheFields) +
          "\n## `admin`\n\n" + table<AdminConfig>(kAdminFields) +
          "\nDurations take a unit: `500ms`, `30s`, `5m`, `1h`; `0s` is refused unless the key says what it means. "
          "Sizes are bytes, or take a unit: `512MiB`, `2G`. Names and paths (of apps, listeners, routes, users, "

@@ -34,6 +34,7 @@ std::string kernel_problem(const AppConfig& app, const std::vector<DispatchListe
   if (l.config->proxy_protocol)
     return "listener \"" + l.config->name + "\" takes a PROXY protocol header, which only the master's intake reads";
   if (!app.routes.empty()) return "the app has `routes`, URL prefixes which only the master's intake reads";
+  if (app.cache.enabled) return "the app has a `cache`, whose hits the master's intake answers";
   return {};
 }
 
