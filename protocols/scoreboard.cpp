@@ -126,6 +126,8 @@ std::optional<std::uint32_t> allocate(Header* header, std::string_view app, std:
     r.kernel_backlog.store(0, std::memory_order_relaxed);
     r.kernel_strangers.store(0, std::memory_order_relaxed);
     r.stranger_pid.store(0, std::memory_order_relaxed);
+    for (auto* cache : {&r.cache_hits, &r.cache_misses, &r.cache_entries, &r.cache_bytes})
+      cache->store(0, std::memory_order_relaxed);
     clear_counters(r);
     r.in_use.store(1, std::memory_order_release);
     return i;
@@ -201,6 +203,10 @@ Snapshot read(const Record& r, std::uint32_t index) {
   s.kernel_backlog = r.kernel_backlog.load(std::memory_order_relaxed);
   s.kernel_strangers = r.kernel_strangers.load(std::memory_order_relaxed);
   s.stranger_pid = r.stranger_pid.load(std::memory_order_relaxed);
+  s.cache_hits = r.cache_hits.load(std::memory_order_relaxed);
+  s.cache_misses = r.cache_misses.load(std::memory_order_relaxed);
+  s.cache_entries = r.cache_entries.load(std::memory_order_relaxed);
+  s.cache_bytes = r.cache_bytes.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -6,7 +6,7 @@
 // Who writes what (each field has one writer, so no field needs a lock):
 //   master   in_use, app, slot, pid, generation, state, started_ms, restarts, last_exit,
 //            handed_off, queued, rss, cpu_ms, cpu_milli, rate_milli, kernel_queued, kernel_backlog,
-//            kernel_strangers, stranger_pid; and, for workers that do not write
+//            kernel_strangers, stranger_pid, cache_*; and, for workers that do not write
 //            their own (Node, plain programs), connections, requests, heartbeat_ms;
 //   worker   a C++ SDK worker whose generation is the record's `generation` adds to
 //            connections, requests and bytes and stamps heartbeat_ms itself (relaxed
@@ -31,8 +31,9 @@
 namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
-// 2: the master's build in the header; 3: CPU; 4: kernel dispatch's accept queue and strangers
-inline constexpr std::uint32_t kVersion = 4;
+// 2: the master's build in the header; 3: CPU; 4: kernel dispatch's accept queue and strangers;
+// 5: the output cache's counters
+inline constexpr std::uint32_t kVersion = 5;
 inline constexpr std::uint32_t kCapacity = 4096;  // records per segment; slots beyond are not shown
 inline constexpr std::size_t kAppBytes = 64;
 inline constexpr std::size_t kExitBytes = 96;
@@ -76,6 +77,12 @@ struct Record {
   // the app. stranger_pid: the process holding the first of them, 0 if not found.
   std::atomic<std::uint64_t> kernel_strangers;
   std::atomic<std::int64_t> stranger_pid;
+  // The app's output cache (written by the master each second; the same on every slot of
+  // the app, all 0 without a cache): lookups answered and not, entries and their bytes.
+  std::atomic<std::uint64_t> cache_hits;
+  std::atomic<std::uint64_t> cache_misses;
+  std::atomic<std::uint64_t> cache_entries;
+  std::atomic<std::uint64_t> cache_bytes;
 };
 
 struct Header {
@@ -184,6 +191,10 @@ struct Snapshot {
   std::uint64_t kernel_backlog = 0;  // 0: the slot has no kernel queue (master dispatch)
   std::uint64_t kernel_strangers = 0;
   std::int64_t stranger_pid = 0;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t cache_misses = 0;
+  std::uint64_t cache_entries = 0;
+  std::uint64_t cache_bytes = 0;
 };
 
 Snapshot read(const Record& record, std::uint32_t index);

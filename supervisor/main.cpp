@@ -6,7 +6,7 @@
 //   supervisor config-reference   print the configuration reference (docs/config.md)
 //   supervisor status [--json]    the slots of a running supervisor (from its scoreboard)
 //   supervisor top                the same, live, every second
-//   supervisor reload [--config-only] | restart APP | stop | scale APP N
+//   supervisor reload [--config-only] | restart APP | stop | scale APP N | cache purge [APP] [PREFIX]
 //                                 through its control socket; reload and restart wait
 //                                 for their rolls (--no-wait: not; --timeout SECONDS)
 //   supervisor logs [APP] [-n N] [--follow]   its log_file; the live log through the socket
@@ -108,6 +108,12 @@ int main(int argc, char** argv) {
   scale->add_option("workers", scale_workers, "number of workers")
       ->required()
       ->check(CLI::Range(1, handoff::kMaxWorkers));
+  auto* cache = cli.add_subcommand("cache", "the apps' output caches");
+  cache->require_subcommand(1);
+  auto* purge = locate(cache->add_subcommand("purge", "drop cached responses: of APP (all apps), under PREFIX (all)"));
+  std::string purge_app, purge_prefix;
+  purge->add_option("app", purge_app, "app name");
+  purge->add_option("prefix", purge_prefix, "only targets starting with this, as /img/");
   auto* logs = locate(cli.add_subcommand("logs", "the last lines of the log_file; --follow: the live log"));
   handoff::commands::LogsOptions logs_options;
   logs->add_option("app", logs_options.app, "only this app's lines");
@@ -125,7 +131,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*logs) return handoff::commands::logs(target.config.empty() ? config_path : target.config, target.socket, logs_options);
-  if (*status || *top || *reload || *restart || *stop || *scale) {
+  if (*status || *top || *reload || *restart || *stop || *scale || *purge) {
     const std::string socket =
         handoff::commands::locate_socket(target.config.empty() ? config_path : target.config, target.socket);
     if (socket.empty()) return kConfigInvalid;
@@ -134,6 +140,7 @@ int main(int argc, char** argv) {
     if (*reload) return handoff::commands::reload(socket, config_only, roll_options);
     if (*restart) return handoff::commands::restart(socket, restart_app, roll_options);
     if (*stop) return handoff::commands::stop(socket);
+    if (*purge) return handoff::commands::cache_purge(socket, purge_app, purge_prefix);
     return handoff::commands::scale(socket, scale_app, scale_workers, roll_options);
   }
   if (*check) {

@@ -111,6 +111,13 @@ int scale(const std::string& socket, const std::string& app, int workers, RollOp
   return roll(socket, {control::Command::scale, app, workers}, options);
 }
 
+int cache_purge(const std::string& socket, const std::string& app, const std::string& prefix) {
+  if (socket.empty()) return kUsage;
+  control::Request request{control::Command::cache_purge, app, 0};
+  request.prefix = prefix;
+  return send(socket, request);
+}
+
 int stop(const std::string& socket) {
   if (socket.empty()) return kUsage;
   return send(socket, {control::Command::stop, {}, 0});

@@ -33,5 +33,8 @@ int reload(const std::string& socket, bool config_only, RollOptions options);
 int restart(const std::string& socket, const std::string& app, RollOptions options);
 int scale(const std::string& socket, const std::string& app, int workers, RollOptions options);
 int stop(const std::string& socket);
+// `supervisor cache purge [APP] [PREFIX]`: entries of APP (every app with a cache) whose
+// target starts with PREFIX (all of them).
+int cache_purge(const std::string& socket, const std::string& app, const std::string& prefix);
 
 }  // namespace handoff::commands

@@ -25,12 +25,35 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       on_stopped_(std::move(on_stopped)),
       hooks_(std::move(hooks)),
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
-               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}},
+               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
       timer_(loop_),
       kernel_timer_(loop_) {
   set_rule();
+  set_cache();
+  context_.cache_put = [this](const ipc::CachePut& put) {
+    if (cache_) cache_->put(put);
+  };
+  context_.cache_pass = [this](const ipc::CachePass& pass) {
+    if (cache_) cache_->pass(pass);
+  };
   for (int n = 1; n <= config_->workers; ++n) add_slot(n);
+}
+
+void App::on_handback(std::function<void(ConnectionPtr)> route_again) {
+  context_.hand_back = std::move(route_again);
+  set_cache();
+}
+
+void App::set_cache() {
+  if (!config_->cache.enabled) {
+    cache_.reset();
+    return;
+  }
+  if (cache_) cache_->set_config(config_->cache);
+  // What the cache answered or held goes back through its listener's intake, as a worker's
+  // hand-back does.
+  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache, context_.hand_back);
 }
 
 App::~App() = default;
@@ -310,6 +333,8 @@ void App::sample_usage() {
   // one of those slots' own callbacks.
   reap_retired();
   for (auto& slot : slots_) slot->sample_usage();
+  if (cache_)
+    for (auto& slot : slots_) slot->show_cache(cache_->counters());
   // The group's listening sockets every kStrangerCheckEvery samples: a read of the kernel's
   // table of this family's TCP sockets, cheap at that pace.
   if (config_->kernel_listener && ++samples_ % kStrangerCheckEvery == 0) check_kernel_group();
@@ -318,6 +343,7 @@ void App::sample_usage() {
 // ---- Dispatch: the glue between the dispatcher and sockets, workers, timer ----------
 
 void App::dispatch(ConnectionPtr&& connection, const RequestHead* head, std::optional<TimePoint> waiting_since) {
+  if (cache_ && head && cache_->take(connection, *head)) return;  // answered or held by the output cache
   Connection& c = *connection;
   const TimePoint t = now();
   if (c.accepted_at == TimePoint{}) c.accepted_at = t;  // accepted just now (one clock read for both)
@@ -430,6 +456,7 @@ AppMetrics App::metrics() const {
     m.kernel_listener = config_->kernel_listener->name;
     m.kernel_strangers = strangers_ ? strangers_->count() : 0;
   }
+  if (cache_) m.cache = cache_->counters();
   return m;
 }
 
@@ -490,6 +517,7 @@ bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   // attaches it again for a new slot count).
   if (config_->kernel_listener && config_->policy.name != previous->policy.name) kernel_group_changed();
   dispatcher_.set_settings(DispatchSettings::of(*config_));
+  if (!(config_->cache == previous->cache)) set_cache();
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
   if (!new_workers)
@@ -505,6 +533,7 @@ bool App::restart() { return start_roll("restart"); }
 bool App::start_roll(const char* why) {
   if (stopping_) return false;
   log_event("reload_roll", {{"app", config_->name}, {"slots", slots_.size()}, {"why", why}});
+  if (cache_) cache_->purge({});  // new workers may answer differently
   roll_.start();
   return true;
 }

@@ -24,6 +24,7 @@
 #include "supervisor/core/rolling_reload.h"
 #include "supervisor/core/scale_watch.h"
 #include "supervisor/edge/acceptor.h"
+#include "supervisor/edge/cache_front.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/observe/metrics_text.h"
 #include "supervisor/core/routing/dispatch_policy.h"
@@ -86,7 +87,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
                 std::optional<TimePoint> waiting_since = std::nullopt);
 
   // Whether this app's rule reads the request head (its listeners then peek it).
-  bool needs_head() const { return policy_entry_->needs_head; }
+  // An app with an output cache reads every request head: its hits are answered there.
+  bool needs_head() const { return policy_entry_->needs_head || cache_ != nullptr; }
   // What its SDK workers check on each keep-alive request (welcome.route); the listeners
   // set the prefix part when apps share a port.
   const ipc::RouteCheck& route_check() const { return route_check_; }
@@ -98,7 +100,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // calls it when a reload or a scale changed it.
   void announce_route();
   // Where connections that workers hand back go (the master routes them again).
-  void on_handback(std::function<void(ConnectionPtr)> route_again) { context_.hand_back = std::move(route_again); }
+  void on_handback(std::function<void(ConnectionPtr)> route_again);
   // The apps' own metrics: `metrics` to each slot's worker that offers them (the slots
   // asked are returned), and where their answers go.
   std::vector<int> ask_metrics(std::uint64_t id);
@@ -117,6 +119,8 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // app alone, the classifier's 400/408/431 and the 404 of an unknown prefix come here too.
   void reject(ConnectionPtr connection, int status) override;
   int ready_workers() const;
+  // The output cache, if the app has one (`supervisor cache purge`).
+  CacheFront* cache() { return cache_.get(); }
   std::size_t slot_count() const { return slots_.size(); }
   AppMetrics metrics() const;
 
@@ -155,6 +159,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Slot& add_slot(int number);
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
+  void set_cache();  // the output cache as config_ says: made, changed or removed
   void reap_retired();
   // The group of the app's slot sockets was built or changed: the one place where ip_hash's
   // program is attached (platform::attach_source_hash); round_robin needs none.
@@ -216,6 +221,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   Timer kernel_timer_;  // the next takeover due (watch_kernel_queue)
   std::optional<TimePoint> kernel_timer_at_;
   ipc::RouteCheck route_check_;
+  std::unique_ptr<CacheFront> cache_;
   RollingReload roll_{*this, config_->name};
   std::optional<ScaleWatch> scale_watch_;  // the last scale
   bool scale_reported_ = false;

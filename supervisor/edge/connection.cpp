@@ -56,6 +56,7 @@ ipc::ConnView conn_of(const Connection& c) {
           .remote_port = c.port,
           .listener = c.listener,
           .head = c.carried,
+          .fill = c.fill,
           .plain = c.listener_plain};
 }
 

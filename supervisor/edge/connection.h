@@ -41,6 +41,9 @@ struct Connection {
   // The classifier saw the client send something since the master got the socket (a
   // request head, or the start of one): it asked, and a rejection answers it.
   bool asked = false;
+  // The output cache holds other requests for its first request's key until the worker
+  // answers this one (`conn.fill`).
+  bool fill = false;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 

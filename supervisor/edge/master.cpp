@@ -603,6 +603,27 @@ bool Master::healthy(std::string& detail) {
 
 bool Master::ready(std::string& detail) { return all_ready(detail); }
 
+control::Reply Master::purge_cache(const std::string& app_name, const std::string& prefix) {
+  std::string message;
+  bool any = false;
+  for (auto& [name, app] : apps_) {
+    if (!app_name.empty() && name != app_name) continue;
+    if (!app->cache()) {
+      if (!app_name.empty()) return control::Reply{false, "app \"" + name + "\" has no cache", {}};
+      continue;
+    }
+    const std::size_t n = app->cache()->purge(prefix);
+    message += (message.empty() ? "" : "\n") + name + ": " + std::to_string(n) + (n == 1 ? " entry" : " entries") +
+               " purged";
+    log_event("cache_purged", {{"app", name}, {"prefix", prefix}, {"entries", n}});
+    any = true;
+  }
+  if (!any && !app_name.empty() && !apps_.contains(app_name))
+    return control::Reply{false, "no app named \"" + app_name + "\"", {}};
+  if (!any) return control::Reply{false, "no app has a cache", {}};
+  return control::Reply{true, message, {}};
+}
+
 std::optional<control::Reply> Master::handle(const control::Request& request, std::function<void()>& after,
                                              const Later& later) {
   switch (request.command) {
@@ -636,6 +657,7 @@ std::optional<control::Reply> Master::handle(const control::Request& request, st
     }
     case control::Command::logs:  // with follow, the control server streams the lines after this
       return control::Reply{true, {}, {}, log_file_config().path};
+    case control::Command::cache_purge: return purge_cache(request.app, request.prefix);
   }
   return control::Reply{false, "unknown command", {}};
 }

@@ -61,6 +61,8 @@ class Master final : public ControlServer::Handler, public AdminSource {
   static void expect_scale(control::RollWait& wait, const App& app);
   std::chrono::milliseconds wait_bound(const control::RollWait& wait) const;
   void shutdown();
+  // `supervisor cache purge [APP] [PREFIX]`: every app with a cache when `app` is empty.
+  control::Reply purge_cache(const std::string& app, const std::string& prefix);
   void on_app_stopped();
   void wire_listeners();
   // A connection from listener `port` (its head read when the port needs one): picks the

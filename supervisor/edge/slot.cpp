@@ -64,6 +64,15 @@ void Slot::show_strangers(std::size_t strangers, std::int64_t pid) {
   }
 }
 
+void Slot::show_cache(const cache::Counters& counters) {
+  if (auto* r = record()) {
+    r->cache_hits.store(counters.hits, std::memory_order_relaxed);
+    r->cache_misses.store(counters.misses, std::memory_order_relaxed);
+    r->cache_entries.store(counters.entries, std::memory_order_relaxed);
+    r->cache_bytes.store(counters.bytes, std::memory_order_relaxed);
+  }
+}
+
 void Slot::show_queued(std::size_t waiting) {
   if (auto* r = record()) r->queued.store(waiting, std::memory_order_relaxed);
 }
@@ -355,7 +364,10 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    const auto route = observer_.route_message();
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
-                                               p.config->http, httpsys_for(p), DrainRules{}});
+                                               p.config->http, httpsys_for(p), DrainRules{},
+                                               p.config->cache.enabled
+                                                   ? std::optional(ipc::CacheOffer{p.config->cache.max_entry})
+                                                   : std::nullopt});
                    give_kernel_queue(p);
                  },
                  [&](const ipc::Ready&) {
@@ -370,6 +382,12 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                  },
                  [&](const ipc::MetricsText& text) {
                    if (context_.app_metrics) context_.app_metrics(config_->name, number_, text);
+                 },
+                 [&](const ipc::CachePut& put) {
+                   if (context_.cache_put) context_.cache_put(put);
+                 },
+                 [&](const ipc::CachePass& pass) {
+                   if (context_.cache_pass) context_.cache_pass(pass);
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
              },

@@ -16,6 +16,7 @@
 #include "uvglue/uv_handle.h"
 
 #include "protocols/scoreboard.h"
+#include "supervisor/core/cache/output_cache.h"
 #include "supervisor/edge/connection.h"
 #include "supervisor/core/dispatcher.h"
 #include "supervisor/core/observe/cpu_rate.h"
@@ -39,6 +40,9 @@ struct SlotContext {
   std::function<void(ConnectionPtr)> hand_back;  // where connections workers give back go
   // Where the workers' `metrics_text` answers go (the master's scrape in progress).
   std::function<void(const std::string& app, int slot, const ipc::MetricsText&)> app_metrics;
+  // Where the workers' `cache_put` and `cache_pass` go (the app's output cache).
+  std::function<void(const ipc::CachePut&)> cache_put;
+  std::function<void(const ipc::CachePass&)> cache_pass;
 
   bool scoreboard_for_workers(const AppConfig& config) const {
     return scoreboard && (!config.run_as.uid || config.run_as.uid == scoreboard_uid);
@@ -85,6 +89,8 @@ class Slot final : private SlotEffects {
   void show_queued(std::size_t waiting);  // in its scoreboard record
   // Kernel dispatch: strangers in its app's SO_REUSEPORT group, and the pid of the first
   // (0: unknown), in its scoreboard record (status reads them there).
+  // The app's output cache's counters, in the slot's record (status, top).
+  void show_cache(const cache::Counters& counters);
   void show_strangers(std::size_t strangers, std::int64_t pid);
   // Kernel dispatch: the slot's own listening socket (one of its listener's SO_REUSEPORT
   // group), kept for the slot's lifetime so that its queue outlives its workers; each new

@@ -98,6 +98,10 @@ bool is_listening(uv_os_sock_t socket);
 long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length);
 // Reads and drops `length` bytes that peek_socket() showed (a PROXY protocol header).
 long discard_socket(uv_os_sock_t socket, std::size_t length);
+// Writes `pieces` in order with one system call, without blocking and without SIGPIPE:
+// the bytes written, or a negative libuv error. Sockets the master holds without a libuv
+// handle only (POSIX); UV_ENOSYS elsewhere.
+long send_socket(uv_os_sock_t socket, const std::string_view* pieces, std::size_t count);
 // A listening socket accepts a connection only once its first bytes arrived
 // (TCP_DEFER_ACCEPT): the master's first peek then finds the head, without a wait in the
 // loop. No-op where the platform has no such option.

@@ -418,8 +418,15 @@ TEST_CASE("control protocol: one JSON line each way") {
     return std::get<std::string>(r);
   };
   CHECK(error("not json") == "expected one JSON object");
-  CHECK(error(R"({"cmd":"rollback"})") == "unknown command \"rollback\" (status, reload, restart, scale, stop, logs)");
+  CHECK(error(R"({"cmd":"rollback"})") == "unknown command \"rollback\" (status, reload, restart, scale, stop, logs, cache_purge)");
   CHECK(error(R"({"cmd":"restart"})") == "restart needs \"app\"");
+  CHECK(error(R"({"cmd":"cache_purge","prefix":1})") == "cache_purge: \"prefix\" must be a string");
+  control::Request purge{control::Command::cache_purge, "web", 0};
+  purge.prefix = "/img/";
+  CHECK(control::encode(purge) == "{\"cmd\":\"cache_purge\",\"app\":\"web\",\"prefix\":\"/img/\"}\n");
+  auto purged = control::decode_request(R"({"cmd":"cache_purge","app":"web","prefix":"/img/"})");
+  REQUIRE(std::holds_alternative<control::Request>(purged));
+  CHECK(std::get<control::Request>(purged).prefix == "/img/");
   CHECK(error(R"({"cmd":"reload","wait":1})") == "\"wait\" must be true or false");
   CHECK(error(R"({"cmd":"reload","timeout_ms":0})") == "\"timeout_ms\" must be a positive integer");
   CHECK(error(R"({"cmd":"scale","workers":2})") == "scale needs \"app\"");

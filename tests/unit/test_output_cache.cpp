@@ -176,3 +176,9 @@ TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeou
   CHECK(cache.put(response("/c", "private, max-age=60"), t0).ended_fill);
   CHECK(cache.miss(get("/c"), t0 + 1s) == Miss::pass);
 }
+
+TEST_CASE("http_date: IMF-fixdate") {
+  using namespace std::chrono;
+  CHECK(http_date(system_clock::time_point{seconds{784111777}}) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  CHECK(http_date(system_clock::time_point{seconds{0}}) == "Thu, 01 Jan 1970 00:00:00 GMT");
+}

@@ -56,3 +56,8 @@ bool kept_header(std::string_view name);
 bool safe_header(std::string_view name, std::string_view value);
 
 }  // namespace handoff::cache
+
+namespace handoff::cache {
+// An IMF-fixdate (RFC 9110, 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT": every hit's Date.
+std::string http_date(std::chrono::system_clock::time_point when);
+}  // namespace handoff::cache

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::pair<std::string_view, Command> kCommands[] = {
     {"status", Command::status}, {"reload", Command::reload}, {"scale", Command::scale}, {"stop", Command::stop},
-    {"restart", Command::restart}, {"logs", Command::logs}};
+    {"restart", Command::restart}, {"logs", Command::logs}, {"cache_purge", Command::cache_purge}};
 
 
 std::string line_of(const nlohmann::ordered_json& j) {
@@ -44,6 +44,10 @@ std::string encode(const Request& r) {
     if (!r.app.empty()) j["app"] = r.app;
     j["follow"] = r.follow;
   }
+  if (r.command == Command::cache_purge) {
+    if (!r.app.empty()) j["app"] = r.app;
+    if (!r.prefix.empty()) j["prefix"] = r.prefix;
+  }
   return line_of(j);
 }
 
@@ -72,7 +76,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
       r.command = c;
       known = true;
     }
-  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, restart, scale, stop, logs)";
+  if (!known) return "unknown command \"" + cmd->get<std::string>() + "\" (status, reload, restart, scale, stop, logs, cache_purge)";
   if (r.command == Command::scale) {
     auto app = j.find("app");
     auto workers = j.find("workers");
@@ -109,6 +113,14 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
     if (auto follow = j.find("follow"); follow != j.end()) {
       if (!follow->is_boolean()) return std::string("logs: \"follow\" must be true or false");
       r.follow = follow->get<bool>();
+    }
+  }
+  if (r.command == Command::cache_purge) {
+    for (auto [key, field] : {std::pair{"app", &r.app}, std::pair{"prefix", &r.prefix}}) {
+      auto value = j.find(key);
+      if (value == j.end()) continue;
+      if (!value->is_string()) return std::string("cache_purge: \"") + key + "\" must be a string";
+      *field = value->get<std::string>();
     }
   }
   return r;

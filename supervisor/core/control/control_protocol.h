@@ -11,6 +11,8 @@
 // (roll only the apps whose workers' config changed). Without "wait" the answer comes
 // once the master took the request.
 //   {"cmd":"stop"}                         -> {"ok":true,"message":"..."}
+//   {"cmd":"cache_purge","app":"web","prefix":"/img/"} -> {"ok":true,"message":"web: 3 entries purged"}
+//     (both optional: every app with a cache, every entry)
 //   {"cmd":"logs","app":"web","follow":true} -> {"ok":true,"log_file":"/var/log/handoff.log"}
 //     then, with follow, the log's lines as they are written (only `app`'s when given),
 //     until either side hangs up (edge/log_follower.h)
@@ -27,17 +29,18 @@
 
 namespace handoff::control {
 
-enum class Command { status, reload, scale, stop, restart, logs };
+enum class Command { status, reload, scale, stop, restart, logs, cache_purge };
 std::string_view to_string(Command command);
 
 struct Request {
   Command command = Command::status;
-  std::string app;  // scale, restart; logs: only this app's lines (empty: all)
+  std::string app;  // scale, restart; logs, cache_purge: only this app (empty: all)
   int workers = 0;  // scale: 1..4096
   bool wait = false;         // reload, restart, scale: answer once the rolls / the scale ended
   bool config_only = false;  // reload: roll only the apps whose workers' config changed
   std::int64_t timeout_ms = 0;  // with wait: at most this long (0: the master's bound)
   bool follow = false;  // logs
+  std::string prefix{};  // cache_purge: entries whose target starts with it (empty: all)
 };
 
 struct Reply {

@@ -141,6 +141,33 @@ std::string render_metrics(const MetricsInput& in) {
                  app_label(app.name) + ",listener=\"" + escape_label(*app.kernel_listener) + "\"", app.kernel_strangers);
   }
 
+  if (std::any_of(in.apps.begin(), in.apps.end(), [](const AppMetrics& a) { return a.cache.has_value(); })) {
+    struct Counter {
+      const char* name;
+      std::uint64_t cache::Counters::* field;
+      const char* help;
+    };
+    const Counter kCounters[] = {
+        {"handoff_cache_hits_total", &cache::Counters::hits, "Requests the master answered from the app's output cache."},
+        {"handoff_cache_misses_total", &cache::Counters::misses,
+         "Cacheable requests (GET, HEAD) the output cache had no fresh entry for."},
+        {"handoff_cache_stores_total", &cache::Counters::stores,
+         "Responses workers marked cacheable that the output cache stored."},
+        {"handoff_cache_evictions_total", &cache::Counters::evictions,
+         "Entries removed from the output cache to make room (max_size)."}};
+    for (const auto& c : kCounters) {
+      w.family(c.name, "counter", c.help);
+      for (const auto& app : in.apps)
+        if (app.cache) w.sample(c.name, app_label(app.name), (*app.cache).*c.field);
+    }
+    w.family("handoff_cache_entries", "gauge", "Entries in the app's output cache.");
+    for (const auto& app : in.apps)
+      if (app.cache) w.sample("handoff_cache_entries", app_label(app.name), app.cache->entries);
+    w.family("handoff_cache_bytes", "gauge", "Memory the output cache's entries take (keys, heads, bodies), bounded by max_size.");
+    for (const auto& app : in.apps)
+      if (app.cache) w.sample("handoff_cache_bytes", app_label(app.name), app.cache->bytes);
+  }
+
   w.family("handoff_worker_connections", "gauge", "Connections open in the slot's current worker.");
   for (const auto& s : in.slots)
     if (reports(s)) w.sample("handoff_worker_connections", slot_labels(s), s.connections);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocols/scoreboard.h"
+#include "supervisor/core/cache/output_cache.h"
 #include "supervisor/core/observe/histogram.h"
 #include "supervisor/core/restart_reason.h"
 
@@ -36,6 +37,8 @@ struct AppMetrics {
   // are not the master's (strangers in the SO_REUSEPORT group) at the last check.
   std::optional<std::string> kernel_listener;
   std::uint64_t kernel_strangers = 0;
+  // Its output cache's counters, when it has one (core/cache/output_cache.h).
+  std::optional<cache::Counters> cache;
 };
 
 // The master's own process, named as the Prometheus client libraries name it.

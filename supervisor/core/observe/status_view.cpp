@@ -49,6 +49,23 @@ StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms) {
           scoreboard::master_build(header), scoreboard::master_usage(header)};
 }
 
+std::vector<std::string> status_cache_lines(const StatusInput& in) {
+  // Every slot of an app carries its cache's counters: one line per app that has lookups.
+  std::vector<std::string> out;
+  std::string last_app;
+  for (const auto& s : in.slots) {
+    const auto lookups = s.cache_hits + s.cache_misses;
+    if ((lookups == 0 && s.cache_entries == 0) || s.app == last_app) continue;
+    last_app = s.app;
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.1f%%", lookups ? 100.0 * static_cast<double>(s.cache_hits) / static_cast<double>(lookups) : 0.0);
+    out.push_back("app " + s.app + ": cache " + ratio + " hits (" + std::to_string(s.cache_hits) + " of " +
+                  std::to_string(lookups) + "), " + std::to_string(s.cache_entries) + " entries, " +
+                  std::to_string(s.cache_bytes) + " bytes");
+  }
+  return out;
+}
+
 std::vector<std::string> status_warnings(const StatusInput& in) {
   // Every slot of an app carries its group's strangers: one line per app.
   std::vector<std::string> out;
@@ -96,6 +113,7 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     j["kernel_backlog"] = s.kernel_backlog;
     j["kernel_strangers"] = s.kernel_strangers;
     j["stranger_pid"] = s.stranger_pid;
+    j["cache"] = {{"hits", s.cache_hits}, {"misses", s.cache_misses}, {"entries", s.cache_entries}, {"bytes", s.cache_bytes}};
     j["bytes"] = s.bytes;
     j["rss"] = s.rss;
     j["cpu_percent"] = running ? s.cpu * 100.0 : 0.0;
@@ -149,6 +167,7 @@ std::string status_table(const StatusInput& in, const std::vector<double>* rates
     out += line + "\n";
   }
   if (in.slots.empty()) out += "(no slots)\n";
+  for (const auto& c : status_cache_lines(in)) out += c + "\n";
   for (const auto& w : status_warnings(in)) out += "WARNING: " + w + "\n";
   return out;
 }

@@ -27,6 +27,10 @@ StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms);
 
 nlohmann::ordered_json status_json(const StatusInput& input);
 
+// The apps' output caches, one line each under the table: "app web: cache 93.1% hits (931 of
+// 1000), 12 entries, 40960 bytes".
+std::vector<std::string> status_cache_lines(const StatusInput& input);
+
 // What needs someone's attention (strangers in a kernel dispatch group), one line each;
 // `warnings` in the JSON, WARNING: lines under the table.
 std::vector<std::string> status_warnings(const StatusInput& input);

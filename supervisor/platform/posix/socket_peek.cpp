@@ -2,6 +2,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <sys/uio.h>
+
 #include <cerrno>
 
 #include "supervisor/platform/platform.h"
@@ -25,6 +27,19 @@ bool can_peek() { return true; }
 long peek_socket(uv_os_sock_t socket, char* buffer, std::size_t length) {
   ssize_t n;
   do n = ::recv(socket, buffer, length, MSG_PEEK | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n >= 0 ? static_cast<long>(n) : -errno;
+}
+
+long send_socket(uv_os_sock_t socket, const std::string_view* pieces, std::size_t count) {
+  iovec vectors[8];
+  if (count > 8) return UV_EINVAL;
+  for (std::size_t i = 0; i < count; ++i) vectors[i] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+  msghdr message{};
+  message.msg_iov = vectors;
+  message.msg_iovlen = count;
+  ssize_t n;
+  do n = ::sendmsg(socket, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   return n >= 0 ? static_cast<long>(n) : -errno;
 }

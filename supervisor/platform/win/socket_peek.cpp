@@ -20,6 +20,8 @@ bool is_listening(uv_os_sock_t socket) {
 bool can_peek() { return false; }
 long peek_socket(uv_os_sock_t, char*, std::size_t) { return UV_ENOSYS; }
 long discard_socket(uv_os_sock_t, std::size_t) { return UV_ENOSYS; }
+// Connections arrive as libuv handles here and stay so: the master writes through them.
+long send_socket(uv_os_sock_t, const std::string_view*, std::size_t) { return UV_ENOSYS; }
 void accept_when_data_arrives(uv_os_sock_t) {}
 void set_receive_low_water(uv_os_sock_t, std::size_t) {}
 
