@@ -9,6 +9,8 @@
 //   POST /echo     -> 200 with the request's body
 //   GET /ip        -> 200 "<address> <port>": the client as the worker sees it (the PROXY
 //                     protocol source on a listener that takes one)
+//   GET /cached    -> 200 the hello body with `Cache-Control: public, max-age=60`: an app
+//                     with `cache:` in cluster.yaml keeps it in the master's output cache
 // The last path segment names the action, so /3/room/pid works under URL routing too.
 // Its own metrics (hello_requests_total) reach the supervisor's /metrics through
 // WorkerOptions::metrics.
@@ -22,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 namespace {
 
@@ -95,6 +98,12 @@ int main() {
     }
     if (action == "ip") {
       responder.send(reply(request.remote_address + " " + std::to_string(request.remote_port)));
+      return;
+    }
+    if (action == "cached") {
+      auto response = reply("Hello, world!");
+      response.headers.push_back({"Cache-Control", "public, max-age=60"});
+      responder.send(std::move(response));
       return;
     }
     responder.send(reply(action == "pid" ? std::to_string(worker->info().pid) : "Hello, world!"));

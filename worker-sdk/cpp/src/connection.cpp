@@ -52,7 +52,7 @@ std::uint64_t fresh_now(uv_loop_t* loop) {
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
                        const WorkerOptions& options, Owner& owner, std::uint64_t id, ipc::Conn conn,
-                       std::function<bool(const Request&)> belongs)
+                       std::function<bool(const Request&)> belongs, std::optional<ipc::CacheOffer> cache)
     : loop_(loop),
       tcp_(std::move(tcp)),
       session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
@@ -60,7 +60,8 @@ Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::Any
       owner_(owner),
       id_(id),
       conn_(std::move(conn)),
-      belongs_(std::move(belongs)) {}
+      belongs_(std::move(belongs)),
+      cache_(cache) {}
 
 void Connection::start() {
   tcp_->data = this;
@@ -73,6 +74,7 @@ void Connection::start() {
   last_activity_ = fresh_now(loop_);
   request_started_ = last_activity_;  // the first request's time counts from its arrival
   if (belongs_) session_.check_requests(belongs_);
+  if (cache_) session_.offer_cache(*cache_, conn_.fill);
   // Who the requests come from: the master's word (a PROXY protocol source stays the
   // client's across hand-backs), else, standalone, the socket's peer.
   if (!conn_.remote_address.empty()) {
@@ -115,6 +117,9 @@ void Connection::report(Activity activity) {
 }
 
 void Connection::close_now() {
+  // A `fill` request left unanswered still owes the master its cache_pass.
+  session_.close();
+  pass_cache_notes();
   tcp_.reset();
   timer_.reset();
   owner_.connection_closed(this);  // destroys this
@@ -178,6 +183,7 @@ void Connection::settle() {
     session_.resume();
     flush();
   }
+  pass_cache_notes();
   if (const std::size_t n = session_.requests(); n != counted_) {
     owner_.responses_produced(n - counted_);
     counted_ = n;
@@ -242,6 +248,11 @@ void Connection::flush() {
   }
   ++writes_in_flight_;
   owner_.bytes_written(bytes);
+}
+
+void Connection::pass_cache_notes() {
+  if (!session_.has_cache_notes()) return;
+  for (auto& note : session_.take_cache_notes()) owner_.cache_note(std::move(note));
 }
 
 void Connection::begin_close() {

@@ -11,6 +11,7 @@
 #include "protocols/ipc_messages.h"
 
 #include <functional>
+#include <optional>
 
 namespace handoff {
 
@@ -37,6 +38,8 @@ class Connection {
     // The connection's activity changed. Busy and detached never make the owner destroy
     // the connection from inside this call; idle may (a draining owner hands it back).
     virtual void activity_changed(Connection*, Activity) {}
+    // A message for the master's output cache (a session given a cache offer produces them).
+    virtual void cache_note(CacheNote) {}
 
    protected:
     ~Owner() = default;
@@ -44,9 +47,11 @@ class Connection {
 
   // `conn`: what the master said about the socket (its `head` is read before the socket);
   // `belongs`: the per-request check of a keep-alive connection (none: every request stays).
-  // `id`: the owner's name for it (its DrainMachine's).
+  // `id`: the owner's name for it (its DrainMachine's). `cache`: the app's output cache
+  // (welcome.cache), told of the responses worth keeping (Owner::cache_note).
   Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options,
-             Owner& owner, std::uint64_t id, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {});
+             Owner& owner, std::uint64_t id, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {},
+             std::optional<ipc::CacheOffer> cache = std::nullopt);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
@@ -87,6 +92,7 @@ class Connection {
   // decides reading, timer and close. May destroy the connection; callers return.
   void settle();
   void flush();
+  void pass_cache_notes();
   void begin_close();
   void hand_back();
   void set_reading(bool on);
@@ -104,6 +110,7 @@ class Connection {
   std::uint64_t id_;
   ipc::Conn conn_;
   std::function<bool(const Request&)> belongs_;
+  std::optional<ipc::CacheOffer> cache_;
 
   bool reading_ = false;
   Activity reported_ = Activity::busy;  // what the owner was last told

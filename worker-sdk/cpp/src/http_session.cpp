@@ -97,6 +97,13 @@ struct HttpSession::Impl {
   bool in_handler = false;
   std::function<void()> async_output;
 
+  // The master's output cache (offer_cache()): absent, nothing is judged.
+  std::optional<ipc::CacheOffer> cache;
+  bool fill = false;  // conn.fill: the first request's key is held by the master
+  // That request's pass, from its complete head until a note about it is queued.
+  std::optional<ipc::CachePass> fill_owed;
+  std::vector<CacheNote> cache_notes;
+
   static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
 
   static const llhttp_settings_t& settings() {
@@ -214,6 +221,8 @@ struct HttpSession::Impl {
     }
     s.head_so_far.clear();
     s.head_so_far.shrink_to_fit();
+    // From here on whatever ends this request answers the master's fill, a refusal too.
+    if (s.fill && s.begun == 1) s.fill_owed = cache_pass(s.current);
     if (!host_count_ok(s.current)) return s.refuse(400);
     // A declared body over the limit is refused before any of it is read (and before a
     // 100 Continue invites it). A chunked one is counted as it comes (on_body).
@@ -267,6 +276,7 @@ struct HttpSession::Impl {
     f.keep_alive = keep_alive;
     f.keep_alive_timeout_s = keep_alive_timeout_s;
     f.keep_alive_max = max != 0 ? max - (answered + 1) : 0;
+    if (cache) note_for_cache(response);  // before the body moves into the output
     out.push_back(serialize_response(std::move(response), f));
     produced += out.back().size();
     ++answered;
@@ -315,7 +325,9 @@ struct HttpSession::Impl {
     if (!paused && !awaiting && peer_done) end_input();
   }
 
+  // Everything received is answered; a partial request is dropped unanswered.
   void end_input() {
+    settle_fill();
     closing = true;
     in_message = false;
   }
@@ -360,7 +372,24 @@ struct HttpSession::Impl {
     if (auto callback = async_output) callback();
   }
 
+  // The response to `current` is complete: a put when it is worth keeping (its body is
+  // copied then, and only then), else the fill's pass if this request owes one.
+  void note_for_cache(const Response& response) {
+    if (worth_caching(current, response, cache->max_entry)) {
+      cache_notes.emplace_back(cache_put(current, response));
+      fill_owed.reset();
+      return;
+    }
+    settle_fill();
+  }
+
+  // The fill request ends without a response worth keeping: the master stops holding its key.
+  void settle_fill() {
+    if (fill_owed) cache_notes.emplace_back(*std::exchange(fill_owed, std::nullopt));
+  }
+
   void fail(int status) {
+    settle_fill();
     out.push_back(error_response(status));
     closing = true;
     in_message = false;
@@ -412,6 +441,7 @@ void HttpSession::finish() {
 
 void HttpSession::close() {
   auto& s = *impl_;
+  s.settle_fill();  // its response will never come
   s.closing = true;
   s.paused = false;
   s.in_message = false;
@@ -458,6 +488,13 @@ void HttpSession::set_peer(std::string address, int port) {
 }
 bool HttpSession::handing_back() const { return impl_->handing_back; }
 std::string HttpSession::take_handback_bytes() { return std::exchange(impl_->handback, {}); }
+
+void HttpSession::offer_cache(ipc::CacheOffer offer, bool fill) {
+  impl_->cache = offer;
+  impl_->fill = fill;
+}
+bool HttpSession::has_cache_notes() const { return !impl_->cache_notes.empty(); }
+std::vector<CacheNote> HttpSession::take_cache_notes() { return std::exchange(impl_->cache_notes, {}); }
 
 std::vector<SerializedResponse> HttpSession::take_output() {
   std::vector<SerializedResponse> taken;

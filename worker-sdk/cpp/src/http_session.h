@@ -8,8 +8,13 @@
 //
 // Draining (drain()), each response says `Connection: close` unless more request bytes
 // are already buffered behind it: pipelined requests are all answered, the last closes.
+//
+// With the master's output cache (offer_cache()), each complete response is also judged
+// (cache_note.h) and what the master should hear of it is queued beside the output
+// (take_cache_notes()).
 #pragma once
 
+#include "worker-sdk/cpp/src/cache_note.h"
 #include "worker-sdk/cpp/src/response_writer.h"
 #include <handoff/worker.h>
 
@@ -94,6 +99,18 @@ class HttpSession {
 
   // Requests answered so far (tests, statistics).
   std::size_t requests() const;
+
+  // The app has an output cache (welcome.cache); before feed(). Each response worth
+  // keeping (worth_caching(), up to offer.max_entry bytes of body) becomes a cache_put.
+  // `fill` (conn.fill): the master holds other requests for the key of this connection's
+  // first request until it hears of it, so that request always gets one note: its put, or
+  // else a cache_pass, also when no response to it comes (an error the session answers, a
+  // timeout, close()). A first request whose head never completed has no key to name:
+  // nothing is sent for it. Without an offer nothing is judged and nothing copied.
+  void offer_cache(ipc::CacheOffer offer, bool fill);
+  bool has_cache_notes() const;
+  // Moves out the notes produced so far, in the order of the responses.
+  std::vector<CacheNote> take_cache_notes();
 
   // Per-request affinity. `belongs` is asked about each request after the session's
   // first, once its head is complete and before anything is done with it (no handler

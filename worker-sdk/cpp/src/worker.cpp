@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace handoff {
@@ -69,6 +71,9 @@ struct Worker::Impl final : Connection::Owner {
   std::uint64_t requests = 0;
   std::uint64_t bytes = 0;  // response bytes written, for `stats` where the scoreboard is not mapped
   ipc::RouteCheck route;  // welcome.route, then `route`: whether a keep-alive request is still ours
+  // welcome.cache: the app has an output cache, which connections arriving from now on tell
+  // of their cacheable responses (cache_note()). Absent: they judge nothing.
+  std::optional<ipc::CacheOffer> cache;
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
   // here until the master's ACK (protocols/README.md: one handle in flight per channel;
@@ -123,6 +128,10 @@ struct Worker::Impl final : Connection::Owner {
   void bytes_written(std::size_t n) override {
     bytes += n;
     scoreboard.bytes_written(n);
+  }
+  void cache_note(CacheNote note) override {
+    if (!channel || !channel->is_open()) return;
+    channel->send_line(std::visit([](auto& message) { return ipc::encode(std::move(message)); }, note));
   }
   template <class Fn>
   void for_each_connection(Fn fn);
@@ -241,6 +250,7 @@ int Worker::Impl::start_supervised() {
                        info.workers = w.workers;
                        info.generation = w.generation;
                        route = w.route;
+                       cache = w.cache;
                        if (w.http) apply_http(*w.http);
                        // The master's drain numbers; a drain already under way (a signal
                        // came first) keeps the ones it started with, as in the Node SDK.
@@ -328,8 +338,8 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
   if (channel)
     belongs = [this](const Request& r) { return belongs_here(route, info.slot, info.workers, r.target, r.headers); };
   const std::uint64_t id = ++last_connection_id;
-  auto connection =
-      std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, id, conn, std::move(belongs));
+  auto connection = std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, id, conn,
+                                                 std::move(belongs), cache);
   Connection* raw = connection.get();
   connections.emplace(id, std::move(connection));
   connections_peak = std::max(connections_peak, connections.size());

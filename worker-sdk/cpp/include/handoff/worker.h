@@ -49,6 +49,13 @@ struct Response {
   // SDK drops them from here and writes its own. `Connection: close` is honoured.
   std::vector<Header> headers;
   std::string body;
+  // Under a supervisor whose app has an output cache (`cache:` in cluster.yaml): the master
+  // may answer this request from its cache for this many seconds, as if the response said
+  // `Cache-Control: public, max-age=N` (the Node SDK's res.cacheDuration). Nothing is added
+  // to what the client gets, and what forbids caching still does (Set-Cookie,
+  // Cache-Control private, no-store or no-cache, a Vary beyond Accept-Encoding; a status
+  // other than 200, 301, 404). 0: the headers alone decide.
+  std::uint32_t cache_seconds = 0;
 };
 
 using Handler = std::function<Response(const Request&)>;
