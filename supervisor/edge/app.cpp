@@ -51,9 +51,10 @@ void App::set_cache() {
     return;
   }
   if (cache_) cache_->set_config(config_->cache);
+  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache);
   // What the cache answered or held goes back through its listener's intake, as a worker's
   // hand-back does.
-  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache, context_.hand_back);
+  cache_->set_reintake(context_.hand_back);
 }
 
 App::~App() = default;

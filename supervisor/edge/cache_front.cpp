@@ -16,8 +16,7 @@ void append_number(std::string& out, std::uint64_t n) {
 
 }  // namespace
 
-CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config, std::function<void(ConnectionPtr)> reintake)
-    : loop_(loop), cache_(config), reintake_(std::move(reintake)), timer_(loop) {}
+CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config) : loop_(loop), cache_(config), timer_(loop) {}
 
 CacheFront::~CacheFront() = default;  // held connections close
 
@@ -89,7 +88,7 @@ void CacheFront::answer(ConnectionPtr connection, const cache::Entry& entry, con
     done->asked = false;
     done->fill = false;
     done->accepted_at = {};
-    reintake(std::move(done));
+    if (reintake) reintake(std::move(done));
   };
   if (static_cast<std::size_t>(sent) == total) return go_on(std::move(connection));
 
@@ -146,7 +145,7 @@ void CacheFront::release(const std::string& primary) {
   for (auto& c : held) {
     c->accepted_at = {};
     c->handed_back = true;  // its PROXY header is consumed
-    reintake_(std::move(c));
+    if (reintake_) reintake_(std::move(c));
   }
 }
 

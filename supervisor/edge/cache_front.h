@@ -26,12 +26,15 @@ namespace handoff {
 
 class CacheFront {
  public:
-  CacheFront(uv_loop_t* loop, const CacheConfig& config, std::function<void(ConnectionPtr)> reintake);
+  CacheFront(uv_loop_t* loop, const CacheConfig& config);
   ~CacheFront();
   CacheFront(const CacheFront&) = delete;
   CacheFront& operator=(const CacheFront&) = delete;
 
   void set_config(const CacheConfig& config) { cache_.set_config(config); }
+  // Where answered and released connections go: the master's route through their
+  // listener's intake (set once the app is wired; until then they are closed).
+  void set_reintake(std::function<void(ConnectionPtr)> reintake) { reintake_ = std::move(reintake); }
   // A request of this app: true when the cache took the connection (answered, or held
   // until its key's fill); false: it goes to a worker (`fill` set when it leads one).
   bool take(ConnectionPtr& connection, const RequestHead& head);

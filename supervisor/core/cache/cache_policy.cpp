@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "protocols/cache_rules.h"
+
 namespace handoff::cache {
 namespace {
 
@@ -35,34 +37,6 @@ bool has_token(std::string_view list, std::string_view token) {
   bool found = false;
   for_each_element(list, [&](std::string_view e) { found = found || iequals(e, token); });
   return found;
-}
-
-// Cache-Control, as far as a shared cache needs it (RFC 9111, 5.2.2).
-struct Directives {
-  bool is_public = false;
-  bool refuses = false;  // private, no-store, no-cache
-  std::optional<std::int64_t> max_age;
-  std::optional<std::int64_t> s_maxage;
-};
-
-std::optional<std::int64_t> seconds(std::string_view v) {
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  std::int64_t n = 0;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n < 0) return std::nullopt;
-  return n;
-}
-
-void read_directives(std::string_view value, Directives& d) {
-  for_each_element(value, [&](std::string_view e) {
-    const auto eq = e.find('=');
-    const auto name = trim(e.substr(0, eq));
-    const auto arg = eq == std::string_view::npos ? std::string_view{} : trim(e.substr(eq + 1));
-    if (iequals(name, "public")) d.is_public = true;
-    else if (iequals(name, "private") || iequals(name, "no-store") || iequals(name, "no-cache")) d.refuses = true;
-    else if (iequals(name, "max-age")) d.max_age = seconds(arg);
-    else if (iequals(name, "s-maxage")) d.s_maxage = seconds(arg);
-  });
 }
 
 constexpr std::array<std::string_view, 10> kNotKept = {
@@ -105,59 +79,29 @@ std::optional<Lookup> lookup_of(const RequestHead& head) {
 
 StoreDecision decide(const ipc::CachePut& put, const CacheConfig& config) {
   StoreDecision d;
-  if (std::find(std::begin(kCacheableStatuses), std::end(kCacheableStatuses), put.status) == std::end(kCacheableStatuses)) {
-    d.why_not = "status";
+  const auto refuse = [&](std::string_view why) {
+    d.why_not = why;
     return d;
-  }
-  if (put.target.empty() || put.target.front() != '/') {
-    d.why_not = "target";
-    return d;
-  }
-  if (put.body.size() > config.max_entry) {
-    d.why_not = "too large";
-    return d;
-  }
-  Directives directives;
+  };
+  if (!cache_rules::cacheable_status(put.status)) return refuse("status");
+  if (put.target.empty() || put.target.front() != '/') return refuse("target");
+  if (put.body.size() > config.max_entry) return refuse("too large");
+  cache_rules::ResponseCacheFacts facts;
   for (const auto& [name, value] : put.headers) {
-    if (!safe_header(name, value)) {
-      d.why_not = "malformed header";
-      return d;
-    }
-    if (iequals(name, "cache-control")) read_directives(value, directives);
-    else if (iequals(name, "set-cookie")) {
-      d.why_not = "Set-Cookie";
-      return d;
-    } else if (iequals(name, "pragma") && has_token(value, "no-cache")) {
-      d.why_not = "Pragma: no-cache";
-      return d;
-    } else if (iequals(name, "vary")) {
-      bool other = false;
-      for_each_element(value, [&](std::string_view e) {
-        if (iequals(e, "accept-encoding")) d.vary_encoding = true;
-        else other = true;  // `*` too
-      });
-      if (other) {
-        d.why_not = "Vary";
-        return d;
-      }
-    }
+    if (!safe_header(name, value)) return refuse("malformed header");
+    // HTTP.SYS refuses these too: an HTTP/1.0 cache's "do not keep".
+    if (iequals(name, "pragma") && has_token(value, "no-cache")) return refuse("Pragma: no-cache");
+    facts.add(name, value);
   }
-  if (directives.refuses) {
-    d.why_not = "Cache-Control";
-    return d;
-  }
-  std::optional<std::int64_t> ttl_seconds;
-  if (put.ttl) ttl_seconds = *put.ttl;  // the app said so (res.cacheDuration): it wins
-  else if (directives.is_public) ttl_seconds = directives.s_maxage ? directives.s_maxage : directives.max_age;
-  std::chrono::milliseconds ttl = ttl_seconds ? std::chrono::seconds(std::min<std::int64_t>(*ttl_seconds, 1LL << 31))
-                                              : std::chrono::milliseconds{0};
-  if (!ttl_seconds && directives.is_public) ttl = config.default_ttl;
-  if (ttl.count() <= 0) {
-    d.why_not = "no lifetime";
-    return d;
-  }
+  if (facts.forbidden()) return refuse("forbidden (private, no-store, no-cache, Set-Cookie or Vary)");
+  auto seconds = cache_rules::cache_lifetime(put.status, facts, put.ttl);
+  std::chrono::milliseconds ttl{0};
+  if (seconds) ttl = std::chrono::seconds(*seconds);
+  else if (!put.ttl && facts.is_public()) ttl = config.default_ttl;  // public, no lifetime: the app's default
+  if (ttl.count() <= 0) return refuse("no lifetime");
   d.store = true;
   d.ttl = ttl;
+  d.vary_encoding = facts.varies_on_accept_encoding();
   return d;
 }
 

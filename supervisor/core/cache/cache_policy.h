@@ -1,5 +1,7 @@
-// What the output cache may look up and what it may store: the rules of issue 19 as
-// functions of a request head and of a worker's `cache_put`. Pure.
+// What the output cache may look up and what it may store: the rules of docs/cache.md as
+// functions of a request head and of a worker's `cache_put`. Pure. Which responses qualify
+// is protocols/cache_rules.h's (the C++ SDK applies the same before it sends); here the
+// master's own checks around it: the body's size, well-formed fields, `default_ttl`.
 //
 // A request is looked up when it is a GET or HEAD without Authorization and without a
 // body. A response is stored when it is complete, has status 200, 301 or 404, says how
@@ -18,10 +20,6 @@
 #include "supervisor/core/routing/request_head.h"
 
 namespace handoff::cache {
-
-// The statuses a marked response is stored with (httpsys's 200 only; 301 and 404 as nginx's
-// proxy_cache_valid default set).
-inline constexpr int kCacheableStatuses[] = {200, 301, 404};
 
 // A request the cache may answer, its views into the head it came from.
 struct Lookup {
