@@ -121,6 +121,20 @@ TEST_CASE("dispatch in the config: the default, and located errors for what cann
   CHECK(first_error(parse_on(linux_host, "    dispatch: kernl\n")).find("apps[0].dispatch") != std::string::npos);
   // Windows: master without a word.
   CHECK_FALSE(std::get<Config>(parse_on(host(kWindows), "")).apps[0].kernel_listener);
+  // An output cache needs the master's intake: routed around quietly, an error when asked for.
+  loaded = parse_on(linux_host, "    cache: {}\n");
+  REQUIRE(std::holds_alternative<Config>(loaded));
+  CHECK(std::get<Config>(loaded).apps[0].cache.enabled);
+  CHECK_FALSE(std::get<Config>(loaded).apps[0].kernel_listener);
+  CHECK(first_error(parse_on(linux_host, "    cache: {}\n    dispatch: kernel\n"))
+            .find("apps[0].dispatch: cannot dispatch app \"hello\" in the kernel: the app has a `cache`") !=
+        std::string::npos);
+  CHECK(first_error(parse_on(linux_host, "    cache: {max_size: 1MiB, max_entry: 512KiB}\n")) ==
+        "test.yaml:6:12: apps[0].cache.max_entry: max_entry is more than a quarter of max_size");
+  CHECK(first_error(parse_on(linux_host, "    cache: {max_sise: 1MiB}\n")).find("apps[0].cache.max_sise") !=
+        std::string::npos);
+  CHECK(first_error(parse_on(linux_host, "    cache: {lock_timeout: 0s}\n")).find("apps[0].cache.lock_timeout") !=
+        std::string::npos);
 }
 
 TEST_CASE("kernel dispatch: a PROXY protocol or shared listener is an error when asked for") {
