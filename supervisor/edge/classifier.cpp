@@ -35,6 +35,11 @@ void Classifier::add(ConnectionPtr connection) {
   intake_.added(id, std::move(arrival), Clock::now());  // the oldest may make room (closed)
   if (!peek_) {
     intake_.arrived(id, {});  // decides on what was carried
+  } else if (w.connection->handed_back && w.connection->carried.empty()) {
+    // A keep-alive connection back from the output cache or a draining worker: its client
+    // has mostly not spoken yet, so a first look would find nothing. The poll tells when
+    // it does (at once if the bytes are already there).
+    waiting(id, 0);
   } else {
     // Most clients send the head with their first segment, and a listener that reads heads
     // accepts once data is there (TCP_DEFER_ACCEPT): the first look needs no poll handle,
@@ -110,9 +115,12 @@ void Classifier::waiting(IntakeId id, std::size_t in_kernel) {
     return;
   }
   if (!w.poll && !watch_readable(w)) return intake_.lost(id);
-  // Wake only when more than what we saw is there (reset to 1 when released: only
-  // connections that waited have a poll handle).
-  platform::set_receive_low_water(socket_of(*w.connection), in_kernel + 1);
+  // Wake only when more than what we saw is there (reset to 1 when released). Nothing
+  // seen yet (an idle keep-alive connection the cache answered): 1, the default, is right.
+  if (in_kernel > 0 || w.low_water) {
+    platform::set_receive_low_water(socket_of(*w.connection), in_kernel + 1);
+    w.low_water = true;
+  }
   if (uv_is_active(w.poll.base())) return;
   const int rc = uv_poll_start(w.poll.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* handle, int status, int events) {
     auto* watch = static_cast<Watch*>(handle->data);
@@ -130,10 +138,8 @@ ConnectionPtr Classifier::release(IntakeId id) {
     uv_read_stop(stream);
     stream->data = nullptr;
   }
-  if (w.poll) {
-    w.poll.reset();
-    platform::set_receive_low_water(socket_of(*w.connection), 1);
-  }
+  if (w.poll) w.poll.reset();
+  if (w.low_water) platform::set_receive_low_water(socket_of(*w.connection), 1);
   ConnectionPtr connection = std::move(w.connection);
   watches_.erase(it);
   return connection;

@@ -45,6 +45,7 @@ class Classifier : private IntakeEdge {
     IntakeId id = 0;
     ConnectionPtr connection;
     UvHandle<uv_poll_t> poll;  // the peek source's readiness, once it waited
+    bool low_water = false;    // SO_RCVLOWAT raised above 1 (reset when released)
     bool reading = false;      // the read source has started
   };
 
