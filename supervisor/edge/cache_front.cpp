@@ -16,7 +16,7 @@ void append_number(std::string& out, std::uint64_t n) {
 
 }  // namespace
 
-CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config) : loop_(loop), cache_(config), timer_(loop) {}
+CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config) : cache_(config), timer_(loop) {}
 
 CacheFront::~CacheFront() = default;  // held connections close
 
@@ -34,7 +34,11 @@ bool CacheFront::take(ConnectionPtr& connection, const RequestHead& head) {
     case cache::Miss::wait: {
       std::string primary;
       cache::primary_key(request->host, request->target, primary);
-      waiting_[primary].push_back(std::move(connection));
+      auto& held = waiting_[primary];
+      // A flood for one slow key holds descriptors until its fill: past this many, the
+      // rest go to workers as they would without a cache.
+      if (held.size() >= kMaxHeldPerKey) return false;
+      held.push_back(std::move(connection));
       return true;
     }
   }

@@ -52,7 +52,8 @@ class CacheFront {
   void arm_timer();
   const std::string& date(std::chrono::system_clock::time_point now);
 
-  uv_loop_t* loop_;
+  static constexpr std::size_t kMaxHeldPerKey = 4096;
+
   cache::OutputCache cache_;
   std::function<void(ConnectionPtr)> reintake_;
   std::map<std::string, std::vector<ConnectionPtr>> waiting_;  // by primary key

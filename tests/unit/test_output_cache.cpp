@@ -171,6 +171,11 @@ TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeou
   CHECK(cache.expire_fills(t0 + 15s).empty());
   CHECK(cache.expire_fills(t0 + 16s) == std::vector<std::string>{std::string("example.test\0/b", 15)});
   CHECK(cache.miss(get("/b"), t0 + 17s) == Miss::pass);
+  // A HEAD never leads a fill: its answer has no body to store.
+  auto head = get("/h");
+  head.head_only = true;
+  CHECK(cache.miss(head, t0) == Miss::pass);
+  CHECK(cache.miss(get("/h"), t0) == Miss::lead);
   // A fill answered with something not cacheable passes too.
   CHECK(cache.miss(get("/c"), t0) == Miss::lead);
   CHECK(cache.put(response("/c", "private, max-age=60"), t0).ended_fill);

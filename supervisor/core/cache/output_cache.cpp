@@ -52,6 +52,8 @@ const Entry* OutputCache::find(const Lookup& request, Clock::time_point now) {
 
 Miss OutputCache::miss(const Lookup& request, Clock::time_point now) {
   ++counters_.misses;
+  // A HEAD's answer has no body to store: it neither leads a fill nor waits for one.
+  if (request.head_only) return Miss::pass;
   primary_key(request.host, request.target, primary_);
   if (const auto p = passing_.find(std::string_view(primary_)); p != passing_.end()) {
     if (p->second > now) return Miss::pass;
