@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const { startWorker, request, RawClient } = require('./helpers');
+const { SCRIPTS, startWorker, request, RawClient } = require('./helpers');
 
 const SERVER = path.join(__dirname, 'fixtures', 'cache-server.js');
 const EXPRESS = path.join(__dirname, 'fixtures', 'cache-express.js');
@@ -257,3 +257,17 @@ for (const flavour of ['express', 'express5']) {
     assert.deepEqual(header(gzipPut, 'content-length'), []);
   });
 }
+
+test('hello-node: GET /cached is put with Cache-Control public, max-age=60; GET / is not', T, async (t) => {
+  const master = await startCacheWorker(t, { script: SCRIPTS.hello });
+  const res = await request(master.port, { path: '/cached' });
+  assert.equal(res.body.toString(), 'Hello, world!');
+  assert.equal(res.headers['cache-control'], 'public, max-age=60');
+  const put = await master.putFor('/cached');
+  assert.equal(bodyOf(put).toString(), 'Hello, world!');
+  assert.deepEqual(header(put, 'cache-control'), ['public, max-age=60']);
+  await request(master.port, { path: '/' });
+  await request(master.port, { path: '/3/room/cached' });
+  await master.putFor('/3/room/cached'); // the last segment names the action
+  assert.deepEqual(master.cacheMessages().map((m) => m.target), ['/cached', '/3/room/cached']);
+});
