@@ -239,4 +239,4 @@ function lifetime(status, facts, cacheDuration) {
   return seconds > 0 ? seconds : 0; // absent or NaN: false
 }
 
-module.exports = { cacheOffer, watchResponse, passUnanswered, CACHEABLE_STATUSES, LEFT_OUT_HEADERS };
+module.exports = { cacheOffer, watchResponse, passUnanswered };
