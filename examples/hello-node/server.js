@@ -3,6 +3,8 @@
 // master hands it; run alone (`node server.js`, PORT/HOST from the env) it listens itself.
 //   GET /     -> 200 "Hello, world!"
 //   GET /pid  -> 200 process.pid
+//   GET /cached -> 200 "Hello, world!" with Cache-Control: public, max-age=60 (an app with
+//                  `cache:` keeps it in the master's output cache)
 //   GET /slow?ms=N -> 200 "slow N ms", answered after N ms (0..60000; integration tests
 //                    use it to have a request in flight during a drain or a shutdown)
 //   POST /echo -> 200 with the request's body
@@ -30,15 +32,20 @@ const server = http.createServer((req, res) => {
     setTimeout(() => reply(res, `slow ${ms} ms`), ms);
     return;
   }
+  if (action === 'cached') {
+    reply(res, 'Hello, world!', { 'Cache-Control': 'public, max-age=60' });
+    return;
+  }
   reply(res, action === 'pid' ? String(process.pid) : 'Hello, world!');
 });
 
-function reply(res, body) {
+function reply(res, body, headers = {}) {
   res.writeHead(200, {
     'Content-Type': 'text/plain',
     'Content-Length': Buffer.byteLength(body),
     // `worker` is live: a welcome from the master updates it.
     'X-Handoff-Worker': `${worker.app ?? 'standalone'}/${worker.slot}/${process.pid}`,
+    ...headers,
   });
   res.end(body);
 }

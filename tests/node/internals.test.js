@@ -154,3 +154,34 @@ test("net.Socket: remoteAddress, remotePort, remoteFamily are prototype getters 
   client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.deepEqual(JSON.parse((await client.response()).body.toString()), ['2001:db8::7', 41235, 'IPv6', true]);
 });
+
+test("http.ServerResponse: _header is the head as written, also fields given to writeHead() alone; end(chunk) does not call write()", TIMEOUT, async (t) => {
+  // cache.js reads the head from res._header: getHeaders() has no fields passed to
+  // writeHead() alone (Node keeps them in no list), and its body capture wraps write() and
+  // end() and counts end's chunk once.
+  const seen = {};
+  const server = http.createServer((req, res) => {
+    let writes = 0;
+    const write = res.write;
+    res.write = function (...args) {
+      writes++;
+      return write.apply(this, args);
+    };
+    res.writeHead(200, { 'X-One': 'a', 'Set-Cookie': ['b=1', 'c=2'], 'Content-Length': 4 });
+    seen.getHeaders = res.getHeaders();
+    seen.header = res._header;
+    res.end('body');
+    seen.writes = writes;
+  });
+  const { client, server: socket } = await socketPair(t);
+  server.emit('connection', socket);
+  client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal((await client.response()).body.toString(), 'body');
+  assert.deepEqual({ ...seen.getHeaders }, {}, 'the fields given to writeHead() alone are in no list');
+  assert.equal(typeof seen.header, 'string', 'res._header');
+  const lines = seen.header.split('\r\n');
+  assert.equal(lines[0], 'HTTP/1.1 200 OK');
+  assert.deepEqual(lines.slice(1, 4), ['X-One: a', 'Set-Cookie: b=1', 'Set-Cookie: c=2']);
+  assert.ok(seen.header.endsWith('\r\n\r\n'));
+  assert.equal(seen.writes, 0, 'end(chunk) writes its chunk itself');
+});

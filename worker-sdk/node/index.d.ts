@@ -133,3 +133,21 @@ export const PROTOCOL_VERSION: number;
  * its own type: this package does not depend on socket.io's types.
  */
 export function socketio<S extends object>(io: S, options?: { maxWorkers?: number }): S;
+
+// `res.cacheDuration` on every http.ServerResponse (Express's, Fastify's reply.raw, Koa's
+// ctx.res: they are all one), as importing this package's types adds it.
+declare module 'http' {
+  interface ServerResponse<Request extends IncomingMessage = IncomingMessage> {
+    /**
+     * Seconds the supervisor's output cache may keep this response (`res.cacheDuration`,
+     * HTTP.SYS's name), when the app has a `cache:` and the response is otherwise
+     * cacheable (a GET without Authorization; 200, 301 or 404; no Set-Cookie; no
+     * Cache-Control private, no-store or no-cache; a Vary of Accept-Encoding at most).
+     * Stands for `Cache-Control: public, max-age=N` for the cache only (the client gets
+     * the headers the app wrote); 0: never cache this response, whatever its headers.
+     * Set it before the head goes out (writeHead, or the first write or end). Ignored
+     * standalone and without the supervisor's cache.
+     */
+    cacheDuration?: number;
+  }
+}

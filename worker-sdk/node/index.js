@@ -27,6 +27,7 @@ const { toServer } = require('./frameworks');
 const { DrainMachine, rulesFromWelcome } = require('./drain');
 const { HTTP_SETTINGS } = require('./http-settings');
 const { metricsSource, answerMetrics } = require('./metrics');
+const { cacheOffer, watchResponse, passUnanswered } = require('./cache');
 // What http.Server uses to detach a parser from its socket, and what Node's child_process
 // calls when it sends a socket (an internal module, but the one Node itself relies on).
 const { freeParser } = require('_http_common');
@@ -41,6 +42,7 @@ const TIMEOUT_MAX = 2 ** 31 - 1; // longer timers fire at once in Node
 const kHandback = Symbol('handoff.handback'); // on a request that goes back: its `conn`
 const kConn = Symbol('handoff.conn'); // on a handed-over socket: its `conn` message
 const kDrainId = Symbol('handoff.drainId'); // on a socket: its id in the drain machine
+const kFill = Symbol('handoff.fill'); // on a handed-over socket: its first request is a cache fill, not yet seen
 
 const now = () => performance.now();
 
@@ -164,6 +166,7 @@ function attach(handoff, server, options) {
   const connectionsList = startHttpConnectionTracking(server);
   let maxBodySize = Infinity; // the config's max_body_size, from the welcome
   let route = null; // welcome.route, then `route`: how to check each next request on a keep-alive socket
+  let cache = null; // welcome.cache: { maxEntry }, the app's output cache (cache.js); null: none, nothing watched
   let httpApplied = false;
 
   // The server never listens here, so net.Server would emit 'close' each time the count
@@ -196,8 +199,12 @@ function attach(handoff, server, options) {
     if ((event === 'newListener' || event === 'removeListener') && b === handBackListener) return false;
     if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
       trackRequest(a, b);
+      // Before the 413 below and before the app's listeners: its write() and end() must
+      // be wrapped under anything the app wraps them with.
+      if (cache) watchForCache(a, b);
       if (!withinBodyLimit(a, b)) return true; // answered 413: the app never sees it
     } else if (event === 'upgrade' || event === 'connect') {
+      if (cache && takeFill(a)) passUnanswered(a, send); // no response to keep
       const state = connState(b);
       if (state) detach(state); // no longer HTTP: never closed as idle
     }
@@ -244,6 +251,24 @@ function attach(handoff, server, options) {
       end();
     });
     res.once('close', end);
+  }
+
+  // ---- the output cache ----
+
+  // Responses on the sockets the master handed over are judged for its cache (cache.js).
+  // A TLS socket over one is not: the master cannot read or serve what goes through it.
+  function watchForCache(req, res) {
+    if (!req || !res || typeof res.once !== 'function' || !sockets.has(req.socket)) return;
+    watchResponse(req, res, cache, takeFill(req), send);
+  }
+
+  // Whether this request is the first of a `fill` connection (the master holds the other
+  // requests for its key until it hears about this one's response); true once only.
+  function takeFill(req) {
+    const socket = req && req.socket;
+    if (!socket || socket[kFill] !== true) return false;
+    socket[kFill] = false;
+    return true;
   }
 
   // ---- http settings from the master ----
@@ -332,6 +357,7 @@ function attach(handoff, server, options) {
     server._connections++;
     sockets.add(socket);
     socket[kConn] = message; // what a drain's handback tells the master
+    if (cache && message.fill === true) socket[kFill] = true;
     socket.once('close', () => forget(socket));
     // Handed over while draining (it was in flight): served all the same, and its
     // responses say `Connection: close` (trackRequest). Not closed before its first
@@ -765,6 +791,7 @@ function attach(handoff, server, options) {
       const rules = rulesFromWelcome(message.drain);
       if (rules && machine.phase === 'serving') machine.rules = rules; // a drain under way keeps its own
       route = routeOf(message);
+      cache = cacheOffer(message.cache);
       startHeartbeat(message.heartbeat_ms);
       handoff.emit('welcome', info());
     } else if (message.handoff === 'route') {
