@@ -94,10 +94,12 @@ struct CacheConfig {
   Milliseconds default_ttl{0};            // for public responses without max-age; 0: only marked ones
   Milliseconds lock_timeout{5'000};       // how long requests held for a key's fill wait
   Milliseconds pass_ttl{10'000};          // a key whose fill was not cacheable is not held again this long
+  Milliseconds stale_while_revalidate{0};  // an expired entry still answers this long while one request refreshes it
   Location where;
   bool operator==(const CacheConfig& o) const {
     return enabled == o.enabled && max_size == o.max_size && max_entry == o.max_entry &&
-           default_ttl == o.default_ttl && lock_timeout == o.lock_timeout && pass_ttl == o.pass_ttl;
+           default_ttl == o.default_ttl && lock_timeout == o.lock_timeout && pass_ttl == o.pass_ttl &&
+           stale_while_revalidate == o.stale_while_revalidate;
   }
 };
 

@@ -418,6 +418,10 @@ const Field<CacheConfig> kCacheFields[] = {
      "A key whose answer was not cacheable is not held again for this long: its requests go straight to "
      "workers (Varnish's hit-for-pass).",
      false, HANDOFF_DURATION(CacheConfig, pass_ttl)},
+    {"stale_while_revalidate", "duration", "0s",
+     "An entry past its lifetime still answers for this long while one request goes to a worker to refresh it "
+     "(RFC 5861; nginx's `proxy_cache_use_stale updating`). `0s`: an expired entry is a miss.",
+     false, HANDOFF_DURATION(CacheConfig, stale_while_revalidate)},
 };
 
 // `policy: ip_hash`, or a mapping with one key naming the rule and its parameters:

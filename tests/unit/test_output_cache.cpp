@@ -187,3 +187,25 @@ TEST_CASE("http_date: IMF-fixdate") {
   CHECK(http_date(system_clock::time_point{seconds{784111777}}) == "Sun, 06 Nov 1994 08:49:37 GMT");
   CHECK(http_date(system_clock::time_point{seconds{0}}) == "Thu, 01 Jan 1970 00:00:00 GMT");
 }
+
+TEST_CASE("OutputCache: stale_while_revalidate answers with the expired entry while one request refreshes it") {
+  CacheConfig config;
+  config.stale_while_revalidate = 10s;
+  OutputCache cache(config);
+  const auto t0 = Clock::time_point{} + 1h;
+  CHECK(cache.put(response("/s", "public, max-age=60", "old"), t0).stored);
+  CHECK(cache.find(get("/s"), t0 + 59s));
+  // Expired: the first request finds nothing and leads the refresh...
+  CHECK_FALSE(cache.find(get("/s"), t0 + 61s));
+  CHECK(cache.miss(get("/s"), t0 + 61s) == Miss::lead);
+  // ... the others get the stale entry meanwhile.
+  const Entry* stale = cache.find(get("/s"), t0 + 62s);
+  REQUIRE(stale);
+  CHECK(stale->body == "old");
+  CHECK(cache.counters().stale == 1);
+  CHECK(cache.put(response("/s", "public, max-age=60", "new"), t0 + 63s).ended_fill);
+  CHECK(cache.find(get("/s"), t0 + 64s)->body == "new");
+  // Past the window an expired entry is gone.
+  CHECK_FALSE(cache.find(get("/s"), t0 + 63s + 60s + 10s));
+  CHECK(cache.counters().entries == 0);
+}

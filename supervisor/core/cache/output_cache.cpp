@@ -42,8 +42,15 @@ const Entry* OutputCache::find(const Lookup& request, Clock::time_point now) {
   if (it == index_.end()) return nullptr;
   const auto entry = it->second;
   if (entry->expires <= now) {
-    erase(entry);
-    return nullptr;
+    if (now >= entry->expires + config_.stale_while_revalidate) {
+      erase(entry);
+      return nullptr;
+    }
+    // Stale, within stale_while_revalidate: it answers while a fill refreshes it; the
+    // request that finds no fill under way becomes that fill (a miss, which leads).
+    primary_key(request.host, request.target, primary_);
+    if (!fills_.contains(primary_)) return nullptr;
+    ++counters_.stale;
   }
   if (entry != entries_.begin()) entries_.splice(entries_.begin(), entries_, entry);
   ++counters_.hits;

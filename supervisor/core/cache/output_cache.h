@@ -5,7 +5,8 @@
 // Coalescing: the first miss for a key leads (its connection goes to a worker marked
 // `fill`); later misses for that key wait until the worker's `cache_put` (they are hits
 // then) or `cache_pass` (they go to workers, and the key passes straight through for
-// pass_ttl, Varnish's hit-for-pass), or until lock_timeout (the same as a pass).
+// pass_ttl, Varnish's hit-for-pass), or until lock_timeout (the same as a pass). With
+// stale_while_revalidate, an entry just past its lifetime still answers them meanwhile.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,7 @@ struct Entry {
 
 struct Counters {
   std::uint64_t hits = 0;
+  std::uint64_t stale = 0;  // of the hits, answered past their lifetime (stale_while_revalidate)
   std::uint64_t misses = 0;
   std::uint64_t stores = 0;
   std::uint64_t evictions = 0;  // for room (expired entries found stale are not counted)

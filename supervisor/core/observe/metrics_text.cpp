@@ -149,6 +149,8 @@ std::string render_metrics(const MetricsInput& in) {
     };
     const Counter kCounters[] = {
         {"handoff_cache_hits_total", &cache::Counters::hits, "Requests the master answered from the app's output cache."},
+        {"handoff_cache_stale_hits_total", &cache::Counters::stale,
+         "Of the hits, those answered past the entry's lifetime while a worker refreshed it (stale_while_revalidate)."},
         {"handoff_cache_misses_total", &cache::Counters::misses,
          "Cacheable requests (GET, HEAD) the output cache had no fresh entry for."},
         {"handoff_cache_stores_total", &cache::Counters::stores,
