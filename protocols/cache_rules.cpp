@@ -8,15 +8,6 @@ namespace handoff::cache_rules {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 bool blank(char c) { return c == ' ' || c == '\t'; }
 
 // Calls fn(name, value) for each directive of a Cache-Control list, `name[=token]` or
@@ -66,7 +57,7 @@ std::int64_t delta_seconds(std::string_view digits) {
 
 std::string key_host(std::string_view host_field) {
   std::string host(trim_blanks(host_field));
-  for (char& c : host) c = lower(c);
+  for (char& c : host) c = ascii_lower(c);
   return host;
 }
 

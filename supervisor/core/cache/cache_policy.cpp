@@ -5,39 +5,10 @@
 #include <charconv>
 
 #include "protocols/cache_rules.h"
+#include "protocols/http_text.h"
 
 namespace handoff::cache {
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Calls `each` with every comma-separated element of a list field (RFC 9110, 5.6.1), trimmed.
-template <class Each>
-void for_each_element(std::string_view list, Each each) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const auto element = trim(list.substr(0, comma));
-    if (!element.empty()) each(element);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-bool has_token(std::string_view list, std::string_view token) {
-  bool found = false;
-  for_each_element(list, [&](std::string_view e) { found = found || iequals(e, token); });
-  return found;
-}
 
 constexpr std::array<std::string_view, 10> kNotKept = {
     "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
@@ -107,7 +78,7 @@ StoreDecision decide(const ipc::CachePut& put, const CacheConfig& config) {
 
 void primary_key(std::string_view host, std::string_view target, std::string& out) {
   out.resize(host.size() + 1 + target.size());
-  std::transform(host.begin(), host.end(), out.begin(), lower);
+  std::transform(host.begin(), host.end(), out.begin(), ascii_lower);
   out[host.size()] = '\0';
   std::copy(target.begin(), target.end(), out.begin() + static_cast<std::ptrdiff_t>(host.size() + 1));
 }

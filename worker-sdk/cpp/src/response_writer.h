@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/http_text.h"
+
 namespace handoff {
 
 struct SerializedResponse {
@@ -46,11 +48,5 @@ SerializedResponse error_response(int status);
 bool writes_header(const Header& header);
 
 std::string_view reason_phrase(int status);
-
-// ASCII case-insensitive comparison, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b);
-
-// True if a comma-separated header value (like Connection) contains this token.
-bool has_token(std::string_view list, std::string_view token);
 
 }  // namespace handoff
