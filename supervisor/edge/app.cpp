@@ -595,6 +595,8 @@ void App::end_scale(const char* interrupted) {
 void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::size_t>(slot - 1), ok); }
 
 void App::finished(const RollReport& report) {
+  // Emptied at the roll's start too; old workers still answering meanwhile may have stored.
+  if (cache_) cache_->purge({});
   switch (report.outcome) {
     case RollReport::Outcome::rolled: log_event("reload_done", {{"app", config_->name}}); break;
     case RollReport::Outcome::aborted:
