@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark suite: the supervisor next to the ways people run 2 workers today, in one
-# run, on one machine, with one client (wrk -t1 -c64, GET /1/ and /2/ in turn).
+# run, on one machine, with one client (wrk -t1 -c64, GET /1/ and /2/ in turn; the cache rows GET /cached).
 #
-#   bench/run.sh           full run (about 13 minutes on 2 cores): 3 passes of 5 s per point
+#   bench/run.sh           full run (about 18 minutes on 2 cores, 5 of them the output cache's rows): 3 passes of 5 s per point
 #   bench/run.sh --quick   one pass of 2 s per point (about 3 minutes)
 #   bench/run.sh --smoke   proves the script works (CI; every row but nginx/HAProxy + hello-node and the hello-node cache rows); the figures mean nothing
 #   DURATION=8 REPEAT=5 bench/run.sh     override the pass length and count
