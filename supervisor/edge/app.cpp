@@ -50,8 +50,9 @@ void App::set_cache() {
     cache_.reset();
     return;
   }
-  if (cache_) cache_->set_config(config_->cache);
-  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache);
+  const std::chrono::milliseconds idle(config_->http.keep_alive_timeout_ms);
+  if (cache_) cache_->set_config(config_->cache, idle);
+  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache, idle);
   // What the cache answered or held goes back through its listener's intake, as a worker's
   // hand-back does.
   cache_->set_reintake(context_.hand_back);
@@ -518,7 +519,7 @@ bool App::reconfigure(std::shared_ptr<const AppConfig> next, bool roll_all) {
   // attaches it again for a new slot count).
   if (config_->kernel_listener && config_->policy.name != previous->policy.name) kernel_group_changed();
   dispatcher_.set_settings(DispatchSettings::of(*config_));
-  if (!(config_->cache == previous->cache)) set_cache();
+  if (!(config_->cache == previous->cache) || !(config_->http == previous->http)) set_cache();
   const bool new_workers = !config_->same_workers_as(*previous);
   // Settings that need no new process apply to every slot now.
   if (!new_workers)

@@ -11,7 +11,9 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <functional>
+#include <list>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,12 +28,17 @@ namespace handoff {
 
 class CacheFront {
  public:
-  CacheFront(uv_loop_t* loop, const CacheConfig& config);
+  // `idle_timeout`: how long a keep-alive connection it answered may wait for its next
+  // request (the app's http.keep_alive_timeout).
+  CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout);
   ~CacheFront();
   CacheFront(const CacheFront&) = delete;
   CacheFront& operator=(const CacheFront&) = delete;
 
-  void set_config(const CacheConfig& config) { cache_.set_config(config); }
+  void set_config(const CacheConfig& config, std::chrono::milliseconds idle_timeout) {
+    cache_.set_config(config);
+    idle_timeout_ = idle_timeout;
+  }
   // Where answered and released connections go: the master's route through their
   // listener's intake (set once the app is wired; until then they are closed).
   void set_reintake(std::function<void(ConnectionPtr)> reintake) { reintake_ = std::move(reintake); }
@@ -46,19 +53,43 @@ class CacheFront {
   const cache::Counters& counters() const { return cache_.counters(); }
 
  private:
-  // Writes the entry's answer and sends the connection on (reintake, or closed).
+  struct Kept;  // a keep-alive connection it answered, waiting for its next request
+
+  // Writes the entry's answer and sends the connection on (kept, reintake, or closed).
   void answer(ConnectionPtr connection, const cache::Entry& entry, const cache::Lookup& request, std::size_t head_bytes);
+  // Takes the request's head off the stream and writes what the socket takes at once: the
+  // bytes written (answer_size_ when all), or -1 when the client is gone.
+  long send_answer(Connection& c, const cache::Entry& entry, const cache::Lookup& request, std::size_t head_bytes);
+  void finish_later(ConnectionPtr connection, std::size_t sent, bool keep_alive);  // the rest through libuv
+  void go_on(ConnectionPtr connection, bool keep_alive);
+  void reintake(ConnectionPtr connection);  // back through its listener's intake
+  void keep(ConnectionPtr connection);
+  void next_request(Kept& k);  // its socket is readable
+  void release_kept(Kept& k);  // to the intake, with what it sent
+  void drop_kept(Kept& k);     // closed
+  void arm_sweep();
   void release(const std::string& primary);  // what waits for that fill goes back to the intake
   void arm_timer();
   const std::string& date(std::chrono::system_clock::time_point now);
 
   static constexpr std::size_t kMaxHeldPerKey = 4096;
+  // Keep-alive connections waiting here at most (more go to the intake), and the longest
+  // head looked at here (a longer one is the intake's, with its own max_head).
+  static constexpr std::size_t kMaxKept = 16384;
+  static constexpr std::size_t kMaxKeptHead = 8192;
 
   cache::OutputCache cache_;
   std::function<void(ConnectionPtr)> reintake_;
   std::map<std::string, std::vector<ConnectionPtr>> waiting_;  // by primary key
   Timer timer_;  // the next fill's lock_timeout
+  Timer sweep_;  // closes kept connections idle past idle_timeout_
+  uv_loop_t* timer_loop_;
+  std::chrono::milliseconds idle_timeout_;
+  bool sweeping_ = false;
+  std::list<Kept> kept_;  // least recently active first
   std::string extra_;  // scratch: each answer's Age, Date, Content-Length and Connection lines
+  std::string_view pieces_[3];  // the answer being written: head, extra_, body
+  std::size_t answer_size_ = 0;
   std::string date_;
   std::chrono::system_clock::time_point date_second_{};
 };

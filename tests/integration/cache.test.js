@@ -265,3 +265,37 @@ apps:
     assert.ok(shown.ok, 'status shows the cache');
   });
 }
+
+test('hello-cpp: a keep-alive connection the cache answered closes quietly after the app\'s keep_alive_timeout', async (t) => {
+  const port = await h.freePort();
+  const yaml = `listeners:
+  - address: 127.0.0.1:${port}
+apps:
+  - name: hello
+    command: [${JSON.stringify(h.HELLO_CPP)}]
+    workers: 1
+    http: {keep_alive_timeout: 1s}
+    cache: {}
+`;
+  const sup = await h.startSupervisor(yaml, { ready: 1 });
+  t.after(() => sup.stop());
+  await h.request({ port, path: '/cached' });
+  await cachedSoon({ port, path: '/cached' });
+  const socket = net.connect(port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (c) => (text += c));
+  await new Promise((resolve) => socket.on('connect', resolve));
+  const answered = Date.now();
+  const closed = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('still open after 10 s')), 10000);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - answered);
+    });
+  });
+  socket.write(`GET /cached HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET /cached HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  const idleMs = await closed;
+  assert.strictEqual((text.match(/\r\nAge: \d+/g) ?? []).length, 2, text);  // both hits, no 408
+  assert.ok(idleMs >= 900, `closed after ${idleMs} ms, before the timeout`);
+});
