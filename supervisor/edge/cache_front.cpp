@@ -16,10 +16,19 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(digits, end);
 }
 
+// A connection going back through its listener's intake, as a worker's hand-back does: its
+// PROXY header is long consumed and, idle, it closes without a word.
+void ready_for_intake(Connection& c) {
+  c.handed_back = true;
+  c.asked = false;
+  c.fill = false;
+  c.accepted_at = {};
+}
+
 }  // namespace
 
 CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout)
-    : cache_(config), timer_(loop), sweep_(loop), timer_loop_(loop), idle_timeout_(idle_timeout) {}
+    : loop_(loop), cache_(config), timer_(loop), sweep_(loop), idle_timeout_(idle_timeout) {}
 
 CacheFront::~CacheFront() = default;  // held and kept connections close
 
@@ -95,9 +104,7 @@ long CacheFront::send_answer(Connection& c, const cache::Entry& entry, const cac
 
 void CacheFront::go_on(ConnectionPtr connection, bool keep_alive) {
   if (!keep_alive) return;  // closed as it goes
-  Connection& c = *connection;
-  c.asked = false;
-  c.fill = false;
+  const Connection& c = *connection;
   // Waiting for its next request here: a hit is answered without the intake's set-up (a
   // poll handle made and closed per request). Where the master reads heads (Windows) or
   // holds bytes already, the intake takes it.
@@ -106,10 +113,7 @@ void CacheFront::go_on(ConnectionPtr connection, bool keep_alive) {
 }
 
 void CacheFront::reintake(ConnectionPtr connection) {
-  connection->handed_back = true;  // its PROXY header is long consumed; idle, it closes without a word
-  connection->asked = false;
-  connection->fill = false;
-  connection->accepted_at = {};
+  ready_for_intake(*connection);
   if (reintake_) reintake_(std::move(connection));
 }
 
@@ -141,11 +145,7 @@ void CacheFront::finish_later(ConnectionPtr connection, std::size_t sent, bool k
         auto* p = static_cast<Pending*>(written.stream()->data);
         written.stream()->data = nullptr;
         if (status == 0 && p->keep_alive && p->reintake) {
-          Connection& c = *p->connection;
-          c.handed_back = true;
-          c.asked = false;
-          c.fill = false;
-          c.accepted_at = {};
+          ready_for_intake(*p->connection);
           p->reintake(std::move(p->connection));
         }
         delete p;
@@ -172,7 +172,7 @@ void CacheFront::keep(ConnectionPtr connection) {
   k.connection = std::move(connection);
   k.idle_since = std::chrono::steady_clock::now();
   k.poll = UvHandle<uv_poll_t>::make();
-  if (uv_poll_init_socket(timer_loop_, k.poll.get(), k.connection->socket.descriptor()) != 0) {
+  if (uv_poll_init_socket(loop_, k.poll.get(), k.connection->socket.descriptor()) != 0) {
     k.poll = {};
     return release_kept(k);
   }

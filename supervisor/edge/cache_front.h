@@ -78,12 +78,12 @@ class CacheFront {
   static constexpr std::size_t kMaxKept = 16384;
   static constexpr std::size_t kMaxKeptHead = 8192;
 
+  uv_loop_t* loop_;
   cache::OutputCache cache_;
   std::function<void(ConnectionPtr)> reintake_;
   std::map<std::string, std::vector<ConnectionPtr>> waiting_;  // by primary key
   Timer timer_;  // the next fill's lock_timeout
   Timer sweep_;  // closes kept connections idle past idle_timeout_
-  uv_loop_t* timer_loop_;
   std::chrono::milliseconds idle_timeout_;
   bool sweeping_ = false;
   std::list<Kept> kept_;  // least recently active first
