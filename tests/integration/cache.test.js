@@ -219,14 +219,7 @@ test('memory stays within max_size under 10,000 distinct keys', async (t) => {
 for (const reading of [false, true]) {
   test(`hello-cpp${reading ? ', heads read' : ''}: hits with Age on new and keep-alive connections, HEAD, Connection: close`, async (t) => {
     const port = await h.freePort();
-    const yaml = `listeners:
-  - address: 127.0.0.1:${port}
-apps:
-  - name: hello
-    command: [${JSON.stringify(h.HELLO_CPP)}]
-    workers: 2
-    cache: {}
-`;
+    const yaml = h.config({ port, command: [h.HELLO_CPP], workers: 2, extra: '    cache: {}\n' });
     const sup = await h.startSupervisor(yaml, { ready: 2, env: reading ? { HANDOFF_CLASSIFY_BY_READING: '1' } : {} });
     t.after(() => sup.stop());
     const first = await h.request({ port, path: '/cached' });
@@ -268,15 +261,8 @@ apps:
 
 test('hello-cpp: a keep-alive connection the cache answered closes quietly after the app\'s keep_alive_timeout', async (t) => {
   const port = await h.freePort();
-  const yaml = `listeners:
-  - address: 127.0.0.1:${port}
-apps:
-  - name: hello
-    command: [${JSON.stringify(h.HELLO_CPP)}]
-    workers: 1
-    http: {keep_alive_timeout: 1s}
-    cache: {}
-`;
+  const extra = '    http: {keep_alive_timeout: 1s}\n    cache: {}\n';
+  const yaml = h.config({ port, command: [h.HELLO_CPP], workers: 1, extra });
   const sup = await h.startSupervisor(yaml, { ready: 1 });
   t.after(() => sup.stop());
   await h.request({ port, path: '/cached' });
