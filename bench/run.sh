@@ -392,6 +392,9 @@ proxy_of() {  # nginx|haproxy id -> the row of that proxy to compare a superviso
   case $2 in sup-url-*) echo "$1-url-$(kind_of "$2")" ;; *) echo "$1-ip-$(kind_of "$2")" ;; esac
 }
 median_rps() { local m; read -r m _ _ < <(stat_col "${RESULTS[$1,$2]:-}" 1); echo "$m"; }
+# The sub-heading of a workload's table in latest.md.
+workload_heading() { if [ "$1" = keepalive ]; then echo "### Keep-alive"; else echo "### Connection: close"; fi; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 times() { local r; r=$(ratio "$1" "$2"); [ "$r" = - ] && echo "-" || echo "$r×"; }  # in sentences
 fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else if (v < 10) printf "%.2f", v; else printf "%.1f", v }'; }
@@ -438,7 +441,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "URL rows); Node cluster (Node rows only). $KIP_NOTE"
   for wl in "${WORKLOADS[@]}"; do
     echo
-    if [ "$wl" = keepalive ]; then echo "### Keep-alive"; else echo "### Connection: close"; fi
+    workload_heading "$wl"
     echo
     echo "| configuration | req/s | vs C | vs nginx | vs HAProxy | vs Node cluster |"
     echo "|---|---|---|---|---|---|"
@@ -468,7 +471,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "the cache's own dispatch; GET /1/ and /2/, the same body)."
     for wl in "${WORKLOADS[@]}"; do
       echo
-      if [ "$wl" = keepalive ]; then echo "### Keep-alive"; else echo "### Connection: close"; fi
+      workload_heading "$wl"
       echo
       echo "| configuration | req/s | hits | vs C | vs uncached | vs nginx cache | vs master dispatch |"
       echo "|---|---|---|---|---|---|---|"

@@ -245,9 +245,8 @@ void CacheFront::put(const ipc::CachePut& response) {
 }
 
 void CacheFront::pass(const ipc::CachePass& response) {
-  std::string primary;
-  cache::primary_key(response.host, response.target, primary);
-  if (cache_.pass(response.host, response.target, cache::Clock::now())) release(primary);
+  if (const auto primary = cache_.pass(response.host, response.target, cache::Clock::now()); !primary.empty())
+    release(primary);
 }
 
 std::size_t CacheFront::purge(std::string_view prefix) { return cache_.purge(prefix); }

@@ -116,13 +116,13 @@ OutputCache::Stored OutputCache::put(const ipc::CachePut& response, Clock::time_
   return result;
 }
 
-bool OutputCache::pass(std::string_view host, std::string_view target, Clock::time_point now) {
+std::string OutputCache::pass(std::string_view host, std::string_view target, Clock::time_point now) {
   primary_key(host, target, primary_);
   const auto f = fills_.find(std::string_view(primary_));
-  if (f == fills_.end()) return false;
+  if (f == fills_.end()) return {};
   fills_.erase(f);
   passing_[primary_] = now + config_.pass_ttl;
-  return true;
+  return primary_;
 }
 
 std::vector<std::string> OutputCache::expire_fills(Clock::time_point now) {

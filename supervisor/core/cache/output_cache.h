@@ -71,8 +71,9 @@ class OutputCache {
     std::string primary;
   };
   Stored put(const ipc::CachePut& response, Clock::time_point now);
-  // The fill's response was not cacheable: true when a fill for it was under way.
-  bool pass(std::string_view host, std::string_view target, Clock::time_point now);
+  // The fill's response was not cacheable: the primary key whose fill it ends (the edge
+  // releases what waits for it), or empty when none was under way.
+  std::string pass(std::string_view host, std::string_view target, Clock::time_point now);
   // Fills past their lock_timeout end as passes; their keys, for the edge.
   std::vector<std::string> expire_fills(Clock::time_point now);
   std::optional<Clock::time_point> next_fill_deadline() const;
