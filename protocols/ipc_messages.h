@@ -176,9 +176,12 @@ struct HttpSys {
 };
 
 // The app has an output cache (welcome.cache): its SDK workers send `cache_put` for the
-// responses they mark cacheable, up to `max_entry` bytes of body.
+// responses they mark cacheable, up to `max_entry` bytes of body; a C++ SDK worker maps the
+// shared table named `table` (protocols/cache_segment.h; absent: none) and answers its hits
+// on the connections it holds.
 struct CacheOffer {
   std::uint64_t max_entry = 0;
+  std::string table;
   bool operator==(const CacheOffer&) const = default;
 };
 

@@ -43,6 +43,7 @@ void clear_counters(Record& r) {
   r.connections.store(0, std::memory_order_relaxed);
   r.requests.store(0, std::memory_order_relaxed);
   r.bytes.store(0, std::memory_order_relaxed);
+  r.worker_cache_hits.store(0, std::memory_order_relaxed);
   r.heartbeat_ms.store(0, std::memory_order_relaxed);
   r.rate_milli.store(0, std::memory_order_relaxed);
   r.cpu_ms.store(0, std::memory_order_relaxed);
@@ -207,6 +208,7 @@ Snapshot read(const Record& r, std::uint32_t index) {
   s.cache_misses = r.cache_misses.load(std::memory_order_relaxed);
   s.cache_entries = r.cache_entries.load(std::memory_order_relaxed);
   s.cache_bytes = r.cache_bytes.load(std::memory_order_relaxed);
+  s.worker_cache_hits = r.worker_cache_hits.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -9,7 +9,7 @@
 //            kernel_strangers, stranger_pid, cache_*; and, for workers that do not write
 //            their own (Node, plain programs), connections, requests, heartbeat_ms;
 //   worker   a C++ SDK worker whose generation is the record's `generation` adds to
-//            connections, requests and bytes and stamps heartbeat_ms itself (relaxed
+//            connections, requests, bytes and worker_cache_hits and stamps heartbeat_ms itself (relaxed
 //            atomics, no lock on the request path) and sets self_reported to its
 //            generation, so the master stops writing those fields for it.
 // The master sets `generation` to the slot's current worker (at its start, or when a
@@ -32,8 +32,8 @@ namespace handoff::scoreboard {
 
 inline constexpr std::uint32_t kMagic = 0x31425348;  // "HSB1"
 // 2: the master's build in the header; 3: CPU; 4: kernel dispatch's accept queue and strangers;
-// 5: the output cache's counters
-inline constexpr std::uint32_t kVersion = 5;
+// 5: the output cache's counters; 6: the hits C++ workers answer from the cache's shared table
+inline constexpr std::uint32_t kVersion = 6;
 inline constexpr std::uint32_t kCapacity = 4096;  // records per segment; slots beyond are not shown
 inline constexpr std::size_t kAppBytes = 64;
 inline constexpr std::size_t kExitBytes = 96;
@@ -83,6 +83,9 @@ struct Record {
   std::atomic<std::uint64_t> cache_misses;
   std::atomic<std::uint64_t> cache_entries;
   std::atomic<std::uint64_t> cache_bytes;
+  // Requests the slot's current C++ SDK worker answered from the cache's shared table
+  // (written by that worker, as its requests).
+  std::atomic<std::uint64_t> worker_cache_hits;
 };
 
 struct Header {
@@ -195,6 +198,7 @@ struct Snapshot {
   std::uint64_t cache_misses = 0;
   std::uint64_t cache_entries = 0;
   std::uint64_t cache_bytes = 0;
+  std::uint64_t worker_cache_hits = 0;
 };
 
 Snapshot read(const Record& record, std::uint32_t index);

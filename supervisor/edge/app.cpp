@@ -4,12 +4,14 @@
 #include <set>
 
 #include "supervisor/core/kernel_group.h"
+#include "supervisor/core/scoreboard_name.h"
 #include "supervisor/core/routing/rehash.h"
 #include "supervisor/core/routing/source_hash_program.h"
 #include "supervisor/edge/log.h"
 #include "supervisor/edge/real_host.h"
 #include "supervisor/platform/kernel_dispatch.h"
 #include "supervisor/platform/platform.h"
+#include "supervisor/platform/service.h"
 
 namespace handoff {
 namespace {
@@ -25,7 +27,7 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       on_stopped_(std::move(on_stopped)),
       hooks_(std::move(hooks)),
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
-               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}, {}, {}},
+               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}, {}, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
       timer_(loop_),
       kernel_timer_(loop_) {
@@ -45,14 +47,31 @@ void App::on_handback(std::function<void(ConnectionPtr)> route_again) {
   set_cache();
 }
 
+// The table C++ SDK workers answer hits from; without it (no scoreboard, or the segment
+// cannot be made) the master alone answers them.
+std::unique_ptr<CacheSegment> App::make_cache_table() const {
+  if (context_.scoreboard_name.empty()) return nullptr;
+  const std::string name = cache_table_name(context_.scoreboard_name, config_->name);
+  std::string why;
+  auto table = CacheSegment::create(name, config_->cache.max_size, why);
+  if (table && config_->run_as.uid &&
+      !platform::give_shared_memory(table->native_handle(),
+                                    platform::Ids{*config_->run_as.uid, *config_->run_as.gid}, why))
+    table.reset();
+  if (!table) log_line(config_->name + ": no shared cache table (" + name + "): " + why);
+  return table;
+}
+
 void App::set_cache() {
   if (!config_->cache.enabled) {
     cache_.reset();
+    context_.cache_table.clear();
     return;
   }
   const std::chrono::milliseconds idle(config_->http.keep_alive_timeout_ms);
   if (cache_) cache_->set_config(config_->cache, idle);
-  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache, idle);
+  else cache_ = std::make_unique<CacheFront>(loop_, config_->cache, idle, make_cache_table());
+  context_.cache_table = cache_->table_name();
   // What the cache answered or held goes back through its listener's intake, as a worker's
   // hand-back does.
   cache_->set_reintake(context_.hand_back);

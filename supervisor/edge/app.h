@@ -160,6 +160,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void ready_changed();  // readiness counts, and the app's end when stopping
   void set_rule();  // the policy and the route check from config_
   void set_cache();  // the output cache as config_ says: made, changed or removed
+  std::unique_ptr<CacheSegment> make_cache_table() const;
   void reap_retired();
   // The group of the app's slot sockets was built or changed: the one place where ip_hash's
   // program is attached (platform::attach_source_hash); round_robin needs none.

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "protocols/http_date.h"
 #include "supervisor/core/routing/request_head.h"
 
 #include "uvglue/uv_write.h"
@@ -27,8 +28,9 @@ void ready_for_intake(Connection& c) {
 
 }  // namespace
 
-CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout)
-    : loop_(loop), cache_(config), timer_(loop), sweep_(loop), idle_timeout_(idle_timeout) {}
+CacheFront::CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout,
+                       std::unique_ptr<CacheSegment> table)
+    : loop_(loop), cache_(config), table_(std::move(table)), timer_(loop), sweep_(loop), idle_timeout_(idle_timeout) {}
 
 CacheFront::~CacheFront() = default;  // held and kept connections close
 
@@ -61,7 +63,7 @@ const std::string& CacheFront::date(std::chrono::system_clock::time_point now) {
   const auto second = std::chrono::floor<std::chrono::seconds>(now);
   if (second != date_second_) {
     date_second_ = second;
-    date_ = cache::http_date(second);
+    date_ = http_date(second);
   }
   return date_;
 }
@@ -241,7 +243,17 @@ void CacheFront::arm_sweep() {
 
 void CacheFront::put(const ipc::CachePut& response) {
   const auto stored = cache_.put(response, cache::Clock::now());
+  if (stored.entry && table_) publish(*stored.entry, stored.varies ? stored.primary : std::string_view());
   if (stored.ended_fill) release(stored.primary);
+}
+
+void CacheFront::publish(const cache::Entry& entry, std::string_view varying_primary) {
+  const auto ms = [](cache::Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  };
+  auto& writer = table_->writer();
+  if (!varying_primary.empty()) writer.mark_varies(varying_primary, ms(entry.stored));
+  writer.put(entry.key, entry.head, entry.body, ms(entry.stored), ms(entry.expires));
 }
 
 void CacheFront::pass(const ipc::CachePass& response) {
@@ -249,7 +261,10 @@ void CacheFront::pass(const ipc::CachePass& response) {
     release(primary);
 }
 
-std::size_t CacheFront::purge(std::string_view prefix) { return cache_.purge(prefix); }
+std::size_t CacheFront::purge(std::string_view prefix) {
+  if (table_) table_->writer().purge(prefix);
+  return cache_.purge(prefix);
+}
 
 void CacheFront::release(const std::string& primary) {
   auto it = waiting_.find(primary);

@@ -15,9 +15,11 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "protocols/cache_segment.h"
 #include "protocols/ipc_messages.h"
 #include "uvglue/timer.h"
 #include "supervisor/core/cache/output_cache.h"
@@ -29,8 +31,10 @@ namespace handoff {
 class CacheFront {
  public:
   // `idle_timeout`: how long a keep-alive connection it answered may wait for its next
-  // request (the app's http.keep_alive_timeout).
-  CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout);
+  // request (the app's http.keep_alive_timeout). `table` (may be null): the shared table it
+  // publishes each entry it stores in, for C++ SDK workers (protocols/cache_table.h).
+  CacheFront(uv_loop_t* loop, const CacheConfig& config, std::chrono::milliseconds idle_timeout,
+             std::unique_ptr<CacheSegment> table);
   ~CacheFront();
   CacheFront(const CacheFront&) = delete;
   CacheFront& operator=(const CacheFront&) = delete;
@@ -51,6 +55,8 @@ class CacheFront {
   // Entries whose target starts with `prefix` (all: empty) go; how many.
   std::size_t purge(std::string_view prefix);
   const cache::Counters& counters() const { return cache_.counters(); }
+  // The shared table's name, for the workers' welcome (empty: none).
+  std::string table_name() const { return table_ ? table_->name() : std::string(); }
 
  private:
   struct Kept;  // a keep-alive connection it answered, waiting for its next request
@@ -69,6 +75,8 @@ class CacheFront {
   void drop_kept(Kept& k);     // closed
   void arm_sweep();
   void release(const std::string& primary);  // what waits for that fill goes back to the intake
+  // Into the shared table (`varying_primary`: the entry is that key's variant).
+  void publish(const cache::Entry& entry, std::string_view varying_primary);
   void arm_timer();
   const std::string& date(std::chrono::system_clock::time_point now);
 
@@ -80,6 +88,7 @@ class CacheFront {
 
   uv_loop_t* loop_;
   cache::OutputCache cache_;
+  std::unique_ptr<CacheSegment> table_;
   std::function<void(ConnectionPtr)> reintake_;
   std::map<std::string, std::vector<ConnectionPtr>> waiting_;  // by primary key
   Timer timer_;  // the next fill's lock_timeout

@@ -365,9 +365,9 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
                                                p.config->http, httpsys_for(p), DrainRules{},
-                                               p.config->cache.enabled
-                                                   ? std::optional(ipc::CacheOffer{p.config->cache.max_entry})
-                                                   : std::nullopt});
+                                               p.config->cache.enabled ? std::optional(ipc::CacheOffer{
+                                                                             p.config->cache.max_entry, context_.cache_table})
+                                                                       : std::nullopt});
                    give_kernel_queue(p);
                  },
                  [&](const ipc::Ready&) {

@@ -43,6 +43,7 @@ struct SlotContext {
   // Where the workers' `cache_put` and `cache_pass` go (the app's output cache).
   std::function<void(const ipc::CachePut&)> cache_put;
   std::function<void(const ipc::CachePass&)> cache_pass;
+  std::string cache_table;  // the app's cache table, for C++ SDK workers (empty: none)
 
   bool scoreboard_for_workers(const AppConfig& config) const {
     return scoreboard && (!config.run_as.uid || config.run_as.uid == scoreboard_uid);

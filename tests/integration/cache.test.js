@@ -237,6 +237,8 @@ for (const reading of [false, true]) {
     assert.match(answers[0].head, /\r\nAge: \d+/);
     assert.match(answers[1].head, /\r\nAge: \d+/);
     assert.match(answers[2].body, /^\d+$/);
+    // The worker holds the connection after its miss: it answers the hit from the shared table.
+    assert.match(answers[3].head, /\r\nAge: \d+/);
     assert.strictEqual(answers[3].body, 'Hello, world!');
     // Pipelined: two hits and a miss written at once are answered in order.
     const pipelined = await new Promise((resolve, reject) => {
@@ -284,4 +286,69 @@ test('hello-cpp: a keep-alive connection the cache answered closes quietly after
   const idleMs = await closed;
   assert.strictEqual((text.match(/\r\nAge: \d+/g) ?? []).length, 2, text);  // both hits, no 408
   assert.ok(idleMs >= 900, `closed after ${idleMs} ms, before the timeout`);
+});
+
+// One keep-alive connection driven a request at a time: ask(target) resolves with the raw
+// answer ({head, body}); the test acts between answers.
+function connection(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setEncoding('latin1');
+  let text = '';
+  let waiter = null;
+  const take = () => {
+    const end = text.indexOf('\r\n\r\n');
+    if (end < 0 || !waiter) return;
+    const length = Number(/content-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+    if (text.length < end + 4 + length) return;
+    const answer = { head: text.slice(0, end), body: text.slice(end + 4, end + 4 + length) };
+    text = text.slice(end + 4 + length);
+    const w = waiter;
+    waiter = null;
+    clearTimeout(w.timer);
+    w.resolve(answer);
+  };
+  socket.on('data', (chunk) => {
+    text += chunk;
+    take();
+  });
+  socket.on('error', (e) => waiter?.reject(e));
+  socket.on('close', () => waiter?.reject(new Error(`closed; got ${JSON.stringify(text)}`)));
+  const ask = (target) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${target}; got ${JSON.stringify(text)}`)), h.TIMEOUT);
+      waiter = { resolve, reject, timer };
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    });
+  return { ask, close: () => socket.destroy() };
+}
+
+test('hello-cpp: the worker holding a connection answers its hits from the shared table; a purge reaches it', async (t) => {
+  const port = await h.freePort();
+  // One worker: no request of the connection can go back to the master or to another slot.
+  const yaml = h.config({ port, command: [h.HELLO_CPP], workers: 1, extra: '    cache: {}\n' });
+  const sup = await h.startSupervisor(yaml, { ready: 1 });
+  t.after(() => sup.stop());
+  await h.request({ port, path: '/cached' });
+  await cachedSoon({ port, path: '/cached' });
+  const c = connection(port);
+  t.after(() => c.close());
+  assert.match((await c.ask('/pid')).body, /^\d+$/);  // a miss: the worker holds the connection now
+  for (let i = 0; i < 3; i++) {
+    const hit = await c.ask('/cached');
+    assert.match(hit.head, /\r\nAge: \d+\r\n/);
+    assert.match(hit.head, /\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n/);
+    assert.strictEqual(hit.body, 'Hello, world!');
+  }
+  // The worker's hits count in status, beside the master's.
+  const counted = await h.eventually(async () => {
+    const text = (await h.cli(sup, ['status'])).stdout;
+    return { ok: /app hello: cache [\d.]+% hits \(\d+ of \d+, 3 by workers\)/.test(text), text };
+  });
+  assert.ok(counted.ok, counted.text);
+  // A purge clears the table too: the held connection's next request reaches the app.
+  const purge = await h.cli(sup, ['cache', 'purge']);
+  assert.strictEqual(purge.code, 0, purge.stderr);
+  const after = await c.ask('/cached');
+  assert.doesNotMatch(after.head, /\r\nAge:/);
+  assert.strictEqual(after.body, 'Hello, world!');
 });

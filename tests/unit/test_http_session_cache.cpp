@@ -17,7 +17,7 @@ using namespace handoff;
 
 namespace {
 
-constexpr ipc::CacheOffer kOffer{.max_entry = 1024};
+const ipc::CacheOffer kOffer{.max_entry = 1024, .table = {}};
 
 // /cached answers cacheably, /big cacheably but over kOffer's max_entry, anything else not.
 Response answer(const Request& r) {
@@ -246,4 +246,80 @@ TEST_CASE("http session cache: draining, the last response is judged like any") 
   const std::string out = take_all_output(s);
   CHECK(out.find("Connection: close\r\n") != std::string::npos);
   CHECK(notes(s) == Notes{"put example.com/cached you asked for /cached"});
+}
+
+namespace {
+
+// A shared table (protocols/cache_table.h) on a plain buffer, holding what the master
+// stored for example.com/cached.
+struct Table {
+  static constexpr std::uint64_t kArena = 64 * 1024;
+  std::vector<std::uint64_t> memory = std::vector<std::uint64_t>(cache_table::segment_bytes(kArena) / 8 + 1);
+  cache_table::Writer writer{memory.data(), memory.size() * 8, kArena};
+  std::shared_ptr<cache_table::Reader> reader = std::make_shared<cache_table::Reader>(memory.data(), memory.size() * 8);
+  Table() {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    std::string key;
+    cache_table::primary_key("example.com", "/cached", key);
+    writer.put(key, "HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\n", "from the table", now - 2500,
+               now + 60000);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("http session cache: a request the shared table has a fresh entry for is answered from it") {
+  Table table;
+  int called = 0;
+  HttpSession s([&](const Request& r) {
+    ++called;
+    return answer(r);
+  });
+  s.offer_cache(kOffer, false, table.reader);
+  s.feed(get("/cached") + get("/other"));
+  const std::string out = take_all_output(s);
+  CHECK(called == 1);  // /other only
+  CHECK(s.table_hits() == 1);
+  // The stored head, then Age (whole seconds since the master stored it: 2.5 s before the
+  // table was made) and Date.
+  REQUIRE(out.starts_with("HTTP/1.1 200 OK\r\nCache-Control: public, max-age=60\r\nAge: "));
+  const int age = std::stoi(out.substr(out.find("Age: ") + 5));
+  CHECK(age >= 2);
+  CHECK(age < 60);
+  CHECK(out.find("\r\nDate: ") != std::string::npos);
+  CHECK(out.find("Content-Length: 14\r\n\r\nfrom the table") != std::string::npos);
+  CHECK(out.find("you asked for /other") != std::string::npos);
+  CHECK(notes(s).empty());  // a hit is not put again; /other is not worth keeping
+}
+
+TEST_CASE("http session cache: the table answers no fill request, credentials, bodies; HEAD gets the head") {
+  Table table;
+  int called = 0;
+  auto counting = [&](const Request& r) {
+    ++called;
+    return answer(r);
+  };
+  {  // The first request of a fill is the master's to hear of: the app answers it.
+    HttpSession s(counting);
+    s.offer_cache(kOffer, true, table.reader);
+    s.feed(get("/cached") + get("/cached"));
+    take_all_output(s);
+    CHECK(called == 1);
+    CHECK(s.table_hits() == 1);
+    CHECK(notes(s) == Notes{"put example.com/cached you asked for /cached"});
+  }
+  called = 0;
+  HttpSession s(counting);
+  s.offer_cache(kOffer, false, table.reader);
+  s.feed("GET /cached HTTP/1.1\r\nHost: example.com\r\nAuthorization: Basic eDp5\r\n\r\n");
+  s.feed("POST /cached HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\n\r\nhi");
+  CHECK(called == 2);
+  s.feed("HEAD /cached HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  CHECK(called == 2);
+  const std::string out = take_all_output(s);
+  const auto head = out.rfind("HTTP/1.1 200 OK");
+  CHECK(out.substr(head).find("Content-Length: 14\r\n") != std::string::npos);
+  CHECK(out.ends_with("\r\n\r\n"));  // no body after the HEAD's head
 }

@@ -2,6 +2,7 @@
 // as functions of requests, responses and time.
 #include <doctest/doctest.h>
 
+#include "protocols/http_date.h"
 #include "supervisor/core/cache/output_cache.h"
 
 using namespace handoff;
@@ -98,7 +99,7 @@ TEST_CASE("OutputCache: hit until the lifetime ends; hop-by-hop headers dropped;
   auto r = response("/cached", "public, max-age=60");
   r.headers.emplace_back("Connection", "keep-alive");
   r.headers.emplace_back("Content-Length", "5");
-  CHECK(cache.put(r, t0).stored);
+  CHECK(cache.put(r, t0).entry != nullptr);
   const Entry* e = cache.find(get("/cached"), t0 + 10s);
   REQUIRE(e);
   CHECK(e->head == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: public, max-age=60\r\n");
@@ -121,10 +122,10 @@ TEST_CASE("OutputCache: Vary: Accept-Encoding keeps one entry per encoding") {
   auto plain = gz;
   plain.accept_encoding = "";
   plain.body = "PLAIN";
-  CHECK(cache.put(gz, t0).stored);
+  CHECK(cache.put(gz, t0).entry != nullptr);
   CHECK(cache.find(get("/v", "gzip"), t0)->body == "GZ");
   CHECK_FALSE(cache.find(get("/v", ""), t0));
-  CHECK(cache.put(plain, t0).stored);
+  CHECK(cache.put(plain, t0).entry != nullptr);
   CHECK(cache.find(get("/v", ""), t0)->body == "PLAIN");
   CHECK(cache.find(get("/v", "gzip"), t0)->body == "GZ");
 }
@@ -161,7 +162,7 @@ TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeou
   CHECK(cache.miss(get("/a"), t0) == Miss::wait);
   CHECK(cache.miss(get("/b"), t0) == Miss::lead);
   auto put = cache.put(response("/a", "public, max-age=60"), t0);
-  CHECK(put.stored);
+  CHECK(put.entry != nullptr);
   CHECK(put.ended_fill);
   CHECK(cache.find(get("/a"), t0));
   CHECK_FALSE(cache.pass("example.test", "/b", t0).empty());
@@ -193,7 +194,7 @@ TEST_CASE("OutputCache: stale_while_revalidate answers with the expired entry wh
   config.stale_while_revalidate = 10s;
   OutputCache cache(config);
   const auto t0 = Clock::time_point{} + 1h;
-  CHECK(cache.put(response("/s", "public, max-age=60", "old"), t0).stored);
+  CHECK(cache.put(response("/s", "public, max-age=60", "old"), t0).entry != nullptr);
   CHECK(cache.find(get("/s"), t0 + 59s));
   // Expired: the first request finds nothing and leads the refresh...
   CHECK_FALSE(cache.find(get("/s"), t0 + 61s));

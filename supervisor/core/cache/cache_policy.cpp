@@ -76,19 +76,6 @@ StoreDecision decide(const ipc::CachePut& put, const CacheConfig& config) {
   return d;
 }
 
-void primary_key(std::string_view host, std::string_view target, std::string& out) {
-  out.resize(host.size() + 1 + target.size());
-  std::transform(host.begin(), host.end(), out.begin(), ascii_lower);
-  out[host.size()] = '\0';
-  std::copy(target.begin(), target.end(), out.begin() + static_cast<std::ptrdiff_t>(host.size() + 1));
-}
-
-void variant_key(std::string_view primary, std::string_view accept_encoding, std::string& out) {
-  out.assign(primary);
-  out.push_back('\0');
-  out.append(accept_encoding);
-}
-
 bool kept_header(std::string_view name) {
   return std::none_of(kNotKept.begin(), kNotKept.end(), [&](std::string_view n) { return iequals(n, name); });
 }
@@ -98,29 +85,6 @@ bool safe_header(std::string_view name, std::string_view value) {
   for (char c : name)
     if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
-}  // namespace handoff::cache
-
-namespace handoff::cache {
-
-std::string http_date(std::chrono::system_clock::time_point when) {
-  using namespace std::chrono;
-  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const auto day = floor<days>(when);
-  const year_month_day ymd{day};
-  const hh_mm_ss time{std::chrono::floor<std::chrono::seconds>(when - day)};
-  const auto two = [](unsigned n) { return std::string{static_cast<char>('0' + n / 10), static_cast<char>('0' + n % 10)}; };
-  std::string out;
-  out.reserve(29);
-  out.append(kDays[weekday{day}.c_encoding()]).append(", ").append(two(static_cast<unsigned>(ymd.day()))).append(" ");
-  out.append(kMonths[static_cast<unsigned>(ymd.month()) - 1]).append(" ").append(std::to_string(static_cast<int>(ymd.year())));
-  out.append(" ").append(two(static_cast<unsigned>(time.hours().count()))).append(":");
-  out.append(two(static_cast<unsigned>(time.minutes().count()))).append(":");
-  out.append(two(static_cast<unsigned>(time.seconds().count()))).append(" GMT");
-  return out;
 }
 
 }  // namespace handoff::cache

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocols/cache_table.h"
 #include "protocols/ipc_messages.h"
 #include "supervisor/core/config.h"
 #include "supervisor/core/routing/request_head.h"
@@ -41,10 +42,9 @@ struct StoreDecision {
 };
 StoreDecision decide(const ipc::CachePut& put, const CacheConfig& config);
 
-// The key of an entry: lower-cased host, NUL, target; then NUL and the Accept-Encoding value
-// for a response that varies on it. Written into `out` (reused: no allocation once grown).
-void primary_key(std::string_view host, std::string_view target, std::string& out);
-void variant_key(std::string_view primary, std::string_view accept_encoding, std::string& out);
+// The key of an entry (protocols/cache_table.h, where C++ workers find it too).
+using cache_table::primary_key;
+using cache_table::variant_key;
 
 // Whether a header of the worker's response goes into the stored head: hop-by-hop fields and
 // those the master writes on each hit (Content-Length, Date, Age) do not.
@@ -53,9 +53,4 @@ bool kept_header(std::string_view name);
 // untrusted input, and a stored one must not split the answer (response splitting).
 bool safe_header(std::string_view name, std::string_view value);
 
-}  // namespace handoff::cache
-
-namespace handoff::cache {
-// An IMF-fixdate (RFC 9110, 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT": every hit's Date.
-std::string http_date(std::chrono::system_clock::time_point when);
 }  // namespace handoff::cache

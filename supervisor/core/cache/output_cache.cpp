@@ -76,10 +76,10 @@ Miss OutputCache::miss(const Lookup& request, Clock::time_point now) {
 OutputCache::Stored OutputCache::put(const ipc::CachePut& response, Clock::time_point now) {
   Stored result;
   primary_key(response.host, response.target, primary_);
+  result.primary = primary_;
   if (const auto f = fills_.find(std::string_view(primary_)); f != fills_.end()) {
     fills_.erase(f);
     result.ended_fill = true;
-    result.primary = primary_;
   }
   const auto decision = decide(response, config_);
   if (!decision.store) {
@@ -89,6 +89,7 @@ OutputCache::Stored OutputCache::put(const ipc::CachePut& response, Clock::time_
   }
   passing_.erase(primary_);
   Entry e;
+  result.varies = decision.vary_encoding;
   if (decision.vary_encoding) {
     varying_.insert(primary_);
     variant_key(primary_, response.accept_encoding, e.key);
@@ -112,7 +113,7 @@ OutputCache::Stored OutputCache::put(const ipc::CachePut& response, Clock::time_
   counters_.bytes += entries_.front().bytes;
   ++counters_.entries;
   ++counters_.stores;
-  result.stored = true;
+  result.entry = &entries_.front();
   return result;
 }
 

@@ -63,10 +63,12 @@ class OutputCache {
   const Entry* find(const Lookup& request, Clock::time_point now);
   Miss miss(const Lookup& request, Clock::time_point now);
 
-  // A worker's response: stored when decide() says so. Returns the primary key whose fill
-  // it ends (the edge releases what waits for it), or empty.
+  // A worker's response: stored when decide() says so. Returns the entry stored (it lives
+  // until the next call that changes the cache) and whether it ended its primary key's fill
+  // (the edge releases what waits for it).
   struct Stored {
-    bool stored = false;
+    const Entry* entry = nullptr;
+    bool varies = false;  // the entry is its primary key's variant for one Accept-Encoding
     bool ended_fill = false;
     std::string primary;
   };

@@ -178,6 +178,17 @@ std::string render_metrics(const MetricsInput& in) {
   for (const auto& s : in.slots)
     if (reports(s)) w.sample("handoff_worker_requests_total", slot_labels(s), s.requests);
 
+  if (std::any_of(in.apps.begin(), in.apps.end(), [](const AppMetrics& a) { return a.cache.has_value(); })) {
+    w.family("handoff_worker_cache_hits_total", "counter",
+             "Of the worker's requests, those a C++ SDK worker answered from the output cache's shared table "
+             "(restarts from 0 with each new worker).");
+    for (const auto& s : in.slots) {
+      const auto app = std::find_if(in.apps.begin(), in.apps.end(), [&](const AppMetrics& a) { return a.name == s.app; });
+      if (reports(s) && app != in.apps.end() && app->cache)
+        w.sample("handoff_worker_cache_hits_total", slot_labels(s), s.worker_cache_hits);
+    }
+  }
+
   w.family("handoff_worker_response_bytes_total", "counter", "Response bytes written by the slot's current worker (headers included).");
   for (const auto& s : in.slots)
     if (reports(s)) w.sample("handoff_worker_response_bytes_total", slot_labels(s), s.bytes);

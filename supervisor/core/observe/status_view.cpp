@@ -50,18 +50,24 @@ StatusInput read_status(const scoreboard::Header& header, std::int64_t now_ms) {
 }
 
 std::vector<std::string> status_cache_lines(const StatusInput& in) {
-  // Every slot of an app carries its cache's counters: one line per app that has lookups.
+  // Every slot of an app carries its cache's counters (the master's); each adds the hits
+  // its C++ worker answered from the shared table. One line per app that has lookups.
   std::vector<std::string> out;
-  std::string last_app;
-  for (const auto& s : in.slots) {
-    const auto lookups = s.cache_hits + s.cache_misses;
-    if ((lookups == 0 && s.cache_entries == 0) || s.app == last_app) continue;
-    last_app = s.app;
-    char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%.1f%%", lookups ? 100.0 * static_cast<double>(s.cache_hits) / static_cast<double>(lookups) : 0.0);
-    out.push_back("app " + s.app + ": cache " + ratio + " hits (" + std::to_string(s.cache_hits) + " of " +
-                  std::to_string(lookups) + "), " + std::to_string(s.cache_entries) + " entries, " +
-                  std::to_string(s.cache_bytes) + " bytes");
+  for (auto s = in.slots.begin(); s != in.slots.end();) {
+    std::uint64_t by_workers = 0;
+    auto next = s;
+    for (; next != in.slots.end() && next->app == s->app; ++next) by_workers += next->worker_cache_hits;
+    const auto hits = s->cache_hits + by_workers;
+    const auto lookups = hits + s->cache_misses;
+    if (lookups != 0 || s->cache_entries != 0) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.1f%%", lookups ? 100.0 * static_cast<double>(hits) / static_cast<double>(lookups) : 0.0);
+      out.push_back("app " + s->app + ": cache " + ratio + " hits (" + std::to_string(hits) + " of " +
+                    std::to_string(lookups) + (by_workers ? ", " + std::to_string(by_workers) + " by workers" : "") +
+                    "), " + std::to_string(s->cache_entries) + " entries, " + std::to_string(s->cache_bytes) +
+                    " bytes");
+    }
+    s = next;
   }
   return out;
 }
@@ -113,7 +119,8 @@ nlohmann::ordered_json status_json(const StatusInput& in) {
     j["kernel_backlog"] = s.kernel_backlog;
     j["kernel_strangers"] = s.kernel_strangers;
     j["stranger_pid"] = s.stranger_pid;
-    j["cache"] = {{"hits", s.cache_hits}, {"misses", s.cache_misses}, {"entries", s.cache_entries}, {"bytes", s.cache_bytes}};
+    j["cache"] = {{"hits", s.cache_hits},   {"misses", s.cache_misses}, {"entries", s.cache_entries},
+                  {"bytes", s.cache_bytes}, {"worker_hits", s.worker_cache_hits}};
     j["bytes"] = s.bytes;
     j["rss"] = s.rss;
     j["cpu_percent"] = running ? s.cpu * 100.0 : 0.0;

@@ -16,13 +16,14 @@ std::optional<std::int64_t> explicit_ttl(const Response& response) {
   return static_cast<std::int64_t>(response.cache_seconds);
 }
 
+}  // namespace
+
 bool has_authorization(const Request& request) {
   for (const auto& h : request.headers)
     if (iequals(h.name, "authorization")) return true;
   return false;
 }
 
-// Every Accept-Encoding line of the request as one list (RFC 9110 5.3), in arrival order.
 std::string accept_encoding(const Request& request) {
   std::string all;
   for (const auto& h : request.headers) {
@@ -32,8 +33,6 @@ std::string accept_encoding(const Request& request) {
   }
   return all;
 }
-
-}  // namespace
 
 bool worth_caching(const Request& request, const Response& response, std::uint64_t max_entry) {
   // The cheap refusals first: most requests and responses stop here.

@@ -15,6 +15,11 @@ namespace handoff {
 
 using CacheNote = std::variant<ipc::CachePut, ipc::CachePass>;
 
+// What a request's cache key and rules read: whether it has credentials, and every
+// Accept-Encoding line as one list (RFC 9110 5.3), in arrival order.
+bool has_authorization(const Request& request);
+std::string accept_encoding(const Request& request);
+
 // Whether this response to this request goes to the master's cache: a GET without
 // Authorization, a response the rules let a shared cache keep (protocols/cache_rules.h:
 // its status and headers, with Response::cache_seconds as the app's own duration), and a

@@ -52,7 +52,8 @@ std::uint64_t fresh_now(uv_loop_t* loop) {
 
 Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler,
                        const WorkerOptions& options, Owner& owner, std::uint64_t id, ipc::Conn conn,
-                       std::function<bool(const Request&)> belongs, std::optional<ipc::CacheOffer> cache)
+                       std::function<bool(const Request&)> belongs, std::optional<ipc::CacheOffer> cache,
+                       std::shared_ptr<cache_table::Reader> cache_table)
     : loop_(loop),
       tcp_(std::move(tcp)),
       session_(std::move(handler), options.limits, options.keep_alive_timeout_ms),
@@ -61,7 +62,8 @@ Connection::Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::Any
       id_(id),
       conn_(std::move(conn)),
       belongs_(std::move(belongs)),
-      cache_(cache) {}
+      cache_(std::move(cache)),
+      cache_table_(std::move(cache_table)) {}
 
 void Connection::start() {
   tcp_->data = this;
@@ -74,7 +76,7 @@ void Connection::start() {
   last_activity_ = fresh_now(loop_);
   request_started_ = last_activity_;  // the first request's time counts from its arrival
   if (belongs_) session_.check_requests(belongs_);
-  if (cache_) session_.offer_cache(*cache_, conn_.fill);
+  if (cache_) session_.offer_cache(*cache_, conn_.fill, cache_table_);
   // Who the requests come from: the master's word (a PROXY protocol source stays the
   // client's across hand-backs), else, standalone, the socket's peer.
   if (!conn_.remote_address.empty()) {
@@ -187,6 +189,10 @@ void Connection::settle() {
   if (const std::size_t n = session_.requests(); n != counted_) {
     owner_.responses_produced(n - counted_);
     counted_ = n;
+  }
+  if (const std::size_t n = session_.table_hits(); n != counted_hits_) {
+    owner_.table_hits(n - counted_hits_);
+    counted_hits_ = n;
   }
   if (broken_) return close_now();
   if (session_.handing_back()) {

@@ -40,6 +40,8 @@ class Connection {
     virtual void activity_changed(Connection*, Activity) {}
     // A message for the master's output cache (a session given a cache offer produces them).
     virtual void cache_note(CacheNote) {}
+    // Requests the session answered from the master's shared cache table.
+    virtual void table_hits(std::size_t) {}
 
    protected:
     ~Owner() = default;
@@ -51,7 +53,8 @@ class Connection {
   // (welcome.cache), told of the responses worth keeping (Owner::cache_note).
   Connection(uv_loop_t* loop, UvHandle<uv_tcp_t> tcp, HttpSession::AnyHandler handler, const WorkerOptions& options,
              Owner& owner, std::uint64_t id, ipc::Conn conn = {}, std::function<bool(const Request&)> belongs = {},
-             std::optional<ipc::CacheOffer> cache = std::nullopt);
+             std::optional<ipc::CacheOffer> cache = std::nullopt,
+             std::shared_ptr<cache_table::Reader> cache_table = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() = default;
@@ -111,6 +114,7 @@ class Connection {
   ipc::Conn conn_;
   std::function<bool(const Request&)> belongs_;
   std::optional<ipc::CacheOffer> cache_;
+  std::shared_ptr<cache_table::Reader> cache_table_;  // the master's shared table (welcome.cache.table)
 
   bool reading_ = false;
   Activity reported_ = Activity::busy;  // what the owner was last told
@@ -120,6 +124,7 @@ class Connection {
   bool shutdown_done_ = false;
   std::size_t writes_in_flight_ = 0;
   std::size_t counted_ = 0;        // responses already reported to the owner
+  std::size_t counted_hits_ = 0;   // of them, answered from the cache table
   std::uint64_t last_activity_ = 0;  // uv_now() of the last read or write
   std::uint64_t request_started_ = 0;  // uv_now() when the current request began
   std::size_t requests_begun_ = 0;     // the session's count when request_started_ was set

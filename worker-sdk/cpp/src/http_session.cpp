@@ -103,6 +103,11 @@ struct HttpSession::Impl {
   // That request's pass, from its complete head until a note about it is queued.
   std::optional<ipc::CachePass> fill_owed;
   std::vector<CacheNote> cache_notes;
+  // The master's shared table: later requests it holds a fresh entry for are answered from
+  // it (cache_hit.h), without the handler and without a note.
+  std::shared_ptr<cache_table::Reader> table;
+  bool from_table = false;  // the pending response came from the table
+  std::size_t table_hits = 0;
 
   static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
 
@@ -250,7 +255,7 @@ struct HttpSession::Impl {
     s.framing = ResponseFraming{.head_request = s.current.method == "HEAD",
                                 .keep_alive = llhttp_should_keep_alive(p) != 0 && llhttp_get_upgrade(p) == 0,
                                 .http10 = s.current.http_major == 1 && s.current.http_minor == 0};
-    s.call_handler();
+    if (!s.answer_from_table()) s.call_handler();
     // Stopping here keeps an awaited response in its place, and lets a draining session
     // see whether more bytes follow (execute() answers then).
     if (s.awaiting || s.draining) return HPE_PAUSED;
@@ -276,7 +281,7 @@ struct HttpSession::Impl {
     f.keep_alive = keep_alive;
     f.keep_alive_timeout_s = keep_alive_timeout_s;
     f.keep_alive_max = max != 0 ? max - (answered + 1) : 0;
-    if (cache) note_for_cache(response);  // before the body moves into the output
+    if (cache && !std::exchange(from_table, false)) note_for_cache(response);  // before the body moves
     out.push_back(serialize_response(std::move(response), f));
     produced += out.back().size();
     ++answered;
@@ -330,6 +335,18 @@ struct HttpSession::Impl {
     settle_fill();
     closing = true;
     in_message = false;
+  }
+
+  // Sets `pending` from the shared table when it has a fresh entry for the request. Never
+  // the first request of a fill: the master waits to hear of that one from the app.
+  bool answer_from_table() {
+    if (!table || (fill && begun == 1)) return false;
+    auto hit = cached_response(*table, current, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+    if (!hit) return false;
+    pending = std::move(*hit);
+    from_table = true;
+    ++table_hits;
+    return true;
   }
 
   // Sets `pending`, or `awaiting` when an AsyncHandler answers later.
@@ -489,10 +506,12 @@ void HttpSession::set_peer(std::string address, int port) {
 bool HttpSession::handing_back() const { return impl_->handing_back; }
 std::string HttpSession::take_handback_bytes() { return std::exchange(impl_->handback, {}); }
 
-void HttpSession::offer_cache(ipc::CacheOffer offer, bool fill) {
-  impl_->cache = offer;
+void HttpSession::offer_cache(ipc::CacheOffer offer, bool fill, std::shared_ptr<cache_table::Reader> table) {
+  impl_->cache = std::move(offer);
   impl_->fill = fill;
+  impl_->table = std::move(table);
 }
+std::size_t HttpSession::table_hits() const { return impl_->table_hits; }
 bool HttpSession::has_cache_notes() const { return !impl_->cache_notes.empty(); }
 std::vector<CacheNote> HttpSession::take_cache_notes() { return std::exchange(impl_->cache_notes, {}); }
 

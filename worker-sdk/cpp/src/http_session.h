@@ -14,6 +14,7 @@
 // (take_cache_notes()).
 #pragma once
 
+#include "worker-sdk/cpp/src/cache_hit.h"
 #include "worker-sdk/cpp/src/cache_note.h"
 #include "worker-sdk/cpp/src/response_writer.h"
 #include <handoff/worker.h>
@@ -107,7 +108,11 @@ class HttpSession {
   // else a cache_pass, also when no response to it comes (an error the session answers, a
   // timeout, close()). A first request whose head never completed has no key to name:
   // nothing is sent for it. Without an offer nothing is judged and nothing copied.
-  void offer_cache(ipc::CacheOffer offer, bool fill);
+  // `table` (may be null): the master's shared table; each later request it has a fresh
+  // entry for is answered from it (cache_hit.h) instead of by the handler, and judged not.
+  void offer_cache(ipc::CacheOffer offer, bool fill, std::shared_ptr<cache_table::Reader> table = nullptr);
+  // Requests answered from the table so far.
+  std::size_t table_hits() const;
   bool has_cache_notes() const;
   // Moves out the notes produced so far, in the order of the responses.
   std::vector<CacheNote> take_cache_notes();

@@ -28,6 +28,7 @@ class ScoreboardWriter {
   void connection_closed() { add(&scoreboard::Record::connections, -1); }
   void requests_done(std::size_t n) { add(&scoreboard::Record::requests, static_cast<std::int64_t>(n)); }
   void bytes_written(std::size_t n) { add(&scoreboard::Record::bytes, static_cast<std::int64_t>(n)); }
+  void cache_hits(std::size_t n) { add(&scoreboard::Record::worker_cache_hits, static_cast<std::int64_t>(n)); }
   void heartbeat();
 
  private:

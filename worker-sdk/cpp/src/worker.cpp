@@ -4,6 +4,8 @@
 #include "worker-sdk/cpp/src/http_settings.h"
 #include "worker-sdk/cpp/src/route_check.h"
 
+#include "protocols/cache_segment.h"
+
 #include "channel.h"
 #include "uvglue/timer.h"
 #include "connection.h"
@@ -74,6 +76,10 @@ struct Worker::Impl final : Connection::Owner {
   // welcome.cache: the app has an output cache, which connections arriving from now on tell
   // of their cacheable responses (cache_note()). Absent: they judge nothing.
   std::optional<ipc::CacheOffer> cache;
+  // welcome.cache.table mapped read-only: their later requests that it has fresh entries
+  // for are answered from it. Null: the master alone answers hits.
+  std::shared_ptr<cache_table::Reader> cache_table;
+  void open_cache_table(const std::string& name);
 
   // Sockets going back to the master, one at a time: the front one is sent and stays open
   // here until the master's ACK (protocols/README.md: one handle in flight per channel;
@@ -129,6 +135,7 @@ struct Worker::Impl final : Connection::Owner {
     bytes += n;
     scoreboard.bytes_written(n);
   }
+  void table_hits(std::size_t n) override { scoreboard.cache_hits(n); }
   void cache_note(CacheNote note) override {
     if (!channel || !channel->is_open()) return;
     channel->send_line(std::visit([](auto& message) { return ipc::encode(std::move(message)); }, note));
@@ -251,6 +258,7 @@ int Worker::Impl::start_supervised() {
                        info.generation = w.generation;
                        route = w.route;
                        cache = w.cache;
+                       if (cache && !cache->table.empty()) open_cache_table(cache->table);
                        if (w.http) apply_http(*w.http);
                        // The master's drain numbers; a drain already under way (a signal
                        // came first) keeps the ones it started with, as in the Node SDK.
@@ -330,6 +338,18 @@ int Worker::Impl::start_standalone() {
   return 0;
 }
 
+void Worker::Impl::open_cache_table(const std::string& name) {
+  std::string why;
+  std::shared_ptr<CacheSegment> segment = CacheSegment::open(name, why);
+  if (!segment) {
+    // The master's hits go on; this worker's keep-alive requests go to the app.
+    std::fprintf(stderr, "handoff: cannot map the cache table %s: %s\n", name.c_str(), why.c_str());
+    cache_table.reset();
+    return;
+  }
+  cache_table = std::shared_ptr<cache_table::Reader>(segment, &segment->reader());
+}
+
 void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
   if (stopped()) return;  // tcp closes here
   // Under the supervisor each request after a connection's first is checked against the
@@ -339,7 +359,7 @@ void Worker::Impl::serve(UvHandle<uv_tcp_t> tcp, const ipc::Conn& conn) {
     belongs = [this](const Request& r) { return belongs_here(route, info.slot, info.workers, r.target, r.headers); };
   const std::uint64_t id = ++last_connection_id;
   auto connection = std::make_unique<Connection>(&loop, std::move(tcp), handler, options, *this, id, conn,
-                                                 std::move(belongs), cache);
+                                                 std::move(belongs), cache, cache_table);
   Connection* raw = connection.get();
   connections.emplace(id, std::move(connection));
   connections_peak = std::max(connections_peak, connections.size());
