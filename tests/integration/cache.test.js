@@ -99,6 +99,50 @@ test('an entry expires with its max-age; HEAD is answered from the GET entry', a
   assert.ok(refreshed.ok, 'the worker was asked again once max-age passed');
 });
 
+test('stale_while_revalidate: past max-age the entry still answers while one request refreshes it', async (t) => {
+  const { port } = await start(t, { cache: '{stale_while_revalidate: 30s}' });
+  // max-age=2; each GET is answered when the test releases it.
+  const target = '/cached?maxage=2&hold';
+  const release = async () => assert.strictEqual((await h.request({ port, path: `/release?target=${encodeURIComponent(target)}` })).body, 'released');
+  const reached = async (count) => {
+    const seen = await h.eventually(async () => ({ ok: (await served(port, target)) === count }));
+    assert.ok(seen.ok, `request ${count} for ${target} reached the worker`);
+  };
+  const fill = h.request({ port, path: target });
+  await reached(1);
+  await release();
+  const first = (await fill).body;
+  // A HEAD neither leads a fill nor waits for one: answered with Age once the entry is
+  // stored; then, reaching the worker (no Age), it says the entry is stale now, and still
+  // kept (30 s of grace).
+  const stored = await h.eventually(async () => ({
+    ok: (await h.request({ port, path: target, method: 'HEAD' })).headers.age !== undefined,
+  }));
+  assert.ok(stored.ok, 'the entry was stored');
+  const expired = await h.eventually(async () => ({
+    ok: (await h.request({ port, path: target, method: 'HEAD' })).headers.age === undefined,
+  }));
+  assert.ok(expired.ok, 'the entry expired');
+  const before = await served(port, target);
+  const refresh = h.request({ port, path: target });  // the first after expiry: to the worker
+  await reached(before + 1);
+  // Meanwhile (the worker holds its answer) the others get the stale entry at once.
+  const meanwhile = await Promise.all(Array.from({ length: 5 }, () => h.request({ port, path: target })));
+  for (const r of meanwhile) {
+    assert.strictEqual(r.body, first);
+    assert.ok(Number(r.headers.age) >= 1, `stale answer's Age ${r.headers.age}`);
+  }
+  assert.strictEqual(await served(port, target), before + 1, 'only the refresh reached the worker');
+  await release();
+  const refreshed = await refresh;
+  assert.notStrictEqual(refreshed.body, first);
+  const after = await h.eventually(async () => {
+    const r = await h.request({ port, path: target, method: 'HEAD' });
+    return { ok: r.headers.age !== undefined && Number(r.headers['content-length']) === refreshed.body.length };
+  });
+  assert.ok(after.ok, 'the refreshed answer is stored');
+});
+
 test('supervisor cache purge empties the app (or a prefix); a reload that rolls the workers empties it', async (t) => {
   const { port, sup } = await start(t);
   for (const p of ['/cached', '/key/1']) {
