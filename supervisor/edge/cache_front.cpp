@@ -43,7 +43,12 @@ bool CacheFront::take(ConnectionPtr& connection, const RequestHead& head) {
     return true;
   }
   switch (cache_.miss(*request, now)) {
-    case cache::Miss::lead: connection->fill = true; arm_timer(); return false;
+    case cache::Miss::lead:
+      connection->fill = true;
+      connection->fill_host = request->host;
+      connection->fill_target = request->target;
+      arm_timer();
+      return false;
     case cache::Miss::pass: return false;
     case cache::Miss::wait: {
       std::string primary;

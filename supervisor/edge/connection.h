@@ -42,8 +42,9 @@ struct Connection {
   // request head, or the start of one): it asked, and a rejection answers it.
   bool asked = false;
   // The output cache holds other requests for its first request's key until the worker
-  // answers this one (`conn.fill`).
+  // answers this one (`conn.fill`); that request's Host and target name the key.
   bool fill = false;
+  std::string fill_host, fill_target;
 
   std::span<const std::byte> address_bytes() const { return {address.data(), address_length}; }
 

@@ -177,6 +177,12 @@ bool Slot::send(Connection& c) {
   if (in_flight_generation_ && *in_flight_generation_ != *generation) return false;
   Process* p = process(*generation);
   if (!p || !p->worker->channel_open()) return false;
+  if (c.fill && !p->welcomed) {
+    // A program without the SDK never answers a fill: what waits for the key goes on now
+    // instead of at lock_timeout, and the key passes for pass_ttl.
+    c.fill = false;
+    if (context_.cache_pass) context_.cache_pass(ipc::CachePass{.host = c.fill_host, .target = c.fill_target});
+  }
   if (const int rc = p->worker->send_connection(conn_of(c), c.socket); rc != 0) {
     // The channel broke under us; its read side reports it. The dispatcher keeps the connection.
     log_line(name() + ": cannot send a connection: " + uv_strerror(rc));

@@ -396,3 +396,24 @@ test('hello-cpp: the worker holding a connection answers its hits from the share
   assert.doesNotMatch(after.head, /\r\nAge:/);
   assert.strictEqual(after.body, 'Hello, world!');
 });
+
+test('a program without the SDK (ready: on_spawn): concurrent misses for a key are not held for lock_timeout', async (t) => {
+  const port = await h.freePort();
+  // A lock_timeout far past the requests' own timeout: a held request would fail.
+  const yaml = h.config({
+    port,
+    command: [h.NODE, h.PLAIN_NODE],
+    workers: 1,
+    extra: '    ready: on_spawn\n    cache: {lock_timeout: 60s}\n',
+  });
+  const sup = await h.startSupervisor(yaml, { ready: 1 });
+  t.after(() => sup.stop());
+  for (let round = 0; round < 2; round++) {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => h.request({ port, path: '/same' })));
+    for (const r of answers) {
+      assert.strictEqual(r.status, 200);
+      assert.strictEqual(r.body, 'Hello, world!');
+      assert.strictEqual(r.headers.age, undefined);
+    }
+  }
+});
