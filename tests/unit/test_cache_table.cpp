@@ -14,6 +14,16 @@ using namespace handoff::cache_table;
 
 namespace {
 
+// A table on a plain buffer (8-byte aligned, as a mapping is), its writer and a reader.
+struct Mapped {
+  explicit Mapped(std::uint64_t arena = 64 * 1024)
+      : memory(segment_bytes(arena) / 8 + 1), writer(memory.data(), bytes(), arena), reader(memory.data(), bytes()) {}
+  std::size_t bytes() const { return memory.size() * 8; }
+  std::vector<std::uint64_t> memory;
+  Writer writer;
+  Reader reader;
+};
+
 std::string key(std::string_view host, std::string_view target) {
   std::string k;
   primary_key(host, target, k);
@@ -23,14 +33,13 @@ std::string key(std::string_view host, std::string_view target) {
 }  // namespace
 
 TEST_CASE("cache table: a worker finds what the master published, while it is fresh") {
-  const std::uint64_t arena = 64 * 1024;
-  std::vector<std::uint64_t> memory(segment_bytes(arena) / 8 + 1);
-  Writer writer(memory.data(), memory.size() * 8, arena);
+  Mapped table;
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   REQUIRE(writer.ok());
+  REQUIRE(reader.ok());
   writer.put(key("example.test", "/a?x=1"), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", "hello", 1000, 61000);
 
-  Reader reader(memory.data(), memory.size() * 8);
-  REQUIRE(reader.ok());
   Hit hit;
   CHECK(reader.find("Example.TEST", "/a?x=1", "", 2000, hit));  // the host's case does not matter
   CHECK(hit.head == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n");
@@ -47,16 +56,15 @@ TEST_CASE("cache table: a worker finds what the master published, while it is fr
 }
 
 TEST_CASE("cache table: a key that varies is found per Accept-Encoding") {
-  const std::uint64_t arena = 64 * 1024;
-  std::vector<std::uint64_t> memory(segment_bytes(arena) / 8 + 1);
-  Writer writer(memory.data(), memory.size() * 8, arena);
+  Mapped table;
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   const std::string primary = key("h", "/v");
   std::string gzip;
   variant_key(primary, "gzip", gzip);
   writer.mark_varies(primary, 0);
   writer.put(gzip, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n", "zipped", 0, 10000);
 
-  Reader reader(memory.data(), memory.size() * 8);
   Hit hit;
   CHECK(reader.find("h", "/v", "gzip", 1, hit));
   CHECK(hit.body == "zipped");
@@ -70,11 +78,10 @@ TEST_CASE("cache table: a key that varies is found per Accept-Encoding") {
 }
 
 TEST_CASE("cache table: a purge clears the targets under its prefix, an empty one all") {
-  const std::uint64_t arena = 64 * 1024;
-  std::vector<std::uint64_t> memory(segment_bytes(arena) / 8 + 1);
-  Writer writer(memory.data(), memory.size() * 8, arena);
+  Mapped table;
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   for (const char* target : {"/news/1", "/news/2", "/about"}) writer.put(key("h", target), "HTTP/1.1 200 OK\r\n", target, 0, 10000);
-  Reader reader(memory.data(), memory.size() * 8);
   Hit hit;
   CHECK(writer.purge("/news/") == 2);
   CHECK_FALSE(reader.find("h", "/news/1", "", 1, hit));
@@ -85,10 +92,9 @@ TEST_CASE("cache table: a purge clears the targets under its prefix, an empty on
 }
 
 TEST_CASE("cache table: the ring overwrites the oldest entries, and a reader never gets another key's bytes") {
-  const std::uint64_t arena = 4096;  // room for a few entries of ~600 bytes
-  std::vector<std::uint64_t> memory(segment_bytes(arena) / 8 + 1);
-  Writer writer(memory.data(), memory.size() * 8, arena);
-  Reader reader(memory.data(), memory.size() * 8);
+  Mapped table(4096);  // room for a few entries of ~600 bytes
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   Hit hit;
   for (int i = 0; i < 200; ++i) {
     const std::string target = "/k" + std::to_string(i);
@@ -111,9 +117,9 @@ TEST_CASE("cache table: the ring overwrites the oldest entries, and a reader nev
 
 TEST_CASE("cache table: a full group gives up its oldest entry") {
   // The smallest table has one group of kWays slots: every key lands in it.
-  std::vector<std::uint64_t> small(segment_bytes(1024) / 8 + 1);
-  Writer writer(small.data(), small.size() * 8, 1024);
-  Reader reader(small.data(), small.size() * 8);
+  Mapped table(1024);
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   Hit hit;
   for (std::uint32_t i = 0; i <= kWays; ++i) writer.put(key("h", "/" + std::to_string(i)), "H\r\n", "b", i, 100);
   CHECK_FALSE(reader.find("h", "/0", "", 50, hit));  // the oldest made room
@@ -126,14 +132,14 @@ TEST_CASE("cache table: a reader refuses memory that is not a table, and misses 
   CHECK_FALSE(Reader(junk.data(), 10).ok());
 
   const std::uint64_t arena = 64 * 1024;
-  std::vector<std::uint64_t> memory(segment_bytes(arena) / 8 + 1);
-  Writer writer(memory.data(), memory.size() * 8, arena);
+  Mapped table(arena);
+  auto& writer = table.writer;
+  auto& reader = table.reader;
   writer.put(key("h", "/x"), "HTTP/1.1 200 OK\r\n", "ok", 0, 100);
-  Reader reader(memory.data(), memory.size() * 8);
   Hit hit;
   REQUIRE(reader.find("h", "/x", "", 1, hit));
   // Another process scribbles over the slots: offsets and lengths past the arena.
-  auto* slots = reinterpret_cast<unsigned char*>(memory.data()) + 64;
+  auto* slots = reinterpret_cast<unsigned char*>(table.memory.data()) + 64;
   const std::size_t slot_bytes = (segment_bytes(arena) - 64 - arena);
   for (std::size_t i = 0; i < slot_bytes; i += sizeof(Slot)) {
     auto* s = reinterpret_cast<Slot*>(slots + i);
@@ -146,5 +152,5 @@ TEST_CASE("cache table: a reader refuses memory that is not a table, and misses 
     }
   }
   // A segment too small for what its header claims.
-  CHECK_FALSE(Reader(memory.data(), 64 + 8).ok());
+  CHECK_FALSE(Reader(table.memory.data(), 64 + 8).ok());
 }
