@@ -271,7 +271,8 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
     if (auto cache = j.find("cache"); cache != j.end()) {
       if (!cache->is_object()) return DecodeError{"field 'cache' has the wrong type"};
       Reader c{*cache, {}};
-      w.cache = CacheOffer{.max_entry = c.get<std::uint64_t>("max_entry")};
+      w.cache = CacheOffer{.max_entry = c.get<std::uint64_t>("max_entry"),
+                           .default_ttl_ms = c.get<std::uint64_t>("default_ttl_ms", false)};
       if (!c.error.empty()) return DecodeError{"cache: " + c.error};
     }
     return finish(r, w);
@@ -439,7 +440,10 @@ std::string encode(const Message& message) {
               o["drain"] = json{{"deadline_margin_ms", w.drain->deadline_margin_ms},
                                 {"deadline_margin_divisor", w.drain->deadline_margin_divisor},
                                 {"idle_grace_ms", w.drain->idle_grace_ms}};
-            if (w.cache) o["cache"] = json{{"max_entry", w.cache->max_entry}};
+            if (w.cache) {
+              o["cache"] = json{{"max_entry", w.cache->max_entry}};
+              if (w.cache->default_ttl_ms > 0) o["cache"]["default_ttl_ms"] = w.cache->default_ttl_ms;
+            }
             return o;
           },
           [](const Ready&) { return tagged(names::kReady); },

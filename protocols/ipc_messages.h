@@ -176,9 +176,13 @@ struct HttpSys {
 };
 
 // The app has an output cache (welcome.cache): its SDK workers send `cache_put` for the
-// responses they mark cacheable, up to `max_entry` bytes of body.
+// responses they mark cacheable, up to `max_entry` bytes of body. In HTTP.SYS mode
+// (welcome.httpsys) the worker hands its cacheable responses to HTTP.SYS's kernel cache
+// instead, and keeps a `public` one without a lifetime for `default_ttl_ms` (the app's
+// default_ttl; 0, or absent on the wire: not at all).
 struct CacheOffer {
   std::uint64_t max_entry = 0;
+  std::uint64_t default_ttl_ms = 0;
   bool operator==(const CacheOffer&) const = default;
 };
 
