@@ -57,6 +57,9 @@ class ResponseCacheFacts {
   // 9111 5.2.2.10: s-maxage wins for a shared cache); 0 when neither is there, when the
   // one that counts is not a number (RFC 9111 4.2.1: such a response is stale), or it is 0.
   std::int64_t header_lifetime() const;
+  // Cache-Control has s-maxage or max-age at all (a 0 or a value that is not a number
+  // included): the response said how long, so a default lifetime does not apply.
+  bool names_lifetime() const { return max_age_ != -1 || s_maxage_ != -1; }
 
  private:
   void cache_control(std::string_view list);

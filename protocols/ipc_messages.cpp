@@ -272,6 +272,7 @@ std::variant<Message, DecodeError> decode_ours(const json& j, const std::string&
       if (!cache->is_object()) return DecodeError{"field 'cache' has the wrong type"};
       Reader c{*cache, {}};
       w.cache = CacheOffer{.max_entry = c.get<std::uint64_t>("max_entry"),
+                           .default_ttl_ms = c.get<std::uint64_t>("default_ttl_ms", false),
                            .table = c.get<std::string>("table", false)};
       if (!c.error.empty()) return DecodeError{"cache: " + c.error};
     }
@@ -443,6 +444,7 @@ std::string encode(const Message& message) {
             if (w.cache) {
               o["cache"] = json{{"max_entry", w.cache->max_entry}};
               if (!w.cache->table.empty()) o["cache"]["table"] = w.cache->table;
+              if (w.cache->default_ttl_ms > 0) o["cache"]["default_ttl_ms"] = w.cache->default_ttl_ms;
             }
             return o;
           },

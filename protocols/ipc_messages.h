@@ -176,11 +176,15 @@ struct HttpSys {
 };
 
 // The app has an output cache (welcome.cache): its SDK workers send `cache_put` for the
-// responses they mark cacheable, up to `max_entry` bytes of body; a C++ SDK worker maps the
-// shared table named `table` (protocols/cache_segment.h; absent: none) and answers its hits
-// on the connections it holds.
+// responses they mark cacheable, up to `max_entry` bytes of body. Socket mode: a C++ SDK
+// worker maps the shared table named `table` (protocols/cache_segment.h; absent: none) and
+// answers its hits on the connections it holds. In HTTP.SYS mode (welcome.httpsys) the
+// worker hands its cacheable responses to HTTP.SYS's kernel cache instead, and keeps a
+// `public` one without a lifetime for `default_ttl_ms` (the app's default_ttl; 0, or
+// absent on the wire: not at all).
 struct CacheOffer {
   std::uint64_t max_entry = 0;
+  std::uint64_t default_ttl_ms = 0;
   std::string table;
   bool operator==(const CacheOffer&) const = default;
 };

@@ -87,6 +87,7 @@ using HttpPolicy = ipc::HttpSettings;
 // The app's output cache (`cache:`; core/cache/output_cache.h). Off unless the section is
 // there. Responses are stored only when the worker marks them (Cache-Control public with
 // max-age/s-maxage, or the Node SDK's res.cacheDuration), or for default_ttl when set.
+// On an HTTP.SYS listener it is HTTP.SYS's kernel cache, and only default_ttl applies.
 struct CacheConfig {
   bool enabled = false;
   std::uint64_t max_size = 64ull << 20;   // bytes of entries (keys, heads and bodies) kept
@@ -148,7 +149,8 @@ struct AppConfig {
     return command == other.command && env == other.env && cwd == other.cwd && ready == other.ready &&
            run_as.user == other.run_as.user && run_as.group == other.run_as.group && http == other.http &&
            httpsys == other.httpsys && (httpsys.empty() || routes == other.routes) &&  // routes: the slots' prefixes
-           cache.enabled == other.cache.enabled && cache.max_entry == other.cache.max_entry;  // welcome's offer
+           cache.enabled == other.cache.enabled && cache.max_entry == other.cache.max_entry &&  // welcome's offer
+           (httpsys.empty() || cache.default_ttl == other.cache.default_ttl);  // (HTTP.SYS mode: its default_ttl)
   }
 };
 

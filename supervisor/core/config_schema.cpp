@@ -393,7 +393,9 @@ const Field<QueuePolicy> kQueueFields[] = {
 
 const Field<CacheConfig> kCacheFields[] = {
     {"max_size", "size", "64MiB",
-     "Memory the entries may take (keys, heads and bodies); past it the least recently used go.", false,
+     "Memory the entries may take (keys, heads and bodies); past it the least recently used go. Not on an "
+     "HTTP.SYS app (HTTP.SYS sizes its cache itself).",
+     false,
      [](const YAML::Node& v, CacheConfig& c, Context& ctx, const std::string& field) {
        auto n = read_size(v, ctx, field);
        if (n && (*n < 4096 || *n > (1ull << 40))) ctx.error(v, field, "expected a size from 4KiB to 1TiB");
@@ -401,26 +403,29 @@ const Field<CacheConfig> kCacheFields[] = {
      }},
     {"max_entry", "size", "512KiB",
      "The largest body stored; a larger response is served by the worker every time. At most a quarter of "
-     "`max_size`, and it must fit in an IPC message (`ipc_max_message`, base64).",
+     "`max_size`, and it must fit in an IPC message (`ipc_max_message`, base64). Not on an HTTP.SYS app (HTTP.SYS "
+     "has its own limit, `UriMaxUriBytes`).",
      false,
      [](const YAML::Node& v, CacheConfig& c, Context& ctx, const std::string& field) {
        if (auto n = read_size(v, ctx, field)) c.max_entry = *n;
      }},
     {"default_ttl", "duration", "0s",
      "How long a `Cache-Control: public` response without `max-age`/`s-maxage` is kept. `0s`: only responses "
-     "that say how long (or set `res.cacheDuration`) are stored.",
+     "that say how long (or set `res.cacheDuration`) are stored. On an HTTP.SYS app too (in whole seconds, "
+     "rounded up).",
      false, HANDOFF_DURATION(CacheConfig, default_ttl)},
     {"lock_timeout", "duration", "5s",
      "Requests for a key whose first miss is with a worker wait for its answer (one request fills the entry, as "
-     "nginx's `proxy_cache_lock`); after this long they go to workers themselves.",
+     "nginx's `proxy_cache_lock`); after this long they go to workers themselves. Not on an HTTP.SYS app.",
      false, HANDOFF_POSITIVE_DURATION(CacheConfig, lock_timeout, "no request could wait for a fill")},
     {"pass_ttl", "duration", "10s",
      "A key whose answer was not cacheable is not held again for this long: its requests go straight to "
-     "workers (Varnish's hit-for-pass).",
+     "workers (Varnish's hit-for-pass). Not on an HTTP.SYS app.",
      false, HANDOFF_DURATION(CacheConfig, pass_ttl)},
     {"stale_while_revalidate", "duration", "0s",
      "An entry past its lifetime still answers for this long while one request goes to a worker to refresh it "
-     "(RFC 5861; nginx's `proxy_cache_use_stale updating`). `0s`: an expired entry is a miss.",
+     "(RFC 5861; nginx's `proxy_cache_use_stale updating`). `0s`: an expired entry is a miss. Not on an HTTP.SYS "
+     "app.",
      false, HANDOFF_DURATION(CacheConfig, stale_while_revalidate)},
 };
 
@@ -711,7 +716,9 @@ const Field<AppConfig> kAppFields[] = {
      }},
     {"cache", "mapping", "off",
      "The app's output cache (docs/cache.md): the master answers `GET`/`HEAD` requests whose response a worker "
-     "marked cacheable, without waking a worker. Needs master dispatch. Emptied when the app's workers roll.",
+     "marked cacheable, without waking a worker. Needs master dispatch. Emptied when the app's workers roll. On an "
+     "HTTP.SYS listener (Windows) it is HTTP.SYS's kernel cache instead, which the C++ SDK fills "
+     "(`HTTP_CACHE_POLICY`); only `default_ttl` applies there.",
      false,
      [](const YAML::Node& v, AppConfig& a, Context& ctx, const std::string& field) {
        a.cache.enabled = true;
@@ -929,6 +936,47 @@ void check_httpsys_app(const YAML::Node& node, const Config& config, AppConfig& 
   }
 }
 
+// `cache:` (after check_httpsys_app). On a socket listener the master's output cache: its
+// entries must fit in its memory and in a `cache_put`. On an HTTP.SYS listener HTTP.SYS's
+// kernel cache (docs/cache.md, "HTTP.SYS mode"): the workers say how long each response may
+// be kept (`default_ttl` included, sent in welcome.cache) and HTTP.SYS stores and answers
+// it, with its own limits; the master's settings would act on nothing, so they are refused.
+void check_cache(const YAML::Node& node, const Config& config, const AppConfig& app, Context& ctx, std::size_t i) {
+  const std::string field = "apps[" + std::to_string(i) + "].cache";
+  if (!app.httpsys.empty()) {
+    for (const auto& l : config.listeners)
+      if (!l.is_httpsys() && std::find(app.listeners.begin(), app.listeners.end(), l.name) != app.listeners.end()) {
+        ctx.error(node["cache"], field,
+                  "app \"" + app.name + "\" serves both an HTTP.SYS listener and the socket listener \"" + l.name +
+                      "\": `cache` would be HTTP.SYS's kernel cache on one and the master's on the other; serve "
+                      "the app on one kind of listener, or remove `cache`");
+        return;
+      }
+    const YAML::Node cache = node["cache"];
+    if (!cache.IsMap()) return;
+    static constexpr std::pair<std::string_view, std::string_view> kMasterOnly[] = {
+        {"max_size", "HTTP.SYS sizes its cache itself (the registry's UriMaxCacheMegabyteCount)"},
+        {"max_entry", "HTTP.SYS caches responses up to its own limit (the registry's UriMaxUriBytes, 256 KiB by default)"},
+        {"lock_timeout", "HTTP.SYS does not hold requests while a response is being made"},
+        {"pass_ttl", "HTTP.SYS keeps no record of responses it could not cache"},
+        {"stale_while_revalidate", "HTTP.SYS never answers with an expired response"},
+    };
+    for (const auto& [key, why] : kMasterOnly) {
+      const YAML::Node value = cache[std::string(key)];
+      if (value.IsDefined())
+        ctx.error(value, field + "." + std::string(key),
+                  "app \"" + app.name + "\" serves an HTTP.SYS listener, where `cache` is HTTP.SYS's kernel cache and "
+                  "only `default_ttl` applies: " + std::string(why) + "; remove `" + std::string(key) + "`");
+    }
+    return;
+  }
+  if (app.cache.max_entry * 4 > app.cache.max_size)
+    ctx.error(node["cache"], field + ".max_entry", "max_entry is more than a quarter of max_size");
+  else if ((app.cache.max_entry + 2) / 3 * 4 + 4096 > config.ipc_max_message)
+    ctx.error(node["cache"], field + ".max_entry",
+              "an entry of max_entry bytes would not fit in an IPC message (base64) of ipc_max_message bytes");
+}
+
 // Who accepts the app's connections (core/dispatch_mode.h); an explicit `dispatch: kernel`
 // that cannot apply is an error at that key.
 void check_dispatch(const YAML::Node& node, const Config& config, AppConfig& app, Context& ctx, std::size_t i) {
@@ -997,14 +1045,6 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
     if (const auto& h = app.http; h.headers_timeout_ms > 0 && h.request_timeout_ms > 0 &&
                                   h.headers_timeout_ms > h.request_timeout_ms)
       ctx.error(node["http"], field + ".http", "headers_timeout is longer than request_timeout");
-    if (app.cache.enabled) {
-      const auto cache_field = field + ".cache";
-      if (app.cache.max_entry * 4 > app.cache.max_size)
-        ctx.error(node["cache"], cache_field + ".max_entry", "max_entry is more than a quarter of max_size");
-      else if ((app.cache.max_entry + 2) / 3 * 4 + 4096 > config.ipc_max_message)
-        ctx.error(node["cache"], cache_field + ".max_entry",
-                  "an entry of max_entry bytes would not fit in an IPC message (base64) of ipc_max_message bytes");
-    }
     if (!config.run_as.user.empty() && !app.run_as.user.empty() && app.run_as.user != config.run_as.user)
       ctx.error(node["user"], field + ".user",
                 "the supervisor drops to user \"" + config.run_as.user + "\", so it cannot start workers as \"" +
@@ -1021,10 +1061,7 @@ void check_references(const YAML::Node& root, Config& config, Context& ctx) {
   for (std::size_t i = 0; i < config.apps.size(); ++i) check_httpsys_app(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i) check_dispatch(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i)
-    if (config.apps[i].cache.enabled && !config.apps[i].httpsys.empty())
-      ctx.error(root["apps"][i]["cache"], "apps[" + std::to_string(i) + "].cache",
-                "the output cache answers from the master's intake, which an HTTP.SYS listener bypasses (HTTP.SYS's "
-                "own cache is not used yet); remove `cache` or serve the app on a socket listener");
+    if (config.apps[i].cache.enabled) check_cache(root["apps"][i], config, config.apps[i], ctx, i);
   for (std::size_t i = 0; i < config.apps.size(); ++i)
     if (config.apps[i].min_ready > config.apps[i].workers)
       ctx.error(root["apps"][i]["min_ready"], "apps[" + std::to_string(i) + "].min_ready",

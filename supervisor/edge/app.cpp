@@ -4,6 +4,7 @@
 #include <set>
 
 #include "supervisor/core/kernel_group.h"
+#include "supervisor/core/routing/httpsys_prefix.h"
 #include "supervisor/core/scoreboard_name.h"
 #include "supervisor/core/routing/rehash.h"
 #include "supervisor/core/routing/source_hash_program.h"
@@ -63,7 +64,9 @@ std::unique_ptr<CacheSegment> App::make_cache_table() const {
 }
 
 void App::set_cache() {
-  if (!config_->cache.enabled) {
+  // In HTTP.SYS mode the master never sees a request: the workers give their cacheable
+  // responses to HTTP.SYS's kernel cache instead (welcome.cache).
+  if (!config_->cache.enabled || !config_->httpsys.empty()) {
     cache_.reset();
     context_.cache_table.clear();
     return;
@@ -555,8 +558,48 @@ bool App::start_roll(const char* why) {
   if (stopping_) return false;
   log_event("reload_roll", {{"app", config_->name}, {"slots", slots_.size()}, {"why", why}});
   if (cache_) cache_->purge({});  // new workers may answer differently
+  flush_kernel_cache_quietly();
   roll_.start();
   return true;
+}
+
+bool App::flush_kernel_cache(const std::string& prefix, std::string& text) {
+  if (!kernel_cache()) {
+    text = "app \"" + config_->name + "\" has no cache";
+    return false;
+  }
+  std::vector<std::string> flushed;
+  for (auto& slot : slots_) {
+    const std::string* slot_prefix = slot->httpsys_prefix();
+    if (!slot_prefix) continue;  // its queue could not be made (logged; the slot restarts)
+    const auto url = httpsys_flush_url(*slot_prefix, prefix);
+    if (!url) continue;
+    std::string error;
+    switch (slot->flush_httpsys_cache(*url, error)) {
+      case platform::HttpSysQueue::Flush::flushed: flushed.push_back(*url); break;
+      case platform::HttpSysQueue::Flush::unsupported:
+        text = "HTTP.SYS kernel cache: flushing is not supported here: " + error;
+        return false;
+      case platform::HttpSysQueue::Flush::failed:
+        text = "HTTP.SYS kernel cache: slot " + std::to_string(slot->number()) + ": " + error;
+        return false;
+    }
+  }
+  if (flushed.empty()) {
+    text = "HTTP.SYS kernel cache: no slot's prefix meets " + prefix + ", nothing flushed";
+    return true;
+  }
+  text = "HTTP.SYS kernel cache flushed under";
+  for (std::size_t i = 0; i < flushed.size(); ++i) text += (i ? ", " : " ") + flushed[i];
+  return true;
+}
+
+// A roll empties the cache (new code may answer differently): HTTP.SYS's too, where it can.
+void App::flush_kernel_cache_quietly() {
+  if (!kernel_cache()) return;
+  std::string text;
+  const bool ok = flush_kernel_cache({}, text);
+  log_event("kernel_cache_flush", {{"app", config_->name}, {"why", "roll"}, {"ok", ok}, {"detail", text}});
 }
 
 void App::scale(int workers) {
@@ -617,6 +660,7 @@ void App::replacement_done(int slot, bool ok) { roll_.replaced(static_cast<std::
 void App::finished(const RollReport& report) {
   // Emptied at the roll's start too; old workers still answering meanwhile may have stored.
   if (cache_) cache_->purge({});
+  flush_kernel_cache_quietly();
   switch (report.outcome) {
     case RollReport::Outcome::rolled: log_event("reload_done", {{"app", config_->name}}); break;
     case RollReport::Outcome::aborted:

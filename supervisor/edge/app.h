@@ -119,8 +119,15 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   // app alone, the classifier's 400/408/431 and the 404 of an unknown prefix come here too.
   void reject(ConnectionPtr connection, int status) override;
   int ready_workers() const;
-  // The output cache, if the app has one (`supervisor cache purge`).
+  // The output cache, if the app has one (`supervisor cache purge`). An app in HTTP.SYS
+  // mode has none: its `cache:` is HTTP.SYS's kernel cache, which its workers fill.
   CacheFront* cache() { return cache_.get(); }
+  // `supervisor cache purge` for an app in HTTP.SYS mode with `cache:`: HTTP.SYS's kernel
+  // cache flushed on each slot's queue under `prefix` (core/routing/httpsys_prefix.h).
+  // false when it could not be done (not supported here, or HTTP.SYS failed); `text` says
+  // what was done or why not.
+  bool flush_kernel_cache(const std::string& prefix, std::string& text);
+  bool kernel_cache() const { return config_->cache.enabled && !config_->httpsys.empty(); }
   std::size_t slot_count() const { return slots_.size(); }
   AppMetrics metrics() const;
 
@@ -161,6 +168,7 @@ class App final : private SlotObserver, private DispatchEffects<ConnectionPtr>, 
   void set_rule();  // the policy and the route check from config_
   void set_cache();  // the output cache as config_ says: made, changed or removed
   std::unique_ptr<CacheSegment> make_cache_table() const;
+  void flush_kernel_cache_quietly();  // at a roll, in HTTP.SYS mode: flushed and logged
   void reap_retired();
   // The group of the app's slot sockets was built or changed: the one place where ip_hash's
   // program is attached (platform::attach_source_hash); round_robin needs none.

@@ -606,8 +606,18 @@ bool Master::ready(std::string& detail) { return all_ready(detail); }
 control::Reply Master::purge_cache(const std::string& app_name, const std::string& prefix) {
   std::string message;
   bool any = false;
+  bool ok = true;
   for (auto& [name, app] : apps_) {
     if (!app_name.empty() && name != app_name) continue;
+    if (app->kernel_cache()) {
+      // HTTP.SYS mode: the responses are in HTTP.SYS's kernel cache, not the master's.
+      std::string text;
+      ok = app->flush_kernel_cache(prefix, text) && ok;
+      message += (message.empty() ? "" : "\n") + name + ": " + text;
+      log_event("cache_purged", {{"app", name}, {"prefix", prefix}, {"kernel", true}, {"detail", text}});
+      any = true;
+      continue;
+    }
     if (!app->cache()) {
       if (!app_name.empty()) return control::Reply{false, "app \"" + name + "\" has no cache", {}};
       continue;
@@ -621,7 +631,7 @@ control::Reply Master::purge_cache(const std::string& app_name, const std::strin
   if (!any && !app_name.empty() && !apps_.contains(app_name))
     return control::Reply{false, "no app named \"" + app_name + "\"", {}};
   if (!any) return control::Reply{false, "no app has a cache", {}};
-  return control::Reply{true, message, {}};
+  return control::Reply{ok, message, {}};
 }
 
 std::optional<control::Reply> Master::handle(const control::Request& request, std::function<void()>& after,

@@ -246,6 +246,27 @@ bool Slot::prepare_httpsys(const AppConfig& app, std::string& error) {
   return true;
 }
 
+// welcome.cache. In HTTP.SYS mode the worker also decides the lifetime of a `public`
+// response without one (HTTP.SYS's kernel cache has no master to apply default_ttl).
+std::optional<ipc::CacheOffer> Slot::cache_offer(const AppConfig& app) const {
+  if (!app.cache.enabled) return std::nullopt;
+  ipc::CacheOffer offer{.max_entry = app.cache.max_entry, .default_ttl_ms = 0, .table = context_.cache_table};
+  if (!app.httpsys.empty()) offer.default_ttl_ms = static_cast<std::uint64_t>(app.cache.default_ttl.count());
+  return offer;
+}
+
+// HTTP.SYS's kernel cache (apps on an `httpsys` listener with `cache:`): the slot's queue
+// flushes what its workers' responses left there under `url`.
+platform::HttpSysQueue::Flush Slot::flush_httpsys_cache(const std::string& url, std::string& error) {
+  if (!httpsys_) {
+    error = "the slot has no HTTP.SYS queue now";
+    return platform::HttpSysQueue::Flush::failed;
+  }
+  return httpsys_->flush_cache(url, error);
+}
+
+const std::string* Slot::httpsys_prefix() const { return httpsys_ ? &httpsys_->prefix() : nullptr; }
+
 // Each worker gets its own duplicate of the slot's queue: it dies with the worker, the
 // queue (and requests waiting in it) stays with the slot.
 std::optional<ipc::HttpSys> Slot::httpsys_for(Process& p) {
@@ -371,9 +392,7 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    p.worker->send(ipc::Welcome{config_->name, number_, route.workers, generation,
                                                lc.heartbeat_interval.count(), route.route,
                                                p.config->http, httpsys_for(p), DrainRules{},
-                                               p.config->cache.enabled ? std::optional(ipc::CacheOffer{
-                                                                             p.config->cache.max_entry, context_.cache_table})
-                                                                       : std::nullopt});
+                                               cache_offer(*p.config)});
                    give_kernel_queue(p);
                  },
                  [&](const ipc::Ready&) {

@@ -92,6 +92,10 @@ class Slot final : private SlotEffects {
   // (0: unknown), in its scoreboard record (status reads them there).
   // The app's output cache's counters, in the slot's record (status, top).
   void show_cache(const cache::Counters& counters);
+  // HTTP.SYS mode with `cache:`: flushes the kernel cache of the slot's queue under `url`
+  // (`supervisor cache purge`); the slot's queue's prefix, if it has a queue now.
+  platform::HttpSysQueue::Flush flush_httpsys_cache(const std::string& url, std::string& error);
+  const std::string* httpsys_prefix() const;
   void show_strangers(std::size_t strangers, std::int64_t pid);
   // Kernel dispatch: the slot's own listening socket (one of its listener's SO_REUSEPORT
   // group), kept for the slot's lifetime so that its queue outlives its workers; each new
@@ -174,6 +178,7 @@ class Slot final : private SlotEffects {
   // first use and kept across worker restarts; false and a reason when it cannot be.
   bool prepare_httpsys(const AppConfig& config, std::string& error);
   std::optional<ipc::HttpSys> httpsys_for(Process& p);
+  std::optional<ipc::CacheOffer> cache_offer(const AppConfig& app) const;
   // Sends the slot's listening socket to `p` (kernel dispatch), once.
   void give_kernel_queue(Process& p);
   // The scoreboard record of this slot, if the master has a scoreboard (and room).

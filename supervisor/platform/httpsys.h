@@ -27,6 +27,14 @@ class HttpSysQueue {
 
   // Duplicates the queue handle into a child process; returns the handle's value there.
   virtual std::optional<std::uint64_t> give_to(const uv_process_t& process, std::string& error) = 0;
+
+  // Removes from HTTP.SYS's kernel response cache what the queue's workers cached (with
+  // HTTP_CACHE_POLICY on HttpSendHttpResponse) under `url` and below it
+  // (HttpFlushResponseCache, HTTP_FLUSH_RESPONSE_FLAG_RECURSIVE). `unsupported` with the
+  // reason where that call cannot be made (wine: an unimplemented stub that would abort
+  // the process), `failed` with the error.
+  enum class Flush { flushed, unsupported, failed };
+  virtual Flush flush_cache(const std::string& url, std::string& error) = 0;
   const std::string& prefix() const { return prefix_; }
 
  protected:

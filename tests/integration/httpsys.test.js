@@ -142,3 +142,81 @@ test('HTTP.SYS: a request sent while its slot has no worker waits in the queue a
     await sup.stop();
   }
 });
+
+// `cache:` on an app in HTTP.SYS mode is HTTP.SYS's kernel cache (docs/cache.md, "HTTP.SYS
+// mode"): the master's own settings are refused there, located, on every platform (the
+// schema is checked before the platform).
+test('check: cache on an httpsys app takes default_ttl; the master\'s settings are located errors', async () => {
+  const file = path.join(h.tempDir(), 'httpsys-cache.yaml');
+  fs.writeFileSync(file, httpsysConfig(8080) + '    cache:\n      default_ttl: 2s\n      max_size: 1MiB\n      stale_while_revalidate: 1s\n');
+  const r = await h.runSupervisor(['check', file]);
+  assert.strictEqual(r.code, 2, r.stderr);
+  const at = file.replace(/[.]/g, '\\.');
+  assert.match(r.stderr, new RegExp(`${at}:12:17: apps\\[0\\]\\.cache\\.max_size: app "hello" serves an HTTP\\.SYS listener, where \`cache\` is HTTP\\.SYS's kernel cache and only \`default_ttl\` applies`));
+  assert.match(r.stderr, new RegExp(`${at}:13:31: apps\\[0\\]\\.cache\\.stale_while_revalidate: `));
+  assert.doesNotMatch(r.stderr, /default_ttl:/);
+});
+
+// Under wine: HttpSendHttpResponse takes the policy and ignores it ("Ignoring cache_policy",
+// a warning of wine's `http` debug channel, which the worker writes on its stderr and the
+// master logs), so every request still reaches a worker. What this proves there: the
+// config is accepted and the workers run with it; a cacheable response goes out with the
+// policy and is answered whole and right (status, body, headers); responses the rule
+// refuses go out without one; and purge says plainly that wine has no cache to flush.
+// What only a real Windows host can show (hits, the registry limits, flushing) is listed
+// in docs/windows.md.
+const POLICY_IGNORED = /Ignoring cache_policy/;
+test('HTTP.SYS with cache: cacheable responses carry HTTP_CACHE_POLICY and are answered right; purge says what it can do', { skip: !h.WINDOWS && 'needs Windows (wine): HTTP.SYS' }, async () => {
+  const port = await h.freePort();
+  const yaml = httpsysConfig(port, 2) + '    cache: {default_ttl: 2s}\n';
+  const sup = await h.startSupervisor(yaml, { ready: 2, env: { WINEDEBUG: '-all,warn+http' } });
+  try {
+    const policies = (from) => sup.log.lines.slice(from).filter((l) => POLICY_IGNORED.test(l)).length;
+    // Cacheable (public, max-age=60), three times: each answered whole, by slot 1's worker.
+    const before = sup.log.mark();
+    for (let i = 0; i < 3; i++) {
+      const r = await h.request({ port, path: '/1/cached' });
+      assert.strictEqual(r.status, 200, r.body);
+      assert.strictEqual(r.body, 'Hello, world!');
+      assert.strictEqual(r.headers['cache-control'], 'public, max-age=60');
+      assert.strictEqual(r.headers['content-type'], 'text/plain');
+      assert.strictEqual(r.headers['content-length'], String('Hello, world!'.length));
+      assert.ok(r.headers.date, 'HTTP.SYS dates it');
+      assert.deepStrictEqual([h.workerOf(r).app, h.workerOf(r).slot], ['hello', 1]);
+    }
+    const three = await h.eventually(async () => ({ ok: policies(before) >= 3, n: policies(before) }));
+    assert.strictEqual(three.n, 3, sup.log.lines.slice(before).join('\n'));
+    // Not cacheable: a response without Cache-Control, a query, a POST, Authorization.
+    const mark = sup.log.mark();
+    assert.strictEqual((await h.request({ port, path: '/2/pid' })).status, 200);
+    assert.strictEqual((await h.request({ port, path: '/2/cached?x=1' })).body, 'Hello, world!');
+    assert.strictEqual((await h.request({ port, path: '/2/echo', method: 'POST', body: 'abc' })).body, 'abc');
+    assert.strictEqual((await h.request({ port, path: '/2/cached', headers: { authorization: 'Basic dTpw' } })).status, 200);
+    // Then one that is: the worker's stderr keeps its order, so once its warning is in the
+    // log every earlier one is too, and it is the only one.
+    assert.strictEqual((await h.request({ port, path: '/2/cached' })).status, 200);
+    await sup.log.waitFor(POLICY_IGNORED, { from: mark });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.strictEqual(policies(mark), 1, sup.log.lines.slice(mark).join('\n'));
+    // wine never refused the policy: no fallback was needed.
+    assert.ok(!sup.log.lines.some((l) => /refused HttpSendHttpResponse with a cache policy/.test(l)));
+
+    // purge: wine's HttpFlushResponseCache is an unimplemented stub (it would abort the
+    // master): the reply says it is not supported, the master serves on.
+    const purge = await h.cli(sup, ['cache', 'purge', 'hello', '/1/']);
+    assert.notStrictEqual(purge.code, 0, purge.stdout);
+    assert.match(purge.stdout + purge.stderr, /hello: HTTP\.SYS kernel cache: flushing is not supported here: wine's HTTP\.SYS has no kernel cache to flush/);
+    assert.strictEqual((await h.request({ port, path: '/1/cached' })).body, 'Hello, world!');
+    // A roll flushes too, where it can: under wine it logs why not, and serves on.
+    const rolled = sup.log.mark();
+    sup.child.kill('SIGHUP');
+    await sup.log.waitFor(/event=kernel_cache_flush app=hello why=roll ok=false detail=".*not supported here/, { from: rolled });
+    await sup.log.waitFor(/event=reload_done app=hello/, { from: rolled });
+    // Once the old workers are gone: a request that reaches a draining worker's pending
+    // receive is a separate matter (docs/windows.md, "Known limits").
+    for (const slot of [1, 2]) await sup.log.waitFor(new RegExp(`event=exit app=hello slot=${slot} pid=\\d+ generation=1 `), { from: rolled });
+    assert.strictEqual((await h.request({ port, path: '/2/cached' })).body, 'Hello, world!');
+  } finally {
+    await sup.stop();
+  }
+});

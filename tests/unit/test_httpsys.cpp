@@ -139,3 +139,62 @@ TEST_CASE("welcome.httpsys: the queue handle and its prefix, or nothing") {
   readme << in.rdbuf();
   CHECK(readme.str().find("`httpsys` (optional)") != std::string::npos);
 }
+
+TEST_CASE("httpsys listeners: `cache` is HTTP.SYS's kernel cache, where only default_ttl applies") {
+  const std::string listener = "listeners:\n  - {name: web, httpsys: \"http://+:8080/\"}\n";
+  auto r = parse(listener + kApp + "    cache: {}\n");
+  REQUIRE(std::holds_alternative<Config>(r));
+  CHECK(std::get<Config>(r).apps[0].cache.enabled);
+  r = parse(listener + kApp + "    cache:\n");
+  REQUIRE(std::holds_alternative<Config>(r));
+  CHECK(std::get<Config>(r).apps[0].cache.enabled);
+  r = parse(listener + kApp + "    cache: {default_ttl: 5s}\n");
+  REQUIRE(std::holds_alternative<Config>(r));
+  const AppConfig& app = std::get<Config>(r).apps[0];
+  CHECK(app.cache.default_ttl == std::chrono::seconds(5));
+
+  // The master's own settings act on nothing there: each one written is a located error.
+  const auto errors = errors_of(listener + kApp +
+                                "    cache:\n      max_size: 1GiB\n      max_entry: 1MiB\n      lock_timeout: 1s\n"
+                                "      pass_ttl: 1s\n      stale_while_revalidate: 1s\n      default_ttl: 1s\n");
+  CHECK(errors.find("web.yaml:9:17: apps[0].cache.max_size: app \"hello\" serves an HTTP.SYS listener, where `cache` "
+                    "is HTTP.SYS's kernel cache and only `default_ttl` applies: HTTP.SYS sizes its cache itself (the "
+                    "registry's UriMaxCacheMegabyteCount); remove `max_size`") != std::string::npos);
+  CHECK(errors.find("web.yaml:10:18: apps[0].cache.max_entry:") != std::string::npos);
+  CHECK(errors.find("UriMaxUriBytes") != std::string::npos);
+  CHECK(errors.find("web.yaml:11:21: apps[0].cache.lock_timeout:") != std::string::npos);
+  CHECK(errors.find("web.yaml:12:17: apps[0].cache.pass_ttl:") != std::string::npos);
+  CHECK(errors.find("web.yaml:13:31: apps[0].cache.stale_while_revalidate:") != std::string::npos);
+  CHECK(errors.find("default_ttl:") == std::string::npos);
+
+  // An app on both kinds of listener would have two caches of different rules: refused.
+  const auto mixed = errors_of("listeners:\n  - {name: web, httpsys: \"http://+:8080/\"}\n"
+                               "  - {name: plain, address: 127.0.0.1:8081}\n" + kApp + "    cache: {}\n");
+  CHECK(mixed.find("web.yaml:9:12: apps[0].cache: app \"hello\" serves both an HTTP.SYS listener and the socket "
+                   "listener \"plain\"") != std::string::npos);
+
+  // The offer carries default_ttl to HTTP.SYS workers (they decide the lifetime there), and
+  // a change of it gives the app new workers; on a socket listener it does neither.
+  auto before = std::get<Config>(parse(listener + kApp + "    cache: {default_ttl: 5s}\n")).apps[0];
+  auto after = before;
+  after.cache.default_ttl = std::chrono::seconds(6);
+  CHECK_FALSE(after.same_workers_as(before));
+  before.httpsys.clear();
+  after.httpsys.clear();
+  CHECK(after.same_workers_as(before));
+}
+
+TEST_CASE("welcome.cache: default_ttl_ms only when set") {
+  ipc::Welcome sent{.app = "web", .slot = 2, .workers = 3, .generation = 1};
+  sent.cache = ipc::CacheOffer{.max_entry = 4096, .default_ttl_ms = 0, .table = {}};
+  std::string line = ipc::encode(sent);
+  CHECK(line.find(R"("cache":{"max_entry":4096})") != std::string::npos);
+  sent.cache->default_ttl_ms = 2500;
+  line = ipc::encode(sent);
+  CHECK(line.find(R"("cache":{"default_ttl_ms":2500,"max_entry":4096})") != std::string::npos);
+  auto got = std::get<ipc::Welcome>(std::get<ipc::Message>(ipc::decode(line.substr(0, line.size() - 1))));
+  REQUIRE(got.cache.has_value());
+  CHECK(*got.cache == *sent.cache);
+  const std::string head = R"({"handoff":"welcome","v":1,"app":"a","slot":1,"workers":1,"generation":1,"cache":)";
+  CHECK(std::holds_alternative<ipc::DecodeError>(ipc::decode(head + R"({"max_entry":1,"default_ttl_ms":"5"}})")));
+}

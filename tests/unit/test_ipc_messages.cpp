@@ -374,7 +374,7 @@ TEST_CASE("cache_put and cache_pass: a response with its key, base64 body, ttl o
                          storage) == ipc::encode(ipc::Handle{conn}));
   CHECK(ipc::encode(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1}).find("cache") == std::string::npos);
   auto w = std::get<ipc::Welcome>(
-      round_trip(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1, .cache = ipc::CacheOffer{4096, "handoff-0123-cache-4567"}}));
+      round_trip(ipc::Welcome{.app = "a", .slot = 1, .workers = 1, .generation = 1, .cache = ipc::CacheOffer{4096, 0, "handoff-0123-cache-4567"}}));
   REQUIRE(w.cache);
   CHECK(w.cache->max_entry == 4096);
 }

@@ -53,4 +53,18 @@ int httpsys_slot_segment(std::string_view url, std::string_view route) {
   return segments + 1;
 }
 
+std::optional<std::string> httpsys_flush_url(std::string_view slot_prefix, std::string_view path) {
+  if (path.empty()) return std::string(slot_prefix);
+  std::string_view origin = slot_prefix;
+  std::string_view slot_path = "/";
+  if (auto scheme = slot_prefix.find("://"); scheme != std::string_view::npos)
+    if (auto slash = slot_prefix.find('/', scheme + 3); slash != std::string_view::npos) {
+      origin = slot_prefix.substr(0, slash);
+      slot_path = slot_prefix.substr(slash);
+    }
+  if (slot_path.starts_with(path)) return std::string(slot_prefix);
+  if (path.starts_with(slot_path)) return std::string(origin) + std::string(path);
+  return std::nullopt;
+}
+
 }  // namespace handoff

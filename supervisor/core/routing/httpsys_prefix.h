@@ -26,4 +26,12 @@ std::string httpsys_slot_prefix(std::string_view url, std::string_view route, in
 // for http://+:8080/chat/ without a route).
 int httpsys_slot_segment(std::string_view url, std::string_view route);
 
+// `supervisor cache purge APP PREFIX` for an app in HTTP.SYS mode: what to flush from the
+// kernel cache of the slot bound to `slot_prefix` (as "http://+:8080/2/"), for `path` (the
+// purge's PREFIX: "" for everything, else a path as "/2/img/"). The slot's whole prefix
+// when `path` covers it ("", "/", "/2/"), the slot's scheme and host followed by `path`
+// when `path` lies inside it ("http://+:8080/2/img/"), nothing when they do not meet
+// ("/3/" for slot 2). HTTP.SYS flushes that URL and what is below it.
+std::optional<std::string> httpsys_flush_url(std::string_view slot_prefix, std::string_view path);
+
 }  // namespace handoff

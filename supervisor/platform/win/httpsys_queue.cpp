@@ -35,6 +35,16 @@ std::string describe(const char* call, ULONG rc) {
 
 constexpr HTTPAPI_VERSION kVersion2 = HTTPAPI_VERSION_2;
 
+// Wine 8's httpapi.dll exports HttpFlushResponseCache as an unimplemented stub: calling
+// it raises an exception that ends the process ("unimplemented function
+// httpapi.dll.HttpFlushResponseCache called, aborting"), and wine ignores the workers'
+// HTTP_CACHE_POLICY anyway (nothing is ever cached there). Under wine (ntdll exports
+// wine_get_version) the call is therefore not made.
+bool under_wine() {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version") != nullptr;
+}
+
 // HttpInitialize once per process, and the server session every URL group belongs to.
 struct Api {
   ULONG status = NO_ERROR;
@@ -127,6 +137,22 @@ class WinQueue final : public HttpSysQueue {
       return std::nullopt;
     }
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(theirs));
+  }
+
+  Flush flush_cache(const std::string& url, std::string& error) override {
+    if (under_wine()) {
+      error = "wine's HTTP.SYS has no kernel cache to flush (HttpFlushResponseCache is an unimplemented stub there, "
+              "and the cache policy is ignored)";
+      return Flush::unsupported;
+    }
+    const std::wstring wide = widen(url);
+    // Synchronous: the kernel drops the entries and returns.
+    if (ULONG rc = HttpFlushResponseCache(queue_, wide.c_str(), HTTP_FLUSH_RESPONSE_FLAG_RECURSIVE, nullptr);
+        rc != NO_ERROR) {
+      error = describe(("HttpFlushResponseCache(" + url + ")").c_str(), rc);
+      return Flush::failed;
+    }
+    return Flush::flushed;
   }
 
  private:

@@ -4,6 +4,7 @@
 
 #include "protocols/cache_rules.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -61,6 +62,50 @@ ipc::CachePut cache_put(const Request& request, const Response& response) {
 
 ipc::CachePass cache_pass(const Request& request) {
   return {.host = cache_rules::key_host(request.header("host")), .target = request.target};
+}
+
+bool kernel_cacheable_request(const Request& request) {
+  return request.target.find('?') == std::string::npos &&
+         cache_rules::cacheable_request(request.method, has_authorization(request));
+}
+
+std::optional<std::uint32_t> kernel_cache_seconds(const Response& response, const ipc::CacheOffer& offer) {
+  if (!cache_rules::cacheable_status(response.status)) return std::nullopt;
+  cache_rules::ResponseCacheFacts facts;
+  for (const auto& h : response.headers) {
+    // An HTTP/1.0 cache's "do not keep", which the master refuses too.
+    if (iequals(h.name, "pragma") && has_token(h.value, "no-cache")) return std::nullopt;
+    facts.add(h.name, h.value);
+  }
+  // HTTP.SYS keeps one response per URL: one that varies with the request, even on
+  // Accept-Encoding alone, would reach clients it was not made for.
+  if (facts.varies_on_accept_encoding()) return std::nullopt;
+  const auto ttl = explicit_ttl(response);
+  std::optional<std::int64_t> seconds = cache_rules::cache_lifetime(response.status, facts, ttl);
+  if (!seconds && !ttl && !facts.forbidden() && facts.is_public() && !facts.names_lifetime() &&
+      offer.default_ttl_ms > 0)
+    seconds = static_cast<std::int64_t>((offer.default_ttl_ms + 999) / 1000);  // the app's default_ttl
+  if (!seconds || *seconds <= 0) return std::nullopt;
+  return static_cast<std::uint32_t>(std::min(*seconds, cache_rules::kMaxDeltaSeconds));
+}
+
+std::optional<std::uint32_t> kernel_cache_seconds(const Request& request, const Response& response,
+                                                  const ipc::CacheOffer& offer) {
+  if (!kernel_cacheable_request(request)) return std::nullopt;
+  return kernel_cache_seconds(response, offer);
+}
+
+unsigned long KernelCacheFallback::send(bool wants_policy, const std::function<unsigned long(bool)>& call,
+                                        bool& gave_up) {
+  gave_up = false;
+  const bool with_policy = wants_policy && !refused_.load(std::memory_order_relaxed);
+  const unsigned long error = call(with_policy);
+  if (error == 0 || !with_policy) return error;
+  // Refused with the policy: the same response without it. Only if that works was the
+  // policy the cause (a client that went away fails both).
+  const unsigned long again = call(false);
+  if (again == 0 && !refused_.exchange(true)) gave_up = true;
+  return again;
 }
 
 }  // namespace handoff

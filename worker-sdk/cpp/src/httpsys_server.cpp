@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "worker-sdk/cpp/src/cache_note.h"
 #include "worker-sdk/cpp/src/response_writer.h"
 
 #include "responder_state.h"
@@ -17,7 +18,8 @@ HttpSysServer::~HttpSysServer() {
   in_flight_.clear();
 }
 
-bool HttpSysServer::start(const ipc::HttpSys& queue, std::size_t max_body, std::string& error) {
+bool HttpSysServer::start(const ipc::HttpSys& queue, std::size_t max_body, std::optional<ipc::CacheOffer> cache,
+                          std::string& error) {
   auto wakeup = UvHandle<uv_async_t>::make();
   if (int rc = uv_async_init(loop_, wakeup.get(), [](uv_async_t* a) {
         if (auto* self = static_cast<HttpSysServer*>(a->data)) self->on_async();
@@ -54,6 +56,7 @@ bool HttpSysServer::start(const ipc::HttpSys& queue, std::size_t max_body, std::
   }
   receiving_ = true;
   prefix_ = queue.prefix;
+  cache_ = cache;
   return true;
 }
 
@@ -90,33 +93,35 @@ void HttpSysServer::on_async() {
 void HttpSysServer::dispatch(platform::HttpSysRequest request) {
   const std::uint64_t id = request.id;
   if (request.too_large) {
-    return answer(id, error_text(413));
+    return answer(id, error_text(413), false);
   }
+  const bool may_cache = cache_ && kernel_cacheable_request(request.request);
   if (auto* sync = std::get_if<Handler>(&handler_)) {
     Response response;
     try {
       response = (*sync)(request.request);
     } catch (const std::exception&) {
-      response = error_text(500);
+      return answer(id, error_text(500), false);
     }
-    return answer(id, response);
+    return answer(id, response, may_cache);
   }
   auto state = std::make_shared<Responder::State>();
-  state->elsewhere = [this, id](Response response) {
+  state->elsewhere = [this, id, may_cache](Response response) {
     in_flight_.erase(id);  // destroys this function's State: nothing of it is used after
-    answer(id, response);
+    answer(id, response, may_cache);
   };
   in_flight_[id] = state;
   try {
     std::get<AsyncHandler>(handler_)(request.request, Responder(state));
   } catch (const std::exception&) {
-    if (in_flight_.erase(id) != 0) answer(id, error_text(500));
+    if (in_flight_.erase(id) != 0) answer(id, error_text(500), false);
   }
 }
 
-void HttpSysServer::answer(std::uint64_t id, const Response& response) {
+void HttpSysServer::answer(std::uint64_t id, const Response& response, bool may_cache) {
   std::string why;
-  if (receiver_ && !receiver_->respond(id, response, why))
+  const auto cache_seconds = may_cache ? kernel_cache_seconds(response, *cache_) : std::nullopt;
+  if (receiver_ && !receiver_->respond(id, response, cache_seconds, why))
     std::fprintf(stderr, "handoff worker: HTTP.SYS response: %s\n", why.c_str());
   if (callbacks_.responses) callbacks_.responses(1);
   if (idle()) {

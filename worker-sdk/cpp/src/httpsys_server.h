@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "platform/httpsys.h"
@@ -31,7 +32,10 @@ class HttpSysServer {
   ~HttpSysServer();
 
   // Starts receiving from the queue; a libuv or platform failure is returned as text.
-  bool start(const ipc::HttpSys& queue, std::size_t max_body, std::string& error);
+  // `cache` (welcome.cache): the app has `cache:`, and responses HTTP.SYS's kernel cache
+  // may keep go out with a cache policy (kernel_cache_seconds(), cache_note.h).
+  bool start(const ipc::HttpSys& queue, std::size_t max_body, std::optional<ipc::CacheOffer> cache,
+             std::string& error);
   // Drain: receive no more (what waits in the queue stays there for the next worker);
   // requests in flight are still answered.
   void drain();
@@ -44,7 +48,8 @@ class HttpSysServer {
  private:
   void on_async();
   void dispatch(platform::HttpSysRequest request);
-  void answer(std::uint64_t id, const Response& response);
+  // `may_cache`: the request is one HTTP.SYS's cache may answer (kernel_cacheable_request).
+  void answer(std::uint64_t id, const Response& response, bool may_cache);
 
   uv_loop_t* loop_;
   HttpSession::AnyHandler handler_;
@@ -53,6 +58,7 @@ class HttpSysServer {
   std::unique_ptr<platform::HttpSysReceiver> receiver_;
   bool receiving_ = false;
   std::string prefix_;
+  std::optional<ipc::CacheOffer> cache_;
   // Filled by the receive thread, emptied on the loop.
   std::mutex mutex_;
   std::deque<platform::HttpSysRequest> arrived_;

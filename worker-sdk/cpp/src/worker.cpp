@@ -586,7 +586,7 @@ void Worker::Impl::start_httpsys(const ipc::HttpSys& queue) {
                                      finish_if_done();
                                    }});
   std::string why;
-  if (!httpsys->start(queue, options.limits.max_body_size, why)) {
+  if (!httpsys->start(queue, options.limits.max_body_size, cache, why)) {
     std::fprintf(stderr, "handoff worker: cannot serve HTTP.SYS queue %s: %s\n", queue.prefix.c_str(), why.c_str());
     httpsys.reset();
     stop_now();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace handoff::platform {
@@ -30,7 +31,11 @@ class HttpSysReceiver {
   // Stops receiving: requests not received yet stay in the queue for the next worker.
   virtual void stop() = 0;
   // The whole response in one HttpSendHttpResponse (HTTP.SYS frames it). Any thread.
-  virtual bool respond(std::uint64_t id, const Response& response, std::string& error) = 0;
+  // `cache_seconds`: HTTP.SYS's kernel cache may keep it that long (HTTP_CACHE_POLICY,
+  // HttpCachePolicyTimeToLive); nothing: no policy. Should HTTP.SYS refuse the policy, the
+  // response goes out without it, and so do the next ones (KernelCacheFallback, cache_note.h).
+  virtual bool respond(std::uint64_t id, const Response& response, std::optional<std::uint32_t> cache_seconds,
+                       std::string& error) = 0;
 };
 
 }  // namespace handoff::platform

@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "worker-sdk/cpp/src/cache_note.h"
 #include "worker-sdk/cpp/src/response_writer.h"
 
 #include "../httpsys.h"
@@ -92,7 +94,8 @@ class WinReceiver final : public HttpSysReceiver {
     if (stop_event_) SetEvent(stop_event_);
   }
 
-  bool respond(std::uint64_t id, const Response& response, std::string& error) override {
+  bool respond(std::uint64_t id, const Response& response, std::optional<std::uint32_t> cache_seconds,
+               std::string& error) override {
     HTTP_RESPONSE r{};
     r.Version = HTTP_VERSION{1, 1};
     r.StatusCode = static_cast<USHORT>(response.status);
@@ -125,8 +128,24 @@ class WinReceiver final : public HttpSysReceiver {
       r.EntityChunkCount = 1;
       r.pEntityChunks = &chunk;
     }
-    ULONG sent = 0;
-    const ULONG rc = HttpSendHttpResponse(queue_, id, 0, &r, nullptr, &sent, nullptr, 0, nullptr, nullptr);
+    // HTTP.SYS's kernel cache keeps it for that long (docs/cache.md, "HTTP.SYS mode"); wine 8
+    // takes the policy and ignores it.
+    HTTP_CACHE_POLICY policy{};
+    policy.Policy = HttpCachePolicyTimeToLive;
+    policy.SecondsToLive = cache_seconds.value_or(0);
+    bool gave_up = false;
+    const unsigned long rc = fallback_.send(
+        cache_seconds.has_value(),
+        [&](bool with_policy) -> unsigned long {
+          ULONG sent = 0;
+          return HttpSendHttpResponse(queue_, id, 0, &r, with_policy ? &policy : nullptr, &sent, nullptr, 0, nullptr,
+                                      nullptr);
+        },
+        gave_up);
+    if (gave_up)
+      std::fprintf(stderr,
+                   "handoff worker: HTTP.SYS refused HttpSendHttpResponse with a cache policy and took it without; "
+                   "responses go out without HTTP_CACHE_POLICY from now on (not kept in HTTP.SYS's cache)\n");
     if (rc != NO_ERROR) {
       error = "HttpSendHttpResponse failed: error " + std::to_string(rc);
       return false;
@@ -241,6 +260,7 @@ class WinReceiver final : public HttpSysReceiver {
   HANDLE io_event_ = nullptr;
   bool abandoned_ = false;
   std::thread thread_;
+  KernelCacheFallback fallback_;
 };
 
 }  // namespace
