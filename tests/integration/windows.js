@@ -59,6 +59,8 @@ const SKIPS = {
   'systemd socket activation: listeners come from LISTEN_FDS': 'systemd socket activation (LISTEN_FDS) does not exist on Windows',
   'a plain Node worker without the SDK keeps the connection: every request goes to the first slot':
     'L7 rules read the head there (no MSG_PEEK + SO_RCVLOWAT) and carry it in conn.head, which only the SDKs replay: a worker without the SDK cannot serve L7 routes on Windows',
+  'a program without the SDK (ready: on_spawn): concurrent misses for a key are not held for lock_timeout':
+    'the cache reads the head there and carries it in conn.head, which only the SDKs replay: a worker without the SDK cannot serve an app with a cache on Windows',
 };
 
 // Tests whose names carry a number from the environment, by pattern -> why.
