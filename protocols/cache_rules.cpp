@@ -68,6 +68,8 @@ void ResponseCacheFacts::add(std::string_view name, std::string_view value) {
     cache_control(value);
   else if (iequals(name, "vary"))
     vary(value);
+  else if (iequals(name, "pragma") && has_token(value, "no-cache"))
+    forbidden_ = true;  // an HTTP/1.0 cache's "do not keep" (HTTP.SYS refuses it too)
 }
 
 void ResponseCacheFacts::cache_control(std::string_view list) {

@@ -33,6 +33,13 @@ constexpr bool cacheable_request(std::string_view method, bool has_authorization
   return method == "GET" && !has_authorization;
 }
 
+// A request a cache may answer from an entry (the master's intake, and a C++ worker from
+// the shared table): a GET, or a HEAD (answered from the GET's entry), without credentials
+// and without a body (its bytes would be left unread).
+constexpr bool answerable_request(std::string_view method, bool has_authorization, bool has_body) {
+  return (method == "GET" || method == "HEAD") && !has_authorization && !has_body;
+}
+
 // The host part of a cache key: the request's Host field value, lower-cased (host names
 // are case-insensitive, RFC 9110 4.2.3), port included as sent.
 std::string key_host(std::string_view host_field);
@@ -44,9 +51,9 @@ class ResponseCacheFacts {
  public:
   void add(std::string_view name, std::string_view value);
 
-  // Something forbids storing it whatever the lifetime: a Set-Cookie field, Cache-Control
-  // private, no-store or no-cache (with or without a field list: the field list is not
-  // honoured, the whole response is refused), or a Vary on anything but Accept-Encoding
+  // Something forbids storing it whatever the lifetime: a Set-Cookie field, Pragma:
+  // no-cache, Cache-Control private, no-store or no-cache (with or without a field list: the
+  // field list is not honoured, the whole response is refused), or a Vary on anything but Accept-Encoding
   // (`Vary: *` included).
   bool forbidden() const { return forbidden_; }
   // The response varies with Accept-Encoding: the cache keys it by the request's.

@@ -16,6 +16,15 @@
 
 namespace handoff::test {
 
+// A GET as the C++ SDK's parser delivers it (cache tests).
+inline Request get_request(std::string target, std::vector<Header> headers = {{"Host", "example.com"}}) {
+  Request r;
+  r.method = "GET";
+  r.target = std::move(target);
+  r.headers = std::move(headers);
+  return r;
+}
+
 // A machine with `cpus` CPUs (`workers: auto`) that answers nothing else: all the schema
 // asks. Tests of what a config asks of the real machine pass real_host() instead.
 inline HostFacts host_with_cpus(int cpus) {

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/support.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,11 +17,7 @@ namespace {
 constexpr std::uint64_t kMaxEntry = 1024;
 
 Request get(std::string target = "/page", std::vector<Header> headers = {{"Host", "example.com"}}) {
-  Request r;
-  r.method = "GET";
-  r.target = std::move(target);
-  r.headers = std::move(headers);
-  return r;
+  return test::get_request(std::move(target), std::move(headers));
 }
 
 Response cacheable(std::string body = "hello") {

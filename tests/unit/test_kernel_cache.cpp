@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/support.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,11 +21,7 @@ namespace {
 const ipc::CacheOffer kOffer{.max_entry = 1024, .default_ttl_ms = 0, .table = {}};
 
 Request get(std::string target = "/2/page", std::vector<Header> headers = {{"Host", "example.com"}}) {
-  Request r;
-  r.method = "GET";
-  r.target = std::move(target);
-  r.headers = std::move(headers);
-  return r;
+  return test::get_request(std::move(target), std::move(headers));
 }
 
 Response answer(std::vector<Header> headers, int status = 200, std::string body = "hello") {

@@ -8,8 +8,8 @@
 //
 // The rule is protocols/README.md's ("`cache` in `welcome`"), the one the C++ SDK and the
 // master apply (protocols/cache_rules.h): a GET without Authorization; status 200, 301 or
-// 404; no Set-Cookie; Cache-Control without private, no-store or no-cache; a Vary naming
-// nothing but Accept-Encoding; and a lifetime: the app's `res.cacheDuration` (seconds; 0:
+// 404; no Set-Cookie or Pragma: no-cache; Cache-Control without private, no-store or
+// no-cache; a Vary naming nothing but Accept-Encoding; and a lifetime: the app's `res.cacheDuration` (seconds; 0:
 // never), else Cache-Control public with s-maxage or max-age above 0 (s-maxage first, the
 // first of each counting, one that is not a number refusing). The master judges again:
 // this is a hint that saves it the work for responses it would drop anyway.
@@ -192,6 +192,9 @@ function addFact(facts, name, value) {
   if (name === 'set-cookie') facts.forbidden = true; // a cookie meant for one client would go to all
   else if (name === 'cache-control') cacheControl(facts, value);
   else if (name === 'vary') vary(facts, value);
+  // An HTTP/1.0 cache's "do not keep" (protocols/cache_rules.h refuses it too).
+  else if (name === 'pragma' && String(value).split(',').some((t) => t.trim().toLowerCase() === 'no-cache'))
+    facts.forbidden = true;
 }
 
 // One directive of a Cache-Control list (RFC 9111 5.2): its name, then `=token` or

@@ -26,22 +26,23 @@ constexpr auto kTokenChars = [] {
 }  // namespace
 
 std::optional<Lookup> lookup_of(const RequestHead& head) {
+  // The method first: most requests a cache does not answer stop before their headers.
+  if (!cache_rules::answerable_request(head.method, false, false)) return std::nullopt;
   Lookup l;
-  if (head.method == "HEAD") l.head_only = true;
-  else if (head.method != "GET") return std::nullopt;
-  bool closes = false, keeps = false;
+  l.head_only = head.method == "HEAD";
+  bool closes = false, keeps = false, authorization = false, body = false;
   for (const auto& h : head.headers) {
-    if (iequals(h.name, "authorization")) return std::nullopt;  // a private answer, for that user
-    // A request with a body is not one the cache answers: its bytes would be left unread.
-    if (iequals(h.name, "content-length") && h.value != "0") return std::nullopt;
-    if (iequals(h.name, "transfer-encoding")) return std::nullopt;
-    if (iequals(h.name, "host")) l.host = h.value;
+    if (iequals(h.name, "authorization")) authorization = true;
+    else if (iequals(h.name, "content-length")) body = body || h.value != "0";
+    else if (iequals(h.name, "transfer-encoding")) body = true;
+    else if (iequals(h.name, "host")) l.host = h.value;
     else if (iequals(h.name, "accept-encoding")) l.accept_encoding = h.value;
     else if (iequals(h.name, "connection")) {
       closes = closes || has_token(h.value, "close");
       keeps = keeps || has_token(h.value, "keep-alive");
     }
   }
+  if (!cache_rules::answerable_request(head.method, authorization, body)) return std::nullopt;
   l.target = head.target;
   l.http10 = head.http_major == 1 && head.http_minor == 0;
   l.keep_alive = l.http10 ? keeps && !closes : !closes;
@@ -60,11 +61,9 @@ StoreDecision decide(const ipc::CachePut& put, const CacheConfig& config) {
   cache_rules::ResponseCacheFacts facts;
   for (const auto& [name, value] : put.headers) {
     if (!safe_header(name, value)) return refuse("malformed header");
-    // HTTP.SYS refuses these too: an HTTP/1.0 cache's "do not keep".
-    if (iequals(name, "pragma") && has_token(value, "no-cache")) return refuse("Pragma: no-cache");
     facts.add(name, value);
   }
-  if (facts.forbidden()) return refuse("forbidden (private, no-store, no-cache, Set-Cookie or Vary)");
+  if (facts.forbidden()) return refuse("forbidden (private, no-store, no-cache, Pragma: no-cache, Set-Cookie or Vary)");
   auto seconds = cache_rules::cache_lifetime(put.status, facts, put.ttl);
   std::chrono::milliseconds ttl{0};
   if (seconds) ttl = std::chrono::seconds(*seconds);

@@ -13,10 +13,9 @@
 namespace handoff {
 namespace {
 
-// What the master looks up too (core/cache/cache_policy.h, lookup_of): an answer to
-// credentials is that user's, and a request's body would be left unread.
+// What the master looks up too (core/cache/cache_policy.h, lookup_of).
 bool looked_up(const Request& request) {
-  return (request.method == "GET" || request.method == "HEAD") && request.body.empty() && !has_authorization(request);
+  return cache_rules::answerable_request(request.method, has_authorization(request), !request.body.empty());
 }
 
 // The stored head ("HTTP/1.1 200 OK\r\nName: value\r\n..."; the master wrote it from a

@@ -72,11 +72,7 @@ bool kernel_cacheable_request(const Request& request) {
 std::optional<std::uint32_t> kernel_cache_seconds(const Response& response, const ipc::CacheOffer& offer) {
   if (!cache_rules::cacheable_status(response.status)) return std::nullopt;
   cache_rules::ResponseCacheFacts facts;
-  for (const auto& h : response.headers) {
-    // An HTTP/1.0 cache's "do not keep", which the master refuses too.
-    if (iequals(h.name, "pragma") && has_token(h.value, "no-cache")) return std::nullopt;
-    facts.add(h.name, h.value);
-  }
+  for (const auto& h : response.headers) facts.add(h.name, h.value);
   // HTTP.SYS keeps one response per URL: one that varies with the request, even on
   // Accept-Encoding alone, would reach clients it was not made for.
   if (facts.varies_on_accept_encoding()) return std::nullopt;
