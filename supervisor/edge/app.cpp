@@ -28,7 +28,7 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
       on_stopped_(std::move(on_stopped)),
       hooks_(std::move(hooks)),
       context_{loop_, ipc_max_message, supervisor_environment(), hooks_.scoreboard, hooks_.scoreboard_name,
-               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}, {}, {}, {}},
+               hooks_.scoreboard_uid, hooks_.worker_guard, {}, {}, {}, {}, {}, {}},
       dispatcher_(*this, DispatchSettings::of(*config_)),
       timer_(loop_),
       kernel_timer_(loop_) {
@@ -39,6 +39,9 @@ App::App(uv_loop_t* loop, std::shared_ptr<const AppConfig> config, std::size_t i
   };
   context_.cache_pass = [this](const ipc::CachePass& pass) {
     if (cache_) cache_->pass(pass);
+  };
+  context_.cache_fill_lost = [this](const ipc::CachePass& fill) {
+    if (cache_) cache_->abandon(fill);
   };
   for (int n = 1; n <= config_->workers; ++n) add_slot(n);
 }

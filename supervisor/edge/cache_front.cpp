@@ -266,6 +266,10 @@ void CacheFront::pass(const ipc::CachePass& response) {
     release(primary);
 }
 
+void CacheFront::abandon(const ipc::CachePass& fill) {
+  if (const auto primary = cache_.abandon(fill.host, fill.target); !primary.empty()) release(primary);
+}
+
 std::size_t CacheFront::purge(std::string_view prefix) {
   if (table_) table_->writer().purge(prefix);
   return cache_.purge(prefix);

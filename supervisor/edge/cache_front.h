@@ -52,6 +52,8 @@ class CacheFront {
   // A worker's `cache_put` / `cache_pass`.
   void put(const ipc::CachePut& response);
   void pass(const ipc::CachePass& response);
+  // The worker that had this fill died before it answered (OutputCache::abandon).
+  void abandon(const ipc::CachePass& fill);
   // Entries whose target starts with `prefix` (all: empty) go; how many.
   std::size_t purge(std::string_view prefix);
   const cache::Counters& counters() const { return cache_.counters(); }

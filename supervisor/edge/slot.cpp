@@ -189,6 +189,11 @@ bool Slot::send(Connection& c) {
     return false;
   }
   in_flight_generation_ = *generation;
+  if (c.fill) {
+    // Bounded: a fill it never answers (its client left) ended at lock_timeout long ago.
+    if (p->open_fills.size() == kMaxOpenFills) p->open_fills.erase(p->open_fills.begin());
+    p->open_fills.push_back(ipc::CachePass{.host = c.fill_host, .target = c.fill_target});
+  }
   return true;
 }
 
@@ -409,9 +414,11 @@ void Slot::on_message(Process& p, const ipc::Message& message) {
                    if (context_.app_metrics) context_.app_metrics(config_->name, number_, text);
                  },
                  [&](const ipc::CachePut& put) {
+                   answered_fill(p, put.host, put.target);
                    if (context_.cache_put) context_.cache_put(put);
                  },
                  [&](const ipc::CachePass& pass) {
+                   answered_fill(p, pass.host, pass.target);
                    if (context_.cache_pass) context_.cache_pass(pass);
                  },
                  [](const auto&) {},  // unknown, or not for the master: ignored
@@ -466,6 +473,12 @@ bool Slot::ask_metrics(std::uint64_t id) {
   return true;
 }
 
+void Slot::answered_fill(Process& p, std::string_view host, std::string_view target) {
+  const auto it = std::find_if(p.open_fills.begin(), p.open_fills.end(),
+                               [&](const ipc::CachePass& f) { return f.host == host && f.target == target; });
+  if (it != p.open_fills.end()) p.open_fills.erase(it);
+}
+
 void Slot::on_handback(UvHandle<uv_tcp_t> socket, const ipc::Handback& message) {
   auto c = std::make_unique<Connection>();
   c->socket = ClientSocket(std::move(socket));
@@ -500,6 +513,11 @@ void Slot::on_exit(Process& p, std::int64_t status, int signal) {
   if (had_handle) in_flight_generation_.reset();
   if (listen_in_flight_ == generation) listen_in_flight_.reset();
   machine_.exited(generation, exit, now());
+  // Its fills will never be answered. (One whose handle it had not taken goes to the next
+  // worker again, a fill still; what waited meanwhile leads a second one: both answer.)
+  if (context_.cache_fill_lost)
+    for (const auto& fill : p.open_fills) context_.cache_fill_lost(fill);
+  p.open_fills.clear();
   // Keep the process object (its pipes may still hold its last words) but out of the map.
   auto node = processes_.extract(generation);
   if (!node.empty()) exited_.push_back(std::move(node.mapped()));

@@ -43,6 +43,8 @@ struct SlotContext {
   // Where the workers' `cache_put` and `cache_pass` go (the app's output cache).
   std::function<void(const ipc::CachePut&)> cache_put;
   std::function<void(const ipc::CachePass&)> cache_pass;
+  // A worker died holding a fill it had not answered (its key and target).
+  std::function<void(const ipc::CachePass&)> cache_fill_lost;
   std::string cache_table;  // the app's cache table, for C++ SDK workers (empty: none)
 
   bool scoreboard_for_workers(const AppConfig& config) const {
@@ -136,6 +138,9 @@ class Slot final : private SlotEffects {
     std::optional<ipc::Drain> drain_after_ack;  // a drain deferred until the ACK of the handle in flight
     std::optional<std::uint64_t> oom_kills_at_spawn;
     std::string address_in_use;  // the first line of its output that said EADDRINUSE
+    // The fills it was sent and has not answered (`cache_put`/`cache_pass`), oldest first:
+    // if it dies, what waits for them goes on at once instead of at lock_timeout.
+    std::vector<ipc::CachePass> open_fills;
     Process(Slot& s, int g) : slot(s), generation(g) {}
     void on_message(const ipc::Message& message) override { slot.on_message(*this, message); }
     void on_channel_lost() override { slot.on_channel_lost(*this); }
@@ -167,6 +172,9 @@ class Slot final : private SlotEffects {
   void on_handle_taken(Process& p);
   void on_handle_refused(Process& p);
   void on_exit(Process& p, std::int64_t status, int signal);
+  // Its `cache_put`/`cache_pass` for host+target: that fill is no longer open.
+  void answered_fill(Process& p, std::string_view host, std::string_view target);
+  static constexpr std::size_t kMaxOpenFills = 1024;
 
   // After every event: deferred readies, changes reported, timer.
   void settle();

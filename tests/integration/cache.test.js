@@ -39,8 +39,8 @@ async function cachedSoon(options) {
 }
 
 // How many requests for `target` the workers served (one worker: its own count).
-async function served(port, target) {
-  const r = await h.request({ port, path: `/count?target=${encodeURIComponent(target)}` });
+async function served(port, target, method = 'GET') {
+  const r = await h.request({ port, method, path: `/count?target=${encodeURIComponent(target)}` });
   return Number(r.body);
 }
 
@@ -141,6 +141,37 @@ test('stale_while_revalidate: past max-age the entry still answers while one req
     return { ok: r.headers.age !== undefined && Number(r.headers['content-length']) === refreshed.body.length };
   });
   assert.ok(after.ok, 'the refreshed answer is stored');
+});
+
+test('a worker killed while it holds a fill: the requests waiting for that key go on at once, not at lock_timeout', async (t) => {
+  // lock_timeout (60 s) is longer than a request may take here (helpers' TIMEOUT).
+  const { port, sup } = await start(t, { cache: '{lock_timeout: 60s}' });
+  const target = '/cached?hold';
+  const release = async () => assert.strictEqual((await h.request({ port, path: `/release?target=${encodeURIComponent(target)}` })).body, 'released');
+  // POSTs here, which the cache never looks up: the only misses are the test's GETs.
+  const reached = async (count) => {
+    const seen = await h.eventually(async () => ({ ok: (await served(port, target, 'POST')) === count }));
+    assert.ok(seen.ok, `request ${count} for ${target} reached the worker`);
+  };
+  const misses = async () => JSON.parse((await h.cli(sup, ['status', '--json'])).stdout).slots.find((s) => s.app === 'cached').cache.misses;
+  const pid = Number((await h.request({ port, path: '/private', method: 'POST' })).headers['x-worker-pid']);
+  const fill = h.request({ port, path: target }).then(() => 'answered', (e) => e.message);
+  await reached(1);
+  const waiting = Array.from({ length: 5 }, () => h.request({ port, path: target }));
+  // The fill's miss and theirs (the scoreboard's counts are published a little later).
+  const held = await h.eventually(async () => ({ ok: (await misses()) === 6 }));
+  assert.ok(held.ok, 'the 5 requests wait for the fill in the master');
+  process.kill(pid, 'SIGKILL');
+  assert.notStrictEqual(await fill, 'answered', 'the held request died with its worker');
+  // The replacement gets one of them as the new fill (it holds it too, until released).
+  await reached(1);
+  await release();
+  const answers = await Promise.all(waiting);
+  for (const r of answers) {
+    assert.strictEqual(r.status, 200);
+    assert.strictEqual(r.body, '/cached #1');
+  }
+  assert.strictEqual(answers.filter((r) => r.headers.age === undefined).length, 1, 'one went to the new worker, 4 waited for it again');
 });
 
 test('supervisor cache purge empties the app (or a prefix); a reload that rolls the workers empties it', async (t) => {

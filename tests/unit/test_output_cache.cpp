@@ -183,6 +183,21 @@ TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeou
   CHECK(cache.miss(get("/c"), t0 + 1s) == Miss::pass);
 }
 
+TEST_CASE("OutputCache: a fill abandoned (its worker died) ends without a pass: the next miss leads") {
+  CacheConfig config;
+  config.lock_timeout = 5s;
+  config.pass_ttl = 10s;
+  OutputCache cache(config);
+  const auto t0 = Clock::time_point{} + 1h;
+  CHECK(cache.miss(get("/a"), t0) == Miss::lead);
+  CHECK(cache.miss(get("/a"), t0) == Miss::wait);
+  CHECK(cache.abandon("example.test", "/a") == std::string("example.test\0/a", 15));
+  CHECK(cache.abandon("example.test", "/a").empty());  // none under way any more
+  CHECK(cache.miss(get("/a"), t0 + 1s) == Miss::lead);
+  CHECK(cache.miss(get("/a"), t0 + 1s) == Miss::wait);
+  CHECK_FALSE(cache.next_fill_deadline() == std::nullopt);
+}
+
 TEST_CASE("http_date: IMF-fixdate") {
   using namespace std::chrono;
   CHECK(http_date(system_clock::time_point{seconds{784111777}}) == "Sun, 06 Nov 1994 08:49:37 GMT");

@@ -126,6 +126,14 @@ std::string OutputCache::pass(std::string_view host, std::string_view target, Cl
   return primary_;
 }
 
+std::string OutputCache::abandon(std::string_view host, std::string_view target) {
+  primary_key(host, target, primary_);
+  const auto f = fills_.find(std::string_view(primary_));
+  if (f == fills_.end()) return {};
+  fills_.erase(f);
+  return primary_;
+}
+
 std::vector<std::string> OutputCache::expire_fills(Clock::time_point now) {
   std::vector<std::string> ended;
   for (auto it = fills_.begin(); it != fills_.end();) {

@@ -5,7 +5,8 @@
 // Coalescing: the first miss for a key leads (its connection goes to a worker marked
 // `fill`); later misses for that key wait until the worker's `cache_put` (they are hits
 // then) or `cache_pass` (they go to workers, and the key passes straight through for
-// pass_ttl, Varnish's hit-for-pass), or until lock_timeout (the same as a pass). With
+// pass_ttl, Varnish's hit-for-pass), or until lock_timeout (the same as a pass), or until
+// the worker dies first (abandon: the next of them leads a new fill). With
 // stale_while_revalidate, an entry just past its lifetime still answers them meanwhile.
 #pragma once
 
@@ -76,6 +77,9 @@ class OutputCache {
   // The fill's response was not cacheable: the primary key whose fill it ends (the edge
   // releases what waits for it), or empty when none was under way.
   std::string pass(std::string_view host, std::string_view target, Clock::time_point now);
+  // The worker that had the fill died before it answered: the fill ends without a pass
+  // (the next miss leads a new one). The primary key, or empty when none was under way.
+  std::string abandon(std::string_view host, std::string_view target);
   // Fills past their lock_timeout end as passes; their keys, for the edge.
   std::vector<std::string> expire_fills(Clock::time_point now);
   std::optional<Clock::time_point> next_fill_deadline() const;
