@@ -6,7 +6,8 @@
 // handshake, so every later request of a session must reach that worker; a request that
 // does not is answered `400 {"code":1,"message":"Session ID unknown"}`, and this file
 // counts those explicitly, on both sides: the clients' errors, and the app's log line for
-// each engine.io 'connection_error' (every such 400, wherever it happened).
+// each engine.io 'connection_error' (every such 400, wherever it happened, except the last
+// poll of a session its client had just closed in that very worker: LATE_LINE below).
 //
 // The three patterns of docs/recipes/socket.io.md:
 //  - {query: sid} + socketio(io): any client, here hundreds from one address over one
@@ -40,6 +41,10 @@ const WORKERS = 4;
 // build) the prefix's Windows node.
 const NODE = h.NODE;
 const UNKNOWN_LINE = /socketio connection_error code=1 /; // engine.io's Server.errors.UNKNOWN_SID
+// The same answer to a request of a session its client had closed in that worker (the app's
+// log says so): its last poll, overtaken by its close packet on another connection. Affinity
+// held; shown, not counted.
+const LATE_LINE = /socketio late_request code=1 /;
 
 function socketioConfig(port, options = {}) {
   const { workers = WORKERS, policy = '{query: sid}', missingKey = 'round_robin', env = {} } = options;
@@ -212,6 +217,7 @@ async function setUp(t, options) {
       const lines = sup.log.lines.slice(from).filter((l) => UNKNOWN_LINE.test(l));
       // Each one is in the test's output: which request, on which worker, got it.
       for (const line of lines) t.diagnostic(line);
+      for (const line of sup.log.lines.slice(from).filter((l) => LATE_LINE.test(l))) t.diagnostic(line);
       return lines.length;
     },
   };

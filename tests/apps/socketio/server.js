@@ -43,12 +43,30 @@ process.on('message', (m) => {
 
 const where = () => ({ slot: worker.slot, pid: process.pid, generation: worker.generation, carried });
 
+// Sessions whose client closed them here (its close packet: engine.io's "transport close").
+// A long-polling client's last poll GET can come after its close packet: both are in flight
+// when it closes, on two connections (the GET often on a new one, the close POST on a kept
+// one, already in this worker), and no one orders two connections, with or without a
+// master in front. engine.io answers that GET "Session ID unknown", in the right worker: it
+// is logged apart, as late, not as a session's request that reached a worker that never
+// had it. Bounded: the tests make at most a few thousand sessions per worker.
+const closedHere = new Set();
+io.engine.on('connection', (conn) => {
+  conn.on('close', (reason) => {
+    if (reason !== 'transport close') return;
+    if (closedHere.size >= 100000) closedHere.clear();
+    closedHere.add(conn.id);
+  });
+});
+
 // "Session ID unknown" and every other refusal, counted by the test from the log.
 io.engine.on('connection_error', (err) => {
   const why = err.context?.error?.message ?? '';
   // Which request got it (method, URL with its sid and transport): what a failing test prints.
   const req = err.req ? `${err.req.method} ${err.req.url}` : '';
-  console.error(`socketio connection_error code=${err.code} message=${JSON.stringify(err.message)} ${why} request=${JSON.stringify(req)}`);
+  const sid = err.req?._query?.sid;
+  const kind = err.code === 1 && closedHere.has(sid) ? 'late_request' : 'connection_error';
+  console.error(`socketio ${kind} code=${err.code} message=${JSON.stringify(err.message)} ${why} request=${JSON.stringify(req)}`);
 });
 
 io.on('connection', (socket) => {
