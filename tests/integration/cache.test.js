@@ -186,7 +186,7 @@ test('supervisor cache purge empties the app (or a prefix); a reload that rolls 
   assert.strictEqual((await h.request({ port, path: '/key/1' })).headers.age, undefined);
   assert.ok((await h.request({ port, path: '/cached' })).headers.age !== undefined, 'other keys stay');
   const all = await h.cli(sup, ['cache', 'purge']);
-  assert.strictEqual(all.code, 0, all.stderr);
+  assert.strictEqual(all.code, 0, `stdout: ${all.stdout} stderr: ${all.stderr}`);
   assert.strictEqual((await h.request({ port, path: '/cached' })).headers.age, undefined);
   await cachedSoon({ port, path: '/cached' });
   const reload = await h.cli(sup, ['reload']);

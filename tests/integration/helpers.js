@@ -279,7 +279,8 @@ async function outputClosed(child, closed, pipes) {
 }
 
 // Waits for `child` to exit, collecting its output: { code, stdout, stderr }. Killed and
-// rejected after `timeout` ms.
+// rejected after `timeout` ms. 'close', not 'exit': 'exit' can come before the last of its
+// output is read (a failed `cache purge` under wine once reported exit 1 with no stderr).
 function completion(child, what, timeout) {
   return new Promise((resolve, reject) => {
     let stdout = '';
@@ -290,7 +291,7 @@ function completion(child, what, timeout) {
       child.kill('SIGKILL');
       reject(new Error(`supervisor ${what} did not exit in ${timeout} ms; stderr:\n${stderr}`));
     }, timeout);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
