@@ -17,7 +17,7 @@ PREFIX ?= /usr/local
 NODE_LTS := tools/node-lts/node-lts.sh
 WITH_NODE = path=$$($(NODE_LTS) path) && PATH=$$path
 
-.PHONY: all deps deps-windows packages-windows build build-asan build-windows run install deb test test-fast test-asan test-loaded test-windows bench clean
+.PHONY: all deps deps-windows packages-windows build build-asan build-windows run install deb test test-fast test-asan test-loaded test-multihost test-windows bench clean
 
 all: build
 
@@ -86,6 +86,14 @@ test-asan: build-asan
 # shared machine (tests/loaded.sh).
 test-loaded: build
 	tests/loaded.sh build/bin
+
+# Several hosts (root, Linux): network namespaces on this machine, HAProxy in front of 3
+# supervisors with Node chat workers, a host killed and brought back, a rolling upgrade
+# (tests/multihost/, docs/deploy.md; a few seconds). HAProxy's own service is neither
+# started nor enabled.
+test-multihost: build
+	@tools/install-without-service.sh haproxy
+	$(WITH_NODE) tests/multihost/run.sh build/bin
 
 # Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
 # the integration suite under wine64 with Linux-side clients (docs/windows.md).

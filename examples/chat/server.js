@@ -5,7 +5,7 @@
 //   WebSocket /chat/<room>      join the room; each text frame sent is broadcast to every
 //                               member as {type:"message", room, text, slot, pid}; on
 //                               joining: {type:"welcome", room, members, slot, pid}
-//   GET /chat/<room>/info       200 {room, members, slot, pid}
+//   GET /chat/<room>/info       200 {room, members, slot, pid, client}
 //   /<slot>/<room>...           the same, for configs that route by slot number in the
 //                               URL (policy: {url_segment: {index: 1, direct: true}})
 // Anything else is 404. Every HTTP answer (and the 101) names the worker in
@@ -34,7 +34,9 @@ const server = http.createServer((req, res) => {
   const target = parse(req.url);
   if (req.method === 'GET' && target?.rest === 'info') {
     const { room } = target;
-    return reply(res, 200, { room, members: rooms.get(room)?.size ?? 0, slot: worker.slot, pid: process.pid });
+    // client: the address the worker sees (a PROXY protocol source, behind a load balancer).
+    const client = req.socket.remoteAddress;
+    return reply(res, 200, { room, members: rooms.get(room)?.size ?? 0, slot: worker.slot, pid: process.pid, client });
   }
   reply(res, 404, { error: 'not found' });
 });

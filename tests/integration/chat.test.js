@@ -137,7 +137,7 @@ test('a WebSocket on /chat/<room> lands on the slot the plugin names and keeps w
     assert.strictEqual(client.upgradedBy.slot, slot, room);
     assert.strictEqual(client.upgradedBy.pid, client.welcome.pid);
     const room_ = await info(port, room);
-    assert.deepStrictEqual(room_, { room, members: 1, slot, pid: client.welcome.pid });
+    assert.deepStrictEqual(room_, { room, members: 1, slot, pid: client.welcome.pid, client: '127.0.0.1' });
     for (let i = 0; i < 5; i++) {
       client.ws.send(`message ${i}`);
       const echo = await client.next();
