@@ -87,12 +87,12 @@ test-asan: build-asan
 test-loaded: build
 	tests/loaded.sh build/bin
 
-# Several hosts (root, Linux): network namespaces on this machine, HAProxy in front of 3
-# supervisors with Node chat workers, a host killed and brought back, a rolling upgrade
-# (tests/multihost/, docs/deploy.md; a few seconds). HAProxy's own service is neither
-# started nor enabled.
+# Several hosts (root, Linux): network namespaces on this machine, HAProxy and then nginx
+# in front of 3 supervisors with Node chat workers, a host killed and brought back, a
+# rolling upgrade (tests/multihost/, docs/deploy.md; seconds). Their own services are
+# neither started nor enabled when installed here.
 test-multihost: build
-	@tools/install-without-service.sh haproxy
+	@tools/install-without-service.sh haproxy nginx
 	$(WITH_NODE) tests/multihost/run.sh build/bin
 
 # Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
