@@ -92,8 +92,9 @@ test-loaded: build
 # rolling upgrade (tests/multihost/, docs/deploy.md; seconds). Their own services are
 # neither started nor enabled when installed here.
 test-multihost: build
-	@tools/install-without-service.sh haproxy nginx
+	@tools/install-without-service.sh haproxy nginx python3-yaml
 	$(WITH_NODE) tests/multihost/run.sh build/bin
+	deploy/kubernetes/check.py build/bin/supervisor
 
 # Windows: cross-build (dependencies from Debian sources, once), then the unit tests and
 # the integration suite under wine64 with Linux-side clients (docs/windows.md).
