@@ -9,8 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const h = require('./helpers');
 
-const { requireDebianPackage } = require('../../examples/chat/debian-package');
-const { WebSocket } = requireDebianPackage('ws');
+const { joinRoom, WebSocket } = require('./chat-member');
 
 const CHAT = path.join(h.ROOT, 'examples/chat/server.js');
 const PLUGIN = h.pluginFile('chat_affinity');
@@ -41,46 +40,8 @@ async function info(port, room) {
   return body;
 }
 
-// A WebSocket client of a room: resolves once the server's welcome has arrived, with the
-// worker named in the 101's X-Handoff-Worker header; next() waits for the next message.
-function join(port, room, prefix = 'chat') {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/${prefix}/${room}`);
-    const inbox = [];
-    const waiters = [];
-    const client = {
-      ws,
-      upgradedBy: null,
-      closed: new Promise((r) => ws.on('close', (code) => r(code))),
-      next() {
-        if (inbox.length) return Promise.resolve(inbox.shift());
-        return new Promise((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`no message in ${room}`)), h.TIMEOUT);
-          waiters.push((m) => {
-            clearTimeout(timer);
-            res(m);
-          });
-        });
-      },
-      async close() {
-        ws.close();
-        await client.closed;
-      },
-    };
-    ws.on('upgrade', (res) => (client.upgradedBy = h.workerOf(res)));
-    ws.on('unexpected-response', (req, res) => reject(new Error(`status ${res.statusCode}`)));
-    ws.on('error', reject);
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      if (waiters.length) waiters.shift()(message);
-      else inbox.push(message);
-    });
-    client.next().then((welcome) => {
-      client.welcome = welcome;
-      resolve(client);
-    }, reject);
-  });
-}
+// A member of a room through the supervisor (chat-member.js).
+const join = (port, room, prefix = 'chat') => joinRoom(`ws://127.0.0.1:${port}/${prefix}/${room}`);
 
 // The slot of each room under the built-in rule {url_segment: {index: 2}}, which the
 // plugin must agree with for every room it does not pin: an independent computation by

@@ -12,8 +12,7 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const h = require('../integration/helpers');
 
-const { requireDebianPackage } = require('../../examples/chat/debian-package');
-const { WebSocket } = requireDebianPackage('ws');
+const { joinRoom } = require('../integration/chat-member');
 
 const LB = '10.201.0.10';
 const CLIENT = '10.201.0.20';
@@ -103,38 +102,8 @@ async function placementWhen(until) {
   return last;
 }
 
-// A WebSocket member of a room through HAProxy; resolves with its welcome.
-function join(room) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${LB}/chat/${room}`);
-    const inbox = [];
-    const waiters = [];
-    const member = {
-      ws,
-      closed: new Promise((r) => ws.on('close', (code) => r(code))),
-      next() {
-        if (inbox.length) return Promise.resolve(inbox.shift());
-        return new Promise((res, rej) => {
-          const timer = setTimeout(() => rej(new Error(`no message in ${room}`)), h.TIMEOUT);
-          waiters.push((m) => {
-            clearTimeout(timer);
-            res(m);
-          });
-        });
-      },
-    };
-    ws.on('error', reject);
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      if (waiters.length) waiters.shift()(m);
-      else inbox.push(m);
-    });
-    member.next().then((welcome) => {
-      member.welcome = welcome;
-      resolve(member);
-    }, reject);
-  });
-}
+// A member of a room through the load balancer (tests/integration/chat-member.js).
+const join = (room) => joinRoom(`ws://${LB}/chat/${room}`);
 
 // Two members of `room` meet: the second's message reaches the first, from one process.
 async function meet(room) {

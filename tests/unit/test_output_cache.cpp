@@ -152,11 +152,16 @@ TEST_CASE("OutputCache: LRU within max_size; purge by prefix") {
   CHECK(cache.counters().bytes == 0);
 }
 
-TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeout let the key through for pass_ttl") {
+// For the coalescing cases: fills wait 5 s, passes last 10 s.
+static CacheConfig locking_config() {
   CacheConfig config;
   config.lock_timeout = 5s;
   config.pass_ttl = 10s;
-  OutputCache cache(config);
+  return config;
+}
+
+TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeout let the key through for pass_ttl") {
+  OutputCache cache(locking_config());
   const auto t0 = Clock::time_point{} + 1h;
   CHECK(cache.miss(get("/a"), t0) == Miss::lead);
   CHECK(cache.miss(get("/a"), t0) == Miss::wait);
@@ -184,10 +189,7 @@ TEST_CASE("OutputCache: one fill per key; put releases, pass and the lock timeou
 }
 
 TEST_CASE("OutputCache: a fill abandoned (its worker died) ends without a pass: the next miss leads") {
-  CacheConfig config;
-  config.lock_timeout = 5s;
-  config.pass_ttl = 10s;
-  OutputCache cache(config);
+  OutputCache cache(locking_config());
   const auto t0 = Clock::time_point{} + 1h;
   CHECK(cache.miss(get("/a"), t0) == Miss::lead);
   CHECK(cache.miss(get("/a"), t0) == Miss::wait);
