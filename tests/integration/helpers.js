@@ -167,9 +167,13 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
     expected = true;
     child.kill(signal);
   };
-  exited.then((r) => {
+  // Its last words: 'exit' can come before the rest of its output is read (a master that
+  // died at once under wine was once reported with no line at all).
+  const drained = exited.then(() => Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]));
+  exited.then(async (r) => {
     // Exit code 0 only ever follows a stop the test asked for (SIGTERM, `supervisor stop`).
     if (expected || stopping || r.code === 0) return;
+    await drained;
     const error = new Error(
       `the master died during the test (${describeExit(r)}, pid ${child.pid}); its last lines:\n` +
         log.lines.slice(-40).join('\n'),
@@ -177,7 +181,8 @@ async function startSupervisor(yaml, { ready = 0, file: reuse, env = {}, args = 
     deaths.push(error);
     log.fail(error);
   });
-  const died = exited.then((r) => {
+  const died = exited.then(async (r) => {
+    await drained;
     throw new Error(`supervisor exited early (${JSON.stringify(r)}):\n${log.lines.join('\n')}`);
   });
   died.catch(() => {}); // only awaited while starting
