@@ -35,9 +35,11 @@ constexpr bool cacheable_request(std::string_view method, bool has_authorization
 
 // A request a cache may answer from an entry (the master's intake, and a C++ worker from
 // the shared table): a GET, or a HEAD (answered from the GET's entry), without credentials
-// and without a body (its bytes would be left unread).
+// and without a body (its bytes would be left unread). The method alone says no to most
+// requests, before their headers are read.
+constexpr bool answerable_method(std::string_view method) { return method == "GET" || method == "HEAD"; }
 constexpr bool answerable_request(std::string_view method, bool has_authorization, bool has_body) {
-  return (method == "GET" || method == "HEAD") && !has_authorization && !has_body;
+  return answerable_method(method) && !has_authorization && !has_body;
 }
 
 // The host part of a cache key: the request's Host field value, lower-cased (host names

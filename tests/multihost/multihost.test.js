@@ -47,10 +47,11 @@ async function readyz(host) {
 
 async function startHost(host) {
   host.file ??= configFile(host);
-  host.log = fs.openSync(path.join(dir, `${host.name}.log`), 'a');
+  const log = fs.openSync(path.join(dir, `${host.name}.log`), 'a');
   host.process = spawn('ip', ['netns', 'exec', host.ns, h.SUPERVISOR, '--config', host.file], {
-    stdio: ['ignore', host.log, host.log],
+    stdio: ['ignore', log, log],
   });
+  fs.closeSync(log);  // the supervisor has its own copy
   host.exited = new Promise((resolve) => host.process.on('exit', (code, signal) => resolve({ code, signal })));
   const up = await h.eventually(async () => ({ ok: (await readyz(host)) === 200 }));
   assert.ok(up.ok, `${host.name}: /readyz never answered 200 (log: ${path.join(dir, `${host.name}.log`)})`);

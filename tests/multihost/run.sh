@@ -10,8 +10,7 @@ root=$(cd "$here/../.." && pwd)
 bin=$(cd "${1:-$root/build/bin}" && pwd)
 [ "$(id -u)" = 0 ] || { echo "test-multihost: needs root (network namespaces)" >&2; exit 1; }
 shift || true
-balancers=("${@:-haproxy}")
-[ $# -gt 0 ] || balancers=(haproxy nginx)
+if [ $# -gt 0 ]; then balancers=("$@"); else balancers=(haproxy nginx); fi
 for b in "${balancers[@]}"; do
   command -v "$b" >/dev/null || { echo "test-multihost: $b is missing (make test-multihost installs it)" >&2; exit 1; }
 done

@@ -193,8 +193,14 @@ function addFact(facts, name, value) {
   else if (name === 'cache-control') cacheControl(facts, value);
   else if (name === 'vary') vary(facts, value);
   // An HTTP/1.0 cache's "do not keep" (protocols/cache_rules.h refuses it too).
-  else if (name === 'pragma' && String(value).split(',').some((t) => t.trim().toLowerCase() === 'no-cache'))
-    facts.forbidden = true;
+  else if (name === 'pragma' && listItems(value).includes('no-cache')) facts.forbidden = true;
+}
+
+// The items of a comma-separated field value, trimmed and lower-cased.
+function listItems(value) {
+  return String(value)
+    .split(',')
+    .map((item) => item.trim().toLowerCase());
 }
 
 // One directive of a Cache-Control list (RFC 9111 5.2): its name, then `=token` or
@@ -217,10 +223,7 @@ function cacheControl(facts, list) {
 // The cache keys an entry by the request's Accept-Encoding and by nothing else of the
 // request: a response that varies on more (`*` included) cannot be kept.
 function vary(facts, list) {
-  for (const item of list.split(',')) {
-    const name = item.trim().toLowerCase();
-    if (name !== '' && name !== 'accept-encoding') facts.forbidden = true;
-  }
+  for (const name of listItems(list)) if (name !== '' && name !== 'accept-encoding') facts.forbidden = true;
 }
 
 // delta-seconds: digits, capped; NaN when it is not a number.

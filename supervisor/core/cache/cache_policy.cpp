@@ -26,8 +26,7 @@ constexpr auto kTokenChars = [] {
 }  // namespace
 
 std::optional<Lookup> lookup_of(const RequestHead& head) {
-  // The method first: most requests a cache does not answer stop before their headers.
-  if (!cache_rules::answerable_request(head.method, false, false)) return std::nullopt;
+  if (!cache_rules::answerable_method(head.method)) return std::nullopt;
   Lookup l;
   l.head_only = head.method == "HEAD";
   bool closes = false, keeps = false, authorization = false, body = false;
